@@ -1,0 +1,84 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/core"
+)
+
+// parseCashierSettings reads POST /v1/apps/{app}/cashier_settings: any of
+// channel_order, labels, disabled_channels, allowed_origins (null or
+// absent: unchanged); core checks the values.
+func parseCashierSettings(raw []byte) (core.CashierSettingsParams, error) {
+	var p core.CashierSettingsParams
+	b, err := parseBody(raw)
+	if err != nil {
+		return p, err
+	}
+	list := func(name, example string) (*[]string, error) {
+		v, ok := b.raw(name)
+		if !ok {
+			return nil, nil
+		}
+		var out []string
+		if json.Unmarshal(v, &out) != nil {
+			return nil, polypay.ParamError(name, "%s 须为字符串数组，如 %s", name, example)
+		}
+		if out == nil {
+			out = []string{}
+		}
+		return &out, nil
+	}
+	if p.ChannelOrder, err = list("channel_order", `["wx_pub_qr","alipay_qr"]`); err != nil {
+		return p, err
+	}
+	if p.DisabledChannels, err = list("disabled_channels", `["alipay_pc_direct"]`); err != nil {
+		return p, err
+	}
+	if p.AllowedOrigins, err = list("allowed_origins", `["https://shop.example"]`); err != nil {
+		return p, err
+	}
+	if v, ok := b.raw("labels"); ok {
+		var m map[string]map[string]string
+		if json.Unmarshal(v, &m) != nil {
+			return p, polypay.ParamError("labels", `labels 须为 {"alipay_qr": {"zh": "…", "en": "…"}} 形式的对象`)
+		}
+		if m == nil {
+			m = map[string]map[string]string{}
+		}
+		p.Labels = &m
+	}
+	return p, b.unknown()
+}
+
+// setCashierSettings: POST /v1/apps/{app}/cashier_settings, in the key's mode.
+func (s *Server) setCashierSettings(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+	if err := s.appFromPath(r, who); err != nil {
+		return err
+	}
+	p, err := parseCashierSettings(raw)
+	if err != nil {
+		return err
+	}
+	out, err := s.Svc.SetCashierSettings(r.Context(), who, p)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+// getCashierSettings: GET /v1/apps/{app}/cashier_settings.
+func (s *Server) getCashierSettings(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	if err := s.appFromPath(r, who); err != nil {
+		return err
+	}
+	out, err := s.Svc.GetCashierSettings(r.Context(), who)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
+}

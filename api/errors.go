@@ -1,0 +1,63 @@
+// Package api serves the Ping++ v1 compatible HTTP API, channel
+// notification endpoints and the sandbox's channel simulators.
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/polypay/polypay"
+)
+
+type errorBody struct {
+	Error errorObj `json:"error"`
+}
+
+// errorObj: code and param are omitted, never null (Ping++'s Go SDK panics
+// on a null code).
+type errorObj struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	Code    string `json:"code,omitempty"`
+	Param   string `json:"param,omitempty"`
+}
+
+// writeError is the one place where errors become HTTP statuses and Ping++
+// error objects. Only internal errors are logged as errors, and their
+// details never reach the client.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *polypay.Error
+	if !errors.As(err, &e) {
+		s.Log.Error("internal error", "request_id", requestID(r), "err", err)
+		s.writeJSON(w, r, http.StatusInternalServerError, errorBody{errorObj{Type: "api_error", Message: "服务器内部错误，请稍后重试 (request " + requestID(r) + ")"}})
+		return
+	}
+	status, typ := http.StatusBadRequest, "invalid_request_error"
+	code := ""
+	switch e.Code {
+	case polypay.ENotFound:
+		status = http.StatusNotFound
+	case polypay.EUnauthorized:
+		status = http.StatusUnauthorized
+	case polypay.EChannel:
+		status, typ, code = http.StatusPaymentRequired, "channel_error", e.ChannelCode
+		if code == "" {
+			code = "channel_unavailable"
+		}
+	case polypay.ERateLimited:
+		status = http.StatusTooManyRequests
+	case polypay.ETooLarge:
+		status = http.StatusRequestEntityTooLarge
+	case polypay.EConflict:
+		code = "idempotency_error"
+	case polypay.ENotSupported:
+		code = "not_supported"
+	case polypay.EInternal:
+		s.Log.Error("internal error", "request_id", requestID(r), "err", err)
+		status, typ = http.StatusInternalServerError, "api_error"
+	}
+	if status >= 500 {
+		s.Log.Error("request failed", "request_id", requestID(r), "err", err)
+	}
+	s.writeJSON(w, r, status, errorBody{errorObj{Type: typ, Message: e.Message, Code: code, Param: e.Param}})
+}

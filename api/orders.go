@@ -1,0 +1,115 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/core"
+)
+
+var merchantOrderNoRe = regexp.MustCompile(`^[0-9A-Za-z_-]{1,64}$`)
+
+// uidRe: Ping++'s order uid, the merchant's customer id.
+var uidRe = regexp.MustCompile(`^[0-9A-Za-z_.@-]{1,64}$`)
+
+func parseOrderParams(raw []byte) (core.OrderParams, error) {
+	var p core.OrderParams
+	b, err := parseBody(raw)
+	if err != nil {
+		return p, err
+	}
+	if p.AppID, err = b.appID(); err != nil {
+		return p, err
+	}
+	if p.MerchantOrderNo, err = b.str("merchant_order_no", true, 0); err != nil {
+		return p, err
+	}
+	if !merchantOrderNoRe.MatchString(p.MerchantOrderNo) {
+		return p, polypay.ParamError("merchant_order_no", "merchant_order_no 须为 1-64 位字母、数字、_ 或 -")
+	}
+	if p.Amount, _, err = b.int("amount", true); err != nil {
+		return p, err
+	}
+	if p.Amount <= 0 || p.Amount > core.MaxAmount {
+		return p, polypay.ParamError("amount", "amount 须为 1 到 %d 之间的整数（单位：分）", core.MaxAmount)
+	}
+	if p.Currency, err = b.str("currency", true, 3); err != nil {
+		return p, err
+	}
+	if p.Currency != "cny" {
+		return p, polypay.ParamError("currency", "currency 目前只支持 cny")
+	}
+	if p.Subject, err = b.str("subject", true, 32); err != nil {
+		return p, err
+	}
+	if p.Body, err = b.str("body", true, 128); err != nil {
+		return p, err
+	}
+	if p.Description, err = b.str("description", false, 255); err != nil {
+		return p, err
+	}
+	if v, ok := b.raw("allowed_channels"); ok {
+		if err := json.Unmarshal(v, &p.Channels); err != nil {
+			return p, polypay.ParamError("allowed_channels", "allowed_channels 须为渠道名的数组，如 [\"alipay_qr\",\"wx_pub_qr\"]")
+		}
+	}
+	if p.ReturnURL, err = b.str("return_url", false, 1024); err != nil {
+		return p, err
+	}
+	if p.ReturnURL != "" {
+		u, err := url.Parse(p.ReturnURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return p, polypay.ParamError("return_url", "return_url 须为不含用户信息的 http(s) 地址")
+		}
+	}
+	if p.Metadata, err = b.object("metadata", true, 10); err != nil {
+		return p, err
+	}
+	if len(p.Metadata) > 1000 {
+		return p, polypay.ParamError("metadata", "metadata 总长度不能超过 1000")
+	}
+	if p.TimeExpire, _, err = b.int("time_expire", false); err != nil {
+		return p, err
+	}
+	if p.UID, err = b.str("uid", false, 64); err != nil {
+		return p, err
+	}
+	if p.UID != "" && !uidRe.MatchString(p.UID) {
+		return p, polypay.ParamError("uid", "uid 须为 1-64 位字母、数字或 _ . @ -")
+	}
+	return p, b.unknown()
+}
+
+func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+	p, err := parseOrderParams(raw)
+	if err != nil {
+		return err
+	}
+	out, err := s.Svc.CreateOrder(r.Context(), who, p)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getOrder(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	out, err := s.Svc.GetOrder(r.Context(), who, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) listOrderCharges(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	out, err := s.Svc.OrderCharges(r.Context(), who, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
+}

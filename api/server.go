@@ -1,0 +1,282 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"golang.org/x/time/rate"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/webhook"
+	"github.com/polypay/polypay/wire"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 1 << 20
+
+// Sandbox is the test-mode side of the channels: their simulators.
+type Sandbox interface {
+	// Pay acts as the customer inside the charge's channel simulator,
+	// which then sends its signed notification to polypay.
+	Pay(ctx context.Context, c *polypay.Charge, success bool) error
+	// Handler serves the simulators' channel endpoints under /sim/.
+	Handler() http.Handler
+}
+
+// Server is the HTTP front of polypay.
+type Server struct {
+	Svc         *core.Service
+	DB          *store.DB
+	Signer      *webhook.Signer
+	Sandbox     Sandbox
+	Credentials Credentials
+	Log         *slog.Logger
+	// SignResponses adds X-Pingplusplus-Signature to every API reply (Ping++'s
+	// Java SDK can require it).
+	SignResponses bool
+	// Cashier serves the hosted cashier (/cashier/) and the demo store
+	// (/demo); nil leaves them out.
+	Cashier http.Handler
+
+	// RateLimit is each secret key's sustained requests per second on this
+	// node (0: unlimited), with bursts up to RateBurst.
+	RateLimit float64
+	RateBurst int
+
+	draining atomic.Bool
+	mux      *http.ServeMux
+	keys     keyCache
+	limits   limiter
+}
+
+// Handler builds the routing table.
+func (s *Server) Handler() http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	m.HandleFunc("GET /readyz", s.readyz)
+
+	m.HandleFunc("POST /v1/charges", s.authed(s.createCharge))
+	m.HandleFunc("GET /v1/charges", s.authed(s.listCharges))
+	m.HandleFunc("GET /v1/charges/{id}", s.authed(s.getCharge))
+	m.HandleFunc("POST /v1/charges/{id}/reverse", s.authed(s.reverseCharge))
+	m.HandleFunc("POST /v1/charges/{id}/refunds", s.authed(s.createRefund))
+	m.HandleFunc("GET /v1/charges/{id}/refunds", s.authed(s.listRefunds))
+	m.HandleFunc("GET /v1/charges/{id}/refunds/{rid}", s.authed(s.getRefund))
+	m.HandleFunc("GET /v1/events/{id}", s.authed(s.getEvent))
+	m.HandleFunc("POST /v1/webhook_endpoints", s.authed(s.createWebhookEndpoint))
+	m.HandleFunc("GET /v1/webhook_endpoints", s.authed(s.listWebhookEndpoints))
+	m.HandleFunc("GET /v1/webhook_endpoints/public_key", s.webhookPublicKey)
+	m.HandleFunc("DELETE /v1/webhook_endpoints/{id}", s.authed(s.deleteWebhookEndpoint))
+	m.HandleFunc("POST /v1/test/charges/{id}/pay", s.authed(s.testPay))
+	m.HandleFunc("POST /v1/orders", s.authed(s.createOrder))
+	m.HandleFunc("GET /v1/orders/{id}", s.authed(s.getOrder))
+	m.HandleFunc("GET /v1/orders/{id}/charges", s.authed(s.listOrderCharges))
+	m.HandleFunc("POST /v1/apps/{app}/discounts", s.authed(s.createDiscount))
+	m.HandleFunc("GET /v1/apps/{app}/discounts", s.authed(s.listDiscounts))
+	m.HandleFunc("DELETE /v1/apps/{app}/discounts/{id}", s.authed(s.deleteDiscount))
+	m.HandleFunc("POST /v1/apps/{app}/cashier_settings", s.authed(s.setCashierSettings))
+	m.HandleFunc("GET /v1/apps/{app}/cashier_settings", s.authed(s.getCashierSettings))
+	if s.Cashier != nil {
+		m.Handle("/cashier/", s.Cashier)
+		m.Handle("GET /cashier.js", s.Cashier) // the popup script merchants include
+		m.Handle("/demo", s.Cashier)
+		m.Handle("/demo/", s.Cashier)
+	}
+	if s.Credentials != nil {
+		m.HandleFunc("POST /v1/apps/{app}/channels", s.authed(s.setChannel))
+		m.HandleFunc("GET /v1/apps/{app}/channels/{channel}", s.authed(s.getChannel))
+	}
+	m.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &polypay.Error{Code: polypay.ENotFound, Param: "id", Message: "未找到资源: " + r.Method + " " + r.URL.Path})
+	})
+
+	m.HandleFunc("POST /notify/{family}/{app}/{mode}", s.notify)
+	if s.Sandbox != nil {
+		m.Handle("/sim/", s.Sandbox.Handler())
+	}
+	s.mux = m
+	return s.middleware(m)
+}
+
+// Drain makes /readyz fail so load balancers stop sending new requests
+// while in-flight ones finish.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		http.Error(w, "draining", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.DB.Ping(ctx); err != nil {
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	io.WriteString(w, "ready\n")
+}
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyCaller
+)
+
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(keyRequestID).(string)
+	return id
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushing and
+// deadlines for the cashier's Server-Sent Events).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = 200
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// middleware gives every request an id (iar_..., as Ping++ events carry)
+// and one structured log line. Headers and bodies are never logged: they
+// carry keys and customer data.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := polypay.NewID("iar_")
+		ctx := context.WithValue(r.Context(), keyRequestID, id)
+		sw := &statusWriter{ResponseWriter: w}
+		sw.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			return
+		}
+		s.Log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			"status", sw.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+	})
+}
+
+// writeJSON sends an API reply. Ping++'s Node SDK only writes its request
+// after a fresh connect, so API replies close the connection (spec §1.9).
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	b, err := wire.Marshal(v)
+	if err != nil {
+		s.Log.Error("encoding reply", "request_id", requestID(r), "err", err)
+		status, b = 500, []byte(`{"error":{"type":"api_error","message":"服务器内部错误"}}`)
+	}
+	s.writeRaw(w, status, b)
+}
+
+func (s *Server) writeRaw(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Connection", "close")
+	if s.SignResponses && s.Signer != nil {
+		h.Set(webhook.SignatureHeader, s.Signer.Sign(b))
+	}
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func maskKey(k string) string {
+	if len(k) <= 12 {
+		return "***"
+	}
+	return k[:8] + "***" + k[len(k)-4:]
+}
+
+// bearerKey extracts the secret key from Basic (NODE, GO) or Bearer (PHP,
+// JAVA, PY) authorization.
+func bearerKey(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if v, ok := strings.CutPrefix(h, "Bearer "); ok {
+		return strings.TrimSpace(v)
+	}
+	if v, ok := strings.CutPrefix(h, "Basic "); ok {
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+		if err != nil {
+			return ""
+		}
+		user, _, _ := strings.Cut(string(raw), ":")
+		return user
+	}
+	return ""
+}
+
+type authedHandler func(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error
+
+// authed authenticates the secret key, reads the (bounded) body, checks the
+// request signature when the app registered a key, and turns the handler's
+// error into a Ping++ error reply.
+func (s *Server) authed(h authedHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		who, raw, err := s.authenticate(w, r)
+		if err == nil {
+			err = h(w, r, who, raw)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (core.Caller, []byte, error) {
+	key := bearerKey(r)
+	if key == "" {
+		return core.Caller{}, nil, &polypay.Error{Code: polypay.EUnauthorized, Message: "未提供 API KEY，请在 Authorization 头中以 HTTP Basic（sk_...:）或 Bearer 方式提供 Secret Key。"}
+	}
+	badKey := &polypay.Error{Code: polypay.EUnauthorized, Message: "提供了无效的 API KEY: " + maskKey(key) + "。"}
+	if !strings.HasPrefix(key, "sk_test_") && !strings.HasPrefix(key, "sk_live_") {
+		return core.Caller{}, nil, badKey
+	}
+	hash := core.KeyHash(key)
+	if !s.limits.allow(hash, rate.Limit(s.RateLimit), max(s.RateBurst, 1)) {
+		// Ping++'s SDKs map 429 to a rate-limit error (PHP, JAVA) or an API
+		// error (PY); NODE maps by type.
+		return core.Caller{}, nil, &polypay.Error{Code: polypay.ERateLimited, Message: "请求过于频繁，请稍后重试"}
+	}
+	who, err := s.keys.lookup(r.Context(), s.DB, hash)
+	who.RequestID = requestID(r)
+	if polypay.ErrorCode(err) == polypay.ENotFound {
+		return who, nil, badKey
+	}
+	if err != nil {
+		return who, nil, err
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return who, nil, &polypay.Error{Code: polypay.ETooLarge, Message: "请求体不能超过 1 MiB"}
+		}
+		return who, nil, polypay.ParamError("", "读取请求体失败")
+	}
+	if who.App.RequestPublicKey != "" {
+		if err := verifyRequestSignature(r, raw, who.App.RequestPublicKey, time.Now()); err != nil {
+			return who, nil, err
+		}
+	}
+	return who, raw, nil
+}

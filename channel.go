@@ -1,0 +1,114 @@
+package polypay
+
+import (
+	"context"
+	"errors"
+	"net/http"
+)
+
+// TradeState is what a channel says about a charge's trade.
+type TradeState string
+
+const (
+	TradeUnknown  TradeState = ""
+	TradePending  TradeState = "pending"   // created, waiting for the buyer
+	TradePaid     TradeState = "paid"      // paid (refunds may follow)
+	TradeFinished TradeState = "finished"  // paid and no longer refundable
+	TradeClosed   TradeState = "closed"    // closed unpaid, or fully refunded
+	TradeNotFound TradeState = "not_found" // the channel has no such trade (never created or lost)
+)
+
+// Trade is a channel's view of one charge.
+type Trade struct {
+	State         TradeState
+	OutTradeNo    string // our charge id as the channel knows it
+	TransactionNo string // the channel's trade number
+	Amount        int64  // total in minor units
+	PaidAt        int64  // unix seconds, 0 if unknown
+	// Extra carries channel facts Ping++ echoes in charge.extra after payment
+	// (for example buyer_account).
+	Extra map[string]any
+}
+
+// RefundResult is a channel's view of one refund.
+type RefundResult struct {
+	Status RefundStatus
+	// Amount is the refund's amount as the channel states it, 0 if it does
+	// not; a mismatch with ours is rejected.
+	Amount        int64
+	TransactionNo string
+	SucceededAt   int64
+	FailureCode   string
+	FailureMsg    string
+}
+
+// NotifyKind tells what an asynchronous notification is about.
+type NotifyKind int
+
+const (
+	NotifyTrade NotifyKind = iota + 1
+	NotifyRefund
+)
+
+// Notification is a verified, parsed asynchronous notification. Connectors
+// only return one after the signature checked out; amounts are minor units.
+type Notification struct {
+	Kind       NotifyKind
+	ID         string // the channel's notification id, for the audit log
+	MerchantID string // the channel-side merchant/app id the notification names
+	Trade      Trade
+	// For refunds: RefundNo is our refund order_no (Alipay out_biz_no);
+	// RefundTotal the cumulative refunded amount the channel reports (Alipay)
+	// or RefundAmount this refund's amount (WeChat), 0 when not reported;
+	// RefundStatus is succeeded unless the channel reports a failure.
+	RefundNo     string
+	RefundTotal  int64
+	RefundAmount int64
+	RefundStatus RefundStatus
+	RefundAt     int64
+}
+
+// ChannelRequest bundles what a connector needs to start a charge.
+type ChannelRequest struct {
+	Charge    *Charge
+	NotifyURL string
+	ReturnURL string
+}
+
+// Channel is one payment channel connector bound to one merchant's channel
+// credentials (real host, or the simulator in test mode).
+//
+// Errors: *Error with code EChannel for a refusal by the channel (ChannelCode
+// set), EInvalid for bad extra parameters, ENotSupported for an operation the
+// channel lacks (see ErrNotSupported); anything else is a transport failure
+// and may be retried.
+type Channel interface {
+	// CreateCharge starts the trade and returns the JSON value placed under
+	// credential[<channel>]. It must be safe to call twice for one charge.
+	CreateCharge(ctx context.Context, req ChannelRequest) (credential []byte, err error)
+	// QueryCharge asks the channel for the trade's current state;
+	// TradeNotFound when the channel has none.
+	QueryCharge(ctx context.Context, c *Charge) (*Trade, error)
+	// CloseCharge closes an unpaid trade. Closing a trade that does not
+	// exist succeeds; closing a paid one returns an EChannel error.
+	CloseCharge(ctx context.Context, c *Charge) error
+	// Refund asks for a refund; repeating it with the same refund is safe.
+	Refund(ctx context.Context, c *Charge, r *Refund, notifyURL string) (*RefundResult, error)
+	// QueryRefund asks for a refund's state.
+	QueryRefund(ctx context.Context, c *Charge, r *Refund) (*RefundResult, error)
+	// ParseNotification verifies and parses an asynchronous notification.
+	// It returns ErrBadSignature for a notification that does not verify.
+	ParseNotification(ctx context.Context, r *http.Request, body []byte) (*Notification, error)
+	// Ack writes the channel's expected reply to a notification: ok=true
+	// acknowledges it, ok=false asks the channel to send it again.
+	Ack(w http.ResponseWriter, ok bool)
+}
+
+// ErrBadSignature is returned for notifications or responses whose signature
+// does not verify.
+var ErrBadSignature = errors.New("polypay: bad signature")
+
+// ErrNotSupported builds the error for an operation a channel lacks.
+func ErrNotSupported(channel, op string) *Error {
+	return &Error{Code: ENotSupported, Message: "channel " + channel + " does not support " + op}
+}

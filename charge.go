@@ -1,0 +1,64 @@
+package polypay
+
+import "encoding/json"
+
+// ChargeStatus is the gateway's internal state of a charge. Ping++'s wire
+// format exposes it only through paid, reversed and time_expire.
+type ChargeStatus string
+
+const (
+	ChargePending  ChargeStatus = "pending"  // created, waiting for the customer
+	ChargePaid     ChargeStatus = "paid"     // the channel confirmed payment
+	ChargeClosed   ChargeStatus = "closed"   // expired or closed unpaid
+	ChargeReversed ChargeStatus = "reversed" // cancelled by the merchant
+)
+
+// CanBecome is the charge transition table. A transition not listed here
+// never happens, whatever a notification claims.
+func (s ChargeStatus) CanBecome(to ChargeStatus) bool {
+	switch s {
+	case ChargePending:
+		return to == ChargePaid || to == ChargeClosed || to == ChargeReversed
+	case ChargeClosed:
+		// A payment can land after we closed locally if the channel's close
+		// failed; the channel's signed word wins, and the money is real.
+		return to == ChargePaid
+	case ChargePaid:
+		return to == ChargeReversed
+	}
+	return false
+}
+
+// Charge is a payment request. Amounts are minor units of Currency.
+type Charge struct {
+	ID             string
+	AppID          string
+	Livemode       bool
+	Channel        string
+	OrderNo        string
+	ClientIP       string
+	Amount         int64
+	AmountSettle   int64
+	Currency       string // ISO 4217, lower case as Ping++ sends it
+	Subject        string
+	Body           string
+	Description    string
+	Extra          json.RawMessage // object
+	Metadata       json.RawMessage // object
+	Status         ChargeStatus
+	Created        int64
+	TimePaid       int64 // 0 = null
+	TimeExpire     int64
+	TransactionNo  string
+	AmountRefunded int64 // succeeded refunds only
+	Refunded       bool  // true once any refund exists
+	FailureCode    string
+	FailureMsg     string
+	Credential     json.RawMessage // value under credential[channel]
+	// ParamsHash fingerprints the creation parameters so that a repeated
+	// order_no can be told apart from a conflicting one.
+	ParamsHash string
+}
+
+// Paid reports whether the charge has been paid (and possibly reversed later).
+func (c *Charge) Paid() bool { return c.TimePaid != 0 }

@@ -1,0 +1,221 @@
+// Command polypay runs the gateway and its operator commands.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/polypay/polypay/bench"
+	"github.com/polypay/polypay/channel"
+	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/gateway"
+	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/webhook"
+)
+
+const usage = `polypay: a self-hosted, Ping++-compatible payment gateway
+
+Usage:
+  polypay serve [--addr 127.0.0.1:8080] [--data ./polypay-data] [--database postgres://...] [--public-url URL]
+  polypay app create --name NAME             create an app; prints its id and keys as JSON
+  polypay app set-public-key --app ID --file key.pem
+                                             require Ping++ request signatures from the app
+  polypay channel set --app ID --channel alipay --live --file config.json
+                                             store live channel credentials (sealed)
+  polypay ledger check                       verify the double-entry ledger; exit 1 on problems
+  polypay bench [--duration 5s] [--postgres URL]
+                                             measure throughput against this machine's ceilings
+
+Every command takes --data and --database to pick the store.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch cmd := os.Args[1]; cmd {
+	case "serve":
+		err = serve(os.Args[2:])
+	case "app":
+		err = appCmd(os.Args[2:])
+	case "channel":
+		err = channelCmd(os.Args[2:])
+	case "ledger":
+		err = ledgerCmd(os.Args[2:])
+	case "bench":
+		err = bench.Main(os.Args[2:], os.Stdout)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		err = fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "polypay:", err)
+		os.Exit(1)
+	}
+}
+
+func storeFlags(fs *flag.FlagSet) *gateway.Config {
+	cfg := &gateway.Config{}
+	fs.StringVar(&cfg.DataDir, "data", "./polypay-data", "directory of the embedded database and master.key")
+	fs.StringVar(&cfg.DatabaseURL, "database", os.Getenv("POLYPAY_DATABASE"), "postgres://... to use PostgreSQL (default: embedded SQLite)")
+	return cfg
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg := storeFlags(fs)
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "URL channels use to reach this node (default http://<addr>)")
+	fs.DurationVar(&cfg.PollInterval, "poll-interval", 2*time.Second, "how often to look for expired charges and missing notifications")
+	fs.Float64Var(&cfg.SimSpeed, "sim-speed", 1, "run the simulators' notification retry schedules this many times faster (test mode only)")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", gateway.DefaultRateLimit, "requests per second per secret key on this node, bursts of twice that (-1: unlimited)")
+	signResponses := fs.Bool("sign-responses", true, "sign every API reply (X-Pingplusplus-Signature), as Ping++ does; costs one RSA signature per request")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg.NoResponseSignatures = !*signResponses
+	cfg.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := gateway.Start(ctx, *cfg)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	cfg.Log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return n.Close(sctx)
+}
+
+func appCmd(args []string) error {
+	if len(args) < 1 {
+		return errors.New("app: want create or set-public-key")
+	}
+	fs := flag.NewFlagSet("app "+args[0], flag.ContinueOnError)
+	cfg := storeFlags(fs)
+	name := fs.String("name", "", "app name")
+	appID := fs.String("app", "", "app id")
+	file := fs.String("file", "", "PEM public key file ('' to remove)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	db, box, err := gateway.OpenStore(ctx, *cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch args[0] {
+	case "create":
+		a, err := core.CreateApp(ctx, db, *name)
+		if err != nil {
+			return err
+		}
+		reg, err := channel.NewRegistry(ctx, db, box, "", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		if err != nil {
+			return err
+		}
+		defer reg.Close()
+		if err := reg.Provision(ctx, a.AppID); err != nil {
+			return err
+		}
+		return printJSON(a)
+	case "set-public-key":
+		pem := ""
+		if *file != "" {
+			b, err := os.ReadFile(*file)
+			if err != nil {
+				return err
+			}
+			if _, err := webhook.ParsePublicKey(b); err != nil {
+				return fmt.Errorf("%s: %w", *file, err)
+			}
+			pem = string(b)
+		}
+		return db.Write(ctx, func(tx *store.Tx) error { return tx.SetRequestPublicKey(ctx, *appID, pem) })
+	}
+	return fmt.Errorf("app: unknown subcommand %q", args[0])
+}
+
+func channelCmd(args []string) error {
+	if len(args) < 1 || args[0] != "set" {
+		return errors.New("channel: want set")
+	}
+	fs := flag.NewFlagSet("channel set", flag.ContinueOnError)
+	cfg := storeFlags(fs)
+	appID := fs.String("app", "", "app id")
+	family := fs.String("channel", "alipay", "channel family")
+	live := fs.Bool("live", false, "live credentials (default: test)")
+	file := fs.String("file", "", "JSON credentials, e.g. alipay: {app_id, private_key, alipay_public_key, gateway}")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(*file)
+	if err != nil {
+		return err
+	}
+	if !json.Valid(raw) {
+		return fmt.Errorf("%s: not JSON", *file)
+	}
+	ctx := context.Background()
+	db, box, err := gateway.OpenStore(ctx, *cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	reg, err := channel.NewRegistry(ctx, db, box, "", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	return reg.Configure(ctx, *appID, *live, *family, raw)
+}
+
+func ledgerCmd(args []string) error {
+	if len(args) < 1 || args[0] != "check" {
+		return errors.New("ledger: want check")
+	}
+	fs := flag.NewFlagSet("ledger check", flag.ContinueOnError)
+	cfg := storeFlags(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	db, _, err := gateway.OpenStore(ctx, *cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	sum, probs, err := db.CheckLedger(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("ledger: %d transactions, %d entries; %d charges, %d refunds checked\n", sum.Transactions, sum.Entries, sum.Charges, sum.Refunds)
+	for _, p := range probs {
+		fmt.Println("PROBLEM", p)
+	}
+	if len(probs) > 0 {
+		return fmt.Errorf("ledger check failed: %d problems", len(probs))
+	}
+	fmt.Println("ledger: OK (every transaction balances; postings agree with charges and refunds)")
+	return nil
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

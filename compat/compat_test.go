@@ -1,0 +1,223 @@
+// Package compat holds wire-compatibility tests that run Ping++'s official
+// SDKs, unchanged except for the host, against an in-process polypay node.
+package compat
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+
+	"github.com/polypay/polypay/gateway"
+)
+
+// channels are the test-mode channels compat.js must take through the whole
+// flow (create, credential, payment, webhooks, partial refund).
+var channels = []string{
+	"alipay_qr", "alipay", "alipay_wap", "alipay_pc_direct", "alipay_lite", "alipay_scan",
+	"wx_pub_qr", "wx", "wx_pub", "wx_lite", "wx_wap", "wx_pub_scan",
+}
+
+// TestPingppNodeSDK runs compat/node/compat.js (npm pingpp 2.1.6) against a
+// fresh node on SQLite and, when POLYPAY_TEST_POSTGRES is set, again on
+// PostgreSQL in a throwaway schema.
+func TestPingppNodeSDK(t *testing.T) {
+	nodeBin, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not on PATH; install Node.js (>= 18), then `cd compat/node && npm ci`")
+	}
+	script, err := filepath.Abs(filepath.Join("node", "compat.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join("node", "node_modules", "pingpp", "package.json")); err != nil {
+		t.Skip("compat/node/node_modules/pingpp is missing; enable this test with `cd compat/node && npm ci`")
+	}
+
+	t.Run("sqlite", func(t *testing.T) {
+		runNodeCompat(t, nodeBin, script, "")
+	})
+
+	if pg := os.Getenv("POLYPAY_TEST_POSTGRES"); pg != "" {
+		t.Run("postgres", func(t *testing.T) {
+			runNodeCompat(t, nodeBin, script, postgresSchema(t, pg))
+		})
+	}
+}
+
+// postgresSchema creates a fresh schema, drops it when the test ends, and
+// returns base with search_path pointing at it.
+func postgresSchema(t *testing.T, base string) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("POLYPAY_TEST_POSTGRES must be a postgres:// URL (err %v)", err)
+	}
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	schema := "compat_" + hex.EncodeToString(b[:])
+
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		db.Close()
+		t.Fatalf("postgres: creating schema: %v", err)
+	}
+	// Registered before the node's cleanup, so it runs after the node closed.
+	t.Cleanup(func() {
+		defer db.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if _, err := db.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+			t.Errorf("postgres: dropping schema %s: %v", schema, err)
+		}
+	})
+
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func runNodeCompat(t *testing.T, nodeBin, script, databaseURL string) {
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	node, err := gateway.Start(ctx, gateway.Config{
+		Addr:        "127.0.0.1:0",
+		DataDir:     t.TempDir(),
+		DatabaseURL: databaseURL,
+		Log:         log,
+	})
+	if err != nil {
+		t.Fatalf("starting polypay: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		// A node that cannot stop (e.g. a stuck handler) should fail this
+		// test, not hang the whole binary until go test's timeout.
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() { done <- node.Close(ctx) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("closing polypay: %v", err)
+			}
+			t.Logf("polypay closed in %v", time.Since(start).Round(time.Millisecond))
+		case <-time.After(20 * time.Second):
+			t.Errorf("polypay did not shut down within 20 s (goroutine left running)")
+		}
+		if t.Failed() {
+			t.Logf("polypay log:\n%s", logs.String())
+		}
+	})
+
+	app, err := node.CreateApp(ctx, "compat")
+	if err != nil {
+		t.Fatalf("creating app: %v", err)
+	}
+	pubFile := filepath.Join(t.TempDir(), "webhook_public_key.pem")
+	if err := os.WriteFile(pubFile, node.Signer.PublicKeyPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(node.URL)
+	if err != nil {
+		t.Fatalf("node URL %q: %v", node.URL, err)
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		t.Fatalf("node URL %q: %v", node.URL, err)
+	}
+
+	runCtx, runCancel := context.WithTimeout(ctx, 60*time.Second)
+	defer runCancel()
+	cmd := exec.CommandContext(runCtx, nodeBin, script)
+	cmd.Dir = filepath.Dir(script)
+	cmd.Env = append(os.Environ(),
+		"POLYPAY_HOST="+host,
+		"POLYPAY_PORT="+port,
+		"POLYPAY_KEY="+app.SecretKeyTest,
+		"POLYPAY_APP="+app.AppID,
+		"POLYPAY_PUBKEY_FILE="+pubFile,
+	)
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err = cmd.Run()
+	took := time.Since(start).Round(time.Millisecond)
+	if runCtx.Err() != nil {
+		err = errors.Join(err, errors.New("compat.js did not finish within 60 s"))
+	}
+	if err != nil {
+		t.Fatalf("node compat.js failed: %v\n--- stdout ---\n%s\n--- stderr ---\n%s", err, stdout.String(), stderr.String())
+	}
+	summary := strings.TrimSpace(stdout.String())
+	var sum struct {
+		OK    bool `json:"ok"`
+		Flows []struct {
+			Channel string   `json:"channel"`
+			Charge  string   `json:"charge"`
+			Refund  string   `json:"refund"`
+			Events  []string `json:"events"`
+		} `json:"flows"`
+	}
+	if err := json.Unmarshal([]byte(summary), &sum); err != nil || !sum.OK {
+		t.Fatalf("compat.js exited 0 without a success summary (%v):\n%s\n%s", err, summary, stderr.String())
+	}
+	done := map[string]bool{}
+	for _, f := range sum.Flows {
+		if f.Charge != "" && f.Refund != "" && len(f.Events) == 2 {
+			done[f.Channel] = true
+		}
+	}
+	for _, ch := range channels {
+		if !done[ch] {
+			t.Errorf("compat.js did not complete the flow on %s", ch)
+		}
+	}
+	t.Logf("compat.js (%v): %s", took, summary)
+}
+
+// syncBuffer collects the node's log lines for failure reports.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,829 @@
+'use strict';
+
+// Drives Ping++'s official Node SDK (npm `pingpp`, exactly 2.1.6) against a
+// polypay node. Only the host is changed on the SDK; everything else is the
+// SDK's own behaviour. Spec references are to /work/shared/spec/pingpp-compat.md.
+//
+// The whole charge flow runs on every Alipay and WeChat Pay channel polypay
+// simulates in test mode (CHANNELS): create with the SDK, the credential's
+// shape (spec §3.3), payment in the sandbox (or at create, for the scan
+// channels), the verified charge.succeeded webhook, a partial refund and its
+// verified refund.succeeded webhook, listRefunds and retrieve.
+//
+// Environment:
+//   POLYPAY_HOST, POLYPAY_PORT   where polypay listens (plain HTTP)
+//   POLYPAY_KEY                  a sk_test_... secret key of POLYPAY_APP
+//   POLYPAY_APP                  app_...
+//   POLYPAY_PUBKEY_FILE          polypay's webhook public key (PEM)
+//
+// Prints one JSON summary line on stdout and exits 0 when every check
+// passes; on the first failure it prints "COMPAT FAIL [step]: ..." on stderr
+// and exits 1.
+
+const http = require('http');
+const crypto = require('crypto');
+const fs = require('fs');
+const pingpp = require('pingpp');
+const PingppErrors = require('pingpp/lib/Error');
+
+const SDK_VERSION = require('pingpp/package.json').version;
+
+const STEP_TIMEOUT_MS = 10000;
+const OVERALL_TIMEOUT_MS = 55000;
+
+const CHARGE_AMOUNT = 100;
+const REFUND_AMOUNT = 30;
+
+let step = 'setup';
+let checks = 0;
+
+class CheckError extends Error {}
+
+function fail(msg) {
+  throw new CheckError(msg);
+}
+
+function check(cond, msg, detail) {
+  checks++;
+  if (!cond) {
+    fail(msg + (detail === undefined ? '' : ': ' + short(detail)));
+  }
+}
+
+function short(v) {
+  let s;
+  try {
+    s = typeof v === 'string' ? v : JSON.stringify(v);
+  } catch (e) {
+    s = String(v);
+  }
+  if (s === undefined) s = String(v);
+  return s.length > 2000 ? s.slice(0, 2000) + '…' : s;
+}
+
+function env(name) {
+  const v = process.env[name];
+  if (!v) {
+    fail('environment variable ' + name + ' is not set');
+  }
+  return v;
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function isInt(v) {
+  return typeof v === 'number' && Number.isInteger(v);
+}
+
+function isPlainObject(v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+// Order-insensitive deep equality of JSON values.
+function jsonEqual(a, b) {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((x, i) => jsonEqual(x, b[i]));
+  }
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const ka = Object.keys(a).sort();
+    const kb = Object.keys(b).sort();
+    return jsonEqual(ka, kb) && ka.every((k) => jsonEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+function randomAlnum(n) {
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = crypto.randomBytes(n);
+  let s = '';
+  for (let i = 0; i < n; i++) s += abc[bytes[i] % abc.length];
+  return s;
+}
+
+function verifySignature(body, signature, publicKeyPem) {
+  if (typeof signature !== 'string' || signature === '') return false;
+  try {
+    return crypto.createVerify('RSA-SHA256').update(body).verify(publicKeyPem, signature, 'base64');
+  } catch (e) {
+    return false;
+  }
+}
+
+// A plain HTTP request to polypay (for what the SDK has no resource for).
+// No agent: one connection per request, like the SDK.
+function rawRequest(cfg, method, path, body, key) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? null : Buffer.from(JSON.stringify(body), 'utf8');
+    const headers = { Accept: 'application/json' };
+    if (key) headers.Authorization = 'Basic ' + Buffer.from(key + ':').toString('base64');
+    if (data) {
+      headers['Content-Type'] = 'application/json; charset=UTF-8';
+      headers['Content-Length'] = data.length;
+    }
+    const req = http.request({ host: cfg.host, port: cfg.port, method, path, headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        let json;
+        try {
+          json = JSON.parse(raw.toString('utf8'));
+        } catch (e) {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode, headers: res.headers, raw, json });
+      });
+      res.on('error', reject);
+    });
+    req.setTimeout(STEP_TIMEOUT_MS, () => req.destroy(new Error(method + ' ' + path + ': timed out')));
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+// Every API reply is JSON and carries a valid X-Pingplusplus-Signature
+// over its raw body (spec §1.9, §5.3 item 7).
+function checkRawReply(res, what, pubKey) {
+  check(res.json !== undefined, what + ': reply body is not JSON', res.raw.toString('utf8'));
+  check(/^application\/json/i.test(res.headers['content-type'] || ''),
+    what + ': reply Content-Type is not application/json', res.headers['content-type']);
+  check(verifySignature(res.raw, res.headers['x-pingplusplus-signature'], pubKey),
+    what + ': reply X-Pingplusplus-Signature missing or does not verify over the body (spec §1.9)',
+    res.headers['x-pingplusplus-signature']);
+  // The SDK writes its request only on a fresh connection (spec §1.9).
+  check(String(res.headers.connection || '').toLowerCase() === 'close',
+    what + ': reply lacks Connection: close (spec §1.9)', res.headers.connection);
+  if (res.status >= 400) {
+    const e = isPlainObject(res.json) ? res.json.error : undefined;
+    check(isPlainObject(e) && typeof e.type === 'string' && typeof e.message === 'string',
+      what + ': error reply is not {"error":{"type":string,"message":string}} (spec §1.10)', res.json);
+    for (const f of ['code', 'param']) {
+      check(!(f in e) || typeof e[f] === 'string',
+        what + ': error.' + f + ' is present but not a string (spec §1.10: never null)', e[f]);
+    }
+  }
+}
+
+// Receives webhook deliveries on 127.0.0.1:0 and keeps the raw bytes.
+function startWebhookReceiver() {
+  const deliveries = [];
+  const waiters = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const d = {
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        raw: Buffer.concat(chunks),
+        at: Date.now(),
+      };
+      try {
+        d.json = JSON.parse(d.raw.toString('utf8'));
+      } catch (e) {
+        d.json = undefined;
+      }
+      deliveries.push(d);
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('OK');
+      for (const w of waiters.splice(0)) w();
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = server.address().port;
+      resolve({
+        server,
+        url: 'http://127.0.0.1:' + port + '/pingpp/webhook',
+        deliveries,
+        // Resolves with the first delivery of an event of type `type`
+        // about the object `objectId`.
+        async waitFor(type, objectId, timeoutMs) {
+          const deadline = Date.now() + timeoutMs;
+          const about = (x) => x.json && x.json.type === type && isPlainObject(x.json.data) &&
+            isPlainObject(x.json.data.object) && x.json.data.object.id === objectId;
+          for (;;) {
+            const d = deliveries.find(about);
+            if (d) return d;
+            const left = deadline - Date.now();
+            if (left <= 0) {
+              fail('no `' + type + '` webhook for ' + objectId + ' within ' + timeoutMs + ' ms; received: ' +
+                short(deliveries.map((x) => (x.json ? x.json.type + ' ' + (x.json.data && x.json.data.object && x.json.data.object.id)
+                  : x.raw.toString('utf8').slice(0, 200)))));
+            }
+            await new Promise((r) => {
+              const t = setTimeout(r, left);
+              waiters.push(() => {
+                clearTimeout(t);
+                r();
+              });
+            });
+          }
+        },
+      });
+    });
+  });
+}
+
+// Checks one webhook delivery (spec §4.2, §4.3) and returns the event.
+function checkWebhook(d, type, objectType, objectId, pubKey) {
+  check(d.method === 'POST', type + ' webhook: method is not POST', d.method);
+  check(/^application\/json/i.test(d.headers['content-type'] || ''),
+    type + ' webhook: Content-Type is not application/json (spec §4.2)', d.headers['content-type']);
+  const sig = d.headers['x-pingplusplus-signature'];
+  check(typeof sig === 'string' && sig.length > 0,
+    type + ' webhook: no X-Pingplusplus-Signature header (spec §4.3)', d.headers);
+  check(/^[A-Za-z0-9+/]+={0,2}$/.test(sig), type + ' webhook: signature is not one-line standard base64', sig);
+  check(verifySignature(d.raw, sig, pubKey),
+    type + ' webhook: RSA-SHA256 signature does not verify over the raw body with the webhook public key (spec §4.3)',
+    { signature: sig, body: d.raw.toString('utf8') });
+  const ev = d.json;
+  check(isPlainObject(ev), type + ' webhook: body is not a JSON object', d.raw.toString('utf8'));
+  check(ev.object === 'event', type + ' webhook: object != "event"', ev.object);
+  check(typeof ev.id === 'string' && /^evt_[0-9A-Za-z]{24}$/.test(ev.id), type + ' webhook: bad event id', ev.id);
+  check(ev.type === type, type + ' webhook: wrong type', ev.type);
+  check(ev.livemode === false, type + ' webhook: livemode is not false', ev.livemode);
+  check(isInt(ev.created), type + ' webhook: created is not an integer', ev.created);
+  check(isInt(ev.pending_webhooks) && ev.pending_webhooks >= 0,
+    type + ' webhook: pending_webhooks is not a non-negative integer', ev.pending_webhooks);
+  check(ev.request === null || typeof ev.request === 'string', type + ' webhook: request is neither string nor null', ev.request);
+  check(isPlainObject(ev.data) && isPlainObject(ev.data.object), type + ' webhook: data.object missing', ev.data);
+  check(ev.data.object.object === objectType,
+    type + ' webhook: data.object.object != "' + objectType + '"', ev.data.object.object);
+  check(ev.data.object.id === objectId,
+    type + ' webhook: data.object.id is ' + ev.data.object.id + ', expected ' + objectId);
+  return ev;
+}
+
+function checkList(l, url, what) {
+  check(isPlainObject(l), what + ': not an object', l);
+  check(l.object === 'list', what + ': object != "list"', l.object);
+  check(l.url === url, what + ': url != "' + url + '" (spec §1.8)', l.url);
+  check(typeof l.has_more === 'boolean', what + ': has_more is not a boolean (spec §1.8)', l.has_more);
+  check(Array.isArray(l.data), what + ': data is not an array', l.data);
+}
+
+function checkCharge(c, what, app, orderNo, channel) {
+  check(isPlainObject(c), what + ': not an object', c);
+  check(c.object === 'charge', what + ': object != "charge"', c.object);
+  check(typeof c.id === 'string' && /^ch_[0-9A-Za-z]{24}$/.test(c.id), what + ': id is not ch_ + 24 characters', c.id);
+  check(c.livemode === false, what + ': livemode is not false', c.livemode);
+  check(c.app === app, what + ': app is not the app id string (spec §2.2.2)', c.app);
+  check(c.channel === channel, what + ': channel', c.channel);
+  check(c.order_no === orderNo, what + ': order_no', c.order_no);
+  check(c.amount === CHARGE_AMOUNT, what + ': amount', c.amount);
+  check(c.currency === 'cny', what + ': currency', c.currency);
+  check(isInt(c.created), what + ': created is not an integer', c.created);
+  check(isInt(c.time_expire) && c.time_expire > c.created, what + ': time_expire', c.time_expire);
+  for (const f of ['paid', 'refunded', 'reversed']) {
+    check(typeof c[f] === 'boolean', what + ': ' + f + ' is not a boolean', c[f]);
+  }
+  for (const f of ['extra', 'metadata', 'credential']) {
+    check(isPlainObject(c[f]), what + ': ' + f + ' is not an object (spec §5.3 item 3)', c[f]);
+  }
+  check(isInt(c.amount_refunded), what + ': amount_refunded is not an integer', c.amount_refunded);
+  checkList(c.refunds, '/v1/charges/' + c.id + '/refunds', what + ' refunds');
+}
+
+function checkRefund(r, what, chargeId, orderNo) {
+  check(isPlainObject(r), what + ': not an object', r);
+  check(r.object === 'refund', what + ': object != "refund"', r.object);
+  check(typeof r.id === 'string' && /^re_[0-9A-Za-z]{24}$/.test(r.id), what + ': id is not re_ + 24 characters', r.id);
+  check(r.amount === REFUND_AMOUNT, what + ': amount', r.amount);
+  check(r.charge === chargeId, what + ': charge', r.charge);
+  check(r.charge_order_no === orderNo, what + ': charge_order_no', r.charge_order_no);
+  check(r.order_no === r.id.slice(3), what + ': order_no is not the id without re_ (spec §2.3)', r.order_no);
+  check(isInt(r.created), what + ': created is not an integer', r.created);
+  check(typeof r.succeed === 'boolean', what + ': succeed is not a boolean', r.succeed);
+  check(['pending', 'succeeded', 'failed'].includes(r.status), what + ': status', r.status);
+  check(r.succeed === (r.status === 'succeeded'), what + ': succeed disagrees with status', { succeed: r.succeed, status: r.status });
+  check(isPlainObject(r.metadata), what + ': metadata is not an object', r.metadata);
+}
+
+// --- Channels and their credentials (spec §3.2 extra, §3.3 credential).
+
+function randomDigits(n) {
+  const bytes = crypto.randomBytes(n);
+  let s = '';
+  for (let i = 0; i < n; i++) s += String(bytes[i] % 10);
+  return s;
+}
+
+function isHttpURL(v) {
+  if (typeof v !== 'string') return false;
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch (e) {
+    return false;
+  }
+}
+
+// A credential value that pingpp-js turns into a GET redirect: every field
+// but channel_url becomes k=encodeURIComponent(v), so each must be a scalar.
+function checkRedirectForm(v, what) {
+  check(isPlainObject(v), what + ' is not an object (spec §3.3)', v);
+  for (const [k, x] of Object.entries(v)) {
+    check(typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean',
+      what + '.' + k + ' is not a scalar: the JS client URL-encodes every field into the redirect (spec §3.3)', x);
+  }
+  if ('channel_url' in v) check(isHttpURL(v.channel_url), what + '.channel_url is not an http(s) URL', v.channel_url);
+  check(typeof v.sign === 'string' && v.sign !== '', what + '.sign is missing', v);
+}
+
+// Alipay OpenAPI common parameters (alipay_pc_direct's OpenAPI form, §3.3).
+function checkOpenAPIForm(v, what, method) {
+  check(v.method === method, what + '.method is not ' + method, v.method);
+  check(typeof v.app_id === 'string' && v.app_id !== '', what + '.app_id is missing', v);
+  check(v.format === undefined || v.format === 'JSON', what + '.format is not JSON', v.format);
+  check(/^utf-8$/i.test(v.charset), what + '.charset is not utf-8', v.charset);
+  check(v.sign_type === 'RSA2', what + '.sign_type is not RSA2', v.sign_type);
+  check(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(v.timestamp || ''), what + '.timestamp is not yyyy-MM-dd HH:mm:ss', v.timestamp);
+  check(v.version === '1.0', what + '.version is not 1.0', v.version);
+  let biz;
+  try {
+    biz = JSON.parse(v.biz_content);
+  } catch (e) {
+    biz = undefined;
+  }
+  check(isPlainObject(biz), what + '.biz_content is not a JSON object string', v.biz_content);
+  check(isHttpURL(v.notify_url), what + '.notify_url is not an http(s) URL', v.notify_url);
+  return biz;
+}
+
+// decoded undoes the URL-encoding the legacy MAPI form applies to URLs.
+function decoded(v) {
+  try {
+    return decodeURIComponent(v);
+  } catch (e) {
+    return v;
+  }
+}
+
+const SUCCESS_URL = 'https://shop.example/pay/ok';
+const OPEN_ID = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
+
+// The six keys pingpp-js requires in wx_pub and wx_lite credentials.
+function checkJsapi(v, what) {
+  check(isPlainObject(v), what + ' is not an object (spec §3.3)', v);
+  for (const k of ['appId', 'timeStamp', 'nonceStr', 'package', 'signType', 'paySign']) {
+    check(typeof v[k] === 'string' && v[k] !== '', what + '.' + k + ' is missing or not a non-empty string (pingpp-js: missing_field_' + k + ')', v);
+  }
+  check(/^\d{10}$/.test(v.timeStamp), what + '.timeStamp is not a string of Unix seconds (spec §3.3: must be a string)', v.timeStamp);
+  check(v.package.startsWith('prepay_id='), what + '.package is not "prepay_id=<id>"', v.package);
+}
+
+// The scan channels: no client step, the charge is paid by create, and
+// the credential carries nothing a client needs: {} as on any paid charge
+// (spec §2.2.2), or the envelope with an object or nothing under the
+// channel (spec §3.3, last row).
+function checkScanCredential(cred, channel) {
+  if (Object.keys(cred).length === 0) return;
+  check(cred.object === 'credential', channel + ': charges.create: credential is neither {} nor {"object":"credential",…} (spec §3.3)', cred);
+  const v = cred[channel];
+  check(v === undefined || v === null || isPlainObject(v),
+    channel + ': charges.create: credential.' + channel + ' is neither absent nor an object', v);
+}
+
+const CHANNELS = [
+  {
+    channel: 'alipay_qr',
+    credential(v) {
+      check(typeof v === 'string' && v.startsWith('https://qr.alipay.com/'),
+        'charges.create: credential.alipay_qr is not a https://qr.alipay.com/ URL string (spec §3.3)', v);
+    },
+  },
+  {
+    channel: 'alipay',
+    credential(v) {
+      check(isPlainObject(v), 'charges.create: credential.alipay is not an object (spec §3.3)', v);
+      const s = v.orderInfo;
+      check(typeof s === 'string' && s !== '', 'charges.create: credential.alipay.orderInfo is not a non-empty string (spec §3.3)', v);
+      const pairs = s.split('&');
+      check(pairs.every((p) => /^[A-Za-z_]+=/.test(p)), 'charges.create: credential.alipay.orderInfo is not k=v pairs joined by &', s);
+      const keys = pairs.map((p) => p.slice(0, p.indexOf('=')));
+      check(keys.includes('sign') && keys.includes('sign_type'), 'charges.create: credential.alipay.orderInfo has no sign and sign_type', s);
+      // The legacy mobile.securitypay.pay string (spec §3.3) or the OpenAPI
+      // alipay.trade.app.pay one, which Alipay's app SDK takes alike.
+      check(s.includes('service="mobile.securitypay.pay"') || s.includes('method=alipay.trade.app.pay'),
+        'charges.create: credential.alipay.orderInfo is neither a mobile.securitypay.pay nor an alipay.trade.app.pay order string', s);
+    },
+  },
+  {
+    channel: 'alipay_wap',
+    extra: { success_url: SUCCESS_URL },
+    credential(v) {
+      checkRedirectForm(v, 'charges.create: credential.alipay_wap');
+      if (v.service !== undefined) {
+        check(v.service === 'alipay.wap.create.direct.pay.by.user', 'charges.create: credential.alipay_wap.service', v.service);
+      } else {
+        checkOpenAPIForm(v, 'charges.create: credential.alipay_wap', 'alipay.trade.wap.pay');
+      }
+      check(decoded(v.return_url) === SUCCESS_URL, 'charges.create: credential.alipay_wap.return_url is not extra.success_url', v.return_url);
+    },
+  },
+  {
+    channel: 'alipay_pc_direct',
+    extra: { success_url: SUCCESS_URL },
+    credential(v) {
+      checkRedirectForm(v, 'charges.create: credential.alipay_pc_direct');
+      if (v.service !== undefined) {
+        check(v.service === 'create_direct_pay_by_user', 'charges.create: credential.alipay_pc_direct.service', v.service);
+      } else {
+        const biz = checkOpenAPIForm(v, 'charges.create: credential.alipay_pc_direct', 'alipay.trade.page.pay');
+        check(biz.total_amount === '1.00' || biz.total_amount === 1,
+          'charges.create: credential.alipay_pc_direct biz_content.total_amount is not 1.00 yuan', biz.total_amount);
+      }
+      check(decoded(v.return_url) === SUCCESS_URL, 'charges.create: credential.alipay_pc_direct.return_url is not extra.success_url', v.return_url);
+    },
+  },
+  {
+    channel: 'alipay_lite',
+    extra: { buyer_id: '2088000000000001' },
+    credential(v) {
+      check(typeof v === 'string' && /^[0-9A-Za-z]{16,64}$/.test(v),
+        'charges.create: credential.alipay_lite is not a trade_no string (spec §3.3)', v);
+    },
+  },
+  {
+    channel: 'alipay_scan',
+    scan: true,
+    extra: () => ({ scan_code: '28' + randomDigits(16), terminal_id: 'T001' }),
+  },
+  {
+    channel: 'wx_pub_qr',
+    extra: { product_id: 'P001' },
+    credential(v) {
+      check(typeof v === 'string' && /^weixin:\/\/wxpay\/bizpayurl\?pr=[0-9A-Za-z]+$/.test(v),
+        'charges.create: credential.wx_pub_qr is not a weixin://wxpay/bizpayurl?pr= string (spec §3.3)', v);
+    },
+  },
+  {
+    channel: 'wx',
+    credential(v) {
+      check(isPlainObject(v), 'charges.create: credential.wx is not an object (spec §3.3)', v);
+      for (const k of ['appId', 'partnerId', 'prepayId', 'nonceStr', 'sign']) {
+        check(typeof v[k] === 'string' && v[k] !== '', 'charges.create: credential.wx.' + k + ' is missing (spec §3.3)', v);
+      }
+      check(v.packageValue === 'Sign=WXPay', 'charges.create: credential.wx.packageValue is not "Sign=WXPay"', v.packageValue);
+      // A number (spec §3.3: emit a number); JAVA reads it as a long.
+      check(isInt(v.timeStamp) && String(v.timeStamp).length === 10,
+        'charges.create: credential.wx.timeStamp is not a number of Unix seconds (spec §3.3)', v.timeStamp);
+    },
+  },
+  {
+    channel: 'wx_pub',
+    extra: { open_id: OPEN_ID },
+    credential(v) {
+      checkJsapi(v, 'charges.create: credential.wx_pub');
+    },
+    // The SDK's own consumer of this credential: the JS-SDK config
+    // signature built from credential.wx_pub.nonceStr and .timeStamp
+    // (spec §3.3, NODE lib/WxOAuth.js getSignature).
+    sdk(sdk, ch) {
+      const ticket = 'compat_jsapi_ticket';
+      const url = 'https://shop.example/pay?order=1';
+      const got = sdk.wxPubOauth.getSignature(ch, ticket, url + '#frag');
+      const v = ch.credential.wx_pub;
+      const want = crypto.createHash('sha1')
+        .update('jsapi_ticket=' + ticket + '&noncestr=' + v.nonceStr + '&timestamp=' + v.timeStamp + '&url=' + url).digest('hex');
+      check(typeof got === 'string' && got === want,
+        'wx_pub: wxPubOauth.getSignature did not sign the credential\'s nonceStr and timeStamp', { got, want });
+    },
+  },
+  {
+    channel: 'wx_lite',
+    extra: { open_id: OPEN_ID },
+    credential(v) {
+      checkJsapi(v, 'charges.create: credential.wx_lite');
+    },
+  },
+  {
+    channel: 'wx_wap',
+    credential(v) {
+      const url = isPlainObject(v) ? v.url : v;
+      check(isHttpURL(url), 'charges.create: credential.wx_wap is neither an http(s) URL string nor {url} (spec §3.3)', v);
+    },
+  },
+  {
+    channel: 'wx_pub_scan',
+    scan: true,
+    extra: () => ({ scan_code: '13' + randomDigits(16) }),
+  },
+];
+
+// Runs `fn` (which must reject) and returns the error.
+async function expectReject(promise, what) {
+  let result;
+  try {
+    result = await promise;
+  } catch (e) {
+    return e;
+  }
+  fail(what + ': the call succeeded but should have failed; got ' + short(result));
+}
+
+// Runs the whole flow on one channel and returns what later checks need.
+async function channelFlow(cfg, sdk, hooks, pubKey, spec) {
+  const channel = spec.channel;
+  const orderNo = 'cmp' + Date.now() + randomAlnum(8);
+  const extra = typeof spec.extra === 'function' ? spec.extra() : spec.extra;
+
+  // --- charges.create
+  step = channel + ': charges.create';
+  const chargeParams = {
+    order_no: orderNo,
+    app: { id: cfg.app },
+    channel,
+    amount: CHARGE_AMOUNT,
+    client_ip: '127.0.0.1',
+    currency: 'cny',
+    subject: 'compat subject',
+    body: 'compat body: Ping++ Node SDK 2.1.6',
+  };
+  if (extra !== undefined) chargeParams.extra = extra;
+  const ch = await sdk.charges.create(JSON.parse(JSON.stringify(chargeParams)));
+  checkCharge(ch, channel + ': charges.create', cfg.app, orderNo, channel);
+  for (const [k, v] of Object.entries(extra || {})) {
+    check(ch.extra[k] === v, channel + ': charges.create: extra.' + k + ' is not echoed (spec §2.2.2)', ch.extra);
+  }
+  if (spec.scan) {
+    // The merchant scanned the customer's code: paid by create itself.
+    check(ch.paid === true, channel + ': charges.create: a scan charge is not paid in the create reply', ch);
+    check(isInt(ch.time_paid), channel + ': charges.create: time_paid is not an integer on a paid scan charge', ch.time_paid);
+    checkScanCredential(ch.credential, channel);
+  } else {
+    check(ch.paid === false, channel + ': charges.create: a new charge is already paid', ch.paid);
+    check(ch.credential.object === 'credential', channel + ': charges.create: credential.object != "credential" (spec §3.3)', ch.credential);
+    // Clients read credential[charge.channel] (spec §3.3).
+    check(channel in ch.credential, channel + ': charges.create: credential has no "' + channel + '" key (spec §3.3)', ch.credential);
+    spec.credential(ch.credential[channel]);
+    if (spec.sdk) spec.sdk(sdk, ch);
+
+    // --- Same order_no, same params, no Idempotency-Key: the same unpaid charge (spec §1.11).
+    step = channel + ': charges.create duplicate';
+    const ch2 = await sdk.charges.create(JSON.parse(JSON.stringify(chargeParams)));
+    check(isPlainObject(ch2) && ch2.id === ch.id,
+      channel + ': charges.create with the same order_no and params returned another charge', { first: ch.id, second: ch2 && ch2.id });
+
+    // --- charges.retrieve
+    step = channel + ': charges.retrieve';
+    const got = await sdk.charges.retrieve(ch.id);
+    checkCharge(got, channel + ': charges.retrieve', cfg.app, orderNo, channel);
+    check(got.id === ch.id, channel + ': charges.retrieve: id', got.id);
+    check(got.paid === false, channel + ': charges.retrieve: paid before paying', got.paid);
+  }
+
+  // --- Pay in the sandbox (plain HTTP, basic auth); refused for scan charges.
+  step = channel + ': test pay';
+  const pay = await rawRequest(cfg, 'POST', '/v1/test/charges/' + ch.id + '/pay', { result: 'success' }, cfg.key);
+  checkRawReply(pay, channel + ': POST /v1/test/charges/{id}/pay', pubKey);
+  if (spec.scan) {
+    check(pay.status === 400, channel + ': POST /v1/test/charges/{id}/pay on a scan charge: status is not 400', pay.raw.toString('utf8'));
+    check(pay.json.error.type === 'invalid_request_error',
+      channel + ': POST /v1/test/charges/{id}/pay on a scan charge: error.type', pay.json.error);
+  } else {
+    check(pay.status === 200, channel + ': POST /v1/test/charges/{id}/pay: status ' + pay.status, pay.raw.toString('utf8'));
+    check(isPlainObject(pay.json) && pay.json.id === ch.id && pay.json.paid === true,
+      channel + ': POST /v1/test/charges/{id}/pay: reply is not the paid charge', pay.json);
+  }
+
+  // --- charge.succeeded webhook
+  step = channel + ': charge.succeeded webhook';
+  const chargeHook = await hooks.waitFor('charge.succeeded', ch.id, STEP_TIMEOUT_MS);
+  const chargeEvent = checkWebhook(chargeHook, 'charge.succeeded', 'charge', ch.id, pubKey);
+  check(chargeEvent.data.object.paid === true, channel + ': charge.succeeded webhook: data.object.paid is not true', chargeEvent.data.object.paid);
+  check(isInt(chargeEvent.data.object.time_paid), channel + ': charge.succeeded webhook: time_paid is not an integer', chargeEvent.data.object.time_paid);
+  check(chargeEvent.data.object.channel === channel, channel + ': charge.succeeded webhook: data.object.channel', chargeEvent.data.object.channel);
+
+  step = channel + ': charges.retrieve after payment';
+  const paid = await sdk.charges.retrieve(ch.id);
+  checkCharge(paid, channel + ': charges.retrieve (paid)', cfg.app, orderNo, channel);
+  check(paid.paid === true, channel + ': charges.retrieve: paid is not true after the charge.succeeded webhook', paid.paid);
+  check(isInt(paid.time_paid), channel + ': charges.retrieve: time_paid is not an integer once paid', paid.time_paid);
+  check(typeof paid.transaction_no === 'string' && paid.transaction_no !== '',
+    channel + ': charges.retrieve: transaction_no is not set once paid', paid.transaction_no);
+
+  // --- charges.createRefund, partial
+  step = channel + ': charges.createRefund';
+  let re = await sdk.charges.createRefund(ch.id, { amount: REFUND_AMOUNT, description: 'compat partial refund' });
+  checkRefund(re, channel + ': charges.createRefund', ch.id, orderNo);
+  check(re.description === 'compat partial refund', channel + ': charges.createRefund: description', re.description);
+  const refundId = re.id;
+  if (re.status === 'pending') {
+    step = channel + ': charges.retrieveRefund (polling)';
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    while (re.status === 'pending' && Date.now() < deadline) {
+      await sleep(250);
+      re = await sdk.charges.retrieveRefund(ch.id, refundId);
+      checkRefund(re, channel + ': charges.retrieveRefund', ch.id, orderNo);
+    }
+  }
+  check(re.status === 'succeeded', channel + ': refund did not become succeeded within ' + STEP_TIMEOUT_MS + ' ms', re);
+  check(re.succeed === true, channel + ': refund: succeed is not true', re.succeed);
+  check(isInt(re.time_succeed), channel + ': refund: time_succeed is not an integer once succeeded', re.time_succeed);
+
+  step = channel + ': charges.retrieveRefund';
+  const gotRe = await sdk.charges.retrieveRefund(ch.id, refundId);
+  checkRefund(gotRe, channel + ': charges.retrieveRefund', ch.id, orderNo);
+  check(gotRe.id === refundId && gotRe.status === 'succeeded', channel + ': charges.retrieveRefund: wrong refund or status', gotRe);
+
+  // --- refund.succeeded webhook
+  step = channel + ': refund.succeeded webhook';
+  const refundHook = await hooks.waitFor('refund.succeeded', refundId, STEP_TIMEOUT_MS);
+  const refundEvent = checkWebhook(refundHook, 'refund.succeeded', 'refund', refundId, pubKey);
+  check(refundEvent.data.object.status === 'succeeded', channel + ': refund.succeeded webhook: data.object.status', refundEvent.data.object.status);
+  check(refundEvent.data.object.amount === REFUND_AMOUNT, channel + ': refund.succeeded webhook: data.object.amount', refundEvent.data.object.amount);
+  check(refundEvent.id !== chargeEvent.id, channel + ': refund.succeeded webhook reuses the charge event id', refundEvent.id);
+
+  // --- charges.listRefunds
+  step = channel + ': charges.listRefunds';
+  const refunds = await sdk.charges.listRefunds(ch.id);
+  checkList(refunds, '/v1/charges/' + ch.id + '/refunds', channel + ': charges.listRefunds');
+  check(refunds.data.some((r) => r && r.id === refundId), channel + ': charges.listRefunds: the refund is not listed',
+    refunds.data.map((r) => r && r.id));
+  for (const r of refunds.data) checkRefund(r, channel + ': charges.listRefunds item', ch.id, orderNo);
+
+  step = channel + ': charges.retrieve after refund';
+  const refunded = await sdk.charges.retrieve(ch.id);
+  checkCharge(refunded, channel + ': charges.retrieve (refunded)', cfg.app, orderNo, channel);
+  check(refunded.refunded === true, channel + ': charge: refunded is not true after a refund (spec §2.2.2)', refunded.refunded);
+  check(refunded.amount_refunded === REFUND_AMOUNT, channel + ': charge: amount_refunded is not ' + REFUND_AMOUNT, refunded.amount_refunded);
+  check(refunded.refunds.data.some((r) => r && r.id === refundId), channel + ': charge: embedded refunds do not list the refund',
+    refunded.refunds);
+
+  // --- events.retrieve, for both webhook events
+  step = channel + ': events.retrieve';
+  for (const [hookEvent, objId] of [[chargeEvent, ch.id], [refundEvent, refundId]]) {
+    const ev = await sdk.events.retrieve(hookEvent.id);
+    check(isPlainObject(ev) && ev.object === 'event', channel + ': events.retrieve: object != "event"', ev);
+    check(ev.id === hookEvent.id, channel + ': events.retrieve: id', ev.id);
+    check(ev.type === hookEvent.type, channel + ': events.retrieve: type', ev.type);
+    check(ev.created === hookEvent.created, channel + ': events.retrieve: created differs from the webhook', ev.created);
+    check(ev.livemode === false, channel + ': events.retrieve: livemode', ev.livemode);
+    check(isInt(ev.pending_webhooks), channel + ': events.retrieve: pending_webhooks is not an integer', ev.pending_webhooks);
+    check(isPlainObject(ev.data) && isPlainObject(ev.data.object) && ev.data.object.id === objId,
+      channel + ': events.retrieve: data.object.id', ev.data);
+    check(jsonEqual(ev.data, hookEvent.data), channel + ': events.retrieve: data differs from the delivered webhook',
+      { retrieved: ev.data, delivered: hookEvent.data });
+  }
+
+  return { channel, charge: ch.id, order_no: orderNo, refund: refundId, events: [chargeEvent.id, refundEvent.id] };
+}
+
+async function main() {
+  const cfg = {
+    host: env('POLYPAY_HOST'),
+    port: Number(env('POLYPAY_PORT')),
+    key: env('POLYPAY_KEY'),
+    app: env('POLYPAY_APP'),
+  };
+  const pubKey = fs.readFileSync(env('POLYPAY_PUBKEY_FILE'), 'utf8');
+  check(SDK_VERSION === '2.1.6', 'pingpp SDK version is not 2.1.6', SDK_VERSION);
+  check(/^sk_test_/.test(cfg.key), 'POLYPAY_KEY must be a sk_test_ key', cfg.key.slice(0, 8));
+
+  // The SDK, re-pointed at polypay: host, port and protocol only.
+  const sdk = pingpp(cfg.key);
+  sdk.setHost(cfg.host, cfg.port, 'http');
+  sdk.setTimeout(STEP_TIMEOUT_MS); // the default is Node's server timeout (0: none)
+  check(sdk.getApiField('protocol') === 'http' && sdk.getApiField('host') === cfg.host,
+    'setHost did not switch the SDK to plain HTTP', { host: sdk.getApiField('host'), protocol: sdk.getApiField('protocol') });
+
+  // --- The public key polypay serves is the one we were given.
+  step = 'public_key';
+  const pk = await rawRequest(cfg, 'GET', '/v1/webhook_endpoints/public_key');
+  check(pk.status === 200, 'GET /v1/webhook_endpoints/public_key: status', pk.status);
+  check(pk.raw.toString('utf8').trim() === pubKey.trim(),
+    'GET /v1/webhook_endpoints/public_key does not match POLYPAY_PUBKEY_FILE', pk.raw.toString('utf8'));
+  check(/^-----BEGIN PUBLIC KEY-----/.test(pubKey.trim()), 'webhook public key is not SPKI PEM (spec §4.3)', pubKey.slice(0, 40));
+
+  // --- Webhook receiver, registered with plain HTTP (the SDK has no resource for it).
+  step = 'webhook_endpoint';
+  const hooks = await startWebhookReceiver();
+  const we = await rawRequest(cfg, 'POST', '/v1/webhook_endpoints', { app: cfg.app, url: hooks.url }, cfg.key);
+  check(we.status === 200, 'POST /v1/webhook_endpoints: status ' + we.status, we.raw.toString('utf8'));
+  checkRawReply(we, 'POST /v1/webhook_endpoints', pubKey);
+  check(isPlainObject(we.json) && typeof we.json.id === 'string' && we.json.id !== '',
+    'POST /v1/webhook_endpoints: no id in reply', we.json);
+
+  // --- The whole flow, channel by channel.
+  const results = [];
+  for (const spec of CHANNELS) {
+    results.push(await channelFlow(cfg, sdk, hooks, pubKey, spec));
+  }
+  const first = results[0]; // alipay_qr
+
+  // --- charges.list
+  step = 'charges.list';
+  const list = await sdk.charges.list({ app: { id: cfg.app }, limit: 3 });
+  checkList(list, '/v1/charges', 'charges.list');
+  check(list.data.length === 3, 'charges.list: not 3 items with limit=3 and ' + results.length + ' charges', list.data.length);
+  check(list.data.every((c) => isPlainObject(c) && c.object === 'charge'), 'charges.list: items are not charges', list.data);
+  const latest = results.slice(-3).map((r) => r.charge);
+  check(list.data.every((c) => latest.includes(c.id)), 'charges.list: the first page is not the 3 newest charges',
+    { listed: list.data.map((c) => c && c.id), newest: latest });
+  check(list.has_more === true, 'charges.list: has_more is not true with more charges than limit', list.has_more);
+  const all = await sdk.charges.list({ app: { id: cfg.app }, limit: 100 });
+  checkList(all, '/v1/charges', 'charges.list limit=100');
+  for (const r of results) {
+    check(all.data.some((c) => c && c.id === r.charge), 'charges.list: the ' + r.channel + ' charge is not listed',
+      all.data.map((c) => c && c.id));
+  }
+
+  // --- Errors: unknown charge (spec §1.10, §2.2.3)
+  step = 'error: unknown charge';
+  const missing = 'ch_doesnotexist' + randomAlnum(12);
+  const e404 = await expectReject(sdk.charges.retrieve(missing), 'charges.retrieve(' + missing + ')');
+  check(e404 instanceof PingppErrors.PingppInvalidRequestError,
+    'unknown charge: not a PingppInvalidRequestError', { type: e404.type, message: e404.message });
+  check(e404.type === 'PingppInvalidRequest', 'unknown charge: SDK error type', e404.type);
+  check(e404.rawType === 'invalid_request_error', 'unknown charge: error.type from polypay', e404.rawType);
+  check(e404.param === 'id', 'unknown charge: error.param is not "id"', e404.param);
+  check(typeof e404.message === 'string' && e404.message.includes(missing),
+    'unknown charge: error.message does not name the id', e404.message);
+  // The SDK does not expose the status; check it on the wire.
+  const r404 = await rawRequest(cfg, 'GET', '/v1/charges/' + missing, undefined, cfg.key);
+  check(r404.status === 404, 'GET /v1/charges/<unknown>: status is not 404', r404.status);
+  checkRawReply(r404, 'GET /v1/charges/<unknown>', pubKey);
+  check(isPlainObject(r404.json && r404.json.error) && r404.json.error.type === 'invalid_request_error' &&
+    r404.json.error.message === e404.message, 'GET /v1/charges/<unknown>: body differs from what the SDK saw', r404.json);
+
+  // --- Errors: bad key (spec §1.2)
+  step = 'error: bad key';
+  const badKey = 'sk_test_' + randomAlnum(24);
+  const bad = pingpp(badKey);
+  bad.setHost(cfg.host, cfg.port, 'http');
+  bad.setTimeout(STEP_TIMEOUT_MS);
+  const e401 = await expectReject(bad.charges.retrieve(first.charge), 'charges.retrieve with a bad key');
+  check(e401 instanceof PingppErrors.PingppAuthenticationError,
+    'bad key: not a PingppAuthenticationError', { type: e401.type, message: e401.message });
+  check(e401.type === 'PingppAuthenticationError', 'bad key: SDK error type', e401.type);
+  check(e401.rawType === 'invalid_request_error', 'bad key: error.type from polypay (spec §1.2)', e401.rawType);
+  check(typeof e401.message === 'string' && e401.message.includes('API KEY'),
+    'bad key: error.message does not come from polypay', e401.message);
+  check(!e401.message.includes(badKey), 'bad key: error.message echoes the whole key', e401.message);
+  const r401 = await rawRequest(cfg, 'GET', '/v1/charges/' + first.charge, undefined, badKey);
+  check(r401.status === 401, 'GET /v1/charges/{id} with a bad key: status is not 401', r401.status);
+  checkRawReply(r401, 'GET /v1/charges/{id} with a bad key', pubKey);
+  check(r401.json.error.type === 'invalid_request_error',
+    'GET /v1/charges/{id} with a bad key: error.type (spec §1.2)', r401.json.error);
+
+  // No unexpected deliveries: one charge.succeeded and one refund.succeeded
+  // per channel, each event delivered once, every one signed.
+  step = 'webhook summary';
+  const types = hooks.deliveries.map((d) => (d.json ? d.json.type : '?'));
+  const ids = hooks.deliveries.map((d) => (d.json ? d.json.id : '?'));
+  check(new Set(ids).size === ids.length, 'webhooks: an event was delivered more than once', ids);
+  const expected = results.flatMap((r) => r.events).sort();
+  check(jsonEqual(ids.slice().sort(), expected), 'webhooks: the deliveries are not exactly the events of the flows',
+    { delivered: ids, expected });
+  for (const d of hooks.deliveries) {
+    check(verifySignature(d.raw, d.headers['x-pingplusplus-signature'], pubKey),
+      'webhooks: a delivery does not verify', d.raw.toString('utf8'));
+  }
+  hooks.server.close();
+
+  process.stdout.write(JSON.stringify({
+    ok: true,
+    sdk: 'pingpp ' + SDK_VERSION,
+    checks,
+    channels: results.map((r) => r.channel),
+    charge: first.charge,
+    order_no: first.order_no,
+    refund: first.refund,
+    events: first.events,
+    flows: results,
+    webhooks: types,
+  }) + '\n');
+}
+
+const overall = setTimeout(() => {
+  process.stderr.write('COMPAT FAIL [' + step + ']: overall timeout of ' + OVERALL_TIMEOUT_MS + ' ms\n');
+  process.exit(1);
+}, OVERALL_TIMEOUT_MS);
+overall.unref();
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    let msg;
+    if (err instanceof CheckError) {
+      msg = err.message;
+    } else if (err && typeof err.type === 'string' && err.type.startsWith('Pingpp')) {
+      msg = 'SDK call rejected: ' + err.type + ' ' + short({
+        rawType: err.rawType, code: err.code, param: err.param, message: err.message, detail: err.detail,
+      });
+    } else {
+      msg = (err && err.stack) || String(err);
+    }
+    process.stderr.write('COMPAT FAIL [' + step + ']: ' + msg + '\n');
+    process.exit(1);
+  },
+);

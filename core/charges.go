@@ -1,0 +1,417 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/store"
+)
+
+// ChargeParams are the validated parameters of POST /v1/charges.
+type ChargeParams struct {
+	OrderNo     string          `json:"order_no"`
+	AppID       string          `json:"app"`
+	Channel     string          `json:"channel"`
+	Amount      int64           `json:"amount"`
+	ClientIP    string          `json:"client_ip"`
+	Currency    string          `json:"currency"`
+	Subject     string          `json:"subject"`
+	Body        string          `json:"body"`
+	Description string          `json:"description"`
+	Extra       json.RawMessage `json:"extra"`
+	Metadata    json.RawMessage `json:"metadata"`
+	TimeExpire  int64           `json:"time_expire"`
+}
+
+// MaxAmount bounds a single charge: int32 fits every Ping++ SDK (JAVA reads
+// amounts as Integer), and 21 million yuan is beyond any one payment.
+const MaxAmount = 2147483647
+
+// DefaultExpiry is how long an unpaid charge stays open when the merchant
+// gives no time_expire, per channel family; MaxExpiry is the longest allowed.
+var DefaultExpiry = map[string]time.Duration{"alipay": 24 * time.Hour, "wx": 2 * time.Hour, "upacp": 24 * time.Hour}
+
+const MaxExpiry = 15 * 24 * time.Hour
+
+// CreateCharge creates a charge: an order_no seen before with the same
+// parameters returns the existing charge; with other parameters it is an
+// error naming order_no. Nothing is written when the channel refuses.
+func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, hook Hook) (any, error) {
+	if p.AppID != who.App.ID {
+		// A foreign app id looks like an unknown one.
+		return nil, &polypay.Error{Code: polypay.EInvalid, Param: "app", Message: "app 不存在: " + p.AppID}
+	}
+	if !s.Channels.Supported(p.Channel) {
+		return nil, polypay.ParamError("channel", "不支持的渠道: %s", p.Channel)
+	}
+	now := s.now().Unix()
+	family := s.Channels.Family(p.Channel)
+	if p.TimeExpire == 0 {
+		d := DefaultExpiry[family]
+		if d == 0 {
+			d = 2 * time.Hour
+		}
+		p.TimeExpire = now + int64(d/time.Second)
+	} else if p.TimeExpire <= now {
+		return nil, polypay.ParamError("time_expire", "time_expire 必须晚于当前时间")
+	} else if p.TimeExpire > now+int64(MaxExpiry/time.Second) {
+		return nil, polypay.ParamError("time_expire", "time_expire 不能晚于 %d 天后", int(MaxExpiry/(24*time.Hour)))
+	}
+	hashed := p
+	hashed.TimeExpire = 0 // a retry computes a new default expiry; it is not a new order
+	paramsHash := hashJSON(hashed)
+
+	var existing *polypay.Charge
+	if err := s.DB.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		existing, err = tx.ChargeByOrderNo(ctx, who.App.ID, who.Live, p.OrderNo)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if existing != nil {
+		return s.existingCharge(ctx, existing, paramsHash, hook)
+	}
+
+	c := &polypay.Charge{
+		ID: polypay.NewID("ch_"), AppID: who.App.ID, Livemode: who.Live, Channel: p.Channel, OrderNo: p.OrderNo,
+		ClientIP: p.ClientIP, Amount: p.Amount, AmountSettle: p.Amount, Currency: p.Currency, Subject: p.Subject,
+		Body: p.Body, Description: p.Description, Extra: p.Extra, Metadata: p.Metadata,
+		Status: polypay.ChargePending, Created: now, TimeExpire: p.TimeExpire, ParamsHash: paramsHash,
+	}
+	ch, err := s.Channels.Channel(ctx, who.App.ID, who.Live, p.Channel)
+	if err != nil {
+		return nil, err
+	}
+	if IsScan(c.Channel) {
+		return s.createScan(ctx, ch, c, now, hook)
+	}
+	cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(family, who.App.ID, who.Live)})
+	if err != nil {
+		return nil, s.unknownOutcome(ctx, c, now, err)
+	}
+	c.Credential = cred
+	var out any
+	err = s.DB.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertCharge(ctx, c, NextCheck(c, now)); err != nil {
+			return err
+		}
+		w, err := RenderCharge(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		out = w
+		return runHook(hook, tx, w)
+	})
+	if store.IsUniqueViolation(err) && out == nil {
+		// Lost a race with a concurrent request for the same order_no.
+		if err := s.DB.Read(ctx, func(tx *store.Tx) error {
+			var e error
+			existing, e = tx.ChargeByOrderNo(ctx, who.App.ID, who.Live, p.OrderNo)
+			return e
+		}); err != nil {
+			return nil, err
+		}
+		if existing != nil {
+			return s.existingCharge(ctx, existing, paramsHash, hook)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// createScan charges the customer's payment code. The charge is stored
+// before the channel is called, because the channel answers, and may
+// notify, during the call. A declined code closes the charge (its
+// out_trade_no is spent at the channel) and is reported as a channel error.
+func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay.Charge, now int64, hook Hook) (any, error) {
+	if err := s.DB.Write(ctx, func(tx *store.Tx) error { return tx.InsertCharge(ctx, c, NextCheck(c, now)) }); err != nil {
+		if store.IsUniqueViolation(err) {
+			var existing *polypay.Charge
+			if err := s.DB.Read(ctx, func(tx *store.Tx) (e error) {
+				existing, e = tx.ChargeByOrderNo(ctx, c.AppID, c.Livemode, c.OrderNo)
+				return e
+			}); err != nil || existing == nil {
+				return nil, err
+			}
+			return s.existingCharge(ctx, existing, c.ParamsHash, hook)
+		}
+		return nil, err
+	}
+	cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(s.Channels.Family(c.Channel), c.AppID, c.Livemode)})
+	if err != nil {
+		var pe *polypay.Error
+		if !errors.As(err, &pe) {
+			// Unknown outcome: the connector reversed the trade; the poller
+			// confirms by query and closes the charge.
+			return nil, &polypay.Error{Code: polypay.EChannel, ChannelCode: "channel_timeout", Err: err,
+				Message: "渠道未及时响应，交易已撤销或将被撤销；请使用新的 order_no 重新收款"}
+		}
+		if werr := s.DB.Write(ctx, func(tx *store.Tx) error {
+			cur, err := tx.LockCharge(ctx, c.ID)
+			if err != nil || cur.Status != polypay.ChargePending {
+				return err
+			}
+			cur.Status = polypay.ChargeClosed
+			cur.FailureCode, cur.FailureMsg = pe.ChannelCode, pe.Message
+			if cur.FailureCode == "" {
+				cur.FailureCode = pe.Code
+			}
+			return tx.UpdateCharge(ctx, cur)
+		}); werr != nil {
+			return nil, werr
+		}
+		return nil, channelErr(err)
+	}
+	if err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		cur, err := tx.LockCharge(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		cur.Credential = cred
+		return tx.UpdateCharge(ctx, cur)
+	}); err != nil {
+		return nil, err
+	}
+	// The customer's code was charged synchronously (or is "user paying"):
+	// learn the outcome now so the reply can say paid.
+	if t, qerr := ch.QueryCharge(ctx, c); qerr != nil {
+		s.Log.Warn("querying scanned charge", "charge", c.ID, "err", qerr)
+	} else if _, aerr := s.applyTrade(ctx, c.ID, t, "create", nil); aerr != nil {
+		return nil, aerr
+	}
+	var cur *polypay.Charge
+	if err := s.DB.Read(ctx, func(tx *store.Tx) (e error) { cur, e = tx.LockCharge(ctx, c.ID); return }); err != nil {
+		return nil, err
+	}
+	return s.existingCharge(ctx, cur, c.ParamsHash, hook)
+}
+
+// unknownOutcome handles a failed channel create. A refusal by the channel
+// writes nothing. When the outcome is unknown (timeout, connection lost),
+// the channel may have opened the trade: the charge is kept without a
+// credential, so a retry with the same order_no asks the channel again
+// with the same out_trade_no, and the poller settles it by query.
+func (s *Service) unknownOutcome(ctx context.Context, c *polypay.Charge, now int64, err error) error {
+	var pe *polypay.Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	c.Credential = nil
+	if werr := s.DB.Write(ctx, func(tx *store.Tx) error {
+		return tx.InsertCharge(ctx, c, NextCheck(c, now))
+	}); werr != nil && !store.IsUniqueViolation(werr) {
+		s.Log.Error("keeping charge after an unknown channel outcome", "charge", c.ID, "err", werr)
+	}
+	return &polypay.Error{Code: polypay.EChannel, ChannelCode: "channel_timeout", Err: err,
+		Message: "渠道未及时响应，结果未知；请使用相同的 order_no 重试（polypay 会以同一渠道订单号重新请求，并主动查询结果）"}
+}
+
+func (s *Service) existingCharge(ctx context.Context, c *polypay.Charge, paramsHash string, hook Hook) (any, error) {
+	if c.ParamsHash != paramsHash {
+		return nil, polypay.ParamError("order_no", "订单号 %s 已被使用，且参数与原支付请求不同", c.OrderNo)
+	}
+	if c.Status == polypay.ChargePending && len(c.Credential) == 0 && !IsScan(c.Channel) {
+		// An earlier create timed out: ask the channel again for the same trade.
+		ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.Channel)
+		if err != nil {
+			return nil, err
+		}
+		cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(s.Channels.Family(c.Channel), c.AppID, c.Livemode)})
+		if err != nil {
+			return nil, channelErr(err)
+		}
+		if err := s.DB.Write(ctx, func(tx *store.Tx) error {
+			cur, err := tx.LockCharge(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			if len(cur.Credential) == 0 {
+				cur.Credential = cred
+				return tx.UpdateCharge(ctx, cur)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	var out any
+	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		cur, err := tx.LockCharge(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		w, err := RenderCharge(ctx, tx, cur)
+		if err != nil {
+			return err
+		}
+		out = w
+		return runHook(hook, tx, w)
+	})
+	return out, err
+}
+
+// channelErr turns a connector failure into the error the merchant sees.
+func channelErr(err error) error {
+	var pe *polypay.Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	return &polypay.Error{Code: polypay.EChannel, Message: "渠道暂时不可用，请稍后重试: " + err.Error(), Err: err}
+}
+
+// GetCharge returns a charge rendered for the API.
+func (s *Service) GetCharge(ctx context.Context, who Caller, id string) (any, error) {
+	var out any
+	err := s.DB.Read(ctx, func(tx *store.Tx) error {
+		c, err := tx.GetCharge(ctx, who.App.ID, who.Live, id)
+		if err != nil {
+			return err
+		}
+		out, err = RenderCharge(ctx, tx, c)
+		return err
+	})
+	return out, err
+}
+
+// Reverse cancels a charge. Ping++ offers it only for the offline isv_*
+// channels, which polypay does not have yet, so every charge is refused with
+// the reason.
+func (s *Service) Reverse(ctx context.Context, who Caller, id string) (any, error) {
+	var c *polypay.Charge
+	if err := s.DB.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		c, err = tx.GetCharge(ctx, who.App.ID, who.Live, id)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return nil, polypay.ParamError("id", "渠道 %s 的订单不支持撤销（reverse 仅适用于 isv_qr、isv_scan、isv_wap）", c.Channel)
+}
+
+// applyTrade applies a channel's word about a charge's trade (from a
+// verified notification or an active query) in one transaction. It returns
+// the outcome recorded in the notification log.
+//
+// rec, when not nil, is the notification being applied: it is written to
+// the notification log in the same transaction, with the outcome.
+func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Trade, source string, rec *store.NotificationRecord) (string, error) {
+	outcome := ""
+	queued := 0
+	err := s.DB.Write(ctx, func(tx *store.Tx) (err error) {
+		queued = 0
+		defer func() {
+			if err == nil && rec != nil {
+				r := *rec
+				r.Outcome = outcome
+				err = tx.RecordNotification(ctx, r)
+			}
+		}()
+		c, err := tx.LockCharge(ctx, chargeID)
+		if err != nil {
+			return err
+		}
+		switch t.State {
+		case polypay.TradePaid, polypay.TradeFinished:
+			if t.Amount != c.Amount {
+				outcome = fmt.Sprintf("rejected_amount: channel says %d, charge is %d", t.Amount, c.Amount)
+				return nil
+			}
+			if c.Paid() {
+				outcome = "duplicate"
+				return nil
+			}
+			if !c.Status.CanBecome(polypay.ChargePaid) {
+				outcome = "ignored: charge is " + string(c.Status)
+				return nil
+			}
+			lateAfterClose := c.Status == polypay.ChargeClosed
+			c.Status = polypay.ChargePaid
+			c.TimePaid = t.PaidAt
+			if c.TimePaid == 0 {
+				c.TimePaid = tx.Now()
+			}
+			c.TransactionNo = t.TransactionNo
+			c.Extra = mergeExtra(c.Extra, t.Extra)
+			if err := tx.UpdateCharge(ctx, c); err != nil {
+				return err
+			}
+			if err := tx.Post(ctx, c.AppID, c.Livemode, c.Currency, "charge", c.ID,
+				store.Posting{Account: store.ChannelAccount(c.Channel), Amount: c.Amount},
+				store.Posting{Account: store.AccountMerchant, Amount: -c.Amount}); err != nil {
+				return err
+			}
+			if orderID := orderOf(c); orderID != "" {
+				if _, err := markOrderPaid(ctx, tx, orderID, c); err != nil {
+					return err
+				}
+			}
+			w, err := RenderCharge(ctx, tx, c)
+			if err != nil {
+				return err
+			}
+			if queued, err = s.emit(ctx, tx, c.AppID, c.Livemode, polypay.EventChargeSucceeded, "", w); err != nil {
+				return err
+			}
+			outcome = "applied"
+			if lateAfterClose {
+				// The money is real: record the payment and flag it for the
+				// merchant, who decides whether to ship or refund.
+				outcome = "applied_after_close"
+			}
+		case polypay.TradeClosed:
+			if c.Status != polypay.ChargePending {
+				outcome = "duplicate"
+				return nil
+			}
+			c.Status = polypay.ChargeClosed
+			if err := tx.UpdateCharge(ctx, c); err != nil {
+				return err
+			}
+			outcome = "closed"
+		default:
+			outcome = "no_change"
+		}
+		return nil
+	})
+	s.kick(queued)
+	if outcome == "applied_after_close" {
+		s.Log.Warn("payment arrived after the charge was closed; applied and flagged for review", "charge", chargeID, "source", source)
+	} else if err == nil && outcome != "no_change" && outcome != "" {
+		s.Log.Info("trade applied", "charge", chargeID, "source", source, "outcome", outcome)
+	}
+	return outcome, err
+}
+
+func mergeExtra(extra json.RawMessage, add map[string]any) json.RawMessage {
+	if len(add) == 0 {
+		return extra
+	}
+	m := map[string]any{}
+	_ = json.Unmarshal(extra, &m)
+	for k, v := range add {
+		m[k] = v
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return extra
+	}
+	return b
+}
+
+// orderOf returns the id of the cashier order a charge was made for, if any.
+func orderOf(c *polypay.Charge) string {
+	var m struct {
+		OrderID string `json:"order_id"`
+	}
+	if json.Unmarshal(c.Metadata, &m) != nil {
+		return ""
+	}
+	return m.OrderID
+}

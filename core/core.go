@@ -1,0 +1,123 @@
+// Package core orchestrates polypay: creating charges and refunds through
+// channel connectors, and applying what channels report (notifications and
+// active queries) as single transactions of state change, ledger postings,
+// event and outbox rows.
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/wire"
+)
+
+// Channels resolves the connector for an app's channel in a mode.
+type Channels interface {
+	// Channel returns the connector; EInvalid (param channel) when the app
+	// has no credentials for it in that mode.
+	Channel(ctx context.Context, appID string, live bool, channel string) (polypay.Channel, error)
+	// ForNotification returns the connector that verifies notifications of
+	// a channel family for an app and mode, and the channel-side merchant
+	// id those notifications must name.
+	ForNotification(ctx context.Context, family, appID string, live bool) (polypay.Channel, string, error)
+	// Family maps a Ping++ channel name to its family ("alipay_qr" -> "alipay").
+	Family(channel string) string
+	// Supported reports whether polypay has a connector for a channel name.
+	Supported(channel string) bool
+}
+
+// Service is the gateway core.
+type Service struct {
+	DB       *store.DB
+	Channels Channels
+	// BaseURL is where channels reach polypay (notifications), e.g.
+	// http://127.0.0.1:8080.
+	BaseURL string
+	Log     *slog.Logger
+	Now     func() time.Time
+	// OnEvent is called after a transaction that queued webhook deliveries
+	// committed, so the dispatcher can send them without waiting for a poll.
+	OnEvent func()
+
+	healthOnce sync.Once
+	health     *ChannelHealth // see ChannelHealth
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Caller identifies who makes a request.
+type Caller struct {
+	App       *polypay.App
+	Live      bool
+	RequestID string
+}
+
+// Hook runs inside every write transaction that produces the object returned
+// to the caller; the API uses it to store Idempotency-Key results atomically
+// with the state change.
+type Hook func(tx *store.Tx, obj any) error
+
+func runHook(h Hook, tx *store.Tx, obj any) error {
+	if h == nil {
+		return nil
+	}
+	return h(tx, obj)
+}
+
+// NotifyURL is where a channel sends notifications for an app and mode.
+func (s *Service) NotifyURL(family, appID string, live bool) string {
+	mode := "test"
+	if live {
+		mode = "live"
+	}
+	return s.BaseURL + "/notify/" + family + "/" + appID + "/" + mode
+}
+
+func hashJSON(v any) string {
+	b, _ := json.Marshal(v)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:16])
+}
+
+// RenderCharge renders a charge with its refunds as Ping++ JSON.
+func RenderCharge(ctx context.Context, tx *store.Tx, c *polypay.Charge) (*wire.Charge, error) {
+	var refunds []*polypay.Refund
+	more := false
+	if c.Refunded {
+		var err error
+		refunds, more, err = tx.ListRefunds(ctx, c.ID, "", "", 10)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return wire.FromCharge(c, refunds, more), nil
+}
+
+// emit stores an event for obj and queues its webhook deliveries.
+func (s *Service) emit(ctx context.Context, tx *store.Tx, appID string, live bool, typ, requestID string, obj any) (int, error) {
+	body, err := wire.Marshal(obj)
+	if err != nil {
+		return 0, err
+	}
+	e := &polypay.Event{ID: polypay.NewID("evt_"), AppID: appID, Livemode: live, Type: typ,
+		Created: tx.Now(), Object: body, RequestID: requestID}
+	return tx.InsertEvent(ctx, e, tx.Now()*1000) // due at once, by the store's clock
+}
+
+func (s *Service) kick(n int) {
+	if n > 0 && s.OnEvent != nil {
+		s.OnEvent()
+	}
+}

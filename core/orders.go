@@ -1,0 +1,524 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/wire"
+)
+
+// CashierChannels are the channels a browser can pay an order with, in the
+// order the cashier lists them. App-SDK, mini-program and scan channels are
+// not among them: no web page can drive those.
+var CashierChannels = []string{"alipay_qr", "wx_pub_qr", "alipay_pc_direct", "alipay_wap", "wx_wap", "wx_pub"}
+
+// DefaultOrderExpiry is how long an order stays payable without time_expire.
+const DefaultOrderExpiry = 2 * time.Hour
+
+// OrderParams are the validated parameters of POST /v1/orders.
+type OrderParams struct {
+	AppID           string          `json:"app"`
+	MerchantOrderNo string          `json:"merchant_order_no"`
+	Amount          int64           `json:"amount"`
+	Currency        string          `json:"currency"`
+	Subject         string          `json:"subject"`
+	Body            string          `json:"body"`
+	Description     string          `json:"description"`
+	Channels        []string        `json:"allowed_channels"` // empty: every cashier channel the app can use
+	ReturnURL       string          `json:"return_url"`
+	Metadata        json.RawMessage `json:"metadata"`
+	TimeExpire      int64           `json:"time_expire"`
+	// UID is the merchant's customer id (Ping++'s order uid); omitempty
+	// keeps the idempotency hash of orders without one unchanged.
+	UID string `json:"uid,omitempty"`
+}
+
+// Order is the Ping++ order object, with polypay's cashier fields after
+// Ping++'s own.
+type Order struct {
+	ID               string          `json:"id"`
+	Object           string          `json:"object"`
+	Created          int64           `json:"created"`
+	Livemode         bool            `json:"livemode"`
+	Paid             bool            `json:"paid"`
+	Refunded         bool            `json:"refunded"`
+	Status           string          `json:"status"`
+	App              string          `json:"app"`
+	UID              *string         `json:"uid"`
+	MerchantOrderNo  string          `json:"merchant_order_no"`
+	Amount           int64           `json:"amount"`
+	CouponAmount     int64           `json:"coupon_amount"`
+	ActualAmount     int64           `json:"actual_amount"`
+	AmountPaid       int64           `json:"amount_paid"`
+	AmountRefunded   int64           `json:"amount_refunded"`
+	Currency         string          `json:"currency"`
+	Subject          string          `json:"subject"`
+	Body             string          `json:"body"`
+	Description      *string         `json:"description"`
+	TimePaid         *int64          `json:"time_paid"`
+	TimeExpire       int64           `json:"time_expire"`
+	Charge           *string         `json:"charge"`
+	Charges          wire.List       `json:"charges"`
+	ChargeEssentials json.RawMessage `json:"charge_essentials"`
+	Metadata         json.RawMessage `json:"metadata"`
+	AllowedChannels  []string        `json:"allowed_channels"`
+	ReturnURL        *string         `json:"return_url"`
+	CashierURL       string          `json:"cashier_url"`
+}
+
+// CashierURL is where the merchant sends the customer to pay an order.
+func (s *Service) CashierURL(o *store.Order) string {
+	return s.BaseURL + "/cashier/" + o.ID + "?t=" + o.CashierToken
+}
+
+// newOrderID makes Ping++'s 19-digit order id: yyMMdd of creation then 13
+// random digits.
+func newOrderID(now time.Time) string {
+	n, err := rand.Int(rand.Reader, big.NewInt(1e13))
+	if err != nil {
+		panic("polypay: crypto/rand failed: " + err.Error())
+	}
+	return now.UTC().Format("060102") + fmt.Sprintf("%013d", n.Int64())
+}
+
+// usableChannels filters channels to those the app has credentials for.
+func (s *Service) usableChannels(ctx context.Context, appID string, live bool, chans []string) []string {
+	var out []string
+	for _, ch := range chans {
+		if _, err := s.Channels.Channel(ctx, appID, live, ch); err == nil {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// CreateOrder creates an order. A merchant_order_no seen before with the
+// same parameters returns the existing order; with others it is an error
+// naming merchant_order_no.
+func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*Order, error) {
+	if p.AppID != who.App.ID {
+		return nil, &polypay.Error{Code: polypay.EInvalid, Param: "app", Message: "app 不存在: " + p.AppID}
+	}
+	for _, ch := range p.Channels {
+		if !slices.Contains(CashierChannels, ch) {
+			return nil, polypay.ParamError("allowed_channels", "收银台不支持渠道 %s（可用: %v）", ch, CashierChannels)
+		}
+	}
+	chans := p.Channels
+	if len(chans) == 0 {
+		chans = CashierChannels
+	}
+	chans = s.usableChannels(ctx, who.App.ID, who.Live, chans)
+	if len(chans) == 0 {
+		return nil, polypay.ParamError("allowed_channels", "该 app 在当前模式下没有可在收银台使用的渠道")
+	}
+	now := s.now()
+	if p.TimeExpire == 0 {
+		p.TimeExpire = now.Add(DefaultOrderExpiry).Unix()
+	} else if p.TimeExpire <= now.Unix() {
+		return nil, polypay.ParamError("time_expire", "time_expire 必须晚于当前时间")
+	} else if p.TimeExpire > now.Add(MaxExpiry).Unix() {
+		return nil, polypay.ParamError("time_expire", "time_expire 不能晚于 %d 天后", int(MaxExpiry/(24*time.Hour)))
+	}
+	hashed := p
+	hashed.TimeExpire = 0
+	paramsHash := hashJSON(hashed)
+	chansJSON, _ := json.Marshal(chans)
+	tok := make([]byte, 32)
+	polypay.RandomBase62(tok)
+	o := &store.Order{ID: newOrderID(now), AppID: who.App.ID, Livemode: who.Live, MerchantOrderNo: p.MerchantOrderNo,
+		Amount: p.Amount, Currency: p.Currency, Subject: p.Subject, Body: p.Body, Description: p.Description,
+		Channels: chansJSON, ReturnURL: p.ReturnURL, Metadata: p.Metadata, Status: store.OrderCreated,
+		Created: now.Unix(), TimeExpire: p.TimeExpire, CashierToken: string(tok), ParamsHash: paramsHash, UID: p.UID}
+	var out *Order
+	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		existing, err := tx.OrderByMerchantNo(ctx, who.App.ID, who.Live, p.MerchantOrderNo)
+		if err != nil {
+			return err
+		}
+		if existing != nil {
+			if existing.ParamsHash != paramsHash {
+				return polypay.ParamError("merchant_order_no", "商户订单号 %s 已被使用，且参数与原订单不同", p.MerchantOrderNo)
+			}
+			o = existing
+		} else if err := tx.InsertOrder(ctx, o); err != nil {
+			return err
+		}
+		out, err = s.renderOrder(ctx, tx, o)
+		return err
+	})
+	if store.IsUniqueViolation(err) {
+		return nil, polypay.ParamError("merchant_order_no", "商户订单号 %s 正被另一请求使用，请重试", p.MerchantOrderNo)
+	}
+	return out, err
+}
+
+// GetOrder returns an order rendered for the API, after checking whether
+// one of its charges has been paid.
+func (s *Service) GetOrder(ctx context.Context, who Caller, id string) (*Order, error) {
+	var o *store.Order
+	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+		o, err = tx.GetOrder(ctx, who.App.ID, who.Live, id)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	o, err := s.RefreshOrder(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	var out *Order
+	err = s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+		out, err = s.renderOrder(ctx, tx, o)
+		return err
+	})
+	return out, err
+}
+
+// OrderCharges returns an order's charges rendered for the API.
+func (s *Service) OrderCharges(ctx context.Context, who Caller, id string) (wire.List, error) {
+	var out wire.List
+	err := s.DB.Read(ctx, func(tx *store.Tx) error {
+		o, err := tx.GetOrder(ctx, who.App.ID, who.Live, id)
+		if err != nil {
+			return err
+		}
+		out, _, err = orderChargeList(ctx, tx, o)
+		return err
+	})
+	return out, err
+}
+
+func orderChargeList(ctx context.Context, tx *store.Tx, o *store.Order) (wire.List, []*wire.Charge, error) {
+	links, err := tx.OrderCharges(ctx, o.ID)
+	if err != nil {
+		return wire.List{}, nil, err
+	}
+	data := make([]any, 0, len(links))
+	var cs []*wire.Charge
+	for i := len(links) - 1; i >= 0; i-- { // newest first, as lists are
+		c, err := tx.GetCharge(ctx, o.AppID, o.Livemode, links[i].ChargeID)
+		if err != nil {
+			return wire.List{}, nil, err
+		}
+		w, err := RenderCharge(ctx, tx, c)
+		if err != nil {
+			return wire.List{}, nil, err
+		}
+		data = append(data, w)
+		cs = append(cs, w)
+	}
+	return wire.NewList("/v1/orders/"+o.ID+"/charges", false, data), cs, nil
+}
+
+func (s *Service) renderOrder(ctx context.Context, tx *store.Tx, o *store.Order) (*Order, error) {
+	list, cs, err := orderChargeList(ctx, tx, o)
+	if err != nil {
+		return nil, err
+	}
+	var chans []string
+	_ = json.Unmarshal(o.Channels, &chans)
+	out := &Order{ID: o.ID, Object: "order", Created: o.Created, Livemode: o.Livemode, Paid: o.Status == store.OrderPaid,
+		Status: o.Status, App: o.AppID, MerchantOrderNo: o.MerchantOrderNo, Amount: o.Amount,
+		CouponAmount: o.CouponAmount, ActualAmount: o.Amount - o.CouponAmount,
+		Currency: o.Currency, Subject: o.Subject, Body: o.Body, TimeExpire: o.TimeExpire, Charges: list,
+		ChargeEssentials: json.RawMessage("{}"), Metadata: o.Metadata, AllowedChannels: chans, CashierURL: s.CashierURL(o)}
+	if o.Description != "" {
+		out.Description = &o.Description
+	}
+	if o.ReturnURL != "" {
+		out.ReturnURL = &o.ReturnURL
+	}
+	if o.UID != "" {
+		out.UID = &o.UID
+	}
+	if o.Status == store.OrderPaid {
+		out.AmountPaid = o.Amount - o.CouponAmount
+		tp := o.TimePaid
+		out.TimePaid = &tp
+	}
+	if len(out.Metadata) == 0 {
+		out.Metadata = json.RawMessage("{}")
+	}
+	chargeID := o.ChargeID
+	if chargeID == "" && len(cs) > 0 {
+		chargeID = cs[0].ID
+	}
+	for _, c := range cs {
+		if c.ID != chargeID {
+			continue
+		}
+		out.Charge = &c.ID
+		ess := map[string]any{"channel": c.Channel, "credential": c.Credential, "extra": c.Extra,
+			"transaction_no": c.TransactionNo, "failure_code": c.FailureCode, "failure_msg": c.FailureMsg}
+		out.ChargeEssentials, _ = json.Marshal(ess)
+	}
+	return out, nil
+}
+
+// OrderForCashier returns the order a cashier URL names, refreshed; any
+// mismatch of id or token is ENotFound, so a guessed URL learns nothing.
+func (s *Service) OrderForCashier(ctx context.Context, id, token string) (*store.Order, error) {
+	var o *store.Order
+	err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+		o, err = tx.OrderByID(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(token) != len(o.CashierToken) || subtle.ConstantTimeCompare([]byte(token), []byte(o.CashierToken)) != 1 {
+		return nil, polypay.NotFound("order", id)
+	}
+	return s.RefreshOrder(ctx, o)
+}
+
+// RefreshOrder marks an unpaid order paid when one of its charges has been
+// paid (the charge's state comes only from verified notifications and
+// channel queries).
+func (s *Service) RefreshOrder(ctx context.Context, o *store.Order) (*store.Order, error) {
+	if o.Status != store.OrderCreated {
+		return o, nil
+	}
+	var paid *polypay.Charge
+	if err := s.DB.Read(ctx, func(tx *store.Tx) error {
+		links, err := tx.OrderCharges(ctx, o.ID)
+		if err != nil {
+			return err
+		}
+		for _, l := range links {
+			c, err := tx.GetCharge(ctx, o.AppID, o.Livemode, l.ChargeID)
+			if err != nil {
+				return err
+			}
+			if c.Paid() {
+				paid = c
+				return nil
+			}
+		}
+		return nil
+	}); err != nil || paid == nil {
+		return o, err
+	}
+	var out *store.Order
+	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = markOrderPaid(ctx, tx, o.ID, paid)
+		return err
+	})
+	return out, err
+}
+
+// markOrderPaid marks an unpaid order paid by one of its charges, with that
+// charge's discount, and books the discount, in the caller's transaction.
+// applyTrade calls it in the transaction that marks the charge paid, so an
+// order is paid (and its discount booked) the moment its charge is.
+func markOrderPaid(ctx context.Context, tx *store.Tx, orderID string, paid *polypay.Charge) (*store.Order, error) {
+	cur, err := tx.OrderByID(ctx, orderID)
+	if polypay.ErrorCode(err) == polypay.ENotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cur.Status != store.OrderCreated {
+		return cur, nil
+	}
+	links, err := tx.OrderCharges(ctx, cur.ID)
+	if err != nil {
+		return nil, err
+	}
+	linked := false
+	for _, l := range links {
+		if l.ChargeID == paid.ID {
+			cur.CouponAmount, cur.DiscountID, linked = l.DiscountAmount, l.DiscountID, true
+		}
+	}
+	if !linked || cur.AppID != paid.AppID || cur.Livemode != paid.Livemode {
+		// Only the order's own charges can pay it: a merchant's metadata
+		// naming an order proves nothing.
+		return cur, nil
+	}
+	cur.Status, cur.TimePaid, cur.ChargeID = store.OrderPaid, paid.TimePaid, paid.ID
+	if err := tx.UpdateOrder(ctx, cur); err != nil {
+		return nil, err
+	}
+	return cur, postDiscount(ctx, tx, cur)
+}
+
+// postDiscount records a paid order's discount in the books, in the
+// transaction that marks the order paid. The discount is merchant-funded:
+// the charge's own posting already moved what the customer paid (channel
+// debit, merchant credit), and no money corresponds to the discount, so it
+// is a memo transaction (ref_type "discount", ref_id the order id) that
+// debits the contra-revenue account "discounts" and credits
+// "discounts_offset", leaving channel and merchant balances untouched. The
+// order's gross sale is the merchant credit of its charge plus its
+// "discounts" debit. store.CheckLedger checks both against coupon_amount.
+func postDiscount(ctx context.Context, tx *store.Tx, o *store.Order) error {
+	if o.CouponAmount <= 0 {
+		return nil
+	}
+	return tx.Post(ctx, o.AppID, o.Livemode, o.Currency, store.RefDiscount, o.ID,
+		store.Posting{Account: store.AccountDiscounts, Amount: o.CouponAmount},
+		store.Posting{Account: store.AccountDiscountsOffset, Amount: -o.CouponAmount})
+}
+
+// setLatestDiscount records on an unpaid order the discount of the charge
+// just created or reused for it (coupon_amount shows that of the latest
+// charge until one is paid).
+func setLatestDiscount(ctx context.Context, tx *store.Tx, orderID string, l store.OrderCharge) error {
+	cur, err := tx.OrderByID(ctx, orderID)
+	if err != nil || cur.Status != store.OrderCreated {
+		return err
+	}
+	if cur.CouponAmount == l.DiscountAmount && cur.DiscountID == l.DiscountID {
+		return nil
+	}
+	cur.CouponAmount, cur.DiscountID = l.DiscountAmount, l.DiscountID
+	return tx.UpdateOrder(ctx, cur)
+}
+
+// OrderChannels lists the channels an order allows.
+func OrderChannels(o *store.Order) []string {
+	var chans []string
+	_ = json.Unmarshal(o.Channels, &chans)
+	return chans
+}
+
+// OrderExpired reports whether an unpaid order can no longer be paid.
+func (s *Service) OrderExpired(o *store.Order) bool {
+	return o.Status == store.OrderCreated && s.now().Unix() >= o.TimeExpire
+}
+
+var orderLocks sync.Map // order id -> *sync.Mutex: one charge creation at a time per order on this node
+
+// PayOrder returns the order's charge for a channel: its pending charge on
+// that channel if there is one, else a new charge created through
+// CreateCharge (so notifications, ledger and webhooks work as for any
+// charge). extra is the channel's Ping++ extra.
+func (s *Service) PayOrder(ctx context.Context, o *store.Order, channel, clientIP string, extra map[string]any) (*polypay.Charge, error) {
+	if !slices.Contains(OrderChannels(o), channel) {
+		return nil, polypay.ParamError("channel", "该订单不允许渠道 %s", channel)
+	}
+	if o.Status != store.OrderCreated {
+		return nil, polypay.ParamError("id", "订单 %s 状态为 %s，不可再支付", o.ID, o.Status)
+	}
+	if s.OrderExpired(o) {
+		return nil, polypay.ParamError("time_expire", "订单 %s 已过期", o.ID)
+	}
+	mu, _ := orderLocks.LoadOrStore(o.ID, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+
+	var app *polypay.App
+	var links []store.OrderCharge
+	var rules []*store.Discount
+	var reuse *polypay.Charge
+	var reuseLink store.OrderCharge
+	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+		if app, err = tx.GetApp(ctx, o.AppID); err != nil {
+			return err
+		}
+		if links, err = tx.OrderCharges(ctx, o.ID); err != nil {
+			return err
+		}
+		if rules, err = s.orderRules(ctx, tx, o); err != nil {
+			return err
+		}
+		for i := len(links) - 1; i >= 0; i-- {
+			if links[i].Channel != channel {
+				continue
+			}
+			c, err := tx.GetCharge(ctx, o.AppID, o.Livemode, links[i].ChargeID)
+			if err != nil {
+				return err
+			}
+			if c.Status == polypay.ChargePending && len(c.Credential) > 0 {
+				reuse, reuseLink = c, links[i]
+			}
+			break
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if reuse != nil {
+		// Its amount was fixed with the discount of its creation.
+		if err := s.DB.Write(ctx, func(tx *store.Tx) error { return setLatestDiscount(ctx, tx, o.ID, reuseLink) }); err != nil {
+			return nil, err
+		}
+		return reuse, nil
+	}
+	seq := len(links) + 1
+	if seq > 99 {
+		return nil, polypay.ParamError("id", "订单 %s 的支付尝试次数过多", o.ID)
+	}
+	ex, _ := json.Marshal(extra)
+	if extra == nil {
+		ex = []byte("{}")
+	}
+	// The server decides the discount from the app's rules; the charge is
+	// for what remains (at least 1 fen, see DiscountAmount).
+	rule, off := BestDiscount(rules, channel, s.Channels.Family(channel), o.Amount)
+	link := store.OrderCharge{OrderID: o.ID, Channel: channel, Seq: seq}
+	md := map[string]string{"order_id": o.ID, "merchant_order_no": o.MerchantOrderNo}
+	if rule != nil {
+		link.DiscountID, link.DiscountAmount = rule.ID, off
+		md["discount_id"], md["discount_amount"] = rule.ID, fmt.Sprint(off)
+	}
+	meta, _ := json.Marshal(md)
+	p := ChargeParams{OrderNo: fmt.Sprintf("%s%02d", o.ID, seq), AppID: o.AppID, Channel: channel, Amount: o.Amount - off,
+		ClientIP: clientIP, Currency: o.Currency, Subject: o.Subject, Body: o.Body, Description: o.Description,
+		Extra: ex, Metadata: meta, TimeExpire: o.TimeExpire}
+	who := Caller{App: app, Live: o.Livemode}
+	_, err := s.CreateCharge(ctx, who, p, func(tx *store.Tx, obj any) error {
+		w := obj.(*wire.Charge)
+		l := link
+		l.ChargeID, l.Created = w.ID, tx.Now()
+		if err := tx.InsertOrderCharge(ctx, l); err != nil {
+			return err
+		}
+		return setLatestDiscount(ctx, tx, o.ID, l)
+	})
+	// The cashier hides a channel whose creations keep failing (see
+	// ChannelHealth).
+	s.ChannelHealth().Record(o.AppID, o.Livemode, channel, err, s.now())
+	if err != nil {
+		return nil, err
+	}
+	var c *polypay.Charge
+	err = s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+		c, err = tx.ChargeByOrderNo(ctx, o.AppID, o.Livemode, p.OrderNo)
+		return err
+	})
+	return c, err
+}
+
+// OrderCharge returns the order's most recent charge on a channel, or nil.
+func (s *Service) OrderCharge(ctx context.Context, o *store.Order, channel string) (*polypay.Charge, error) {
+	var c *polypay.Charge
+	err := s.DB.Read(ctx, func(tx *store.Tx) error {
+		links, err := tx.OrderCharges(ctx, o.ID)
+		if err != nil {
+			return err
+		}
+		for i := len(links) - 1; i >= 0; i-- {
+			if links[i].Channel == channel {
+				c, err = tx.GetCharge(ctx, o.AppID, o.Livemode, links[i].ChargeID)
+				return err
+			}
+		}
+		return nil
+	})
+	return c, err
+}

@@ -1,0 +1,205 @@
+package core
+
+import (
+	"context"
+	"time"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/store"
+)
+
+// Poll runs one pass of the gateway's durable background duties: it asks
+// channels about unpaid charges whose notification may have gone missing,
+// closes charges at time_expire (closing the channel trade too), and
+// re-asks channels about pending refunds. Work is claimed row by row in the
+// store, so several nodes can poll one database without doing anything
+// twice. It returns how many items it handled.
+func (s *Service) Poll(ctx context.Context) (int, error) {
+	now := s.now().Unix()
+	var charges, refunds []string
+	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		charges, refunds = nil, nil
+		ids, err := tx.DueCharges(ctx, now, 100)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			c, err := tx.LockCharge(ctx, id)
+			if err != nil {
+				return err
+			}
+			if ok, err := tx.ClaimCharge(ctx, id, now, NextCheck(c, now)); err != nil {
+				return err
+			} else if ok {
+				charges = append(charges, id)
+			}
+		}
+		ids, err = tx.DueRefunds(ctx, now, 100)
+		if err != nil {
+			return err
+		}
+		for _, no := range ids {
+			if ok, err := tx.ClaimRefund(ctx, no, now, now+60); err != nil {
+				return err
+			} else if ok {
+				refunds = append(refunds, no)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range charges {
+		if err := s.checkCharge(ctx, id, now); err != nil {
+			s.Log.Warn("checking charge with channel", "charge", id, "err", err)
+		}
+	}
+	for _, no := range refunds {
+		if err := s.checkRefund(ctx, no); err != nil {
+			s.Log.Warn("checking refund with channel", "refund_no", no, "err", err)
+		}
+	}
+	return len(charges) + len(refunds), nil
+}
+
+// QuerySchedule is when, by a charge's age in seconds, polypay asks the
+// channel about an unpaid charge whose notification has not come; after the
+// last entry it asks hourly, and always once more at time_expire.
+var QuerySchedule = []int64{5, 15, 45, 120, 300, 600, 1800}
+
+// ScanWindow is how long a charge where the merchant scanned the customer's
+// payment code (alipay_scan, wx_pub_scan) may stay "user paying": polypay
+// polls it every ScanPoll seconds and cancels the trade at the last poll if
+// it is still unpaid.
+const (
+	ScanWindow = 60
+	ScanPoll   = 3
+)
+
+// QRWindow and QRPoll: a QR code shown to the customer (alipay_qr,
+// wx_pub_qr) is polled every QRPoll seconds for its first QRWindow seconds,
+// while the customer is most likely scanning it; then QuerySchedule applies,
+// and the trade is closed at time_expire (the last poll).
+const (
+	QRWindow = 60
+	QRPoll   = 5
+)
+
+// IsQR reports whether a channel shows the customer a QR code.
+func IsQR(channel string) bool { return channel == "alipay_qr" || channel == "wx_pub_qr" }
+
+// IsScan reports whether a channel is a merchant-scans-customer scene.
+func IsScan(channel string) bool { return channel == "alipay_scan" || channel == "wx_pub_scan" }
+
+// NextCheck is when the poller should next ask the channel about an unpaid
+// charge, given the time now.
+func NextCheck(c *polypay.Charge, now int64) int64 {
+	age := now - c.Created
+	var next int64
+	if IsScan(c.Channel) {
+		next = now + ScanPoll
+		if deadline := c.Created + ScanWindow; next > deadline {
+			next = deadline
+		}
+		if next <= now {
+			next = now + 60 // cancelling failed: try again in a minute
+		}
+	} else if IsQR(c.Channel) && age+QRPoll <= QRWindow {
+		next = now + QRPoll
+	} else {
+		next = now + 3600
+		for _, a := range QuerySchedule {
+			if a > age {
+				next = c.Created + a
+				break
+			}
+		}
+	}
+	if c.TimeExpire > now && c.TimeExpire < next {
+		next = c.TimeExpire
+	}
+	return next
+}
+
+// due reports whether an unpaid charge must now be closed at the channel.
+func due(c *polypay.Charge, now int64) bool {
+	return now >= c.TimeExpire || (IsScan(c.Channel) && now-c.Created >= ScanWindow)
+}
+
+func (s *Service) checkCharge(ctx context.Context, id string, now int64) error {
+	var c *polypay.Charge
+	if err := s.DB.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		c, err = tx.LockCharge(ctx, id)
+		return err
+	}); err != nil {
+		return err
+	}
+	ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.Channel)
+	if err != nil {
+		return err
+	}
+	t, err := ch.QueryCharge(ctx, c)
+	if err != nil {
+		return err
+	}
+	switch t.State {
+	case polypay.TradePaid, polypay.TradeFinished, polypay.TradeClosed:
+		_, err := s.applyTrade(ctx, c.ID, t, "query", nil)
+		return err
+	}
+	if !due(c, now) {
+		return nil
+	}
+	// Expired (or a scan left unpaid) : close at the channel first, so that
+	// the customer can no longer pay, then locally. A payment that still
+	// lands afterwards is applied, never lost (see applyTrade).
+	if err := ch.CloseCharge(ctx, c); err != nil {
+		return err
+	}
+	_, err = s.applyTrade(ctx, c.ID, &polypay.Trade{State: polypay.TradeClosed}, "expiry", nil)
+	return err
+}
+
+func (s *Service) checkRefund(ctx context.Context, orderNo string) error {
+	var c *polypay.Charge
+	var r *polypay.Refund
+	if err := s.DB.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		if r, err = tx.RefundByOrderNo(ctx, orderNo); err != nil {
+			return err
+		}
+		c, err = tx.LockCharge(ctx, r.ChargeID)
+		return err
+	}); err != nil {
+		return err
+	}
+	// Repeating the refund request is safe (the channel keys it by our
+	// refund number) and covers a request that never reached the channel.
+	res, err := s.askRefund(ctx, c, r)
+	if err != nil {
+		return err
+	}
+	if res.Status == polypay.RefundPending {
+		return nil
+	}
+	_, _, err = s.applyRefund(ctx, c.ID, orderNo, res, 0, "query", nil, nil)
+	return err
+}
+
+// RunPoller polls every interval until ctx ends.
+func (s *Service) RunPoller(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.Poll(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Error("poller", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

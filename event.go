@@ -1,0 +1,40 @@
+package polypay
+
+import "encoding/json"
+
+// Event types emitted so far.
+const (
+	EventChargeSucceeded = "charge.succeeded"
+	EventRefundSucceeded = "refund.succeeded"
+)
+
+// Event records something that happened to an object; Object is the full
+// Ping++ JSON of the object at that moment.
+type Event struct {
+	ID        string
+	AppID     string
+	Livemode  bool
+	Type      string
+	Created   int64
+	Object    json.RawMessage
+	RequestID string
+}
+
+// App is a merchant application; it owns keys, charges and webhook endpoints.
+type App struct {
+	ID      string
+	Name    string
+	Created int64
+	// RequestPublicKey is the PEM public key the merchant registered for
+	// Ping++ request signatures; empty means signatures are not required.
+	RequestPublicKey string
+}
+
+// WebhookEndpoint is a merchant URL that receives events of one mode.
+type WebhookEndpoint struct {
+	ID       string
+	AppID    string
+	Livemode bool
+	URL      string
+	Created  int64
+}

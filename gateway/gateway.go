@@ -1,0 +1,221 @@
+// Package gateway wires a complete polypay node (store, channels and their
+// simulators, core, API, webhook dispatcher, poller) so that the binary,
+// the end-to-end tests and the benchmark all run the same thing.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/polypay/polypay/api"
+	"github.com/polypay/polypay/cashier"
+	"github.com/polypay/polypay/channel"
+	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/seal"
+	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/webhook"
+)
+
+// Config configures a node.
+type Config struct {
+	Addr        string // listen address; "127.0.0.1:0" picks a port
+	DataDir     string // SQLite database and master.key
+	DatabaseURL string // postgres://... to use PostgreSQL instead of SQLite
+	// PublicURL is where channels reach this node; default http://<addr>.
+	PublicURL    string
+	PollInterval time.Duration // background checks; default 2s
+	Log          *slog.Logger
+	// RateLimit is each secret key's requests per second on this node, with
+	// bursts of twice that (0: DefaultRateLimit; negative: unlimited).
+	RateLimit float64
+	// ReadHeaderTimeout and ReadTimeout cut off slow clients (defaults 10 s
+	// and 60 s): a request must send its headers, and its whole body, in time.
+	ReadHeaderTimeout, ReadTimeout time.Duration
+	// SimSpeed runs the simulators' notification retry schedules this many
+	// times faster than the real channels' (0 or 1: real time).
+	SimSpeed float64
+	// WebhookSchedule overrides the retry gaps (tests).
+	WebhookSchedule []time.Duration
+	// SignResponses signs every API reply; default on (see api.Server).
+	NoResponseSignatures bool
+}
+
+// DefaultRateLimit is each secret key's requests per second per node.
+const DefaultRateLimit = 1000
+
+// Node is a running polypay.
+type Node struct {
+	URL        string
+	DB         *store.DB
+	Svc        *core.Service
+	Registry   *channel.Registry
+	Signer     *webhook.Signer
+	Dispatcher *webhook.Dispatcher
+	API        *api.Server
+	Box        *seal.Box
+	Cashier    *cashier.Cashier
+
+	srv    *http.Server
+	ln     net.Listener
+	simSrv *http.Server
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	log    *slog.Logger
+}
+
+// OpenStore opens the store and the master-key box for a configuration;
+// the CLI's offline commands use it too.
+func OpenStore(ctx context.Context, cfg Config) (*store.DB, *seal.Box, error) {
+	key, err := seal.LoadMasterKey(cfg.DataDir, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	box, err := seal.New(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, box, nil
+}
+
+// Start opens the store, migrates it, and serves until Close.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:8080"
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	url := cfg.PublicURL
+	if url == "" {
+		url = "http://" + ln.Addr().String()
+	}
+	url = strings.TrimRight(url, "/")
+	// Connectors reach the simulators on a loopback listener of their own,
+	// which outlives the public one during shutdown: a request still in
+	// flight can finish its channel call.
+	simLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	n, err := build(ctx, cfg, log, url, "http://"+simLn.Addr().String())
+	if err != nil {
+		ln.Close()
+		simLn.Close()
+		return nil, err
+	}
+	n.simSrv = &http.Server{Handler: n.Registry.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go n.simSrv.Serve(simLn)
+	n.ln = ln
+	headerTimeout, readTimeout := cfg.ReadHeaderTimeout, cfg.ReadTimeout
+	if headerTimeout == 0 {
+		headerTimeout = 10 * time.Second
+	}
+	if readTimeout == 0 {
+		readTimeout = 60 * time.Second
+	}
+	n.srv = &http.Server{Handler: n.API.Handler(), ReadHeaderTimeout: headerTimeout,
+		ReadTimeout: readTimeout, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	bg, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	poll := cfg.PollInterval
+	if poll == 0 {
+		poll = 2 * time.Second
+	}
+	n.wg.Add(3)
+	go func() { defer n.wg.Done(); n.Dispatcher.Run(bg) }()
+	go func() { defer n.wg.Done(); n.Svc.RunPoller(bg, poll) }()
+	go func() {
+		defer n.wg.Done()
+		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "err", err)
+		}
+	}()
+	log.Info("polypay listening", "url", url, "store", storeName(n.DB))
+	return n, nil
+}
+
+func storeName(db *store.DB) string {
+	if db.Dialect() == store.Postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string) (*Node, error) {
+	db, box, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Node, error) { db.Close(); return nil, err }
+	wkey, err := channel.LoadOrCreateKey(ctx, db, box, "webhook.signing_key")
+	if err != nil {
+		return fail(fmt.Errorf("webhook key: %w", err))
+	}
+	signer, err := webhook.NewSigner(wkey)
+	if err != nil {
+		return fail(err)
+	}
+	reg, err := channel.NewRegistry(ctx, db, box, simURL, log, channel.WithSimSpeed(cfg.SimSpeed), channel.WithPublicURL(url))
+	if err != nil {
+		return fail(err)
+	}
+	disp := &webhook.Dispatcher{DB: db, Signer: signer, Client: webhook.NewClient(), Log: log, Schedule: cfg.WebhookSchedule}
+	svc := &core.Service{DB: db, Channels: reg, BaseURL: url, Log: log, OnEvent: disp.Kick}
+	limit := cfg.RateLimit
+	if limit == 0 {
+		limit = DefaultRateLimit
+	}
+	if limit < 0 {
+		limit = 0
+	}
+	srv := &api.Server{RateLimit: limit, RateBurst: int(2 * limit), Svc: svc, DB: db, Signer: signer, Sandbox: reg, Credentials: reg, Log: log, SignResponses: !cfg.NoResponseSignatures}
+	n := &Node{URL: url, DB: db, Svc: svc, Registry: reg, Signer: signer, Dispatcher: disp, API: srv, Box: box, log: log}
+	n.Cashier = cashier.New(cashier.Config{Svc: svc, DB: db, Log: log, WebhookPublicKey: signer.PublicKeyPEM(),
+		NewDemoApp: func(ctx context.Context) (*core.NewApp, error) { return n.CreateApp(ctx, "polypay demo store") }})
+	srv.Cashier = n.Cashier
+	return n, nil
+}
+
+// CreateApp creates an app and provisions its sandbox channel credentials.
+func (n *Node) CreateApp(ctx context.Context, name string) (*core.NewApp, error) {
+	a, err := core.CreateApp(ctx, n.DB, name)
+	if err != nil {
+		return nil, err
+	}
+	return a, n.Registry.Provision(ctx, a.AppID)
+}
+
+// Close shuts down gracefully: readiness fails first, in-flight requests
+// finish (up to the context's deadline), then background work stops and
+// the store closes.
+func (n *Node) Close(ctx context.Context) error {
+	n.API.Drain()
+	n.Cashier.Close() // ends the cashier's event streams
+	err := n.srv.Shutdown(ctx)
+	n.simSrv.Shutdown(ctx)
+	n.cancel()
+	n.wg.Wait()
+	n.Registry.Close()
+	if e := n.DB.Close(); err == nil {
+		err = e
+	}
+	return err
+}

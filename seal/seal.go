@@ -1,0 +1,119 @@
+// Package seal encrypts secrets at rest (channel private keys, the webhook
+// signing key) with the master key, so that a copy of the database alone
+// reveals none of them.
+package seal
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Box seals and opens values with one AES-256-GCM key.
+type Box struct{ aead cipher.AEAD }
+
+// New makes a Box from a 32-byte key.
+func New(key []byte) (*Box, error) {
+	if len(key) != 32 {
+		return nil, fmt.Errorf("seal: master key must be 32 bytes, got %d", len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &Box{aead: aead}, nil
+}
+
+// Seal encrypts plaintext; the name is bound as associated data so a sealed
+// value cannot be moved to another slot.
+func (b *Box) Seal(name string, plaintext []byte) string {
+	nonce := make([]byte, b.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		panic("seal: crypto/rand: " + err.Error())
+	}
+	out := b.aead.Seal(nonce, nonce, plaintext, []byte(name))
+	return "v1:" + base64.StdEncoding.EncodeToString(out)
+}
+
+// Open decrypts a value sealed under the same name.
+func (b *Box) Open(name, sealed string) ([]byte, error) {
+	raw, ok := strings.CutPrefix(sealed, "v1:")
+	if !ok {
+		return nil, errors.New("seal: unknown format")
+	}
+	data, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	n := b.aead.NonceSize()
+	if len(data) < n {
+		return nil, errors.New("seal: value too short")
+	}
+	pt, err := b.aead.Open(nil, data[:n], data[n:], []byte(name))
+	if err != nil {
+		return nil, errors.New("seal: cannot open (wrong master key?)")
+	}
+	return pt, nil
+}
+
+// EnvMasterKey names the environment variable holding the base64 master key.
+// Nodes sharing one PostgreSQL database must all be given the same key.
+const EnvMasterKey = "POLYPAY_MASTER_KEY"
+
+// LoadMasterKey returns the master key from $POLYPAY_MASTER_KEY, or from
+// dir/master.key, creating that file (mode 0600) with a random key when
+// create is true and it does not exist yet.
+func LoadMasterKey(dir string, create bool) ([]byte, error) {
+	if v := os.Getenv(EnvMasterKey); v != "" {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Errorf("seal: %s must be 32 bytes in base64", EnvMasterKey)
+		}
+		return k, nil
+	}
+	path := filepath.Join(dir, "master.key")
+	data, err := os.ReadFile(path)
+	if err == nil {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Errorf("seal: %s is not a 32-byte base64 key", path)
+		}
+		return k, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) || !create {
+		return nil, fmt.Errorf("seal: no master key: set %s or provide %s: %w", EnvMasterKey, path, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return LoadMasterKey(dir, false) // another process made it first
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return k, f.Close()
+}

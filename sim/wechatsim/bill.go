@@ -1,0 +1,143 @@
+package wechatsim
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// bill is a generated trade bill waiting to be downloaded.
+type bill struct {
+	mchid   string
+	content []byte
+}
+
+// billHeader is the column row of WeChat Pay's trade bill (bill_type ALL).
+var billHeader = []string{
+	"交易时间", "公众账号ID", "商户号", "特约商户号", "设备号", "微信订单号", "商户订单号", "用户标识",
+	"交易类型", "交易状态", "付款银行", "货币种类", "应结订单总金额", "代金券金额", "微信退款单号",
+	"商户退款单号", "退款金额", "充值券退款金额", "退款类型", "退款状态", "商品名称", "商户数据包",
+	"手续费", "费率", "订单金额", "申请退款金额", "费率备注",
+}
+
+func yuan(fen int64) string { return fmt.Sprintf("%d.%02d", fen/100, fen%100) }
+
+// tradeBill answers the download link of a day's trade bill (Beijing
+// dates). Like WeChat Pay, a bill exists only for days before today and
+// with at least one payment or refund; otherwise NO_STATEMENT_EXIST. The
+// sim charges no fee. bill_type is ALL (default), SUCCESS or REFUND.
+func (s *Sim) tradeBill(c *call, now time.Time) (reply, *apiError) {
+	date := first(c.query["bill_date"])
+	day, err := time.ParseInLocation("2006-01-02", date, cst)
+	if err != nil {
+		return reply{}, paramError("bill_date 应为 YYYY-MM-DD 格式")
+	}
+	y, m, d := now.In(cst).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, cst)
+	if !day.Before(today) {
+		return reply{}, invalidRequest("账单日期应早于今天")
+	}
+	billType := first(c.query["bill_type"])
+	if billType == "" {
+		billType = "ALL"
+	}
+	if billType != "ALL" && billType != "SUCCESS" && billType != "REFUND" {
+		return reply{}, paramError("bill_type 应为 ALL、SUCCESS 或 REFUND")
+	}
+	next := day.Add(24 * time.Hour)
+	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(day) && t.Before(next) }
+
+	type row struct {
+		at     time.Time
+		fields []string
+	}
+	var rows []row
+	var payments, refunded, orderTotal, refundTotal int64
+	if billType != "REFUND" {
+		for _, t := range s.trades {
+			if t.mchid != c.mchid || !in(t.paidAt) {
+				continue
+			}
+			payments++
+			orderTotal += t.amount
+			rows = append(rows, row{t.paidAt, []string{
+				t.paidAt.In(cst).Format("2006-01-02 15:04:05"), t.appid, t.mchid, "0", "", t.transactionID, t.outTradeNo, t.openid,
+				t.tradeType, stateSuccess, t.bankType, "CNY", yuan(t.amount), "0.00", "0", "0", "0.00", "0.00", "", "",
+				t.description, t.attach, "0.00", "0.00%", yuan(t.amount), "0.00", "",
+			}})
+		}
+	}
+	if billType != "SUCCESS" {
+		for _, r := range s.refunds {
+			if r.mchid != c.mchid || !in(r.succeeded) {
+				continue
+			}
+			t := s.trades[tradeKey{r.mchid, r.outTradeNo}]
+			refunded++
+			refundTotal += r.amount
+			rows = append(rows, row{r.succeeded, []string{
+				r.succeeded.In(cst).Format("2006-01-02 15:04:05"), t.appid, t.mchid, "0", "", t.transactionID, t.outTradeNo, t.openid,
+				t.tradeType, stateRefund, t.bankType, "CNY", "0.00", "0.00", r.refundID, r.outRefundNo, yuan(r.amount), "0.00",
+				"ORIGINAL", r.status, t.description, t.attach, "0.00", "0.00%", "0.00", yuan(r.amount), "",
+			}})
+		}
+	}
+	if len(rows) == 0 {
+		return reply{}, &apiError{http.StatusBadRequest, "NO_STATEMENT_EXIST", "账单文件不存在"}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].at.Before(rows[j].at) })
+	var b strings.Builder
+	b.WriteString(strings.Join(billHeader, ",") + "\r\n")
+	for _, r := range rows {
+		b.WriteString("`" + strings.Join(r.fields, ",`") + "\r\n")
+	}
+	b.WriteString("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\r\n")
+	b.WriteString(fmt.Sprintf("`%d,`%s,`%s,`0.00,`0.00,`%s,`%s\r\n", payments+refunded, yuan(orderTotal), yuan(refundTotal), yuan(orderTotal), yuan(refundTotal)))
+
+	token := randomString(32, alnum)
+	s.bills[token] = &bill{mchid: c.mchid, content: []byte(b.String())}
+	sum := sha1.Sum(s.bills[token].content)
+	return reply{status: http.StatusOK, body: struct {
+		DownloadURL string `json:"download_url"`
+		HashType    string `json:"hash_type"`
+		HashValue   string `json:"hash_value"`
+	}{"https://api.mch.weixin.qq.com/v3/billdownload/file?token=" + token, "SHA1", hex.EncodeToString(sum[:])}}, nil
+}
+
+// billFile serves a bill's bytes, unsigned as WeChat Pay's download is.
+func (s *Sim) billFile(c *call, now time.Time) (reply, *apiError) {
+	b := s.bills[first(c.query["token"])]
+	if b == nil || b.mchid != c.mchid {
+		return reply{}, paramError("token 无效或已过期")
+	}
+	return reply{status: http.StatusOK, body: b.content}, nil
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+// certificates answers the platform certificate, encrypted with the
+// merchant's APIv3 key, for merchants on certificate verification.
+func (s *Sim) certificates(c *call, now time.Time) (reply, *apiError) {
+	res, err := encrypt(c.merchant.APIv3Key, "certificate", s.cert)
+	if err != nil {
+		return reply{}, errSystem
+	}
+	type cert struct {
+		SerialNo           string   `json:"serial_no"`
+		EffectiveTime      string   `json:"effective_time"`
+		ExpireTime         string   `json:"expire_time"`
+		EncryptCertificate resource `json:"encrypt_certificate"`
+	}
+	return reply{status: http.StatusOK, body: struct {
+		Data []cert `json:"data"`
+	}{[]cert{{s.certSerial, formatTime(s.certFrom), formatTime(s.certTo), res}}}}, nil
+}

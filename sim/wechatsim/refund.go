@@ -1,0 +1,200 @@
+package wechatsim
+
+import (
+	"net/http"
+	"time"
+)
+
+// refund_status values. The sim settles every refund at once (SUCCESS);
+// PROCESSING, CLOSED and ABNORMAL are WeChat Pay's other values, which the
+// sim never produces.
+const (
+	refundSuccess = "SUCCESS"
+)
+
+type refundKey struct{ mchid, outRefundNo string }
+
+type refund struct {
+	mchid         string
+	outRefundNo   string
+	refundID      string
+	outTradeNo    string
+	transactionID string
+	amount        int64 // this refund, fen
+	total         int64 // the trade's amount
+	status        string
+	reason        string
+	notifyURL     string
+	created       time.Time
+	succeeded     time.Time
+}
+
+type refundReq struct {
+	TransactionID string `json:"transaction_id"`
+	OutTradeNo    string `json:"out_trade_no"`
+	OutRefundNo   string `json:"out_refund_no"`
+	Reason        string `json:"reason"`
+	NotifyURL     string `json:"notify_url"`
+	FundsAccount  string `json:"funds_account"`
+	Amount        *struct {
+		Refund   *int64 `json:"refund"`
+		Total    *int64 `json:"total"`
+		Currency string `json:"currency"`
+	} `json:"amount"`
+}
+
+// createRefund refunds part or all of a paid trade. out_refund_no is
+// idempotent: repeating it with the same trade and amount answers the
+// existing refund and moves no money; the cumulative refunds of a trade
+// never exceed its amount. The refund succeeds at once and REFUND.SUCCESS
+// is sent to the refund's notify_url after the answer (without one, WeChat
+// Pay would use the URL configured on the merchant platform; the sim has
+// none and sends nothing).
+func (s *Sim) createRefund(c *call, now time.Time) (reply, *apiError) {
+	var b refundReq
+	if e := decode(c.body, &b); e != nil {
+		return reply{}, e
+	}
+	switch {
+	case b.OutRefundNo == "":
+		return reply{}, paramError("缺少必填参数 out_refund_no")
+	case !validOutNo(b.OutRefundNo, 1, 64, "_-|*@"):
+		return reply{}, paramError("out_refund_no 应为 1 到 64 位数字、大小写字母或_-|*@")
+	case b.OutTradeNo == "" && b.TransactionID == "":
+		return reply{}, paramError("transaction_id 和 out_trade_no 必须二选一")
+	case b.Amount == nil || b.Amount.Refund == nil || b.Amount.Total == nil:
+		return reply{}, paramError("缺少必填参数 amount.refund 或 amount.total")
+	case b.Amount.Currency != "CNY":
+		return reply{}, paramError("amount.currency 只支持 CNY")
+	case *b.Amount.Refund < 1:
+		return reply{}, paramError("amount.refund 应为正整数（分）")
+	case len([]rune(b.Reason)) > 80:
+		return reply{}, paramError("reason 超过 80 个字符")
+	}
+	if b.NotifyURL != "" {
+		if e := checkNotifyURL(b.NotifyURL); e != nil {
+			return reply{}, e
+		}
+	}
+	var t *trade
+	if b.OutTradeNo != "" {
+		t = s.trades[tradeKey{c.mchid, b.OutTradeNo}]
+		if t != nil && b.TransactionID != "" && t.transactionID != b.TransactionID {
+			t = nil
+		}
+	} else if t = s.byTxID[b.TransactionID]; t != nil && t.mchid != c.mchid {
+		t = nil
+	}
+	if t == nil {
+		return reply{}, errResourceNotExist
+	}
+	s.touch(t, now)
+	amount, total := *b.Amount.Refund, *b.Amount.Total
+
+	key := refundKey{c.mchid, b.OutRefundNo}
+	if r := s.refunds[key]; r != nil {
+		if r.outTradeNo != t.outTradeNo || r.amount != amount {
+			return reply{}, invalidRequest("退款单号 out_refund_no 已存在，且与本次请求的订单或金额不一致")
+		}
+		return reply{status: http.StatusOK, body: refundOf(r)}, nil
+	}
+	switch {
+	case t.state != stateSuccess && t.state != stateRefund:
+		return reply{}, invalidRequest("订单状态为 " + t.state + "，不能退款")
+	case total != t.amount:
+		return reply{}, invalidRequest("amount.total 与原订单金额不一致")
+	case t.refunded+amount > t.amount:
+		return reply{}, invalidRequest("申请退款金额超过订单可退金额")
+	}
+	r := &refund{
+		mchid:         c.mchid,
+		outRefundNo:   b.OutRefundNo,
+		refundID:      "50" + randomString(3, digits) + "0" + now.In(cst).Format("20060102") + randomString(15, digits),
+		outTradeNo:    t.outTradeNo,
+		transactionID: t.transactionID,
+		amount:        amount,
+		total:         t.amount,
+		status:        refundSuccess,
+		reason:        b.Reason,
+		notifyURL:     b.NotifyURL,
+		created:       now,
+		succeeded:     now,
+	}
+	s.refunds[key] = r
+	t.refunded += amount
+	t.state = stateRefund
+
+	rep := reply{status: http.StatusOK, body: refundOf(r)}
+	if n := s.refundNotice(r, now); n != nil {
+		rep.after = func() {
+			s.spawn(func() {
+				if !s.deliver(s.ctx, n, 1) {
+					s.retryLoop(n)
+				}
+			})
+		}
+	}
+	return rep, nil
+}
+
+func (s *Sim) queryRefund(c *call, now time.Time) (reply, *apiError) {
+	r := s.refunds[refundKey{c.mchid, c.params[0]}]
+	if r == nil {
+		return reply{}, errRefundNotExist
+	}
+	return reply{status: http.StatusOK, body: refundOf(r)}, nil
+}
+
+type refundAmount struct {
+	Total            int64  `json:"total"`
+	Refund           int64  `json:"refund"`
+	From             []any  `json:"from"`
+	PayerTotal       int64  `json:"payer_total"`
+	PayerRefund      int64  `json:"payer_refund"`
+	SettlementRefund int64  `json:"settlement_refund"`
+	SettlementTotal  int64  `json:"settlement_total"`
+	DiscountRefund   int64  `json:"discount_refund"`
+	Currency         string `json:"currency"`
+	RefundFee        int64  `json:"refund_fee"`
+}
+
+// refundRsp is the Refund object of the refund and refund-query answers.
+type refundRsp struct {
+	RefundID            string       `json:"refund_id"`
+	OutRefundNo         string       `json:"out_refund_no"`
+	TransactionID       string       `json:"transaction_id"`
+	OutTradeNo          string       `json:"out_trade_no"`
+	Channel             string       `json:"channel"`
+	UserReceivedAccount string       `json:"user_received_account"`
+	SuccessTime         string       `json:"success_time,omitempty"`
+	CreateTime          string       `json:"create_time"`
+	Status              string       `json:"status"`
+	FundsAccount        string       `json:"funds_account"`
+	Amount              refundAmount `json:"amount"`
+	PromotionDetail     []any        `json:"promotion_detail"`
+}
+
+func refundOf(r *refund) refundRsp {
+	rsp := refundRsp{
+		RefundID:            r.refundID,
+		OutRefundNo:         r.outRefundNo,
+		TransactionID:       r.transactionID,
+		OutTradeNo:          r.outTradeNo,
+		Channel:             "ORIGINAL",
+		UserReceivedAccount: "支付用户零钱",
+		CreateTime:          formatTime(r.created),
+		Status:              r.status,
+		FundsAccount:        "AVAILABLE",
+		Amount: refundAmount{
+			Total: r.total, Refund: r.amount, From: []any{},
+			PayerTotal: r.total, PayerRefund: r.amount,
+			SettlementTotal: r.total, SettlementRefund: r.amount,
+			Currency: "CNY",
+		},
+		PromotionDetail: []any{},
+	}
+	if !r.succeeded.IsZero() {
+		rsp.SuccessTime = formatTime(r.succeeded)
+	}
+	return rsp
+}

@@ -1,0 +1,276 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/store/storetest"
+)
+
+var ctx = context.Background()
+
+func forEachStore(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) { fn(t, b.Open(t)) })
+	}
+}
+
+func newApp(t *testing.T, db *store.DB) string {
+	t.Helper()
+	id := polypay.NewAppID()
+	if err := db.Write(ctx, func(tx *store.Tx) error {
+		return tx.InsertApp(ctx, &polypay.App{ID: id, Name: "t", Created: tx.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func newCharge(t *testing.T, db *store.DB, app string, amount int64, orderNo string) *polypay.Charge {
+	t.Helper()
+	c := &polypay.Charge{ID: polypay.NewID("ch_"), AppID: app, Channel: "alipay_qr", OrderNo: orderNo, ClientIP: "127.0.0.1",
+		Amount: amount, AmountSettle: amount, Currency: "cny", Subject: "s", Body: "b", Extra: []byte("{}"),
+		Metadata: []byte("{}"), Status: polypay.ChargePending, Created: 1700000000, TimeExpire: 1700086400, ParamsHash: "h"}
+	if err := db.Write(ctx, func(tx *store.Tx) error { return tx.InsertCharge(ctx, c, 0) }); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func markPaid(t *testing.T, db *store.DB, c *polypay.Charge) {
+	t.Helper()
+	if err := db.Write(ctx, func(tx *store.Tx) error {
+		c.Status, c.TimePaid = polypay.ChargePaid, 1700000100
+		if err := tx.UpdateCharge(ctx, c); err != nil {
+			return err
+		}
+		return tx.Post(ctx, c.AppID, c.Livemode, c.Currency, "charge", c.ID,
+			store.Posting{Account: store.ChannelAccount(c.Channel), Amount: c.Amount},
+			store.Posting{Account: store.AccountMerchant, Amount: -c.Amount})
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			for i := 0; i < 2; i++ { // the second open finds everything applied
+				db, err := store.Open(ctx, b.DatabaseURL, b.DataDir)
+				if err != nil {
+					t.Fatalf("open #%d: %v", i+1, err)
+				}
+				v, err := db.MigrationVersion(ctx)
+				db.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v != 5 {
+					t.Fatalf("migration version = %d, want 5", v)
+				}
+			}
+		})
+	}
+}
+
+// TestWriteIsolation: in one group commit, a failing write leaves no trace
+// while its neighbours commit.
+func TestWriteIsolation(t *testing.T) {
+	forEachStore(t, func(t *testing.T, db *store.DB) {
+		app := newApp(t, db)
+		boom := errors.New("boom")
+		var wg sync.WaitGroup
+		errs := make([]error, 40)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = db.Write(ctx, func(tx *store.Tx) error {
+					c := &polypay.Charge{ID: polypay.NewID("ch_"), AppID: app, Channel: "alipay_qr", OrderNo: fmt.Sprintf("o%d", i),
+						ClientIP: "1.1.1.1", Amount: 1, Currency: "cny", Extra: []byte("{}"), Metadata: []byte("{}"),
+						Status: polypay.ChargePending, Created: 1, TimeExpire: 2, ParamsHash: "h"}
+					if err := tx.InsertCharge(ctx, c, 0); err != nil {
+						return err
+					}
+					if i%3 == 0 {
+						return boom
+					}
+					return nil
+				})
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			want := error(nil)
+			if i%3 == 0 {
+				want = boom
+			}
+			if !errors.Is(err, want) && !(err == nil && want == nil) {
+				t.Errorf("write %d: err = %v, want %v", i, err, want)
+			}
+		}
+		var n int
+		db.Read(ctx, func(tx *store.Tx) error {
+			cs, _, err := tx.ListCharges(ctx, store.ChargeFilter{AppID: app, Limit: 100})
+			n = len(cs)
+			return err
+		})
+		if want := 40 - 14; n != want {
+			t.Fatalf("charges stored = %d, want %d", n, want)
+		}
+	})
+}
+
+func TestOrderNoUnique(t *testing.T) {
+	forEachStore(t, func(t *testing.T, db *store.DB) {
+		app := newApp(t, db)
+		newCharge(t, db, app, 100, "dup1")
+		c := &polypay.Charge{ID: polypay.NewID("ch_"), AppID: app, Channel: "alipay_qr", OrderNo: "dup1", Extra: []byte("{}"),
+			Metadata: []byte("{}"), Status: polypay.ChargePending, ParamsHash: "x"}
+		err := db.Write(ctx, func(tx *store.Tx) error { return tx.InsertCharge(ctx, c, 0) })
+		if !store.IsUniqueViolation(err) {
+			t.Fatalf("second insert: err = %v, want a unique violation", err)
+		}
+		// The same order_no in live mode is a different order.
+		c.Livemode = true
+		if err := db.Write(ctx, func(tx *store.Tx) error { return tx.InsertCharge(ctx, c, 0) }); err != nil {
+			t.Fatalf("live insert: %v", err)
+		}
+	})
+}
+
+// TestReserveRefundConcurrent: concurrent refunds never exceed the amount.
+func TestReserveRefundConcurrent(t *testing.T) {
+	forEachStore(t, func(t *testing.T, db *store.DB) {
+		app := newApp(t, db)
+		c := newCharge(t, db, app, 100, "r1")
+		if err := db.Write(ctx, func(tx *store.Tx) error {
+			ok, err := tx.ReserveRefund(ctx, c.ID, 1)
+			if ok {
+				return errors.New("reserved on an unpaid charge")
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		markPaid(t, db, c)
+		var won atomic.Int64
+		var wg sync.WaitGroup
+		for i := 0; i < 50; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := db.Write(ctx, func(tx *store.Tx) error {
+					ok, err := tx.ReserveRefund(ctx, c.ID, 7)
+					if ok {
+						won.Add(1)
+					}
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if got, want := won.Load(), int64(100/7); got != want {
+			t.Fatalf("reservations won = %d, want %d", got, want)
+		}
+		var reserved int64
+		db.Read(ctx, func(tx *store.Tx) (err error) { reserved, err = tx.Reserved(ctx, c.ID); return })
+		if reserved != 98 {
+			t.Fatalf("reserved = %d, want 98", reserved)
+		}
+	})
+}
+
+func TestListChargesPages(t *testing.T) {
+	forEachStore(t, func(t *testing.T, db *store.DB) {
+		app := newApp(t, db)
+		var ids []string // oldest first
+		for i := 0; i < 25; i++ {
+			ids = append(ids, newCharge(t, db, app, int64(i+1), fmt.Sprintf("p%02d", i)).ID)
+		}
+		other := newApp(t, db)
+		newCharge(t, db, other, 5, "p00")
+		list := func(f store.ChargeFilter) ([]string, bool) {
+			t.Helper()
+			f.AppID = app
+			var out []string
+			var more bool
+			if err := db.Read(ctx, func(tx *store.Tx) error {
+				cs, m, err := tx.ListCharges(ctx, f)
+				for _, c := range cs {
+					out = append(out, c.ID)
+				}
+				more = m
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return out, more
+		}
+		tests := []struct {
+			name     string
+			f        store.ChargeFilter
+			from, to int // expected ids[from] down to ids[to]
+			more     bool
+		}{
+			{"FirstPage", store.ChargeFilter{Limit: 10}, 24, 15, true},
+			{"StartingAfter", store.ChargeFilter{Limit: 10, StartingAfter: ids[15]}, 14, 5, true},
+			{"LastPage", store.ChargeFilter{Limit: 10, StartingAfter: ids[5]}, 4, 0, false},
+			{"EndingBefore", store.ChargeFilter{Limit: 10, EndingBefore: ids[4]}, 14, 5, true},
+			{"EndingBeforeTop", store.ChargeFilter{Limit: 10, EndingBefore: ids[20]}, 24, 21, false},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				got, more := list(tc.f)
+				var want []string
+				for i := tc.from; i >= tc.to; i-- {
+					want = append(want, ids[i])
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) || more != tc.more {
+					t.Fatalf("got %v more=%v, want %v more=%v", got, more, want, tc.more)
+				}
+			})
+		}
+	})
+}
+
+func TestLedger(t *testing.T) {
+	forEachStore(t, func(t *testing.T, db *store.DB) {
+		app := newApp(t, db)
+		c := newCharge(t, db, app, 100, "l1")
+		if _, probs, err := db.CheckLedger(ctx); err != nil || len(probs) != 0 {
+			t.Fatalf("fresh: %v %v", probs, err)
+		}
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			return tx.Post(ctx, app, false, "cny", "charge", c.ID, store.Posting{Account: "a", Amount: 5}, store.Posting{Account: "b", Amount: -4})
+		})
+		if err == nil {
+			t.Fatal("unbalanced posting accepted")
+		}
+		markPaid(t, db, c)
+		if _, probs, err := db.CheckLedger(ctx); err != nil || len(probs) != 0 {
+			t.Fatalf("after payment: %v %v", probs, err)
+		}
+		// A posting for a charge that never got paid is caught.
+		c2 := newCharge(t, db, app, 50, "l2")
+		if err := db.Write(ctx, func(tx *store.Tx) error {
+			return tx.Post(ctx, app, false, "cny", "charge", c2.ID,
+				store.Posting{Account: store.ChannelAccount("alipay_qr"), Amount: 50}, store.Posting{Account: store.AccountMerchant, Amount: -50})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		_, probs, err := db.CheckLedger(ctx)
+		if err != nil || len(probs) != 1 || probs[0].Ref != c2.ID {
+			t.Fatalf("problems = %v (err %v), want one about %s", probs, err, c2.ID)
+		}
+	})
+}
