@@ -12,6 +12,12 @@ type TradeState string
 const (
 	TradeUnknown  TradeState = ""
 	TradePending  TradeState = "pending"   // created, waiting for the buyer
+	// TradeAuthorized: the funds are held but not captured
+	// (pre-authorization); only connectors implementing Authorizer report it.
+	TradeAuthorized TradeState = "authorized"
+	// TradeFailed: the payment attempt was refused (for example a card
+	// decline); FailureCode and FailureMsg say why. No money moved.
+	TradeFailed TradeState = "failed"
 	TradePaid     TradeState = "paid"      // paid (refunds may follow)
 	TradeFinished TradeState = "finished"  // paid and no longer refundable
 	TradeClosed   TradeState = "closed"    // closed unpaid, or fully refunded
@@ -28,6 +34,14 @@ type Trade struct {
 	// Extra carries channel facts Ping++ echoes in charge.extra after payment
 	// (for example buyer_account).
 	Extra map[string]any
+	// AmountAuthorized is the held amount while TradeAuthorized.
+	AmountAuthorized int64
+	// FailureCode and FailureMsg explain TradeFailed in the channel's terms
+	// (for cards the decline code, e.g. "insufficient_funds").
+	FailureCode string
+	FailureMsg  string
+	// ThreeDS is the 3-D Secure outcome of a card trade, nil if none ran.
+	ThreeDS *ThreeDSResult
 }
 
 // RefundResult is a channel's view of one refund.
@@ -73,6 +87,17 @@ type ChannelRequest struct {
 	Charge    *Charge
 	NotifyURL string
 	ReturnURL string
+	// AuthorizeOnly asks for a hold to be captured later (pre-authorization);
+	// only set for connectors implementing Authorizer.
+	AuthorizeOnly bool
+	// Card is the card to charge for card channels, decrypted from the
+	// vault for this call only; nil for other channels.
+	Card *CardData
+	// ThreeDS is the 3-D Secure policy for card channels.
+	ThreeDS ThreeDSMode
+	// WalletToken is a wallet's payment token (Apple Pay's PKPaymentToken
+	// paymentData as JSON) for wallet-through-processor channels.
+	WalletToken []byte
 }
 
 // Channel is one payment channel connector bound to one merchant's channel
