@@ -10,14 +10,14 @@ import (
 type TradeState string
 
 const (
-	TradeUnknown  TradeState = ""
-	TradePending  TradeState = "pending"   // created, waiting for the buyer
+	TradeUnknown TradeState = ""
+	TradePending TradeState = "pending" // created, waiting for the buyer
 	// TradeAuthorized: the funds are held but not captured
 	// (pre-authorization); only connectors implementing Authorizer report it.
 	TradeAuthorized TradeState = "authorized"
 	// TradeFailed: the payment attempt was refused (for example a card
 	// decline); FailureCode and FailureMsg say why. No money moved.
-	TradeFailed TradeState = "failed"
+	TradeFailed   TradeState = "failed"
 	TradePaid     TradeState = "paid"      // paid (refunds may follow)
 	TradeFinished TradeState = "finished"  // paid and no longer refundable
 	TradeClosed   TradeState = "closed"    // closed unpaid, or fully refunded
