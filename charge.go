@@ -10,7 +10,10 @@ const (
 	ChargePending  ChargeStatus = "pending"  // created, waiting for the customer
 	ChargePaid     ChargeStatus = "paid"     // the channel confirmed payment
 	ChargeClosed   ChargeStatus = "closed"   // expired or closed unpaid
-	ChargeReversed ChargeStatus = "reversed" // cancelled by the merchant
+	ChargeReversed ChargeStatus = "reversed" // cancelled by the merchant, or a hold voided
+	// ChargeAuthorized: a pre-authorization whose funds are held, waiting
+	// for capture (then paid), void (reversed) or the hold's expiry (closed).
+	ChargeAuthorized ChargeStatus = "authorized"
 )
 
 // CanBecome is the charge transition table. A transition not listed here
@@ -18,7 +21,9 @@ const (
 func (s ChargeStatus) CanBecome(to ChargeStatus) bool {
 	switch s {
 	case ChargePending:
-		return to == ChargePaid || to == ChargeClosed || to == ChargeReversed
+		return to == ChargePaid || to == ChargeClosed || to == ChargeReversed || to == ChargeAuthorized
+	case ChargeAuthorized:
+		return to == ChargePaid || to == ChargeReversed || to == ChargeClosed
 	case ChargeClosed:
 		// A payment can land after we closed locally if the channel's close
 		// failed; the channel's signed word wins, and the money is real.
@@ -55,6 +60,20 @@ type Charge struct {
 	FailureCode    string
 	FailureMsg     string
 	Credential     json.RawMessage // value under credential[channel]
+	// Pre-authorization (capture=false at creation): AuthOnly marks the
+	// charge; TimeAuthorized and HoldExpire (unix seconds) bound the hold.
+	AuthOnly       bool
+	TimeAuthorized int64
+	HoldExpire     int64
+	// AmountCaptured is what was taken: the amount for an ordinary charge
+	// once paid, the captured amount (at most Amount) for a
+	// pre-authorization. Refunds are bounded by it.
+	AmountCaptured int64
+	// ThreeDS is the 3-D Secure outcome of a card charge, nil if none ran.
+	ThreeDS *ThreeDSResult
+	// Attempts lists the processors tried for a card charge, in order
+	// (fallback after a processor error), as JSON; nil when only one.
+	Attempts json.RawMessage
 	// ParamsHash fingerprints the creation parameters so that a repeated
 	// order_no can be told apart from a conflicting one.
 	ParamsHash string

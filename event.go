@@ -6,6 +6,13 @@ import "encoding/json"
 const (
 	EventChargeSucceeded = "charge.succeeded"
 	EventRefundSucceeded = "refund.succeeded"
+	// polypay extensions for pre-authorization and card failures (Ping++
+	// has no such events; its SDKs pass unknown types through).
+	EventChargeAuthorized  = "charge.authorized"   // funds held, awaiting capture
+	EventChargeCaptured    = "charge.captured"     // a hold captured (charge.succeeded follows in the same transaction)
+	EventChargeReversed    = "charge.reversed"     // a hold voided by the merchant
+	EventChargeHoldExpired = "charge.hold_expired" // a hold released unused at its expiry
+	EventChargeFailed      = "charge.failed"       // a payment attempt refused (card decline, 3-D Secure failure)
 )
 
 // Event records something that happened to an object; Object is the full

@@ -94,7 +94,31 @@ func parseChargeParams(raw []byte) (core.ChargeParams, error) {
 	if p.TimeExpire, _, err = b.int("time_expire", false); err != nil {
 		return p, err
 	}
+	// polypay extension: capture=false asks for a pre-authorization.
+	capture, err := b.bool("capture", true)
+	if err != nil {
+		return p, err
+	}
+	p.AuthOnly = !capture
 	return p, b.unknown()
+}
+
+func (s *Server) captureCharge(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+	var p core.CaptureParams
+	b, err := parseBody(raw)
+	if err != nil {
+		return err
+	}
+	if p.Amount, _, err = b.int("amount", false); err != nil {
+		return err
+	}
+	if err := b.unknown(); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) {
+		return s.Svc.Capture(r.Context(), who, id, p, h)
+	})
 }
 
 func (s *Server) createCharge(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {

@@ -111,6 +111,22 @@ func (b *body) int(name string, required bool) (int64, bool, error) {
 	return n, true, nil
 }
 
+// bool reads a boolean parameter: JSON true/false, or the strings
+// "true"/"false" that form-encoding SDKs send; def when absent.
+func (b *body) bool(name string, def bool) (bool, error) {
+	v, ok := b.raw(name)
+	if !ok {
+		return def, nil
+	}
+	switch string(v) {
+	case "true", `"true"`:
+		return true, nil
+	case "false", `"false"`:
+		return false, nil
+	}
+	return false, polypay.ParamError(name, "参数 %s 必须是 true 或 false", name)
+}
+
 // object reads a JSON object parameter (PHP's [] counts as {}); flat
 // requires scalar values and at most maxKeys keys.
 func (b *body) object(name string, flat bool, maxKeys int) (json.RawMessage, error) {

@@ -25,6 +25,8 @@ type ChargeParams struct {
 	Extra       json.RawMessage `json:"extra"`
 	Metadata    json.RawMessage `json:"metadata"`
 	TimeExpire  int64           `json:"time_expire"`
+	// AuthOnly (capture=false on the wire) asks for a pre-authorization.
+	AuthOnly bool `json:"auth_only,omitempty"`
 }
 
 // MaxAmount bounds a single charge: int32 fits every Ping++ SDK (JAVA reads
@@ -82,15 +84,22 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 		ClientIP: p.ClientIP, Amount: p.Amount, AmountSettle: p.Amount, Currency: p.Currency, Subject: p.Subject,
 		Body: p.Body, Description: p.Description, Extra: p.Extra, Metadata: p.Metadata,
 		Status: polypay.ChargePending, Created: now, TimeExpire: p.TimeExpire, ParamsHash: paramsHash,
+		AuthOnly: p.AuthOnly,
 	}
 	ch, err := s.Channels.Channel(ctx, who.App.ID, who.Live, p.Channel)
 	if err != nil {
 		return nil, err
 	}
+	req := polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(family, who.App.ID, who.Live), AuthorizeOnly: p.AuthOnly}
+	if p.AuthOnly {
+		if _, ok := ch.(polypay.Authorizer); !ok {
+			return nil, polypay.ParamError("capture", "渠道 %s 不支持预授权（capture=false）", p.Channel)
+		}
+	}
 	if IsScan(c.Channel) {
 		return s.createScan(ctx, ch, c, now, hook)
 	}
-	cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(family, who.App.ID, who.Live)})
+	cred, err := ch.CreateCharge(ctx, req)
 	if err != nil {
 		return nil, s.unknownOutcome(ctx, c, now, err)
 	}
@@ -144,7 +153,7 @@ func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay
 		}
 		return nil, err
 	}
-	cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(s.Channels.Family(c.Channel), c.AppID, c.Livemode)})
+	cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(s.Channels.Family(c.Channel), c.AppID, c.Livemode), AuthorizeOnly: c.AuthOnly})
 	if err != nil {
 		var pe *polypay.Error
 		if !errors.As(err, &pe) {
@@ -223,7 +232,7 @@ func (s *Service) existingCharge(ctx context.Context, c *polypay.Charge, paramsH
 		if err != nil {
 			return nil, err
 		}
-		cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(s.Channels.Family(c.Channel), c.AppID, c.Livemode)})
+		cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(s.Channels.Family(c.Channel), c.AppID, c.Livemode), AuthorizeOnly: c.AuthOnly})
 		if err != nil {
 			return nil, channelErr(err)
 		}
@@ -292,7 +301,10 @@ func (s *Service) Reverse(ctx context.Context, who Caller, id string) (any, erro
 	}); err != nil {
 		return nil, err
 	}
-	return nil, polypay.ParamError("id", "渠道 %s 的订单不支持撤销（reverse 仅适用于 isv_qr、isv_scan、isv_wap）", c.Channel)
+	if c.AuthOnly {
+		return s.voidHold(ctx, c)
+	}
+	return nil, polypay.ParamError("id", "渠道 %s 的订单不支持撤销（reverse 仅适用于 isv_qr、isv_scan、isv_wap 与预授权订单）", c.Channel)
 }
 
 // applyTrade applies a channel's word about a charge's trade (from a
@@ -319,7 +331,9 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 		}
 		switch t.State {
 		case polypay.TradePaid, polypay.TradeFinished:
-			if t.Amount != c.Amount {
+			// A pre-authorization may be captured for less than was held;
+			// anything else must be paid exactly.
+			if t.Amount != c.Amount && !(c.AuthOnly && t.Amount > 0 && t.Amount < c.Amount) {
 				outcome = fmt.Sprintf("rejected_amount: channel says %d, charge is %d", t.Amount, c.Amount)
 				return nil
 			}
@@ -337,14 +351,18 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 			if c.TimePaid == 0 {
 				c.TimePaid = tx.Now()
 			}
+			c.AmountCaptured = t.Amount
 			c.TransactionNo = t.TransactionNo
 			c.Extra = mergeExtra(c.Extra, t.Extra)
+			if t.ThreeDS != nil {
+				c.ThreeDS = t.ThreeDS
+			}
 			if err := tx.UpdateCharge(ctx, c); err != nil {
 				return err
 			}
 			if err := tx.Post(ctx, c.AppID, c.Livemode, c.Currency, "charge", c.ID,
-				store.Posting{Account: store.ChannelAccount(c.Channel), Amount: c.Amount},
-				store.Posting{Account: store.AccountMerchant, Amount: -c.Amount}); err != nil {
+				store.Posting{Account: store.ChannelAccount(c.Channel), Amount: c.AmountCaptured},
+				store.Posting{Account: store.AccountMerchant, Amount: -c.AmountCaptured}); err != nil {
 				return err
 			}
 			if orderID := orderOf(c); orderID != "" {
@@ -356,16 +374,91 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 			if err != nil {
 				return err
 			}
-			if queued, err = s.emit(ctx, tx, c.AppID, c.Livemode, polypay.EventChargeSucceeded, "", w); err != nil {
+			if c.AuthOnly {
+				if queued, err = s.emit(ctx, tx, c.AppID, c.Livemode, polypay.EventChargeCaptured, "", w); err != nil {
+					return err
+				}
+			}
+			n, err := s.emit(ctx, tx, c.AppID, c.Livemode, polypay.EventChargeSucceeded, "", w)
+			if err != nil {
 				return err
 			}
+			queued += n
 			outcome = "applied"
 			if lateAfterClose {
 				// The money is real: record the payment and flag it for the
 				// merchant, who decides whether to ship or refund.
 				outcome = "applied_after_close"
 			}
+		case polypay.TradeAuthorized:
+			if !c.AuthOnly {
+				// The channel holds funds we never asked it to hold: leave the
+				// charge alone; capture is the merchant's decision, not ours.
+				outcome = "ignored: authorization of a charge created with capture"
+				return nil
+			}
+			if t.AmountAuthorized != 0 && t.AmountAuthorized != c.Amount {
+				outcome = fmt.Sprintf("rejected_amount: channel holds %d, charge is %d", t.AmountAuthorized, c.Amount)
+				return nil
+			}
+			if c.Status != polypay.ChargePending {
+				outcome = "duplicate"
+				if c.Status == polypay.ChargeClosed {
+					// Authorized after we closed the charge: the hold is
+					// released when it expires at the channel; record it.
+					outcome = "ignored: authorization after close"
+				}
+				return nil
+			}
+			c.Status = polypay.ChargeAuthorized
+			c.TimeAuthorized = tx.Now()
+			c.HoldExpire = c.TimeAuthorized + int64(HoldDuration/time.Second)
+			if t.TransactionNo != "" {
+				c.TransactionNo = t.TransactionNo
+			}
+			if t.ThreeDS != nil {
+				c.ThreeDS = t.ThreeDS
+			}
+			if err := tx.UpdateCharge(ctx, c); err != nil {
+				return err
+			}
+			if queued, err = s.emitCharge(ctx, tx, c, polypay.EventChargeAuthorized); err != nil {
+				return err
+			}
+			outcome = "applied"
+		case polypay.TradeFailed:
+			if c.Status != polypay.ChargePending {
+				outcome = "duplicate"
+				return nil
+			}
+			c.Status = polypay.ChargeClosed
+			c.FailureCode, c.FailureMsg = t.FailureCode, t.FailureMsg
+			if c.FailureCode == "" {
+				c.FailureCode = "payment_failed"
+			}
+			if t.ThreeDS != nil {
+				c.ThreeDS = t.ThreeDS
+			}
+			if err := tx.UpdateCharge(ctx, c); err != nil {
+				return err
+			}
+			if queued, err = s.emitCharge(ctx, tx, c, polypay.EventChargeFailed); err != nil {
+				return err
+			}
+			outcome = "closed"
 		case polypay.TradeClosed:
+			if c.Status == polypay.ChargeAuthorized {
+				// The hold was released at the channel (voided or expired).
+				c.Status = polypay.ChargeClosed
+				if err := tx.UpdateCharge(ctx, c); err != nil {
+					return err
+				}
+				if queued, err = s.emitCharge(ctx, tx, c, polypay.EventChargeHoldExpired); err != nil {
+					return err
+				}
+				outcome = "closed"
+				return nil
+			}
 			if c.Status != polypay.ChargePending {
 				outcome = "duplicate"
 				return nil
@@ -387,6 +480,15 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 		s.Log.Info("trade applied", "charge", chargeID, "source", source, "outcome", outcome)
 	}
 	return outcome, err
+}
+
+// emitCharge stores an event of typ carrying the charge as it is now.
+func (s *Service) emitCharge(ctx context.Context, tx *store.Tx, c *polypay.Charge, typ string) (int, error) {
+	w, err := RenderCharge(ctx, tx, c)
+	if err != nil {
+		return 0, err
+	}
+	return s.emit(ctx, tx, c.AppID, c.Livemode, typ, "", w)
 }
 
 func mergeExtra(extra json.RawMessage, add map[string]any) json.RawMessage {

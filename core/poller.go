@@ -60,7 +60,8 @@ func (s *Service) Poll(ctx context.Context) (int, error) {
 			s.Log.Warn("checking refund with channel", "refund_no", no, "err", err)
 		}
 	}
-	return len(charges) + len(refunds), nil
+	holds, err := s.expireHolds(ctx, now)
+	return len(charges) + len(refunds) + holds, err
 }
 
 // QuerySchedule is when, by a charge's age in seconds, polypay asks the
@@ -145,7 +146,7 @@ func (s *Service) checkCharge(ctx context.Context, id string, now int64) error {
 		return err
 	}
 	switch t.State {
-	case polypay.TradePaid, polypay.TradeFinished, polypay.TradeClosed:
+	case polypay.TradePaid, polypay.TradeFinished, polypay.TradeClosed, polypay.TradeAuthorized, polypay.TradeFailed:
 		_, err := s.applyTrade(ctx, c.ID, t, "query", nil)
 		return err
 	}

@@ -43,7 +43,7 @@ func (s *Service) CreateRefund(ctx context.Context, who Caller, chargeID string,
 		if err != nil {
 			return err
 		}
-		remaining := c.Amount - reserved
+		remaining := c.AmountCaptured - reserved
 		if remaining <= 0 {
 			return polypay.ParamError("charge", "不能对订单号 %s 发起退款，因为已经全额退款了。", c.OrderNo)
 		}

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/polypay/polypay"
@@ -11,20 +13,31 @@ import (
 
 const chargeCols = `id, app_id, livemode, channel, order_no, client_ip, amount, amount_settle, currency,
  subject, body, description, extra, metadata, status, created, time_paid, time_expire, transaction_no,
- amount_refunded, refunded, failure_code, failure_msg, credential, params_hash`
+ amount_refunded, refunded, failure_code, failure_msg, credential, params_hash, auth_only,
+ time_authorized, hold_expire, amount_captured, three_d_secure, attempts`
 
 type scanner interface{ Scan(...any) error }
 
 func scanCharge(s scanner) (*polypay.Charge, error) {
 	var c polypay.Charge
-	var live, refunded int
-	var extra, meta, cred, status string
+	var live, refunded, authOnly int
+	var extra, meta, cred, status, tds, attempts string
 	err := s.Scan(&c.ID, &c.AppID, &live, &c.Channel, &c.OrderNo, &c.ClientIP, &c.Amount, &c.AmountSettle,
 		&c.Currency, &c.Subject, &c.Body, &c.Description, &extra, &meta, &status, &c.Created, &c.TimePaid,
 		&c.TimeExpire, &c.TransactionNo, &c.AmountRefunded, &refunded, &c.FailureCode, &c.FailureMsg,
-		&cred, &c.ParamsHash)
+		&cred, &c.ParamsHash, &authOnly, &c.TimeAuthorized, &c.HoldExpire, &c.AmountCaptured, &tds, &attempts)
 	if err != nil {
 		return nil, err
+	}
+	c.AuthOnly = authOnly == 1
+	if tds != "" {
+		c.ThreeDS = new(polypay.ThreeDSResult)
+		if err := json.Unmarshal([]byte(tds), c.ThreeDS); err != nil {
+			return nil, fmt.Errorf("charge %s: three_d_secure: %w", c.ID, err)
+		}
+	}
+	if attempts != "" {
+		c.Attempts = []byte(attempts)
 	}
 	c.Livemode, c.Refunded = live == 1, refunded == 1
 	c.Status = polypay.ChargeStatus(status)
@@ -47,21 +60,32 @@ func b2i(b bool) int {
 // fails with a unique violation (see IsUniqueViolation).
 func (tx *Tx) InsertCharge(ctx context.Context, c *polypay.Charge, nextCheck int64) error {
 	_, err := tx.exec(ctx, `INSERT INTO charges (`+chargeCols+`, next_check)
- VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+ VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		c.ID, c.AppID, b2i(c.Livemode), c.Channel, c.OrderNo, c.ClientIP, c.Amount, c.AmountSettle,
 		c.Currency, c.Subject, c.Body, c.Description, string(c.Extra), string(c.Metadata), string(c.Status),
 		c.Created, c.TimePaid, c.TimeExpire, c.TransactionNo, c.AmountRefunded, b2i(c.Refunded),
-		c.FailureCode, c.FailureMsg, string(c.Credential), c.ParamsHash, nextCheck)
+		c.FailureCode, c.FailureMsg, string(c.Credential), c.ParamsHash, b2i(c.AuthOnly), c.TimeAuthorized,
+		c.HoldExpire, c.AmountCaptured, threeDS(c.ThreeDS), string(c.Attempts), nextCheck)
 	return err
 }
 
 // UpdateCharge writes a charge's mutable fields.
 func (tx *Tx) UpdateCharge(ctx context.Context, c *polypay.Charge) error {
 	_, err := tx.exec(ctx, `UPDATE charges SET status=?, time_paid=?, transaction_no=?, amount_refunded=?,
- refunded=?, failure_code=?, failure_msg=?, credential=?, extra=? WHERE id=?`,
+ refunded=?, failure_code=?, failure_msg=?, credential=?, extra=?, time_authorized=?, hold_expire=?,
+ amount_captured=?, three_d_secure=?, attempts=? WHERE id=?`,
 		string(c.Status), c.TimePaid, c.TransactionNo, c.AmountRefunded, b2i(c.Refunded), c.FailureCode,
-		c.FailureMsg, string(c.Credential), string(c.Extra), c.ID)
+		c.FailureMsg, string(c.Credential), string(c.Extra), c.TimeAuthorized, c.HoldExpire, c.AmountCaptured,
+		threeDS(c.ThreeDS), string(c.Attempts), c.ID)
 	return err
+}
+
+func threeDS(r *polypay.ThreeDSResult) string {
+	if r == nil {
+		return ""
+	}
+	b, _ := json.Marshal(r)
+	return string(b)
 }
 
 // GetCharge returns the app's charge in the given mode; polypay ENotFound
@@ -100,7 +124,7 @@ func (tx *Tx) ChargeByOrderNo(ctx context.Context, appID string, live bool, orde
 // nodes can never together exceed the paid amount.
 func (tx *Tx) ReserveRefund(ctx context.Context, chargeID string, amount int64) (bool, error) {
 	res, err := tx.exec(ctx, `UPDATE charges SET amount_reserved = amount_reserved + ?, refunded = 1
- WHERE id = ? AND status = 'paid' AND amount_reserved + ? <= amount`, amount, chargeID, amount)
+ WHERE id = ? AND status = 'paid' AND amount_reserved + ? <= amount_captured`, amount, chargeID, amount)
 	if err != nil {
 		return false, err
 	}
@@ -219,6 +243,17 @@ func (tx *Tx) ChargeExists(ctx context.Context, appID string, live bool, id stri
 // DueCharges returns ids of unpaid charges whose next check has come.
 func (tx *Tx) DueCharges(ctx context.Context, now int64, limit int) ([]string, error) {
 	return tx.ids(ctx, `SELECT id FROM charges WHERE status = 'pending' AND next_check <= ? ORDER BY next_check LIMIT ?`, now, limit)
+}
+
+// ExpiredHolds returns ids of authorized charges whose hold has expired.
+func (tx *Tx) ExpiredHolds(ctx context.Context, now int64, limit int) ([]string, error) {
+	return tx.ids(ctx, `SELECT id FROM charges WHERE status = 'authorized' AND hold_expire <= ? ORDER BY hold_expire LIMIT ?`, now, limit)
+}
+
+// ClaimHold pushes an expired hold's next void attempt to next, and
+// reports whether this caller won it.
+func (tx *Tx) ClaimHold(ctx context.Context, id string, now, next int64) (bool, error) {
+	return tx.claim(ctx, `UPDATE charges SET hold_expire = ? WHERE id = ? AND status = 'authorized' AND hold_expire <= ?`, next, id, now)
 }
 
 // ClaimCharge moves a due charge's next check to next, and reports whether

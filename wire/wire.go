@@ -55,6 +55,14 @@ type Charge struct {
 	Metadata       json.RawMessage `json:"metadata"`
 	Credential     json.RawMessage `json:"credential"`
 	Description    *string         `json:"description"`
+	// polypay extensions, present only where they apply.
+	Capture          *bool                  `json:"capture,omitempty"`            // false: a pre-authorization
+	Authorized       *bool                  `json:"authorized,omitempty"`         // funds held (pre-authorization)
+	TimeAuthorized   *int64                 `json:"time_authorized,omitempty"`    // when the hold was placed
+	TimeHoldExpire   *int64                 `json:"time_hold_expire,omitempty"`   // when polypay voids an uncaptured hold
+	AmountCaptured   *int64                 `json:"amount_captured,omitempty"`    // taken from the hold
+	ThreeDSecure     *polypay.ThreeDSResult `json:"three_d_secure,omitempty"`     // 3-D Secure outcome of a card charge
+	ProcessorAttempt json.RawMessage        `json:"processor_attempts,omitempty"` // card processors tried, in order
 }
 
 func nullInt(v int64) *int64 {
@@ -95,6 +103,21 @@ func FromCharge(c *polypay.Charge, refunds []*polypay.Refund, refundsMore bool) 
 	}
 	w.Refunds = NewList("/v1/charges/"+c.ID+"/refunds", refundsMore, data)
 	w.Credential = Credential(c)
+	if c.AuthOnly {
+		f, held := false, c.Status == polypay.ChargeAuthorized
+		w.Capture, w.Authorized = &f, &held
+		w.TimeAuthorized = nullInt(c.TimeAuthorized)
+		if held {
+			w.TimeHoldExpire = nullInt(c.HoldExpire)
+		}
+		if c.Paid() {
+			w.AmountCaptured = &c.AmountCaptured
+		}
+	}
+	w.ThreeDSecure = c.ThreeDS
+	if len(c.Attempts) > 0 {
+		w.ProcessorAttempt = c.Attempts
+	}
 	return w
 }
 
