@@ -74,6 +74,10 @@ type Charge struct {
 	// Attempts lists the processors tried for a card charge, in order
 	// (fallback after a processor error), as JSON; nil when only one.
 	Attempts json.RawMessage
+	// Account names the channel account (processor) that took the charge
+	// when it is not the family's default one; every later call for the
+	// charge (query, capture, refund) goes to the same account.
+	Account string
 	// ParamsHash fingerprints the creation parameters so that a repeated
 	// order_no can be told apart from a conflicting one.
 	ParamsHash string
@@ -81,3 +85,12 @@ type Charge struct {
 
 // Paid reports whether the charge has been paid (and possibly reversed later).
 func (c *Charge) Paid() bool { return c.TimePaid != 0 }
+
+// ChannelRoute is the channel to ask about this charge: its channel, with
+// its account when it is not the family's default ("card@backup").
+func (c *Charge) ChannelRoute() string {
+	if c.Account == "" {
+		return c.Channel
+	}
+	return c.Channel + "@" + c.Account
+}

@@ -85,6 +85,8 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("DELETE /v1/apps/{app}/discounts/{id}", s.authed(s.deleteDiscount))
 	m.HandleFunc("POST /v1/apps/{app}/cashier_settings", s.authed(s.setCashierSettings))
 	m.HandleFunc("GET /v1/apps/{app}/cashier_settings", s.authed(s.getCashierSettings))
+	m.HandleFunc("POST /v1/apps/{app}/card_settings", s.authed(s.setCardSettings))
+	m.HandleFunc("GET /v1/apps/{app}/card_settings", s.authed(s.getCardSettings))
 	if s.Cashier != nil {
 		m.Handle("/cashier/", s.Cashier)
 		m.Handle("GET /cashier.js", s.Cashier) // the popup script merchants include

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -174,8 +175,6 @@ func LoadOrCreateKey(ctx context.Context, db *store.DB, box *seal.Box, name stri
 	return x509.ParsePKCS1PrivateKey(der)
 }
 
-// Supported implements core.Channels.
-func (r *Registry) Supported(ch string) bool { _, ok := r.byChan[ch]; return ok }
 
 // Channels lists every Ping++ channel polypay can charge on, sorted.
 func (r *Registry) Channels() []string {
@@ -187,12 +186,21 @@ func (r *Registry) Channels() []string {
 	return out
 }
 
-// Family implements core.Channels.
+// Family implements core.Channels: the family (with its account, if
+// named) whose credentials and notification URL serve ch.
 func (r *Registry) Family(ch string) string {
-	if f, ok := r.byChan[ch]; ok {
-		return f.name()
+	base, account := splitAccount(ch)
+	if f, ok := r.byChan[base]; ok {
+		return withAccount(f.name(), account)
 	}
 	return ch
+}
+
+// Supported implements core.Channels.
+func (r *Registry) Supported(ch string) bool {
+	base, account := splitAccount(ch)
+	_, ok := r.byChan[base]
+	return ok && (account == "" || accountName.MatchString(account))
 }
 
 func sealName(appID string, live bool, family string) string {
@@ -209,15 +217,38 @@ func isSandbox(cfg json.RawMessage) bool {
 	return m.Sandbox
 }
 
-// Channel implements core.Channels.
+// An app may hold several accounts of one family (a primary and a backup
+// card processor, two Alipay merchants): the default account is stored
+// under the family's name, the others under "family@account", and a
+// channel on a named account is written "channel@account".
+func splitAccount(s string) (base, account string) {
+	base, account, _ = strings.Cut(s, "@")
+	return base, account
+}
+
+func withAccount(base, account string) string {
+	if account == "" {
+		return base
+	}
+	return base + "@" + account
+}
+
+var accountName = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+
+// Channel implements core.Channels. ch may name an account ("card@backup").
 func (r *Registry) Channel(ctx context.Context, appID string, live bool, ch string) (polypay.Channel, error) {
-	f, ok := r.byChan[ch]
+	base, account := splitAccount(ch)
+	f, ok := r.byChan[base]
 	if !ok {
 		return nil, polypay.ParamError("channel", "不支持的渠道: %s", ch)
 	}
-	cfg, _, err := r.config(ctx, appID, live, f.name())
+	key := withAccount(f.name(), account)
+	cfg, _, err := r.config(ctx, appID, live, key)
 	if err != nil {
 		return nil, err
+	}
+	if cfg == nil && account != "" {
+		return nil, polypay.ParamError("channel", "应用尚未配置渠道账户 %s", key)
 	}
 	if cfg == nil {
 		if live {
@@ -244,7 +275,7 @@ func (r *Registry) Channel(ctx context.Context, appID string, live bool, ch stri
 	if c != nil {
 		return c, nil
 	}
-	c, err = f.connector(ch, cfg, r.simURL)
+	c, err = f.connector(base, cfg, r.simURL)
 	if err != nil {
 		return nil, err
 	}
@@ -301,8 +332,9 @@ func (r *Registry) loadConfig(ctx context.Context, appID string, live bool, fam 
 
 // ForNotification implements core.Channels.
 func (r *Registry) ForNotification(ctx context.Context, fam, appID string, live bool) (polypay.Channel, string, error) {
-	f, ok := r.families[fam]
-	if !ok {
+	base, account := splitAccount(fam)
+	f, ok := r.families[base]
+	if !ok || (account != "" && !accountName.MatchString(account)) {
 		return nil, "", fmt.Errorf("unknown channel family %q", fam)
 	}
 	cfg, merchantID, err := r.config(ctx, appID, live, fam)
@@ -312,7 +344,7 @@ func (r *Registry) ForNotification(ctx context.Context, fam, appID string, live 
 	if cfg == nil {
 		return nil, "", fmt.Errorf("app %s has no %s credentials in this mode", appID, fam)
 	}
-	c, err := r.Channel(ctx, appID, live, f.channels()[0])
+	c, err := r.Channel(ctx, appID, live, withAccount(f.channels()[0], account))
 	return c, merchantID, err
 }
 
@@ -331,7 +363,7 @@ func (r *Registry) Provision(ctx context.Context, appID string) error {
 		if err != nil {
 			return err
 		}
-		if err := r.store(ctx, appID, false, f, cfg); err != nil {
+		if err := r.store(ctx, appID, false, f, "", cfg); err != nil {
 			return err
 		}
 	}
@@ -341,10 +373,16 @@ func (r *Registry) Provision(ctx context.Context, appID string) error {
 // Configure validates and stores an app's credentials for a family, sealed.
 // Live credentials may not point at the simulator, and test credentials
 // may only point at it.
+// fam may name an account ("stripe@backup"). In test mode, params of just
+// {"sandbox":true} provision fresh simulator credentials for the account.
 func (r *Registry) Configure(ctx context.Context, appID string, live bool, fam string, cfg json.RawMessage) error {
-	f, ok := r.families[fam]
+	base, account := splitAccount(fam)
+	f, ok := r.families[base]
 	if !ok {
 		return polypay.ParamError("channel", "未知的渠道类型 %s（可选：%s）", fam, strings.Join(r.familyNames(), ", "))
+	}
+	if account != "" && !accountName.MatchString(account) {
+		return polypay.ParamError("channel", "账户名须为 1-32 位小写字母、数字或下划线: %s", account)
 	}
 	if isSandbox(cfg) && live {
 		return polypay.ParamError("params[sandbox]", "live credentials cannot use the simulator")
@@ -352,7 +390,15 @@ func (r *Registry) Configure(ctx context.Context, appID string, live bool, fam s
 	if !live && !isSandbox(cfg) {
 		return polypay.ParamError("params", "test mode always uses the built-in simulator; configure live credentials with a live key")
 	}
-	return r.store(ctx, appID, live, f, cfg)
+	var m map[string]json.RawMessage
+	if !live && json.Unmarshal(cfg, &m) == nil && len(m) == 1 {
+		fresh, err := f.sandbox()
+		if err != nil {
+			return err
+		}
+		cfg = fresh
+	}
+	return r.store(ctx, appID, live, f, account, cfg)
 }
 
 func (r *Registry) familyNames() []string {
@@ -364,23 +410,24 @@ func (r *Registry) familyNames() []string {
 	return out
 }
 
-func (r *Registry) store(ctx context.Context, appID string, live bool, f family, cfg json.RawMessage) error {
+func (r *Registry) store(ctx context.Context, appID string, live bool, f family, account string, cfg json.RawMessage) error {
 	merchantID, err := f.validate(cfg)
 	if err != nil {
 		return err
 	}
+	key := withAccount(f.name(), account)
 	err = r.db.Write(ctx, func(tx *store.Tx) error {
 		if _, err := tx.GetApp(ctx, appID); err != nil {
 			return err
 		}
-		return tx.PutChannelConfig(ctx, store.ChannelConfig{AppID: appID, Live: live, Family: f.name(),
-			MerchantID: merchantID, Sealed: r.box.Seal(sealName(appID, live, f.name()), cfg)})
+		return tx.PutChannelConfig(ctx, store.ChannelConfig{AppID: appID, Live: live, Family: key,
+			MerchantID: merchantID, Sealed: r.box.Seal(sealName(appID, live, key), cfg)})
 	})
 	if err != nil {
 		return err
 	}
 	r.mu.Lock()
-	delete(r.configs, fmt.Sprintf("%s/%v/%s", appID, live, f.name()))
+	delete(r.configs, fmt.Sprintf("%s/%v/%s", appID, live, key))
 	r.mu.Unlock()
 	return nil
 }
@@ -388,7 +435,8 @@ func (r *Registry) store(ctx context.Context, appID string, live bool, f family,
 // Describe returns an app's credentials for a family with every secret
 // replaced by a fingerprint; ENotFound when none are set.
 func (r *Registry) Describe(ctx context.Context, appID string, live bool, fam string) (map[string]any, error) {
-	f, ok := r.families[fam]
+	base, _ := splitAccount(fam)
+	f, ok := r.families[base]
 	if !ok {
 		return nil, polypay.NotFound("channel", fam)
 	}
@@ -427,7 +475,7 @@ func (r *Registry) sandboxConfig(fam, merchantID string) (json.RawMessage, bool)
 		if cc.Live {
 			continue // the simulators only serve test-mode credentials
 		}
-		cfg, _, err := r.config(ctx, cc.AppID, false, fam)
+		cfg, _, err := r.config(ctx, cc.AppID, false, cc.Family)
 		if err != nil || cfg == nil || !isSandbox(cfg) {
 			continue
 		}
@@ -449,7 +497,7 @@ func (r *Registry) Pay(ctx context.Context, c *polypay.Charge, success bool) err
 	if !ok {
 		return polypay.ParamError("id", "charge %s does not use a sandbox channel", c.ID)
 	}
-	cfg, merchantID, err := r.config(ctx, c.AppID, false, f.name())
+	cfg, merchantID, err := r.config(ctx, c.AppID, false, withAccount(f.name(), c.Account))
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/polypay/polypay"
@@ -47,7 +48,7 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 		// A foreign app id looks like an unknown one.
 		return nil, &polypay.Error{Code: polypay.EInvalid, Param: "app", Message: "app 不存在: " + p.AppID}
 	}
-	if !s.Channels.Supported(p.Channel) {
+	if strings.Contains(p.Channel, "@") || !s.Channels.Supported(p.Channel) {
 		return nil, polypay.ParamError("channel", "不支持的渠道: %s", p.Channel)
 	}
 	now := s.now().Unix()
@@ -99,7 +100,16 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	if IsScan(c.Channel) {
 		return s.createScan(ctx, ch, c, now, hook)
 	}
-	cred, err := ch.CreateCharge(ctx, req)
+	var cred []byte
+	var consume func(*store.Tx) error
+	if IsCard(p.Channel) {
+		if err := s.cardRequest(ctx, &req, p.Extra, &consume); err != nil {
+			return nil, err
+		}
+		cred, err = s.createCard(ctx, c, req)
+	} else {
+		cred, err = ch.CreateCharge(ctx, req)
+	}
 	if err != nil {
 		return nil, s.unknownOutcome(ctx, c, now, err)
 	}
@@ -108,6 +118,11 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	err = s.DB.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.InsertCharge(ctx, c, NextCheck(c, now)); err != nil {
 			return err
+		}
+		if consume != nil {
+			if err := consume(tx); err != nil {
+				return err
+			}
 		}
 		w, err := RenderCharge(ctx, tx, c)
 		if err != nil {
@@ -153,7 +168,7 @@ func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay
 		}
 		return nil, err
 	}
-	cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(s.Channels.Family(c.Channel), c.AppID, c.Livemode), AuthorizeOnly: c.AuthOnly})
+	cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(s.Channels.Family(c.ChannelRoute()), c.AppID, c.Livemode), AuthorizeOnly: c.AuthOnly})
 	if err != nil {
 		var pe *polypay.Error
 		if !errors.As(err, &pe) {
@@ -226,13 +241,15 @@ func (s *Service) existingCharge(ctx context.Context, c *polypay.Charge, paramsH
 	if c.ParamsHash != paramsHash {
 		return nil, polypay.ParamError("order_no", "订单号 %s 已被使用，且参数与原支付请求不同", c.OrderNo)
 	}
-	if c.Status == polypay.ChargePending && len(c.Credential) == 0 && !IsScan(c.Channel) {
+	// Card charges are not re-sent: the card was used once, and the
+	// poller settles the first attempt by query.
+	if c.Status == polypay.ChargePending && len(c.Credential) == 0 && !IsScan(c.Channel) && !IsCard(c.Channel) {
 		// An earlier create timed out: ask the channel again for the same trade.
-		ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.Channel)
+		ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
 		if err != nil {
 			return nil, err
 		}
-		cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(s.Channels.Family(c.Channel), c.AppID, c.Livemode), AuthorizeOnly: c.AuthOnly})
+		cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(s.Channels.Family(c.ChannelRoute()), c.AppID, c.Livemode), AuthorizeOnly: c.AuthOnly})
 		if err != nil {
 			return nil, channelErr(err)
 		}

@@ -37,6 +37,8 @@ type Channels interface {
 type Service struct {
 	DB       *store.DB
 	Channels Channels
+	// Cards resolves the cards of card charges (the vault); nil disables them.
+	Cards CardSource
 	// BaseURL is where channels reach polypay (notifications), e.g.
 	// http://127.0.0.1:8080.
 	BaseURL string

@@ -137,7 +137,7 @@ func (s *Service) checkCharge(ctx context.Context, id string, now int64) error {
 	}); err != nil {
 		return err
 	}
-	ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.Channel)
+	ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ type CaptureParams struct {
 }
 
 func (s *Service) authorizer(ctx context.Context, c *polypay.Charge) (polypay.Authorizer, error) {
-	ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.Channel)
+	ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func (s *Service) voidHold(ctx context.Context, c *polypay.Charge) (any, error) 
 		return nil, polypay.ParamError("id", "charge %s is %s: there is no hold to void", c.ID, c.Status)
 	}
 	if c.Status == polypay.ChargePending {
-		ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.Channel)
+		ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
 		if err != nil {
 			return nil, err
 		}

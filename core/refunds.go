@@ -96,11 +96,11 @@ func (s *Service) CreateRefund(ctx context.Context, who Caller, chargeID string,
 }
 
 func (s *Service) askRefund(ctx context.Context, c *polypay.Charge, r *polypay.Refund) (*polypay.RefundResult, error) {
-	ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.Channel)
+	ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
 	if err != nil {
 		return nil, err
 	}
-	return ch.Refund(ctx, c, r, s.NotifyURL(s.Channels.Family(c.Channel), c.AppID, c.Livemode))
+	return ch.Refund(ctx, c, r, s.NotifyURL(s.Channels.Family(c.ChannelRoute()), c.AppID, c.Livemode))
 }
 
 // applyRefund applies a channel's word about a refund. cumulative, when

@@ -93,9 +93,11 @@ func (tx *Tx) GetChannelConfig(ctx context.Context, appID string, live bool, fam
 	return &c, err
 }
 
-// ChannelConfigsByMerchant lists configurations naming a channel-side id.
+// ChannelConfigsByMerchant lists configurations naming a channel-side id,
+// in the family's default account or any named one ("family@account").
 func (tx *Tx) ChannelConfigsByMerchant(ctx context.Context, family, merchantID string) ([]ChannelConfig, error) {
-	rows, err := tx.query(ctx, `SELECT app_id, livemode, sealed FROM channel_configs WHERE family=? AND merchant_id=?`, family, merchantID)
+	rows, err := tx.query(ctx, `SELECT app_id, livemode, sealed, family FROM channel_configs
+ WHERE (family=? OR family LIKE ?) AND merchant_id=?`, family, family+"@%", merchantID)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +106,7 @@ func (tx *Tx) ChannelConfigsByMerchant(ctx context.Context, family, merchantID s
 	for rows.Next() {
 		c := ChannelConfig{Family: family, MerchantID: merchantID}
 		var live int
-		if err := rows.Scan(&c.AppID, &live, &c.Sealed); err != nil {
+		if err := rows.Scan(&c.AppID, &live, &c.Sealed, &c.Family); err != nil {
 			return nil, err
 		}
 		c.Live = live == 1

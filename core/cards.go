@@ -1,0 +1,271 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/store"
+)
+
+// IsCard reports whether a channel charges a card through a card processor
+// (a card from the vault, or a wallet token such as Apple Pay's).
+func IsCard(channel string) bool { return channel == "card" || channel == "applepay" }
+
+// CardSettings is an app's card configuration in one mode (the API object
+// of /v1/apps/{app}/card_settings).
+type CardSettings struct {
+	Object   string `json:"object"`
+	App      string `json:"app"`
+	Livemode bool   `json:"livemode"`
+	// ThreeDSecure is "automatic" (the issuer decides) or "required" (every
+	// card charge is authenticated).
+	ThreeDSecure polypay.ThreeDSMode `json:"three_d_secure"`
+	// Processors are the card processor accounts to try in order:
+	// "default" is the card family's default account, other names are
+	// accounts configured as "stripe@<name>". A processor error (not a
+	// decline) moves the charge to the next.
+	Processors []string `json:"processors"`
+	Updated    int64    `json:"updated"`
+}
+
+// CardSettingsParams are the fields given to POST; nil means unchanged.
+type CardSettingsParams struct {
+	ThreeDSecure *polypay.ThreeDSMode
+	Processors   *[]string
+}
+
+// DefaultProcessor names the card family's default account in Processors.
+const DefaultProcessor = "default"
+
+func (s *Service) cardSettings(ctx context.Context, tx *store.Tx, appID string, live bool) (*CardSettings, error) {
+	cs := &CardSettings{Object: "card_settings", App: appID, Livemode: live, ThreeDSecure: polypay.ThreeDSAutomatic,
+		Processors: []string{DefaultProcessor}}
+	raw, err := tx.CardSettings(ctx, appID, live)
+	if err != nil || raw == nil {
+		return cs, err
+	}
+	if err := json.Unmarshal(raw, cs); err != nil {
+		return nil, fmt.Errorf("card settings of %s: %w", appID, err)
+	}
+	return cs, nil
+}
+
+// GetCardSettings returns the caller's card settings.
+func (s *Service) GetCardSettings(ctx context.Context, who Caller) (*CardSettings, error) {
+	var cs *CardSettings
+	err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+		cs, err = s.cardSettings(ctx, tx, who.App.ID, who.Live)
+		return err
+	})
+	return cs, err
+}
+
+// SetCardSettings changes the caller's card settings. Every processor
+// must be a configured account of the card channel in the caller's mode.
+func (s *Service) SetCardSettings(ctx context.Context, who Caller, p CardSettingsParams) (*CardSettings, error) {
+	if p.ThreeDSecure != nil && *p.ThreeDSecure != polypay.ThreeDSAutomatic && *p.ThreeDSecure != polypay.ThreeDSRequired {
+		return nil, polypay.ParamError("three_d_secure", "three_d_secure 须为 automatic 或 required")
+	}
+	if p.Processors != nil {
+		if len(*p.Processors) == 0 || len(*p.Processors) > 5 {
+			return nil, polypay.ParamError("processors", "processors 须列出 1 到 5 个卡处理账户")
+		}
+		for i, name := range *p.Processors {
+			if slices.Index(*p.Processors, name) != i {
+				return nil, polypay.ParamError("processors", "processors 中 %s 重复", name)
+			}
+			if _, err := s.Channels.Channel(ctx, who.App.ID, who.Live, processorRoute("card", name)); err != nil {
+				return nil, polypay.ParamError("processors", "卡处理账户 %s 不可用: %v", name, errMessage(err))
+			}
+		}
+	}
+	var out *CardSettings
+	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		cs, err := s.cardSettings(ctx, tx, who.App.ID, who.Live)
+		if err != nil {
+			return err
+		}
+		if p.ThreeDSecure != nil {
+			cs.ThreeDSecure = *p.ThreeDSecure
+		}
+		if p.Processors != nil {
+			cs.Processors = *p.Processors
+		}
+		cs.Updated = tx.Now()
+		b, err := json.Marshal(cs)
+		if err != nil {
+			return err
+		}
+		out = cs
+		return tx.PutCardSettings(ctx, who.App.ID, who.Live, b, cs.Updated)
+	})
+	return out, err
+}
+
+func errMessage(err error) string {
+	var pe *polypay.Error
+	if errors.As(err, &pe) && pe.Message != "" {
+		return pe.Message
+	}
+	return err.Error()
+}
+
+func processorRoute(channel, processor string) string {
+	if processor == DefaultProcessor || processor == "" {
+		return channel
+	}
+	return channel + "@" + processor
+}
+
+func processorAccount(processor string) string {
+	if processor == DefaultProcessor {
+		return ""
+	}
+	return processor
+}
+
+// Attempt is one card processor tried for a charge (charge.processor_attempts).
+type Attempt struct {
+	Processor string `json:"processor"`
+	Outcome   string `json:"outcome"` // accepted, declined, error
+	Code      string `json:"code,omitempty"`
+	Message   string `json:"message,omitempty"`
+}
+
+// createCard starts a card charge on the app's processors in order. A
+// decline ends it (another processor would decline the same card, and
+// retrying declines looks like card testing to issuers). A processor error
+// moves on only when the processor confirms it holds no trade for the
+// charge; otherwise the outcome is unknown and the charge stays with that
+// processor, to be settled by query like any other.
+func (s *Service) createCard(ctx context.Context, c *polypay.Charge, req polypay.ChannelRequest) ([]byte, error) {
+	var cs *CardSettings
+	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+		cs, err = s.cardSettings(ctx, tx, c.AppID, c.Livemode)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	req.ThreeDS = cs.ThreeDSecure
+	var attempts []Attempt
+	record := func() {
+		if len(attempts) > 1 {
+			c.Attempts, _ = json.Marshal(attempts)
+		}
+	}
+	var lastErr error
+	for i, proc := range cs.Processors {
+		c.Account = processorAccount(proc)
+		ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
+		if err != nil {
+			attempts = append(attempts, Attempt{Processor: proc, Outcome: "error", Message: errMessage(err)})
+			lastErr = err
+			continue
+		}
+		if c.AuthOnly {
+			if _, ok := ch.(polypay.Authorizer); !ok {
+				return nil, polypay.ParamError("capture", "卡处理账户 %s 不支持预授权（capture=false）", proc)
+			}
+		}
+		req.NotifyURL = s.NotifyURL(s.Channels.Family(c.ChannelRoute()), c.AppID, c.Livemode)
+		cred, err := ch.CreateCharge(ctx, req)
+		if err == nil {
+			attempts = append(attempts, Attempt{Processor: proc, Outcome: "accepted"})
+			record()
+			return cred, nil
+		}
+		var pe *polypay.Error
+		if errors.As(err, &pe) {
+			attempts = append(attempts, Attempt{Processor: proc, Outcome: "declined", Code: pe.ChannelCode, Message: pe.Message})
+			record()
+			return nil, err
+		}
+		attempts = append(attempts, Attempt{Processor: proc, Outcome: "error", Message: err.Error()})
+		lastErr = err
+		if i == len(cs.Processors)-1 || !s.noTradeAt(ctx, ch, c) {
+			record()
+			return nil, err // unknown outcome on this processor
+		}
+		s.Log.Warn("card processor failed; trying the next", "charge", c.ID, "processor", proc, "err", err)
+	}
+	record()
+	if lastErr == nil {
+		lastErr = errors.New("no card processor configured")
+	}
+	return nil, lastErr
+}
+
+// noTradeAt reports whether a processor that failed a create certainly
+// holds no live trade for the charge: it says so, or it closed it.
+func (s *Service) noTradeAt(ctx context.Context, ch polypay.Channel, c *polypay.Charge) bool {
+	t, err := ch.QueryCharge(ctx, c)
+	if err == nil {
+		switch t.State {
+		case polypay.TradeNotFound, polypay.TradeFailed, polypay.TradeClosed:
+			return true
+		case polypay.TradePaid, polypay.TradeFinished, polypay.TradeAuthorized:
+			return false
+		}
+	}
+	return ch.CloseCharge(ctx, c) == nil
+}
+
+// CardSource resolves the card a card charge names in its extra.
+type CardSource interface {
+	// CardForCharge returns the card named by source (a single-use token
+	// tok_… or a saved card card_…) and customer (cus_…, whose default card
+	// is used when source is empty), and consume, which marks a token used
+	// inside the transaction that stores the charge (nil for saved cards).
+	// EInvalid naming extra[source] or extra[customer] when unusable;
+	// another app's or mode's objects do not exist.
+	CardForCharge(ctx context.Context, appID string, live bool, source, customer string) (*polypay.CardData, func(*store.Tx) error, error)
+}
+
+// cardExtra is what a card charge's extra may carry.
+type cardExtra struct {
+	Source        string          `json:"source"`
+	Customer      string          `json:"customer"`
+	ApplePayToken json.RawMessage `json:"apple_pay_token"`
+}
+
+// cardRequest fills a card charge's request with its card (from the
+// vault) or wallet token.
+func (s *Service) cardRequest(ctx context.Context, req *polypay.ChannelRequest, extra json.RawMessage, consume *func(*store.Tx) error) error {
+	var x cardExtra
+	if len(extra) > 0 {
+		if err := json.Unmarshal(extra, &x); err != nil {
+			return polypay.ParamError("extra", "extra 格式错误: %v", err)
+		}
+	}
+	if req.Charge.Channel == "applepay" {
+		if len(x.ApplePayToken) == 0 || string(x.ApplePayToken) == "null" {
+			return polypay.ParamError("extra[apple_pay_token]", "缺少参数: extra[apple_pay_token]（Apple Pay 的 PKPaymentToken.paymentData）")
+		}
+		req.WalletToken = x.ApplePayToken
+		// The token is payment data: it goes to the processor, not into the
+		// charge's stored extra.
+		var m map[string]json.RawMessage
+		if json.Unmarshal(req.Charge.Extra, &m) == nil {
+			delete(m, "apple_pay_token")
+			m["apple_pay_token"] = json.RawMessage(`"[redacted]"`)
+			req.Charge.Extra, _ = json.Marshal(m)
+		}
+		return nil
+	}
+	if x.Source == "" && x.Customer == "" {
+		return polypay.ParamError("extra[source]", "缺少参数: extra[source]（POST /v1/tokens 得到的 tok_，或已保存的 card_ 与 extra[customer]）")
+	}
+	if s.Cards == nil {
+		return polypay.Errorf(polypay.ENotSupported, "this node has no card vault")
+	}
+	card, use, err := s.Cards.CardForCharge(ctx, req.Charge.AppID, req.Charge.Livemode, x.Source, x.Customer)
+	if err != nil {
+		return err
+	}
+	req.Card, *consume = card, use
+	return nil
+}
