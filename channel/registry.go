@@ -175,7 +175,6 @@ func LoadOrCreateKey(ctx context.Context, db *store.DB, box *seal.Box, name stri
 	return x509.ParsePKCS1PrivateKey(der)
 }
 
-
 // Channels lists every Ping++ channel polypay can charge on, sorted.
 func (r *Registry) Channels() []string {
 	var out []string
