@@ -121,7 +121,11 @@ func NewRegistry(ctx context.Context, db *store.DB, box *seal.Box, simURL string
 		return nil, err
 	}
 	r.wechat = wx
-	for _, f := range []family{ali, wx} {
+	up, err := newUnionPayFamily(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []family{ali, wx, up} {
 		r.families[f.name()] = f
 		for _, ch := range f.channels() {
 			r.byChan[ch] = f

@@ -1,0 +1,87 @@
+package unionpay
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/polypay/polypay"
+)
+
+// ParseNotification verifies and parses a back notification (a form POST
+// to backUrl). txnType 01 is a purchase, 04 a refund and 31 a purchase
+// cancellation (smartwalle/unionpay decodes 04 and 31 the wrong way
+// round). The charge of a refund or cancellation comes from reqReserved,
+// which polypay sets to the charge's orderId and UnionPay signs and echoes.
+// ErrBadSignature when the signature or signPubKeyCert does not verify.
+func (c *Client) ParseNotification(_ context.Context, _ *http.Request, body []byte) (*polypay.Notification, error) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("unionpay notification: %w", err)
+	}
+	v := make(map[string]string, len(form))
+	for k, vs := range form {
+		if len(vs) != 1 {
+			return nil, fmt.Errorf("unionpay notification: field %s repeated", k)
+		}
+		v[k] = vs[0]
+	}
+	if err := c.vf.verify(v); err != nil {
+		return nil, err
+	}
+	return parseVerified(v, c.now)
+}
+
+func parseVerified(v map[string]string, now func() time.Time) (*polypay.Notification, error) {
+	amount, err := parseFen(v["txnAmt"])
+	if err != nil {
+		return nil, err
+	}
+	n := &polypay.Notification{ID: v["queryId"], MerchantID: v["merId"]}
+	at := traceTime(v["traceTime"], now())
+	ok := v["respCode"] == "00" || v["respCode"] == "A6"
+	switch v["txnType"] {
+	case "01":
+		n.Kind = polypay.NotifyTrade
+		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["orderId"]), TransactionNo: v["queryId"], Amount: amount}
+		if ok {
+			n.Trade.State, n.Trade.PaidAt = polypay.TradePaid, at
+		} else {
+			n.Trade.State, n.Trade.FailureCode, n.Trade.FailureMsg = polypay.TradeFailed, v["respCode"], v["respMsg"]
+		}
+	case "04":
+		n.Kind = polypay.NotifyRefund
+		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["reqReserved"]), TransactionNo: v["origQryId"]}
+		n.RefundNo, n.RefundAmount, n.RefundAt = v["orderId"], amount, at
+		n.RefundStatus = polypay.RefundSucceeded
+		if !ok {
+			n.RefundStatus = polypay.RefundFailed
+		}
+	case "31":
+		// A cancellation undoes a paid purchase; polypay has no state for
+		// it beyond the charge's own, so it is reported as the trade
+		// closing, which never changes a paid charge.
+		n.Kind = polypay.NotifyTrade
+		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["reqReserved"]), TransactionNo: v["origQryId"], Amount: amount, State: polypay.TradeClosed}
+	default:
+		return nil, &polypay.Error{Code: polypay.ENotSupported, Message: fmt.Sprintf("unionpay notification txnType %q is not supported", v["txnType"])}
+	}
+	if n.Trade.OutTradeNo == "" {
+		return nil, fmt.Errorf("unionpay notification: no polypay charge in orderId/reqReserved")
+	}
+	return n, nil
+}
+
+// Ack answers 200 "ok" to acknowledge; anything else makes UnionPay send
+// the notification again (5 sends in all, 1, 2, 4 and 5 minutes apart).
+func (c *Client) Ack(w http.ResponseWriter, ok bool) {
+	if ok {
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte("ok"))
+		return
+	}
+	w.WriteHeader(http.StatusInternalServerError)
+	w.Write([]byte("fail"))
+}

@@ -1,0 +1,134 @@
+package unionpay_test
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/channel/unionpay"
+	"github.com/polypay/polypay/sim/unionpaysim"
+)
+
+// signForm signs a golden notification as the simulator's signing
+// certificate (key simKey) and returns the form body.
+func signForm(t testing.TB, sim *unionpaysim.Sim, raw string, mod func(map[string]string)) string {
+	t.Helper()
+	form, err := url.ParseQuery(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := map[string]string{}
+	for k := range form {
+		v[k] = form.Get(k)
+	}
+	v["signPubKeyCert"] = sim.SignCertPEM()
+	if err := unionpay.Sign(simKey, v); err != nil {
+		t.Fatal(err)
+	}
+	if mod != nil {
+		mod(v)
+	}
+	out := url.Values{}
+	for k, x := range v {
+		out.Set(k, x)
+	}
+	return out.Encode()
+}
+
+func TestParseNotification(t *testing.T) {
+	f := newFixture(t)
+	c := f.conn
+	purchase, refund, revoke := readFile(t, "notify_purchase.form"), readFile(t, "notify_refund.form"), readFile(t, "notify_revoke.form")
+	const chargeID = "ch_0Rk3dF6wJx00101aBcDeFgHiJ"
+	tests := []struct {
+		name  string
+		body  string
+		check func(*polypay.Notification) bool
+		err   error // errors.Is target; nil with wantErr means any error
+		bad   bool
+	}{
+		{"OKPurchase", signForm(t, f.sim, purchase, nil), func(n *polypay.Notification) bool {
+			return n.Kind == polypay.NotifyTrade && n.Trade.State == polypay.TradePaid && n.Trade.OutTradeNo == chargeID &&
+				n.Trade.Amount == 1000 && n.Trade.TransactionNo == "782611211030001234567" && n.MerchantID == merID && n.Trade.PaidAt != 0
+		}, nil, false},
+		// 04 is a refund (smartwalle/unionpay swaps 04 and 31).
+		{"OKRefund04", signForm(t, f.sim, refund, nil), func(n *polypay.Notification) bool {
+			return n.Kind == polypay.NotifyRefund && n.RefundNo == "0Rk3dF7aaaa001XyZ0123abcd" && n.RefundAmount == 300 &&
+				n.Trade.OutTradeNo == chargeID && n.RefundStatus == polypay.RefundSucceeded
+		}, nil, false},
+		{"OKRevoke31", signForm(t, f.sim, revoke, nil), func(n *polypay.Notification) bool {
+			return n.Kind == polypay.NotifyTrade && n.Trade.State == polypay.TradeClosed && n.Trade.OutTradeNo == chargeID
+		}, nil, false},
+		{"OKPurchaseFailed", signForm(t, f.sim, strings.Replace(purchase, "respCode=00", "respCode=61", 1), nil), func(n *polypay.Notification) bool {
+			return n.Trade.State == polypay.TradeFailed && n.Trade.FailureCode == "61"
+		}, nil, false},
+		{"ErrTamperedAmount", signForm(t, f.sim, purchase, func(v map[string]string) { v["txnAmt"] = "1" }), nil, polypay.ErrBadSignature, true},
+		{"ErrNoSignature", signForm(t, f.sim, purchase, func(v map[string]string) { delete(v, "signature") }), nil, polypay.ErrBadSignature, true},
+		{"ErrNoCert", signForm(t, f.sim, purchase, func(v map[string]string) { delete(v, "signPubKeyCert") }), nil, polypay.ErrBadSignature, true},
+		{"ErrMerchantCertAsSigner", signForm(t, f.sim, purchase, func(v map[string]string) {
+			v["signPubKeyCert"] = merchantCertPEM
+			unionpay.Sign(merchantKey, v)
+		}), nil, polypay.ErrBadSignature, true},
+		{"ErrSignMethod", signForm(t, f.sim, purchase, func(v map[string]string) { v["signMethod"] = "11" }), nil, polypay.ErrBadSignature, true},
+		{"ErrUnknownTxnType", signForm(t, f.sim, strings.Replace(purchase, "txnType=01", "txnType=72", 1), nil), nil, nil, true},
+		{"ErrNotForm", "%zz", nil, nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := c.ParseNotification(ctx, &http.Request{}, []byte(tc.body))
+			if tc.bad {
+				if err == nil || n != nil || (tc.err != nil && !errors.Is(err, tc.err)) {
+					t.Fatalf("got %+v, %v; want error %v", n, err, tc.err)
+				}
+				return
+			}
+			if err != nil || !tc.check(n) {
+				t.Fatalf("got %+v, %v", n, err)
+			}
+		})
+	}
+}
+
+func FuzzParseNotification(f *testing.F) {
+	sim := unionpaysim.New(unionpaysim.Options{RootKey: rootKey, MiddleKey: midKey, SignKey: simKey})
+	defer sim.Close()
+	c, err := unionpay.New(unionpay.ChannelApp, unionpay.Config{MerID: merID, PrivateKeyPEM: merchantKeyPEM, SignCertPEM: merchantCertPEM,
+		RootCertPEM: sim.RootCertPEM(), MiddleCertPEM: sim.MiddleCertPEM(), BaseURL: "http://127.0.0.1:1"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range []string{"notify_purchase.form", "notify_refund.form", "notify_revoke.form"} {
+		f.Add(readFile(f, name), true)
+	}
+	f.Add("txnAmt=-1&txnType=01&orderId=ch", true)
+	f.Add("a=1&a=2", false)
+	f.Add("%", false)
+	f.Fuzz(func(t *testing.T, raw string, sign bool) {
+		body := raw
+		if sign {
+			if _, err := url.ParseQuery(raw); err != nil {
+				return
+			}
+			body = signForm(t, sim, raw, nil)
+		}
+		n, err := c.ParseNotification(ctx, &http.Request{}, []byte(body))
+		if err != nil {
+			if n != nil {
+				t.Fatal("notification returned with an error")
+			}
+			return
+		}
+		if !sign {
+			t.Fatalf("an unsigned body parsed: %q", raw)
+		}
+		if n.Trade.OutTradeNo == "" || !strings.HasPrefix(n.Trade.OutTradeNo, "ch_") {
+			t.Fatalf("parsed without a charge: %+v", n)
+		}
+		if n.Kind == polypay.NotifyTrade && n.Trade.Amount < 0 || n.RefundAmount < 0 {
+			t.Fatalf("negative amount: %+v", n)
+		}
+	})
+}
