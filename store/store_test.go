@@ -71,8 +71,8 @@ func TestMigrations(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if v != 5 {
-					t.Fatalf("migration version = %d, want 5", v)
+				if v != 7 {
+					t.Fatalf("migration version = %d, want 7", v)
 				}
 			}
 		})
