@@ -20,6 +20,7 @@ import (
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/seal"
 	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/vault"
 	"github.com/polypay/polypay/webhook"
 )
 
@@ -61,6 +62,7 @@ type Node struct {
 	API        *api.Server
 	Box        *seal.Box
 	Cashier    *cashier.Cashier
+	Vault      *vault.Vault
 
 	srv    *http.Server
 	ln     net.Listener
@@ -177,6 +179,11 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	if err != nil {
 		return fail(err)
 	}
+	keys, err := vault.OpenKeys(cfg.DataDir)
+	if err != nil {
+		return fail(err)
+	}
+	vlt := vault.New(db, keys)
 	disp := &webhook.Dispatcher{DB: db, Signer: signer, Client: webhook.NewClient(), Log: log, Schedule: cfg.WebhookSchedule}
 	svc := &core.Service{DB: db, Channels: reg, BaseURL: url, Log: log, OnEvent: disp.Kick}
 	limit := cfg.RateLimit
@@ -186,8 +193,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	if limit < 0 {
 		limit = 0
 	}
-	srv := &api.Server{RateLimit: limit, RateBurst: int(2 * limit), Svc: svc, DB: db, Signer: signer, Sandbox: reg, Credentials: reg, Log: log, SignResponses: !cfg.NoResponseSignatures}
-	n := &Node{URL: url, DB: db, Svc: svc, Registry: reg, Signer: signer, Dispatcher: disp, API: srv, Box: box, log: log}
+	srv := &api.Server{Vault: vlt, RateLimit: limit, RateBurst: int(2 * limit), Svc: svc, DB: db, Signer: signer, Sandbox: reg, Credentials: reg, Log: log, SignResponses: !cfg.NoResponseSignatures}
+	n := &Node{URL: url, DB: db, Svc: svc, Registry: reg, Signer: signer, Dispatcher: disp, API: srv, Box: box, Vault: vlt, log: log}
 	n.Cashier = cashier.New(cashier.Config{Svc: svc, DB: db, Log: log, WebhookPublicKey: signer.PublicKeyPEM(),
 		NewDemoApp: func(ctx context.Context) (*core.NewApp, error) { return n.CreateApp(ctx, "polypay demo store") }})
 	srv.Cashier = n.Cashier
