@@ -15,6 +15,7 @@ import (
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/vault"
 	"github.com/polypay/polypay/webhook"
 	"github.com/polypay/polypay/wire"
 )
@@ -45,6 +46,9 @@ type Server struct {
 	// Cashier serves the hosted cashier (/cashier/) and the demo store
 	// (/demo); nil leaves them out.
 	Cashier http.Handler
+	// Vault keeps customers' cards (POST /v1/tokens, /v1/customers); nil
+	// answers those endpoints with not_supported.
+	Vault *vault.Vault
 
 	// RateLimit is each secret key's sustained requests per second on this
 	// node (0: unlimited), with bursts up to RateBurst.
@@ -87,6 +91,18 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("GET /v1/apps/{app}/cashier_settings", s.authed(s.getCashierSettings))
 	m.HandleFunc("POST /v1/apps/{app}/card_settings", s.authed(s.setCardSettings))
 	m.HandleFunc("GET /v1/apps/{app}/card_settings", s.authed(s.getCardSettings))
+	m.HandleFunc("OPTIONS /v1/tokens", s.vaultPreflight)
+	m.HandleFunc("POST /v1/tokens", s.vaultAuthed(s.createToken))
+	m.HandleFunc("GET /v1/tokens/{id}", s.authed(s.getToken))
+	m.HandleFunc("POST /v1/customers", s.authed(s.createCustomer))
+	m.HandleFunc("GET /v1/customers", s.authed(s.listCustomers))
+	m.HandleFunc("GET /v1/customers/{id}", s.authed(s.getCustomer))
+	m.HandleFunc("PUT /v1/customers/{id}", s.authed(s.updateCustomer))
+	m.HandleFunc("DELETE /v1/customers/{id}", s.authed(s.deleteCustomer))
+	m.HandleFunc("POST /v1/customers/{id}/sources", s.authed(s.createSource))
+	m.HandleFunc("GET /v1/customers/{id}/sources", s.authed(s.listSources))
+	m.HandleFunc("GET /v1/customers/{id}/sources/{card}", s.authed(s.getSource))
+	m.HandleFunc("DELETE /v1/customers/{id}/sources/{card}", s.authed(s.deleteSource))
 	if s.Cashier != nil {
 		m.Handle("/cashier/", s.Cashier)
 		m.Handle("GET /cashier.js", s.Cashier) // the popup script merchants include
@@ -176,7 +192,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			return
 		}
-		s.Log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+		s.Log.Info("request", "request_id", id, "method", r.Method, "path", redactDigits(r.URL.Path),
 			"status", sw.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
 	})
 }

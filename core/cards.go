@@ -160,6 +160,21 @@ func (s *Service) createCard(ctx context.Context, c *polypay.Charge, req polypay
 	var lastErr error
 	for i, proc := range cs.Processors {
 		c.Account = processorAccount(proc)
+		if i > 0 {
+			// Recorded before the call: if this node dies during it, the
+			// poller must ask this processor, not the first, about the trade.
+			if err := s.DB.Write(ctx, func(tx *store.Tx) error {
+				cur, err := tx.LockCharge(ctx, c.ID)
+				if err != nil {
+					return err
+				}
+				cur.Account = c.Account
+				cur.Attempts, _ = json.Marshal(attempts)
+				return tx.UpdateCharge(ctx, cur)
+			}); err != nil {
+				return nil, err
+			}
+		}
 		ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
 		if err != nil {
 			attempts = append(attempts, Attempt{Processor: proc, Outcome: "error", Message: errMessage(err)})
@@ -218,11 +233,11 @@ func (s *Service) noTradeAt(ctx context.Context, ch polypay.Channel, c *polypay.
 type CardSource interface {
 	// CardForCharge returns the card named by source (a single-use token
 	// tok_… or a saved card card_…) and customer (cus_…, whose default card
-	// is used when source is empty), and consume, which marks a token used
-	// inside the transaction that stores the charge (nil for saved cards).
-	// EInvalid naming extra[source] or extra[customer] when unusable;
-	// another app's or mode's objects do not exist.
-	CardForCharge(ctx context.Context, appID string, live bool, source, customer string) (*polypay.CardData, func(*store.Tx) error, error)
+	// is used when source is empty), consuming a token inside tx, the
+	// transaction that stores the charge. EInvalid naming extra[source] or
+	// extra[customer] when unusable; another app's or mode's objects do
+	// not exist.
+	CardForCharge(ctx context.Context, tx *store.Tx, appID string, live bool, source, customer string) (*polypay.CardData, error)
 }
 
 // cardExtra is what a card charge's extra may carry.
@@ -232,40 +247,98 @@ type cardExtra struct {
 	ApplePayToken json.RawMessage `json:"apple_pay_token"`
 }
 
-// cardRequest fills a card charge's request with its card (from the
-// vault) or wallet token.
-func (s *Service) cardRequest(ctx context.Context, req *polypay.ChannelRequest, extra json.RawMessage, consume *func(*store.Tx) error) error {
+// createCardCharge stores the charge first, consuming its single-use token
+// in the same transaction (so one token can never pay twice), then asks the
+// processors. A decline closes the charge with the processor's reason; an
+// unknown outcome leaves it pending for the poller to settle by query.
+func (s *Service) createCardCharge(ctx context.Context, c *polypay.Charge, req polypay.ChannelRequest, extra json.RawMessage, now int64, hook Hook) (any, error) {
 	var x cardExtra
 	if len(extra) > 0 {
 		if err := json.Unmarshal(extra, &x); err != nil {
-			return polypay.ParamError("extra", "extra 格式错误: %v", err)
+			return nil, polypay.ParamError("extra", "extra 格式错误: %v", err)
 		}
 	}
-	if req.Charge.Channel == "applepay" {
+	if c.Channel == "applepay" {
 		if len(x.ApplePayToken) == 0 || string(x.ApplePayToken) == "null" {
-			return polypay.ParamError("extra[apple_pay_token]", "缺少参数: extra[apple_pay_token]（Apple Pay 的 PKPaymentToken.paymentData）")
+			return nil, polypay.ParamError("extra[apple_pay_token]", "缺少参数: extra[apple_pay_token]（Apple Pay 的 PKPaymentToken.paymentData）")
 		}
 		req.WalletToken = x.ApplePayToken
 		// The token is payment data: it goes to the processor, not into the
 		// charge's stored extra.
 		var m map[string]json.RawMessage
-		if json.Unmarshal(req.Charge.Extra, &m) == nil {
-			delete(m, "apple_pay_token")
+		if json.Unmarshal(c.Extra, &m) == nil {
 			m["apple_pay_token"] = json.RawMessage(`"[redacted]"`)
-			req.Charge.Extra, _ = json.Marshal(m)
+			c.Extra, _ = json.Marshal(m)
 		}
-		return nil
+	} else {
+		if x.Source == "" && x.Customer == "" {
+			return nil, polypay.ParamError("extra[source]", "缺少参数: extra[source]（POST /v1/tokens 得到的 tok_，或已保存的 card_ 与 extra[customer]）")
+		}
+		if s.Cards == nil {
+			return nil, polypay.Errorf(polypay.ENotSupported, "this node has no card vault")
+		}
 	}
-	if x.Source == "" && x.Customer == "" {
-		return polypay.ParamError("extra[source]", "缺少参数: extra[source]（POST /v1/tokens 得到的 tok_，或已保存的 card_ 与 extra[customer]）")
-	}
-	if s.Cards == nil {
-		return polypay.Errorf(polypay.ENotSupported, "this node has no card vault")
-	}
-	card, use, err := s.Cards.CardForCharge(ctx, req.Charge.AppID, req.Charge.Livemode, x.Source, x.Customer)
-	if err != nil {
+	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertCharge(ctx, c, NextCheck(c, now)); err != nil {
+			return err
+		}
+		if c.Channel == "applepay" {
+			return nil
+		}
+		card, err := s.Cards.CardForCharge(ctx, tx, c.AppID, c.Livemode, x.Source, x.Customer)
+		req.Card = card
 		return err
+	})
+	if store.IsUniqueViolation(err) {
+		var existing *polypay.Charge
+		if err := s.DB.Read(ctx, func(tx *store.Tx) (e error) {
+			existing, e = tx.ChargeByOrderNo(ctx, c.AppID, c.Livemode, c.OrderNo)
+			return e
+		}); err != nil || existing == nil {
+			return nil, err
+		}
+		return s.existingCharge(ctx, existing, c.ParamsHash, hook)
 	}
-	req.Card, *consume = card, use
-	return nil
+	if err != nil {
+		return nil, err
+	}
+	cred, err := s.createCard(ctx, c, req)
+	var pe *polypay.Error
+	declined := err != nil && errors.As(err, &pe)
+	if werr := s.DB.Write(ctx, func(tx *store.Tx) error {
+		cur, err := tx.LockCharge(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		cur.Account, cur.Attempts, cur.Credential = c.Account, c.Attempts, cred
+		if declined && cur.Status == polypay.ChargePending {
+			cur.Status = polypay.ChargeClosed
+			cur.FailureCode, cur.FailureMsg = pe.ChannelCode, pe.Message
+			if cur.FailureCode == "" {
+				cur.FailureCode = pe.Code
+			}
+		}
+		return tx.UpdateCharge(ctx, cur)
+	}); werr != nil {
+		return nil, werr
+	}
+	if declined {
+		return nil, err
+	}
+	if err != nil {
+		return nil, &polypay.Error{Code: polypay.EChannel, ChannelCode: "channel_timeout", Err: err,
+			Message: "卡处理方未及时响应，结果未知；polypay 将主动查询并更新该 charge（勿用同一卡重复发起）"}
+	}
+	// A frictionless card payment is decided during the call: learn it now
+	// so the reply already says paid (or authorized).
+	if ch, cerr := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute()); cerr == nil {
+		if t, qerr := ch.QueryCharge(ctx, c); qerr != nil {
+			s.Log.Warn("querying new card charge", "charge", c.ID, "err", qerr)
+		} else if t.State != polypay.TradePending {
+			if _, aerr := s.applyTrade(ctx, c.ID, t, "create", nil); aerr != nil {
+				return nil, aerr
+			}
+		}
+	}
+	return s.render(ctx, c.ID, hook)
 }

@@ -100,16 +100,10 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	if IsScan(c.Channel) {
 		return s.createScan(ctx, ch, c, now, hook)
 	}
-	var cred []byte
-	var consume func(*store.Tx) error
 	if IsCard(p.Channel) {
-		if err := s.cardRequest(ctx, &req, p.Extra, &consume); err != nil {
-			return nil, err
-		}
-		cred, err = s.createCard(ctx, c, req)
-	} else {
-		cred, err = ch.CreateCharge(ctx, req)
+		return s.createCardCharge(ctx, c, req, p.Extra, now, hook)
 	}
+	cred, err := ch.CreateCharge(ctx, req)
 	if err != nil {
 		return nil, s.unknownOutcome(ctx, c, now, err)
 	}
@@ -118,11 +112,6 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	err = s.DB.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.InsertCharge(ctx, c, NextCheck(c, now)); err != nil {
 			return err
-		}
-		if consume != nil {
-			if err := consume(tx); err != nil {
-				return err
-			}
 		}
 		w, err := RenderCharge(ctx, tx, c)
 		if err != nil {

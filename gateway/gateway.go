@@ -14,12 +14,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/api"
 	"github.com/polypay/polypay/cashier"
 	"github.com/polypay/polypay/channel"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/seal"
 	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/vault"
 	"github.com/polypay/polypay/webhook"
 )
 
@@ -61,6 +63,7 @@ type Node struct {
 	API        *api.Server
 	Box        *seal.Box
 	Cashier    *cashier.Cashier
+	Vault      *vault.Vault
 
 	srv    *http.Server
 	ln     net.Listener
@@ -177,8 +180,13 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	if err != nil {
 		return fail(err)
 	}
+	keys, err := vault.OpenKeys(cfg.DataDir)
+	if err != nil {
+		return fail(err)
+	}
+	vlt := vault.New(db, keys)
 	disp := &webhook.Dispatcher{DB: db, Signer: signer, Client: webhook.NewClient(), Log: log, Schedule: cfg.WebhookSchedule}
-	svc := &core.Service{DB: db, Channels: reg, BaseURL: url, Log: log, OnEvent: disp.Kick}
+	svc := &core.Service{DB: db, Channels: reg, Cards: vaultCards{vlt}, BaseURL: url, Log: log, OnEvent: disp.Kick}
 	limit := cfg.RateLimit
 	if limit == 0 {
 		limit = DefaultRateLimit
@@ -186,8 +194,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	if limit < 0 {
 		limit = 0
 	}
-	srv := &api.Server{RateLimit: limit, RateBurst: int(2 * limit), Svc: svc, DB: db, Signer: signer, Sandbox: reg, Credentials: reg, Log: log, SignResponses: !cfg.NoResponseSignatures}
-	n := &Node{URL: url, DB: db, Svc: svc, Registry: reg, Signer: signer, Dispatcher: disp, API: srv, Box: box, log: log}
+	srv := &api.Server{Vault: vlt, RateLimit: limit, RateBurst: int(2 * limit), Svc: svc, DB: db, Signer: signer, Sandbox: reg, Credentials: reg, Log: log, SignResponses: !cfg.NoResponseSignatures}
+	n := &Node{URL: url, DB: db, Svc: svc, Registry: reg, Signer: signer, Dispatcher: disp, API: srv, Box: box, Vault: vlt, log: log}
 	n.Cashier = cashier.New(cashier.Config{Svc: svc, DB: db, Log: log, WebhookPublicKey: signer.PublicKeyPEM(),
 		NewDemoApp: func(ctx context.Context) (*core.NewApp, error) { return n.CreateApp(ctx, "polypay demo store") }})
 	srv.Cashier = n.Cashier
@@ -218,4 +226,12 @@ func (n *Node) Close(ctx context.Context) error {
 		err = e
 	}
 	return err
+}
+
+// vaultCards lets core take card charges' cards from the vault.
+type vaultCards struct{ v *vault.Vault }
+
+func (c vaultCards) CardForCharge(ctx context.Context, tx *store.Tx, appID string, live bool, source, customer string) (*polypay.CardData, error) {
+	card, _, err := c.v.CardForCharge(ctx, tx, appID, live, source, customer)
+	return card, err
 }

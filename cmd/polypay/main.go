@@ -32,6 +32,8 @@ Usage:
   polypay channel set --app ID --channel alipay --live --file config.json
                                              store live channel credentials (sealed)
   polypay ledger check                       verify the double-entry ledger; exit 1 on problems
+  polypay vault rotate-key [--batch 200] [--grace 3s]
+                                             new vault key-encryption key; re-wrap every card
   polypay bench [--duration 5s] [--postgres URL]
                                              measure throughput against this machine's ceilings
 
@@ -53,6 +55,8 @@ func main() {
 		err = channelCmd(os.Args[2:])
 	case "ledger":
 		err = ledgerCmd(os.Args[2:])
+	case "vault":
+		err = vaultCmd(os.Args[2:])
 	case "bench":
 		err = bench.Main(os.Args[2:], os.Stdout)
 	case "help", "-h", "--help":

@@ -1,0 +1,650 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"golang.org/x/time/rate"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/vault"
+)
+
+// The card vault's endpoints: Ping++'s legacy customers, cards and tokens
+// (GO pingpp/types.go). Card numbers enter only through POST /v1/tokens;
+// everything else handles ids, and replies carry brand, last four, expiry
+// and fingerprint only.
+
+// maxTokenBody bounds a tokenization request: a card is a few fields.
+const maxTokenBody = 16 << 10
+
+var vaultIDRe = regexp.MustCompile(`^(cus|card|tok)_[0-9A-Za-z]{1,64}$`)
+
+// longDigits finds digit runs long enough to be (part of) a card number.
+var longDigits = regexp.MustCompile(`[0-9][0-9 -]{5,}[0-9]`)
+
+// redactDigits hides digit runs that could be card numbers in text that
+// echoes request input (unknown parameter names, mistyped ids, URL paths
+// in the request log).
+func redactDigits(s string) string {
+	return longDigits.ReplaceAllStringFunc(s, func(m string) string {
+		n := 0
+		for _, c := range m {
+			if c >= '0' && c <= '9' {
+				n++
+			}
+		}
+		if n < 7 {
+			return m
+		}
+		return "***"
+	})
+}
+
+// vaultID checks the shape of an id from the request before it is used or
+// echoed: a card number pasted in the wrong place is never repeated.
+func vaultID(param, kind, id string) error {
+	if !vaultIDRe.MatchString(id) || !strings.HasPrefix(id, kind+"_") {
+		return polypay.ParamError(param, "%s 不是有效的 %s id（%s_...）", param, kind, kind)
+	}
+	return nil
+}
+
+func pathID(r *http.Request, name, kind string) (string, error) {
+	id := r.PathValue(name)
+	if !vaultIDRe.MatchString(id) || !strings.HasPrefix(id, kind+"_") {
+		return "", &polypay.Error{Code: polypay.ENotFound, Param: "id", Message: "未找到 " + kind + "。"}
+	}
+	return id, nil
+}
+
+// vaultBody reads a JSON object, or a form (a[b]=c becomes {"a":{"b":"c"}})
+// as browsers and Ping++'s older clients send.
+func vaultBody(r *http.Request, raw []byte) (*body, error) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "application/x-www-form-urlencoded" {
+		return parseBody(raw)
+	}
+	j, err := formToJSON(string(raw))
+	if err != nil {
+		return nil, err
+	}
+	return parseBody(j)
+}
+
+// formToJSON turns a url-encoded form into a JSON object; one level of
+// brackets is understood.
+func formToJSON(raw string) ([]byte, error) {
+	v, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, polypay.ParamError("", "请求体不是有效的表单")
+	}
+	out := map[string]any{}
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if len(v[k]) != 1 {
+			return nil, polypay.ParamError(redactDigits(k), "参数 %s 重复", redactDigits(k))
+		}
+		val := v[k][0]
+		outer, inner, nested := strings.Cut(k, "[")
+		if !nested {
+			if _, dup := out[k]; dup {
+				return nil, polypay.ParamError(redactDigits(k), "参数 %s 重复", redactDigits(k))
+			}
+			out[k] = val
+			continue
+		}
+		inner, ok := strings.CutSuffix(inner, "]")
+		if !ok || inner == "" || strings.ContainsAny(inner, "[]") || outer == "" {
+			return nil, polypay.ParamError(redactDigits(k), "无法识别的参数 %s", redactDigits(k))
+		}
+		m, ok := out[outer].(map[string]any)
+		if !ok {
+			if _, dup := out[outer]; dup {
+				return nil, polypay.ParamError(redactDigits(k), "参数 %s 重复", redactDigits(outer))
+			}
+			m = map[string]any{}
+			out[outer] = m
+		}
+		m[inner] = val
+	}
+	return json.Marshal(out)
+}
+
+// unknownSafe is body.unknown without echoing names that may hold digits.
+func unknownSafe(b *body) error {
+	err := b.unknown()
+	var pe *polypay.Error
+	if errors.As(err, &pe) {
+		pe.Param, pe.Message = redactDigits(pe.Param), redactDigits(pe.Message)
+	}
+	return err
+}
+
+// TokenParams is a parsed POST /v1/tokens.
+type TokenParams struct {
+	Card     vault.CardInput
+	Customer string
+	App      string
+}
+
+// parseTokenParams reads card[number], card[exp_month], card[exp_year],
+// card[cvc], card[name], and optional customer and app. It checks the
+// parameters' presence and types; the vault validates the card itself.
+// Errors never repeat the card number.
+func parseTokenParams(b *body) (TokenParams, error) {
+	var p TokenParams
+	v, ok := b.raw("card")
+	if !ok {
+		return p, polypay.ParamError("card[number]", "缺少参数: card[number]")
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(v, &m); err != nil {
+		return p, polypay.ParamError("card", "参数 card 必须是对象（card[number], card[exp_month], ...）")
+	}
+	used := map[string]bool{}
+	str := func(name string, required bool, max int) (string, error) {
+		used[name] = true
+		param := "card[" + name + "]"
+		raw, ok := m[name]
+		if !ok || string(raw) == "null" {
+			if required {
+				return "", polypay.ParamError(param, "缺少参数: %s", param)
+			}
+			return "", nil
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			// A number sent as a JSON number: take its digits as written,
+			// never through a float.
+			t := strings.TrimSpace(string(raw))
+			if t == "" || strings.Trim(t, "0123456789") != "" {
+				return "", polypay.ParamError(param, "参数 %s 必须是字符串", param)
+			}
+			s = t
+		}
+		if len(s) > max {
+			return "", polypay.ParamError(param, "参数 %s 过长", param)
+		}
+		return s, nil
+	}
+	num := func(name string) (int, error) {
+		s, err := str(name, true, 4)
+		if err != nil {
+			return 0, err
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 0 {
+			return 0, polypay.ParamError("card["+name+"]", "参数 card[%s] 必须是整数", name)
+		}
+		return n, nil
+	}
+	var err error
+	if p.Card.Number, err = str("number", true, 64); err != nil {
+		return p, err
+	}
+	if p.Card.ExpMonth, err = num("exp_month"); err != nil {
+		return p, err
+	}
+	if p.Card.ExpYear, err = num("exp_year"); err != nil {
+		return p, err
+	}
+	if p.Card.CVC, err = str("cvc", false, 8); err != nil {
+		return p, err
+	}
+	if p.Card.Name, err = str("name", false, 400); err != nil {
+		return p, err
+	}
+	var extra []string
+	for k := range m {
+		if !used[k] {
+			extra = append(extra, k)
+		}
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		k := redactDigits(extra[0])
+		return p, polypay.ParamError("card["+k+"]", "未知参数: card[%s]", k)
+	}
+	if p.Customer, err = b.str("customer", false, 80); err != nil {
+		return p, err
+	}
+	if p.Customer != "" {
+		if err := vaultID("customer", "cus", p.Customer); err != nil {
+			return p, err
+		}
+	}
+	if _, ok := b.m["app"]; ok {
+		if p.App, err = b.appID(); err != nil {
+			return p, err
+		}
+	}
+	return p, unknownSafe(b)
+}
+
+// vaultAuthed is authed for the token endpoint: it also takes the app's
+// publishable key (pk_test_/pk_live_), which browsers and apps hold, so a
+// card number can go from the customer's device to polypay without
+// passing through the merchant's server. A publishable key can do nothing
+// else. Replies may be read by any origin (the key, not the origin, says
+// whose request it is).
+func (s *Server) vaultAuthed(h authedHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		key := bearerKey(r)
+		var who core.Caller
+		var raw []byte
+		var err error
+		if strings.HasPrefix(key, "pk_test_") || strings.HasPrefix(key, "pk_live_") {
+			who, raw, err = s.authenticatePublishable(w, r, key)
+		} else {
+			who, raw, err = s.authenticate(w, r)
+		}
+		if err == nil {
+			err = h(w, r, who, raw)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// vaultPreflight answers browsers' CORS preflight for POST /v1/tokens.
+func (s *Server) vaultPreflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "POST")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) authenticatePublishable(w http.ResponseWriter, r *http.Request, key string) (core.Caller, []byte, error) {
+	badKey := &polypay.Error{Code: polypay.EUnauthorized, Message: "提供了无效的 API KEY: " + maskKey(key) + "。"}
+	hash := core.KeyHash(key)
+	if !s.limits.allow(hash, rate.Limit(s.RateLimit), max(s.RateBurst, 1)) {
+		return core.Caller{}, nil, &polypay.Error{Code: polypay.ERateLimited, Message: "请求过于频繁，请稍后重试"}
+	}
+	var who core.Caller
+	err := s.DB.Read(r.Context(), func(tx *store.Tx) error {
+		app, live, kind, err := tx.AppByKeyHash(r.Context(), hash)
+		if err != nil {
+			return err
+		}
+		if kind != store.KeyPublishable {
+			return polypay.Errorf(polypay.ENotFound, "not a publishable key")
+		}
+		who = core.Caller{App: app, Live: live, RequestID: requestID(r)}
+		return nil
+	})
+	if polypay.ErrorCode(err) == polypay.ENotFound {
+		return who, nil, badKey
+	}
+	if err != nil {
+		return who, nil, err
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTokenBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return who, nil, &polypay.Error{Code: polypay.ETooLarge, Message: "请求体过大"}
+		}
+		return who, nil, polypay.ParamError("", "读取请求体失败")
+	}
+	return who, raw, nil
+}
+
+func (s *Server) vaultOn() error {
+	if s.Vault == nil {
+		return polypay.Errorf(polypay.ENotSupported, "card vault is not configured")
+	}
+	return nil
+}
+
+func checkApp(appID string, who core.Caller) error {
+	if appID != "" && appID != who.App.ID {
+		return &polypay.Error{Code: polypay.ENotFound, Param: "app", Message: "未找到 app : " + redactDigits(appID) + "。"}
+	}
+	return nil
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+	if err := s.vaultOn(); err != nil {
+		return err
+	}
+	b, err := vaultBody(r, raw)
+	if err != nil {
+		return err
+	}
+	p, err := parseTokenParams(b)
+	if err != nil {
+		return err
+	}
+	if err := checkApp(p.App, who); err != nil {
+		return err
+	}
+	tok, err := s.Vault.Tokenize(r.Context(), who.App.ID, who.Live, p.Card, p.Customer)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, tok)
+	return nil
+}
+
+func (s *Server) getToken(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	if err := s.vaultOn(); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id", "tok")
+	if err != nil {
+		return err
+	}
+	tok, err := s.Vault.GetToken(r.Context(), who.App.ID, who.Live, id)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, tok)
+	return nil
+}
+
+// customerParams reads the customer fields shared by create and update;
+// absent fields stay nil.
+func customerParams(b *body, p *vault.CustomerParams) error {
+	for _, f := range []struct {
+		name string
+		max  int
+		dst  **string
+	}{{"name", 64, &p.Name}, {"email", 255, &p.Email}, {"description", 255, &p.Description}} {
+		if _, ok := b.m[f.name]; !ok {
+			b.used[f.name] = true
+			continue
+		}
+		s, err := b.str(f.name, false, f.max)
+		if err != nil {
+			return err
+		}
+		if f.name == "email" && s != "" && (!strings.Contains(s, "@") || strings.ContainsAny(s, " \t\r\n")) {
+			return polypay.ParamError("email", "email 不是有效的邮箱地址")
+		}
+		*f.dst = &s
+	}
+	if _, ok := b.m["metadata"]; ok {
+		m, err := b.object("metadata", true, 10)
+		if err != nil {
+			return err
+		}
+		if len(m) > 1000 {
+			return polypay.ParamError("metadata", "metadata 总长度不能超过 1000")
+		}
+		p.Metadata = m
+	} else {
+		b.used["metadata"] = true
+	}
+	return nil
+}
+
+// tokenParam reads a token id (source); card data is refused here: it
+// reaches polypay only through POST /v1/tokens.
+func tokenParam(b *body, name string, required bool) (string, error) {
+	v, ok := b.raw(name)
+	if !ok {
+		if required {
+			return "", polypay.ParamError(name, "缺少参数: %s", name)
+		}
+		return "", nil
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return "", polypay.ParamError(name, "参数 %s 须为 token id（tok_...）；卡号只能通过 POST /v1/tokens 提交", name)
+	}
+	if err := vaultID(name, "tok", s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+	if err := s.vaultOn(); err != nil {
+		return err
+	}
+	b, err := vaultBody(r, raw)
+	if err != nil {
+		return err
+	}
+	var p vault.CustomerParams
+	if _, ok := b.m["app"]; ok {
+		app, err := b.appID()
+		if err != nil {
+			return err
+		}
+		if err := checkApp(app, who); err != nil {
+			return err
+		}
+	}
+	if err := customerParams(b, &p); err != nil {
+		return err
+	}
+	if p.Source, err = tokenParam(b, "source", false); err != nil {
+		return err
+	}
+	if err := unknownSafe(b); err != nil {
+		return err
+	}
+	c, err := s.Vault.CreateCustomer(r.Context(), who.App.ID, who.Live, p)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, c)
+	return nil
+}
+
+func listPage(r *http.Request, allowed ...string) (store.Page, error) {
+	q, err := parseQuery(r, append(allowed, "limit", "starting_after", "ending_before")...)
+	if err != nil {
+		var pe *polypay.Error
+		if errors.As(err, &pe) {
+			pe.Param, pe.Message = redactDigits(pe.Param), redactDigits(pe.Message)
+		}
+		return store.Page{}, err
+	}
+	p := store.Page{StartingAfter: q.v.Get("starting_after"), EndingBefore: q.v.Get("ending_before")}
+	if p.Limit, err = q.limit(); err != nil {
+		return p, err
+	}
+	if p.StartingAfter != "" && p.EndingBefore != "" {
+		return p, polypay.ParamError("ending_before", "starting_after 与 ending_before 不能同时使用")
+	}
+	for param, c := range map[string]string{"starting_after": p.StartingAfter, "ending_before": p.EndingBefore} {
+		if c != "" && !vaultIDRe.MatchString(c) {
+			return p, polypay.ParamError(param, "%s 不是有效的 id", param)
+		}
+	}
+	return p, nil
+}
+
+func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	if err := s.vaultOn(); err != nil {
+		return err
+	}
+	p, err := listPage(r, "app", "app[id]")
+	if err != nil {
+		return err
+	}
+	if err := checkApp(r.URL.Query().Get("app")+r.URL.Query().Get("app[id]"), who); err != nil {
+		return err
+	}
+	out, err := s.Vault.ListCustomers(r.Context(), who.App.ID, who.Live, p)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	if err := s.vaultOn(); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id", "cus")
+	if err != nil {
+		return err
+	}
+	c, err := s.Vault.GetCustomer(r.Context(), who.App.ID, who.Live, id)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+	if err := s.vaultOn(); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id", "cus")
+	if err != nil {
+		return err
+	}
+	b, err := vaultBody(r, raw)
+	if err != nil {
+		return err
+	}
+	var p vault.CustomerParams
+	if err := customerParams(b, &p); err != nil {
+		return err
+	}
+	if _, ok := b.m["default_source"]; ok {
+		ds, err := b.str("default_source", true, 80)
+		if err != nil {
+			return err
+		}
+		if err := vaultID("default_source", "card", ds); err != nil {
+			return err
+		}
+		p.DefaultSource = &ds
+	}
+	if err := unknownSafe(b); err != nil {
+		return err
+	}
+	c, err := s.Vault.UpdateCustomer(r.Context(), who.App.ID, who.Live, id, p)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	if err := s.vaultOn(); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id", "cus")
+	if err != nil {
+		return err
+	}
+	if err := s.Vault.DeleteCustomer(r.Context(), who.App.ID, who.Live, id); err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"deleted": true, "id": id})
+	return nil
+}
+
+func (s *Server) createSource(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+	if err := s.vaultOn(); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id", "cus")
+	if err != nil {
+		return err
+	}
+	b, err := vaultBody(r, raw)
+	if err != nil {
+		return err
+	}
+	tok, err := tokenParam(b, "source", true)
+	if err != nil {
+		return err
+	}
+	if err := unknownSafe(b); err != nil {
+		return err
+	}
+	c, err := s.Vault.AttachSource(r.Context(), who.App.ID, who.Live, id, tok)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) listSources(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	if err := s.vaultOn(); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id", "cus")
+	if err != nil {
+		return err
+	}
+	p, err := listPage(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.Vault.ListSources(r.Context(), who.App.ID, who.Live, id, p)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getSource(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	if err := s.vaultOn(); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id", "cus")
+	if err != nil {
+		return err
+	}
+	card, err := pathID(r, "card", "card")
+	if err != nil {
+		return err
+	}
+	c, err := s.Vault.GetSource(r.Context(), who.App.ID, who.Live, id, card)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) deleteSource(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	if err := s.vaultOn(); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id", "cus")
+	if err != nil {
+		return err
+	}
+	card, err := pathID(r, "card", "card")
+	if err != nil {
+		return err
+	}
+	if err := s.Vault.DeleteSource(r.Context(), who.App.ID, who.Live, id, card); err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"deleted": true, "id": card})
+	return nil
+}
