@@ -64,6 +64,7 @@ type Registry struct {
 	byChan   map[string]family // by Ping++ channel name
 	alipay   *alipayFamily
 	wechat   *wechatFamily
+	paypal   *paypalFamily
 
 	mu      sync.Mutex
 	conns   map[string]polypay.Channel
@@ -120,7 +121,10 @@ func NewRegistry(ctx context.Context, db *store.DB, box *seal.Box, simURL string
 		return nil, err
 	}
 	r.wechat = wx
-	for _, f := range []family{ali, wx} {
+	if r.paypal, err = newPaypalFamily(ctx, r); err != nil {
+		return nil, err
+	}
+	for _, f := range []family{ali, wx, r.paypal} {
 		r.families[f.name()] = f
 		for _, ch := range f.channels() {
 			r.byChan[ch] = f
