@@ -7,6 +7,7 @@ require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/go-pay/gopay v1.5.123
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/plutov/paypal/v4 v4.8.0
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/smartwalle/alipay/v3 v3.2.29
 	github.com/smartwalle/nsign v1.0.9

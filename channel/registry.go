@@ -65,6 +65,7 @@ type Registry struct {
 	byChan   map[string]family // by Ping++ channel name
 	alipay   *alipayFamily
 	wechat   *wechatFamily
+	paypal   *paypalFamily
 
 	mu      sync.Mutex
 	conns   map[string]polypay.Channel
@@ -125,7 +126,10 @@ func NewRegistry(ctx context.Context, db *store.DB, box *seal.Box, simURL string
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range []family{ali, wx, up} {
+	if r.paypal, err = newPaypalFamily(ctx, r); err != nil {
+		return nil, err
+	}
+	for _, f := range []family{ali, wx, up, r.paypal} {
 		r.families[f.name()] = f
 		for _, ch := range f.channels() {
 			r.byChan[ch] = f
