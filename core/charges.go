@@ -36,7 +36,7 @@ const MaxAmount = 2147483647
 
 // DefaultExpiry is how long an unpaid charge stays open when the merchant
 // gives no time_expire, per channel family; MaxExpiry is the longest allowed.
-var DefaultExpiry = map[string]time.Duration{"alipay": 24 * time.Hour, "wx": 2 * time.Hour, "upacp": 24 * time.Hour}
+var DefaultExpiry = map[string]time.Duration{"alipay": 24 * time.Hour, "wx": 2 * time.Hour, "upacp": 24 * time.Hour, "paypal": 2 * time.Hour, "stripe": time.Hour}
 
 const MaxExpiry = 15 * 24 * time.Hour
 

@@ -114,8 +114,9 @@ func (db *DB) CheckLedger(ctx context.Context) (*LedgerSummary, []LedgerProblem,
 		}
 		rows.Close()
 
-		// Every paid charge: +amount on its channel account, -amount on merchant.
-		rows, err = tx.query(ctx, `SELECT c.id, c.channel, c.amount, c.time_paid,
+		// Every paid charge: +captured amount on its channel account, the
+		// same off the merchant; refunds never above what was captured.
+		rows, err = tx.query(ctx, `SELECT c.id, c.channel, c.amount_captured, c.time_paid,
  COALESCE((SELECT SUM(amount) FROM ledger_entries l WHERE l.ref_type='charge' AND l.ref_id=c.id AND l.account = 'channel:' || c.channel), 0),
  COALESCE((SELECT SUM(amount) FROM ledger_entries l WHERE l.ref_type='charge' AND l.ref_id=c.id AND l.account = 'merchant'), 0),
  (SELECT COUNT(*) FROM ledger_entries l WHERE l.ref_type='charge' AND l.ref_id=c.id),
@@ -145,7 +146,7 @@ func (db *DB) CheckLedger(ctx context.Context) (*LedgerSummary, []LedgerProblem,
 				add("charge", id, "amount_refunded %d but succeeded refunds sum to %d", refunded, refundSum)
 			}
 			if refundSum > amount {
-				add("charge", id, "refunds %d exceed amount %d", refundSum, amount)
+				add("charge", id, "refunds %d exceed the captured amount %d", refundSum, amount)
 			}
 		}
 		rows.Close()
