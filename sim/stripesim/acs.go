@@ -33,7 +33,7 @@ input{font-size:1.2rem;padding:.4rem;width:8rem;letter-spacing:.2rem}button{font
 
 type acsView struct {
 	ID, Token, Action, Currency, Brand, Last4, Code, Done string
-	Amount                                               string
+	Amount                                                string
 }
 
 func (s *Sim) acsPage(w http.ResponseWriter, r *http.Request) {

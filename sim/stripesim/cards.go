@@ -42,9 +42,9 @@ type testCard struct {
 	auto, any string
 	// code and decline are the card_error the authorization ends with.
 	code, decline, message string
-	refundFails        bool
-	processorError     bool
-	slow               bool
+	refundFails            bool
+	processorError         bool
+	slow                   bool
 }
 
 // ChallengeCode is the one-time code that passes a 3-D Secure challenge.

@@ -542,7 +542,7 @@ func (s *Sim) completeChallenge(st *state, pi *paymentIntent, passed bool) []pen
 	if !passed {
 		pi.Status = "requires_payment_method"
 		pi.LastPaymentError = &apiErr{Type: "invalid_request_error", Code: "payment_intent_authentication_failure",
-			Message: "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
+			Message:       "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
 			PaymentMethod: pi.pm, DocURL: "https://stripe.com/docs/error-codes/payment-intent-authentication-failure"}
 		return []pendingEvent{s.event(st, "payment_intent.payment_failed", pi.render(nil))}
 	}

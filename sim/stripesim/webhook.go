@@ -94,11 +94,11 @@ func (s *Sim) listWebhookEndpoints(c *call) (int, any) {
 
 // event is Stripe's Event object.
 type event struct {
-	ID              string `json:"id"`
-	Object          string `json:"object"`
-	APIVersion      string `json:"api_version"`
-	Created         int64  `json:"created"`
-	Data            struct {
+	ID         string `json:"id"`
+	Object     string `json:"object"`
+	APIVersion string `json:"api_version"`
+	Created    int64  `json:"created"`
+	Data       struct {
 		Object json.RawMessage `json:"object"`
 	} `json:"data"`
 	Livemode        bool `json:"livemode"`
