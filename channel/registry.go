@@ -120,7 +120,7 @@ func NewRegistry(ctx context.Context, db *store.DB, box *seal.Box, simURL string
 		return nil, err
 	}
 	r.wechat = wx
-	for _, f := range []family{ali, wx} {
+	for _, f := range []family{ali, wx, newStripeFamily(r)} {
 		r.families[f.name()] = f
 		for _, ch := range f.channels() {
 			r.byChan[ch] = f

@@ -129,3 +129,15 @@ func minor(n int64) string {
 	}
 	return s + strconv.FormatInt(c, 10)
 }
+
+// returnPage is the default return_url: where the cardholder lands after
+// a challenge when the merchant named no page of its own. The outcome the
+// merchant acts on comes from the webhook, never from this redirect.
+func (s *Sim) returnPage(w http.ResponseWriter, r *http.Request) {
+	status := "failed"
+	if r.URL.Query().Get("redirect_status") == "succeeded" {
+		status = "succeeded"
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	acsTmpl.Execute(w, acsView{ID: r.URL.Query().Get("payment_intent"), Done: "Authentication " + status + ". You can close this window and return to the merchant."})
+}

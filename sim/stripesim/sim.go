@@ -145,6 +145,7 @@ func New(o Options) *Sim {
 	api("GET /v1/webhook_endpoints", s.listWebhookEndpoints)
 	m.HandleFunc("GET /acs/{id}", s.acsPage)
 	m.HandleFunc("POST /acs/{id}", s.acsSubmit)
+	m.HandleFunc("GET /return", s.returnPage)
 	s.mux = m
 	return s
 }
