@@ -25,6 +25,8 @@ type ChargeParams struct {
 	Extra       json.RawMessage `json:"extra"`
 	Metadata    json.RawMessage `json:"metadata"`
 	TimeExpire  int64           `json:"time_expire"`
+	// Card is taken out of Extra (TakeCard) and only passed to the channel.
+	Card *polypay.CardData `json:"-"`
 }
 
 // MaxAmount bounds a single charge: int32 fits every Ping++ SDK (JAVA reads
@@ -47,6 +49,13 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	}
 	if !s.Channels.Supported(p.Channel) {
 		return nil, polypay.ParamError("channel", "不支持的渠道: %s", p.Channel)
+	}
+	if p.Card == nil {
+		card, extra, err := TakeCard(p.Extra)
+		if err != nil {
+			return nil, err
+		}
+		p.Card, p.Extra = card, extra
 	}
 	now := s.now().Unix()
 	family := s.Channels.Family(p.Channel)
@@ -90,7 +99,7 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	if IsScan(c.Channel) {
 		return s.createScan(ctx, ch, c, now, hook)
 	}
-	cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(family, who.App.ID, who.Live)})
+	cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(family, who.App.ID, who.Live), Card: p.Card})
 	if err != nil {
 		return nil, s.unknownOutcome(ctx, c, now, err)
 	}

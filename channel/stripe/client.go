@@ -110,7 +110,8 @@ func New(channel string, cfg Config) (*Client, error) {
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, polypay.Errorf(polypay.EInvalid, "stripe: base_url is not an http(s) URL")
 	}
 	if cfg.Timeout == 0 {
@@ -119,6 +120,19 @@ func New(channel string, cfg Config) (*Client, error) {
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = &http.Client{Timeout: 80 * time.Second}
+	}
+	if prefix := strings.TrimRight(u.Path, "/"); prefix != "" {
+		// stripe-go refuses request paths not starting with /v1 or /v2:
+		// it is given the host alone, and the path prefix (the simulator's
+		// mount point) is added under it, on the wire.
+		base = u.Scheme + "://" + u.Host
+		cp := *hc
+		rt := cp.Transport
+		if rt == nil {
+			rt = http.DefaultTransport
+		}
+		cp.Transport = prefixTransport{prefix: prefix, rt: rt}
+		hc = &cp
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -150,6 +164,19 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 	ex, err := parseExtra(ch.Extra)
 	if err != nil {
 		return nil, err
+	}
+	if (c.channel == ChannelCard && req.Card == nil) || (c.channel == ChannelApplePay && len(req.WalletToken) == 0) {
+		// A repeated create without the card (it is never stored): the
+		// first attempt's PaymentIntent, if Stripe made one, is the answer.
+		if id, err := c.paymentIntentID(ctx, ch); err != nil {
+			return nil, err
+		} else if id != "" {
+			pi, err := c.retrieve(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			return credential(pi)
+		}
 	}
 	pm, err := c.paymentMethod(ctx, ch, req)
 	if err != nil {
@@ -506,4 +533,19 @@ func apiError(op string, err error) error {
 		msg = "Stripe: " + msg
 	}
 	return &polypay.Error{Code: polypay.EChannel, ChannelCode: code, Message: msg, Err: fmt.Errorf("stripe %s: %s (%s)", op, se.Type, se.Code)}
+}
+
+// prefixTransport puts a path prefix before every request path.
+type prefixTransport struct {
+	prefix string
+	rt     http.RoundTripper
+}
+
+func (p prefixTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.URL.Path = p.prefix + r.URL.Path
+	if r.URL.RawPath != "" {
+		r.URL.RawPath = p.prefix + r.URL.RawPath
+	}
+	return p.rt.RoundTrip(r)
 }
