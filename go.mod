@@ -11,6 +11,7 @@ require (
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/smartwalle/alipay/v3 v3.2.29
 	github.com/smartwalle/nsign v1.0.9
+	github.com/stripe/stripe-go/v85 v85.0.0
 	github.com/wechatpay-apiv3/wechatpay-go v0.2.21
 	golang.org/x/text v0.41.0
 	golang.org/x/time v0.16.0

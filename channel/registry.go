@@ -129,7 +129,7 @@ func NewRegistry(ctx context.Context, db *store.DB, box *seal.Box, simURL string
 	if r.paypal, err = newPaypalFamily(ctx, r); err != nil {
 		return nil, err
 	}
-	for _, f := range []family{ali, wx, up, r.paypal} {
+	for _, f := range []family{ali, wx, up, r.paypal, newStripeFamily(r)} {
 		r.families[f.name()] = f
 		for _, ch := range f.channels() {
 			r.byChan[ch] = f

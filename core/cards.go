@@ -342,3 +342,13 @@ func (s *Service) createCardCharge(ctx context.Context, c *polypay.Charge, req p
 	}
 	return s.render(ctx, c.ID, hook)
 }
+
+// hasCard reports whether a charge's extra carries raw card data.
+func hasCard(extra json.RawMessage) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(extra, &m) != nil {
+		return false
+	}
+	_, ok := m["card"]
+	return ok
+}

@@ -51,6 +51,11 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	if strings.Contains(p.Channel, "@") || !s.Channels.Supported(p.Channel) {
 		return nil, polypay.ParamError("channel", "不支持的渠道: %s", p.Channel)
 	}
+	if hasCard(p.Extra) {
+		// Card numbers enter polypay only through the vault, so that they
+		// never sit in a charge's extra, its hash or its idempotency record.
+		return nil, polypay.ParamError("extra[card]", "卡号不能放在 extra 中：请先用 publishable key 调用 POST /v1/tokens（或收银台的银行卡表单）得到 tok_，再以 extra[source] 传入")
+	}
 	now := s.now().Unix()
 	family := s.Channels.Family(p.Channel)
 	if p.TimeExpire == 0 {

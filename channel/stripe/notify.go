@@ -1,0 +1,112 @@
+package stripe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/polypay/polypay"
+	sg "github.com/stripe/stripe-go/v85"
+	"github.com/stripe/stripe-go/v85/webhook"
+)
+
+// ParseNotification verifies Stripe-Signature with the webhook secret
+// (HMAC-SHA256, several v1 signatures allowed, 300 s tolerance) through
+// stripe-go's webhook package, which also requires "object":"event" and an
+// api_version of stripe-go's release train, and parses the event.
+// MerchantID is the event's account, or for a direct (non-Connect) account,
+// which Stripe's events do not name, the configured account id.
+func (c *Client) ParseNotification(_ context.Context, r *http.Request, body []byte) (*polypay.Notification, error) {
+	ev, err := webhook.ConstructEventWithOptions(body, r.Header.Get("Stripe-Signature"), c.cfg.WebhookSecret, webhook.ConstructEventOptions{})
+	if err != nil {
+		switch {
+		case errors.Is(err, webhook.ErrNoValidSignature), errors.Is(err, webhook.ErrNotSigned),
+			errors.Is(err, webhook.ErrInvalidHeader), errors.Is(err, webhook.ErrTooOld):
+			return nil, fmt.Errorf("%w: %v", polypay.ErrBadSignature, err)
+		}
+		return nil, fmt.Errorf("stripe webhook: %v", err)
+	}
+	return parseEvent(&ev, c.cfg.AccountID)
+}
+
+func parseEvent(ev *sg.Event, account string) (*polypay.Notification, error) {
+	n := &polypay.Notification{ID: ev.ID, MerchantID: account}
+	if ev.Account != "" {
+		n.MerchantID = ev.Account
+	}
+	if ev.Data == nil || len(ev.Data.Raw) == 0 {
+		return nil, fmt.Errorf("stripe webhook %s: no data.object", ev.ID)
+	}
+	raw := ev.Data.Raw
+	switch t := string(ev.Type); t {
+	case "payment_intent.succeeded", "payment_intent.amount_capturable_updated", "payment_intent.payment_failed", "payment_intent.canceled":
+		var pi sg.PaymentIntent
+		if err := json.Unmarshal(raw, &pi); err != nil {
+			return nil, fmt.Errorf("stripe webhook %s: %v", ev.ID, err)
+		}
+		tr, err := tradeOf(&pi)
+		if err != nil {
+			return nil, err
+		}
+		// The event names the state it reports; a snapshot in another
+		// state is not what it claims to be.
+		want := map[string]polypay.TradeState{"payment_intent.succeeded": polypay.TradePaid,
+			"payment_intent.amount_capturable_updated": polypay.TradeAuthorized,
+			"payment_intent.payment_failed":            polypay.TradeFailed, "payment_intent.canceled": polypay.TradeClosed}[t]
+		if tr.State != want {
+			return nil, fmt.Errorf("stripe webhook %s: %s carries a payment intent in status %s", ev.ID, t, pi.Status)
+		}
+		if tr.State == polypay.TradePaid && tr.PaidAt == 0 {
+			tr.PaidAt = ev.Created
+		}
+		n.Kind, n.Trade = polypay.NotifyTrade, *tr
+	case "refund.created", "refund.updated", "refund.failed":
+		var re sg.Refund
+		if err := json.Unmarshal(raw, &re); err != nil {
+			return nil, fmt.Errorf("stripe webhook %s: %v", ev.ID, err)
+		}
+		n.Trade.OutTradeNo = re.Metadata["charge_id"]
+		st, err := refundStatusOf(re.Status)
+		if err != nil {
+			return nil, err
+		}
+		if st == polypay.RefundPending {
+			// Nothing to apply yet: acknowledged as a no-op on the charge.
+			n.Kind = polypay.NotifyTrade
+			break
+		}
+		n.Kind, n.RefundNo, n.RefundAmount, n.RefundStatus, n.RefundAt = polypay.NotifyRefund, re.Metadata["refund_no"], re.Amount, st, re.Created
+		if n.RefundNo == "" {
+			return nil, fmt.Errorf("stripe webhook %s: refund %s has no metadata[refund_no]", ev.ID, re.ID)
+		}
+	case "charge.refunded":
+		// The refund itself arrives as refund.created/refund.updated,
+		// which name polypay's refund; this one changes nothing.
+		var ch sg.Charge
+		if err := json.Unmarshal(raw, &ch); err != nil {
+			return nil, fmt.Errorf("stripe webhook %s: %v", ev.ID, err)
+		}
+		n.Kind, n.Trade.OutTradeNo = polypay.NotifyTrade, ch.Metadata["charge_id"]
+	default:
+		return nil, polypay.ErrNotSupported("stripe", "event "+t)
+	}
+	if n.Trade.OutTradeNo == "" || !strings.HasPrefix(n.Trade.OutTradeNo, "ch_") {
+		return nil, fmt.Errorf("stripe webhook %s: no polypay charge in metadata[charge_id]", ev.ID)
+	}
+	return n, nil
+}
+
+// Ack answers Stripe: 2xx acknowledges, anything else has Stripe retry.
+func (c *Client) Ack(w http.ResponseWriter, ok bool) {
+	w.Header().Set("Content-Type", "application/json")
+	if ok {
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte(`{"received":true}`))
+		return
+	}
+	w.WriteHeader(http.StatusBadRequest)
+	w.Write([]byte(`{"received":false}`))
+}
