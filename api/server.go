@@ -45,6 +45,8 @@ type Server struct {
 	// Cashier serves the hosted cashier (/cashier/) and the demo store
 	// (/demo); nil leaves them out.
 	Cashier http.Handler
+	// Reports serves GET /v1/apps/{app}/reports/daily; nil leaves it out.
+	Reports Reports
 
 	// RateLimit is each secret key's sustained requests per second on this
 	// node (0: unlimited), with bursts up to RateBurst.
@@ -87,6 +89,7 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("GET /v1/apps/{app}/cashier_settings", s.authed(s.getCashierSettings))
 	m.HandleFunc("POST /v1/apps/{app}/card_settings", s.authed(s.setCardSettings))
 	m.HandleFunc("GET /v1/apps/{app}/card_settings", s.authed(s.getCardSettings))
+	m.HandleFunc("GET /v1/apps/{app}/reports/daily", s.authed(s.dailyReport))
 	if s.Cashier != nil {
 		m.Handle("/cashier/", s.Cashier)
 		m.Handle("GET /cashier.js", s.Cashier) // the popup script merchants include

@@ -383,5 +383,3 @@ func captured(c *polypay.Charge) int64 {
 	}
 	return c.Amount
 }
-
-
