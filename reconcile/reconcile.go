@@ -293,7 +293,8 @@ func (e *Engine) run(ctx context.Context, req Request, st polypay.Statementer, r
 				}
 			}
 		}
-		if err := tx.ReplaceOpenDiscrepancies(ctx, req.AppID, req.Live, req.Family, req.Day, discs); err != nil {
+		discs, err := tx.ReplaceOpenDiscrepancies(ctx, req.AppID, req.Live, req.Family, req.Day, discs)
+		if err != nil {
 			return err
 		}
 		run.Open = int64(len(discs))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/polypay/polypay"
@@ -185,13 +186,32 @@ func scanDisc(s scanner) (*Discrepancy, error) {
 }
 
 // ReplaceOpenDiscrepancies drops the open discrepancies of an app's family
-// and day and inserts ds (a new run's findings); resolved ones are kept.
-func (tx *Tx) ReplaceOpenDiscrepancies(ctx context.Context, appID string, live bool, family, day string, ds []*Discrepancy) error {
+// and day and inserts ds (a new run's findings), except those someone
+// already resolved (same kind, objects and amounts): resolved ones are kept
+// as they are. It returns the ones inserted.
+func (tx *Tx) ReplaceOpenDiscrepancies(ctx context.Context, appID string, live bool, family, day string, ds []*Discrepancy) ([]*Discrepancy, error) {
 	if _, err := tx.exec(ctx, `DELETE FROM recon_discrepancies WHERE app_id=? AND livemode=? AND family=? AND day=? AND resolved=0`,
 		appID, b2i(live), family, day); err != nil {
-		return err
+		return nil, err
 	}
+	open := false
+	resolved, err := tx.ListDiscrepancies(ctx, DiscrepancyFilter{AppID: appID, Live: &live, Family: family, Day: day, Open: &open, Limit: 100000})
+	if err != nil {
+		return nil, err
+	}
+	key := func(d *Discrepancy) string {
+		return fmt.Sprintf("%s|%s|%s|%s|%s|%d|%d", d.Kind, d.LineKind, d.ChargeID, d.RefundNo, d.TransactionNo, d.ChannelAmount, d.PolypayAmount)
+	}
+	done := map[string]bool{}
+	for _, d := range resolved {
+		done[key(d)] = true
+	}
+	var out []*Discrepancy
 	for _, d := range ds {
+		if done[key(d)] {
+			continue
+		}
+		out = append(out, d)
 		if d.ID == "" {
 			d.ID = polypay.NewID("dsc_")
 		}
@@ -200,10 +220,10 @@ func (tx *Tx) ReplaceOpenDiscrepancies(ctx context.Context, appID string, live b
 			d.ID, d.RunID, d.AppID, b2i(d.Live), d.Family, d.Day, d.Kind, d.LineKind, d.ChargeID, d.RefundID, d.RefundNo,
 			d.TransactionNo, d.Currency, d.ChannelAmount, d.PolypayAmount, d.ChannelStatus, d.PolypayStatus, d.Detail,
 			b2i(d.Resolved), d.ResolvedBy, d.Note, d.ResolvedAt, d.Created); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // DiscrepancyFilter selects discrepancies; empty fields match everything.
