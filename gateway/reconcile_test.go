@@ -247,3 +247,27 @@ func sameSet[T comparable](got, want []T) bool {
 	}
 	return true
 }
+
+// TestDailyJobOnce: the daily job claims its day in the store, so a second
+// node (or a second tick) does not run it again.
+func TestDailyJobOnce(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b storetest.Backend) {
+		e := start(t, b, nil)
+		day := time.Now().In(reconcile.Shanghai).AddDate(0, 0, -1).Format("2006-01-02")
+		for i, want := range []bool{true, false} {
+			ran, err := e.node.Daily.RunDay(ctx, day)
+			if err != nil || ran != want {
+				t.Fatalf("RunDay #%d = %v, %v; want %v", i+1, ran, err, want)
+			}
+		}
+		runs, err := e.node.Recon.Runs(ctx, store.RunFilter{AppID: e.app.AppID, Day: day})
+		if err != nil || len(runs) != 2 { // alipay and wx, test mode, once each
+			t.Fatalf("runs: %d %v", len(runs), err)
+		}
+		for _, r := range runs {
+			if r.Status != store.RunDone || r.Open != 0 {
+				t.Errorf("run %+v", *r)
+			}
+		}
+	})
+}
