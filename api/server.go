@@ -49,6 +49,8 @@ type Server struct {
 	// Vault keeps customers' cards (POST /v1/tokens, /v1/customers); nil
 	// answers those endpoints with not_supported.
 	Vault *vault.Vault
+	// Reports serves GET /v1/apps/{app}/reports/daily; nil leaves it out.
+	Reports Reports
 
 	// RateLimit is each secret key's sustained requests per second on this
 	// node (0: unlimited), with bursts up to RateBurst.
@@ -103,6 +105,7 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("GET /v1/customers/{id}/sources", s.authed(s.listSources))
 	m.HandleFunc("GET /v1/customers/{id}/sources/{card}", s.authed(s.getSource))
 	m.HandleFunc("DELETE /v1/customers/{id}/sources/{card}", s.authed(s.deleteSource))
+	m.HandleFunc("GET /v1/apps/{app}/reports/daily", s.authed(s.dailyReport))
 	if s.Cashier != nil {
 		m.Handle("/cashier/", s.Cashier)
 		m.Handle("GET /cashier.js", s.Cashier) // the popup script merchants include

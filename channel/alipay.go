@@ -49,7 +49,7 @@ func newAlipayFamily(ctx context.Context, r *Registry) (*alipayFamily, error) {
 		return nil, err
 	}
 	f := &alipayFamily{reg: r}
-	f.sim = alipaysim.New(alipaysim.Options{PrivateKey: key, Merchant: f.merchantKey, Logger: r.log, Retry: r.scaled(alipaysim.DefaultRetry),
+	f.sim = alipaysim.New(alipaysim.Options{PrivateKey: key, Merchant: f.merchantKey, Logger: r.log, Retry: r.scaled(alipaysim.DefaultRetry), FeeRate: SandboxFeeRate,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 	return f, nil
 }

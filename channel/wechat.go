@@ -48,7 +48,7 @@ func newWechatFamily(ctx context.Context, r *Registry) (*wechatFamily, error) {
 		return nil, err
 	}
 	f := &wechatFamily{reg: r}
-	f.sim = wechatsim.New(wechatsim.Options{PrivateKey: key, Merchant: f.merchant, Logger: r.log, Retry: r.scaled(wechatsim.DefaultRetry),
+	f.sim = wechatsim.New(wechatsim.Options{PrivateKey: key, Merchant: f.merchant, Logger: r.log, Retry: r.scaled(wechatsim.DefaultRetry), FeeRate: SandboxFeeRate,
 		WalletURL:  walletURL(r.PublicURL, "/sim/wechatpay"),
 		HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 	return f, nil

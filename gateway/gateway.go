@@ -19,6 +19,7 @@ import (
 	"github.com/polypay/polypay/cashier"
 	"github.com/polypay/polypay/channel"
 	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/reconcile"
 	"github.com/polypay/polypay/seal"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/vault"
@@ -47,6 +48,13 @@ type Config struct {
 	WebhookSchedule []time.Duration
 	// SignResponses signs every API reply; default on (see api.Server).
 	NoResponseSignatures bool
+	// DailyReconcile runs the daily reconciliation job on this node (off
+	// unless set; `polypay serve` sets it). Nodes sharing a database claim
+	// each day in the store, so it runs once.
+	DailyReconcile bool
+	// DailyReconcileAt is when, after midnight Beijing time, the job
+	// reconciles the previous day (default reconcile.DefaultDailyAt, 10:00).
+	DailyReconcileAt time.Duration
 }
 
 // DefaultRateLimit is each secret key's requests per second per node.
@@ -64,6 +72,9 @@ type Node struct {
 	Box        *seal.Box
 	Cashier    *cashier.Cashier
 	Vault      *vault.Vault
+	Recon      *reconcile.Engine
+	Daily      *reconcile.Daily
+	Reports    *reconcile.Reporter
 
 	srv    *http.Server
 	ln     net.Listener
@@ -145,6 +156,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.wg.Add(3)
 	go func() { defer n.wg.Done(); n.Dispatcher.Run(bg) }()
 	go func() { defer n.wg.Done(); n.Svc.RunPoller(bg, poll) }()
+	if cfg.DailyReconcile {
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.Daily.Loop(bg, time.Minute) }()
+	}
 	go func() {
 		defer n.wg.Done()
 		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -199,6 +214,11 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	n.Cashier = cashier.New(cashier.Config{Svc: svc, DB: db, Log: log, WebhookPublicKey: signer.PublicKeyPEM(),
 		NewDemoApp: func(ctx context.Context) (*core.NewApp, error) { return n.CreateApp(ctx, "polypay demo store") }})
 	srv.Cashier = n.Cashier
+	n.Recon = &reconcile.Engine{DB: db, Channels: reg, Settler: svc, Log: log}
+	n.Reports = &reconcile.Reporter{DB: db, Families: reg}
+	srv.Reports = n.Reports
+	n.Daily = &reconcile.Daily{Engine: n.Recon, Families: reg, Configured: reg.Configured, Events: svc,
+		Owner: url, At: cfg.DailyReconcileAt, Log: log}
 	return n, nil
 }
 

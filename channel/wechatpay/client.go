@@ -82,6 +82,7 @@ type Client struct {
 	appID    string
 	apiV3Key string
 	api      *core.Client
+	download *core.Client // bill files: signed requests, unsigned answers
 	verifier *verifiers.SHA256WithRSAPubkeyVerifier
 	// responses verifies gopay's answers with the official SDK's
 	// validator (platform key, key id, 5-minute window).
@@ -131,8 +132,17 @@ func New(channel string, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, &polypay.Error{Code: polypay.EInvalid, Message: "wechatpay: " + err.Error(), Err: err}
 	}
+	// Bill files come unsigned (their SHA-1 is in the signed answer that
+	// links them), so they are fetched by a client that signs its request
+	// but does not look for a response signature.
+	download, err := core.NewClient(context.Background(),
+		option.WithWechatPayPublicKeyAuthCipher(cfg.MchID, cfg.MerchantSerialNo, key, cfg.PlatformPublicKeyID, pub),
+		option.WithoutValidator(), option.WithHTTPClient(hc))
+	if err != nil {
+		return nil, &polypay.Error{Code: polypay.EInvalid, Message: "wechatpay: " + err.Error(), Err: err}
+	}
 	c := &Client{channel: channel, mchID: cfg.MchID, appID: cfg.AppID, apiV3Key: cfg.APIv3Key, api: api,
-		verifier: verifier, responses: validators.NewWechatPayResponseValidator(verifier)}
+		download: download, verifier: verifier, responses: validators.NewWechatPayResponseValidator(verifier)}
 	if channel == ChannelScan {
 		gp, err := gowx.NewClientV3(cfg.MchID, cfg.MerchantSerialNo, cfg.APIv3Key, cfg.PrivateKeyPEM)
 		if err != nil {

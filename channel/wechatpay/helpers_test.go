@@ -142,6 +142,7 @@ func newEnv(t *testing.T, retry ...time.Duration) *env {
 		Now:        e.clock.Now,
 		Retry:      retry,
 		UserPaying: 5 * time.Second,
+		FeeRate:    60,
 	})
 	// Mounted as the registry would: under a prefix, stripped.
 	mux := http.NewServeMux()

@@ -34,6 +34,8 @@ Usage:
   polypay ledger check                       verify the double-entry ledger; exit 1 on problems
   polypay vault rotate-key [--batch 200] [--grace 3s]
                                              new vault key-encryption key; re-wrap every card
+  polypay reconcile --date YYYY-MM-DD [--channel C] [--app APP] [--live]
+                                             check the channels' statements against polypay; exit 1 while discrepancies are open
   polypay bench [--duration 5s] [--postgres URL]
                                              measure throughput against this machine's ceilings
 
@@ -57,6 +59,8 @@ func main() {
 		err = ledgerCmd(os.Args[2:])
 	case "vault":
 		err = vaultCmd(os.Args[2:])
+	case "reconcile":
+		err = reconcileCmd(os.Args[2:])
 	case "bench":
 		err = bench.Main(os.Args[2:], os.Stdout)
 	case "help", "-h", "--help":
@@ -85,6 +89,8 @@ func serve(args []string) error {
 	fs.DurationVar(&cfg.PollInterval, "poll-interval", 2*time.Second, "how often to look for expired charges and missing notifications")
 	fs.Float64Var(&cfg.SimSpeed, "sim-speed", 1, "run the simulators' notification retry schedules this many times faster (test mode only)")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", gateway.DefaultRateLimit, "requests per second per secret key on this node, bursts of twice that (-1: unlimited)")
+	fs.BoolVar(&cfg.DailyReconcile, "reconcile", true, "run the daily reconciliation job (claimed in the store: once across nodes)")
+	fs.DurationVar(&cfg.DailyReconcileAt, "reconcile-at", 10*time.Hour, "when, after midnight Beijing time, the daily job reconciles the previous day")
 	signResponses := fs.Bool("sign-responses", true, "sign every API reply (X-Pingplusplus-Signature), as Ping++ does; costs one RSA signature per request")
 	if err := fs.Parse(args); err != nil {
 		return err

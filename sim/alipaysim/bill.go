@@ -33,8 +33,12 @@ import (
 //   - A date that is today or later, or a malformed one, is 40004
 //     isv.invalid_arguments. [S] Only bill_type "trade" is simulated;
 //     "signcustomer" (the fund bill) is refused the same way.
-//   - No fees, discounts, red packets, stores, operators or terminals: those
+//   - No discounts, red packets, stores, operators or terminals: those
 //     columns are 0.00 or empty. 商家实收 equals the amount moved.
+//   - 服务费 is Options.FeeRate of the amount, printed negative on a
+//     payment row (taken) and positive on a refund row (the fee returned in
+//     proportion to the refund). [U] Whether Alipay returns the fee on a
+//     refund depends on the product and the contract.
 //   - A refund row's 订单金额 is the trade's total and its 商家实收 the
 //     refunded amount, negative. [U] 创建时间 is the trade's creation time.
 //   - alipay.trade.cancel reversing a paid trade appears as a 退款 row with
@@ -68,6 +72,10 @@ type billRsp struct {
 	head
 	BillDownloadURL string `json:"bill_download_url"`
 }
+
+// BillColumns is the column row of Alipay's 业务明细, the order of the cells
+// TamperBill's function sees.
+var BillColumns = billHeader
 
 // billHeader is the column row of Alipay's 业务明细.
 var billHeader = []string{
@@ -118,6 +126,7 @@ type billLine struct {
 	tradeNo string
 	refund  bool
 	amount  int64 // fen moved: paid, or refunded
+	fee     int64 // 服务费 as printed (negative: taken)
 	cells   []string
 }
 
@@ -135,11 +144,14 @@ func (s *Sim) billDownloadURL(c *call, now time.Time) (any, *apiError) {
 	case b.BillType != "trade":
 		return nil, badBillArgs("模拟器只提供 trade 账单")
 	}
-	from, to, label, aerr := billPeriod(string(b.BillDate), now)
+	from, to, label, aerr := billPeriod(string(b.BillDate), s.billNow(now))
 	if aerr != nil {
 		return nil, aerr
 	}
 	lines := s.billLines(c.appID, from, to)
+	if fn := s.tamper[c.appID+"/"+string(b.BillDate)]; fn != nil {
+		lines = tampered(lines, fn)
+	}
 	if len(lines) == 0 {
 		return nil, business("isp.bill_not_exist", "账单不存在")
 	}
@@ -173,7 +185,7 @@ func (s *Sim) billDownloadURL(c *call, now time.Time) (any, *apiError) {
 // Called with s.mu held.
 func (s *Sim) billLines(appID string, from, to time.Time) []billLine {
 	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(from) && t.Before(to) }
-	row := func(t *trade, kind string, at time.Time, received int64, reqNo, remark string) []string {
+	row := func(t *trade, kind string, at time.Time, received, fee int64, reqNo, remark string) []string {
 		if reqNo != "" {
 			reqNo += "\t"
 		}
@@ -183,7 +195,7 @@ func (s *Sim) billLines(appID string, from, to time.Time) []billLine {
 			t.tradeNo + "\t", t.outTradeNo + "\t", kind, t.subject, formatTime(t.created), formatTime(at),
 			"", "", "", "", t.buyerLogonID, yuan(t.amount), yuan(received), "0.00", "0.00", "0.00",
 			"0.00", "0.00", "", "0.00", "0.00", reqNo,
-			"0.00", "0.00", remark,
+			yuan(fee), "0.00", remark,
 		}
 	}
 	var out []billLine
@@ -192,15 +204,18 @@ func (s *Sim) billLines(appID string, from, to time.Time) []billLine {
 			continue
 		}
 		if in(t.paidAt) {
-			out = append(out, billLine{t.paidAt, t.tradeNo, false, t.amount, row(t, "交易", t.paidAt, t.amount, "", t.body)})
+			f := -fee(t.amount, s.feeRate)
+			out = append(out, billLine{t.paidAt, t.tradeNo, false, t.amount, f, row(t, "交易", t.paidAt, t.amount, f, "", t.body)})
 		}
 		for _, rf := range t.refunds {
 			if in(rf.at) {
-				out = append(out, billLine{rf.at, t.tradeNo, true, rf.amount, row(t, "退款", rf.at, -rf.amount, rf.outRequestNo, t.body)})
+				f := fee(rf.amount, s.feeRate)
+				out = append(out, billLine{rf.at, t.tradeNo, true, rf.amount, f, row(t, "退款", rf.at, -rf.amount, f, rf.outRequestNo, t.body)})
 			}
 		}
 		if t.reversed > 0 && in(t.reversedAt) {
-			out = append(out, billLine{t.reversedAt, t.tradeNo, true, t.reversed, row(t, "退款", t.reversedAt, -t.reversed, "", "撤销")})
+			f := fee(t.reversed, s.feeRate)
+			out = append(out, billLine{t.reversedAt, t.tradeNo, true, t.reversed, f, row(t, "退款", t.reversedAt, -t.reversed, f, "", "撤销")})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -223,8 +238,9 @@ func cnTime(t time.Time) string { return t.In(cst).Format("2006年01月02日 15:
 
 // billZip renders both CSV files, GB18030-encoded, into a zip.
 func billZip(account, label string, from, to, now time.Time, lines []billLine) ([]byte, error) {
-	var trades, refunds, paid, refunded int64
+	var trades, refunds, paid, refunded, fees int64
 	for _, l := range lines {
+		fees += l.fee
 		if l.refund {
 			refunds++
 			refunded += l.amount
@@ -260,9 +276,8 @@ func billZip(account, label string, from, to, now time.Time, lines []billLine) (
 	w = csv.NewWriter(&summary)
 	w.UseCRLF = true
 	_ = w.Write(billSummaryHeader)
-	net := yuan(paid - refunded)
 	_ = w.Write([]string{"合计", "", strconv.FormatInt(trades, 10), strconv.FormatInt(refunds, 10),
-		yuan(paid), net, "0.00", "0.00", "0.00", "0.00", "0.00", net})
+		yuan(paid), yuan(paid - refunded), "0.00", "0.00", "0.00", yuan(fees), "0.00", yuan(paid - refunded + fees)})
 	w.Flush()
 	summary.WriteString("#----------------------------------------业务汇总列表结束-------------------------------------\r\n")
 	summary.WriteString("#导出时间：[" + cnTime(now) + "]\r\n")
@@ -343,4 +358,35 @@ func (s *Sim) serveBill(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
 		_, _ = w.Write(f.zip)
 	}
+}
+
+// tampered runs a TamperBill hook over the detail rows and reads back what
+// the totals need from the cells it returns. Called with s.mu held.
+func tampered(lines []billLine, fn func([][]string) [][]string) []billLine {
+	rows := make([][]string, len(lines))
+	for i, l := range lines {
+		rows[i] = append([]string(nil), l.cells...)
+	}
+	var out []billLine
+	for _, cells := range fn(rows) {
+		if len(cells) != len(billHeader) {
+			continue // a hook that breaks the layout gets the row dropped
+		}
+		l := billLine{refund: cells[2] == "退款", cells: cells}
+		l.amount, _ = signedFen(cells[12])
+		if l.amount < 0 {
+			l.amount = -l.amount
+		}
+		l.fee, _ = signedFen(cells[22])
+		out = append(out, l)
+	}
+	return out
+}
+
+func signedFen(s string) (int64, error) {
+	if rest, ok := strings.CutPrefix(s, "-"); ok {
+		v, err := parseFen(rest)
+		return -v, err
+	}
+	return parseFen(s)
 }

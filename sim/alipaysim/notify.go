@@ -150,7 +150,14 @@ func (s *Sim) deliver(ctx context.Context, n *notification, attempt int) bool {
 		TradeStatus: n.tradeStatus,
 		OutBizNo:    n.outBizNo,
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, strings.NewReader(n.body))
+	s.mu.Lock()
+	lost := s.lost[n.outTradeNo]
+	s.mu.Unlock()
+	var req *http.Request
+	err := errLost
+	if !lost {
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, n.url, strings.NewReader(n.body))
+	}
 	if err == nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 		var resp *http.Response

@@ -115,6 +115,11 @@ type Options struct {
 	// the first time a certificate is needed; pass a stored key to keep
 	// the certificates the same across restarts.
 	RootKey *rsa.PrivateKey
+	// FeeRate is the service fee (服务费) charged on each payment, in
+	// basis points of its amount (60 = 0.60%, Alipay's standard rate),
+	// rounded half up to the fen; refunds return the fee in proportion.
+	// Zero charges no fee.
+	FeeRate int64
 }
 
 // DefaultUserPayingFor is the default of Options.UserPayingFor.
@@ -155,6 +160,10 @@ type Sim struct {
 	deliveries map[string][]Delivery // by out_trade_no
 	sessions   map[string]*session   // cashier pages by token
 	bills      map[string]*billFile  // bill downloads by token
+	feeRate    int64
+	tamper     map[string]func([][]string) [][]string // by app_id and bill date, see TamperBill
+	lost       map[string]bool                        // out_trade_no whose notifications are lost
+	billClock  func() time.Time
 }
 
 // New builds a Sim. Call Close to stop pending notification retries.
@@ -176,6 +185,9 @@ func New(o Options) *Sim {
 		deliveries: map[string][]Delivery{},
 		sessions:   map[string]*session{},
 		bills:      map[string]*billFile{},
+		feeRate:    o.FeeRate,
+		tamper:     map[string]func([][]string) [][]string{},
+		lost:       map[string]bool{},
 	}
 	if s.paying <= 0 {
 		s.paying = DefaultUserPayingFor

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -24,19 +25,40 @@ var billHeader = []string{
 	"手续费", "费率", "订单金额", "申请退款金额", "费率备注",
 }
 
-func yuan(fen int64) string { return fmt.Sprintf("%d.%02d", fen/100, fen%100) }
+// BillColumns is the column row of the trade bill, the order of the cells
+// TamperBill's function sees.
+var BillColumns = billHeader
+
+func yuan(fen int64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
+}
+
+// feeRate prints a rate in basis points as the bill's 费率 ("0.60%").
+func feeRate(bp int64) string { return fmt.Sprintf("%d.%02d%%", bp/100, bp%100) }
 
 // tradeBill answers the download link of a day's trade bill (Beijing
 // dates). Like WeChat Pay, a bill exists only for days before today and
-// with at least one payment or refund; otherwise NO_STATEMENT_EXIST. The
-// sim charges no fee. bill_type is ALL (default), SUCCESS or REFUND.
+// with at least one payment or refund; otherwise NO_STATEMENT_EXIST.
+// bill_type is ALL (default), SUCCESS or REFUND.
+//
+// As WeChat Pay documents the bill: a payment is dated by its success time;
+// a refund by the time the refund was accepted, with its status as it is
+// when the bill is made (a later change does not show); both appear even
+// on the same day. 手续费 is Options.FeeRate of the payment, and on a
+// refund row the fee returned in proportion, negative. Every detail and
+// summary field starts with a backtick; the last two lines are the
+// summary's header and values.
 func (s *Sim) tradeBill(c *call, now time.Time) (reply, *apiError) {
 	date := first(c.query["bill_date"])
 	day, err := time.ParseInLocation("2006-01-02", date, cst)
 	if err != nil {
 		return reply{}, paramError("bill_date 应为 YYYY-MM-DD 格式")
 	}
-	y, m, d := now.In(cst).Date()
+	y, m, d := s.billNow(now).In(cst).Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, cst)
 	if !day.Before(today) {
 		return reply{}, invalidRequest("账单日期应早于今天")
@@ -56,47 +78,59 @@ func (s *Sim) tradeBill(c *call, now time.Time) (reply, *apiError) {
 		fields []string
 	}
 	var rows []row
-	var payments, refunded, orderTotal, refundTotal int64
+	rate := feeRate(s.feeRate)
 	if billType != "REFUND" {
 		for _, t := range s.trades {
 			if t.mchid != c.mchid || !in(t.paidAt) {
 				continue
 			}
-			payments++
-			orderTotal += t.amount
 			rows = append(rows, row{t.paidAt, []string{
 				t.paidAt.In(cst).Format("2006-01-02 15:04:05"), t.appid, t.mchid, "0", "", t.transactionID, t.outTradeNo, t.openid,
 				t.tradeType, stateSuccess, t.bankType, "CNY", yuan(t.amount), "0.00", "0", "0", "0.00", "0.00", "", "",
-				t.description, t.attach, "0.00", "0.00%", yuan(t.amount), "0.00", "",
+				t.description, t.attach, yuan(fee(t.amount, s.feeRate)), rate, yuan(t.amount), "0.00", "",
 			}})
 		}
 	}
 	if billType != "SUCCESS" {
 		for _, r := range s.refunds {
-			if r.mchid != c.mchid || !in(r.succeeded) {
+			if r.mchid != c.mchid || !in(r.created) {
 				continue
 			}
 			t := s.trades[tradeKey{r.mchid, r.outTradeNo}]
-			refunded++
-			refundTotal += r.amount
-			rows = append(rows, row{r.succeeded, []string{
-				r.succeeded.In(cst).Format("2006-01-02 15:04:05"), t.appid, t.mchid, "0", "", t.transactionID, t.outTradeNo, t.openid,
+			rows = append(rows, row{r.created, []string{
+				r.created.In(cst).Format("2006-01-02 15:04:05"), t.appid, t.mchid, "0", "", t.transactionID, t.outTradeNo, t.openid,
 				t.tradeType, stateRefund, t.bankType, "CNY", "0.00", "0.00", r.refundID, r.outRefundNo, yuan(r.amount), "0.00",
-				"ORIGINAL", r.status, t.description, t.attach, "0.00", "0.00%", "0.00", yuan(r.amount), "",
+				"ORIGINAL", r.status, t.description, t.attach, yuan(-fee(r.amount, s.feeRate)), rate, "0.00", yuan(r.amount), "",
 			}})
 		}
 	}
-	if len(rows) == 0 {
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].at.Before(rows[j].at) })
+	fields := make([][]string, len(rows))
+	for i, r := range rows {
+		fields[i] = r.fields
+	}
+	if fn := s.tamper[c.mchid+"/"+date]; fn != nil {
+		fields = fn(fields)
+	}
+	if len(fields) == 0 {
 		return reply{}, &apiError{http.StatusBadRequest, "NO_STATEMENT_EXIST", "账单文件不存在"}
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].at.Before(rows[j].at) })
+	var settled, refunded, fees, ordered, asked int64
 	var b strings.Builder
 	b.WriteString(strings.Join(billHeader, ",") + "\r\n")
-	for _, r := range rows {
-		b.WriteString("`" + strings.Join(r.fields, ",`") + "\r\n")
+	for _, f := range fields {
+		if len(f) != len(billHeader) {
+			continue // a hook that breaks the layout gets the row dropped
+		}
+		settled += fen(f[12])
+		refunded += fen(f[16])
+		fees += fen(f[22])
+		ordered += fen(f[24])
+		asked += fen(f[25])
+		b.WriteString("`" + strings.Join(f, ",`") + "\r\n")
 	}
 	b.WriteString("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\r\n")
-	b.WriteString(fmt.Sprintf("`%d,`%s,`%s,`0.00,`0.00,`%s,`%s\r\n", payments+refunded, yuan(orderTotal), yuan(refundTotal), yuan(orderTotal), yuan(refundTotal)))
+	b.WriteString(fmt.Sprintf("`%d,`%s,`%s,`0.00,`%s,`%s,`%s\r\n", len(fields), yuan(settled), yuan(refunded), yuan(fees), yuan(ordered), yuan(asked)))
 
 	token := randomString(32, alnum)
 	s.bills[token] = &bill{mchid: c.mchid, content: []byte(b.String())}
@@ -106,6 +140,22 @@ func (s *Sim) tradeBill(c *call, now time.Time) (reply, *apiError) {
 		HashType    string `json:"hash_type"`
 		HashValue   string `json:"hash_value"`
 	}{"https://api.mch.weixin.qq.com/v3/billdownload/file?token=" + token, "SHA1", hex.EncodeToString(sum[:])}}, nil
+}
+
+// fen reads a bill amount the sim printed ("-0.06"); anything else is 0.
+func fen(s string) int64 {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, _ := strings.Cut(s, ".")
+	w, err1 := strconv.ParseInt(whole, 10, 64)
+	f, err2 := strconv.ParseInt((frac + "00")[:2], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	if neg {
+		return -(w*100 + f)
+	}
+	return w*100 + f
 }
 
 // billFile serves a bill's bytes, unsigned as WeChat Pay's download is.

@@ -156,6 +156,11 @@ func (s *Sim) deliver(ctx context.Context, n *notification, attempt int) bool {
 	d := Delivery{ID: n.id, EventType: n.eventType, OutRefundNo: n.outRefundNo, Attempt: attempt, At: now, URL: n.url}
 	ts, nonce := now.Unix(), randomString(32, alnum)
 	sig, err := s.sign(ts, nonce, n.body)
+	s.mu.Lock()
+	if s.lost[n.outTradeNo] {
+		err = errLost
+	}
+	s.mu.Unlock()
 	var req *http.Request
 	if err == nil {
 		req, err = http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(n.body))

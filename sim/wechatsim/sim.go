@@ -103,6 +103,11 @@ type Options struct {
 	UserPaying time.Duration
 	// Logger receives delivery and request logs; default discards.
 	Logger *slog.Logger
+	// FeeRate is the fee (手续费) charged on each payment, in basis points
+	// of its amount (60 = 0.60%, the standard rate), rounded half up to
+	// the fen; refunds return the fee in proportion, printed negative.
+	// Zero charges no fee.
+	FeeRate int64
 }
 
 // DefaultRetry is WeChat Pay's notification retry schedule: 15 retries over
@@ -148,6 +153,10 @@ type Sim struct {
 	deliveries map[string][]Delivery // by out_trade_no
 	bills      map[string]*bill      // by download token
 	oauthCodes map[string]*oauthCode // web OAuth codes, by code
+	feeRate    int64
+	tamper     map[string]func([][]string) [][]string // by mchid and bill date, see TamperBill
+	lost       map[string]bool                        // out_trade_no whose notifications are lost
+	billClock  func() time.Time
 }
 
 // New builds a Sim. Call Close to stop pending notification retries.
@@ -168,6 +177,9 @@ func New(o Options) *Sim {
 		refunds:    map[refundKey]*refund{},
 		deliveries: map[string][]Delivery{},
 		bills:      map[string]*bill{},
+		feeRate:    o.FeeRate,
+		tamper:     map[string]func([][]string) [][]string{},
+		lost:       map[string]bool{},
 	}
 	if s.key == nil {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/polypay/polypay/gateway"
+	"github.com/polypay/polypay/reconcile"
+	"github.com/polypay/polypay/store"
+)
+
+// errOpen makes the process exit non-zero when discrepancies stay open.
+var errOpen = errors.New("open discrepancies remain")
+
+// reconcileCmd: polypay reconcile --date YYYY-MM-DD [--channel C] [--app APP] [--live].
+// It starts this node's machinery in-process (store, channels, core; no
+// listener for merchants) and reconciles each app and family. Test mode
+// statements come from the simulators of this process, which hold the
+// traffic this process saw: in test mode the daily job of the serving node
+// is what reconciles its traffic.
+func reconcileCmd(args []string) error {
+	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
+	cfg := storeFlags(fs)
+	date := fs.String("date", "", "day to reconcile, YYYY-MM-DD in each channel's time zone (default: yesterday, Beijing time)")
+	ch := fs.String("channel", "", "channel family or channel (alipay, wx, alipay_qr, ...); default: every family")
+	app := fs.String("app", "", "app id; default: every app")
+	live := fs.Bool("live", false, "reconcile live mode (default: test mode)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *date == "" {
+		*date = time.Now().In(reconcile.Shanghai).AddDate(0, 0, -1).Format("2006-01-02")
+	}
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.PollInterval = time.Hour
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := gateway.Start(ctx, *cfg)
+	if err != nil {
+		return err
+	}
+	defer n.Close(context.Background())
+	open, err := runReconcile(ctx, n, reconcileOpts{Day: *date, Channel: *ch, App: *app, Live: *live}, os.Stdout, os.Stderr)
+	if err != nil {
+		return err
+	}
+	if open > 0 {
+		return fmt.Errorf("%w: %d", errOpen, open)
+	}
+	return nil
+}
+
+type reconcileOpts struct {
+	Day, Channel, App string
+	Live              bool
+}
+
+// runReconcile runs the reconciliations, drawing a progress bar on stderr
+// and printing the summary table and the open discrepancies on stdout. It
+// returns how many discrepancies are open.
+func runReconcile(ctx context.Context, n *gateway.Node, o reconcileOpts, stdout, stderr io.Writer) (int, error) {
+	fams := n.Registry.Families()
+	if o.Channel != "" {
+		fam := n.Registry.Family(o.Channel)
+		if n.Registry.FamilyChannels(fam) == nil {
+			return 0, fmt.Errorf("unknown channel %q (families: %s)", o.Channel, strings.Join(fams, ", "))
+		}
+		fams = []string{fam}
+	}
+	apps := []string{o.App}
+	if o.App == "" {
+		if err := n.DB.Read(ctx, func(tx *store.Tx) error {
+			var err error
+			apps, err = tx.AppIDs(ctx)
+			return err
+		}); err != nil {
+			return 0, err
+		}
+	}
+	var results []*reconcile.Result
+	var failures []string
+	for _, app := range apps {
+		for _, fam := range fams {
+			if ok, err := n.Registry.Configured(ctx, app, o.Live, fam); err != nil {
+				return 0, err
+			} else if !ok {
+				continue
+			}
+			label := app + " " + fam + " " + o.Day
+			bar := &progressBar{w: stderr, label: label}
+			res, err := n.Recon.Run(ctx, reconcile.Request{AppID: app, Live: o.Live, Family: fam, Day: o.Day, Progress: bar.update})
+			bar.done(err)
+			if err != nil {
+				failures = append(failures, label+": "+err.Error())
+				continue
+			}
+			results = append(results, res)
+		}
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "APP\tFAMILY\tDAY\tLINES\tMATCHED\tONLY_POLYPAY\tONLY_CHANNEL\tAMOUNT_DIFFERS\tSTATUS_DIFFERS\tSETTLED\tOPEN\tFEES_POSTED")
+	open := 0
+	for _, r := range results {
+		x := r.Run
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", x.AppID, x.Family, x.Day, x.StatementLines, x.Matched,
+			x.OnlyPolypay, x.OnlyChannel, x.AmountDiffers, x.StatusDiffers, x.Settled, x.Open, x.FeeAmount)
+		open += int(x.Open)
+	}
+	tw.Flush()
+	if open > 0 {
+		fmt.Fprintln(stdout)
+		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "DISCREPANCY\tKIND\tCHARGE\tREFUND_NO\tCHANNEL\tPOLYPAY\tDETAIL")
+		for _, r := range results {
+			for _, d := range r.Discrepancies {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d %s\t%d %s\t%s\n", d.ID, d.Kind, d.ChargeID, d.RefundNo, d.ChannelAmount,
+					d.ChannelStatus, d.PolypayAmount, d.PolypayStatus, d.Detail)
+			}
+		}
+		tw.Flush()
+	}
+	if len(failures) > 0 {
+		return open, fmt.Errorf("%d reconciliations failed:\n  %s", len(failures), strings.Join(failures, "\n  "))
+	}
+	return open, nil
+}
+
+// progressBar draws "label [#####.....] 12/40 step" on one line of a
+// terminal, redrawn in place per step.
+type progressBar struct {
+	w     io.Writer
+	label string
+	last  string
+}
+
+const barWidth = 30
+
+func (b *progressBar) update(p reconcile.Progress) {
+	if p.Total <= 0 {
+		return
+	}
+	filled := p.Done * barWidth / p.Total
+	if filled > barWidth {
+		filled = barWidth
+	}
+	line := fmt.Sprintf("\r%s [%s%s] %d/%d %-8s", b.label, strings.Repeat("#", filled), strings.Repeat(".", barWidth-filled), p.Done, p.Total, p.Step)
+	if line != b.last {
+		io.WriteString(b.w, line)
+		b.last = line
+	}
+}
+
+func (b *progressBar) done(err error) {
+	if err != nil {
+		fmt.Fprintf(b.w, "\r%s failed: %v\n", b.label, err)
+		return
+	}
+	io.WriteString(b.w, "\n")
+}

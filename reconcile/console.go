@@ -1,0 +1,73 @@
+package reconcile
+
+import (
+	"context"
+	"strings"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/store"
+)
+
+// ResolveDiscrepancy closes an open discrepancy with who resolved it and a
+// note saying how (a refund issued, a charge written off, a timing
+// difference that cleared the next day).
+//
+// Errors: ENotFound for an unknown id; EInvalid for an empty note or user,
+// or a discrepancy already resolved.
+func (e *Engine) ResolveDiscrepancy(ctx context.Context, id, user, note string) (*store.Discrepancy, error) {
+	user, note = strings.TrimSpace(user), strings.TrimSpace(note)
+	if user == "" {
+		return nil, polypay.ParamError("user", "resolving a discrepancy needs the user who resolves it")
+	}
+	if note == "" {
+		return nil, polypay.ParamError("note", "resolving a discrepancy needs a note saying how")
+	}
+	var d *store.Discrepancy
+	err := e.DB.Write(ctx, func(tx *store.Tx) error {
+		ok, err := tx.ResolveDiscrepancy(ctx, id, user, note)
+		if err != nil {
+			return err
+		}
+		if d, err = tx.GetDiscrepancy(ctx, id); err != nil {
+			return err
+		}
+		if !ok {
+			return polypay.ParamError("id", "discrepancy %s was already resolved by %s", id, d.ResolvedBy)
+		}
+		return nil
+	})
+	return d, err
+}
+
+// Discrepancies lists discrepancies (see store.DiscrepancyFilter).
+func (e *Engine) Discrepancies(ctx context.Context, f store.DiscrepancyFilter) ([]*store.Discrepancy, error) {
+	var out []*store.Discrepancy
+	err := e.DB.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = tx.ListDiscrepancies(ctx, f)
+		return err
+	})
+	return out, err
+}
+
+// Runs lists runs, newest first (see store.RunFilter).
+func (e *Engine) Runs(ctx context.Context, f store.RunFilter) ([]*store.ReconRun, error) {
+	var out []*store.ReconRun
+	err := e.DB.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = tx.ListReconRuns(ctx, f)
+		return err
+	})
+	return out, err
+}
+
+// GetRun returns one run (its progress while it runs); ENotFound if none.
+func (e *Engine) GetRun(ctx context.Context, id string) (*store.ReconRun, error) {
+	var r *store.ReconRun
+	err := e.DB.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		r, err = tx.GetReconRun(ctx, id)
+		return err
+	})
+	return r, err
+}

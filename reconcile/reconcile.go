@@ -1,0 +1,386 @@
+// Package reconcile checks polypay's records against the channels' own
+// statements (对账): for one app, mode, channel family and day it downloads
+// the statement through the connector (polypay.Statementer), matches it
+// line by line with the charges, refunds and ledger postings of that day,
+// settles by an active query what a query can settle, posts the channel's
+// fees to the ledger once per line, and keeps what is left as open
+// discrepancies until someone resolves them with a note.
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"time"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/store"
+)
+
+// Channels gives the statements of an app's channel families.
+type Channels interface {
+	// Statementer returns the connector fetching statements of a family
+	// for an app and mode; EInvalid without credentials, ENotSupported
+	// when the family has no statements.
+	Statementer(ctx context.Context, appID string, live bool, family string) (polypay.Statementer, error)
+	// FamilyChannels lists the Ping++ channels of a family.
+	FamilyChannels(family string) []string
+}
+
+// Settler asks a channel about one charge or refund and applies the
+// answer the way the poller does (core.Service implements it).
+type Settler interface {
+	SettleCharge(ctx context.Context, chargeID string) (*polypay.Charge, string, error)
+	SettleRefund(ctx context.Context, orderNo string) (*polypay.Refund, error)
+}
+
+// Engine runs reconciliations.
+type Engine struct {
+	DB       *store.DB
+	Channels Channels
+	Settler  Settler
+	Log      *slog.Logger
+	// Zone overrides the time zone of a family's statement days (see Zone).
+	Zone func(family string) *time.Location
+}
+
+// Shanghai is Beijing time, the day of the China channels' statements. A
+// fixed zone needs no tzdata.
+var Shanghai = time.FixedZone("Asia/Shanghai", 8*3600)
+
+// Zone is the time zone a family's statements are cut in: Beijing time for
+// the China channels (alipay, wx, UnionPay), UTC for the card and PayPal
+// families.
+func Zone(family string) *time.Location {
+	switch family {
+	case "alipay", "wx", "upacp", "unionpay":
+		return Shanghai
+	}
+	return time.UTC
+}
+
+func (e *Engine) zone(family string) *time.Location {
+	if e.Zone != nil {
+		if z := e.Zone(family); z != nil {
+			return z
+		}
+	}
+	base, _, _ := cut(family)
+	return Zone(base)
+}
+
+func cut(family string) (string, string, bool) {
+	for i := 0; i < len(family); i++ {
+		if family[i] == '@' {
+			return family[:i], family[i+1:], true
+		}
+	}
+	return family, "", false
+}
+
+// DayBounds returns the unix seconds [from, to) of day in loc.
+func DayBounds(day string, loc *time.Location) (int64, int64, error) {
+	t, err := time.ParseInLocation("2006-01-02", day, loc)
+	if err != nil || t.Format("2006-01-02") != day {
+		return 0, 0, polypay.ParamError("date", "日期应为 YYYY-MM-DD: %q", day)
+	}
+	return t.Unix(), t.AddDate(0, 0, 1).Unix(), nil
+}
+
+// Request names one reconciliation.
+type Request struct {
+	AppID  string
+	Live   bool
+	Family string // "alipay", "wx", ... (may name an account, "alipay@shop2")
+	Day    string // YYYY-MM-DD in the family's zone
+	// Progress, when set, is told about each step as it is done.
+	Progress func(Progress)
+}
+
+// Progress is one step of a run.
+type Progress struct {
+	Step  string // "download", "match", "settle", "save"
+	Done  int
+	Total int
+}
+
+// Line kinds of a Result.
+const (
+	Matched       = "matched"
+	OnlyPolypay   = store.DiscOnlyPolypay
+	OnlyChannel   = store.DiscOnlyChannel
+	AmountDiffers = store.DiscAmountDiffers
+	StatusDiffers = store.DiscStatusDiffers
+)
+
+// Line is one classified item: a statement line, or a record polypay has
+// and the statement lacks.
+type Line struct {
+	Kind      string // Matched or one of the discrepancy kinds
+	Statement *polypay.StatementLine
+	ChargeID  string
+	RefundID  string
+	RefundNo  string
+	Settled   bool // a query settled a difference and it now matches
+	Detail    string
+}
+
+// Result is a finished run.
+type Result struct {
+	Run           *store.ReconRun
+	Lines         []*Line
+	Discrepancies []*store.Discrepancy // the open ones this run left
+}
+
+// item is one thing to classify, with what polypay knows of it.
+type item struct {
+	line   *polypay.StatementLine // nil: only polypay has it
+	charge *polypay.Charge
+	refund *polypay.Refund
+	out    Line
+	disc   *store.Discrepancy
+	dup    bool
+}
+
+// Run reconciles one app's family for one day and stores the outcome: the
+// run with its counts, the day's open discrepancies (replacing those of an
+// earlier run; resolved ones stay) and the fee postings of lines not
+// posted before, in one transaction.
+//
+// Errors: EInvalid for a malformed day or a family the app cannot use;
+// ENotSupported when the family has no statements; the connector's errors
+// (the run is then stored as failed).
+func (e *Engine) Run(ctx context.Context, req Request) (*Result, error) {
+	from, to, err := DayBounds(req.Day, e.zone(req.Family))
+	if err != nil {
+		return nil, err
+	}
+	chans := e.Channels.FamilyChannels(req.Family)
+	if len(chans) == 0 {
+		return nil, polypay.ParamError("channel", "未知的渠道类型 %s", req.Family)
+	}
+	st, err := e.Channels.Statementer(ctx, req.AppID, req.Live, req.Family)
+	if err != nil {
+		return nil, err
+	}
+	run := &store.ReconRun{ID: polypay.NewID("rcn_"), AppID: req.AppID, Live: req.Live, Family: req.Family, Day: req.Day,
+		Status: store.RunRunning, Total: 3}
+	if err := e.DB.Write(ctx, func(tx *store.Tx) error {
+		run.Started = tx.Now()
+		return tx.InsertReconRun(ctx, run)
+	}); err != nil {
+		return nil, err
+	}
+	res, err := e.run(ctx, req, st, run, chans, from, to)
+	if err != nil {
+		run.Status, run.Error = store.RunFailed, errorText(err)
+		if werr := e.DB.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+			run.Finished = tx.Now()
+			return tx.UpdateReconRun(ctx, run)
+		}); werr != nil && e.Log != nil {
+			e.Log.Error("reconcile: recording a failed run", "run", run.ID, "err", werr)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+func errorText(err error) string {
+	var pe *polypay.Error
+	if errors.As(err, &pe) {
+		return pe.Code + ": " + pe.Message
+	}
+	return err.Error()
+}
+
+func (e *Engine) progress(req Request, run *store.ReconRun, step string) {
+	run.Progress++
+	if req.Progress != nil {
+		req.Progress(Progress{Step: step, Done: int(run.Progress), Total: int(run.Total)})
+	}
+}
+
+func (e *Engine) run(ctx context.Context, req Request, st polypay.Statementer, run *store.ReconRun, chans []string, from, to int64) (*Result, error) {
+	lines, err := st.Statement(ctx, req.Day)
+	if polypay.ErrorCode(err) == polypay.ENotFound {
+		// No statement: the channel saw no money move that day (or has
+		// not made the file yet); whatever polypay has is then unmatched.
+		lines, err = nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("statement of %s for %s: %w", req.Family, req.Day, err)
+	}
+	var charges []*polypay.Charge
+	var refunds []*polypay.Refund
+	if err := e.DB.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		if charges, err = tx.ChargesPaidBetween(ctx, req.AppID, req.Live, chans, from, to); err != nil {
+			return err
+		}
+		refunds, err = tx.RefundsCreatedBetween(ctx, req.AppID, req.Live, chans, from, to)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	run.StatementLines = int64(len(lines))
+	run.Total = int64(1 + len(lines) + len(charges) + len(refunds) + 1)
+	e.progress(req, run, "download")
+
+	m := &matcher{req: req, chans: chans}
+	items, err := m.match(ctx, e.DB, lines, charges, refunds, func() { e.progress(req, run, "match") })
+	if err != nil {
+		return nil, err
+	}
+	// Settle what a query can: the channel's word then goes through the
+	// same path as a notification or the poller, and the item is checked
+	// again against what polypay now holds.
+	var settle []*item
+	for _, it := range items {
+		if settleable(it) {
+			settle = append(settle, it)
+		}
+	}
+	run.Total += int64(len(settle))
+	for _, it := range settle {
+		if err := e.settle(ctx, it); err != nil {
+			it.out.Detail += fmt.Sprintf("; query failed: %v", errorText(err))
+			if e.Log != nil {
+				e.Log.Warn("reconcile: settling by query", "charge", it.out.ChargeID, "refund_no", it.out.RefundNo, "err", err)
+			}
+		} else if err := m.recheck(ctx, e.DB, it); err != nil {
+			return nil, err
+		}
+		e.progress(req, run, "settle")
+	}
+	res := &Result{Run: run}
+	for _, it := range items {
+		res.Lines = append(res.Lines, &it.out)
+	}
+	err = e.DB.Write(ctx, func(tx *store.Tx) error {
+		run.Matched, run.OnlyPolypay, run.OnlyChannel, run.AmountDiffers, run.StatusDiffers = 0, 0, 0, 0, 0
+		run.Settled, run.Open, run.FeesPosted, run.FeeAmount = 0, 0, 0, 0
+		var discs []*store.Discrepancy
+		for _, it := range items {
+			switch it.out.Kind {
+			case Matched:
+				run.Matched++
+			case OnlyPolypay:
+				run.OnlyPolypay++
+			case OnlyChannel:
+				run.OnlyChannel++
+			case AmountDiffers:
+				run.AmountDiffers++
+			case StatusDiffers:
+				run.StatusDiffers++
+			}
+			if it.out.Settled {
+				run.Settled++
+			}
+			if it.out.Kind != Matched {
+				d := discrepancy(req, run.ID, it)
+				discs = append(discs, d)
+			}
+			if f, ok := feeOf(req, run.ID, it); ok {
+				posted, err := tx.PostFee(ctx, f)
+				if err != nil {
+					return err
+				}
+				if posted {
+					run.FeesPosted++
+					run.FeeAmount += f.Amount
+				}
+			}
+		}
+		discs, err := tx.ReplaceOpenDiscrepancies(ctx, req.AppID, req.Live, req.Family, req.Day, discs)
+		if err != nil {
+			return err
+		}
+		run.Open = int64(len(discs))
+		run.Status, run.Progress, run.Finished = store.RunDone, run.Total, tx.Now()
+		res.Discrepancies = discs
+		return tx.UpdateReconRun(ctx, run)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if req.Progress != nil {
+		req.Progress(Progress{Step: "save", Done: int(run.Total), Total: int(run.Total)})
+	}
+	return res, nil
+}
+
+// settleable: polypay is behind the channel in a way a query can fix.
+func settleable(it *item) bool {
+	if it.out.Kind != StatusDiffers || it.line == nil {
+		return false
+	}
+	switch it.line.Kind {
+	case polypay.StatementPayment:
+		return it.charge != nil && !it.charge.Paid()
+	case polypay.StatementRefund:
+		return it.refund != nil && it.refund.Status == polypay.RefundPending
+	}
+	return false
+}
+
+func (e *Engine) settle(ctx context.Context, it *item) error {
+	if it.line.Kind == polypay.StatementPayment {
+		_, _, err := e.Settler.SettleCharge(ctx, it.charge.ID)
+		return err
+	}
+	_, err := e.Settler.SettleRefund(ctx, it.refund.OrderNo)
+	return err
+}
+
+func discrepancy(req Request, runID string, it *item) *store.Discrepancy {
+	d := &store.Discrepancy{RunID: runID, AppID: req.AppID, Live: req.Live, Family: req.Family, Day: req.Day,
+		Kind: it.out.Kind, ChargeID: it.out.ChargeID, RefundID: it.out.RefundID, RefundNo: it.out.RefundNo, Detail: it.out.Detail}
+	if l := it.line; l != nil {
+		d.LineKind, d.TransactionNo, d.Currency, d.ChannelAmount = string(l.Kind), l.TransactionNo, l.Currency, l.Amount
+		d.ChannelStatus = "succeeded"
+	}
+	switch {
+	case it.refund != nil:
+		d.PolypayAmount, d.PolypayStatus, d.Currency = it.refund.Amount, string(it.refund.Status), it.refund.Currency
+		if d.LineKind == "" {
+			d.LineKind = string(polypay.StatementRefund)
+		}
+	case it.charge != nil:
+		d.PolypayAmount, d.PolypayStatus, d.Currency = captured(it.charge), string(it.charge.Status), it.charge.Currency
+		if d.LineKind == "" {
+			d.LineKind = string(polypay.StatementPayment)
+		}
+		if d.TransactionNo == "" {
+			d.TransactionNo = it.charge.TransactionNo
+		}
+	}
+	return d
+}
+
+// feeOf is the ledger posting of a line's fee: only for lines tied to one
+// of the app's charges (the fee of a line polypay cannot place waits until
+// someone finds out whose money it was), keyed by the line.
+func feeOf(req Request, runID string, it *item) (store.FeeLine, bool) {
+	l := it.line
+	if l == nil || l.Fee == 0 || it.charge == nil || it.dup {
+		return store.FeeLine{}, false
+	}
+	ref := "pay:" + it.charge.ID
+	if l.Kind == polypay.StatementRefund {
+		ref = "refund:" + l.RefundNo
+		if l.RefundNo == "" {
+			ref = "reverse:" + it.charge.ID
+		}
+	}
+	return store.FeeLine{RefID: ref, AppID: req.AppID, Live: req.Live, Channel: it.charge.Channel, Day: req.Day,
+		Currency: it.charge.Currency, Amount: l.Fee, RunID: runID}, true
+}
+
+func captured(c *polypay.Charge) int64 {
+	if c.AmountCaptured != 0 {
+		return c.AmountCaptured
+	}
+	return c.Amount
+}

@@ -1,0 +1,504 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/polypay/polypay"
+)
+
+// Ledger names of channel fees: a fee taken on a statement line debits
+// AccountFees (an expense of the merchant's books kept by the gateway) and
+// credits the channel's clearing account; a fee returned on a refund line
+// does the opposite. ref_type RefFee, ref_id the line's key (see
+// PostFee), so each line's fee is posted once.
+const (
+	RefFee      = "fee"
+	AccountFees = "fees"
+)
+
+// Discrepancy kinds.
+const (
+	DiscOnlyPolypay   = "only_in_polypay"
+	DiscOnlyChannel   = "only_in_channel"
+	DiscAmountDiffers = "amount_differs"
+	DiscStatusDiffers = "status_differs"
+)
+
+// Run statuses.
+const (
+	RunRunning = "running"
+	RunDone    = "done"
+	RunFailed  = "failed"
+)
+
+// ReconRun is one reconciliation of an app's channel family for one day.
+type ReconRun struct {
+	ID             string
+	AppID          string
+	Live           bool
+	Family         string
+	Day            string // YYYY-MM-DD in the channel's time zone
+	Status         string // RunRunning, RunDone, RunFailed
+	Progress       int64  // steps done of Total
+	Total          int64
+	StatementLines int64
+	Matched        int64
+	OnlyPolypay    int64
+	OnlyChannel    int64
+	AmountDiffers  int64
+	StatusDiffers  int64
+	Settled        int64 // differences a channel query settled
+	Open           int64 // discrepancies left open
+	FeesPosted     int64 // fee postings made by this run (0 on a re-run)
+	FeeAmount      int64 // their sum, minor units
+	Error          string
+	Started        int64
+	Finished       int64
+}
+
+// Discrepancy is one difference left open (or resolved later).
+type Discrepancy struct {
+	ID            string
+	RunID         string
+	AppID         string
+	Live          bool
+	Family        string
+	Day           string
+	Kind          string // Disc*
+	LineKind      string // payment or refund
+	ChargeID      string // the charge (out_trade_no) concerned
+	RefundID      string // polypay's refund id, if known
+	RefundNo      string // the refund's order_no, if any
+	TransactionNo string
+	Currency      string
+	ChannelAmount int64 // 0 when the channel has no line
+	PolypayAmount int64 // 0 when polypay has no record
+	ChannelStatus string
+	PolypayStatus string
+	Detail        string
+	Resolved      bool
+	ResolvedBy    string
+	Note          string
+	ResolvedAt    int64
+	Created       int64
+}
+
+const runCols = `id, app_id, livemode, family, day, status, progress, total, statement_lines, matched, only_polypay,
+ only_channel, amount_differs, status_differs, settled, open, fees_posted, fee_amount, error, started, finished`
+
+func scanRun(s scanner) (*ReconRun, error) {
+	var r ReconRun
+	var live int
+	err := s.Scan(&r.ID, &r.AppID, &live, &r.Family, &r.Day, &r.Status, &r.Progress, &r.Total, &r.StatementLines,
+		&r.Matched, &r.OnlyPolypay, &r.OnlyChannel, &r.AmountDiffers, &r.StatusDiffers, &r.Settled, &r.Open,
+		&r.FeesPosted, &r.FeeAmount, &r.Error, &r.Started, &r.Finished)
+	r.Live = live == 1
+	return &r, err
+}
+
+// InsertReconRun records a new run.
+func (tx *Tx) InsertReconRun(ctx context.Context, r *ReconRun) error {
+	_, err := tx.exec(ctx, `INSERT INTO recon_runs (`+runCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.ID, r.AppID, b2i(r.Live), r.Family, r.Day, r.Status, r.Progress, r.Total, r.StatementLines, r.Matched,
+		r.OnlyPolypay, r.OnlyChannel, r.AmountDiffers, r.StatusDiffers, r.Settled, r.Open, r.FeesPosted, r.FeeAmount,
+		r.Error, r.Started, r.Finished)
+	return err
+}
+
+// UpdateReconRun stores a run's progress, counts and status.
+func (tx *Tx) UpdateReconRun(ctx context.Context, r *ReconRun) error {
+	_, err := tx.exec(ctx, `UPDATE recon_runs SET status=?, progress=?, total=?, statement_lines=?, matched=?, only_polypay=?,
+ only_channel=?, amount_differs=?, status_differs=?, settled=?, open=?, fees_posted=?, fee_amount=?, error=?, finished=? WHERE id=?`,
+		r.Status, r.Progress, r.Total, r.StatementLines, r.Matched, r.OnlyPolypay, r.OnlyChannel, r.AmountDiffers,
+		r.StatusDiffers, r.Settled, r.Open, r.FeesPosted, r.FeeAmount, r.Error, r.Finished, r.ID)
+	return err
+}
+
+// GetReconRun returns a run; ENotFound when there is none.
+func (tx *Tx) GetReconRun(ctx context.Context, id string) (*ReconRun, error) {
+	r, err := scanRun(tx.queryRow(ctx, `SELECT `+runCols+` FROM recon_runs WHERE id=?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, polypay.NotFound("reconciliation run", id)
+	}
+	return r, err
+}
+
+// RunFilter selects runs; empty fields match everything.
+type RunFilter struct {
+	AppID  string
+	Live   *bool
+	Family string
+	Day    string
+	Limit  int // default 100
+}
+
+// ListReconRuns returns runs, newest first.
+func (tx *Tx) ListReconRuns(ctx context.Context, f RunFilter) ([]*ReconRun, error) {
+	where, args := []string{"1=1"}, []any{}
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if f.AppID != "" {
+		add("app_id=?", f.AppID)
+	}
+	if f.Live != nil {
+		add("livemode=?", b2i(*f.Live))
+	}
+	if f.Family != "" {
+		add("family=?", f.Family)
+	}
+	if f.Day != "" {
+		add("day=?", f.Day)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	rows, err := tx.query(ctx, `SELECT `+runCols+` FROM recon_runs WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY started DESC, `+tx.byteOrder("id")+` DESC LIMIT ?`, append(args, f.Limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*ReconRun
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+const discCols = `id, run_id, app_id, livemode, family, day, kind, line_kind, charge_id, refund_id, refund_no, transaction_no,
+ currency, channel_amount, polypay_amount, channel_status, polypay_status, detail, resolved, resolved_by, note, resolved_at, created`
+
+func scanDisc(s scanner) (*Discrepancy, error) {
+	var d Discrepancy
+	var live, resolved int
+	err := s.Scan(&d.ID, &d.RunID, &d.AppID, &live, &d.Family, &d.Day, &d.Kind, &d.LineKind, &d.ChargeID, &d.RefundID,
+		&d.RefundNo, &d.TransactionNo, &d.Currency, &d.ChannelAmount, &d.PolypayAmount, &d.ChannelStatus, &d.PolypayStatus,
+		&d.Detail, &resolved, &d.ResolvedBy, &d.Note, &d.ResolvedAt, &d.Created)
+	d.Live, d.Resolved = live == 1, resolved == 1
+	return &d, err
+}
+
+// ReplaceOpenDiscrepancies drops the open discrepancies of an app's family
+// and day and inserts ds (a new run's findings), except those someone
+// already resolved (same kind, objects and amounts): resolved ones are kept
+// as they are. It returns the ones inserted.
+func (tx *Tx) ReplaceOpenDiscrepancies(ctx context.Context, appID string, live bool, family, day string, ds []*Discrepancy) ([]*Discrepancy, error) {
+	if _, err := tx.exec(ctx, `DELETE FROM recon_discrepancies WHERE app_id=? AND livemode=? AND family=? AND day=? AND resolved=0`,
+		appID, b2i(live), family, day); err != nil {
+		return nil, err
+	}
+	open := false
+	resolved, err := tx.ListDiscrepancies(ctx, DiscrepancyFilter{AppID: appID, Live: &live, Family: family, Day: day, Open: &open, Limit: 100000})
+	if err != nil {
+		return nil, err
+	}
+	key := func(d *Discrepancy) string {
+		return fmt.Sprintf("%s|%s|%s|%s|%s|%d|%d", d.Kind, d.LineKind, d.ChargeID, d.RefundNo, d.TransactionNo, d.ChannelAmount, d.PolypayAmount)
+	}
+	done := map[string]bool{}
+	for _, d := range resolved {
+		done[key(d)] = true
+	}
+	var out []*Discrepancy
+	for _, d := range ds {
+		if done[key(d)] {
+			continue
+		}
+		out = append(out, d)
+		if d.ID == "" {
+			d.ID = polypay.NewID("dsc_")
+		}
+		d.Created = tx.now
+		if _, err := tx.exec(ctx, `INSERT INTO recon_discrepancies (`+discCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			d.ID, d.RunID, d.AppID, b2i(d.Live), d.Family, d.Day, d.Kind, d.LineKind, d.ChargeID, d.RefundID, d.RefundNo,
+			d.TransactionNo, d.Currency, d.ChannelAmount, d.PolypayAmount, d.ChannelStatus, d.PolypayStatus, d.Detail,
+			b2i(d.Resolved), d.ResolvedBy, d.Note, d.ResolvedAt, d.Created); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// DiscrepancyFilter selects discrepancies; empty fields match everything.
+type DiscrepancyFilter struct {
+	AppID  string
+	Live   *bool
+	Family string
+	Day    string
+	RunID  string
+	Open   *bool // true: unresolved only; false: resolved only
+	Limit  int   // default 500
+}
+
+// ListDiscrepancies returns discrepancies, newest day first.
+func (tx *Tx) ListDiscrepancies(ctx context.Context, f DiscrepancyFilter) ([]*Discrepancy, error) {
+	where, args := []string{"1=1"}, []any{}
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if f.AppID != "" {
+		add("app_id=?", f.AppID)
+	}
+	if f.Live != nil {
+		add("livemode=?", b2i(*f.Live))
+	}
+	if f.Family != "" {
+		add("family=?", f.Family)
+	}
+	if f.Day != "" {
+		add("day=?", f.Day)
+	}
+	if f.RunID != "" {
+		add("run_id=?", f.RunID)
+	}
+	if f.Open != nil {
+		add("resolved=?", b2i(!*f.Open))
+	}
+	if f.Limit <= 0 {
+		f.Limit = 500
+	}
+	rows, err := tx.query(ctx, `SELECT `+discCols+` FROM recon_discrepancies WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY day DESC, family, `+tx.byteOrder("id")+` LIMIT ?`, append(args, f.Limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Discrepancy
+	for rows.Next() {
+		d, err := scanDisc(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// GetDiscrepancy returns one discrepancy; ENotFound when there is none.
+func (tx *Tx) GetDiscrepancy(ctx context.Context, id string) (*Discrepancy, error) {
+	d, err := scanDisc(tx.queryRow(ctx, `SELECT `+discCols+` FROM recon_discrepancies WHERE id=?`+tx.forUpdate(), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, polypay.NotFound("discrepancy", id)
+	}
+	return d, err
+}
+
+// ResolveDiscrepancy marks an open discrepancy resolved by user with note.
+// It returns false when it was already resolved.
+func (tx *Tx) ResolveDiscrepancy(ctx context.Context, id, user, note string) (bool, error) {
+	res, err := tx.exec(ctx, `UPDATE recon_discrepancies SET resolved=1, resolved_by=?, note=?, resolved_at=? WHERE id=? AND resolved=0`,
+		user, note, tx.now, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// FeeLine is one statement line's fee, for PostFee.
+type FeeLine struct {
+	RefID    string // the line's key: "pay:<charge id>" or "refund:<refund no>"
+	AppID    string
+	Live     bool
+	Channel  string // the charge's channel: its clearing account is credited
+	Day      string
+	Currency string
+	Amount   int64 // > 0 taken, < 0 given back
+	RunID    string
+}
+
+// PostFee posts a line's fee to the ledger unless it was posted before
+// (by an earlier run of the same day); it reports whether it posted.
+func (tx *Tx) PostFee(ctx context.Context, f FeeLine) (bool, error) {
+	if f.Amount == 0 {
+		return false, nil
+	}
+	var n int
+	if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM recon_fees WHERE ref_id=?`, f.RefID).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO recon_fees (ref_id, app_id, livemode, channel, day, currency, amount, run_id, created)
+ VALUES (?,?,?,?,?,?,?,?,?)`, f.RefID, f.AppID, b2i(f.Live), f.Channel, f.Day, f.Currency, f.Amount, f.RunID, tx.now); err != nil {
+		return false, err
+	}
+	err := tx.Post(ctx, f.AppID, f.Live, f.Currency, RefFee, f.RefID,
+		Posting{Account: AccountFees, Amount: f.Amount},
+		Posting{Account: ChannelAccount(f.Channel), Amount: -f.Amount})
+	return err == nil, err
+}
+
+// LedgerSum is the sum of an account's entries for one ref.
+func (tx *Tx) LedgerSum(ctx context.Context, refType, refID, account string) (int64, error) {
+	var v int64
+	err := tx.queryRow(ctx, `SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE ref_type=? AND ref_id=? AND account=?`,
+		refType, refID, account).Scan(&v)
+	return v, err
+}
+
+// ChargesPaidBetween returns an app's charges on channels paid in [from,
+// to) (unix seconds), whatever happened to them since.
+func (tx *Tx) ChargesPaidBetween(ctx context.Context, appID string, live bool, channels []string, from, to int64) ([]*polypay.Charge, error) {
+	if len(channels) == 0 {
+		return nil, nil
+	}
+	args := []any{appID, b2i(live), from, to}
+	for _, c := range channels {
+		args = append(args, c)
+	}
+	rows, err := tx.query(ctx, `SELECT `+chargeCols+` FROM charges WHERE app_id=? AND livemode=? AND time_paid>=? AND time_paid<?
+ AND channel IN (?`+strings.Repeat(",?", len(channels)-1)+`) ORDER BY `+tx.byteOrder("id"), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*polypay.Charge
+	for rows.Next() {
+		c, err := scanCharge(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// RefundsCreatedBetween returns an app's refunds of charges on channels
+// created in [from, to), any status.
+func (tx *Tx) RefundsCreatedBetween(ctx context.Context, appID string, live bool, channels []string, from, to int64) ([]*polypay.Refund, error) {
+	if len(channels) == 0 {
+		return nil, nil
+	}
+	args := []any{appID, b2i(live), from, to}
+	for _, c := range channels {
+		args = append(args, c)
+	}
+	rows, err := tx.query(ctx, `SELECT `+refundCols+refundFrom+`WHERE r.app_id=? AND r.livemode=? AND r.created>=? AND r.created<?
+ AND c.channel IN (?`+strings.Repeat(",?", len(channels)-1)+`) ORDER BY `+tx.byteOrder("r.id"), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*polypay.Refund
+	for rows.Next() {
+		r, err := scanRefund(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ChannelTotals are an app's money movements on one channel in a period.
+type ChannelTotals struct {
+	Channel     string
+	Currency    string
+	Charges     int64 // payments
+	Gross       int64 // their amount captured
+	Refunds     int64 // succeeded refunds
+	RefundTotal int64
+	Fees        int64 // fees posted for statement lines of the day(s)
+	FeeLines    int64
+}
+
+// DailyTotals sums an app's paid charges and succeeded refunds (by
+// time_paid and time_succeed in [from, to)) per channel and currency, and
+// the fees posted for statement day.
+func (tx *Tx) DailyTotals(ctx context.Context, appID string, live bool, channels []string, from, to int64, day string) ([]*ChannelTotals, error) {
+	if len(channels) == 0 {
+		return nil, nil
+	}
+	in := `(?` + strings.Repeat(",?", len(channels)-1) + `)`
+	byKey := map[string]*ChannelTotals{}
+	var order []string
+	get := func(ch, cur string) *ChannelTotals {
+		k := ch + "/" + cur
+		t := byKey[k]
+		if t == nil {
+			t = &ChannelTotals{Channel: ch, Currency: cur}
+			byKey[k] = t
+			order = append(order, k)
+		}
+		return t
+	}
+	chans := make([]any, len(channels))
+	for i, c := range channels {
+		chans[i] = c
+	}
+	for _, q := range []struct {
+		sql  string
+		args []any
+		set  func(t *ChannelTotals, n, sum int64)
+	}{
+		{`SELECT channel, currency, COUNT(*), COALESCE(SUM(amount_captured), 0) FROM charges WHERE app_id=? AND livemode=? AND time_paid>=? AND time_paid<? AND channel IN ` + in + ` GROUP BY channel, currency`,
+			append([]any{appID, b2i(live), from, to}, chans...), func(t *ChannelTotals, n, s int64) { t.Charges, t.Gross = n, s }},
+		{`SELECT c.channel, r.currency, COUNT(*), COALESCE(SUM(r.amount), 0) FROM refunds r JOIN charges c ON c.id=r.charge_id WHERE r.app_id=? AND r.livemode=? AND r.status='succeeded' AND r.time_succeed>=? AND r.time_succeed<? AND c.channel IN ` + in + ` GROUP BY c.channel, r.currency`,
+			append([]any{appID, b2i(live), from, to}, chans...), func(t *ChannelTotals, n, s int64) { t.Refunds, t.RefundTotal = n, s }},
+		{`SELECT channel, currency, COUNT(*), COALESCE(SUM(amount), 0) FROM recon_fees WHERE app_id=? AND livemode=? AND day=? AND channel IN ` + in + ` GROUP BY channel, currency`,
+			append([]any{appID, b2i(live), day}, chans...), func(t *ChannelTotals, n, s int64) { t.FeeLines, t.Fees = n, s }},
+	} {
+		rows, err := tx.query(ctx, q.sql, q.args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var ch, cur string
+			var n, s int64
+			if err := rows.Scan(&ch, &cur, &n, &s); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			q.set(get(ch, cur), n, s)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]*ChannelTotals, 0, len(order))
+	for _, k := range order {
+		out = append(out, byKey[k])
+	}
+	return out, nil
+}
+
+// ClaimJob claims a named job (the daily reconciliation of a day) for
+// owner: it succeeds when nobody claimed it, or when a claim older than
+// staleBefore never finished (its node died). Several nodes may race; one
+// wins.
+func (tx *Tx) ClaimJob(ctx context.Context, job, owner string, staleBefore int64) (bool, error) {
+	var finished, claimed int64
+	err := tx.queryRow(ctx, `SELECT claimed, finished FROM recon_jobs WHERE job=?`+tx.forUpdate(), job).Scan(&claimed, &finished)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err := tx.exec(ctx, `INSERT INTO recon_jobs (job, owner, claimed) VALUES (?,?,?)`, job, owner, tx.now)
+		return err == nil, err
+	}
+	if err != nil || finished != 0 || claimed >= staleBefore {
+		return false, err
+	}
+	res, err := tx.exec(ctx, `UPDATE recon_jobs SET owner=?, claimed=? WHERE job=? AND finished=0 AND claimed=?`, owner, tx.now, job, claimed)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// FinishJob marks a claimed job done.
+func (tx *Tx) FinishJob(ctx context.Context, job string) error {
+	_, err := tx.exec(ctx, `UPDATE recon_jobs SET finished=? WHERE job=?`, tx.now, job)
+	return err
+}
+
+// AppIDs lists every app, for the daily jobs.
+func (tx *Tx) AppIDs(ctx context.Context) ([]string, error) {
+	return tx.ids(ctx, `SELECT id FROM apps ORDER BY `+tx.byteOrder("id"))
+}
