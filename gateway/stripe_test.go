@@ -148,3 +148,82 @@ func TestStripeCard(t *testing.T) {
 		}
 	})
 }
+
+// TestCardFallbackAnd3DS: a processor error on the primary card processor
+// moves the charge to the secondary (both recorded on the charge), later
+// calls go to the processor that took it; a decline does not move; the
+// app's three_d_secure=required setting authenticates every card.
+func TestCardFallbackAnd3DS(t *testing.T) {
+	b := storetest.Backends(t)[0]
+	e := start(t, b, func(c *gateway.Config) { c.SimSpeed = 6000 })
+	appPath := "/v1/apps/" + e.app.AppID
+	if r := e.do("POST", appPath+"/channels", e.sk(), `{"channel":"stripe@backup","params":{"sandbox":true}}`); r.Status != 200 {
+		t.Fatalf("configure backup processor: %d %s", r.Status, r.Body)
+	}
+	if r := e.do("POST", appPath+"/card_settings", e.sk(), `{"processors":["default","nowhere"]}`); r.Status != 400 || r.str("error", "param") != "processors" {
+		t.Fatalf("unknown processor accepted: %d %s", r.Status, r.Body)
+	}
+	if r := e.do("POST", appPath+"/card_settings", e.sk(), `{"processors":["default","backup"]}`); r.Status != 200 {
+		t.Fatalf("card settings: %d %s", r.Status, r.Body)
+	}
+	primary, err := e.node.Registry.SandboxMerchantID(ctx, e.app.AppID, "stripe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	charge := func(orderNo, number string) *resp {
+		tok := e.do("POST", "/v1/tokens", e.app.PublishableKeyTest, map[string]any{"card": map[string]any{"number": number, "exp_month": 12,
+			"exp_year": time.Now().Year() + 2, "cvc": "123"}})
+		m := e.chargeBody(orderNo, 1500)
+		m["channel"], m["currency"] = "card", "usd"
+		m["extra"] = map[string]any{"source": tok.str("id")}
+		return e.do("POST", "/v1/charges", e.sk(), m)
+	}
+	attempts := func(r *resp) string {
+		var out []string
+		list, _ := r.JSON["processor_attempts"].([]any)
+		for _, a := range list {
+			m := a.(map[string]any)
+			out = append(out, m["processor"].(string)+":"+m["outcome"].(string))
+		}
+		return strings.Join(out, ",")
+	}
+
+	e.node.Registry.StripeSim().FailCreates(primary, true)
+	r := charge("FALLBACK1", "4242424242424242")
+	if r.Status != 200 || r.JSON["paid"] != true || attempts(r) != "default:error,backup:accepted" {
+		t.Fatalf("fallback: %d %s", r.Status, r.Body)
+	}
+	id := r.str("id")
+	if rf := e.do("POST", "/v1/charges/"+id+"/refunds", e.sk(), `{"amount":500,"description":"on the backup"}`); rf.Status != 200 || rf.str("status") != "succeeded" {
+		t.Fatalf("refund through the processor that took the charge: %d %s", rf.Status, rf.Body)
+	}
+	if d := charge("FALLBACK2", "4000000000009995"); d.Status != 402 || d.str("error", "code") != "insufficient_funds" {
+		t.Fatalf("decline on the backup: %d %s", d.Status, d.Body)
+	}
+	e.node.Registry.StripeSim().FailCreates(primary, false)
+
+	if d := charge("DECLINE1", "4000000000009995"); d.Status != 402 {
+		t.Fatalf("decline: %d %s", d.Status, d.Body)
+	}
+	list := e.do("GET", "/v1/charges?limit=1&app[id]="+e.app.AppID, e.sk(), nil)
+	if got := list.JSON["data"].([]any)[0].(map[string]any); got["order_no"] != "DECLINE1" || got["failure_code"] != "insufficient_funds" || got["processor_attempts"] != nil {
+		t.Fatalf("declined charge: %v (a decline is not retried elsewhere)", got)
+	}
+
+	if r := e.do("POST", appPath+"/card_settings", e.sk(), `{"three_d_secure":"required"}`); r.Status != 200 || r.str("three_d_secure") != "required" {
+		t.Fatalf("require 3-D Secure: %d %s", r.Status, r.Body)
+	}
+	r = charge("THREEDS1", "4242424242424242")
+	if r.Status != 200 || r.JSON["paid"] != false || r.str("credential", "card", "status") != "requires_action" {
+		t.Fatalf("with 3-D Secure required, a frictionless card still gets a challenge: %d %s", r.Status, r.Body)
+	}
+	e.pay(r.str("id"))
+	var last *resp
+	waitFor(t, "the challenged charge to be paid", func() bool {
+		last = e.do("GET", "/v1/charges/"+r.str("id"), e.sk(), nil)
+		return last.JSON["paid"] == true
+	})
+	if last.str("three_d_secure", "flow") != "challenge" || last.JSON["three_d_secure"].(map[string]any)["authenticated"] != true {
+		t.Fatalf("challenged charge: %s", last.Body)
+	}
+}

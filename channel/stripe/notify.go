@@ -19,7 +19,7 @@ import (
 // api_version of stripe-go's release train, and parses the event.
 // MerchantID is the event's account, or for a direct (non-Connect) account,
 // which Stripe's events do not name, the configured account id.
-func (c *Client) ParseNotification(_ context.Context, r *http.Request, body []byte) (*polypay.Notification, error) {
+func (c *Client) ParseNotification(ctx context.Context, r *http.Request, body []byte) (*polypay.Notification, error) {
 	ev, err := webhook.ConstructEventWithOptions(body, r.Header.Get("Stripe-Signature"), c.cfg.WebhookSecret, webhook.ConstructEventOptions{})
 	if err != nil {
 		switch {
@@ -29,7 +29,39 @@ func (c *Client) ParseNotification(_ context.Context, r *http.Request, body []by
 		}
 		return nil, fmt.Errorf("stripe webhook: %v", err)
 	}
-	return parseEvent(&ev, c.cfg.AccountID)
+	n, err := parseEvent(&ev, c.cfg.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	c.addChargeDetails(ctx, n)
+	return n, nil
+}
+
+// addChargeDetails completes a verified payment event with what Stripe
+// only gives on an expanded read: events carry latest_charge as a bare id,
+// so the 3-D Secure outcome and card details come from retrieving the
+// PaymentIntent. Without them the event is still applied.
+func (c *Client) addChargeDetails(ctx context.Context, n *polypay.Notification) {
+	if n.Kind != polypay.NotifyTrade || n.Trade.ThreeDS != nil || !strings.HasPrefix(n.Trade.TransactionNo, "pi_") {
+		return
+	}
+	switch n.Trade.State {
+	case polypay.TradePaid, polypay.TradeAuthorized, polypay.TradeFailed:
+	default:
+		return
+	}
+	pi, err := c.retrieve(ctx, n.Trade.TransactionNo)
+	if err != nil {
+		return
+	}
+	full, err := tradeOf(pi)
+	if err != nil {
+		return
+	}
+	n.Trade.ThreeDS = full.ThreeDS
+	if n.Trade.Extra == nil {
+		n.Trade.Extra = full.Extra
+	}
 }
 
 func parseEvent(ev *sg.Event, account string) (*polypay.Notification, error) {

@@ -104,6 +104,21 @@ type Sim struct {
 	mu       sync.Mutex
 	closed   bool
 	accounts map[string]*state
+	// failing accounts answer every PaymentIntent create with a 500
+	// api_error before creating anything (a processor outage on the write
+	// path while reads still work).
+	failing map[string]bool
+}
+
+// FailCreates makes an account's PaymentIntent creates fail with HTTP 500
+// (api_error) without creating anything, until called with false.
+func (s *Sim) FailCreates(accountID string, fail bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failing == nil {
+		s.failing = map[string]bool{}
+	}
+	s.failing[accountID] = fail
 }
 
 // New builds a simulator.
@@ -268,6 +283,13 @@ func (s *Sim) api(h func(*call) (int, any)) http.HandlerFunc {
 			form = r.URL.Query()
 		}
 		c := &call{r: r, st: st, form: form}
+		s.mu.Lock()
+		failing := s.failing[st.acct.ID] && r.Method == http.MethodPost && r.URL.Path == "/v1/payment_intents"
+		s.mu.Unlock()
+		if failing {
+			writeJSON(w, 500, errBody{&apiErr{Type: "api_error", Message: "An unknown error occurred on Stripe's end (simulated outage)."}})
+			return
+		}
 		key := r.Header.Get("Idempotency-Key")
 		if r.Method != http.MethodPost || key == "" {
 			status, body := h(c)
