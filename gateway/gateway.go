@@ -17,6 +17,7 @@ import (
 	"github.com/polypay/polypay/api"
 	"github.com/polypay/polypay/cashier"
 	"github.com/polypay/polypay/channel"
+	"github.com/polypay/polypay/console"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/seal"
 	"github.com/polypay/polypay/store"
@@ -45,6 +46,9 @@ type Config struct {
 	WebhookSchedule []time.Duration
 	// SignResponses signs every API reply; default on (see api.Server).
 	NoResponseSignatures bool
+	// Recon backs the console's reconciliation and report pages (nil:
+	// those pages say the engine is not connected).
+	Recon console.Recon
 }
 
 // DefaultRateLimit is each secret key's requests per second per node.
@@ -61,6 +65,7 @@ type Node struct {
 	API        *api.Server
 	Box        *seal.Box
 	Cashier    *cashier.Cashier
+	Console    *console.Console
 
 	srv    *http.Server
 	ln     net.Listener
@@ -130,7 +135,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if readTimeout == 0 {
 		readTimeout = 60 * time.Second
 	}
-	n.srv = &http.Server{Handler: n.API.Handler(), ReadHeaderTimeout: headerTimeout,
+	root := http.NewServeMux()
+	root.Handle("/", n.API.Handler())
+	root.Handle(console.Mount, n.Console)
+	n.srv = &http.Server{Handler: root, ReadHeaderTimeout: headerTimeout,
 		ReadTimeout: readTimeout, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	bg, cancel := context.WithCancel(context.Background())
@@ -191,6 +199,17 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	n.Cashier = cashier.New(cashier.Config{Svc: svc, DB: db, Log: log, WebhookPublicKey: signer.PublicKeyPEM(),
 		NewDemoApp: func(ctx context.Context) (*core.NewApp, error) { return n.CreateApp(ctx, "polypay demo store") }})
 	srv.Cashier = n.Cashier
+	fams := map[string]bool{}
+	var families []string
+	for _, ch := range reg.Channels() {
+		if f := reg.Family(ch); !fams[f] {
+			fams[f] = true
+			families = append(families, f)
+		}
+	}
+	n.Console = console.New(console.Config{DB: db, Svc: svc, Credentials: reg, Families: families, Channels: reg.Channels(),
+		CreateApp: n.CreateApp, Kick: disp.Kick, Recon: cfg.Recon, Log: log, PublicURL: cfg.PublicURL,
+		Secure: strings.HasPrefix(cfg.PublicURL, "https://")})
 	return n, nil
 }
 
