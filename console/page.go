@@ -86,7 +86,7 @@ func (p *page) LangURL(l string) string {
 }
 
 // Query is the current query string with key replaced (for pagination).
-func (p *page) Query(key, value string) string {
+func (p *page) Query(key, value string) template.URL {
 	q := p.r.URL.Query()
 	q.Del("lang")
 	q.Del("done")
@@ -95,7 +95,7 @@ func (p *page) Query(key, value string) string {
 	} else {
 		q.Set(key, value)
 	}
-	return q.Encode()
+	return template.URL(q.Encode()) // url.Values.Encode escapes every part
 }
 
 // Param is a query parameter of the current request.
