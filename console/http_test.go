@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -574,5 +575,90 @@ func TestLanguage(t *testing.T) {
 				t.Fatalf("title is not %q: %.400s", tt.want, b)
 			}
 		})
+	}
+}
+
+func TestWebhookResend(t *testing.T) {
+	e := consoletest.Start(t)
+	hits := make(chan string, 10)
+	merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hits <- string(b)
+	}))
+	defer merchant.Close()
+	st, ep := e.API("POST", "/v1/webhook_endpoints", map[string]any{"app": e.App.AppID, "url": merchant.URL + "/hook"})
+	if st != 200 {
+		t.Fatalf("endpoint: %d %v", st, ep)
+	}
+	id := e.Charge("alipay_qr", consoletest.OrderNo("WH"), 100, "webhook")
+	e.Pay(id)
+	wait := func() string {
+		select {
+		case b := <-hits:
+			return b
+		case <-time.After(10 * time.Second):
+			t.Fatal("no webhook arrived")
+			return ""
+		}
+	}
+	first := wait()
+	c := signedIn(t, e, console.RoleAdmin)
+	epPath := "/console/webhooks/" + ep["id"].(string)
+	var action []string
+	for deadline := time.Now().Add(5 * time.Second); action == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		action = regexp.MustCompile(`action="(/console/deliveries/whd_[0-9A-Za-z]+/resend)"`).FindStringSubmatch(c.get(epPath).Body)
+	}
+	if action == nil {
+		t.Fatalf("no resend form on %s", epPath)
+	}
+	tok := c.token(epPath)
+	r := c.post(action[1], url.Values{"csrf": {tok}})
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != epPath+"?done=resent" {
+		t.Fatalf("resend: %d %s", r.Status, r.Header.Get("Location"))
+	}
+	if again := wait(); again != first {
+		t.Fatalf("resent body differs:\n%s\n%s", again, first)
+	}
+	n := 0
+	for deadline := time.Now().Add(5 * time.Second); n != 2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		n = strings.Count(c.get(epPath).Body, `<td class="status-succeeded">`) // the attempt is recorded after the reply
+	}
+	if n != 2 {
+		t.Fatalf("delivery log shows %d succeeded deliveries, want 2", n)
+	}
+	if r := c.post("/console/deliveries/whd_unknown/resend", url.Values{"csrf": {tok}}); r.Status != http.StatusNotFound {
+		t.Fatalf("unknown delivery: %d, want 404", r.Status)
+	}
+}
+
+func TestChargeTimeline(t *testing.T) {
+	e := consoletest.Start(t)
+	id := e.Charge("alipay_qr", consoletest.OrderNo("TL"), 1000, "timeline")
+	e.Pay(id)
+	c := signedIn(t, e, console.RoleOwner)
+	tok := c.token("/console/charges/" + id)
+	if r := c.post("/console/charges/"+id+"/refund", url.Values{"csrf": {tok}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("refund: %d %.300s", r.Status, r.Body)
+	}
+	var page string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		page = c.get("/console/charges/" + id).Body
+		if strings.Contains(page, "Refund completed") {
+			break
+		}
+	}
+	tl := page[strings.Index(page, `id="timeline"`):]
+	want := []string{"Charge created", "Channel notification", "Paid", "Event charge.succeeded", "Refund re_", "Refund completed", "Event refund.succeeded"}
+	// Everything here happens within a second, so only presence is checked.
+	for _, w := range want {
+		if !strings.Contains(tl, w) {
+			t.Fatalf("timeline lacks %q:\n%s", w, tl)
+		}
+	}
+	if !strings.Contains(tl, "outcome: applied") && !strings.Contains(tl, "Outcome: applied") {
+		t.Fatalf("notification outcome missing:\n%s", tl)
+	}
+	if strings.Contains(page, `id="refund-form"`) {
+		t.Fatal("a fully refunded charge still offers a refund")
 	}
 }
