@@ -497,7 +497,7 @@ func (tx *Tx) DailyChannelStats(ctx context.Context, mode string, since, offset 
 	where, args := TxnFilter{Mode: mode, From: since}.where(tx, "")
 	where = append(where, "1=1")
 	rows, err := tx.query(ctx, `SELECT (created + ?) / 86400 AS d, channel, COUNT(*),
- SUM(CASE WHEN time_paid <> 0 THEN 1 ELSE 0 END), SUM(CASE WHEN time_paid <> 0 THEN amount ELSE 0 END)
+ CAST(SUM(CASE WHEN time_paid <> 0 THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN time_paid <> 0 THEN amount ELSE 0 END) AS BIGINT)
  FROM charges WHERE `+strings.Join(where, " AND ")+` GROUP BY d, channel ORDER BY d, channel`, append([]any{offset}, args...)...)
 	if err != nil {
 		return nil, err
