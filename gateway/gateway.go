@@ -18,6 +18,7 @@ import (
 	"github.com/polypay/polypay/api"
 	"github.com/polypay/polypay/cashier"
 	"github.com/polypay/polypay/channel"
+	"github.com/polypay/polypay/console"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/reconcile"
 	"github.com/polypay/polypay/seal"
@@ -55,6 +56,9 @@ type Config struct {
 	// DailyReconcileAt is when, after midnight Beijing time, the job
 	// reconciles the previous day (default reconcile.DefaultDailyAt, 10:00).
 	DailyReconcileAt time.Duration
+	// Recon, when set, replaces the reconciliation engine behind the
+	// console's reconciliation and report pages (tests of the console).
+	Recon console.Recon
 }
 
 // DefaultRateLimit is each secret key's requests per second per node.
@@ -75,6 +79,7 @@ type Node struct {
 	Recon      *reconcile.Engine
 	Daily      *reconcile.Daily
 	Reports    *reconcile.Reporter
+	Console    *console.Console
 
 	srv    *http.Server
 	ln     net.Listener
@@ -144,7 +149,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if readTimeout == 0 {
 		readTimeout = 60 * time.Second
 	}
-	n.srv = &http.Server{Handler: n.API.Handler(), ReadHeaderTimeout: headerTimeout,
+	root := http.NewServeMux()
+	root.Handle("/", n.API.Handler())
+	root.Handle(console.Mount, n.Console)
+	n.srv = &http.Server{Handler: root, ReadHeaderTimeout: headerTimeout,
 		ReadTimeout: readTimeout, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	bg, cancel := context.WithCancel(context.Background())
@@ -219,6 +227,21 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	srv.Reports = n.Reports
 	n.Daily = &reconcile.Daily{Engine: n.Recon, Families: reg, Configured: reg.Configured, Events: svc,
 		Owner: url, At: cfg.DailyReconcileAt, Log: log}
+	fams := map[string]bool{}
+	var families []string
+	for _, ch := range reg.Channels() {
+		if f := reg.Family(ch); !fams[f] {
+			fams[f] = true
+			families = append(families, f)
+		}
+	}
+	var recon console.Recon = consoleRecon{db: db, engine: n.Recon, reports: n.Reports}
+	if cfg.Recon != nil {
+		recon = cfg.Recon
+	}
+	n.Console = console.New(console.Config{DB: db, Svc: svc, Credentials: reg, Families: families, Channels: reg.Channels(),
+		CreateApp: n.CreateApp, Kick: disp.Kick, Recon: recon, Log: log, PublicURL: cfg.PublicURL,
+		Secure: strings.HasPrefix(cfg.PublicURL, "https://")})
 	return n, nil
 }
 

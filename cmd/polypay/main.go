@@ -2,6 +2,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,11 +12,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/polypay/polypay/bench"
 	"github.com/polypay/polypay/channel"
+	"github.com/polypay/polypay/console"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
 	"github.com/polypay/polypay/store"
@@ -31,6 +34,9 @@ Usage:
                                              require Ping++ request signatures from the app
   polypay channel set --app ID --channel alipay --live --file config.json
                                              store live channel credentials (sealed)
+  polypay console user add --email E --role owner|admin|finance|read_only
+                                             add a console user; the password is read from
+                                             $POLYPAY_CONSOLE_PASSWORD or the first line of stdin
   polypay ledger check                       verify the double-entry ledger; exit 1 on problems
   polypay vault rotate-key [--batch 200] [--grace 3s]
                                              new vault key-encryption key; re-wrap every card
@@ -61,6 +67,8 @@ func main() {
 		err = vaultCmd(os.Args[2:])
 	case "reconcile":
 		err = reconcileCmd(os.Args[2:])
+	case "console":
+		err = consoleCmd(os.Args[2:], os.Stdin, os.Stderr)
 	case "bench":
 		err = bench.Main(os.Args[2:], os.Stdout)
 	case "help", "-h", "--help":
@@ -228,4 +236,38 @@ func printJSON(v any) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+func consoleCmd(args []string, stdin io.Reader, stderr io.Writer) error {
+	if len(args) < 2 || args[0] != "user" || args[1] != "add" {
+		return errors.New("console: want user add --email E --role R")
+	}
+	fs := flag.NewFlagSet("console user add", flag.ContinueOnError)
+	cfg := storeFlags(fs)
+	email := fs.String("email", "", "the user's email, used to sign in")
+	role := fs.String("role", "", "owner, admin, finance or read_only")
+	if err := fs.Parse(args[2:]); err != nil {
+		return err
+	}
+	// Never a flag: flags show in ps and shell history.
+	pw := os.Getenv("POLYPAY_CONSOLE_PASSWORD")
+	if pw == "" {
+		fmt.Fprint(stderr, "password: ")
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("reading the password from stdin: %w", err)
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	ctx := context.Background()
+	db, _, err := gateway.OpenStore(ctx, *cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := console.AddUser(ctx, db, *email, console.Role(*role), pw); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "console user %s (%s) added\n", strings.ToLower(strings.TrimSpace(*email)), *role)
+	return nil
 }

@@ -11,8 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/polypay/polypay/console"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
+	"github.com/polypay/polypay/store"
 )
 
 func capture(t *testing.T, fn func() error) (string, error) {
@@ -79,5 +81,50 @@ func TestAppCreateWhileServing(t *testing.T) {
 	wal, _ := os.ReadFile(dir + "/polypay.db-wal")
 	if bytes.Contains(append(raw, wal...), []byte(a.SecretKeyTest)) {
 		t.Fatal("secret key stored in plaintext")
+	}
+}
+
+// TestConsoleUserAdd: the first owner is created from the CLI with the
+// password on stdin (or in the environment), never as a flag.
+func TestConsoleUserAdd(t *testing.T) {
+	t.Setenv("POLYPAY_DATABASE", "")
+	dir := t.TempDir()
+	tests := []struct {
+		name  string
+		env   string
+		stdin string
+		args  []string
+		ok    bool
+	}{
+		{"Stdin", "", "a long enough password\n", []string{"--email", "Owner@Example.com", "--role", "owner"}, true},
+		{"Env", "another long password", "", []string{"--email", "fin@example.com", "--role", "finance"}, true},
+		{"Duplicate", "", "a long enough password\n", []string{"--email", "owner@example.com", "--role", "admin"}, false},
+		{"BadRole", "", "a long enough password\n", []string{"--email", "x@example.com", "--role", "root"}, false},
+		{"ShortPassword", "", "short\n", []string{"--email", "y@example.com", "--role", "admin"}, false},
+		{"NoPassword", "", "", []string{"--email", "z@example.com", "--role", "admin"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("POLYPAY_CONSOLE_PASSWORD", tt.env)
+			args := append([]string{"user", "add", "--data", dir}, tt.args...)
+			var stderr bytes.Buffer
+			err := consoleCmd(args, strings.NewReader(tt.stdin), &stderr)
+			if (err == nil) != tt.ok {
+				t.Fatalf("consoleCmd: %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+	db, _, err := gateway.OpenStore(context.Background(), gateway.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var users []*store.ConsoleUser
+	db.Read(context.Background(), func(tx *store.Tx) (err error) { users, err = tx.ListConsoleUsers(context.Background()); return })
+	if len(users) != 2 || users[0].Email != "fin@example.com" || users[1].Email != "owner@example.com" || users[1].Role != "owner" {
+		t.Fatalf("users %+v", users)
+	}
+	if !console.CheckPassword(users[1].Password, "a long enough password") || strings.Contains(users[1].Password, "a long enough") {
+		t.Fatal("stored password hash does not verify, or holds the password")
 	}
 }

@@ -1,0 +1,294 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/time/rate"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/store"
+)
+
+// Role is what a console user may do.
+type Role string
+
+const (
+	RoleOwner    Role = "owner"
+	RoleAdmin    Role = "admin"
+	RoleFinance  Role = "finance"
+	RoleReadOnly Role = "read_only"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleOwner, RoleAdmin, RoleFinance, RoleReadOnly:
+		return true
+	}
+	return false
+}
+
+// Action is something that changes state; every POST route names one.
+type Action string
+
+const (
+	ActCreateApp   Action = "create_app"
+	ActSetChannel  Action = "set_channel"
+	ActRefund      Action = "refund"
+	ActResend      Action = "resend_webhook"
+	ActResolve     Action = "resolve_discrepancy"
+	ActManageUsers Action = "manage_users"
+)
+
+// Can is the permission table: read_only can do none of these.
+func (r Role) Can(a Action) bool {
+	switch a {
+	case ActCreateApp, ActSetChannel, ActResend:
+		return r == RoleOwner || r == RoleAdmin
+	case ActRefund, ActResolve:
+		return r == RoleOwner || r == RoleAdmin || r == RoleFinance
+	case ActManageUsers:
+		return r == RoleOwner
+	}
+	return false
+}
+
+// Argon2id parameters for new hashes: RFC 9106's second recommended
+// option scaled to OWASP's minimum memory (19 MiB, t=2, p=1) so a sign-in
+// stays cheap on a small machine. Verification reads the parameters stored
+// with each hash, so raising these later keeps old hashes working.
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+	argonSaltLen = 16
+)
+
+// HashPassword returns an encoded Argon2id hash with a fresh random salt:
+// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash> (PHC string format).
+func HashPassword(password string) string {
+	salt := make([]byte, argonSaltLen)
+	rand.Read(salt)
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// CheckPassword compares a password with an encoded hash in constant time.
+func CheckPassword(encoded, password string) bool {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var v int
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+		return false
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || m > 1<<21 || t == 0 || t > 16 || p == 0 {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil {
+		return false
+	}
+	want, err := b64.DecodeString(parts[5])
+	if err != nil || len(want) < 16 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// dummyHash is compared against when the email is unknown, so that a
+// sign-in takes as long whether or not the account exists.
+var dummyHash = sync.OnceValue(func() string { return HashPassword("polypay-no-such-user") })
+
+// MinPasswordLen is the shortest password accepted.
+const MinPasswordLen = 10
+
+// AddUser creates a console user. EInvalid for a bad email, role or a
+// password shorter than MinPasswordLen; EConflict when the email is taken.
+func AddUser(ctx context.Context, db *store.DB, email string, role Role, password string) error {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		return polypay.ParamError("email", "not a valid email address")
+	}
+	if !role.Valid() {
+		return polypay.ParamError("role", "role must be owner, admin, finance or read_only")
+	}
+	if len([]rune(password)) < MinPasswordLen {
+		return polypay.ParamError("password", "password must have at least %d characters", MinPasswordLen)
+	}
+	u := &store.ConsoleUser{ID: polypay.NewID("usr_"), Email: email, Role: string(role), Password: HashPassword(password)}
+	err := db.Write(ctx, func(tx *store.Tx) error {
+		u.Created = tx.Now()
+		return tx.InsertConsoleUser(ctx, u)
+	})
+	if store.IsUniqueViolation(err) {
+		return polypay.Errorf(polypay.EConflict, "a console user %s exists already", email)
+	}
+	return err
+}
+
+// Sign-in throttling: an account is locked for lockFor after maxFailures
+// failed passwords in a row; an IP gets ipBurst attempts, refilled at one
+// per ipEvery, whatever the accounts.
+const (
+	maxFailures = 5
+	lockFor     = 15 * time.Minute
+	ipBurst     = 20
+	ipEvery     = 6 * time.Second
+)
+
+// errSignIn is the one answer for every refused sign-in, so that the page
+// does not tell which emails exist.
+var errSignIn = errors.New("sign-in refused")
+
+// errThrottled is a refusal for too many attempts.
+var errThrottled = errors.New("too many attempts")
+
+type ipLimiter struct {
+	mu sync.Mutex
+	m  map[string]*rate.Limiter
+}
+
+func (l *ipLimiter) allow(ip string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = map[string]*rate.Limiter{}
+	}
+	if len(l.m) > 10000 { // bound memory under a spray of addresses
+		clear(l.m)
+	}
+	lim, ok := l.m[ip]
+	if !ok {
+		lim = rate.NewLimiter(rate.Every(ipEvery), ipBurst)
+		l.m[ip] = lim
+	}
+	return lim.AllowN(now, 1)
+}
+
+// signIn checks credentials and opens a session; it returns the cookie
+// value (only its hash is stored).
+func (c *Console) signIn(ctx context.Context, email, password, ip string) (string, error) {
+	now := c.now()
+	if !c.ips.allow(ip, now) {
+		return "", errThrottled
+	}
+	email = strings.ToLower(strings.TrimSpace(email))
+	var u *store.ConsoleUser
+	if err := c.cfg.DB.Read(ctx, func(tx *store.Tx) (err error) {
+		u, err = tx.ConsoleUserByEmail(ctx, email)
+		return
+	}); err != nil {
+		return "", err
+	}
+	if u == nil {
+		CheckPassword(dummyHash(), password)
+		return "", errSignIn
+	}
+	if u.LockedUntil > now.Unix() {
+		return "", errThrottled
+	}
+	if !CheckPassword(u.Password, password) {
+		failed, locked := u.Failed+1, int64(0)
+		if failed >= maxFailures {
+			failed, locked = 0, now.Add(lockFor).Unix()
+			c.log().Warn("console: account locked after failed sign-ins", "user", u.ID)
+		}
+		if err := c.cfg.DB.Write(ctx, func(tx *store.Tx) error {
+			return tx.SetConsoleLoginState(ctx, u.ID, failed, locked)
+		}); err != nil {
+			return "", err
+		}
+		if locked != 0 {
+			return "", errThrottled
+		}
+		return "", errSignIn
+	}
+	raw := make([]byte, 32) // 256 bits
+	rand.Read(raw)
+	id := base64.RawURLEncoding.EncodeToString(raw)
+	s := &store.ConsoleSession{IDHash: sessionHash(id), UserID: u.ID, CSRF: randomToken(), Created: now.Unix(), Seen: now.Unix()}
+	err := c.cfg.DB.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.SetConsoleLoginState(ctx, u.ID, 0, 0); err != nil {
+			return err
+		}
+		// Sweep expired sessions now and then; sign-in is rare enough.
+		if err := tx.DeleteStaleConsoleSessions(ctx, now.Add(-c.idle()).Unix(), now.Add(-c.maxAge()).Unix()); err != nil {
+			return err
+		}
+		return tx.InsertConsoleSession(ctx, s)
+	})
+	return id, err
+}
+
+func sessionHash(id string) string {
+	h := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(h[:])
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// session is a signed-in request's identity.
+type session struct {
+	hash string
+	csrf string
+	user *store.ConsoleUser
+	role Role
+}
+
+// loadSession returns the request's valid session, or nil. An expired one
+// is deleted.
+func (c *Console) loadSession(ctx context.Context, id string) (*session, error) {
+	if id == "" || len(id) > 64 {
+		return nil, nil
+	}
+	h := sessionHash(id)
+	var s *store.ConsoleSession
+	var u *store.ConsoleUser
+	if err := c.cfg.DB.Read(ctx, func(tx *store.Tx) (err error) {
+		s, u, err = tx.ConsoleSession(ctx, h)
+		return
+	}); err != nil || s == nil {
+		return nil, err
+	}
+	now := c.now().Unix()
+	if now-s.Seen > int64(c.idle()/time.Second) || now-s.Created > int64(c.maxAge()/time.Second) {
+		return nil, c.cfg.DB.Write(ctx, func(tx *store.Tx) error { return tx.DeleteConsoleSession(ctx, h) })
+	}
+	// Record activity at most once a minute: the idle limit is coarse and
+	// every page view need not be a write.
+	if now-s.Seen >= 60 {
+		if err := c.cfg.DB.Write(ctx, func(tx *store.Tx) error { return tx.TouchConsoleSession(ctx, h, now) }); err != nil {
+			return nil, err
+		}
+	}
+	return &session{hash: h, csrf: s.CSRF, user: u, role: Role(u.Role)}, nil
+}
+
+func tokenEqual(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}

@@ -1,0 +1,99 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/polypay/polypay/console"
+	"github.com/polypay/polypay/reconcile"
+	"github.com/polypay/polypay/store"
+)
+
+// consoleRecon shows the reconciliation engine's runs, discrepancies and
+// reports in the console, which spans every app and both modes.
+type consoleRecon struct {
+	db      *store.DB
+	engine  *reconcile.Engine
+	reports *reconcile.Reporter
+}
+
+var _ console.Recon = consoleRecon{}
+
+func unix(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0)
+}
+
+func (c consoleRecon) Runs(ctx context.Context, limit int) ([]console.ReconRun, error) {
+	runs, err := c.engine.Runs(ctx, store.RunFilter{Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]console.ReconRun, 0, len(runs))
+	for _, r := range runs {
+		out = append(out, console.ReconRun{ID: r.ID, Day: r.Day, Channel: r.Family, Status: r.Status,
+			Started: unix(r.Started), Finished: unix(r.Finished), Matched: int(r.Matched),
+			Discrepancies: int(r.OnlyPolypay + r.OnlyChannel + r.AmountDiffers + r.StatusDiffers), Open: int(r.Open), Error: r.Error})
+	}
+	return out, nil
+}
+
+func (c consoleRecon) Discrepancies(ctx context.Context, f console.DiscrepancyFilter) ([]console.Discrepancy, error) {
+	sf := store.DiscrepancyFilter{Family: f.Channel, Day: f.Day, RunID: f.RunID, Limit: f.Limit}
+	if f.OpenOnly {
+		open := true
+		sf.Open = &open
+	}
+	ds, err := c.engine.Discrepancies(ctx, sf)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]console.Discrepancy, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, console.Discrepancy{ID: d.ID, RunID: d.RunID, Day: d.Day, Channel: d.Family, AppID: d.AppID,
+			Kind: d.Kind, ChargeID: d.ChargeID, RefundID: d.RefundID, TradeNo: d.TransactionNo, OurAmount: d.PolypayAmount,
+			TheirAmount: d.ChannelAmount, Currency: d.Currency, OurStatus: d.PolypayStatus, TheirStatus: d.ChannelStatus,
+			Open: !d.Resolved, Note: d.Note, ResolvedBy: d.ResolvedBy, ResolvedAt: unix(d.ResolvedAt)})
+	}
+	return out, nil
+}
+
+func (c consoleRecon) Resolve(ctx context.Context, id, note, by string) error {
+	_, err := c.engine.ResolveDiscrepancy(ctx, id, by, note)
+	return err
+}
+
+// DailyReport lists every app's day, live mode first; test-mode rows carry
+// "(test)" after the app id.
+func (c consoleRecon) DailyReport(ctx context.Context, day string) ([]console.ReportRow, error) {
+	var apps []string
+	if err := c.db.Read(ctx, func(tx *store.Tx) error {
+		list, err := tx.ListApps(ctx)
+		for _, a := range list {
+			apps = append(apps, a.ID)
+		}
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	var out []console.ReportRow
+	for _, live := range []bool{true, false} {
+		for _, app := range apps {
+			rep, err := c.reports.DailyReport(ctx, app, live, day)
+			if err != nil {
+				return nil, err
+			}
+			label := app
+			if !live {
+				label += " (test)"
+			}
+			for _, r := range rep.Rows {
+				out = append(out, console.ReportRow{Day: day, AppID: label, Channel: r.Channel, Currency: r.Currency,
+					Count: r.Charges, Gross: r.Gross, Refunds: r.RefundAmount, Fees: r.Fees, Net: r.Net})
+			}
+		}
+	}
+	return out, nil
+}
