@@ -44,6 +44,7 @@ import (
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/vault"
 )
 
 //go:embed assets
@@ -124,6 +125,8 @@ type Config struct {
 	WechatOAuth WechatOAuthFunc
 	// HTTPClient exchanges OAuth codes; default a 10s-timeout client.
 	HTTPClient *http.Client
+	// Vault tokenizes the card form's card; nil hides the card channel.
+	Vault *vault.Vault
 }
 
 // Cashier is the HTTP handler for /cashier/ and /demo.
@@ -152,6 +155,7 @@ func New(cfg Config) *Cashier {
 	c.mux.HandleFunc("GET /cashier/cashier.css", c.static)
 	c.mux.HandleFunc("GET /cashier/{id}", c.page)
 	c.mux.HandleFunc("POST /cashier/{id}/pay", c.pay)
+	c.mux.HandleFunc("POST /cashier/{id}/card", c.payCard)
 	c.mux.HandleFunc("GET /cashier/{id}/qr.png", c.qr)
 	c.mux.HandleFunc("GET /cashier/{id}/events", c.events)
 	c.mux.HandleFunc("GET /cashier/{id}/status", c.status)
@@ -292,8 +296,8 @@ func ClientKind(ua string) string {
 var fitting = map[string][]string{
 	ClientWeChat:  {"wx_pub"},
 	ClientAlipay:  {"alipay_wap"},
-	ClientMobile:  {"alipay_wap", "wx_wap"},
-	ClientDesktop: {"alipay_qr", "wx_pub_qr", "alipay_pc_direct"},
+	ClientMobile:  {"alipay_wap", "wx_wap", "upacp_wap", "card", "paypal"},
+	ClientDesktop: {"alipay_qr", "wx_pub_qr", "alipay_pc_direct", "upacp_pc", "card", "paypal"},
 }
 
 // ChannelsFor returns the order's allowed channels that fit the client.
@@ -320,6 +324,10 @@ var labels = map[string]label{
 	"alipay_wap":       {"支付宝", "Alipay"},
 	"wx_wap":           {"微信支付", "WeChat Pay"},
 	"wx_pub":           {"微信支付", "WeChat Pay"},
+	"upacp_pc":         {"银联在线支付", "UnionPay online"},
+	"upacp_wap":        {"银联支付", "UnionPay"},
+	"card":             {"银行卡（Visa / Mastercard 等）", "Card (Visa, Mastercard, …)"},
+	"paypal":           {"PayPal", "PayPal"},
 }
 
 func yuan(fen int64) string {
@@ -332,6 +340,8 @@ func yuan(fen int64) string {
 }
 
 // view is what page.html renders.
+type formField struct{ Name, Value string }
+
 type view struct {
 	T          map[string]string
 	Lang       string
@@ -350,6 +360,10 @@ type view struct {
 	QRImage     string
 	PayURL      string
 	Credential  string
+	// FormAction and FormFields: a channel page the browser must POST to
+	// (UnionPay's front gateway).
+	FormAction string
+	FormFields []formField
 	Error       string
 	ReturnURL   string
 	Via         string
@@ -431,6 +445,9 @@ func (c *Cashier) settings(w http.ResponseWriter, r *http.Request, o *store.Orde
 func (c *Cashier) visibleChannels(o *store.Order, cs *core.CashierSettings, ua string) []string {
 	var out []string
 	for _, ch := range cs.Arrange(ChannelsFor(core.OrderChannels(o), ua)) {
+		if ch == "card" && c.cfg.Vault == nil {
+			continue
+		}
 		if c.cfg.Svc.ChannelHealthy(o.AppID, o.Livemode, ch) {
 			out = append(out, ch)
 		}
@@ -489,9 +506,21 @@ func (c *Cashier) page(w http.ResponseWriter, r *http.Request) {
 	}
 	if ch := q.Get("ch"); ch != "" {
 		if c.showCharge(r, o, ch, v) {
+			if v.State == "form" && o.Livemode {
+				if u, err := url.Parse(v.FormAction); err == nil {
+					h := w.Header()
+					h.Set("Content-Security-Policy", strings.Replace(h.Get("Content-Security-Policy"),
+						"form-action 'self'", "form-action 'self' "+u.Scheme+"://"+u.Host, 1))
+				}
+			}
 			c.render(w, http.StatusOK, "page.html", v)
 			return
 		}
+	}
+	if q.Get("card") == "1" && contains(c.visibleChannels(o, cs, r.UserAgent()), "card") && c.cfg.Vault != nil {
+		v.State, v.Channel, v.ChannelLbl = "card", "card", channelLabel(cs, "card", l)
+		c.render(w, http.StatusOK, "page.html", v)
+		return
 	}
 	v.State = "choose"
 	rules, err := c.cfg.Svc.OrderRules(r.Context(), o)
@@ -547,6 +576,38 @@ func (c *Cashier) showCharge(r *http.Request, o *store.Order, ch string, v *view
 	case ch == "wx_pub":
 		v.State, v.Credential = "jsapi", string(ch0.Credential)
 		v.WalletURL = "/sim/wechatpay/wallet"
+	case ch == "card":
+		// A card charge still pending waits for 3-D Secure: the issuer's
+		// page, reached by a plain link (a form's redirect to another
+		// origin would be stopped by form-action).
+		var pi struct {
+			NextAction *struct {
+				RedirectToURL struct {
+					URL string `json:"url"`
+				} `json:"redirect_to_url"`
+			} `json:"next_action"`
+		}
+		if json.Unmarshal(ch0.Credential, &pi) != nil || pi.NextAction == nil || !strings.HasPrefix(pi.NextAction.RedirectToURL.URL, "http") {
+			v.State = "waiting"
+			return true
+		}
+		v.State, v.PayURL = "redirect", pi.NextAction.RedirectToURL.URL
+	case ch == "upacp_pc" || ch == "upacp_wap":
+		var fields map[string]string
+		if json.Unmarshal(ch0.Credential, &fields) != nil || !strings.HasPrefix(fields["channel_url"], "http") {
+			return false
+		}
+		v.State, v.FormAction = "form", fields["channel_url"]
+		names := make([]string, 0, len(fields))
+		for k := range fields {
+			if k != "channel_url" {
+				names = append(names, k)
+			}
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			v.FormFields = append(v.FormFields, formField{k, fields[k]})
+		}
 	default:
 		u, ok := redirectURL(ch0.Credential)
 		if !ok {
@@ -660,6 +721,14 @@ func (c *Cashier) pay(w http.ResponseWriter, r *http.Request) {
 		// the charge is created when it comes back (wxOAuthCallback).
 		c.startWxOAuth(w, r, o, em)
 		return
+	case "card":
+		// The card form comes first; the charge is made when it is sent.
+		http.Redirect(w, r, c.selfURL(o, append(em, "card", "1")...), http.StatusSeeOther)
+		return
+	case "upacp_pc", "upacp_wap":
+		extra["result_url"] = c.selfURL(o)
+	case "paypal":
+		extra["return_url"] = c.selfURL(o)
 	}
 	if _, err := c.cfg.Svc.PayOrder(r.Context(), o, ch, clientIP(r), extra); err != nil {
 		c.cfg.Log.Warn("cashier: creating charge", "order", o.ID, "channel", ch, "err", err)

@@ -181,8 +181,8 @@ func TestChannelsFor(t *testing.T) {
 		ua   string
 		want string
 	}{
-		{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36", "alipay_qr,wx_pub_qr,alipay_pc_direct"},
-		{"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1", "alipay_wap,wx_wap"},
+		{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36", "alipay_qr,wx_pub_qr,alipay_pc_direct,upacp_pc,card,paypal"},
+		{"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1", "alipay_wap,wx_wap,upacp_wap,card,paypal"},
 		{"Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120 Mobile Safari/537.36 MicroMessenger/8.0.40", "wx_pub"},
 		{"Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120 Mobile Safari/537.36 AlipayClient/10.5", "alipay_wap"},
 	} {

@@ -24,7 +24,7 @@ func TestDiscountRulesAPI(t *testing.T) {
 		param string
 	}{
 		{"missing channel", func(m map[string]any) { delete(m, "channel") }, "channel"},
-		{"unknown channel", func(m map[string]any) { m["channel"] = "paypal" }, "channel"},
+		{"unknown channel", func(m map[string]any) { m["channel"] = "bitcoin" }, "channel"},
 		{"missing type", func(m map[string]any) { delete(m, "type") }, "type"},
 		{"bad type", func(m map[string]any) { m["type"] = "free_shipping" }, "type"},
 		{"float amount_off", func(m map[string]any) { m["amount_off"] = 4.5 }, "amount_off"},

@@ -74,8 +74,8 @@ func TestCashierSettingsAPI(t *testing.T) {
 		{"unknown order channel", map[string]any{"channel_order": []string{"alipay_scan"}}, "channel_order"},
 		{"duplicate order channel", map[string]any{"channel_order": []string{"alipay_qr", "alipay_qr"}}, "channel_order"},
 		{"order not a list", map[string]any{"channel_order": "alipay_qr"}, "channel_order"},
-		{"unknown disabled channel", map[string]any{"disabled_channels": []string{"paypal"}}, "disabled_channels"},
-		{"label channel", map[string]any{"labels": map[string]any{"paypal": map[string]string{"zh": "x"}}}, "labels[paypal]"},
+		{"unknown disabled channel", map[string]any{"disabled_channels": []string{"bitcoin"}}, "disabled_channels"},
+		{"label channel", map[string]any{"labels": map[string]any{"bitcoin": map[string]string{"zh": "x"}}}, "labels[bitcoin]"},
 		{"label language", map[string]any{"labels": map[string]any{"alipay_qr": map[string]string{"de": "x"}}}, "labels[alipay_qr][de]"},
 		{"label too long", map[string]any{"labels": map[string]any{"alipay_qr": map[string]string{"zh": strings.Repeat("字", 33)}}}, "labels[alipay_qr][zh]"},
 		{"label empty", map[string]any{"labels": map[string]any{"alipay_qr": map[string]string{"en": ""}}}, "labels[alipay_qr][en]"},
@@ -144,7 +144,7 @@ func TestCashierSettingsApplied(t *testing.T) {
 	nd := start(t)
 	path := "/v1/apps/" + nd.app.AppID + "/cashier_settings"
 	id, tok, cu := nd.newOrder(nd.orderBody("set-1"))
-	if _, p := nd.page(cu); strings.Join(buttons(p), " ") != "alipay_qr wx_pub_qr alipay_pc_direct" {
+	if _, p := nd.page(cu); strings.Join(buttons(p), " ") != "alipay_qr wx_pub_qr alipay_pc_direct upacp_pc card paypal" {
 		t.Fatalf("default channels %v", buttons(p))
 	}
 	if s, _, raw := nd.do("POST", path, map[string]any{"channel_order": []string{"wx_pub_qr", "alipay_pc_direct"},
@@ -153,7 +153,7 @@ func TestCashierSettingsApplied(t *testing.T) {
 		t.Fatalf("set: %s", raw)
 	}
 	_, p := nd.page(cu)
-	if strings.Join(buttons(p), " ") != "wx_pub_qr alipay_qr" || !strings.Contains(p, "Pay with Alipay") {
+	if strings.Join(buttons(p), " ") != "wx_pub_qr alipay_qr upacp_pc card paypal" || !strings.Contains(p, "Pay with Alipay") {
 		t.Fatalf("configured channels %v", buttons(p))
 	}
 	if loc := nd.payForm(id, tok, "alipay_pc_direct", ""); !strings.Contains(loc, "err=channel") {
@@ -240,7 +240,7 @@ func TestUnhealthyChannelHidden(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		h.Record(nd.app.AppID, false, "wx_pub_qr", &polypay.Error{Code: polypay.EChannel, Message: "SYSTEMERROR"}, now)
 	}
-	if _, p := nd.page(cu); strings.Join(buttons(p), " ") != "alipay_qr alipay_pc_direct" {
+	if _, p := nd.page(cu); strings.Join(buttons(p), " ") != "alipay_qr alipay_pc_direct upacp_pc card paypal" {
 		t.Fatalf("unhealthy channel shown: %v", buttons(p))
 	}
 	if loc := nd.payForm(id, tok, "wx_pub_qr", ""); !strings.Contains(loc, "err=channel") {
@@ -249,7 +249,7 @@ func TestUnhealthyChannelHidden(t *testing.T) {
 	// Time passing brings it back.
 	nd.n.Svc.Now = func() time.Time { return now.Add(core.UnhealthyWindow) }
 	defer func() { nd.n.Svc.Now = nil }()
-	if _, p := nd.page(cu); strings.Join(buttons(p), " ") != "alipay_qr wx_pub_qr alipay_pc_direct" {
+	if _, p := nd.page(cu); strings.Join(buttons(p), " ") != "alipay_qr wx_pub_qr alipay_pc_direct upacp_pc card paypal" {
 		t.Fatalf("channel still hidden after the window: %v", buttons(p))
 	}
 	nd.n.Svc.Now = nil

@@ -459,15 +459,11 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 			outcome = "closed"
 		case polypay.TradeClosed:
 			if c.Status == polypay.ChargeAuthorized {
-				// The hold was released at the channel (voided or expired).
-				c.Status = polypay.ChargeClosed
-				if err := tx.UpdateCharge(ctx, c); err != nil {
-					return err
-				}
-				if queued, err = s.emitCharge(ctx, tx, c, polypay.EventChargeHoldExpired); err != nil {
-					return err
-				}
-				outcome = "closed"
+				// The hold was released at the channel: by polypay's own void
+				// or expiry, which record it themselves with the right event
+				// (reversed or hold_expired), or from outside polypay, in which
+				// case the hold's expiry voids it again (a no-op) and closes it.
+				outcome = "ignored: hold released at the channel"
 				return nil
 			}
 			if c.Status != polypay.ChargePending {

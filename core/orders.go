@@ -19,7 +19,7 @@ import (
 // CashierChannels are the channels a browser can pay an order with, in the
 // order the cashier lists them. App-SDK, mini-program and scan channels are
 // not among them: no web page can drive those.
-var CashierChannels = []string{"alipay_qr", "wx_pub_qr", "alipay_pc_direct", "alipay_wap", "wx_wap", "wx_pub"}
+var CashierChannels = []string{"alipay_qr", "wx_pub_qr", "alipay_pc_direct", "alipay_wap", "wx_wap", "wx_pub", "upacp_pc", "upacp_wap", "card", "paypal"}
 
 // DefaultOrderExpiry is how long an order stays payable without time_expire.
 const DefaultOrderExpiry = 2 * time.Hour

@@ -219,7 +219,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	}
 	srv := &api.Server{Vault: vlt, RateLimit: limit, RateBurst: int(2 * limit), Svc: svc, DB: db, Signer: signer, Sandbox: reg, Credentials: reg, Log: log, SignResponses: !cfg.NoResponseSignatures}
 	n := &Node{URL: url, DB: db, Svc: svc, Registry: reg, Signer: signer, Dispatcher: disp, API: srv, Box: box, Vault: vlt, log: log}
-	n.Cashier = cashier.New(cashier.Config{Svc: svc, DB: db, Log: log, WebhookPublicKey: signer.PublicKeyPEM(),
+	n.Cashier = cashier.New(cashier.Config{Svc: svc, DB: db, Log: log, Vault: vlt, WebhookPublicKey: signer.PublicKeyPEM(),
 		NewDemoApp: func(ctx context.Context) (*core.NewApp, error) { return n.CreateApp(ctx, "polypay demo store") }})
 	srv.Cashier = n.Cashier
 	n.Recon = &reconcile.Engine{DB: db, Channels: reg, Settler: svc, Log: log}
