@@ -364,11 +364,11 @@ type view struct {
 	// (UnionPay's front gateway).
 	FormAction string
 	FormFields []formField
-	Error       string
-	ReturnURL   string
-	Via         string
-	Sandbox     bool
-	WalletURL   string
+	Error      string
+	ReturnURL  string
+	Via        string
+	Sandbox    bool
+	WalletURL  string
 	// Embed is the iframe/popup mode (?embed=1): no page chrome, status
 	// posted to the parent at ParentOrigin, no redirect to ReturnURL.
 	Embed        bool
