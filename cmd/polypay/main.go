@@ -19,6 +19,7 @@ import (
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
 	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/telemetry"
 	"github.com/polypay/polypay/webhook"
 )
 
@@ -26,6 +27,7 @@ const usage = `polypay: a self-hosted, Ping++-compatible payment gateway
 
 Usage:
   polypay serve [--addr 127.0.0.1:8080] [--data ./polypay-data] [--database postgres://...] [--public-url URL]
+                [--probe-interval 30s] [--otlp-endpoint host:4318]
   polypay app create --name NAME             create an app; prints its id and keys as JSON
   polypay app set-public-key --app ID --file key.pem
                                              require Ping++ request signatures from the app
@@ -81,6 +83,9 @@ func serve(args []string) error {
 	fs.DurationVar(&cfg.PollInterval, "poll-interval", 2*time.Second, "how often to look for expired charges and missing notifications")
 	fs.Float64Var(&cfg.SimSpeed, "sim-speed", 1, "run the simulators' notification retry schedules this many times faster (test mode only)")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", gateway.DefaultRateLimit, "requests per second per secret key on this node, bursts of twice that (-1: unlimited)")
+	otlp := fs.String("otlp-endpoint", os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), "send OpenTelemetry traces over OTLP/HTTP to this endpoint (host:port or URL; default off)")
+	fs.DurationVar(&cfg.Health.ProbeInterval, "probe-interval", 30*time.Second, "probe every configured channel account this often (0: no probes)")
+	fs.DurationVar(&cfg.Health.OpenTimeout, "breaker-timeout", 30*time.Second, "how long a down channel account gets no traffic before a probe tests it")
 	signResponses := fs.Bool("sign-responses", true, "sign every API reply (X-Pingplusplus-Signature), as Ping++ does; costs one RSA signature per request")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -89,6 +94,15 @@ func serve(args []string) error {
 	cfg.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	shutdownTraces, err := telemetry.Setup(ctx, *otlp)
+	if err != nil {
+		return fmt.Errorf("--otlp-endpoint: %w", err)
+	}
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shutdownTraces(tctx)
+	}()
 	n, err := gateway.Start(ctx, *cfg)
 	if err != nil {
 		return err
