@@ -13,6 +13,9 @@ const (
 	EventChargeReversed    = "charge.reversed"     // a hold voided by the merchant
 	EventChargeHoldExpired = "charge.hold_expired" // a hold released unused at its expiry
 	EventChargeFailed      = "charge.failed"       // a payment attempt refused (card decline, 3-D Secure failure)
+	// EventChannelHealthChanged: one of the app's channel accounts became
+	// healthy, degraded or down (a polypay extension).
+	EventChannelHealthChanged = "channel.health_changed"
 )
 
 // Event records something that happened to an object; Object is the full

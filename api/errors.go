@@ -20,6 +20,9 @@ type errorObj struct {
 	Message string `json:"message"`
 	Code    string `json:"code,omitempty"`
 	Param   string `json:"param,omitempty"`
+	// AvailableChannels lists the channels that are up, with code
+	// channel_unavailable (a polypay extension).
+	AvailableChannels []string `json:"available_channels,omitempty"`
 }
 
 // writeError is the one place where errors become HTTP statuses and Ping++
@@ -59,5 +62,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 {
 		s.Log.Error("request failed", "request_id", requestID(r), "err", err)
 	}
-	s.writeJSON(w, r, status, errorBody{errorObj{Type: typ, Message: e.Message, Code: code, Param: e.Param}})
+	obj := errorObj{Type: typ, Message: e.Message, Code: code, Param: e.Param}
+	var av interface{ AvailableChannels() []string }
+	if errors.As(err, &av) {
+		obj.AvailableChannels = append([]string{}, av.AvailableChannels()...)
+	}
+	s.writeJSON(w, r, status, errorBody{obj})
 }

@@ -51,6 +51,8 @@ type Server struct {
 	Vault *vault.Vault
 	// Reports serves GET /v1/apps/{app}/reports/daily; nil leaves it out.
 	Reports Reports
+	// Metrics serves /metrics (Prometheus); nil leaves it out.
+	Metrics http.Handler
 
 	// RateLimit is each secret key's sustained requests per second on this
 	// node (0: unlimited), with bursts up to RateBurst.
@@ -111,6 +113,13 @@ func (s *Server) Handler() http.Handler {
 		m.Handle("GET /cashier.js", s.Cashier) // the popup script merchants include
 		m.Handle("/demo", s.Cashier)
 		m.Handle("/demo/", s.Cashier)
+	}
+	m.HandleFunc("POST /v1/apps/{app}/routes", s.authed(s.setRoutes))
+	m.HandleFunc("GET /v1/apps/{app}/routes", s.authed(s.listRoutes))
+	m.HandleFunc("GET /v1/channels/health", s.authed(s.channelHealth))
+	m.HandleFunc("GET /v1/channels/sla", s.authed(s.channelSLA))
+	if s.Metrics != nil {
+		m.Handle("GET /metrics", s.Metrics)
 	}
 	if s.Credentials != nil {
 		m.HandleFunc("POST /v1/apps/{app}/channels", s.authed(s.setChannel))
@@ -189,9 +198,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		id := polypay.NewID("iar_")
 		ctx := context.WithValue(r.Context(), keyRequestID, id)
+		ctx, span := startSpan(ctx, r, id)
 		sw := &statusWriter{ResponseWriter: w}
 		sw.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(sw, r.WithContext(ctx))
+		r2 := r.WithContext(ctx)
+		next.ServeHTTP(sw, r2) // the mux sets r2.Pattern
+		endSpan(span, r2, sw.status, time.Since(start))
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			return
 		}

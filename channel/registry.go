@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/health"
 	"github.com/polypay/polypay/seal"
 	"github.com/polypay/polypay/store"
 )
@@ -72,6 +73,8 @@ type Registry struct {
 	configs map[string]cachedConfig
 	// sandbox credentials by channel-side merchant id, for the simulators
 	sandboxCfg map[string]json.RawMessage
+	// monitor decorates every connector handed out (see health.go)
+	monitor *health.Monitor
 }
 
 // Option adjusts a Registry.
@@ -106,7 +109,8 @@ func (r *Registry) scaled(gaps []time.Duration) []time.Duration {
 // simURL is where this process serves Handler(); sandbox connectors call it.
 func NewRegistry(ctx context.Context, db *store.DB, box *seal.Box, simURL string, log *slog.Logger, opts ...Option) (*Registry, error) {
 	r := &Registry{simSpeed: 1, db: db, box: box, simURL: strings.TrimRight(simURL, "/"), log: log,
-		http:  &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+		http: &http.Client{Timeout: 30 * time.Second,
+			Transport: &health.Transport{Base: &http.Transport{MaxIdleConnsPerHost: 64}}},
 		conns: map[string]polypay.Channel{}, configs: map[string]cachedConfig{}, sandboxCfg: map[string]json.RawMessage{},
 		families: map[string]family{}, byChan: map[string]family{}}
 	for _, o := range opts {
@@ -275,7 +279,7 @@ func (r *Registry) Channel(ctx context.Context, appID string, live bool, ch stri
 	// Connectors are kept per credential set, so new credentials (from
 	// this node or, after configTTL, another) get a new connector.
 	sum := sha256.Sum256(cfg)
-	cacheKey := ch + "/" + hex.EncodeToString(sum[:12])
+	cacheKey := fmt.Sprintf("%s/%v/%s/%s", appID, live, ch, hex.EncodeToString(sum[:12]))
 	r.mu.Lock()
 	c := r.conns[cacheKey]
 	r.mu.Unlock()
@@ -286,6 +290,7 @@ func (r *Registry) Channel(ctx context.Context, appID string, live bool, ch stri
 	if err != nil {
 		return nil, err
 	}
+	c = r.guard(appID, live, key, c)
 	r.mu.Lock()
 	r.conns[cacheKey] = c
 	r.mu.Unlock()

@@ -128,20 +128,10 @@ func processorAccount(processor string) string {
 	return processor
 }
 
-// Attempt is one card processor tried for a charge (charge.processor_attempts).
-type Attempt struct {
-	Processor string `json:"processor"`
-	Outcome   string `json:"outcome"` // accepted, declined, error
-	Code      string `json:"code,omitempty"`
-	Message   string `json:"message,omitempty"`
-}
-
-// createCard starts a card charge on the app's processors in order. A
-// decline ends it (another processor would decline the same card, and
-// retrying declines looks like card testing to issuers). A processor error
-// moves on only when the processor confirms it holds no trade for the
-// charge; otherwise the outcome is unknown and the charge stays with that
-// processor, to be settled by query like any other.
+// createCard starts a card charge on the app's processors in order
+// (usable ones first), with failover's rules: a decline ends it, a
+// processor that did not accept the request is skipped, and any other
+// error moves on only when the processor confirms it holds no trade.
 func (s *Service) createCard(ctx context.Context, c *polypay.Charge, req polypay.ChannelRequest) ([]byte, error) {
 	var cs *CardSettings
 	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
@@ -151,67 +141,16 @@ func (s *Service) createCard(ctx context.Context, c *polypay.Charge, req polypay
 		return nil, err
 	}
 	req.ThreeDS = cs.ThreeDSecure
-	var attempts []Attempt
-	record := func() {
-		if len(attempts) > 1 {
-			c.Attempts, _ = json.Marshal(attempts)
+	family := s.Channels.Family(c.Channel)
+	var up, down []string
+	for _, p := range cs.Processors {
+		if s.usable(account(c.AppID, c.Livemode, family, p)) {
+			up = append(up, p)
+		} else {
+			down = append(down, p)
 		}
 	}
-	var lastErr error
-	for i, proc := range cs.Processors {
-		c.Account = processorAccount(proc)
-		if i > 0 {
-			// Recorded before the call: if this node dies during it, the
-			// poller must ask this processor, not the first, about the trade.
-			if err := s.DB.Write(ctx, func(tx *store.Tx) error {
-				cur, err := tx.LockCharge(ctx, c.ID)
-				if err != nil {
-					return err
-				}
-				cur.Account = c.Account
-				cur.Attempts, _ = json.Marshal(attempts)
-				return tx.UpdateCharge(ctx, cur)
-			}); err != nil {
-				return nil, err
-			}
-		}
-		ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
-		if err != nil {
-			attempts = append(attempts, Attempt{Processor: proc, Outcome: "error", Message: errMessage(err)})
-			lastErr = err
-			continue
-		}
-		if c.AuthOnly {
-			if _, ok := ch.(polypay.Authorizer); !ok {
-				return nil, polypay.ParamError("capture", "卡处理账户 %s 不支持预授权（capture=false）", proc)
-			}
-		}
-		req.NotifyURL = s.NotifyURL(s.Channels.Family(c.ChannelRoute()), c.AppID, c.Livemode)
-		cred, err := ch.CreateCharge(ctx, req)
-		if err == nil {
-			attempts = append(attempts, Attempt{Processor: proc, Outcome: "accepted"})
-			record()
-			return cred, nil
-		}
-		var pe *polypay.Error
-		if errors.As(err, &pe) {
-			attempts = append(attempts, Attempt{Processor: proc, Outcome: "declined", Code: pe.ChannelCode, Message: pe.Message})
-			record()
-			return nil, err
-		}
-		attempts = append(attempts, Attempt{Processor: proc, Outcome: "error", Message: err.Error()})
-		lastErr = err
-		if i == len(cs.Processors)-1 || !s.noTradeAt(ctx, ch, c) {
-			record()
-			return nil, err // unknown outcome on this processor
-		}
-		s.Log.Warn("card processor failed; trying the next", "charge", c.ID, "processor", proc, "err", err)
-	}
-	record()
-	if lastErr == nil {
-		lastErr = errors.New("no card processor configured")
-	}
-	return nil, lastErr
+	return s.failover(ctx, c, req, append(up, down...), false, true)
 }
 
 // noTradeAt reports whether a processor that failed a create certainly

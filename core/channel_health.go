@@ -7,7 +7,9 @@ import (
 	"github.com/polypay/polypay"
 )
 
-// Channel health for the cashier: a channel whose last UnhealthyAfter
+// Channel health for the cashier, from what it sees itself (the channel
+// accounts' own health is the health package's, see Service.Health): a
+// channel whose last UnhealthyAfter
 // charge creations for an app and mode (through PayOrder) all failed with a
 // channel error (polypay.EChannel) within UnhealthyWindow is unhealthy, and
 // the cashier hides it, until UnhealthyWindow has passed since the last of
@@ -44,11 +46,6 @@ func NewChannelHealth() *ChannelHealth {
 func (s *Service) ChannelHealth() *ChannelHealth {
 	s.healthOnce.Do(func() { s.health = NewChannelHealth() })
 	return s.health
-}
-
-// ChannelHealthy reports whether the cashier should show channel now.
-func (s *Service) ChannelHealthy(appID string, live bool, channel string) bool {
-	return s.ChannelHealth().Healthy(appID, live, channel, s.now())
 }
 
 // Record notes the outcome of one charge creation at now: err nil is a

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/metrics"
 	"github.com/polypay/polypay/store"
 )
 
@@ -92,12 +93,18 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 		Status: polypay.ChargePending, Created: now, TimeExpire: p.TimeExpire, ParamsHash: paramsHash,
 		AuthOnly: p.AuthOnly,
 	}
-	ch, err := s.Channels.Channel(ctx, who.App.ID, who.Live, p.Channel)
+	routes, err := s.routesFor(ctx, who.App.ID, who.Live, family)
 	if err != nil {
 		return nil, err
 	}
 	req := polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(family, who.App.ID, who.Live), AuthorizeOnly: p.AuthOnly}
-	if p.AuthOnly {
+	var ch polypay.Channel
+	if routes == nil || IsScan(c.Channel) || IsCard(c.Channel) {
+		if ch, err = s.Channels.Channel(ctx, who.App.ID, who.Live, p.Channel); err != nil {
+			return nil, err
+		}
+	}
+	if p.AuthOnly && ch != nil {
 		if _, ok := ch.(polypay.Authorizer); !ok {
 			return nil, polypay.ParamError("capture", "渠道 %s 不支持预授权（capture=false）", p.Channel)
 		}
@@ -108,7 +115,7 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	if IsCard(p.Channel) {
 		return s.createCardCharge(ctx, c, req, p.Extra, now, hook)
 	}
-	cred, err := ch.CreateCharge(ctx, req)
+	cred, err := s.createRouted(ctx, c, req, routes)
 	if err != nil {
 		return nil, s.unknownOutcome(ctx, c, now, err)
 	}
@@ -141,6 +148,7 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	if err != nil {
 		return nil, err
 	}
+	metrics.ChargesCreated.WithLabelValues(c.Channel).Inc()
 	return out, nil
 }
 
@@ -325,10 +333,10 @@ func (s *Service) Reverse(ctx context.Context, who Caller, id string) (any, erro
 // rec, when not nil, is the notification being applied: it is written to
 // the notification log in the same transaction, with the outcome.
 func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Trade, source string, rec *store.NotificationRecord) (string, error) {
-	outcome := ""
+	outcome, paidChannel := "", ""
 	queued := 0
 	err := s.DB.Write(ctx, func(tx *store.Tx) (err error) {
-		queued = 0
+		queued, paidChannel = 0, ""
 		defer func() {
 			if err == nil && rec != nil {
 				r := *rec
@@ -396,6 +404,7 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 			}
 			queued += n
 			outcome = "applied"
+			paidChannel = c.Channel
 			if lateAfterClose {
 				// The money is real: record the payment and flag it for the
 				// merchant, who decides whether to ship or refund.
@@ -481,6 +490,9 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 		return nil
 	})
 	s.kick(queued)
+	if err == nil && paidChannel != "" {
+		metrics.ChargesPaid.WithLabelValues(paidChannel).Inc()
+	}
 	if outcome == "applied_after_close" {
 		s.Log.Warn("payment arrived after the charge was closed; applied and flagged for review", "charge", chargeID, "source", source)
 	} else if err == nil && outcome != "no_change" && outcome != "" {

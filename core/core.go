@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/health"
 	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/telemetry"
 	"github.com/polypay/polypay/wire"
 )
 
@@ -47,6 +49,11 @@ type Service struct {
 	// OnEvent is called after a transaction that queued webhook deliveries
 	// committed, so the dispatcher can send them without waiting for a poll.
 	OnEvent func()
+
+	// Health is the channel accounts' health (routing skips down
+	// accounts, the cashier hides channels without a usable one); nil
+	// treats every account as healthy.
+	Health *health.Monitor
 
 	healthOnce sync.Once
 	health     *ChannelHealth // see ChannelHealth
@@ -115,6 +122,7 @@ func (s *Service) emit(ctx context.Context, tx *store.Tx, appID string, live boo
 	}
 	e := &polypay.Event{ID: polypay.NewID("evt_"), AppID: appID, Livemode: live, Type: typ,
 		Created: tx.Now(), Object: body, RequestID: requestID}
+	telemetry.Events.Remember(ctx, e.ID)         // its webhook deliveries join this trace
 	return tx.InsertEvent(ctx, e, tx.Now()*1000) // due at once, by the store's clock
 }
 

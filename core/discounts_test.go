@@ -28,7 +28,7 @@ func TestCheckDiscountParams(t *testing.T) {
 		{"wx family", func(p *core.DiscountParams) { p.Channel = "wx" }, "", `"满50减5"`},
 		{"bilingual label", func(p *core.DiscountParams) { p.Label = json.RawMessage(`{"en":"5 off","zh":"减5元"}`) }, "", `{"en":"5 off","zh":"减5元"}`},
 		{"one-language label", func(p *core.DiscountParams) { p.Label = json.RawMessage(`{"zh":"减5元"}`) }, "", `{"zh":"减5元"}`},
-		{"unknown channel", func(p *core.DiscountParams) { p.Channel = "paypal" }, "channel", ""},
+		{"unknown channel", func(p *core.DiscountParams) { p.Channel = "bitcoin" }, "channel", ""},
 		{"empty channel", func(p *core.DiscountParams) { p.Channel = "" }, "channel", ""},
 		{"bad type", func(p *core.DiscountParams) { p.Type = "free" }, "type", ""},
 		{"zero amount_off", func(p *core.DiscountParams) { p.AmountOff = 0 }, "amount_off", ""},

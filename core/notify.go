@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/store"
@@ -18,10 +19,14 @@ import (
 // genuine notification that met a transient failure is sent again).
 func (s *Service) HandleNotification(ctx context.Context, w http.ResponseWriter, r *http.Request, family, appID string, live bool, body []byte) {
 	rec := store.NotificationRecord{Channel: family, AppID: appID, Live: live}
+	var counted string // the outcome, for the metrics
+	var paidAt int64
+	defer func() { s.countNotification(family, counted, paidAt) }()
 	ch, merchantID, err := s.Channels.ForNotification(ctx, family, appID, live)
 	if err != nil {
 		rec.Outcome, rec.Detail = "rejected_unknown_app", err.Error()
 		s.record(ctx, rec)
+		counted = rec.Outcome
 		http.Error(w, "unknown notification target", http.StatusNotFound)
 		return
 	}
@@ -32,6 +37,7 @@ func (s *Service) HandleNotification(ctx context.Context, w http.ResponseWriter,
 			rec.Outcome = "rejected_malformed"
 		}
 		s.record(ctx, rec)
+		counted = rec.Outcome
 		ch.Ack(w, false)
 		return
 	}
@@ -39,6 +45,7 @@ func (s *Service) HandleNotification(ctx context.Context, w http.ResponseWriter,
 	if n.MerchantID != merchantID {
 		rec.Outcome, rec.Detail = "rejected_foreign", "notification names merchant "+n.MerchantID
 		s.record(ctx, rec)
+		counted = rec.Outcome
 		ch.Ack(w, false)
 		return
 	}
@@ -55,6 +62,7 @@ func (s *Service) HandleNotification(ctx context.Context, w http.ResponseWriter,
 			rec.Outcome = "error"
 		}
 		s.record(ctx, rec)
+		counted = rec.Outcome
 		ch.Ack(w, false)
 		return
 	}
@@ -75,6 +83,7 @@ func (s *Service) HandleNotification(ctx context.Context, w http.ResponseWriter,
 		} else if polypay.ErrorCode(err) == polypay.ENotFound {
 			rec.Outcome = "rejected_unknown_refund"
 			s.record(ctx, rec)
+			counted = rec.Outcome
 			outcome, err = rec.Outcome, nil
 		}
 	default:
@@ -86,8 +95,13 @@ func (s *Service) HandleNotification(ctx context.Context, w http.ResponseWriter,
 	if err != nil {
 		rec.Outcome, rec.Detail = "error", err.Error()
 		s.record(ctx, rec)
+		counted = rec.Outcome
 		ch.Ack(w, false)
 		return
+	}
+	counted = outcome
+	if n.Kind == polypay.NotifyTrade && (n.Trade.State == polypay.TradePaid || n.Trade.State == polypay.TradeFinished) && strings.HasPrefix(outcome, "applied") {
+		paidAt = n.Trade.PaidAt
 	}
 	ok := outcome == "applied" || outcome == "applied_after_close" || outcome == "duplicate" || outcome == "closed" || outcome == "no_change" ||
 		len(outcome) > 8 && outcome[:8] == "ignored:"

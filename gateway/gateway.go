@@ -20,6 +20,8 @@ import (
 	"github.com/polypay/polypay/channel"
 	"github.com/polypay/polypay/console"
 	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/health"
+	"github.com/polypay/polypay/metrics"
 	"github.com/polypay/polypay/reconcile"
 	"github.com/polypay/polypay/seal"
 	"github.com/polypay/polypay/store"
@@ -59,6 +61,9 @@ type Config struct {
 	// Recon, when set, replaces the reconciliation engine behind the
 	// console's reconciliation and report pages (tests of the console).
 	Recon console.Recon
+	// Health tunes channel health monitoring (probes are off unless
+	// Health.ProbeInterval is set).
+	Health health.Config
 }
 
 // DefaultRateLimit is each secret key's requests per second per node.
@@ -80,6 +85,7 @@ type Node struct {
 	Daily      *reconcile.Daily
 	Reports    *reconcile.Reporter
 	Console    *console.Console
+	Health     *health.Monitor
 
 	srv    *http.Server
 	ln     net.Listener
@@ -161,7 +167,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if poll == 0 {
 		poll = 2 * time.Second
 	}
-	n.wg.Add(3)
+	n.wg.Add(5)
+	go func() { defer n.wg.Done(); n.Health.RunProbes(bg) }()
+	go func() { defer n.wg.Done(); n.Health.RunFlusher(bg) }()
 	go func() { defer n.wg.Done(); n.Dispatcher.Run(bg) }()
 	go func() { defer n.wg.Done(); n.Svc.RunPoller(bg, poll) }()
 	if cfg.DailyReconcile {
@@ -199,8 +207,10 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	if err != nil {
 		return fail(err)
 	}
-	reg, err := channel.NewRegistry(ctx, db, box, simURL, log, channel.WithSimSpeed(cfg.SimSpeed), channel.WithPublicURL(url))
+	mon := health.New(cfg.Health, db, log)
+	reg, err := channel.NewRegistry(ctx, db, box, simURL, log, channel.WithSimSpeed(cfg.SimSpeed), channel.WithPublicURL(url), channel.WithMonitor(mon))
 	if err != nil {
+		mon.Close()
 		return fail(err)
 	}
 	keys, err := vault.OpenKeys(cfg.DataDir)
@@ -209,7 +219,14 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	}
 	vlt := vault.New(db, keys)
 	disp := &webhook.Dispatcher{DB: db, Signer: signer, Client: webhook.NewClient(), Log: log, Schedule: cfg.WebhookSchedule}
-	svc := &core.Service{DB: db, Channels: reg, Cards: vaultCards{vlt}, BaseURL: url, Log: log, OnEvent: disp.Kick}
+	svc := &core.Service{DB: db, Channels: reg, BaseURL: url, Log: log, OnEvent: disp.Kick, Health: mon, Cards: vaultCards{vlt}}
+	mon.OnChange = func(c health.Change) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := svc.HealthChanged(ctx, c); err != nil {
+			log.Error("emitting channel.health_changed", "channel", c.Account.Name, "err", err)
+		}
+	}
 	limit := cfg.RateLimit
 	if limit == 0 {
 		limit = DefaultRateLimit
@@ -218,7 +235,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 		limit = 0
 	}
 	srv := &api.Server{Vault: vlt, RateLimit: limit, RateBurst: int(2 * limit), Svc: svc, DB: db, Signer: signer, Sandbox: reg, Credentials: reg, Log: log, SignResponses: !cfg.NoResponseSignatures}
-	n := &Node{URL: url, DB: db, Svc: svc, Registry: reg, Signer: signer, Dispatcher: disp, API: srv, Box: box, Vault: vlt, log: log}
+	srv.Metrics = metrics.Handler(backlog{db})
+	n := &Node{URL: url, DB: db, Svc: svc, Registry: reg, Signer: signer, Dispatcher: disp, API: srv, Box: box, Vault: vlt, Health: mon, log: log}
 	n.Cashier = cashier.New(cashier.Config{Svc: svc, DB: db, Log: log, Vault: vlt, WebhookPublicKey: signer.PublicKeyPEM(),
 		NewDemoApp: func(ctx context.Context) (*core.NewApp, error) { return n.CreateApp(ctx, "polypay demo store") }})
 	srv.Cashier = n.Cashier
@@ -264,6 +282,7 @@ func (n *Node) Close(ctx context.Context) error {
 	n.simSrv.Shutdown(ctx)
 	n.cancel()
 	n.wg.Wait()
+	n.Health.Close()
 	n.Registry.Close()
 	if e := n.DB.Close(); err == nil {
 		err = e
@@ -277,4 +296,16 @@ type vaultCards struct{ v *vault.Vault }
 func (c vaultCards) CardForCharge(ctx context.Context, tx *store.Tx, appID string, live bool, source, customer string) (*polypay.CardData, error) {
 	card, _, err := c.v.CardForCharge(ctx, tx, appID, live, source, customer)
 	return card, err
+}
+
+// backlog reads the node's queues for the metrics.
+type backlog struct{ db *store.DB }
+
+func (b backlog) Backlog(ctx context.Context, now time.Time) (d, c, r int, err error) {
+	err = b.db.Read(ctx, func(tx *store.Tx) error {
+		var e error
+		d, c, r, e = tx.Backlog(ctx, now.Unix())
+		return e
+	})
+	return
 }

@@ -9,7 +9,13 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/polypay/polypay/metrics"
 	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/telemetry"
 	"github.com/polypay/polypay/wire"
 )
 
@@ -168,6 +174,10 @@ func (d *Dispatcher) deliver(ctx context.Context, del *store.Delivery) {
 		d.Log.Error("webhook: encoding event", "event", del.Event.ID, "err", err)
 		return
 	}
+	sctx, span := telemetry.Tracer().Start(telemetry.Events.Context(bg, del.Event.ID), "webhook.deliver",
+		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attribute.String("polypay.event.id", del.Event.ID),
+			attribute.String("polypay.event.type", del.Event.Type), attribute.Int("polypay.webhook.attempt", del.Attempts+1)))
+	defer span.End()
 	start := d.now()
 	a := store.Attempt{At: start.UnixMilli()}
 	// An attempt under way finishes even during shutdown (bounded by the
@@ -177,6 +187,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del *store.Delivery) {
 		req.Header.Set("Content-Type", "application/json; charset=utf-8")
 		req.Header.Set("User-Agent", "polypay-webhooks/1")
 		req.Header.Set(SignatureHeader, d.Signer.Sign(body))
+		telemetry.Inject(sctx, req.Header)
 		var resp *http.Response
 		resp, err = d.Client.Do(req)
 		if err == nil {
@@ -212,6 +223,19 @@ func (d *Dispatcher) deliver(ctx context.Context, del *store.Delivery) {
 	}); err != nil {
 		d.Log.Error("webhook: recording attempt", "delivery", del.ID, "err", err)
 		return
+	}
+	result := "acked"
+	switch {
+	case gaveUp:
+		result = "gave_up"
+	case !acked:
+		result = "failed"
+	}
+	metrics.WebhookDeliveries.WithLabelValues(result).Inc()
+	metrics.WebhookLatency.Observe(float64(a.LatencyMS) / 1000)
+	span.SetAttributes(attribute.Int("http.response.status_code", a.StatusCode), attribute.String("polypay.webhook.result", result))
+	if !acked {
+		span.SetStatus(codes.Error, result)
 	}
 	lvl := slog.LevelInfo
 	if !acked {

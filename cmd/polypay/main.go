@@ -22,6 +22,7 @@ import (
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
 	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/telemetry"
 	"github.com/polypay/polypay/webhook"
 )
 
@@ -29,6 +30,7 @@ const usage = `polypay: a self-hosted, Ping++-compatible payment gateway
 
 Usage:
   polypay serve [--addr 127.0.0.1:8080] [--data ./polypay-data] [--database postgres://...] [--public-url URL]
+                [--probe-interval 30s] [--otlp-endpoint host:4318]
   polypay app create --name NAME             create an app; prints its id and keys as JSON
   polypay app set-public-key --app ID --file key.pem
                                              require Ping++ request signatures from the app
@@ -99,6 +101,9 @@ func serve(args []string) error {
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", gateway.DefaultRateLimit, "requests per second per secret key on this node, bursts of twice that (-1: unlimited)")
 	fs.BoolVar(&cfg.DailyReconcile, "reconcile", true, "run the daily reconciliation job (claimed in the store: once across nodes)")
 	fs.DurationVar(&cfg.DailyReconcileAt, "reconcile-at", 10*time.Hour, "when, after midnight Beijing time, the daily job reconciles the previous day")
+	otlp := fs.String("otlp-endpoint", os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), "send OpenTelemetry traces over OTLP/HTTP to this endpoint (host:port or URL; default off)")
+	fs.DurationVar(&cfg.Health.ProbeInterval, "probe-interval", 30*time.Second, "probe every configured channel account this often (0: no probes)")
+	fs.DurationVar(&cfg.Health.OpenTimeout, "breaker-timeout", 30*time.Second, "how long a down channel account gets no traffic before a probe tests it")
 	signResponses := fs.Bool("sign-responses", true, "sign every API reply (X-Pingplusplus-Signature), as Ping++ does; costs one RSA signature per request")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -107,6 +112,15 @@ func serve(args []string) error {
 	cfg.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	shutdownTraces, err := telemetry.Setup(ctx, *otlp)
+	if err != nil {
+		return fmt.Errorf("--otlp-endpoint: %w", err)
+	}
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shutdownTraces(tctx)
+	}()
 	n, err := gateway.Start(ctx, *cfg)
 	if err != nil {
 		return err

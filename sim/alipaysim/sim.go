@@ -59,6 +59,8 @@
 package alipaysim
 
 import (
+	"github.com/polypay/polypay/sim/simfault"
+
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -134,6 +136,9 @@ var DefaultRetry = []time.Duration{
 
 // Sim is the simulated gateway. It is an http.Handler for gateway.do.
 type Sim struct {
+	// Faults make the sim slow, flaky or down for an app_id (tests).
+	Faults simfault.Faults
+
 	key      *rsa.PrivateKey
 	merchant func(string) (*rsa.PublicKey, bool)
 	client   *http.Client
@@ -364,6 +369,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if isPageMethod(params.Get("method")) {
 		s.cashierPage(w, r, params)
+		return
+	}
+	if s.Faults.Apply(w, r, params.Get("app_id")) {
 		return
 	}
 	c, aerr := s.verify(params, isAPIMethod)

@@ -40,6 +40,8 @@
 package wechatsim
 
 import (
+	"github.com/polypay/polypay/sim/simfault"
+
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -124,6 +126,9 @@ const DefaultPublicKeyID = "PUB_KEY_ID_0000000000000000000000000000"
 
 // Sim is the simulated WeChat Pay API v3. It is an http.Handler.
 type Sim struct {
+	// Faults make the sim slow, flaky or down for a mchid (tests).
+	Faults simfault.Faults
+
 	walletURL  string
 	key        *rsa.PrivateKey
 	keyID      string
@@ -416,6 +421,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.writeError(w, accept, errNotFound)
+		return
+	}
+	if p, err := parseAuthorization(r.Header.Get("Authorization")); err == nil && s.Faults.Apply(w, r, p["mchid"]) {
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
