@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"regexp"
 	"sync"
@@ -49,6 +50,9 @@ func stripeMock(t *testing.T) string {
 		return "http://127.0.0.1:12111"
 	}
 	bin, err := exec.LookPath("stripe-mock")
+	if err != nil && os.Getenv("POLYPAY_REQUIRE_STRIPE_MOCK") != "" {
+		t.Fatal("POLYPAY_REQUIRE_STRIPE_MOCK is set but stripe-mock is not on PATH")
+	}
 	if err != nil {
 		t.Skip("stripe-mock is not on PATH (go install github.com/stripe/stripe-mock@v0.203.0) and nothing listens on 127.0.0.1:12111; skipping the request-validation test")
 	}
