@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/polypay/polypay/sim/simkit"
 )
 
 // Trade bills (交易账单, bill_type "trade").
@@ -144,12 +146,12 @@ func (s *Sim) billDownloadURL(c *call, now time.Time) (any, *apiError) {
 	case b.BillType != "trade":
 		return nil, badBillArgs("模拟器只提供 trade 账单")
 	}
-	from, to, label, aerr := billPeriod(string(b.BillDate), s.billNow(now))
+	from, to, label, aerr := billPeriod(string(b.BillDate), s.Hooks.BillNow(now))
 	if aerr != nil {
 		return nil, aerr
 	}
 	lines := s.billLines(c.appID, from, to)
-	if fn := s.tamper[c.appID+"/"+string(b.BillDate)]; fn != nil {
+	if fn := s.Hooks.Tamper(c.appID, string(b.BillDate)); fn != nil {
 		lines = tampered(lines, fn)
 	}
 	if len(lines) == 0 {
@@ -204,17 +206,17 @@ func (s *Sim) billLines(appID string, from, to time.Time) []billLine {
 			continue
 		}
 		if in(t.paidAt) {
-			f := -fee(t.amount, s.feeRate)
+			f := -simkit.Fee(t.amount, s.feeRate)
 			out = append(out, billLine{t.paidAt, t.tradeNo, false, t.amount, f, row(t, "交易", t.paidAt, t.amount, f, "", t.body)})
 		}
 		for _, rf := range t.refunds {
 			if in(rf.at) {
-				f := fee(rf.amount, s.feeRate)
+				f := simkit.Fee(rf.amount, s.feeRate)
 				out = append(out, billLine{rf.at, t.tradeNo, true, rf.amount, f, row(t, "退款", rf.at, -rf.amount, f, rf.outRequestNo, t.body)})
 			}
 		}
 		if t.reversed > 0 && in(t.reversedAt) {
-			f := fee(t.reversed, s.feeRate)
+			f := simkit.Fee(t.reversed, s.feeRate)
 			out = append(out, billLine{t.reversedAt, t.tradeNo, true, t.reversed, f, row(t, "退款", t.reversedAt, -t.reversed, f, "", "撤销")})
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/polypay/polypay/sim/simkit"
 )
 
 // Delivery is one attempt to deliver an asynchronous notification.
@@ -151,10 +153,10 @@ func (s *Sim) deliver(ctx context.Context, n *notification, attempt int) bool {
 		OutBizNo:    n.outBizNo,
 	}
 	s.mu.Lock()
-	lost := s.lost[n.outTradeNo]
+	lost := s.Hooks.Lost(n.outTradeNo)
 	s.mu.Unlock()
 	var req *http.Request
-	err := errLost
+	err := simkit.ErrLost
 	if !lost {
 		req, err = http.NewRequestWithContext(ctx, http.MethodPost, n.url, strings.NewReader(n.body))
 	}

@@ -59,8 +59,6 @@
 package alipaysim
 
 import (
-	"github.com/polypay/polypay/sim/simfault"
-
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -74,6 +72,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/polypay/polypay/sim/simfault"
+	"github.com/polypay/polypay/sim/simkit"
 )
 
 // Options configures a Sim. Only Merchant is required for the sim to accept
@@ -166,9 +167,9 @@ type Sim struct {
 	sessions   map[string]*session   // cashier pages by token
 	bills      map[string]*billFile  // bill downloads by token
 	feeRate    int64
-	tamper     map[string]func([][]string) [][]string // by app_id and bill date, see TamperBill
-	lost       map[string]bool                        // out_trade_no whose notifications are lost
-	billClock  func() time.Time
+	// simkit.Hooks gives tests TamperBill, LoseNotifications and
+	// SetBillClock.
+	simkit.Hooks
 }
 
 // New builds a Sim. Call Close to stop pending notification retries.
@@ -191,8 +192,6 @@ func New(o Options) *Sim {
 		sessions:   map[string]*session{},
 		bills:      map[string]*billFile{},
 		feeRate:    o.FeeRate,
-		tamper:     map[string]func([][]string) [][]string{},
-		lost:       map[string]bool{},
 	}
 	if s.paying <= 0 {
 		s.paying = DefaultUserPayingFor

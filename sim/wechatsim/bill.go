@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/polypay/polypay/sim/simkit"
 )
 
 // bill is a generated trade bill waiting to be downloaded.
@@ -58,7 +60,7 @@ func (s *Sim) tradeBill(c *call, now time.Time) (reply, *apiError) {
 	if err != nil {
 		return reply{}, paramError("bill_date 应为 YYYY-MM-DD 格式")
 	}
-	y, m, d := s.billNow(now).In(cst).Date()
+	y, m, d := s.Hooks.BillNow(now).In(cst).Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, cst)
 	if !day.Before(today) {
 		return reply{}, invalidRequest("账单日期应早于今天")
@@ -87,7 +89,7 @@ func (s *Sim) tradeBill(c *call, now time.Time) (reply, *apiError) {
 			rows = append(rows, row{t.paidAt, []string{
 				t.paidAt.In(cst).Format("2006-01-02 15:04:05"), t.appid, t.mchid, "0", "", t.transactionID, t.outTradeNo, t.openid,
 				t.tradeType, stateSuccess, t.bankType, "CNY", yuan(t.amount), "0.00", "0", "0", "0.00", "0.00", "", "",
-				t.description, t.attach, yuan(fee(t.amount, s.feeRate)), rate, yuan(t.amount), "0.00", "",
+				t.description, t.attach, yuan(simkit.Fee(t.amount, s.feeRate)), rate, yuan(t.amount), "0.00", "",
 			}})
 		}
 	}
@@ -100,7 +102,7 @@ func (s *Sim) tradeBill(c *call, now time.Time) (reply, *apiError) {
 			rows = append(rows, row{r.created, []string{
 				r.created.In(cst).Format("2006-01-02 15:04:05"), t.appid, t.mchid, "0", "", t.transactionID, t.outTradeNo, t.openid,
 				t.tradeType, stateRefund, t.bankType, "CNY", "0.00", "0.00", r.refundID, r.outRefundNo, yuan(r.amount), "0.00",
-				"ORIGINAL", r.status, t.description, t.attach, yuan(-fee(r.amount, s.feeRate)), rate, "0.00", yuan(r.amount), "",
+				"ORIGINAL", r.status, t.description, t.attach, yuan(-simkit.Fee(r.amount, s.feeRate)), rate, "0.00", yuan(r.amount), "",
 			}})
 		}
 	}
@@ -109,7 +111,7 @@ func (s *Sim) tradeBill(c *call, now time.Time) (reply, *apiError) {
 	for i, r := range rows {
 		fields[i] = r.fields
 	}
-	if fn := s.tamper[c.mchid+"/"+date]; fn != nil {
+	if fn := s.Hooks.Tamper(c.mchid, date); fn != nil {
 		fields = fn(fields)
 	}
 	if len(fields) == 0 {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/polypay/polypay/sim/simkit"
 )
 
 // Delivery is one attempt to deliver a notification.
@@ -157,8 +159,8 @@ func (s *Sim) deliver(ctx context.Context, n *notification, attempt int) bool {
 	ts, nonce := now.Unix(), randomString(32, alnum)
 	sig, err := s.sign(ts, nonce, n.body)
 	s.mu.Lock()
-	if s.lost[n.outTradeNo] {
-		err = errLost
+	if s.Hooks.Lost(n.outTradeNo) {
+		err = simkit.ErrLost
 	}
 	s.mu.Unlock()
 	var req *http.Request

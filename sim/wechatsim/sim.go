@@ -40,8 +40,6 @@
 package wechatsim
 
 import (
-	"github.com/polypay/polypay/sim/simfault"
-
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -57,6 +55,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/polypay/polypay/sim/simfault"
+	"github.com/polypay/polypay/sim/simkit"
 )
 
 // Merchant is a WeChat Pay merchant as the sim knows it: the merchant API
@@ -159,9 +160,9 @@ type Sim struct {
 	bills      map[string]*bill      // by download token
 	oauthCodes map[string]*oauthCode // web OAuth codes, by code
 	feeRate    int64
-	tamper     map[string]func([][]string) [][]string // by mchid and bill date, see TamperBill
-	lost       map[string]bool                        // out_trade_no whose notifications are lost
-	billClock  func() time.Time
+	// simkit.Hooks gives tests TamperBill, LoseNotifications and
+	// SetBillClock.
+	simkit.Hooks
 }
 
 // New builds a Sim. Call Close to stop pending notification retries.
@@ -183,8 +184,6 @@ func New(o Options) *Sim {
 		deliveries: map[string][]Delivery{},
 		bills:      map[string]*bill{},
 		feeRate:    o.FeeRate,
-		tamper:     map[string]func([][]string) [][]string{},
-		lost:       map[string]bool{},
 	}
 	if s.key == nil {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
