@@ -16,23 +16,9 @@ import (
 // that needs 3-D Secure continues on the issuer's page; the result page
 // still waits for the processor's signed word.
 func (c *Cashier) payCard(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "400 bad request", http.StatusBadRequest)
+	o, cs, em, ok := c.postedOrder(w, r, 8<<10)
+	if !ok {
 		return
-	}
-	o := c.order(w, r, r.PostForm.Get("t"))
-	if o == nil {
-		return
-	}
-	cs := c.settings(w, r, o)
-	if cs == nil {
-		return
-	}
-	embed := r.PostForm.Get("embed") == "1"
-	em := embedArgs(embed, "")
-	if embed {
-		em = embedArgs(true, requestedParent(EmbedOrigins(o, cs), r.PostForm.Get("parent")))
 	}
 	if c.cfg.Vault == nil || !contains(c.visibleChannels(o, cs, r.UserAgent()), "card") {
 		http.Redirect(w, r, c.selfURL(o, append(em, "err", "channel")...), http.StatusSeeOther)

@@ -683,24 +683,32 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-func (c *Cashier) pay(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+// postedOrder reads a cashier form POST of at most limit bytes: the order
+// its token names, the app's settings and the embed arguments to carry on.
+// ok false means the answer was written.
+func (c *Cashier) postedOrder(w http.ResponseWriter, r *http.Request, limit int64) (o *store.Order, cs *core.CashierSettings, em []string, ok bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "400 bad request", http.StatusBadRequest)
-		return
+		return nil, nil, nil, false
 	}
-	o := c.order(w, r, r.PostForm.Get("t"))
-	if o == nil {
-		return
+	if o = c.order(w, r, r.PostForm.Get("t")); o == nil {
+		return nil, nil, nil, false
 	}
-	cs := c.settings(w, r, o)
-	if cs == nil {
-		return
+	if cs = c.settings(w, r, o); cs == nil {
+		return nil, nil, nil, false
 	}
-	embed := r.PostForm.Get("embed") == "1"
-	em := embedArgs(embed, "")
-	if embed {
+	em = embedArgs(false, "")
+	if r.PostForm.Get("embed") == "1" {
 		em = embedArgs(true, requestedParent(EmbedOrigins(o, cs), r.PostForm.Get("parent")))
+	}
+	return o, cs, em, true
+}
+
+func (c *Cashier) pay(w http.ResponseWriter, r *http.Request) {
+	o, cs, em, ok := c.postedOrder(w, r, 16<<10)
+	if !ok {
+		return
 	}
 	ch := r.PostForm.Get("channel")
 	if !contains(c.visibleChannels(o, cs, r.UserAgent()), ch) {
