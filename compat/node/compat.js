@@ -720,18 +720,20 @@ async function partialRefund(sdk, hooks, pubKey, channel, chargeId, orderNo) {
   return { refundId, refundEvent };
 }
 
-// What pingpp-js does with a upacp_wap / upacp_pc credential: the browser
-// auto-submits every field as a POST form to UnionPay's front gateway
-// (spec §3.3). In the sandbox that gateway is the simulator, which checks
-// the signature as UnionPay does and answers with its card page.
-async function submitUnionPayForm(v, channel, cfg) {
+// What a browser does with a upacp_wap / upacp_pc credential: it
+// auto-submits the fields as a POST form to UnionPay's front gateway, where
+// the simulator checks the signature as UnionPay does and answers with its
+// card page (spec §3.3). pingpp-js posts every key to UnionPay's production
+// gateway, so a live credential has only signed fields; a sandbox one names
+// its gateway in channel_url, taken out as pingpp-js does for upacp_b2b.
+async function submitUnionPayForm(v, channel) {
   step = channel + ': front-gateway form post';
-  const action = v.channel_url || '/sim/unionpay/gateway/api/frontTransReq.do';
-  check(isHttpURL(v.channel_url), channel + ': the sandbox credential does not name its front gateway (channel_url)', v);
+  const action = v.channel_url;
+  check(isHttpURL(action) && action.endsWith('/gateway/api/frontTransReq.do'),
+    channel + ': the sandbox credential does not name its front gateway in channel_url', v);
   const u = new URL(action);
   const form = new URLSearchParams();
   for (const [k, x] of Object.entries(v)) {
-    // channel_url is the sandbox's front gateway, as in upacp_b2b (spec §3.3).
     if (k !== 'channel_url') form.append(k, x);
   }
   const body = Buffer.from(form.toString(), 'utf8');
@@ -799,7 +801,7 @@ async function channelFlow(cfg, sdk, hooks, pubKey, spec) {
     check(channel in ch.credential, channel + ': charges.create: credential has no "' + channel + '" key (spec §3.3)', ch.credential);
     spec.credential(ch.credential[channel]);
     if (spec.sdk) spec.sdk(sdk, ch);
-    if (spec.form) await submitUnionPayForm(ch.credential[channel], channel, cfg);
+    if (spec.form) await submitUnionPayForm(ch.credential[channel], channel);
 
     // --- Same order_no, same params, no Idempotency-Key: the same unpaid charge (spec §1.11).
     step = channel + ': charges.create duplicate';
