@@ -24,6 +24,7 @@
 package cashier
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -42,6 +43,7 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/channel/unionpay"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/vault"
@@ -594,10 +596,15 @@ func (c *Cashier) showCharge(r *http.Request, o *store.Order, ch string, v *view
 		v.State, v.PayURL = "redirect", pi.NextAction.RedirectToURL.URL
 	case ch == "upacp_pc" || ch == "upacp_wap":
 		var fields map[string]string
-		if json.Unmarshal(ch0.Credential, &fields) != nil || !strings.HasPrefix(fields["channel_url"], "http") {
+		if json.Unmarshal(ch0.Credential, &fields) != nil {
 			return false
 		}
-		v.State, v.FormAction = "form", fields["channel_url"]
+		// Without channel_url the form goes to UnionPay's own gateway.
+		action := cmp.Or(fields["channel_url"], unionpay.FrontURL)
+		if !strings.HasPrefix(action, "http") {
+			return false
+		}
+		v.State, v.FormAction = "form", action
 		names := make([]string, 0, len(fields))
 		for k := range fields {
 			if k != "channel_url" {

@@ -24,6 +24,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/polypay/polypay/gateway"
+	"github.com/polypay/polypay/sim/stripesim"
 )
 
 // channels are the test-mode channels compat.js must take through the whole
@@ -31,7 +32,12 @@ import (
 var channels = []string{
 	"alipay_qr", "alipay", "alipay_wap", "alipay_pc_direct", "alipay_lite", "alipay_scan",
 	"wx_pub_qr", "wx", "wx_pub", "wx_lite", "wx_wap", "wx_pub_scan",
+	"upacp", "upacp_wap", "upacp_pc", "applepay_upacp", "paypal", "card", "applepay",
 }
+
+// preauthChannels are the channels compat.js must take through
+// pre-authorization: hold, capture less, refund; hold, void.
+var preauthChannels = []string{"paypal", "card"}
 
 // TestPingppNodeSDK runs compat/node/compat.js (npm pingpp 2.1.6) against a
 // fresh node on SQLite and, when POLYPAY_TEST_POSTGRES is set, again on
@@ -162,8 +168,11 @@ func runNodeCompat(t *testing.T, nodeBin, script, databaseURL string) {
 		"POLYPAY_HOST="+host,
 		"POLYPAY_PORT="+port,
 		"POLYPAY_KEY="+app.SecretKeyTest,
+		"POLYPAY_PK="+app.PublishableKeyTest,
 		"POLYPAY_APP="+app.AppID,
 		"POLYPAY_PUBKEY_FILE="+pubFile,
+		// What the sandbox wallet would hand the app for a frictionless card.
+		"POLYPAY_APPLEPAY_TOKEN="+string(stripesim.ApplePayToken("4242424242424242", 12, time.Now().Year()+2)),
 	)
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
@@ -186,6 +195,13 @@ func runNodeCompat(t *testing.T, nodeBin, script, databaseURL string) {
 			Refund  string   `json:"refund"`
 			Events  []string `json:"events"`
 		} `json:"flows"`
+		Preauth []struct {
+			Channel  string   `json:"channel"`
+			Captured string   `json:"captured"`
+			Refund   string   `json:"refund"`
+			Voided   string   `json:"voided"`
+			Events   []string `json:"events"`
+		} `json:"preauth"`
 	}
 	if err := json.Unmarshal([]byte(summary), &sum); err != nil || !sum.OK {
 		t.Fatalf("compat.js exited 0 without a success summary (%v):\n%s\n%s", err, summary, stderr.String())
@@ -199,6 +215,19 @@ func runNodeCompat(t *testing.T, nodeBin, script, databaseURL string) {
 	for _, ch := range channels {
 		if !done[ch] {
 			t.Errorf("compat.js did not complete the flow on %s", ch)
+		}
+	}
+	held := map[string]bool{}
+	for _, f := range sum.Preauth {
+		// 2x charge.authorized, charge.captured, charge.succeeded,
+		// refund.succeeded, charge.reversed.
+		if f.Captured != "" && f.Refund != "" && f.Voided != "" && len(f.Events) == 6 {
+			held[f.Channel] = true
+		}
+	}
+	for _, ch := range preauthChannels {
+		if !held[ch] {
+			t.Errorf("compat.js did not complete pre-authorization on %s", ch)
 		}
 	}
 	t.Logf("compat.js (%v): %s", took, summary)

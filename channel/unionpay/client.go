@@ -54,6 +54,10 @@ const (
 	DefaultFileURL = "https://filedownload.95516.com/"
 )
 
+// FrontURL is UnionPay's production front gateway, where pingpp-js posts
+// upacp_wap and upacp_pc credentials.
+const FrontURL = DefaultBaseURL + PathFront
+
 // Gateway paths under the base URL.
 const (
 	PathFront = "/gateway/api/frontTransReq.do"
@@ -263,11 +267,14 @@ func (c *Client) fields(txnType, txnSubType, bizType string) map[string]string {
 
 // CreateCharge returns the credential: {tn, mode} for upacp, plus
 // merchant_id for applepay_upacp, both after appTransReq.do; for upacp_wap
-// and upacp_pc the signed front-gateway form fields plus channel_url, the
-// action the browser posts them to (nothing is sent to UnionPay until the
-// customer's browser posts). Repeating it for one charge sends the same
-// orderId and txnTime. EInvalid for a bad charge or extra; EChannel when
-// UnionPay refuses.
+// and upacp_pc the signed front-gateway form fields (nothing is sent to
+// UnionPay until the customer's browser posts). pingpp-js posts every key
+// of that credential to UnionPay's production front gateway, which checks
+// the signature over every field it receives, so channel_url (the action)
+// is added only for any other gateway (the sandbox), where clients take it
+// out first as pingpp-js does for upacp_b2b. Repeating it for one charge
+// sends the same orderId and txnTime. EInvalid for a bad charge or extra;
+// EChannel when UnionPay refuses.
 func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) ([]byte, error) {
 	ch := req.Charge
 	if err := checkMoney(ch.Currency, ch.Amount); err != nil {
@@ -305,7 +312,9 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 		if err := Sign(c.key, f); err != nil {
 			return nil, err
 		}
-		f["channel_url"] = c.base + PathFront
+		if front := c.base + PathFront; front != FrontURL {
+			f["channel_url"] = front
+		}
 		return json.Marshal(f)
 	case ChannelApplePay:
 		if c.appleID == "" {

@@ -265,6 +265,63 @@ func TestCreateCharge(t *testing.T) {
 	}
 }
 
+// TestFormCredentialPostedAsIs: pingpp-js posts every key of a upacp_wap or
+// upacp_pc credential to UnionPay's production front gateway, which checks
+// the signature over every field it receives, so that credential may hold
+// nothing unsigned; only another gateway (the sandbox) is named, in
+// channel_url, which clients take out before posting. The fixture's
+// simulator stands in for the gateway (pingpp-js with the host replaced).
+func TestFormCredentialPostedAsIs(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		name, channel string
+		base          string // "" the fixture's simulator
+		channelURL    bool
+	}{
+		{"WapProduction", unionpay.ChannelWap, unionpay.DefaultBaseURL, false},
+		{"PCProduction", unionpay.ChannelPC, unionpay.DefaultBaseURL, false},
+		{"WapSandbox", unionpay.ChannelWap, "", true},
+		{"PCSandbox", unionpay.ChannelPC, "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := f.client(t, tc.channel, func(cfg *unionpay.Config) {
+				if tc.base != "" {
+					cfg.BaseURL = tc.base
+				}
+			})
+			ch := newCharge(tc.channel, 100)
+			ch.Extra = json.RawMessage(`{"result_url":"https://merchant.example/result"}`)
+			cred, err := c.CreateCharge(ctx, polypay.ChannelRequest{Charge: ch, NotifyURL: f.notify.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]string
+			if err := json.Unmarshal(cred, &m); err != nil {
+				t.Fatalf("credential %s: %v", cred, err)
+			}
+			form := url.Values{}
+			for k, v := range m {
+				if k != "channel_url" || !tc.channelURL {
+					form.Set(k, v)
+				}
+			}
+			res, err := http.PostForm(f.srv.URL+unionpay.PathFront, form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if !strings.Contains(string(page), `name="card"`) {
+				t.Fatalf("front gateway refused the credential's fields %v: %s", form, page)
+			}
+			if action, named := m["channel_url"]; named != tc.channelURL || (named && action != f.srv.URL+unionpay.PathFront) {
+				t.Fatalf("channel_url = %q (present %v), want present %v", action, named, tc.channelURL)
+			}
+		})
+	}
+}
+
 func pemKey(k *rsa.PrivateKey) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
 }

@@ -4,17 +4,24 @@
 // polypay node. Only the host is changed on the SDK; everything else is the
 // SDK's own behaviour. Spec references are to /work/shared/spec/pingpp-compat.md.
 //
-// The whole charge flow runs on every Alipay and WeChat Pay channel polypay
-// simulates in test mode (CHANNELS): create with the SDK, the credential's
-// shape (spec §3.3), payment in the sandbox (or at create, for the scan
-// channels), the verified charge.succeeded webhook, a partial refund and its
-// verified refund.succeeded webhook, listRefunds and retrieve.
+// The whole charge flow runs on every channel polypay simulates in test
+// mode (CHANNELS: Alipay, WeChat Pay, UnionPay, PayPal, cards and Apple Pay):
+// create with the SDK, the credential's shape (spec §3.3), payment in the
+// sandbox (or at create, for the scan channels and frictionless cards), the
+// verified charge.succeeded webhook, a partial refund and its verified
+// refund.succeeded webhook, listRefunds and retrieve. Pre-authorization (a
+// polypay extension, README) runs on the channels that hold funds
+// (PREAUTH_CHANNELS): create with capture=false, approve, capture less than
+// held through the SDK's own resource machinery, void another with
+// charges.reverse.
 //
 // Environment:
 //   POLYPAY_HOST, POLYPAY_PORT   where polypay listens (plain HTTP)
 //   POLYPAY_KEY                  a sk_test_... secret key of POLYPAY_APP
+//   POLYPAY_PK                   the pk_test_... publishable key of POLYPAY_APP
 //   POLYPAY_APP                  app_...
 //   POLYPAY_PUBKEY_FILE          polypay's webhook public key (PEM)
+//   POLYPAY_APPLEPAY_TOKEN       a sandbox Apple Pay PKPaymentToken paymentData (JSON)
 //
 // Prints one JSON summary line on stdout and exits 0 when every check
 // passes; on the first failure it prints "COMPAT FAIL [step]: ..." on stderr
@@ -33,6 +40,7 @@ const OVERALL_TIMEOUT_MS = 55000;
 
 const CHARGE_AMOUNT = 100;
 const REFUND_AMOUNT = 30;
+const CAPTURE_AMOUNT = 60; // less than CHARGE_AMOUNT, more than REFUND_AMOUNT
 
 let step = 'setup';
 let checks = 0;
@@ -270,7 +278,7 @@ function checkList(l, url, what) {
   check(Array.isArray(l.data), what + ': data is not an array', l.data);
 }
 
-function checkCharge(c, what, app, orderNo, channel) {
+function checkCharge(c, what, app, orderNo, channel, currency = 'cny') {
   check(isPlainObject(c), what + ': not an object', c);
   check(c.object === 'charge', what + ': object != "charge"', c.object);
   check(typeof c.id === 'string' && /^ch_[0-9A-Za-z]{24}$/.test(c.id), what + ': id is not ch_ + 24 characters', c.id);
@@ -279,7 +287,7 @@ function checkCharge(c, what, app, orderNo, channel) {
   check(c.channel === channel, what + ': channel', c.channel);
   check(c.order_no === orderNo, what + ': order_no', c.order_no);
   check(c.amount === CHARGE_AMOUNT, what + ': amount', c.amount);
-  check(c.currency === 'cny', what + ': currency', c.currency);
+  check(c.currency === currency, what + ': currency', c.currency);
   check(isInt(c.created), what + ': created is not an integer', c.created);
   check(isInt(c.time_expire) && c.time_expire > c.created, what + ': time_expire', c.time_expire);
   for (const f of ['paid', 'refunded', 'reversed']) {
@@ -390,6 +398,82 @@ function checkScanCredential(cred, channel) {
   const v = cred[channel];
   check(v === undefined || v === null || isPlainObject(v),
     channel + ': charges.create: credential.' + channel + ' is neither absent nor an object', v);
+}
+
+const RESULT_URL = 'https://shop.example/pay/result';
+
+// UnionPay: the app credential is {tn, mode} (mode "01" in test), plus
+// merchant_id for Apple Pay through UnionPay (spec §3.3).
+function checkUnionPayApp(v, what, applePay) {
+  check(isPlainObject(v), what + ' is not an object (spec §3.3)', v);
+  check(typeof v.tn === 'string' && /^[0-9]{1,40}$/.test(v.tn), what + '.tn is not a UnionPay transaction number string', v);
+  check(v.mode === '01', what + '.mode is not "01" (UnionPay test environment) on a test charge (spec §3.3)', v);
+  const want = applePay ? ['merchant_id', 'mode', 'tn'] : ['mode', 'tn'];
+  check(jsonEqual(Object.keys(v).sort(), want), what + ' keys are not ' + want.join(', ') + ' (spec §3.3)', v);
+  if (applePay) {
+    check(typeof v.merchant_id === 'string' && v.merchant_id !== '', what + '.merchant_id (the Apple merchant ID) is missing', v);
+  }
+}
+
+// upacp_wap / upacp_pc: the signed ACP 5.1.0 front-gateway request that
+// pingpp-js auto-submits as a POST form (spec §3.3), so every value is a
+// string and the signature covers the fields.
+function checkUnionPayForm(v, what, channelType) {
+  check(isPlainObject(v), what + ' is not an object (spec §3.3)', v);
+  for (const [k, x] of Object.entries(v)) {
+    check(typeof x === 'string', what + '.' + k + ' is not a string: pingpp-js posts every field as a form value', x);
+  }
+  const fixed = {
+    version: '5.1.0', encoding: 'UTF-8', signMethod: '01', txnType: '01', txnSubType: '01', bizType: '000201',
+    accessType: '0', currencyCode: '156', txnAmt: String(CHARGE_AMOUNT), channelType,
+  };
+  for (const [k, want] of Object.entries(fixed)) {
+    check(v[k] === want, what + '.' + k + ' is not "' + want + '"', v[k]);
+  }
+  check(/^[0-9]+$/.test(v.certId || ''), what + '.certId is not the signing certificate serial (decimal)', v.certId);
+  check(typeof v.merId === 'string' && v.merId !== '', what + '.merId is missing', v);
+  check(/^[0-9A-Za-z]{8,40}$/.test(v.orderId || ''), what + '.orderId is not 8–40 letters or digits', v.orderId);
+  check(/^\d{14}$/.test(v.txnTime || ''), what + '.txnTime is not yyyyMMddHHmmss', v.txnTime);
+  check(isHttpURL(v.backUrl), what + '.backUrl is not an http(s) URL', v.backUrl);
+  check(v.frontUrl === RESULT_URL, what + '.frontUrl is not extra.result_url', v.frontUrl);
+  check(/^[A-Za-z0-9+/]+={0,2}$/.test(v.signature || ''), what + '.signature is not base64', v.signature);
+}
+
+// Card charges: a PaymentIntent while the customer still has a step to
+// take (3-D Secure), or nothing once paid at create.
+function checkPaymentIntent(v, what) {
+  check(isPlainObject(v), what + ' is not an object', v);
+  check(v.object === 'payment_intent', what + '.object is not "payment_intent"', v.object);
+  check(typeof v.id === 'string' && v.id.startsWith('pi_'), what + '.id is not pi_…', v.id);
+  check(typeof v.status === 'string', what + '.status is not a string', v.status);
+  check(typeof v.client_secret === 'string' && v.client_secret.startsWith(v.id + '_secret_'),
+    what + '.client_secret does not belong to the PaymentIntent', v.client_secret);
+}
+
+// A 3-D Secure challenge: the customer is sent to the issuer's page.
+function checkChallenge(v, what) {
+  checkPaymentIntent(v, what);
+  check(v.status === 'requires_action', what + '.status is not requires_action (3-D Secure challenge)', v.status);
+  const r = isPlainObject(v.next_action) ? v.next_action.redirect_to_url : undefined;
+  check(isPlainObject(r) && isHttpURL(r.url), what + '.next_action.redirect_to_url.url is not an http(s) URL', v.next_action);
+}
+
+// Test cards (sim/stripesim/README.md): frictionless and challenged.
+const CARD_FRICTIONLESS = '4242424242424242';
+const CARD_CHALLENGE = '4000000000003220';
+
+// Tokenizes a test card with the publishable key, as a browser or app
+// does. pingpp 2.1.6 has no tokens resource (spec §2.10), so plain HTTP.
+async function cardToken(cfg, pubKey, number) {
+  const res = await rawRequest(cfg, 'POST', '/v1/tokens', {
+    card: { number, exp_month: 12, exp_year: new Date().getFullYear() + 2, cvc: '123' },
+  }, cfg.pk);
+  checkRawReply(res, 'POST /v1/tokens (publishable key)', pubKey);
+  check(res.status === 200, 'POST /v1/tokens: status ' + res.status, res.raw.toString('utf8'));
+  const tok = res.json;
+  check(isPlainObject(tok) && typeof tok.id === 'string' && tok.id.startsWith('tok_'), 'POST /v1/tokens: id is not tok_…', tok);
+  check(!res.raw.toString('utf8').includes(number), 'POST /v1/tokens: the reply repeats the card number');
+  return tok.id;
 }
 
 const CHANNELS = [
@@ -517,6 +601,77 @@ const CHANNELS = [
     scan: true,
     extra: () => ({ scan_code: '13' + randomDigits(16) }),
   },
+  {
+    channel: 'upacp',
+    credential(v) {
+      checkUnionPayApp(v, 'charges.create: credential.upacp', false);
+    },
+  },
+  {
+    channel: 'upacp_wap',
+    extra: { result_url: RESULT_URL },
+    credential(v) {
+      checkUnionPayForm(v, 'charges.create: credential.upacp_wap', '08');
+    },
+    form: true,
+  },
+  {
+    channel: 'upacp_pc',
+    extra: { result_url: RESULT_URL },
+    credential(v) {
+      checkUnionPayForm(v, 'charges.create: credential.upacp_pc', '07');
+    },
+    form: true,
+  },
+  {
+    channel: 'applepay_upacp',
+    credential(v) {
+      checkUnionPayApp(v, 'charges.create: credential.applepay_upacp', true);
+    },
+  },
+  {
+    channel: 'paypal',
+    currency: 'usd',
+    credential(v) {
+      check(isHttpURL(v), 'charges.create: credential.paypal is not the approval URL string (spec §3.3)', v);
+      check(/[?&]token=[0-9A-Z]+/.test(v), 'charges.create: credential.paypal has no PayPal order token', v);
+    },
+  },
+  {
+    // Frictionless 3-D Secure: decided while polypay creates the charge.
+    channel: 'card',
+    currency: 'usd',
+    paidAtCreate: true,
+    extra: async (cfg, pubKey) => ({ source: await cardToken(cfg, pubKey, CARD_FRICTIONLESS) }),
+  },
+  {
+    channel: 'applepay',
+    currency: 'usd',
+    paidAtCreate: true,
+    extra: (cfg) => ({ apple_pay_token: cfg.applePayToken }),
+    // Payment data goes to the processor, never back out.
+    secretExtra: ['apple_pay_token'],
+  },
+];
+
+// Channels whose funds can be held (capture=false) and captured later.
+const PREAUTH_CHANNELS = [
+  {
+    channel: 'paypal',
+    currency: 'usd',
+    credential(v) {
+      check(isHttpURL(v), 'charges.create: credential.paypal is not the approval URL string (spec §3.3)', v);
+    },
+  },
+  {
+    // Challenged, so the hold waits for the customer's 3-D Secure step.
+    channel: 'card',
+    currency: 'usd',
+    extra: async (cfg, pubKey) => ({ source: await cardToken(cfg, pubKey, CARD_CHALLENGE) }),
+    credential(v) {
+      checkChallenge(v, 'charges.create: credential.card');
+    },
+  },
 ];
 
 // Runs `fn` (which must reject) and returns the error.
@@ -530,11 +685,86 @@ async function expectReject(promise, what) {
   fail(what + ': the call succeeded but should have failed; got ' + short(result));
 }
 
+// Refunds REFUND_AMOUNT with the SDK, follows it to succeeded and checks
+// its verified refund.succeeded webhook.
+async function partialRefund(sdk, hooks, pubKey, channel, chargeId, orderNo) {
+  step = channel + ': charges.createRefund';
+  let re = await sdk.charges.createRefund(chargeId, { amount: REFUND_AMOUNT, description: 'compat partial refund' });
+  checkRefund(re, channel + ': charges.createRefund', chargeId, orderNo);
+  check(re.description === 'compat partial refund', channel + ': charges.createRefund: description', re.description);
+  const refundId = re.id;
+  if (re.status === 'pending') {
+    step = channel + ': charges.retrieveRefund (polling)';
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    while (re.status === 'pending' && Date.now() < deadline) {
+      await sleep(250);
+      re = await sdk.charges.retrieveRefund(chargeId, refundId);
+      checkRefund(re, channel + ': charges.retrieveRefund', chargeId, orderNo);
+    }
+  }
+  check(re.status === 'succeeded', channel + ': refund did not become succeeded within ' + STEP_TIMEOUT_MS + ' ms', re);
+  check(re.succeed === true, channel + ': refund: succeed is not true', re.succeed);
+  check(isInt(re.time_succeed), channel + ': refund: time_succeed is not an integer once succeeded', re.time_succeed);
+
+  step = channel + ': charges.retrieveRefund';
+  const gotRe = await sdk.charges.retrieveRefund(chargeId, refundId);
+  checkRefund(gotRe, channel + ': charges.retrieveRefund', chargeId, orderNo);
+  check(gotRe.id === refundId && gotRe.status === 'succeeded', channel + ': charges.retrieveRefund: wrong refund or status', gotRe);
+
+  // --- refund.succeeded webhook
+  step = channel + ': refund.succeeded webhook';
+  const refundHook = await hooks.waitFor('refund.succeeded', refundId, STEP_TIMEOUT_MS);
+  const refundEvent = checkWebhook(refundHook, 'refund.succeeded', 'refund', refundId, pubKey);
+  check(refundEvent.data.object.status === 'succeeded', channel + ': refund.succeeded webhook: data.object.status', refundEvent.data.object.status);
+  check(refundEvent.data.object.amount === REFUND_AMOUNT, channel + ': refund.succeeded webhook: data.object.amount', refundEvent.data.object.amount);
+  return { refundId, refundEvent };
+}
+
+// What a browser does with a upacp_wap / upacp_pc credential: it
+// auto-submits the fields as a POST form to UnionPay's front gateway, where
+// the simulator checks the signature as UnionPay does and answers with its
+// card page (spec §3.3). pingpp-js posts every key to UnionPay's production
+// gateway, so a live credential has only signed fields; a sandbox one names
+// its gateway in channel_url, taken out as pingpp-js does for upacp_b2b.
+async function submitUnionPayForm(v, channel) {
+  step = channel + ': front-gateway form post';
+  const action = v.channel_url;
+  check(isHttpURL(action) && action.endsWith('/gateway/api/frontTransReq.do'),
+    channel + ': the sandbox credential does not name its front gateway in channel_url', v);
+  const u = new URL(action);
+  const form = new URLSearchParams();
+  for (const [k, x] of Object.entries(v)) {
+    if (k !== 'channel_url') form.append(k, x);
+  }
+  const body = Buffer.from(form.toString(), 'utf8');
+  const res = await new Promise((resolve, reject) => {
+    const req = http.request({
+      host: u.hostname, port: u.port, method: 'POST', path: u.pathname + u.search, agent: false,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': body.length },
+    }, (r) => {
+      const chunks = [];
+      r.on('data', (c) => chunks.push(c));
+      r.on('end', () => resolve({ status: r.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+      r.on('error', reject);
+    });
+    req.setTimeout(STEP_TIMEOUT_MS, () => req.destroy(new Error('POST ' + action + ': timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
+  check(res.status === 200 && res.text.includes('name="card"') && !res.text.includes('respCode='),
+    channel + ': the front gateway did not accept the credential form (signature or fields)', res.text.slice(0, 500));
+}
+
 // Runs the whole flow on one channel and returns what later checks need.
 async function channelFlow(cfg, sdk, hooks, pubKey, spec) {
   const channel = spec.channel;
+  const currency = spec.currency || 'cny';
   const orderNo = 'cmp' + Date.now() + randomAlnum(8);
-  const extra = typeof spec.extra === 'function' ? spec.extra() : spec.extra;
+  step = channel + ': extra';
+  const extra = typeof spec.extra === 'function' ? await spec.extra(cfg, pubKey) : spec.extra;
+  const secret = spec.secretExtra || [];
+  // The scan channels and frictionless cards have no customer step left.
+  const paidAtCreate = Boolean(spec.scan || spec.paidAtCreate);
 
   // --- charges.create
   step = channel + ': charges.create';
@@ -544,20 +774,25 @@ async function channelFlow(cfg, sdk, hooks, pubKey, spec) {
     channel,
     amount: CHARGE_AMOUNT,
     client_ip: '127.0.0.1',
-    currency: 'cny',
+    currency,
     subject: 'compat subject',
     body: 'compat body: Ping++ Node SDK 2.1.6',
   };
   if (extra !== undefined) chargeParams.extra = extra;
   const ch = await sdk.charges.create(JSON.parse(JSON.stringify(chargeParams)));
-  checkCharge(ch, channel + ': charges.create', cfg.app, orderNo, channel);
+  checkCharge(ch, channel + ': charges.create', cfg.app, orderNo, channel, currency);
   for (const [k, v] of Object.entries(extra || {})) {
-    check(ch.extra[k] === v, channel + ': charges.create: extra.' + k + ' is not echoed (spec §2.2.2)', ch.extra);
+    if (secret.includes(k)) {
+      check(!JSON.stringify(ch).includes(JSON.stringify(v)), channel + ': charges.create: extra.' + k + ' (payment data) is echoed', ch.extra);
+    } else {
+      check(ch.extra[k] === v, channel + ': charges.create: extra.' + k + ' is not echoed (spec §2.2.2)', ch.extra);
+    }
   }
-  if (spec.scan) {
-    // The merchant scanned the customer's code: paid by create itself.
-    check(ch.paid === true, channel + ': charges.create: a scan charge is not paid in the create reply', ch);
-    check(isInt(ch.time_paid), channel + ': charges.create: time_paid is not an integer on a paid scan charge', ch.time_paid);
+  if (paidAtCreate) {
+    // The merchant scanned the customer's code, or the card needed no
+    // challenge: paid by create itself.
+    check(ch.paid === true, channel + ': charges.create: a charge with no customer step is not paid in the create reply', ch);
+    check(isInt(ch.time_paid), channel + ': charges.create: time_paid is not an integer on a paid charge', ch.time_paid);
     checkScanCredential(ch.credential, channel);
   } else {
     check(ch.paid === false, channel + ': charges.create: a new charge is already paid', ch.paid);
@@ -566,6 +801,7 @@ async function channelFlow(cfg, sdk, hooks, pubKey, spec) {
     check(channel in ch.credential, channel + ': charges.create: credential has no "' + channel + '" key (spec §3.3)', ch.credential);
     spec.credential(ch.credential[channel]);
     if (spec.sdk) spec.sdk(sdk, ch);
+    if (spec.form) await submitUnionPayForm(ch.credential[channel], channel);
 
     // --- Same order_no, same params, no Idempotency-Key: the same unpaid charge (spec §1.11).
     step = channel + ': charges.create duplicate';
@@ -576,19 +812,19 @@ async function channelFlow(cfg, sdk, hooks, pubKey, spec) {
     // --- charges.retrieve
     step = channel + ': charges.retrieve';
     const got = await sdk.charges.retrieve(ch.id);
-    checkCharge(got, channel + ': charges.retrieve', cfg.app, orderNo, channel);
+    checkCharge(got, channel + ': charges.retrieve', cfg.app, orderNo, channel, currency);
     check(got.id === ch.id, channel + ': charges.retrieve: id', got.id);
     check(got.paid === false, channel + ': charges.retrieve: paid before paying', got.paid);
   }
 
-  // --- Pay in the sandbox (plain HTTP, basic auth); refused for scan charges.
+  // --- Pay in the sandbox (plain HTTP, basic auth); refused for charges paid at create.
   step = channel + ': test pay';
   const pay = await rawRequest(cfg, 'POST', '/v1/test/charges/' + ch.id + '/pay', { result: 'success' }, cfg.key);
   checkRawReply(pay, channel + ': POST /v1/test/charges/{id}/pay', pubKey);
-  if (spec.scan) {
-    check(pay.status === 400, channel + ': POST /v1/test/charges/{id}/pay on a scan charge: status is not 400', pay.raw.toString('utf8'));
+  if (paidAtCreate) {
+    check(pay.status === 400, channel + ': POST /v1/test/charges/{id}/pay on a paid charge: status is not 400', pay.raw.toString('utf8'));
     check(pay.json.error.type === 'invalid_request_error',
-      channel + ': POST /v1/test/charges/{id}/pay on a scan charge: error.type', pay.json.error);
+      channel + ': POST /v1/test/charges/{id}/pay on a paid charge: error.type', pay.json.error);
   } else {
     check(pay.status === 200, channel + ': POST /v1/test/charges/{id}/pay: status ' + pay.status, pay.raw.toString('utf8'));
     check(isPlainObject(pay.json) && pay.json.id === ch.id && pay.json.paid === true,
@@ -605,42 +841,14 @@ async function channelFlow(cfg, sdk, hooks, pubKey, spec) {
 
   step = channel + ': charges.retrieve after payment';
   const paid = await sdk.charges.retrieve(ch.id);
-  checkCharge(paid, channel + ': charges.retrieve (paid)', cfg.app, orderNo, channel);
+  checkCharge(paid, channel + ': charges.retrieve (paid)', cfg.app, orderNo, channel, currency);
   check(paid.paid === true, channel + ': charges.retrieve: paid is not true after the charge.succeeded webhook', paid.paid);
   check(isInt(paid.time_paid), channel + ': charges.retrieve: time_paid is not an integer once paid', paid.time_paid);
   check(typeof paid.transaction_no === 'string' && paid.transaction_no !== '',
     channel + ': charges.retrieve: transaction_no is not set once paid', paid.transaction_no);
 
-  // --- charges.createRefund, partial
-  step = channel + ': charges.createRefund';
-  let re = await sdk.charges.createRefund(ch.id, { amount: REFUND_AMOUNT, description: 'compat partial refund' });
-  checkRefund(re, channel + ': charges.createRefund', ch.id, orderNo);
-  check(re.description === 'compat partial refund', channel + ': charges.createRefund: description', re.description);
-  const refundId = re.id;
-  if (re.status === 'pending') {
-    step = channel + ': charges.retrieveRefund (polling)';
-    const deadline = Date.now() + STEP_TIMEOUT_MS;
-    while (re.status === 'pending' && Date.now() < deadline) {
-      await sleep(250);
-      re = await sdk.charges.retrieveRefund(ch.id, refundId);
-      checkRefund(re, channel + ': charges.retrieveRefund', ch.id, orderNo);
-    }
-  }
-  check(re.status === 'succeeded', channel + ': refund did not become succeeded within ' + STEP_TIMEOUT_MS + ' ms', re);
-  check(re.succeed === true, channel + ': refund: succeed is not true', re.succeed);
-  check(isInt(re.time_succeed), channel + ': refund: time_succeed is not an integer once succeeded', re.time_succeed);
-
-  step = channel + ': charges.retrieveRefund';
-  const gotRe = await sdk.charges.retrieveRefund(ch.id, refundId);
-  checkRefund(gotRe, channel + ': charges.retrieveRefund', ch.id, orderNo);
-  check(gotRe.id === refundId && gotRe.status === 'succeeded', channel + ': charges.retrieveRefund: wrong refund or status', gotRe);
-
-  // --- refund.succeeded webhook
-  step = channel + ': refund.succeeded webhook';
-  const refundHook = await hooks.waitFor('refund.succeeded', refundId, STEP_TIMEOUT_MS);
-  const refundEvent = checkWebhook(refundHook, 'refund.succeeded', 'refund', refundId, pubKey);
-  check(refundEvent.data.object.status === 'succeeded', channel + ': refund.succeeded webhook: data.object.status', refundEvent.data.object.status);
-  check(refundEvent.data.object.amount === REFUND_AMOUNT, channel + ': refund.succeeded webhook: data.object.amount', refundEvent.data.object.amount);
+  // --- charges.createRefund, partial, and its refund.succeeded webhook
+  const { refundId, refundEvent } = await partialRefund(sdk, hooks, pubKey, channel, ch.id, orderNo);
   check(refundEvent.id !== chargeEvent.id, channel + ': refund.succeeded webhook reuses the charge event id', refundEvent.id);
 
   // --- charges.listRefunds
@@ -653,7 +861,7 @@ async function channelFlow(cfg, sdk, hooks, pubKey, spec) {
 
   step = channel + ': charges.retrieve after refund';
   const refunded = await sdk.charges.retrieve(ch.id);
-  checkCharge(refunded, channel + ': charges.retrieve (refunded)', cfg.app, orderNo, channel);
+  checkCharge(refunded, channel + ': charges.retrieve (refunded)', cfg.app, orderNo, channel, currency);
   check(refunded.refunded === true, channel + ': charge: refunded is not true after a refund (spec §2.2.2)', refunded.refunded);
   check(refunded.amount_refunded === REFUND_AMOUNT, channel + ': charge: amount_refunded is not ' + REFUND_AMOUNT, refunded.amount_refunded);
   check(refunded.refunds.data.some((r) => r && r.id === refundId), channel + ': charge: embedded refunds do not list the refund',
@@ -678,12 +886,118 @@ async function channelFlow(cfg, sdk, hooks, pubKey, spec) {
   return { channel, charge: ch.id, order_no: orderNo, refund: refundId, events: [chargeEvent.id, refundEvent.id] };
 }
 
+// POST /v1/charges/{id}/capture (a polypay extension) through the SDK's own
+// request machinery: a resource declared with the SDK's public
+// PingppResource.extend and PingppResource.method, as its own resources are.
+const ChargeCaptures = pingpp.PingppResource.extend({
+  path: 'charges',
+  capture: pingpp.PingppResource.method({ method: 'POST', path: '/{chargeId}/capture', urlParams: ['chargeId'] }),
+});
+
+// Creates a pre-authorization (capture=false) and has the customer approve
+// it in the sandbox; returns the held charge and its charge.authorized event.
+async function holdFlow(cfg, sdk, hooks, pubKey, spec, tag) {
+  const channel = spec.channel;
+  const what = channel + ' hold ' + tag;
+  const orderNo = 'cmpa' + Date.now() + randomAlnum(6);
+  step = what + ': extra';
+  const extra = typeof spec.extra === 'function' ? await spec.extra(cfg, pubKey) : spec.extra;
+
+  step = what + ': charges.create capture=false';
+  const params = {
+    order_no: orderNo, app: { id: cfg.app }, channel, amount: CHARGE_AMOUNT, client_ip: '127.0.0.1',
+    currency: spec.currency, subject: 'compat hold', body: 'compat pre-authorization', capture: false,
+  };
+  if (extra !== undefined) params.extra = extra;
+  const ch = await sdk.charges.create(params);
+  checkCharge(ch, what + ': charges.create', cfg.app, orderNo, channel, spec.currency);
+  check(ch.capture === false, what + ': charges.create: capture is not false on a pre-authorization (README)', ch.capture);
+  check(ch.authorized === false && ch.paid === false, what + ': charges.create: held or paid before approval',
+    { authorized: ch.authorized, paid: ch.paid });
+  check(ch.credential.object === 'credential' && channel in ch.credential, what + ': charges.create: credential envelope', ch.credential);
+  spec.credential(ch.credential[channel]);
+
+  step = what + ': test pay (approve)';
+  const pay = await rawRequest(cfg, 'POST', '/v1/test/charges/' + ch.id + '/pay', { result: 'success' }, cfg.key);
+  checkRawReply(pay, what + ': POST /v1/test/charges/{id}/pay', pubKey);
+  check(pay.status === 200 && isPlainObject(pay.json) && pay.json.id === ch.id && pay.json.paid === false,
+    what + ': POST /v1/test/charges/{id}/pay: not the unpaid charge', pay.raw.toString('utf8'));
+
+  step = what + ': charge.authorized webhook';
+  const hook = await hooks.waitFor('charge.authorized', ch.id, STEP_TIMEOUT_MS);
+  const ev = checkWebhook(hook, 'charge.authorized', 'charge', ch.id, pubKey);
+  check(ev.data.object.authorized === true && ev.data.object.paid === false,
+    what + ': charge.authorized webhook: data.object is not held and unpaid', ev.data.object);
+
+  step = what + ': charges.retrieve (held)';
+  const held = await sdk.charges.retrieve(ch.id);
+  checkCharge(held, what + ': charges.retrieve', cfg.app, orderNo, channel, spec.currency);
+  check(held.authorized === true && held.paid === false && held.reversed === false,
+    what + ': charges.retrieve: not authorized, unpaid and unreversed', held);
+  check(isInt(held.time_authorized) && isInt(held.time_hold_expire) && held.time_hold_expire > held.time_authorized,
+    what + ': charges.retrieve: time_authorized / time_hold_expire', { time_authorized: held.time_authorized, time_hold_expire: held.time_hold_expire });
+  check(!('amount_captured' in held), what + ': charges.retrieve: amount_captured before capture', held.amount_captured);
+  return { ch: held, orderNo, events: [ev.id] };
+}
+
+// Pre-authorization on one channel: one hold captured for less than held
+// (then partly refunded), another voided with charges.reverse.
+async function preauthFlow(cfg, sdk, hooks, pubKey, spec) {
+  const channel = spec.channel;
+  const captures = new ChargeCaptures(sdk);
+
+  const a = await holdFlow(cfg, sdk, hooks, pubKey, spec, 'A');
+  step = channel + ' hold A: capture ' + CAPTURE_AMOUNT + ' (SDK resource)';
+  const cap = await captures.capture(a.ch.id, { amount: CAPTURE_AMOUNT });
+  checkCharge(cap, channel + ': capture', cfg.app, a.orderNo, channel, spec.currency);
+  check(cap.paid === true && cap.authorized === false && cap.amount_captured === CAPTURE_AMOUNT && cap.amount === CHARGE_AMOUNT,
+    channel + ': capture: not paid with amount_captured ' + CAPTURE_AMOUNT + ' of ' + CHARGE_AMOUNT,
+    { paid: cap.paid, authorized: cap.authorized, amount_captured: cap.amount_captured, amount: cap.amount });
+  check(isInt(cap.time_paid), channel + ': capture: time_paid is not an integer', cap.time_paid);
+  const again = await captures.capture(a.ch.id, { amount: CAPTURE_AMOUNT });
+  check(again.id === cap.id && again.amount_captured === CAPTURE_AMOUNT, channel + ': a repeated capture is not the same captured charge', again);
+  const events = a.events.slice();
+  for (const type of ['charge.captured', 'charge.succeeded']) {
+    step = channel + ' hold A: ' + type + ' webhook';
+    const ev = checkWebhook(await hooks.waitFor(type, cap.id, STEP_TIMEOUT_MS), type, 'charge', cap.id, pubKey);
+    check(ev.data.object.paid === true && ev.data.object.amount_captured === CAPTURE_AMOUNT,
+      channel + ': ' + type + ' webhook: data.object is not the captured charge', ev.data.object);
+    events.push(ev.id);
+  }
+  const { refundId, refundEvent } = await partialRefund(sdk, hooks, pubKey, channel, cap.id, a.orderNo);
+  events.push(refundEvent.id);
+  step = channel + ' hold A: charges.retrieve after refund';
+  const after = await sdk.charges.retrieve(cap.id);
+  check(after.amount_refunded === REFUND_AMOUNT && after.refunded === true && after.amount_captured === CAPTURE_AMOUNT,
+    channel + ': captured charge after refund', after);
+
+  const b = await holdFlow(cfg, sdk, hooks, pubKey, spec, 'B');
+  step = channel + ' hold B: charges.reverse';
+  const rev = await sdk.charges.reverse(b.ch.id, {});
+  checkCharge(rev, channel + ': charges.reverse', cfg.app, b.orderNo, channel, spec.currency);
+  check(rev.reversed === true && rev.paid === false && rev.authorized === false && !('amount_captured' in rev),
+    channel + ': charges.reverse: the hold is not voided', rev);
+  step = channel + ' hold B: charge.reversed webhook';
+  const revEv = checkWebhook(await hooks.waitFor('charge.reversed', rev.id, STEP_TIMEOUT_MS), 'charge.reversed', 'charge', rev.id, pubKey);
+  check(revEv.data.object.reversed === true, channel + ': charge.reversed webhook: data.object.reversed', revEv.data.object.reversed);
+  step = channel + ' hold B: capture after void';
+  const e = await expectReject(captures.capture(rev.id, {}), channel + ': capture of a voided hold');
+  check(e instanceof PingppErrors.PingppInvalidRequestError && e.rawType === 'invalid_request_error',
+    channel + ': capture of a voided hold: not an invalid_request_error', { type: e.type, rawType: e.rawType, message: e.message });
+  const voided = await sdk.charges.retrieve(rev.id);
+  check(voided.reversed === true && voided.authorized === false && voided.paid === false, channel + ': charges.retrieve after void', voided);
+
+  return { channel, captured: cap.id, refund: refundId, voided: rev.id, events: events.concat(b.events, [revEv.id]) };
+}
+
 async function main() {
   const cfg = {
     host: env('POLYPAY_HOST'),
     port: Number(env('POLYPAY_PORT')),
     key: env('POLYPAY_KEY'),
+    pk: env('POLYPAY_PK'),
     app: env('POLYPAY_APP'),
+    applePayToken: JSON.parse(env('POLYPAY_APPLEPAY_TOKEN')),
   };
   const pubKey = fs.readFileSync(env('POLYPAY_PUBKEY_FILE'), 'utf8');
   check(SDK_VERSION === '2.1.6', 'pingpp SDK version is not 2.1.6', SDK_VERSION);
@@ -695,6 +1009,10 @@ async function main() {
   sdk.setTimeout(STEP_TIMEOUT_MS); // the default is Node's server timeout (0: none)
   check(sdk.getApiField('protocol') === 'http' && sdk.getApiField('host') === cfg.host,
     'setHost did not switch the SDK to plain HTTP', { host: sdk.getApiField('host'), protocol: sdk.getApiField('protocol') });
+  // The legacy tokens resource left the SDKs (spec §2.10): cards are
+  // tokenized with plain HTTP, as a browser would.
+  check(!('tokens' in sdk), 'pingpp 2.1.6 has a tokens resource: tokenize with it');
+  check(typeof sdk.charges.reverse === 'function', 'pingpp 2.1.6 has no charges.reverse');
 
   // --- The public key polypay serves is the one we were given.
   step = 'public_key';
@@ -775,13 +1093,20 @@ async function main() {
   check(r401.json.error.type === 'invalid_request_error',
     'GET /v1/charges/{id} with a bad key: error.type (spec §1.2)', r401.json.error);
 
+  // --- Pre-authorization: hold, capture less, refund; hold, void.
+  const preauth = [];
+  for (const spec of PREAUTH_CHANNELS) {
+    preauth.push(await preauthFlow(cfg, sdk, hooks, pubKey, spec));
+  }
+
   // No unexpected deliveries: one charge.succeeded and one refund.succeeded
-  // per channel, each event delivered once, every one signed.
+  // per channel, plus the pre-authorizations' events, each event delivered
+  // once, every one signed.
   step = 'webhook summary';
   const types = hooks.deliveries.map((d) => (d.json ? d.json.type : '?'));
   const ids = hooks.deliveries.map((d) => (d.json ? d.json.id : '?'));
   check(new Set(ids).size === ids.length, 'webhooks: an event was delivered more than once', ids);
-  const expected = results.flatMap((r) => r.events).sort();
+  const expected = results.concat(preauth).flatMap((r) => r.events).sort();
   check(jsonEqual(ids.slice().sort(), expected), 'webhooks: the deliveries are not exactly the events of the flows',
     { delivered: ids, expected });
   for (const d of hooks.deliveries) {
@@ -800,6 +1125,7 @@ async function main() {
     refund: first.refund,
     events: first.events,
     flows: results,
+    preauth,
     webhooks: types,
   }) + '\n');
 }
