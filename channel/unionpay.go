@@ -195,8 +195,10 @@ func (f *unionpayFamily) pay(ctx context.Context, merchantID string, c *polypay.
 	return nil
 }
 
-// postForm does what pingpp-js does with a upacp_wap/upacp_pc credential:
-// a POST of every field but channel_url to the front gateway.
+// postForm posts a upacp_wap/upacp_pc credential to the simulator's front
+// gateway as the customer's browser would. Sandbox credentials name the
+// simulator in channel_url, which is not a UnionPay field and is left out
+// (live credentials carry no channel_url: pingpp-js posts every key).
 func (f *unionpayFamily) postForm(ctx context.Context, fields map[string]string) error {
 	form := url.Values{}
 	for k, v := range fields {
