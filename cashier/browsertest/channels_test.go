@@ -1,6 +1,7 @@
 package browsertest_test
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -312,4 +313,67 @@ func TestCashierUnionPay(t *testing.T) {
 		t.Fatalf("upacp charge %v", ch)
 	}
 	hooks.wait(t, "charge.succeeded", ch["id"].(string))
+}
+
+// TestIframeCard: the card form inside the merchant's iframe. The card is
+// typed on polypay's origin: the merchant page can neither read the frame's
+// document nor learn the number from its messages, which carry only the
+// status.
+func TestIframeCard(t *testing.T) {
+	nd := startNode(t)
+	browser := newBrowser(t)
+	shop := merchantPages(t, nd.n.URL)
+	o := nd.order(shop.URL+"/done", 0)
+	id := o["id"].(string)
+	pg := newTab(t, browser, desktopUA, 1280, 860, false)
+	pg.watchConsole()
+	pg.open(shop.URL + "/iframe?u=" + url.QueryEscape(o["cashier_url"].(string)))
+	pg.waitFor("the pending message", `messages.some(function (m) { return m.status === "pending" })`)
+	inFrame := func(a func(f *chromedp.Node) chromedp.Action[chromedp.Void]) { pg.inFrame(a) }
+	inFrame(func(f *chromedp.Node) chromedp.Action[chromedp.Void] {
+		return chromedp.Click(chromedp.CSS("#ch_card"), chromedp.FromNode(f))
+	})
+	pg.waitFrameURL("card=1")
+	const number = "4242424242424242"
+	year := strconv.Itoa(time.Now().Year() + 2)
+	for _, f := range []struct{ id, v string }{{"card_number", number}, {"card_exp_month", "12"}, {"card_exp_year", year}, {"card_cvc", "123"}, {"card_name", "Han Meimei"}} {
+		inFrame(func(fr *chromedp.Node) chromedp.Action[chromedp.Void] {
+			return chromedp.SendKeys(chromedp.ID(f.id), f.v, chromedp.FromNode(fr))
+		})
+	}
+	if got := pg.frameValue("#card_number"); got != number {
+		t.Fatalf("card number in the frame %q", got)
+	}
+	// The merchant's page cannot reach into the frame.
+	if got := eval[string](pg, `(function () {
+		var f = document.getElementById("cashier");
+		try { if (f.contentDocument) { return "contentDocument readable"; } } catch (e) {}
+		try { return "read " + f.contentWindow.document.getElementById("card_number").value; } catch (e) { return "blocked:" + e.name; }
+	})()`); got != "blocked:SecurityError" {
+		t.Fatalf("the merchant page reached the card form: %s", got)
+	}
+	pg.screenshot("desktop-iframe-card.png")
+	inFrame(func(f *chromedp.Node) chromedp.Action[chromedp.Void] {
+		return chromedp.Click(chromedp.CSS("#card_pay"), chromedp.FromNode(f))
+	})
+	pg.waitFor("the paid message", `messages.some(function (m) { return m.status === "paid" })`)
+	all := eval[string](pg, `JSON.stringify(messages)`)
+	if strings.Contains(all, "4242") || strings.Contains(all, "Han Meimei") {
+		t.Fatalf("messages carry card data: %s", all)
+	}
+	if keys := eval[string](pg, `Array.from(new Set(messages.map(function (m) { return Object.keys(m).sort().join(",") }))).join(" ")`); keys != "height,order,status,type" {
+		t.Fatalf("message fields %s", keys)
+	}
+	if strings.Contains(eval[string](pg, `document.documentElement.outerHTML + location.href`), "4242") {
+		t.Fatal("the card number reached the merchant's page")
+	}
+	// The frame stays in embed mode on the result.
+	if fr := pg.childFrame(); !strings.HasPrefix(fr.URL, nd.n.URL+"/cashier/"+id) || !strings.Contains(fr.URL, "embed=1") {
+		t.Fatalf("frame at %s", fr.URL)
+	}
+	pg.screenshot("desktop-iframe-card-paid.png")
+	paidOrder(t, nd, id)
+	if raw := nd.rawCharge(nd.orderCharge(id, "card")["id"].(string)); strings.Contains(raw, number) {
+		t.Fatalf("the charge holds the card number: %s", raw)
+	}
 }

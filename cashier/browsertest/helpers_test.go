@@ -1,6 +1,7 @@
 package browsertest_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -151,8 +152,12 @@ func (tb *tab) waitLocation(prefix string) string {
 	tb.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		loc := eval[string](tb, "location.href")
-		if strings.HasPrefix(loc, prefix) {
+		// The page may be between documents (a reload by SSE, a form that
+		// submits itself): an error here is a try again.
+		ctx, cancel := context.WithTimeout(tb.ctx, 2*time.Second)
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		cancel()
+		if err == nil && strings.HasPrefix(loc, prefix) {
 			return loc
 		}
 		if time.Now().After(deadline) {
