@@ -156,6 +156,7 @@ func New(cfg Config) *Cashier {
 	c.mux.HandleFunc("GET /cashier/page.js", c.static)
 	c.mux.HandleFunc("GET /cashier/cashier.css", c.static)
 	c.mux.HandleFunc("GET /cashier/{id}", c.page)
+	c.mux.HandleFunc("POST /cashier/{id}", c.frontReturn)
 	c.mux.HandleFunc("POST /cashier/{id}/pay", c.pay)
 	c.mux.HandleFunc("POST /cashier/{id}/card", c.payCard)
 	c.mux.HandleFunc("GET /cashier/{id}/qr.png", c.qr)
@@ -546,6 +547,18 @@ func (c *Cashier) page(w http.ResponseWriter, r *http.Request) {
 		v.Channels = append(v.Channels, cv)
 	}
 	c.render(w, http.StatusOK, "page.html", v)
+}
+
+// frontReturn takes the customer back from a channel that returns by a
+// form POST to the page (UnionPay's frontUrl): the posted fields are not
+// trusted (the result page waits for the verified notification), so it
+// only turns the POST into a GET of the page.
+func (c *Cashier) frontReturn(w http.ResponseWriter, r *http.Request) {
+	o := c.order(w, r, r.URL.Query().Get("t"))
+	if o == nil {
+		return
+	}
+	http.Redirect(w, r, c.selfURL(o), http.StatusSeeOther)
 }
 
 // showCharge fills the view for the order's pending charge on ch.

@@ -75,6 +75,8 @@ func (f *unionpayFamily) config(c *UnionPayConfig, simURL string) unionpay.Confi
 		HTTPClient: f.reg.http}
 	if c.Sandbox {
 		cfg.BaseURL, cfg.FileURL, cfg.Test = simURL+"/sim/unionpay", simURL+"/sim/unionpay/filedownload/", true
+		// Browsers post the front form to the node's public address.
+		cfg.FrontURL = walletURL(f.reg.PublicURL, "/sim/unionpay")
 	}
 	return cfg
 }

@@ -460,6 +460,20 @@ func (s *Service) PayOrder(ctx context.Context, o *store.Order, channel, clientI
 		return reuse, nil
 	}
 	seq := len(links) + 1
+	// A declined card attempt keeps its charge (and order_no) but gets no
+	// link: skip the order_nos already taken, or the customer's next card
+	// would collide with the declined one.
+	if err := s.DB.Read(ctx, func(tx *store.Tx) error {
+		for ; seq <= 99; seq++ {
+			c, err := tx.ChargeByOrderNo(ctx, o.AppID, o.Livemode, fmt.Sprintf("%s%02d", o.ID, seq))
+			if err != nil || c == nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
 	if seq > 99 {
 		return nil, polypay.ParamError("id", "订单 %s 的支付尝试次数过多", o.ID)
 	}

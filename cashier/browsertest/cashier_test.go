@@ -238,7 +238,7 @@ func TestCashierQRPaysInWallet(t *testing.T) {
 			id := o["id"].(string)
 			page := newTab(t, browser, desktopUA, 1280, 860, false)
 			page.open(o["cashier_url"].(string))
-			if got := page.channels(); got != "alipay_qr,wx_pub_qr,alipay_pc_direct" {
+			if got := page.channels(); got != desktopChannels {
 				t.Fatalf("desktop channels %q", got)
 			}
 			if got := page.text("amount"); got != "25.99" {
@@ -318,7 +318,7 @@ func TestCashierFitsTheClient(t *testing.T) {
 	for _, tc := range []struct {
 		name, ua, want, shot string
 	}{
-		{"phone", iphoneUA, "alipay_wap,wx_wap", "phone-choose.png"},
+		{"phone", iphoneUA, phoneChannels, "phone-choose.png"},
 		{"wechat", wechatUA, "wx_pub", "phone-wechat.png"},
 		{"alipay", iphoneUA + " AlipayClient/10.5.0", "alipay_wap", ""},
 	} {

@@ -328,7 +328,7 @@ func TestIframe(t *testing.T) {
 		// itself: the frame is another origin to the merchant's page).
 		solo := newTab(t, browser, desktopUA, 600, 700, false)
 		solo.open(o["cashier_url"].(string) + "&embed=1")
-		if got := solo.channels(); got != "alipay_qr,wx_pub_qr,alipay_pc_direct" {
+		if got := solo.channels(); got != desktopChannels {
 			t.Fatalf("embed channels %q", got)
 		}
 		pg.inFrame(func(f *chromedp.Node) chromedp.Action[chromedp.Void] {

@@ -180,6 +180,34 @@ func statusOf(err error) (int, string) {
 	return 0, ""
 }
 
+// browserURLs are where PayPal sends the buyer back: req.ReturnURL, else
+// the charge's extra.return_url (the hosted cashier's own page), and
+// extra.cancel_url, else the return URL (a cancelled approval leaves the
+// order as it was, which the return page shows as still unpaid).
+func browserURLs(req polypay.ChannelRequest) (ret, cancel string, err error) {
+	var ex struct {
+		ReturnURL string `json:"return_url"`
+		CancelURL string `json:"cancel_url"`
+	}
+	if len(req.Charge.Extra) > 0 && json.Unmarshal(req.Charge.Extra, &ex) != nil {
+		return "", "", polypay.ParamError("extra", "paypal extra must be an object with string return_url and cancel_url")
+	}
+	ret = req.ReturnURL
+	if ret == "" {
+		ret = ex.ReturnURL
+	}
+	cancel = ex.CancelURL
+	if cancel == "" {
+		cancel = ret
+	}
+	for name, u := range map[string]string{"return_url": ret, "cancel_url": cancel} {
+		if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			return "", "", polypay.ParamError("extra["+name+"]", "paypal %s must be an absolute http(s) URL", name)
+		}
+	}
+	return ret, cancel, nil
+}
+
 // CreateCharge places the order and returns the approval URL (a JSON
 // string, Ping++'s credential[paypal]). Repeating it for one charge
 // returns the same order: PayPal replays the answer of a PayPal-Request-Id
@@ -202,6 +230,10 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 			return nil, err
 		}
 	}
+	returnURL, cancelURL, err := browserURLs(req)
+	if err != nil {
+		return nil, err
+	}
 	intent := intentCapture
 	if req.AuthorizeOnly {
 		intent = intentAuthorize
@@ -221,7 +253,7 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 	ps := &paymentSource{}
 	ps.PayPal = &struct {
 		ExperienceContext *experienceContext `json:"experience_context,omitempty"`
-	}{&experienceContext{ReturnURL: req.ReturnURL, CancelURL: req.ReturnURL, UserAction: "PAY_NOW", ShippingPreference: "NO_SHIPPING"}}
+	}{&experienceContext{ReturnURL: returnURL, CancelURL: cancelURL, UserAction: "PAY_NOW", ShippingPreference: "NO_SHIPPING"}}
 	body.PaymentSource = ps
 	var o order
 	if err := c.call(ctx, http.MethodPost, "/v2/checkout/orders", body, ch.ID, &o); err != nil {

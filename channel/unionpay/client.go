@@ -97,6 +97,11 @@ type Config struct {
 	// transfer service, default DefaultFileURL.
 	BaseURL string
 	FileURL string
+	// FrontURL is the gateway host the customer's browser posts the
+	// upacp_wap/upacp_pc form to, default BaseURL (they differ only when
+	// the server reaches the gateway by another address than browsers do,
+	// as with the sandbox's loopback simulator).
+	FrontURL string
 	// Test makes the app credentials' mode "01" (UnionPay's test
 	// environment) instead of "00".
 	Test       bool
@@ -112,6 +117,7 @@ type Client struct {
 	key     *rsa.PrivateKey
 	vf      *verifier
 	base    string
+	front   string // the gateway host browsers post the front form to
 	fileURL string
 	mode    string
 	appleID string
@@ -147,10 +153,13 @@ func New(channel string, cfg Config) (*Client, error) {
 		return nil, &polypay.Error{Code: polypay.EInvalid, Message: "unionpay: " + err.Error(), Err: err}
 	}
 	c := &Client{channel: channel, merID: cfg.MerID, certID: cert.SerialNumber.String(), key: key, vf: vf,
-		base: strings.TrimRight(cfg.BaseURL, "/"), fileURL: cfg.FileURL, mode: "00", appleID: cfg.AppleMerchantID,
+		base: strings.TrimRight(cfg.BaseURL, "/"), front: strings.TrimRight(cfg.FrontURL, "/"), fileURL: cfg.FileURL, mode: "00", appleID: cfg.AppleMerchantID,
 		hc: cfg.HTTPClient, now: cfg.Now}
 	if c.base == "" {
 		c.base = DefaultBaseURL
+	}
+	if c.front == "" {
+		c.front = c.base
 	}
 	if c.fileURL == "" {
 		c.fileURL = DefaultFileURL
@@ -312,7 +321,10 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 		if err := Sign(c.key, f); err != nil {
 			return nil, err
 		}
-		if front := c.base + PathFront; front != FrontURL {
+		// pingpp-js posts every credential key to UnionPay's production
+		// front gateway, which would refuse an unsigned extra field: only a
+		// credential for another gateway (the simulator) names it.
+		if front := c.front + PathFront; front != FrontURL {
 			f["channel_url"] = front
 		}
 		return json.Marshal(f)
