@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -264,16 +265,44 @@ func TestNoCardNumberLeaks(t *testing.T) {
 		}
 		c.do("POST", "/v1/charges/"+id+"/refunds", sk, map[string]any{"description": "r"}, false)
 	}
+	// Card charges through the card processor's simulator: a fresh token,
+	// and the customer's saved default card held then captured, with their
+	// events and webhooks searched like everything else.
+	st, tok := c.do("POST", "/v1/tokens", pk, map[string]any{"card": map[string]any{"number": numbers[0], "exp_month": 12, "exp_year": 2031, "cvc": "123"}}, false)
+	if st != 200 {
+		t.Fatalf("tokenize for a charge: %d", st)
+	}
+	for i, extra := range []map[string]any{{"source": tok["id"]}, {"customer": cus}} {
+		body := map[string]any{"order_no": fmt.Sprintf("LEAKCARD%d", i), "app": map[string]any{"id": app.AppID},
+			"channel": "card", "amount": 300 + i, "client_ip": "127.0.0.1", "currency": "usd", "subject": "s", "body": "b", "extra": extra}
+		if i == 1 {
+			body["capture"] = false
+		}
+		st, ch := c.do("POST", "/v1/charges", sk, body, false)
+		if st != 200 {
+			t.Fatalf("card charge %d: %d %v", i, st, ch)
+		}
+		id := ch["id"].(string)
+		if i == 1 {
+			if st, ch := c.do("POST", "/v1/charges/"+id+"/capture", sk, map[string]any{"amount": 200}, false); st != 200 || ch["amount_captured"] != float64(200) {
+				t.Fatalf("capture: %d %v", st, ch)
+			}
+		}
+		c.do("POST", "/v1/charges/"+id+"/refunds", sk, map[string]any{"description": "r", "amount": 100}, false)
+		c.do("GET", "/v1/charges/"+id, sk, nil, false)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		hookMu.Lock()
 		got := len(hooks)
 		hookMu.Unlock()
-		if got >= 4 {
+		// 2 alipay charges and refunds, 2 card charges (one also authorized
+		// and captured) and refunds.
+		if got >= 10 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d webhooks arrived, want 4", got)
+			t.Fatalf("%d webhooks arrived, want 10", got)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
