@@ -154,6 +154,8 @@ var messages = map[string][2]string{
 	"note":               {"备注", "Note"},
 	"resolve":            {"标记已处理", "Resolve"},
 	"resolved":           {"差异已处理。", "Discrepancy resolved."},
+	"resolved_list":      {"已处理差异", "Resolved discrepancies"},
+	"resolved_by":        {"处理人", "Resolved by"},
 	"recon_off":          {"对账引擎尚未接入。", "The reconciliation engine is not connected."},
 	"gross":              {"交易总额", "Gross"},
 	"fees":               {"手续费", "Fees"},

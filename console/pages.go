@@ -625,7 +625,14 @@ func (c *Console) recon(w http.ResponseWriter, r *http.Request, p *page) {
 		c.failErr(w, r, p, err)
 		return
 	}
-	c.render(w, p, http.StatusOK, "recon", map[string]any{"Runs": runs, "Open": ds})
+	// What was resolved lately stays in view, with who did it and why, so
+	// a team sees what its colleagues settled.
+	done, err := c.cfg.Recon.Discrepancies(r.Context(), DiscrepancyFilter{ResolvedOnly: true, Limit: 50})
+	if err != nil {
+		c.failErr(w, r, p, err)
+		return
+	}
+	c.render(w, p, http.StatusOK, "recon", map[string]any{"Runs": runs, "Open": ds, "Resolved": done})
 }
 
 func (c *Console) resolve(w http.ResponseWriter, r *http.Request, p *page) {

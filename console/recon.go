@@ -39,11 +39,12 @@ type ReconRun struct {
 
 // DiscrepancyFilter selects discrepancies.
 type DiscrepancyFilter struct {
-	OpenOnly bool
-	RunID    string
-	Day      string
-	Channel  string
-	Limit    int
+	OpenOnly     bool
+	ResolvedOnly bool
+	RunID        string
+	Day          string
+	Channel      string
+	Limit        int
 }
 
 // Discrepancy is one difference between a channel's statement and polypay.
@@ -53,6 +54,7 @@ type Discrepancy struct {
 	Day         string
 	Channel     string
 	AppID       string
+	Live        bool
 	Kind        string // only_in_polypay, only_in_channel, amount_differs, status_differs
 	ChargeID    string
 	RefundID    string

@@ -33,17 +33,23 @@ func (c consoleRecon) Runs(ctx context.Context, limit int) ([]console.ReconRun, 
 	}
 	out := make([]console.ReconRun, 0, len(runs))
 	for _, r := range runs {
-		out = append(out, console.ReconRun{ID: r.ID, Day: r.Day, Channel: r.Family, Status: r.Status,
+		status := r.Status
+		if status == store.RunDone {
+			status = "succeeded" // the console's word (and its colour) for a finished run
+		}
+		// The engine counts a difference a query settled as matched; the
+		// console counts it among those found, as it was one.
+		out = append(out, console.ReconRun{ID: r.ID, Day: r.Day, Channel: r.Family, Status: status,
 			Started: unix(r.Started), Finished: unix(r.Finished), Matched: int(r.Matched),
-			Discrepancies: int(r.OnlyPolypay + r.OnlyChannel + r.AmountDiffers + r.StatusDiffers), Open: int(r.Open), Error: r.Error})
+			Discrepancies: int(r.OnlyPolypay + r.OnlyChannel + r.AmountDiffers + r.StatusDiffers + r.Settled), Open: int(r.Open), Error: r.Error})
 	}
 	return out, nil
 }
 
 func (c consoleRecon) Discrepancies(ctx context.Context, f console.DiscrepancyFilter) ([]console.Discrepancy, error) {
 	sf := store.DiscrepancyFilter{Family: f.Channel, Day: f.Day, RunID: f.RunID, Limit: f.Limit}
-	if f.OpenOnly {
-		open := true
+	if f.OpenOnly || f.ResolvedOnly {
+		open := f.OpenOnly
 		sf.Open = &open
 	}
 	ds, err := c.engine.Discrepancies(ctx, sf)
@@ -52,12 +58,18 @@ func (c consoleRecon) Discrepancies(ctx context.Context, f console.DiscrepancyFi
 	}
 	out := make([]console.Discrepancy, 0, len(ds))
 	for _, d := range ds {
-		out = append(out, console.Discrepancy{ID: d.ID, RunID: d.RunID, Day: d.Day, Channel: d.Family, AppID: d.AppID,
+		out = append(out, console.Discrepancy{ID: d.ID, RunID: d.RunID, Day: d.Day, Channel: d.Family, AppID: d.AppID, Live: d.Live,
 			Kind: d.Kind, ChargeID: d.ChargeID, RefundID: d.RefundID, TradeNo: d.TransactionNo, OurAmount: d.PolypayAmount,
 			TheirAmount: d.ChannelAmount, Currency: d.Currency, OurStatus: d.PolypayStatus, TheirStatus: d.ChannelStatus,
 			Open: !d.Resolved, Note: d.Note, ResolvedBy: d.ResolvedBy, ResolvedAt: unix(d.ResolvedAt)})
 	}
 	return out, nil
+}
+
+// ConsoleRecon is the real engine as the console sees it, for a second
+// console on the node's store (consoletest's clocked one).
+func (n *Node) ConsoleRecon() console.Recon {
+	return consoleRecon{db: n.DB, engine: n.Recon, reports: n.Reports}
 }
 
 func (c consoleRecon) Resolve(ctx context.Context, id, note, by string) error {

@@ -1,5 +1,5 @@
 // Package consoletest runs a polypay node with its console for tests: a
-// reconciliation engine stand-in (Recon) until the real engine is wired,
+// reconciliation engine stand-in (Recon) or the node's real engine,
 // a controllable clock, console users of every role, and helpers that
 // make charges through the API.
 package consoletest
@@ -47,11 +47,32 @@ type Env struct {
 	URL   string // base URL of the clocked console (serves /console/)
 }
 
-// Start runs the environment; everything stops when the test ends.
-func Start(t testing.TB) *Env {
+// Options adjust the environment.
+type Options struct {
+	// RealRecon keeps the node's own reconciliation engine behind both
+	// consoles instead of the in-memory stand-in; Env.Recon is then nil
+	// and the test runs the engine (Node.Recon, Node.Daily) itself.
+	RealRecon bool
+}
+
+// Start runs the environment with the engine stand-in; everything stops
+// when the test ends.
+func Start(t testing.TB) *Env { t.Helper(); return StartWith(t, Options{}) }
+
+// StartWith runs the environment as o says.
+func StartWith(t testing.TB, o Options) *Env {
 	t.Helper()
-	rec := NewRecon()
-	n, app := gatewaytest.Start(t, "console test", func(c *gateway.Config) { c.Recon = rec })
+	var rec *Recon
+	mod := func(*gateway.Config) {}
+	if !o.RealRecon {
+		rec = NewRecon()
+		mod = func(c *gateway.Config) { c.Recon = rec }
+	}
+	n, app := gatewaytest.Start(t, "console test", mod)
+	var recon console.Recon = n.ConsoleRecon()
+	if rec != nil {
+		recon = rec
+	}
 	clk := &Clock{}
 	clk.Set(time.Now())
 	fams := map[string]bool{}
@@ -63,7 +84,7 @@ func Start(t testing.TB) *Env {
 		}
 	}
 	con := console.New(console.Config{DB: n.DB, Svc: n.Svc, Credentials: n.Registry, Families: families,
-		Channels: n.Registry.Channels(), CreateApp: n.CreateApp, Kick: n.Dispatcher.Kick, Recon: rec, Now: clk.Now,
+		Channels: n.Registry.Channels(), CreateApp: n.CreateApp, Kick: n.Dispatcher.Kick, Recon: recon, Now: clk.Now,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	srv := httptest.NewServer(con)
 	t.Cleanup(srv.Close)
@@ -204,7 +225,7 @@ func (r *Recon) Discrepancies(_ context.Context, f console.DiscrepancyFilter) ([
 	defer r.mu.Unlock()
 	var out []console.Discrepancy
 	for _, d := range r.discs {
-		if (f.OpenOnly && !d.Open) || (f.RunID != "" && d.RunID != f.RunID) || (f.Day != "" && d.Day != f.Day) || (f.Channel != "" && d.Channel != f.Channel) {
+		if (f.OpenOnly && !d.Open) || (f.ResolvedOnly && d.Open) || (f.RunID != "" && d.RunID != f.RunID) || (f.Day != "" && d.Day != f.Day) || (f.Channel != "" && d.Channel != f.Channel) {
 			continue
 		}
 		out = append(out, d)
