@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/polypay/polypay"
@@ -180,3 +181,10 @@ func (f *paypalFamily) close() { f.sim.Close() }
 
 // PaypalSim is the built-in PayPal simulator (tests drive it directly).
 func (r *Registry) PaypalSim() *paypalsim.Sim { return r.paypal.sim }
+
+// probeCharge makes the health probe ask PayPal for an order that does not
+// exist (GET /v2/checkout/orders/{id} answers 404), instead of answering
+// "no trade" without a call for want of an order id.
+func (f *paypalFamily) probeCharge(c *polypay.Charge) {
+	c.Credential, _ = json.Marshal("https://www.paypal.com/checkoutnow?token=PROBE" + strings.ToUpper(c.ID[3:]))
+}

@@ -309,3 +309,7 @@ func (b backlog) Backlog(ctx context.Context, now time.Time) (d, c, r int, err e
 	})
 	return
 }
+
+// StopSimulators stops serving the built-in simulators' endpoints, so that
+// every sandbox channel becomes unreachable (fault-injection tests).
+func (n *Node) StopSimulators(ctx context.Context) error { return n.simSrv.Shutdown(ctx) }
