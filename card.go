@@ -73,3 +73,13 @@ type Authorizer interface {
 	// succeeds. EChannel when the trade was already captured.
 	Void(ctx context.Context, c *Charge) error
 }
+
+// NotifyingAuthorizer is an Authorizer whose channel reports each capture
+// and void by an asynchronous notification to a URL sent with the request
+// (UnionPay's backUrl); core calls these forms, with the URL it would give
+// CreateCharge, instead of Capture and Void.
+type NotifyingAuthorizer interface {
+	Authorizer
+	CaptureNotify(ctx context.Context, c *Charge, amount int64, notifyURL string) (*Trade, error)
+	VoidNotify(ctx context.Context, c *Charge, notifyURL string) error
+}

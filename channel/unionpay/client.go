@@ -70,7 +70,7 @@ const (
 const (
 	Version      = "5.1.0"
 	currencyCNY  = "156"
-	bizPurchase  = "000201" // B2C gateway payment
+	bizPurchase  = "000201" // B2C gateway payment, pre-authorization included
 	bizNone      = "000000" // queries, file transfer
 	channelPC    = "07"
 	channelPhone = "08"
@@ -126,8 +126,9 @@ type Client struct {
 }
 
 var (
-	_ polypay.Channel     = (*Client)(nil)
-	_ polypay.Statementer = (*Client)(nil)
+	_ polypay.Channel             = (*Client)(nil)
+	_ polypay.Statementer         = (*Client)(nil)
+	_ polypay.NotifyingAuthorizer = (*Client)(nil)
 )
 
 // New builds the connector. EInvalid for an unknown channel or unusable
@@ -289,14 +290,15 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 	if err := checkMoney(ch.Currency, ch.Amount); err != nil {
 		return nil, err
 	}
-	if req.AuthorizeOnly {
-		return nil, polypay.ErrNotSupported(c.channel, "pre-authorization")
-	}
 	orderID, err := OrderID(ch.ID)
 	if err != nil {
 		return nil, err
 	}
-	f := c.fields("01", "01", bizPurchase)
+	txnType := txnPurchase
+	if req.AuthorizeOnly {
+		txnType = txnPreAuth // same fields, same customer flow; the card is only held
+	}
+	f := c.fields(txnType, "01", bizPurchase)
 	f["orderId"], f["txnTime"], f["txnAmt"] = orderID, TxnTime(ch.Created), strconv.FormatInt(ch.Amount, 10)
 	f["currencyCode"], f["backUrl"], f["channelType"] = currencyCNY, req.NotifyURL, channelPhone
 	if ch.TimeExpire != 0 {
@@ -419,6 +421,9 @@ func (c *Client) QueryCharge(ctx context.Context, ch *polypay.Charge) (*polypay.
 	if rsp["orderId"] != orderID || rsp["merId"] != c.merID {
 		return nil, fmt.Errorf("unionpay query: answer names order %q of merchant %q", rsp["orderId"], rsp["merId"])
 	}
+	if rsp["txnType"] == txnPreAuth {
+		return c.preAuthTrade(ctx, ch, orderID, rsp)
+	}
 	st, err := origState(rsp["origRespCode"])
 	if err != nil {
 		return nil, err
@@ -470,8 +475,13 @@ func (c *Client) CloseCharge(ctx context.Context, ch *polypay.Charge) error {
 	if err != nil {
 		return err
 	}
-	if t.State == polypay.TradePaid {
+	switch t.State {
+	case polypay.TradePaid:
 		return &polypay.Error{Code: polypay.EChannel, ChannelCode: "00", Message: "UnionPay order " + ch.ID + " is paid; it can only be cancelled (same day) or refunded"}
+	case polypay.TradeAuthorized:
+		return &polypay.Error{Code: polypay.EChannel, ChannelCode: "00", Message: "UnionPay pre-authorization " + ch.ID + " holds funds; void it (txnType 32)"}
+	case polypay.TradeClosed:
+		return nil
 	}
 	if t.State == polypay.TradePending || ch.TimeExpire == 0 || c.now().Unix() < ch.TimeExpire {
 		return polypay.ErrNotSupported(c.channel, "closing an unpaid order before its payTimeout")
