@@ -194,15 +194,25 @@ func notHeld(h *hold, op string) error {
 	return &polypay.Error{Code: polypay.EChannel, ChannelCode: "35", Message: msg}
 }
 
-// Capture is CaptureNotify without a completion notification URL (the
-// backUrl of a upacp_wap/upacp_pc credential if the charge has one).
+// Capture is CaptureNotify with the backUrl the charge's upacp_wap or
+// upacp_pc credential was signed with. UnionPay requires a backUrl, which
+// a tn credential does not carry: EInvalid for those (core calls
+// CaptureNotify).
 func (c *Client) Capture(ctx context.Context, ch *polypay.Charge, amount int64) (*polypay.Trade, error) {
-	return c.CaptureNotify(ctx, ch, amount, credentialBackURL(ch))
+	u, err := credentialBackURL(ch)
+	if err != nil {
+		return nil, err
+	}
+	return c.CaptureNotify(ctx, ch, amount, u)
 }
 
-// Void is VoidNotify without a notification URL of its own, as Capture.
+// Void is VoidNotify with the credential's backUrl, as Capture.
 func (c *Client) Void(ctx context.Context, ch *polypay.Charge) error {
-	return c.VoidNotify(ctx, ch, credentialBackURL(ch))
+	u, err := credentialBackURL(ch)
+	if err != nil {
+		return err
+	}
+	return c.VoidNotify(ctx, ch, u)
 }
 
 // CaptureNotify completes the pre-authorization (txnType 03, origQryId the
@@ -294,12 +304,12 @@ func (c *Client) VoidNotify(ctx context.Context, ch *polypay.Charge, notifyURL s
 }
 
 // credentialBackURL is the backUrl a front-gateway credential was signed
-// with; "" for tn credentials.
-func credentialBackURL(ch *polypay.Charge) string {
+// with.
+func credentialBackURL(ch *polypay.Charge) (string, error) {
 	var m map[string]any
-	if json.Unmarshal(ch.Credential, &m) != nil {
-		return ""
+	_ = json.Unmarshal(ch.Credential, &m)
+	if s, _ := m["backUrl"].(string); s != "" {
+		return s, nil
 	}
-	s, _ := m["backUrl"].(string)
-	return s
+	return "", polypay.Errorf(polypay.EInvalid, "unionpay: charge %s has no backUrl for the completion's or cancel's notification; use CaptureNotify/VoidNotify", ch.ID)
 }
