@@ -74,12 +74,16 @@ type Authorizer interface {
 	Void(ctx context.Context, c *Charge) error
 }
 
-// NotifyingAuthorizer is an Authorizer whose channel reports each capture
-// and void by an asynchronous notification to a URL sent with the request
-// (UnionPay's backUrl); core calls these forms, with the URL it would give
-// CreateCharge, instead of Capture and Void.
-type NotifyingAuthorizer interface {
-	Authorizer
-	CaptureNotify(ctx context.Context, c *Charge, amount int64, notifyURL string) (*Trade, error)
-	VoidNotify(ctx context.Context, c *Charge, notifyURL string) error
+type notifyURLKey struct{}
+
+// WithNotifyURL gives an Authorizer's Capture and Void the URL their
+// channel should notify the outcome to, for channels that notify captures
+// and voids as they do payments (UnionPay's backUrl): the URL core gives
+// CreateCharge. A context value rather than a parameter keeps Authorizer
+// the same for every channel and passes through decorators.
+func WithNotifyURL(ctx context.Context, url string) context.Context {
+	return context.WithValue(ctx, notifyURLKey{}, url)
 }
+
+// NotifyURL is the URL WithNotifyURL put in ctx, "" if none.
+func NotifyURL(ctx context.Context) string { s, _ := ctx.Value(notifyURLKey{}).(string); return s }

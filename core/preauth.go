@@ -33,20 +33,17 @@ func (s *Service) authorizer(ctx context.Context, c *polypay.Charge) (polypay.Au
 	return a, nil
 }
 
-// capture and void hand a NotifyingAuthorizer the notify URL its channel
-// reports the outcome to.
+// capture and void tell the channel where to notify the outcome.
 func (s *Service) capture(ctx context.Context, a polypay.Authorizer, c *polypay.Charge, amount int64) (*polypay.Trade, error) {
-	if n, ok := a.(polypay.NotifyingAuthorizer); ok {
-		return n.CaptureNotify(ctx, c, amount, s.NotifyURL(s.Channels.Family(c.ChannelRoute()), c.AppID, c.Livemode))
-	}
-	return a.Capture(ctx, c, amount)
+	return a.Capture(s.withNotifyURL(ctx, c), c, amount)
 }
 
 func (s *Service) void(ctx context.Context, a polypay.Authorizer, c *polypay.Charge) error {
-	if n, ok := a.(polypay.NotifyingAuthorizer); ok {
-		return n.VoidNotify(ctx, c, s.NotifyURL(s.Channels.Family(c.ChannelRoute()), c.AppID, c.Livemode))
-	}
-	return a.Void(ctx, c)
+	return a.Void(s.withNotifyURL(ctx, c), c)
+}
+
+func (s *Service) withNotifyURL(ctx context.Context, c *polypay.Charge) context.Context {
+	return polypay.WithNotifyURL(ctx, s.NotifyURL(s.Channels.Family(c.ChannelRoute()), c.AppID, c.Livemode))
 }
 
 // Capture takes a held pre-authorization, all of it or a smaller amount.

@@ -126,9 +126,9 @@ type Client struct {
 }
 
 var (
-	_ polypay.Channel             = (*Client)(nil)
-	_ polypay.Statementer         = (*Client)(nil)
-	_ polypay.NotifyingAuthorizer = (*Client)(nil)
+	_ polypay.Channel     = (*Client)(nil)
+	_ polypay.Statementer = (*Client)(nil)
+	_ polypay.Authorizer  = (*Client)(nil)
 )
 
 // New builds the connector. EInvalid for an unknown channel or unusable

@@ -194,21 +194,21 @@ func notHeld(h *hold, op string) error {
 	return &polypay.Error{Code: polypay.EChannel, ChannelCode: "35", Message: msg}
 }
 
-// Capture is CaptureNotify with the backUrl the charge's upacp_wap or
-// upacp_pc credential was signed with. UnionPay requires a backUrl, which
-// a tn credential does not carry: EInvalid for those (core calls
-// CaptureNotify).
+// Capture is CaptureNotify to the notify URL in ctx (polypay.WithNotifyURL,
+// set by core), else to the backUrl the charge's upacp_wap or upacp_pc
+// credential was signed with. UnionPay requires a backUrl: EInvalid when
+// there is neither.
 func (c *Client) Capture(ctx context.Context, ch *polypay.Charge, amount int64) (*polypay.Trade, error) {
-	u, err := credentialBackURL(ch)
+	u, err := backURL(ctx, ch)
 	if err != nil {
 		return nil, err
 	}
 	return c.CaptureNotify(ctx, ch, amount, u)
 }
 
-// Void is VoidNotify with the credential's backUrl, as Capture.
+// Void is VoidNotify to the notify URL found as Capture finds it.
 func (c *Client) Void(ctx context.Context, ch *polypay.Charge) error {
-	u, err := credentialBackURL(ch)
+	u, err := backURL(ctx, ch)
 	if err != nil {
 		return err
 	}
@@ -303,13 +303,15 @@ func (c *Client) VoidNotify(ctx context.Context, ch *polypay.Charge, notifyURL s
 	return refusal("pre-authorization cancel", rsp)
 }
 
-// credentialBackURL is the backUrl a front-gateway credential was signed
-// with.
-func credentialBackURL(ch *polypay.Charge) (string, error) {
+// backURL is where a completion's or cancel's notification goes.
+func backURL(ctx context.Context, ch *polypay.Charge) (string, error) {
+	if u := polypay.NotifyURL(ctx); u != "" {
+		return u, nil
+	}
 	var m map[string]any
 	_ = json.Unmarshal(ch.Credential, &m)
 	if s, _ := m["backUrl"].(string); s != "" {
 		return s, nil
 	}
-	return "", polypay.Errorf(polypay.EInvalid, "unionpay: charge %s has no backUrl for the completion's or cancel's notification; use CaptureNotify/VoidNotify", ch.ID)
+	return "", polypay.Errorf(polypay.EInvalid, "unionpay: no notify URL for the completion's or cancel's backUrl (polypay.WithNotifyURL) for charge %s", ch.ID)
 }

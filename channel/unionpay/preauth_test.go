@@ -168,10 +168,10 @@ func TestPreAuthVoidAndExpiry(t *testing.T) {
 			wantCode(t, "capture after void", err, polypay.EChannel, "35")
 		}},
 		{"CaptureAllWithZero", func(t *testing.T, ch *polypay.Charge) {
-			// A tn credential has no backUrl for the plain form to use.
+			// A tn credential has no backUrl: the notify URL comes from ctx.
 			_, err := c.Capture(ctx, ch, 0)
-			wantCode(t, "plain capture", err, polypay.EInvalid, "")
-			tr, err := c.CaptureNotify(ctx, ch, 0, f.notify.URL)
+			wantCode(t, "capture without a notify URL", err, polypay.EInvalid, "")
+			tr, err := c.Capture(polypay.WithNotifyURL(ctx, f.notify.URL), ch, 0)
 			if err != nil || tr.State != polypay.TradePaid || tr.Amount != ch.Amount {
 				t.Fatalf("capture = %+v, %v", tr, err)
 			}
