@@ -16,6 +16,18 @@
 // which UnionPay needs again to query an order, is the charge's (or
 // refund's) creation time in Beijing time, so every call for one charge
 // sends the same one.
+//
+// Pre-authorization (capture=false) sends txnType 02 instead of 01 with the
+// same fields and customer flow; Capture is the completion (03) and Void
+// the cancel (32), both under orderIds derived from the charge's ("pc"/"pv"
+// for "ch") with origQryId the hold's queryId. UnionPay would complete up
+// to 115% of the held amount; polypay never takes more than was held.
+// Completions and cancels reuse the charge's txnTime, not the current time
+// UnionPay's demos ask for: UnionPay finds an order only by orderId and
+// txnTime, and a fixed pair is what lets a query, or a capture repeated
+// after a lost answer, find the completion again. If UnionPay refuses a
+// stale txnTime on those (the demos warn of "txnTime无效"), this is the
+// place to change, at the cost of that idempotency.
 package unionpay
 
 import (

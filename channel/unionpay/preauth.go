@@ -49,7 +49,7 @@ func chargeOfOrder(orderID string) string {
 // txnTime only, so a fixed txnTime is what lets a later query, or a
 // repeated capture whose answer was lost, find the completion again. The
 // UnionPay demos ask for the current time instead ("否则会报txnTime无效");
-// see the package notes on that risk.
+// see the package documentation on that risk.
 func followUpTime(ch *polypay.Charge) string { return TxnTime(ch.Created) }
 
 // hold is what UnionPay knows about a pre-authorization and its follow-ups.
