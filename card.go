@@ -73,3 +73,17 @@ type Authorizer interface {
 	// succeeds. EChannel when the trade was already captured.
 	Void(ctx context.Context, c *Charge) error
 }
+
+type notifyURLKey struct{}
+
+// WithNotifyURL gives an Authorizer's Capture and Void the URL their
+// channel should notify the outcome to, for channels that notify captures
+// and voids as they do payments (UnionPay's backUrl): the URL core gives
+// CreateCharge. A context value rather than a parameter keeps Authorizer
+// the same for every channel and passes through decorators.
+func WithNotifyURL(ctx context.Context, url string) context.Context {
+	return context.WithValue(ctx, notifyURLKey{}, url)
+}
+
+// NotifyURL is the URL WithNotifyURL put in ctx, "" if none.
+func NotifyURL(ctx context.Context) string { s, _ := ctx.Value(notifyURLKey{}).(string); return s }

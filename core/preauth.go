@@ -33,6 +33,19 @@ func (s *Service) authorizer(ctx context.Context, c *polypay.Charge) (polypay.Au
 	return a, nil
 }
 
+// capture and void tell the channel where to notify the outcome.
+func (s *Service) capture(ctx context.Context, a polypay.Authorizer, c *polypay.Charge, amount int64) (*polypay.Trade, error) {
+	return a.Capture(s.withNotifyURL(ctx, c), c, amount)
+}
+
+func (s *Service) void(ctx context.Context, a polypay.Authorizer, c *polypay.Charge) error {
+	return a.Void(s.withNotifyURL(ctx, c), c)
+}
+
+func (s *Service) withNotifyURL(ctx context.Context, c *polypay.Charge) context.Context {
+	return polypay.WithNotifyURL(ctx, s.NotifyURL(s.Channels.Family(c.ChannelRoute()), c.AppID, c.Livemode))
+}
+
 // Capture takes a held pre-authorization, all of it or a smaller amount.
 // Capturing a charge already captured with the same amount returns it
 // unchanged, so a merchant may retry a capture whose answer it lost.
@@ -72,7 +85,7 @@ func (s *Service) Capture(ctx context.Context, who Caller, id string, p CaptureP
 	}
 	// The channel decides a race between capture and void: whichever
 	// reaches it second is refused, and only the winner is applied here.
-	t, err := a.Capture(ctx, c, amount)
+	t, err := s.capture(ctx, a, c, amount)
 	if err != nil {
 		return nil, channelErr(err)
 	}
@@ -114,7 +127,7 @@ func (s *Service) voidHold(ctx context.Context, c *polypay.Charge) (any, error) 
 		if err != nil {
 			return nil, err
 		}
-		if err := a.Void(ctx, c); err != nil {
+		if err := s.void(ctx, a, c); err != nil {
 			return nil, channelErr(err)
 		}
 	}
@@ -204,7 +217,7 @@ func (s *Service) expireHold(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.Void(ctx, c); err != nil {
+	if err := s.void(ctx, a, c); err != nil {
 		// Captured at the channel meanwhile (its word arrives by query or
 		// notification): nothing to void.
 		var pe *polypay.Error

@@ -65,14 +65,22 @@ type fixture struct {
 
 	mu    sync.Mutex
 	got   []*polypay.Notification
-	nacks int // answer 500 this many times first
+	nacks int           // answer 500 this many times first
+	skew  time.Duration // added to the sim's clock
+}
+
+// now is the sim's clock.
+func (f *fixture) now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return time.Now().Add(f.skew)
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{}
 	f.sim = unionpaysim.New(unionpaysim.Options{RootKey: rootKey, MiddleKey: midKey, SignKey: simKey,
-		Retry: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond},
+		Retry: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond}, Now: f.now,
 		Merchant: func(id string) (*unionpaysim.Merchant, bool) {
 			if id != merID {
 				return nil, false
@@ -151,10 +159,17 @@ func newCharge(ch string, amount int64) *polypay.Charge {
 // payCharge creates and pays a charge as its customer would.
 func (f *fixture) payCharge(t *testing.T, c *unionpay.Client, ch *polypay.Charge) {
 	t.Helper()
-	cred, err := c.CreateCharge(ctx, polypay.ChannelRequest{Charge: ch, NotifyURL: f.notify.URL})
+	f.pay(t, c, polypay.ChannelRequest{Charge: ch, NotifyURL: f.notify.URL})
+}
+
+func (f *fixture) pay(t *testing.T, c *unionpay.Client, req polypay.ChannelRequest) {
+	t.Helper()
+	ch := req.Charge
+	cred, err := c.CreateCharge(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ch.Credential = cred
 	var m map[string]string
 	json.Unmarshal(cred, &m)
 	switch ch.Channel {

@@ -13,7 +13,9 @@ import (
 // ParseNotification verifies and parses a back notification (a form POST
 // to backUrl). txnType 01 is a purchase, 04 a refund and 31 a purchase
 // cancellation (smartwalle/unionpay decodes 04 and 31 the wrong way
-// round). The charge of a refund or cancellation comes from reqReserved,
+// round); 02 a pre-authorization (the hold: TradeAuthorized), 03 its
+// completion (the capture: TradePaid for the completed amount) and 32 its
+// cancel (TradeClosed, which core ignores for an authorized charge). The charge of a refund or cancellation comes from reqReserved,
 // which polypay sets to the charge's orderId and UnionPay signs and echoes.
 // ErrBadSignature when the signature or signPubKeyCert does not verify.
 func (c *Client) ParseNotification(_ context.Context, _ *http.Request, body []byte) (*polypay.Notification, error) {
@@ -50,6 +52,29 @@ func parseVerified(v map[string]string, now func() time.Time) (*polypay.Notifica
 			n.Trade.State, n.Trade.PaidAt = polypay.TradePaid, at
 		} else {
 			n.Trade.State, n.Trade.FailureCode, n.Trade.FailureMsg = polypay.TradeFailed, v["respCode"], v["respMsg"]
+		}
+	case txnPreAuth:
+		n.Kind = polypay.NotifyTrade
+		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["orderId"]), TransactionNo: v["queryId"]}
+		if ok {
+			n.Trade.State, n.Trade.AmountAuthorized = polypay.TradeAuthorized, amount
+		} else {
+			n.Trade.State, n.Trade.FailureCode, n.Trade.FailureMsg = polypay.TradeFailed, v["respCode"], v["respMsg"]
+		}
+	case txnPreAuthFinish:
+		n.Kind = polypay.NotifyTrade
+		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["reqReserved"]), TransactionNo: v["queryId"]}
+		if ok {
+			n.Trade.State, n.Trade.Amount, n.Trade.PaidAt = polypay.TradePaid, amount, at
+		} else {
+			// A refused completion leaves the hold as it was.
+			n.Trade.State, n.Trade.TransactionNo = polypay.TradeAuthorized, v["origQryId"]
+		}
+	case txnPreAuthCancel:
+		n.Kind = polypay.NotifyTrade
+		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["reqReserved"]), TransactionNo: v["origQryId"], State: polypay.TradeClosed}
+		if !ok {
+			n.Trade.State = polypay.TradeAuthorized
 		}
 	case "04":
 		n.Kind = polypay.NotifyRefund

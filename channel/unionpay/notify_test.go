@@ -42,6 +42,7 @@ func TestParseNotification(t *testing.T) {
 	f := newFixture(t)
 	c := f.conn
 	purchase, refund, revoke := readFile(t, "notify_purchase.form"), readFile(t, "notify_refund.form"), readFile(t, "notify_revoke.form")
+	preauth, finish, cancel := readFile(t, "notify_preauth.form"), readFile(t, "notify_preauth_finish.form"), readFile(t, "notify_preauth_cancel.form")
 	const chargeID = "ch_0Rk3dF6wJx00101aBcDeFgHiJ"
 	tests := []struct {
 		name  string
@@ -62,6 +63,22 @@ func TestParseNotification(t *testing.T) {
 		{"OKRevoke31", signForm(t, f.sim, revoke, nil), func(n *polypay.Notification) bool {
 			return n.Kind == polypay.NotifyTrade && n.Trade.State == polypay.TradeClosed && n.Trade.OutTradeNo == chargeID
 		}, nil, false},
+		{"OKPreAuth02", signForm(t, f.sim, preauth, nil), func(n *polypay.Notification) bool {
+			return n.Kind == polypay.NotifyTrade && n.Trade.State == polypay.TradeAuthorized && n.Trade.AmountAuthorized == 1000 &&
+				n.Trade.Amount == 0 && n.Trade.OutTradeNo == chargeID && n.Trade.TransactionNo == "782611211030001234567"
+		}, nil, false},
+		{"OKPreAuthFailed", signForm(t, f.sim, strings.Replace(preauth, "respCode=00", "respCode=61", 1), nil), func(n *polypay.Notification) bool {
+			return n.Trade.State == polypay.TradeFailed && n.Trade.FailureCode == "61" && n.Trade.OutTradeNo == chargeID
+		}, nil, false},
+		{"OKFinish03", signForm(t, f.sim, finish, nil), func(n *polypay.Notification) bool {
+			return n.Kind == polypay.NotifyTrade && n.Trade.State == polypay.TradePaid && n.Trade.Amount == 600 &&
+				n.Trade.OutTradeNo == chargeID && n.Trade.TransactionNo == "782611211200002222222" && n.Trade.PaidAt != 0
+		}, nil, false},
+		{"OKCancel32", signForm(t, f.sim, cancel, nil), func(n *polypay.Notification) bool {
+			return n.Kind == polypay.NotifyTrade && n.Trade.State == polypay.TradeClosed && n.Trade.OutTradeNo == chargeID
+		}, nil, false},
+		{"ErrFinishTampered", signForm(t, f.sim, finish, func(v map[string]string) { v["txnAmt"] = "1000" }), nil, polypay.ErrBadSignature, true},
+		{"ErrFinishNoReserved", signForm(t, f.sim, strings.Replace(finish, "reqReserved=", "x=", 1), nil), nil, nil, true},
 		{"OKPurchaseFailed", signForm(t, f.sim, strings.Replace(purchase, "respCode=00", "respCode=61", 1), nil), func(n *polypay.Notification) bool {
 			return n.Trade.State == polypay.TradeFailed && n.Trade.FailureCode == "61"
 		}, nil, false},
@@ -100,7 +117,8 @@ func FuzzParseNotification(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, name := range []string{"notify_purchase.form", "notify_refund.form", "notify_revoke.form"} {
+	for _, name := range []string{"notify_purchase.form", "notify_refund.form", "notify_revoke.form",
+		"notify_preauth.form", "notify_preauth_finish.form", "notify_preauth_cancel.form"} {
 		f.Add(readFile(f, name), true)
 	}
 	f.Add("txnAmt=-1&txnType=01&orderId=ch", true)

@@ -127,9 +127,11 @@ func SplitZM(line string) (map[string]string, error) {
 	return out, nil
 }
 
-// ParseZM reads a ZM file of settlement day d. Purchases (txnType 01) and
-// refunds (04) become lines; cancellations (31) become refunds of the whole
-// amount; other records are skipped. A refund line's TransactionNo is the
+// ParseZM reads a ZM file of settlement day d. Purchases (txnType 01),
+// pre-authorization completions (03) and refunds (04) become lines;
+// cancellations (31) become refunds of the whole amount; other records are
+// skipped, pre-authorizations (02) and their cancels (32) among them: a
+// hold moves no money. A refund line's TransactionNo is the
 // purchase's queryId (origQryId), which is what polypay stores as the
 // charge's transaction_no. Fees are signed C/D amounts: D is charged to
 // the merchant (a positive fee), C handed back (negative).
@@ -157,8 +159,8 @@ func ParseZM(r io.Reader, d time.Time) ([]polypay.StatementLine, error) {
 		at := zmTime(f["txnTime"], d)
 		l := polypay.StatementLine{Amount: amount, Fee: fee, Currency: "cny", At: at}
 		switch f["txnType"] {
-		case "01":
-			l.Kind, l.OutTradeNo, l.TransactionNo = polypay.StatementPayment, ChargeID(f["orderId"]), f["queryId"]
+		case txnPurchase, txnPreAuthFinish:
+			l.Kind, l.OutTradeNo, l.TransactionNo = polypay.StatementPayment, chargeOfOrder(f["orderId"]), f["queryId"]
 		case "04", "31":
 			l.Kind, l.TransactionNo = polypay.StatementRefund, f["origQryId"]
 			if f["txnType"] == "04" {

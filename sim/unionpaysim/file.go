@@ -64,21 +64,30 @@ func (s *Sim) file(v map[string]string) (map[string]string, *apiError) {
 		"fileContent": base64.StdEncoding.EncodeToString(deflated.Bytes())}, nil
 }
 
-// fee is the sim's merchant discount rate, 0.6%, rounded half up; refunds
-// and cancellations hand nothing back.
+// fee is the sim's merchant discount rate, 0.6%, rounded half up, on
+// purchases and pre-authorization completions; refunds and cancellations
+// hand nothing back, and holds (02, 32) move no money.
 func fee(t *trade) string {
-	if t.txnType != "01" {
+	if !collects(t) {
 		return "C000000000000"
 	}
 	return fmt.Sprintf("D%012d", (t.amount*6+500)/1000)
 }
 
+// collects: purchases and completions bring money in.
+func collects(t *trade) bool { return t.txnType == "01" || t.txnType == "03" }
+
 // zmLine writes a record's columns: fixed widths, left-aligned text,
 // zero-padded amounts, one space between columns.
 func zmLine(t *trade) string {
-	code := map[string]string{"01": "S22", "04": "S30", "31": "S31"}[t.txnType]
-	settle := "C"
-	if t.txnType != "01" {
+	// The trade codes of 02, 03 and 32 are the sim's own; readers go by
+	// the txnType column.
+	code := map[string]string{"01": "S22", "02": "S10", "03": "S24", "04": "S30", "31": "S31", "32": "S11"}[t.txnType]
+	settle, settleAmt := "C", t.amount
+	switch {
+	case t.txnType == "02" || t.txnType == "32":
+		settleAmt = 0
+	case !collects(t):
 		settle = "D"
 	}
 	cols := []struct {
@@ -88,7 +97,7 @@ func zmLine(t *trade) string {
 		{code, 3}, {"00010000", 11}, {"00010000", 11}, {t.traceNo, 6}, {t.at.In(cst).Format("0102150405"), 10},
 		{t.accNo, 19}, {fmt.Sprintf("%012d", t.amount), 12}, {"5811", 4}, {"07", 2}, {t.queryID, 21},
 		{"", 2}, {t.orderID, 32}, {"01", 2}, {"", 6}, {"", 10},
-		{fee(t), 13}, {fmt.Sprintf("%s%012d", settle, t.amount), 13}, {"0001", 4}, {"", 15}, {t.txnType, 2},
+		{fee(t), 13}, {fmt.Sprintf("%s%012d", settle, settleAmt), 13}, {"0001", 4}, {"", 15}, {t.txnType, 2},
 		{"00", 2}, {"000201", 6}, {"01", 2}, {"", 4}, {"", 32},
 		{"0", 1}, {t.origQryID, 21}, {t.merID, 15},
 	}

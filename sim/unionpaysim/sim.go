@@ -3,7 +3,8 @@
 //
 //	POST /gateway/api/frontTransReq.do  browser form → card-entry page
 //	POST /gateway/api/appTransReq.do    → tn (in-app control, Apple Pay)
-//	POST /gateway/api/backTransReq.do   refund (04), purchase cancellation (31)
+//	POST /gateway/api/backTransReq.do   refund (04), purchase cancellation (31),
+//	                                    pre-authorization completion (03) and cancel (32)
 //	POST /gateway/api/queryTrans.do     txnType 00 by orderId + txnTime
 //	POST /filedownload/                 file transfer (txnType 76): zipped ZM file
 //	GET  /cashier?tn=…                  card-entry page for a tn (the app control)
@@ -23,6 +24,17 @@
 // tn; refunds and cancellations succeed at once (query origRespCode 00)
 // and notify after the answer; the file of a settlement day that has no
 // transaction does not exist (respCode 98), today's is served at once.
+//
+// Pre-authorization (txnType 02 through the same front and app requests as
+// a purchase) holds the amount once the customer pays; the hold takes one
+// completion (03) of at most the held amount (UnionPay allows up to 115%;
+// the sim, like polypay, does not: respCode 33 交易金额超限) or one cancel
+// (32) of exactly the held amount (36 otherwise), within HoldPeriod of the
+// authorization. A completion after a cancel, a cancel after a completion,
+// a second completion and anything after the hold expired get 35
+// (原交易不存在或状态不正确). Refunds of a completed pre-authorization name
+// the completion's queryId. The respCodes for these refusals are the sim's
+// choice from UnionPay's documented table.
 package unionpaysim
 
 import (
@@ -101,7 +113,12 @@ type Sim struct {
 	seq        int64
 }
 
-// trade is any transaction: a purchase (01), refund (04) or cancellation (31).
+// HoldPeriod is how long a pre-authorization holds funds: UnionPay takes
+// completions within 30 days and releases the hold after that.
+const HoldPeriod = 30 * 24 * time.Hour
+
+// trade is any transaction: a purchase (01), pre-authorization (02), its
+// completion (03) or cancel (32), refund (04) or cancellation (31).
 type trade struct {
 	merID, orderID, txnTime, txnType string
 	amount                           int64
@@ -116,8 +133,9 @@ type trade struct {
 	at                               time.Time
 	accNo                            string // masked card number
 	origQryID                        string // refunds and cancellations
-	refunded                         int64  // purchases
-	cancelled                        bool
+	refunded                         int64  // purchases and completions
+	cancelled                        bool   // purchases (31) and pre-authorizations (32)
+	completed                        bool   // pre-authorizations
 }
 
 // New builds a Sim; Close stops its retries.
@@ -189,7 +207,7 @@ func (s *Sim) Close() {
 // Response codes the sim answers with (UnionPay's wording).
 var respMsg = map[string]string{
 	"00": "成功[0000000]", "10": "报文格式错误", "11": "验证签名失败", "12": "重复交易", "13": "报文交易要素缺失",
-	"31": "商户状态不正确", "32": "无此交易权限", "34": "查无此交易", "35": "原交易不存在或状态不正确",
+	"31": "商户状态不正确", "32": "无此交易权限", "33": "交易金额超限", "34": "查无此交易", "35": "原交易不存在或状态不正确",
 	"36": "与原交易信息不符", "60": "交易失败，详情请咨询您的发卡行", "98": "文件不存在",
 }
 
@@ -322,7 +340,7 @@ func (s *Sim) purchase(v map[string]string) (*trade, *apiError) {
 		}
 	}
 	amount, ok := parseAmount(v["txnAmt"])
-	if v["txnType"] != "01" || v["txnSubType"] != "01" || v["bizType"] != "000201" || !ok || v["currencyCode"] != "156" || !validOrderID(v["orderId"]) {
+	if (v["txnType"] != "01" && v["txnType"] != "02") || v["txnSubType"] != "01" || v["bizType"] != "000201" || !ok || v["currencyCode"] != "156" || !validOrderID(v["orderId"]) {
 		return nil, fail("10", "txnType/txnSubType/bizType/txnAmt/currencyCode/orderId")
 	}
 	if _, ok := parseTxnTime(v["txnTime"]); !ok {
@@ -341,12 +359,12 @@ func (s *Sim) purchase(v map[string]string) (*trade, *apiError) {
 	defer s.mu.Unlock()
 	k := key(v["merId"], v["orderId"])
 	if t := s.trades[k]; t != nil {
-		if t.txnType != "01" || t.txnTime != v["txnTime"] || t.amount != amount {
+		if t.txnType != v["txnType"] || t.txnTime != v["txnTime"] || t.amount != amount {
 			return nil, fail("12", "")
 		}
 		return t, nil
 	}
-	t := &trade{merID: v["merId"], orderID: v["orderId"], txnTime: v["txnTime"], txnType: "01", amount: amount,
+	t := &trade{merID: v["merId"], orderID: v["orderId"], txnTime: v["txnTime"], txnType: v["txnType"], amount: amount,
 		backURL: v["backUrl"], frontURL: v["frontUrl"], reqReserved: v["reqReserved"], channelType: v["channelType"], payTimeout: timeout}
 	s.trades[k] = t
 	return t, nil
@@ -387,7 +405,9 @@ func (s *Sim) back(v map[string]string) (map[string]string, *apiError) {
 	if _, ok := parseTxnTime(v["txnTime"]); !ok {
 		return nil, fail("10", "txnTime")
 	}
-	if v["txnType"] != "04" && v["txnType"] != "31" {
+	switch v["txnType"] {
+	case "04", "31", "03", "32":
+	default:
 		return nil, fail("32", "txnType "+v["txnType"])
 	}
 	now := s.now()
@@ -398,11 +418,15 @@ func (s *Sim) back(v map[string]string) (map[string]string, *apiError) {
 		return nil, fail("12", "")
 	}
 	orig := s.byQueryID[v["origQryId"]]
-	if orig == nil || orig.merID != v["merId"] || orig.txnType != "01" || orig.origRespCode != "00" || orig.cancelled {
+	if e := checkOrig(orig, v, amount, now); e != nil {
 		s.mu.Unlock()
-		return nil, fail("35", "")
+		return nil, e
 	}
 	switch v["txnType"] {
+	case "03":
+		orig.completed = true
+	case "32":
+		orig.cancelled = true
 	case "04":
 		if amount > orig.amount-orig.refunded {
 			s.mu.Unlock()
@@ -459,6 +483,40 @@ func (s *Sim) query(v map[string]string) (map[string]string, *apiError) {
 	return out, nil
 }
 
+// checkOrig decides whether a back request may act on its original
+// transaction (origQryId), with the lock held.
+func checkOrig(orig *trade, v map[string]string, amount int64, now time.Time) *apiError {
+	if orig == nil || orig.merID != v["merId"] || orig.origRespCode != "00" {
+		return fail("35", "")
+	}
+	switch v["txnType"] {
+	case "04", "31":
+		want := "01"
+		if v["txnType"] == "04" && orig.txnType == "03" {
+			want = "03" // a completed pre-authorization is refunded through its completion
+		}
+		if orig.txnType != want || orig.cancelled {
+			return fail("35", "")
+		}
+	case "03", "32":
+		switch {
+		case orig.txnType != "02":
+			return fail("35", "原交易不是预授权")
+		case orig.completed:
+			return fail("35", "预授权已完成")
+		case orig.cancelled:
+			return fail("35", "预授权已撤销")
+		case now.After(orig.at.Add(HoldPeriod)):
+			return fail("35", "预授权已过期")
+		case v["txnType"] == "03" && amount > orig.amount:
+			return fail("33", "预授权完成金额超过预授权金额")
+		case v["txnType"] == "32" && amount != orig.amount:
+			return fail("36", "撤销金额须与原预授权一致")
+		}
+	}
+	return nil
+}
+
 // settleDay is a moment's settlement date: UnionPay's day ends at 23:00
 // Beijing time.
 func settleDay(t time.Time) time.Time {
@@ -509,7 +567,7 @@ func (s *Sim) Pay(ctx context.Context, merID, orderID string, success bool) erro
 	s.mu.Lock()
 	t := s.trades[key(merID, orderID)]
 	s.mu.Unlock()
-	if t == nil || t.txnType != "01" {
+	if t == nil || (t.txnType != "01" && t.txnType != "02") {
 		return fmt.Errorf("unionpaysim: no purchase %s of merchant %s", orderID, merID)
 	}
 	return s.settle(ctx, t, success, TestCard)
@@ -557,7 +615,7 @@ func (s *Sim) noticeLocked(t *trade) *notice {
 		"settleDate": settleDay(t.at).Format("0102"), "settleAmt": strconv.FormatInt(t.amount, 10),
 		"settleCurrencyCode": "156", "respCode": "00", "respMsg": "Success!", "accNo": t.accNo,
 		"origQryId": t.origQryID, "reqReserved": t.reqReserved}
-	if t.txnType == "01" {
+	if t.txnType == "01" || t.txnType == "02" {
 		v["txnSubType"], v["payCardType"], v["payType"] = "01", "01", "0001"
 	}
 	s.sign(v)
