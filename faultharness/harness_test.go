@@ -53,9 +53,12 @@ var (
 // the day.
 const simSpeed = 300
 
-// webhookRetry replaces Ping++'s 2m..15h schedule: 8 attempts over about
-// 80 s, so that webhooks the receiver refused are retried within the run.
-const webhookRetry = "1s,2s,3s,5s,8s,13s,21s,30s"
+// webhookRetry replaces Ping++'s 2m..15h schedule: 9 attempts over about
+// 4 minutes, so that webhooks the receiver refused are retried within the
+// run. Scaled like the merchant's outages (seconds for Ping++'s hours): a
+// schedule shorter than an outage gives up on events, as Ping++ does after
+// a day.
+const webhookRetry = "1s,2s,4s,8s,15s,30s,60s,120s"
 
 func TestFaultHarness(t *testing.T) {
 	seed := *flagSeed
@@ -424,8 +427,8 @@ func (h *harness) run() {
 			select {
 			case <-stopOutages:
 				return
-			case <-time.After(h.between(20*time.Second, 60*time.Second)):
-				h.recv.outage(h.between(5*time.Second, 25*time.Second))
+			case <-time.After(h.between(40*time.Second, 90*time.Second)):
+				h.recv.outage(h.between(5*time.Second, 20*time.Second))
 			}
 		}
 	}()

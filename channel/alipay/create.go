@@ -205,7 +205,7 @@ func (c *Client) reverseIfUnknown(ctx context.Context, ch *polypay.Charge, cause
 	if err := c.cancelTrade(rctx, ch); err != nil {
 		return fmt.Errorf("%w (reversing the trade failed too: %v)", cause, err)
 	}
-	return fmt.Errorf("%w (the trade was reversed: nothing is charged)", cause)
+	return fmt.Errorf("%w (%w)", cause, polypay.ErrTradeReversed)
 }
 
 // closeScan reverses an unpaid barcode trade with alipay.trade.cancel, the

@@ -460,7 +460,7 @@ func (c *Client) reverseIfUnknown(ctx context.Context, ch *polypay.Charge, cause
 	if err := c.reverse(rctx, ch); err != nil {
 		return fmt.Errorf("%w (reversing the trade failed too: %v)", cause, err)
 	}
-	return fmt.Errorf("%w (the trade was reversed: nothing is charged)", cause)
+	return fmt.Errorf("%w (%w)", cause, polypay.ErrTradeReversed)
 }
 
 // reverse calls the payment-code reverse: the trade ends REVOKED, and a
