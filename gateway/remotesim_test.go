@@ -167,3 +167,85 @@ func TestScanReversedAfterPaymentApplied(t *testing.T) {
 		t.Fatalf("alipay_scan balance %d, want 0 (paid and given back)", bal)
 	}
 }
+
+// holdFirst is a notification transport that holds back the first
+// notification whose body contains mark until release is closed.
+type holdFirst struct {
+	mark    string
+	held    atomic.Bool
+	release chan struct{}
+}
+
+func (h *holdFirst) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if bytes.Contains(body, []byte(h.mark)) && h.held.CompareAndSwap(false, true) {
+		<-h.release
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestRefundNotificationReordered: found by the fault harness. Refund A's
+// answer is lost (it stays pending), refund B is answered and applied,
+// then A's notification arrives carrying Alipay's cumulative refund_fee as
+// it was after A (300), less than what polypay has refunded since plus A
+// (200 + 300). The notification is genuine; it was rejected as an amount
+// mismatch, and the channel kept retrying it.
+func TestRefundNotificationReordered(t *testing.T) {
+	dir := t.TempDir()
+	discard := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	db, box, err := gateway.OpenStore(ctx, gateway.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := mustListen(t)
+	simURL := "http://" + ln.Addr().String()
+	hold := &holdFirst{mark: "out_biz_no=", release: make(chan struct{})}
+	reg, err := channel.NewRegistry(ctx, db, box, simURL, discard, channel.WithPublicURL(simURL),
+		channel.WithSimHTTPClient(&http.Client{Timeout: 10 * time.Second, Transport: hold}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lost atomic.Bool
+	host := reg.SimHostHandler()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if bytes.Contains(body, []byte("method=alipay.trade.refund&")) && lost.CompareAndSwap(false, true) {
+			host.ServeHTTP(httptest.NewRecorder(), r) // refunded; the answer is lost
+			http.Error(w, "bad gateway", http.StatusBadGateway)
+			return
+		}
+		host.ServeHTTP(w, r)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close(); reg.Close(); db.Close() })
+	n, err := gateway.Start(ctx, gateway.Config{Addr: "127.0.0.1:0", DataDir: dir, SimURL: simURL, Log: discard, PollInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close(ctx) })
+	app, err := n.CreateApp(ctx, "reorder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, node: n, app: app}
+	id := e.createCharge("REORDER1", 1000)
+	e.pay(id)
+	a := e.do("POST", "/v1/charges/"+id+"/refunds", e.sk(), map[string]any{"amount": 300, "description": "A"})
+	b := e.do("POST", "/v1/charges/"+id+"/refunds", e.sk(), map[string]any{"amount": 200, "description": "B"})
+	if a.str("status") != "pending" || b.str("status") != "succeeded" {
+		t.Fatalf("refunds: A %s, B %s; want pending, succeeded", a.Body, b.Body)
+	}
+	close(hold.release) // A's notification arrives now
+	deadline := time.Now().Add(10 * time.Second)
+	for e.do("GET", "/v1/charges/"+id+"/refunds/"+a.str("id"), e.sk(), nil).str("status") != "succeeded" {
+		if time.Now().After(deadline) {
+			t.Fatal("refund A's notification was not applied")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, probs, err := n.DB.CheckLedger(ctx); err != nil || len(probs) > 0 {
+		t.Fatalf("ledger: %v %v", probs, err)
+	}
+}
