@@ -244,6 +244,7 @@ func (h *harness) startPolypay() {
 	cmd := exec.Command(h.bin, args...)
 	cmd.Env = append(os.Environ(), "POLYPAY_DATABASE=") // the flag decides
 	cmd.Stdout, cmd.Stderr = h.logFile, h.logFile
+	cmd.SysProcAttr = childAttr()
 	fmt.Fprintf(h.logFile, "{\"harness\":\"start\",\"time\":%q}\n", time.Now().Format(time.RFC3339Nano))
 	if err := cmd.Start(); err != nil {
 		h.t.Fatalf("starting polypay: %v", err)

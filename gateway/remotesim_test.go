@@ -89,82 +89,102 @@ func TestRemoteSimulators(t *testing.T) {
 	}
 }
 
-// TestScanReversedAfterPaymentApplied is the fault harness's first find:
-// an alipay_scan payment went through, its answer was lost, and polypay
+// TestScanUnknownOutcome is the fault harness's first find: an
+// alipay_scan payment went through, its answer was lost, and polypay
 // recorded the payment from the notification while the connector was
-// reversing the trade (Alipay's rule for an unknown outcome), which gave
-// the money back. polypay kept the charge paid: the merchant would ship
-// goods the customer got refunded for. The charge must end reversed, its
-// payment undone in the ledger.
-func TestScanReversedAfterPaymentApplied(t *testing.T) {
-	dir := t.TempDir()
-	discard := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	db, box, err := gateway.OpenStore(ctx, gateway.Config{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln := mustListen(t)
-	simURL := "http://" + ln.Addr().String()
-	reg, err := channel.NewRegistry(ctx, db, box, simURL, discard, channel.WithPublicURL(simURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The first alipay.trade.pay is done, but its answer comes late and
-	// as a gateway timeout: long enough for the notification to land.
-	var lost atomic.Bool
-	host := reg.SimHostHandler()
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		if bytes.Contains(body, []byte("method=alipay.trade.pay&")) && lost.CompareAndSwap(false, true) {
-			host.ServeHTTP(httptest.NewRecorder(), r)
-			time.Sleep(time.Second)
-			http.Error(w, "gateway timeout", http.StatusGatewayTimeout)
-			return
-		}
-		host.ServeHTTP(w, r)
-	})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close(); reg.Close(); db.Close() })
-	n, err := gateway.Start(ctx, gateway.Config{Addr: "127.0.0.1:0", DataDir: dir, SimURL: simURL, Log: discard, PollInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close(ctx) })
-	app, err := n.CreateApp(ctx, "scan")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, node: n, app: app}
-	body := e.chargeBody("SCANREV1", 500)
-	body["channel"] = "alipay_scan"
-	body["extra"] = map[string]any{"scan_code": "2800000000000000001", "terminal_id": "T1"}
-	if r := e.do("POST", "/v1/charges", e.sk(), body); r.Status != 402 {
-		t.Fatalf("create: %d %s, want 402 (outcome unknown, reversed)", r.Status, r.Body)
-	}
-	mid, err := reg.SandboxMerchantID(ctx, app.AppID, "alipay")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var id string
-	for _, tr := range reg.AlipaySim().Trades() {
-		if tr.AppID == mid {
-			id = tr.OutTradeNo
-			if !tr.Paid || tr.Reversed != 500 {
-				t.Fatalf("channel trade %+v, want paid and reversed", tr)
+// reversing the trade (the rule for an unknown outcome), which gave the
+// money back. polypay kept the charge paid: the merchant would ship goods
+// the customer got back the money for. Now the connector asks first
+// (QueriedPaid: no reversal), and when it cannot and reverses, the charge
+// ends reversed with its payment undone in the ledger.
+func TestScanUnknownOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		failQueries   bool
+		wantStatus    int
+		wantReversed  bool
+		wantChanRev   int64
+		wantChanTotal int64
+	}{
+		{"QueriedPaid", false, 200, false, 0, 500},
+		{"ReversedAfterPaymentApplied", true, 402, true, 500, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			discard := slog.New(slog.NewJSONHandler(io.Discard, nil))
+			db, box, err := gateway.OpenStore(ctx, gateway.Config{DataDir: dir})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	}
-	r := e.do("GET", "/v1/charges/"+id, e.sk(), nil)
-	if r.JSON["reversed"] != true {
-		t.Fatalf("charge after the reversal: %s, want reversed", r.Body)
-	}
-	sum, probs, err := n.DB.CheckLedger(ctx)
-	if err != nil || len(probs) > 0 {
-		t.Fatalf("ledger: %v %v", probs, err)
-	}
-	if bal := sum.Balances[app.AppID+"/test/cny/channel:alipay_scan"]; bal != 0 {
-		t.Fatalf("alipay_scan balance %d, want 0 (paid and given back)", bal)
+			ln := mustListen(t)
+			simURL := "http://" + ln.Addr().String()
+			reg, err := channel.NewRegistry(ctx, db, box, simURL, discard, channel.WithPublicURL(simURL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The first alipay.trade.pay is done, but its answer comes late
+			// and as a gateway timeout: long enough for the notification to
+			// land. With failQueries, every query fails until the test ends.
+			var lost atomic.Bool
+			host := reg.SimHostHandler()
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				if bytes.Contains(body, []byte("method=alipay.trade.pay&")) && lost.CompareAndSwap(false, true) {
+					host.ServeHTTP(httptest.NewRecorder(), r)
+					time.Sleep(time.Second)
+					http.Error(w, "gateway timeout", http.StatusGatewayTimeout)
+					return
+				}
+				if tc.failQueries && bytes.Contains(body, []byte("method=alipay.trade.query&")) {
+					http.Error(w, "unavailable", http.StatusServiceUnavailable)
+					return
+				}
+				host.ServeHTTP(w, r)
+			})}
+			go srv.Serve(ln)
+			t.Cleanup(func() { srv.Close(); reg.Close(); db.Close() })
+			n, err := gateway.Start(ctx, gateway.Config{Addr: "127.0.0.1:0", DataDir: dir, SimURL: simURL, Log: discard, PollInterval: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { n.Close(ctx) })
+			app, err := n.CreateApp(ctx, "scan")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := &env{t: t, node: n, app: app}
+			body := e.chargeBody("SCANREV1", 500)
+			body["channel"] = "alipay_scan"
+			body["extra"] = map[string]any{"scan_code": "2800000000000000001", "terminal_id": "T1"}
+			if r := e.do("POST", "/v1/charges", e.sk(), body); r.Status != tc.wantStatus {
+				t.Fatalf("create: %d %s, want %d", r.Status, r.Body, tc.wantStatus)
+			}
+			mid, err := reg.SandboxMerchantID(ctx, app.AppID, "alipay")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var id string
+			for _, tr := range reg.AlipaySim().Trades() {
+				if tr.AppID == mid {
+					id = tr.OutTradeNo
+					if !tr.Paid || tr.Reversed != tc.wantChanRev {
+						t.Fatalf("channel trade %+v, want paid, reversed %d", tr, tc.wantChanRev)
+					}
+				}
+			}
+			r := e.do("GET", "/v1/charges/"+id, e.sk(), nil)
+			if r.JSON["reversed"] != tc.wantReversed || r.JSON["paid"] != true {
+				t.Fatalf("charge: %s, want paid, reversed %v", r.Body, tc.wantReversed)
+			}
+			sum, probs, err := n.DB.CheckLedger(ctx)
+			if err != nil || len(probs) > 0 {
+				t.Fatalf("ledger: %v %v", probs, err)
+			}
+			if bal := sum.Balances[app.AppID+"/test/cny/channel:alipay_scan"]; bal != tc.wantChanTotal {
+				t.Fatalf("alipay_scan balance %d, want %d (the channel's books)", bal, tc.wantChanTotal)
+			}
+		})
 	}
 }
 
