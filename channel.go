@@ -133,6 +133,13 @@ type Channel interface {
 // does not verify.
 var ErrBadSignature = errors.New("polypay: bad signature")
 
+// ErrTradeReversed is wrapped by a connector's CreateCharge error when the
+// outcome of a payment-code charge (alipay_scan, wx_pub_scan) was unknown
+// and the connector reversed the trade: whatever the customer paid went
+// back, so a payment recorded meanwhile (by a notification or a query) must
+// be undone.
+var ErrTradeReversed = errors.New("the trade was reversed: nothing is charged")
+
 // ErrNotSupported builds the error for an operation a channel lacks.
 func ErrNotSupported(channel, op string) *Error {
 	return &Error{Code: ENotSupported, Message: "channel " + channel + " does not support " + op}

@@ -15,7 +15,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/channel/alipay"
@@ -50,7 +49,7 @@ func newAlipayFamily(ctx context.Context, r *Registry) (*alipayFamily, error) {
 	}
 	f := &alipayFamily{reg: r}
 	f.sim = alipaysim.New(alipaysim.Options{PrivateKey: key, Merchant: f.merchantKey, Logger: r.log, Retry: r.scaled(alipaysim.DefaultRetry), FeeRate: SandboxFeeRate,
-		HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+		HTTPClient: r.simHTTPClient()})
 	return f, nil
 }
 

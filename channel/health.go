@@ -63,7 +63,7 @@ type probeCharger interface{ probeCharge(c *polypay.Charge) }
 
 // SimFaults returns the fault knobs of a family's simulator (alipay, wx),
 // or nil for a family without them.
-func (r *Registry) SimFaults(family string) *simfault.Faults {
+func (r *Registry) SimFaults(family string) *simfault.MerchantFaults {
 	switch family {
 	case "alipay":
 		return &r.alipay.sim.Faults

@@ -56,6 +56,12 @@ type Registry struct {
 	box      *seal.Box
 	simURL   string
 	simSpeed float64
+	// remoteSim: the simulators at simURL are served by another process
+	// (polypay sim, a test harness), which keeps their trades across this
+	// node's restarts; this process's own simulator objects stay unused.
+	remoteSim bool
+	// simClient, when set, is the simulators' client for notifications.
+	simClient *http.Client
 	// PublicURL is where customers' browsers reach this node (simulator
 	// cashier pages); set by the caller.
 	PublicURL string
@@ -95,6 +101,28 @@ func WithSimSpeed(factor float64) Option {
 // node, for the simulators' pages.
 func WithPublicURL(u string) Option {
 	return func(r *Registry) { r.PublicURL = strings.TrimRight(u, "/") }
+}
+
+// WithRemoteSim says that simURL is served by another process (see
+// SimHostHandler), not by this one: customer payments (Pay) and the
+// simulators' browser pages (Handler) go there, so that every node and
+// every restart of a node sees the same simulated channel.
+func WithRemoteSim() Option {
+	return func(r *Registry) { r.remoteSim = true }
+}
+
+// WithSimHTTPClient gives the simulators the client they send their
+// notifications with (fault-injection tests wrap its transport).
+func WithSimHTTPClient(c *http.Client) Option {
+	return func(r *Registry) { r.simClient = c }
+}
+
+// simHTTPClient is the simulators' notification client.
+func (r *Registry) simHTTPClient() *http.Client {
+	if r.simClient != nil {
+		return r.simClient
+	}
+	return &http.Client{Timeout: 10 * time.Second}
 }
 
 func (r *Registry) scaled(gaps []time.Duration) []time.Duration {
@@ -516,11 +544,23 @@ func (r *Registry) Pay(ctx context.Context, c *polypay.Charge, success bool) err
 	if cfg == nil || !isSandbox(cfg) {
 		return polypay.ParamError("id", "charge %s does not use a sandbox channel", c.ID)
 	}
+	if r.remoteSim {
+		return r.payRemote(ctx, c, success)
+	}
 	return f.pay(ctx, merchantID, c, success)
 }
 
-// Handler implements api.Sandbox: the simulators' endpoints under /sim/.
+// Handler implements api.Sandbox: the simulators' endpoints under /sim/
+// (with WithRemoteSim, a proxy to them).
 func (r *Registry) Handler() http.Handler {
+	if r.remoteSim {
+		return r.remoteHandler()
+	}
+	return r.localHandler()
+}
+
+// localHandler serves this process's simulators.
+func (r *Registry) localHandler() http.Handler {
 	m := http.NewServeMux()
 	for _, f := range r.families {
 		f.mount(m)

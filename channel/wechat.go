@@ -13,7 +13,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/channel/wechatpay"
@@ -50,7 +49,7 @@ func newWechatFamily(ctx context.Context, r *Registry) (*wechatFamily, error) {
 	f := &wechatFamily{reg: r}
 	f.sim = wechatsim.New(wechatsim.Options{PrivateKey: key, Merchant: f.merchant, Logger: r.log, Retry: r.scaled(wechatsim.DefaultRetry), FeeRate: SandboxFeeRate,
 		WalletURL:  walletURL(r.PublicURL, "/sim/wechatpay"),
-		HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+		HTTPClient: r.simHTTPClient()})
 	return f, nil
 }
 

@@ -174,8 +174,12 @@ func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay
 	if err != nil {
 		var pe *polypay.Error
 		if !errors.As(err, &pe) {
-			// Unknown outcome: the connector reversed the trade; the poller
-			// confirms by query and closes the charge.
+			// Unknown outcome: the connector reversed the trade (or tried
+			// to). Meanwhile a notification or the poller may have recorded
+			// the payment, which the reversal then gave back: learn the
+			// trade's end state now. A pending charge left here is closed
+			// by the poller's query.
+			s.settleReversedScan(ctx, ch, c, err)
 			return nil, &polypay.Error{Code: polypay.EChannel, ChannelCode: "channel_timeout", Err: err,
 				Message: "渠道未及时响应，交易已撤销或将被撤销；请使用新的 order_no 重新收款"}
 		}
@@ -217,6 +221,72 @@ func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay
 		return nil, err
 	}
 	return s.existingCharge(ctx, cur, c.ParamsHash, hook)
+}
+
+// settleReversedScan records the end of a payment-code trade whose create
+// had an unknown outcome and which the connector reversed: the channel's
+// query is the truth (a reversed trade is closed, whatever was paid went
+// back); when the query fails too, the connector's confirmed reversal
+// (ErrTradeReversed) is.
+func (s *Service) settleReversedScan(ctx context.Context, ch polypay.Channel, c *polypay.Charge, cause error) {
+	chargeID := c.ID
+	ctx = context.WithoutCancel(ctx) // the merchant's request may be gone; the books must still be right
+	var closed bool
+	for attempt := 0; attempt < 3; attempt++ {
+		t, err := ch.QueryCharge(ctx, c)
+		if err == nil {
+			closed = t.State == polypay.TradeClosed || t.State == polypay.TradeNotFound
+			if !closed {
+				return // paid or still pending at the channel: the usual paths apply it
+			}
+			break
+		}
+		if attempt == 2 {
+			closed = errors.Is(cause, polypay.ErrTradeReversed)
+		}
+		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+	}
+	if !closed {
+		s.Log.Warn("scan charge: outcome unknown and the reversal unconfirmed; the poller will ask", "charge", chargeID, "err", cause)
+		return
+	}
+	if err := s.applyReversal(ctx, chargeID); err != nil {
+		s.Log.Error("recording a reversed scan charge", "charge", chargeID, "err", err)
+	}
+}
+
+// applyReversal records that the channel reversed a charge's trade. A
+// pending charge becomes reversed; a paid one too, and what was kept of
+// its payment (amount - amount_refunded) goes back from the channel's
+// account in the ledger (ref_type "reversal"). Refunds still pending fail
+// at the channel, whose trade is closed, and release their reservation.
+func (s *Service) applyReversal(ctx context.Context, chargeID string) error {
+	var was polypay.ChargeStatus
+	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		c, err := tx.LockCharge(ctx, chargeID)
+		if err != nil {
+			return err
+		}
+		was = c.Status
+		if !c.Status.CanBecome(polypay.ChargeReversed) {
+			return nil // already reversed, or closed unpaid: nothing to undo
+		}
+		if c.Paid() {
+			if back := c.Amount - c.AmountRefunded; back > 0 {
+				if err := tx.Post(ctx, c.AppID, c.Livemode, c.Currency, "reversal", c.ID,
+					store.Posting{Account: store.AccountMerchant, Amount: back},
+					store.Posting{Account: store.ChannelAccount(c.Channel), Amount: -back}); err != nil {
+					return err
+				}
+			}
+		}
+		c.Status = polypay.ChargeReversed
+		return tx.UpdateCharge(ctx, c)
+	})
+	if err == nil && was == polypay.ChargePaid {
+		s.Log.Warn("a paid scan charge was reversed at the channel after an unknown outcome; the payment went back to the customer", "charge", chargeID)
+	}
+	return err
 }
 
 // unknownOutcome handles a failed channel create. A refusal by the channel

@@ -104,9 +104,9 @@ func (s *Service) askRefund(ctx context.Context, c *polypay.Charge, r *polypay.R
 }
 
 // applyRefund applies a channel's word about a refund. cumulative, when
-// non-zero, is the channel's total refunded for the charge (Alipay's
-// refund_fee), which must cover this refund. It returns the refund rendered,
-// and the outcome for the notification log.
+// non-zero, is the channel's total refunded for the charge after this
+// refund (Alipay's refund_fee), which must cover this refund. It returns
+// the refund rendered, and the outcome for the notification log.
 func (s *Service) applyRefund(ctx context.Context, chargeID, orderNo string, res *polypay.RefundResult, cumulative int64, source string, hook Hook, rec *store.NotificationRecord) (any, string, error) {
 	var out any
 	queued := 0
@@ -137,7 +137,12 @@ func (s *Service) applyRefund(ctx context.Context, chargeID, orderNo string, res
 		if err != nil {
 			return err
 		}
-		if (cumulative != 0 && cumulative < c.AmountRefunded+r.Amount) || (res.Amount != 0 && res.Amount != r.Amount) {
+		// cumulative is the channel's total as it stood right after this
+		// refund: it covers this refund and never exceeds the charge. It
+		// cannot be compared with our amount_refunded, which may already
+		// count refunds the channel made after this one (their answers came
+		// first; notifications arrive in any order).
+		if (cumulative != 0 && (cumulative < r.Amount || cumulative > c.Amount)) || (res.Amount != 0 && res.Amount != r.Amount) {
 			outcome = "rejected_amount"
 			return nil
 		}

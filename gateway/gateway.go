@@ -47,6 +47,11 @@ type Config struct {
 	// SimSpeed runs the simulators' notification retry schedules this many
 	// times faster than the real channels' (0 or 1: real time).
 	SimSpeed float64
+	// SimURL, when set, is where another process serves the simulators
+	// (polypay sim, or a test harness, over the same store): this node
+	// then starts none of its own, so sandbox trades outlive its restarts
+	// and are shared by every node. Empty: the node serves them itself.
+	SimURL string
 	// WebhookSchedule overrides the retry gaps (tests).
 	WebhookSchedule []time.Duration
 	// SignResponses signs every API reply; default on (see api.Server).
@@ -131,22 +136,29 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		url = "http://" + ln.Addr().String()
 	}
 	url = strings.TrimRight(url, "/")
-	// Connectors reach the simulators on a loopback listener of their own,
-	// which outlives the public one during shutdown: a request still in
-	// flight can finish its channel call.
-	simLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		ln.Close()
-		return nil, err
+	var n *Node
+	if cfg.SimURL != "" {
+		if n, err = build(ctx, cfg, log, url, strings.TrimRight(cfg.SimURL, "/")); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	} else {
+		// Connectors reach the simulators on a loopback listener of their
+		// own, which outlives the public one during shutdown: a request
+		// still in flight can finish its channel call.
+		simLn, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		if n, err = build(ctx, cfg, log, url, "http://"+simLn.Addr().String()); err != nil {
+			ln.Close()
+			simLn.Close()
+			return nil, err
+		}
+		n.simSrv = &http.Server{Handler: n.Registry.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go n.simSrv.Serve(simLn)
 	}
-	n, err := build(ctx, cfg, log, url, "http://"+simLn.Addr().String())
-	if err != nil {
-		ln.Close()
-		simLn.Close()
-		return nil, err
-	}
-	n.simSrv = &http.Server{Handler: n.Registry.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go n.simSrv.Serve(simLn)
 	n.ln = ln
 	headerTimeout, readTimeout := cfg.ReadHeaderTimeout, cfg.ReadTimeout
 	if headerTimeout == 0 {
@@ -208,7 +220,11 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 		return fail(err)
 	}
 	mon := health.New(cfg.Health, db, log)
-	reg, err := channel.NewRegistry(ctx, db, box, simURL, log, channel.WithSimSpeed(cfg.SimSpeed), channel.WithPublicURL(url), channel.WithMonitor(mon))
+	opts := []channel.Option{channel.WithSimSpeed(cfg.SimSpeed), channel.WithPublicURL(url), channel.WithMonitor(mon)}
+	if cfg.SimURL != "" {
+		opts = append(opts, channel.WithRemoteSim())
+	}
+	reg, err := channel.NewRegistry(ctx, db, box, simURL, log, opts...)
 	if err != nil {
 		mon.Close()
 		return fail(err)
@@ -279,7 +295,9 @@ func (n *Node) Close(ctx context.Context) error {
 	n.API.Drain()
 	n.Cashier.Close() // ends the cashier's event streams
 	err := n.srv.Shutdown(ctx)
-	n.simSrv.Shutdown(ctx)
+	if n.simSrv != nil {
+		n.simSrv.Shutdown(ctx)
+	}
 	n.cancel()
 	n.wg.Wait()
 	n.Health.Close()

@@ -83,7 +83,7 @@ type LedgerSummary struct {
 
 // CheckLedger verifies that every ledger transaction balances, that every
 // paid charge and succeeded refund has exactly its postings and nothing else
-// has any, that every paid order with a coupon_amount has exactly its
+// has any, that a paid charge the channel reversed gives back what it kept, that every paid order with a coupon_amount has exactly its
 // discount memo (and nothing else has one), that a paid order's charge is
 // for amount - coupon_amount, and that accounts sum to zero per app, mode
 // and currency.
@@ -121,16 +121,18 @@ func (db *DB) CheckLedger(ctx context.Context) (*LedgerSummary, []LedgerProblem,
  COALESCE((SELECT SUM(amount) FROM ledger_entries l WHERE l.ref_type='charge' AND l.ref_id=c.id AND l.account = 'merchant'), 0),
  (SELECT COUNT(*) FROM ledger_entries l WHERE l.ref_type='charge' AND l.ref_id=c.id),
  c.amount_refunded,
- COALESCE((SELECT SUM(amount) FROM refunds r WHERE r.charge_id=c.id AND r.status='succeeded'), 0)
+ COALESCE((SELECT SUM(amount) FROM refunds r WHERE r.charge_id=c.id AND r.status='succeeded'), 0),
+ c.status,
+ COALESCE((SELECT SUM(amount) FROM ledger_entries l WHERE l.ref_type='reversal' AND l.ref_id=c.id AND l.account = 'channel:' || c.channel), 0)
  FROM charges c`)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			var id, ch string
-			var amount, paid, chanSum, merchSum, refunded, refundSum int64
+			var id, ch, status string
+			var amount, paid, chanSum, merchSum, refunded, refundSum, reversal int64
 			var n int
-			if err := rows.Scan(&id, &ch, &amount, &paid, &chanSum, &merchSum, &n, &refunded, &refundSum); err != nil {
+			if err := rows.Scan(&id, &ch, &amount, &paid, &chanSum, &merchSum, &n, &refunded, &refundSum, &status, &reversal); err != nil {
 				rows.Close()
 				return err
 			}
@@ -141,6 +143,14 @@ func (db *DB) CheckLedger(ctx context.Context) (*LedgerSummary, []LedgerProblem,
 			}
 			if chanSum != want || merchSum != -want || (want == 0 && n != 0) || (want != 0 && n != 2) {
 				add("charge", id, "postings channel %d merchant %d (%d lines), want %d/%d", chanSum, merchSum, n, want, -want)
+			}
+			// A paid charge the channel reversed gives back what it kept.
+			wantRev := int64(0)
+			if paid != 0 && status == string(polypay.ChargeReversed) {
+				wantRev = -(amount - refunded)
+			}
+			if reversal != wantRev {
+				add("charge", id, "reversal postings on the channel %d, want %d", reversal, wantRev)
 			}
 			if refunded != refundSum {
 				add("charge", id, "amount_refunded %d but succeeded refunds sum to %d", refunded, refundSum)

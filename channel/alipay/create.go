@@ -179,21 +179,32 @@ func (c *Client) createScan(ctx context.Context, req polypay.ChannelRequest, x s
 	}
 	rsp, err := c.api.TradePay(ctx, p)
 	if err != nil {
-		return nil, c.reverseIfUnknown(ctx, req.Charge, sdkError("pay", err))
+		return c.afterUnknown(ctx, req.Charge, sdkError("pay", err))
 	}
 	switch rsp.Code {
 	case codeSuccess, codePaying:
 		if rsp.OutTradeNo != "" && rsp.OutTradeNo != req.Charge.ID {
-			return nil, c.reverseIfUnknown(ctx, req.Charge, fmt.Errorf("alipay pay: asked for %q, got %q", req.Charge.ID, rsp.OutTradeNo))
+			return c.afterUnknown(ctx, req.Charge, fmt.Errorf("alipay pay: asked for %q, got %q", req.Charge.ID, rsp.OutTradeNo))
 		}
 		return []byte("{}"), nil
 	}
-	return nil, c.reverseIfUnknown(ctx, req.Charge, apiError("pay", rsp.Error))
+	return c.afterUnknown(ctx, req.Charge, apiError("pay", rsp.Error))
+}
+
+// afterUnknown settles a payment-code call whose outcome is unknown:
+// reverseIfUnknown's nil means the query showed the trade paid, which is a
+// success like any other ({}: the caller queries the trade).
+func (c *Client) afterUnknown(ctx context.Context, ch *polypay.Charge, cause error) ([]byte, error) {
+	if err := c.reverseIfUnknown(ctx, ch, cause); err != nil {
+		return nil, err
+	}
+	return []byte("{}"), nil
 }
 
 // reverseIfUnknown follows Alipay's rule for barcode payments: when the
 // outcome of alipay.trade.pay is unknown, reverse the trade. A refusal
 // (EChannel, EInvalid) took no money and is returned as is.
+// It returns nil when a query shows the trade paid after all.
 func (c *Client) reverseIfUnknown(ctx context.Context, ch *polypay.Charge, cause error) error {
 	var pe *polypay.Error
 	if errors.As(cause, &pe) {
@@ -202,10 +213,16 @@ func (c *Client) reverseIfUnknown(ctx context.Context, ch *polypay.Charge, cause
 	// The caller's context may be what failed; the reverse must still go out.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
+	// Ask first, as the channel prescribes: a payment the query shows
+	// made is the outcome, and reversing it would give the money back
+	// behind the back of whoever recorded it meanwhile (a notification).
+	if t, err := c.QueryCharge(rctx, ch); err == nil && (t.State == polypay.TradePaid || t.State == polypay.TradeFinished) {
+		return nil
+	}
 	if err := c.cancelTrade(rctx, ch); err != nil {
 		return fmt.Errorf("%w (reversing the trade failed too: %v)", cause, err)
 	}
-	return fmt.Errorf("%w (the trade was reversed: nothing is charged)", cause)
+	return fmt.Errorf("%w (%w)", cause, polypay.ErrTradeReversed)
 }
 
 // closeScan reverses an unpaid barcode trade with alipay.trade.cancel, the

@@ -522,18 +522,35 @@ func TestCreateScan(t *testing.T) {
 			t.Fatalf("%d notifications for a reversed trade", n)
 		}
 	})
-	t.Run("OKUnknownOutcomeReversed", func(t *testing.T) {
-		// Alipay charged the code but its answer was lost: the connector
-		// must reverse, so that the caller dropping the charge keeps no
-		// money from the buyer.
+	lost := `{"error_response":{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"系统繁忙"}}`
+	t.Run("OKUnknownOutcomeQueriedPaid", func(t *testing.T) {
+		// Alipay charged the code but its answer was lost: the query shows
+		// the payment, which is the outcome. Reversing it would hand the
+		// money back while a notification may already have recorded it.
 		e := newEnv(t)
-		e.lose = map[string]string{"alipay.trade.pay": `{"error_response":{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"系统繁忙"}}`}
+		e.lose = map[string]string{"alipay.trade.pay": lost}
+		conn := e.connFor(t, alipay.ChannelScan)
+		ch := scanCharge("ch_lost", codePaysNow)
+		if _, err := conn.CreateCharge(context.Background(), polypay.ChannelRequest{Charge: ch, NotifyURL: e.notifyURL}); err != nil {
+			t.Fatalf("CreateCharge: %v, want success (the query shows it paid)", err)
+		}
+		if tr := e.query(t, conn, ch); tr.State != polypay.TradePaid {
+			t.Fatalf("after the lost answer: %+v, want paid", tr)
+		}
+	})
+	t.Run("OKUnknownOutcomeReversed", func(t *testing.T) {
+		// The answer and the query are both lost: the connector must
+		// reverse, so that the caller dropping the charge keeps no money
+		// from the buyer, and say so (ErrTradeReversed).
+		e := newEnv(t)
+		e.lose = map[string]string{"alipay.trade.pay": lost, "alipay.trade.query": lost}
 		conn := e.connFor(t, alipay.ChannelScan)
 		ch := scanCharge("ch_lost", codePaysNow)
 		_, err := conn.CreateCharge(context.Background(), polypay.ChannelRequest{Charge: ch, NotifyURL: e.notifyURL})
-		if err == nil || polypay.ErrorCode(err) != polypay.EInternal || !strings.Contains(err.Error(), "reversed") {
+		if err == nil || polypay.ErrorCode(err) != polypay.EInternal || !errors.Is(err, polypay.ErrTradeReversed) {
 			t.Fatalf("CreateCharge: %v, want a retryable error saying the trade was reversed", err)
 		}
+		delete(e.lose, "alipay.trade.query")
 		if tr := e.query(t, conn, ch); tr.State != polypay.TradeClosed {
 			t.Fatalf("after the reverse: %+v", tr)
 		}

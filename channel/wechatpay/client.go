@@ -303,19 +303,19 @@ func (c *Client) codepay(ctx context.Context, ch *polypay.Charge, ex *extra) ([]
 	}
 	rsp, err := c.scan.V3TransactionCodePay(ctx, bm)
 	if err != nil || rsp == nil {
-		return nil, c.reverseIfUnknown(ctx, ch, fmt.Errorf("wechatpay codepay: %w", err))
+		return c.afterUnknown(ctx, ch, fmt.Errorf("wechatpay codepay: %w", err))
 	}
 	switch {
 	case rsp.Code == gowx.Success:
 		if err := c.verifyGopay(ctx, rsp.SignInfo); err != nil {
-			return nil, c.reverseIfUnknown(ctx, ch, fmt.Errorf("wechatpay codepay: %w: %w", polypay.ErrBadSignature, err))
+			return c.afterUnknown(ctx, ch, fmt.Errorf("wechatpay codepay: %w: %w", polypay.ErrBadSignature, err))
 		}
 		if rsp.Response.OutTradeNo != ch.ID {
-			return nil, c.reverseIfUnknown(ctx, ch, fmt.Errorf("wechatpay codepay: asked for %q, got %q", ch.ID, rsp.Response.OutTradeNo))
+			return c.afterUnknown(ctx, ch, fmt.Errorf("wechatpay codepay: asked for %q, got %q", ch.ID, rsp.Response.OutTradeNo))
 		}
 	case rsp.Code == http.StatusAccepted && rsp.ErrResponse.Code == "USERPAYING":
 	default:
-		return nil, c.reverseIfUnknown(ctx, ch, statusError("codepay", rsp.Code, rsp.ErrResponse.Code, rsp.ErrResponse.Message, errors.New(rsp.Error)))
+		return c.afterUnknown(ctx, ch, statusError("codepay", rsp.Code, rsp.ErrResponse.Code, rsp.ErrResponse.Message, errors.New(rsp.Error)))
 	}
 	return []byte("{}"), nil
 }
@@ -454,11 +454,22 @@ func (c *Client) closeScan(ctx context.Context, ch *polypay.Charge) error {
 	return c.reverse(ctx, ch)
 }
 
+// afterUnknown settles a payment-code call whose outcome is unknown:
+// reverseIfUnknown's nil means the query showed the trade paid, which is a
+// success like any other ({}: the caller queries the trade).
+func (c *Client) afterUnknown(ctx context.Context, ch *polypay.Charge, cause error) ([]byte, error) {
+	if err := c.reverseIfUnknown(ctx, ch, cause); err != nil {
+		return nil, err
+	}
+	return []byte("{}"), nil
+}
+
 // reverseIfUnknown follows WeChat Pay's rule for payment codes: when the
 // outcome of the payment-code call is unknown (transport failure, 5xx, an
 // answer that does not verify), reverse the trade so that nothing stays
 // charged. A refusal (EChannel, EInvalid) took no money and is returned as
 // is.
+// It returns nil when a query shows the trade paid after all.
 func (c *Client) reverseIfUnknown(ctx context.Context, ch *polypay.Charge, cause error) error {
 	var pe *polypay.Error
 	if errors.As(cause, &pe) {
@@ -467,10 +478,16 @@ func (c *Client) reverseIfUnknown(ctx context.Context, ch *polypay.Charge, cause
 	// The caller's context may be what failed; the reverse must still go out.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
+	// Ask first, as the channel prescribes: a payment the query shows
+	// made is the outcome, and reversing it would give the money back
+	// behind the back of whoever recorded it meanwhile (a notification).
+	if t, err := c.QueryCharge(rctx, ch); err == nil && (t.State == polypay.TradePaid || t.State == polypay.TradeFinished) {
+		return nil
+	}
 	if err := c.reverse(rctx, ch); err != nil {
 		return fmt.Errorf("%w (reversing the trade failed too: %v)", cause, err)
 	}
-	return fmt.Errorf("%w (the trade was reversed: nothing is charged)", cause)
+	return fmt.Errorf("%w (%w)", cause, polypay.ErrTradeReversed)
 }
 
 // reverse calls the payment-code reverse: the trade ends REVOKED, and a

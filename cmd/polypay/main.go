@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -31,6 +33,9 @@ const usage = `polypay: a self-hosted, Ping++-compatible payment gateway
 Usage:
   polypay serve [--addr 127.0.0.1:8080] [--data ./polypay-data] [--database postgres://...] [--public-url URL]
                 [--probe-interval 30s] [--otlp-endpoint host:4318]
+                [--sim-url URL]              use the simulators served by "polypay sim" instead of its own
+  polypay sim [--addr 127.0.0.1:8090]        serve only the test-mode channel simulators, over the same
+                                             store, for nodes started with --sim-url
   polypay app create --name NAME             create an app; prints its id and keys as JSON
   polypay app set-public-key --app ID --file key.pem
                                              require Ping++ request signatures from the app
@@ -59,6 +64,8 @@ func main() {
 	switch cmd := os.Args[1]; cmd {
 	case "serve":
 		err = serve(os.Args[2:])
+	case "sim":
+		err = simCmd(os.Args[2:])
 	case "app":
 		err = appCmd(os.Args[2:])
 	case "channel":
@@ -104,11 +111,22 @@ func serve(args []string) error {
 	otlp := fs.String("otlp-endpoint", os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), "send OpenTelemetry traces over OTLP/HTTP to this endpoint (host:port or URL; default off)")
 	fs.DurationVar(&cfg.Health.ProbeInterval, "probe-interval", 30*time.Second, "probe every configured channel account this often (0: no probes)")
 	fs.DurationVar(&cfg.Health.OpenTimeout, "breaker-timeout", 30*time.Second, "how long a down channel account gets no traffic before a probe tests it")
+	fs.StringVar(&cfg.SimURL, "sim-url", "", "URL of the simulators served by 'polypay sim' on this store (default: this node serves its own)")
+	webhookRetry := fs.String("webhook-retry", "", "comma-separated gaps between webhook retries, e.g. 1s,2s,5s (default Ping++'s 2m,10m,10m,1h,2h,6h,15h; for tests)")
 	signResponses := fs.Bool("sign-responses", true, "sign every API reply (X-Pingplusplus-Signature), as Ping++ does; costs one RSA signature per request")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.NoResponseSignatures = !*signResponses
+	if *webhookRetry != "" {
+		for _, f := range strings.Split(*webhookRetry, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(f))
+			if err != nil || d <= 0 {
+				return fmt.Errorf("--webhook-retry: %q is not a positive duration", f)
+			}
+			cfg.WebhookSchedule = append(cfg.WebhookSchedule, d)
+		}
+	}
 	cfg.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -130,6 +148,52 @@ func serve(args []string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return n.Close(sctx)
+}
+
+// simCmd serves only the simulators, so that they (and their trades)
+// survive restarts of the nodes that use them through --sim-url.
+func simCmd(args []string) error {
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	cfg := storeFlags(fs)
+	addr := fs.String("addr", "127.0.0.1:8090", "listen address")
+	publicURL := fs.String("public-url", "", "URL browsers reach the simulators at (default http://<addr>)")
+	speed := fs.Float64("sim-speed", 1, "run the simulators' notification retry schedules this many times faster")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	db, box, err := gateway.OpenStore(ctx, *cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	self := "http://" + ln.Addr().String()
+	if *publicURL == "" {
+		*publicURL = self
+	}
+	reg, err := channel.NewRegistry(ctx, db, box, self, log, channel.WithSimSpeed(*speed), channel.WithPublicURL(*publicURL))
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	srv := &http.Server{Handler: reg.SimHostHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	log.Info("polypay simulators listening", "url", self)
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 func appCmd(args []string) error {

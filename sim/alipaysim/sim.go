@@ -138,7 +138,7 @@ var DefaultRetry = []time.Duration{
 // Sim is the simulated gateway. It is an http.Handler for gateway.do.
 type Sim struct {
 	// Faults make the sim slow, flaky or down for an app_id (tests).
-	Faults simfault.Faults
+	Faults simfault.MerchantFaults
 
 	key      *rsa.PrivateKey
 	merchant func(string) (*rsa.PublicKey, bool)

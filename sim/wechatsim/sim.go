@@ -128,7 +128,7 @@ const DefaultPublicKeyID = "PUB_KEY_ID_0000000000000000000000000000"
 // Sim is the simulated WeChat Pay API v3. It is an http.Handler.
 type Sim struct {
 	// Faults make the sim slow, flaky or down for a mchid (tests).
-	Faults simfault.Faults
+	Faults simfault.MerchantFaults
 
 	walletURL  string
 	key        *rsa.PrivateKey

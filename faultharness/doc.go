@@ -1,0 +1,18 @@
+// Package faultharness holds the fault harness of issue 8: a test, behind
+// the faultharness build tag, that builds cmd/polypay and runs the real
+// binary as a child process against simulators and a merchant webhook
+// receiver that live in the test process, under mixed load, while it
+// SIGKILLs and restarts polypay on the same data many times and makes the
+// simulators and the receiver misbehave. It then checks the invariants
+// against the simulators' own books and prints them as a table.
+//
+//	go test -tags faultharness -run TestFaultHarness -timeout 30m ./faultharness -args -duration 10m
+//	go test -tags faultharness -run TestFaultHarness ./faultharness   # short: 60 s, about 5 crashes
+//	... -args -postgres postgres://postgres@127.0.0.1:5432/test?sslmode=disable   # on PostgreSQL
+//
+// Why the simulators live in the test process: they are the channel, and
+// a channel does not forget its trades when the gateway crashes. polypay
+// is started with --sim-url pointing at them (see channel.SimHostHandler);
+// the simulators read the sandbox merchants' keys from the same store, and
+// their platform keys are the ones stored there, so both processes agree.
+package faultharness

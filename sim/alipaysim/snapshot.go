@@ -1,0 +1,55 @@
+package alipaysim
+
+import (
+	"sort"
+	"time"
+)
+
+// TradeSnapshot is the sim's own record of one trade: what Alipay's books
+// say, independent of what any merchant believes. Test harnesses compare a
+// gateway's view against it.
+type TradeSnapshot struct {
+	AppID      string
+	OutTradeNo string
+	TradeNo    string
+	Amount     int64 // fen
+	Status     string
+	// Paid is true when the buyer's money ever arrived, even if the trade
+	// was later refunded in full, reversed or closed.
+	Paid   bool
+	PaidAt time.Time
+	// Refunded is every fen given back: refunds plus Reversed.
+	Refunded int64
+	// Reversed is what alipay.trade.cancel gave back of a paid trade.
+	Reversed int64
+	Refunds  []RefundSnapshot // by out_request_no
+}
+
+// RefundSnapshot is one refund the sim executed. The sim keys refunds by
+// out_request_no, so a repeated request never appears twice.
+type RefundSnapshot struct {
+	OutRequestNo string
+	Amount       int64
+	At           time.Time
+}
+
+// Trades returns a copy of every trade the sim holds, sorted by
+// out_trade_no.
+func (s *Sim) Trades() []TradeSnapshot {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]TradeSnapshot, 0, len(s.trades))
+	for _, t := range s.trades {
+		touch(t, now) // an expired trade is closed, as any query would see it
+		ts := TradeSnapshot{AppID: t.appID, OutTradeNo: t.outTradeNo, TradeNo: t.tradeNo, Amount: t.amount,
+			Status: t.status, Paid: !t.paidAt.IsZero(), PaidAt: t.paidAt, Refunded: t.refunded, Reversed: t.reversed}
+		for _, r := range t.refunds {
+			ts.Refunds = append(ts.Refunds, RefundSnapshot{OutRequestNo: r.outRequestNo, Amount: r.amount, At: r.at})
+		}
+		sort.Slice(ts.Refunds, func(i, j int) bool { return ts.Refunds[i].OutRequestNo < ts.Refunds[j].OutRequestNo })
+		out = append(out, ts)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].OutTradeNo < out[j].OutTradeNo })
+	return out
+}
