@@ -272,7 +272,7 @@ func (s *Service) applyReversal(ctx context.Context, chargeID string) error {
 			return nil // already reversed, or closed unpaid: nothing to undo
 		}
 		if c.Paid() {
-			if back := c.Amount - c.AmountRefunded; back > 0 {
+			if back := c.AmountCaptured - c.AmountRefunded; back > 0 {
 				if err := tx.Post(ctx, c.AppID, c.Livemode, c.Currency, "reversal", c.ID,
 					store.Posting{Account: store.AccountMerchant, Amount: back},
 					store.Posting{Account: store.ChannelAccount(c.Channel), Amount: -back}); err != nil {

@@ -146,8 +146,14 @@ func (s *Service) markVoided(ctx context.Context, id string, to polypay.ChargeSt
 		if err != nil {
 			return err
 		}
-		if !c.Status.CanBecome(to) || c.Status == polypay.ChargeClosed {
-			return nil // a capture (or another void) was applied first
+		if !c.Status.CanBecome(to) || c.Status == polypay.ChargeClosed || c.Paid() {
+			// A capture (or another void) was applied first. The channel
+			// lets only one of them succeed, so a void after a capture
+			// means the channel and polypay disagree: say so loudly.
+			if c.Paid() {
+				s.Log.Error("hold voided at the channel but captured in polypay", "charge", id)
+			}
+			return nil
 		}
 		c.Status = to
 		if err := tx.UpdateCharge(ctx, c); err != nil {

@@ -142,7 +142,7 @@ func (s *Service) applyRefund(ctx context.Context, chargeID, orderNo string, res
 		// cannot be compared with our amount_refunded, which may already
 		// count refunds the channel made after this one (their answers came
 		// first; notifications arrive in any order).
-		if (cumulative != 0 && (cumulative < r.Amount || cumulative > c.Amount)) || (res.Amount != 0 && res.Amount != r.Amount) {
+		if (cumulative != 0 && (cumulative < r.Amount || cumulative > c.AmountCaptured)) || (res.Amount != 0 && res.Amount != r.Amount) {
 			outcome = "rejected_amount"
 			return nil
 		}
