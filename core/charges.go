@@ -157,7 +157,14 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 // notify, during the call. A declined code closes the charge (its
 // out_trade_no is spent at the channel) and is reported as a channel error.
 func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay.Charge, now int64, hook Hook) (any, error) {
-	if err := s.DB.Write(ctx, func(tx *store.Tx) error { return tx.InsertCharge(ctx, c, NextCheck(c, now)) }); err != nil {
+	// Until the create's outcome is known, the charge is in doubt: if this
+	// node dies during the call, the poller verifies it (verifyDoubt).
+	if err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertCharge(ctx, c, NextCheck(c, now)); err != nil {
+			return err
+		}
+		return tx.SetDoubtCheck(ctx, c.ID, now+ScanWindow+DoubtGrace)
+	}); err != nil {
 		if store.IsUniqueViolation(err) {
 			var existing *polypay.Charge
 			if err := s.DB.Read(ctx, func(tx *store.Tx) (e error) {
@@ -193,6 +200,9 @@ func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay
 			if cur.FailureCode == "" {
 				cur.FailureCode = pe.Code
 			}
+			if err := tx.SetDoubtCheck(ctx, c.ID, 0); err != nil {
+				return err
+			}
 			return tx.UpdateCharge(ctx, cur)
 		}); werr != nil {
 			return nil, werr
@@ -205,6 +215,10 @@ func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay
 			return err
 		}
 		cur.Credential = cred
+		// The channel answered: nothing was reversed behind our back.
+		if err := tx.SetDoubtCheck(ctx, c.ID, 0); err != nil {
+			return err
+		}
 		return tx.UpdateCharge(ctx, cur)
 	}); err != nil {
 		return nil, err
@@ -247,12 +261,57 @@ func (s *Service) settleReversedScan(ctx context.Context, ch polypay.Channel, c 
 		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
 	}
 	if !closed {
+		// doubt_check stays set: the poller verifies it.
 		s.Log.Warn("scan charge: outcome unknown and the reversal unconfirmed; the poller will ask", "charge", chargeID, "err", cause)
 		return
 	}
 	if err := s.applyReversal(ctx, chargeID); err != nil {
 		s.Log.Error("recording a reversed scan charge", "charge", chargeID, "err", err)
+		return
 	}
+	if err := s.DB.Write(ctx, func(tx *store.Tx) error { return tx.SetDoubtCheck(ctx, chargeID, 0) }); err != nil {
+		s.Log.Warn("clearing a settled doubt", "charge", chargeID, "err", err)
+	}
+}
+
+// DoubtGrace is how long after a scan charge's window polypay verifies it
+// when its create never reported an outcome (see verifyDoubt).
+const DoubtGrace = 30
+
+// verifyDoubt settles a scan charge whose create may have ended in a blind
+// reversal that was never recorded (the node died, or the reversal went
+// unconfirmed): the channel's word decides, whatever polypay recorded
+// meanwhile. It reports whether the doubt is settled.
+func (s *Service) verifyDoubt(ctx context.Context, id string) (bool, error) {
+	var c *polypay.Charge
+	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) { c, err = tx.LockCharge(ctx, id); return }); err != nil {
+		return false, err
+	}
+	ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
+	if err != nil {
+		return false, err
+	}
+	t, err := ch.QueryCharge(ctx, c)
+	if err != nil {
+		return false, err
+	}
+	switch t.State {
+	case polypay.TradeClosed, polypay.TradeNotFound:
+		if c.Paid() {
+			if err := s.applyReversal(ctx, id); err != nil {
+				return false, err
+			}
+		} else if _, err := s.applyTrade(ctx, id, &polypay.Trade{State: polypay.TradeClosed}, "query", nil); err != nil {
+			return false, err
+		}
+	case polypay.TradePaid, polypay.TradeFinished:
+		if _, err := s.applyTrade(ctx, id, t, "query", nil); err != nil {
+			return false, err
+		}
+	default:
+		return false, nil // still open at the channel: ask again later
+	}
+	return true, s.DB.Write(ctx, func(tx *store.Tx) error { return tx.SetDoubtCheck(ctx, id, 0) })
 }
 
 // applyReversal records that the channel reversed a charge's trade. A

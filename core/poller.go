@@ -61,7 +61,11 @@ func (s *Service) Poll(ctx context.Context) (int, error) {
 		}
 	}
 	holds, err := s.expireHolds(ctx, now)
-	return len(charges) + len(refunds) + holds, err
+	if err != nil {
+		return len(charges) + len(refunds) + holds, err
+	}
+	doubts, err := s.verifyDoubts(ctx, now)
+	return len(charges) + len(refunds) + holds + doubts, err
 }
 
 // QuerySchedule is when, by a charge's age in seconds, polypay asks the
@@ -203,4 +207,35 @@ func (s *Service) RunPoller(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// verifyDoubts settles scan charges whose create outcome is in doubt
+// (verifyDoubt), claiming each so one node asks; an unsettled one is asked
+// again a minute later.
+func (s *Service) verifyDoubts(ctx context.Context, now int64) (int, error) {
+	var ids []string
+	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		ids = nil
+		due, err := tx.DueDoubts(ctx, now, 100)
+		if err != nil {
+			return err
+		}
+		for _, id := range due {
+			if ok, err := tx.ClaimDoubt(ctx, id, now, now+60); err != nil {
+				return err
+			} else if ok {
+				ids = append(ids, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if _, err := s.verifyDoubt(ctx, id); err != nil {
+			s.Log.Warn("verifying a scan charge in doubt", "charge", id, "err", err)
+		}
+	}
+	return len(ids), nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/polypay/polypay/channel"
+	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
 )
 
@@ -105,9 +106,14 @@ func TestScanUnknownOutcome(t *testing.T) {
 		wantReversed  bool
 		wantChanRev   int64
 		wantChanTotal int64
+		failCancels   bool
 	}{
-		{"QueriedPaid", false, 200, false, 0, 500},
-		{"ReversedAfterPaymentApplied", true, 402, true, 500, 0},
+		{"QueriedPaid", false, 200, false, 0, 500, false},
+		{"ReversedAfterPaymentApplied", true, 402, true, 500, 0, false},
+		// The reversal's answer is lost too, so polypay cannot tell at
+		// create time (as when the node dies mid-create): the charge stays
+		// in doubt, and the poller settles it once the channel answers.
+		{"ReversalUnconfirmedVerifiedLater", true, 402, true, 500, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -125,7 +131,7 @@ func TestScanUnknownOutcome(t *testing.T) {
 			// The first alipay.trade.pay is done, but its answer comes late
 			// and as a gateway timeout: long enough for the notification to
 			// land. With failQueries, every query fails until the test ends.
-			var lost atomic.Bool
+			var lost, healed atomic.Bool
 			host := reg.SimHostHandler()
 			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				body, _ := io.ReadAll(r.Body)
@@ -136,7 +142,12 @@ func TestScanUnknownOutcome(t *testing.T) {
 					http.Error(w, "gateway timeout", http.StatusGatewayTimeout)
 					return
 				}
-				if tc.failQueries && bytes.Contains(body, []byte("method=alipay.trade.query&")) {
+				if tc.failCancels && !healed.Load() && bytes.Contains(body, []byte("method=alipay.trade.cancel&")) {
+					host.ServeHTTP(httptest.NewRecorder(), r) // done, but the answer is lost
+					http.Error(w, "gateway timeout", http.StatusGatewayTimeout)
+					return
+				}
+				if tc.failQueries && !healed.Load() && bytes.Contains(body, []byte("method=alipay.trade.query&")) {
 					http.Error(w, "unavailable", http.StatusServiceUnavailable)
 					return
 				}
@@ -171,6 +182,18 @@ func TestScanUnknownOutcome(t *testing.T) {
 					if !tr.Paid || tr.Reversed != tc.wantChanRev {
 						t.Fatalf("channel trade %+v, want paid, reversed %d", tr, tc.wantChanRev)
 					}
+				}
+			}
+			if tc.failCancels {
+				if r := e.do("GET", "/v1/charges/"+id, e.sk(), nil); r.JSON["reversed"] != false || r.JSON["paid"] != true {
+					t.Fatalf("before verification: %s, want paid as the notification said", r.Body)
+				}
+				healed.Store(true)
+				n.Svc.Now = func() time.Time { return time.Now().Add((core.ScanWindow + core.DoubtGrace + 5) * time.Second) }
+				_, err := n.Svc.Poll(ctx)
+				n.Svc.Now = nil
+				if err != nil {
+					t.Fatal(err)
 				}
 			}
 			r := e.do("GET", "/v1/charges/"+id, e.sk(), nil)

@@ -287,3 +287,21 @@ func (tx *Tx) ids(ctx context.Context, q string, args ...any) ([]string, error) 
 	}
 	return out, rows.Err()
 }
+
+// SetDoubtCheck sets when the poller must verify a charge whose create
+// outcome is in doubt; 0 clears it.
+func (tx *Tx) SetDoubtCheck(ctx context.Context, id string, at int64) error {
+	_, err := tx.exec(ctx, `UPDATE charges SET doubt_check=? WHERE id=?`, at, id)
+	return err
+}
+
+// DueDoubts returns ids of charges whose doubt check has come.
+func (tx *Tx) DueDoubts(ctx context.Context, now int64, limit int) ([]string, error) {
+	return tx.ids(ctx, `SELECT id FROM charges WHERE doubt_check > 0 AND doubt_check <= ? ORDER BY doubt_check LIMIT ?`, now, limit)
+}
+
+// ClaimDoubt moves a due doubt check to next, and reports whether this
+// caller won it.
+func (tx *Tx) ClaimDoubt(ctx context.Context, id string, now, next int64) (bool, error) {
+	return tx.claim(ctx, `UPDATE charges SET doubt_check = ? WHERE id = ? AND doubt_check > 0 AND doubt_check <= ?`, next, id, now)
+}
