@@ -322,43 +322,55 @@ func checkApp(appID string, who core.Caller) error {
 	return nil
 }
 
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
-	if err := s.vaultOn(); err != nil {
-		return err
+// vaultCall is a vault endpoint: it returns the object to answer with.
+type vaultCall func(r *http.Request, who core.Caller, raw []byte) (any, error)
+
+// vaultRoute answers a vault endpoint: not_supported without a vault,
+// else the call's object as JSON.
+func (s *Server) vaultRoute(call vaultCall) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+		if err := s.vaultOn(); err != nil {
+			return err
+		}
+		out, err := call(r, who, raw)
+		if err != nil {
+			return err
+		}
+		s.writeJSON(w, r, http.StatusOK, out)
+		return nil
 	}
+}
+
+// sourcePath reads /v1/customers/{id}/sources/{card}.
+func sourcePath(r *http.Request) (customer, card string, err error) {
+	if customer, err = pathID(r, "id", "cus"); err != nil {
+		return "", "", err
+	}
+	card, err = pathID(r, "card", "card")
+	return customer, card, err
+}
+
+func (s *Server) createToken(r *http.Request, who core.Caller, raw []byte) (any, error) {
 	b, err := vaultBody(r, raw)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p, err := parseTokenParams(b)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkApp(p.App, who); err != nil {
-		return err
+		return nil, err
 	}
-	tok, err := s.Vault.Tokenize(r.Context(), who.App.ID, who.Live, p.Card, p.Customer)
-	if err != nil {
-		return err
-	}
-	s.writeJSON(w, r, http.StatusOK, tok)
-	return nil
+	return s.Vault.Tokenize(r.Context(), who.App.ID, who.Live, p.Card, p.Customer)
 }
 
-func (s *Server) getToken(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if err := s.vaultOn(); err != nil {
-		return err
-	}
+func (s *Server) getToken(r *http.Request, who core.Caller, _ []byte) (any, error) {
 	id, err := pathID(r, "id", "tok")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	tok, err := s.Vault.GetToken(r.Context(), who.App.ID, who.Live, id)
-	if err != nil {
-		return err
-	}
-	s.writeJSON(w, r, http.StatusOK, tok)
-	return nil
+	return s.Vault.GetToken(r.Context(), who.App.ID, who.Live, id)
 }
 
 // customerParams reads the customer fields shared by create and update;
@@ -417,39 +429,31 @@ func tokenParam(b *body, name string, required bool) (string, error) {
 	return s, nil
 }
 
-func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
-	if err := s.vaultOn(); err != nil {
-		return err
-	}
+func (s *Server) createCustomer(r *http.Request, who core.Caller, raw []byte) (any, error) {
 	b, err := vaultBody(r, raw)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var p vault.CustomerParams
 	if _, ok := b.m["app"]; ok {
 		app, err := b.appID()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := checkApp(app, who); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := customerParams(b, &p); err != nil {
-		return err
+		return nil, err
 	}
 	if p.Source, err = tokenParam(b, "source", false); err != nil {
-		return err
+		return nil, err
 	}
 	if err := unknownSafe(b); err != nil {
-		return err
+		return nil, err
 	}
-	c, err := s.Vault.CreateCustomer(r.Context(), who.App.ID, who.Live, p)
-	if err != nil {
-		return err
-	}
-	s.writeJSON(w, r, http.StatusOK, c)
-	return nil
+	return s.Vault.CreateCustomer(r.Context(), who.App.ID, who.Live, p)
 }
 
 func listPage(r *http.Request, allowed ...string) (store.Page, error) {
@@ -476,175 +480,111 @@ func listPage(r *http.Request, allowed ...string) (store.Page, error) {
 	return p, nil
 }
 
-func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if err := s.vaultOn(); err != nil {
-		return err
-	}
+func (s *Server) listCustomers(r *http.Request, who core.Caller, _ []byte) (any, error) {
 	p, err := listPage(r, "app", "app[id]")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkApp(r.URL.Query().Get("app")+r.URL.Query().Get("app[id]"), who); err != nil {
-		return err
+		return nil, err
 	}
-	out, err := s.Vault.ListCustomers(r.Context(), who.App.ID, who.Live, p)
-	if err != nil {
-		return err
-	}
-	s.writeJSON(w, r, http.StatusOK, out)
-	return nil
+	return s.Vault.ListCustomers(r.Context(), who.App.ID, who.Live, p)
 }
 
-func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if err := s.vaultOn(); err != nil {
-		return err
-	}
+func (s *Server) getCustomer(r *http.Request, who core.Caller, _ []byte) (any, error) {
 	id, err := pathID(r, "id", "cus")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c, err := s.Vault.GetCustomer(r.Context(), who.App.ID, who.Live, id)
-	if err != nil {
-		return err
-	}
-	s.writeJSON(w, r, http.StatusOK, c)
-	return nil
+	return s.Vault.GetCustomer(r.Context(), who.App.ID, who.Live, id)
 }
 
-func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
-	if err := s.vaultOn(); err != nil {
-		return err
-	}
+func (s *Server) updateCustomer(r *http.Request, who core.Caller, raw []byte) (any, error) {
 	id, err := pathID(r, "id", "cus")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b, err := vaultBody(r, raw)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var p vault.CustomerParams
 	if err := customerParams(b, &p); err != nil {
-		return err
+		return nil, err
 	}
 	if _, ok := b.m["default_source"]; ok {
 		ds, err := b.str("default_source", true, 80)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := vaultID("default_source", "card", ds); err != nil {
-			return err
+			return nil, err
 		}
 		p.DefaultSource = &ds
 	}
 	if err := unknownSafe(b); err != nil {
-		return err
+		return nil, err
 	}
-	c, err := s.Vault.UpdateCustomer(r.Context(), who.App.ID, who.Live, id, p)
-	if err != nil {
-		return err
-	}
-	s.writeJSON(w, r, http.StatusOK, c)
-	return nil
+	return s.Vault.UpdateCustomer(r.Context(), who.App.ID, who.Live, id, p)
 }
 
-func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if err := s.vaultOn(); err != nil {
-		return err
-	}
+func (s *Server) deleteCustomer(r *http.Request, who core.Caller, _ []byte) (any, error) {
 	id, err := pathID(r, "id", "cus")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.Vault.DeleteCustomer(r.Context(), who.App.ID, who.Live, id); err != nil {
-		return err
+		return nil, err
 	}
-	s.writeJSON(w, r, http.StatusOK, map[string]any{"deleted": true, "id": id})
-	return nil
+	return map[string]any{"deleted": true, "id": id}, nil
 }
 
-func (s *Server) createSource(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
-	if err := s.vaultOn(); err != nil {
-		return err
-	}
+func (s *Server) createSource(r *http.Request, who core.Caller, raw []byte) (any, error) {
 	id, err := pathID(r, "id", "cus")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b, err := vaultBody(r, raw)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tok, err := tokenParam(b, "source", true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := unknownSafe(b); err != nil {
-		return err
+		return nil, err
 	}
-	c, err := s.Vault.AttachSource(r.Context(), who.App.ID, who.Live, id, tok)
-	if err != nil {
-		return err
-	}
-	s.writeJSON(w, r, http.StatusOK, c)
-	return nil
+	return s.Vault.AttachSource(r.Context(), who.App.ID, who.Live, id, tok)
 }
 
-func (s *Server) listSources(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if err := s.vaultOn(); err != nil {
-		return err
-	}
+func (s *Server) listSources(r *http.Request, who core.Caller, _ []byte) (any, error) {
 	id, err := pathID(r, "id", "cus")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p, err := listPage(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	out, err := s.Vault.ListSources(r.Context(), who.App.ID, who.Live, id, p)
-	if err != nil {
-		return err
-	}
-	s.writeJSON(w, r, http.StatusOK, out)
-	return nil
+	return s.Vault.ListSources(r.Context(), who.App.ID, who.Live, id, p)
 }
 
-func (s *Server) getSource(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if err := s.vaultOn(); err != nil {
-		return err
-	}
-	id, err := pathID(r, "id", "cus")
+func (s *Server) getSource(r *http.Request, who core.Caller, _ []byte) (any, error) {
+	id, card, err := sourcePath(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	card, err := pathID(r, "card", "card")
-	if err != nil {
-		return err
-	}
-	c, err := s.Vault.GetSource(r.Context(), who.App.ID, who.Live, id, card)
-	if err != nil {
-		return err
-	}
-	s.writeJSON(w, r, http.StatusOK, c)
-	return nil
+	return s.Vault.GetSource(r.Context(), who.App.ID, who.Live, id, card)
 }
 
-func (s *Server) deleteSource(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if err := s.vaultOn(); err != nil {
-		return err
-	}
-	id, err := pathID(r, "id", "cus")
+func (s *Server) deleteSource(r *http.Request, who core.Caller, _ []byte) (any, error) {
+	id, card, err := sourcePath(r)
 	if err != nil {
-		return err
-	}
-	card, err := pathID(r, "card", "card")
-	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.Vault.DeleteSource(r.Context(), who.App.ID, who.Live, id, card); err != nil {
-		return err
+		return nil, err
 	}
-	s.writeJSON(w, r, http.StatusOK, map[string]any{"deleted": true, "id": card})
-	return nil
+	return map[string]any{"deleted": true, "id": card}, nil
 }
