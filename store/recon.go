@@ -136,22 +136,29 @@ type RunFilter struct {
 	Limit  int // default 100
 }
 
+// reconScope is the WHERE of a run or discrepancy list: the non-empty
+// ones among app, mode, family and day.
+func reconScope(appID string, live *bool, family, day string) (where []string, args []any) {
+	where = []string{"1=1"}
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if appID != "" {
+		add("app_id=?", appID)
+	}
+	if live != nil {
+		add("livemode=?", b2i(*live))
+	}
+	if family != "" {
+		add("family=?", family)
+	}
+	if day != "" {
+		add("day=?", day)
+	}
+	return where, args
+}
+
 // ListReconRuns returns runs, newest first.
 func (tx *Tx) ListReconRuns(ctx context.Context, f RunFilter) ([]*ReconRun, error) {
-	where, args := []string{"1=1"}, []any{}
-	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
-	if f.AppID != "" {
-		add("app_id=?", f.AppID)
-	}
-	if f.Live != nil {
-		add("livemode=?", b2i(*f.Live))
-	}
-	if f.Family != "" {
-		add("family=?", f.Family)
-	}
-	if f.Day != "" {
-		add("day=?", f.Day)
-	}
+	where, args := reconScope(f.AppID, f.Live, f.Family, f.Day)
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
@@ -239,20 +246,8 @@ type DiscrepancyFilter struct {
 
 // ListDiscrepancies returns discrepancies, newest day first.
 func (tx *Tx) ListDiscrepancies(ctx context.Context, f DiscrepancyFilter) ([]*Discrepancy, error) {
-	where, args := []string{"1=1"}, []any{}
+	where, args := reconScope(f.AppID, f.Live, f.Family, f.Day)
 	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
-	if f.AppID != "" {
-		add("app_id=?", f.AppID)
-	}
-	if f.Live != nil {
-		add("livemode=?", b2i(*f.Live))
-	}
-	if f.Family != "" {
-		add("family=?", f.Family)
-	}
-	if f.Day != "" {
-		add("day=?", f.Day)
-	}
 	if f.RunID != "" {
 		add("run_id=?", f.RunID)
 	}
