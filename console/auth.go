@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/netip"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -147,53 +149,152 @@ func AddUser(ctx context.Context, db *store.DB, email string, role Role, passwor
 	return err
 }
 
-// Sign-in throttling: an account is locked for lockFor after maxFailures
-// failed passwords in a row; an IP gets ipBurst attempts, refilled at one
-// per ipEvery, whatever the accounts.
+// Sign-in throttling. Failures are counted per (email, source) in the
+// store, so every node sees them: after freeFailures failures from one
+// source for one email, that source waits firstDelay before its next try
+// for that email, and twice as long after each further failure, up to
+// maxDelay; a success clears the count and a quiet forgetAfter does too.
+// Nothing locks an account, so an attacker cannot lock its owner out from
+// the owner's own address; the email need not exist (unknown ones are
+// counted and answered alike). A source is the TCP peer's address (an IPv6
+// /64 counts as one: whoever has one address usually has the whole
+// prefix). Besides, one source gets ipBurst attempts, refilled at one per
+// ipEvery, whatever the emails; that limit is kept in memory per node, in
+// front of any store work, for at most ipTracked sources.
 const (
-	maxFailures = 5
-	lockFor     = 15 * time.Minute
-	ipBurst     = 20
-	ipEvery     = 6 * time.Second
+	freeFailures = 5
+	firstDelay   = time.Minute
+	maxDelay     = time.Hour
+	forgetAfter  = 24 * time.Hour
+	ipBurst      = 20
+	ipEvery      = 6 * time.Second
+	ipTracked    = 10000
 )
+
+// signInDelay is how long a source waits after its failed-th failure for
+// an email.
+func signInDelay(failed int) time.Duration {
+	if failed < freeFailures {
+		return 0
+	}
+	d := firstDelay
+	for i := freeFailures; i < failed && d < maxDelay; i++ {
+		d *= 2
+	}
+	return min(d, maxDelay)
+}
 
 // errSignIn is the one answer for every refused sign-in, so that the page
 // does not tell which emails exist.
 var errSignIn = errors.New("sign-in refused")
 
-// errThrottled is a refusal for too many attempts.
-var errThrottled = errors.New("too many attempts")
+// throttled is a refusal for too many attempts; retry is when the next
+// attempt may come (the Retry-After header).
+type throttled struct{ retry time.Duration }
 
+func (*throttled) Error() string { return "too many attempts" }
+
+// sourceOf is the throttling key of a peer address: the address itself,
+// an IPv6 address's /64 prefix.
+func sourceOf(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
+
+// signInKey names one email from one source in the store; hashed so that
+// made-up emails make rows of one size.
+func signInKey(email, source string) string {
+	h := sha256.Sum256([]byte(email + "\x00" + source))
+	return hex.EncodeToString(h[:])
+}
+
+// ipLimiter is the per-source limit, whatever the emails.
 type ipLimiter struct {
 	mu sync.Mutex
 	m  map[string]*rate.Limiter
 }
 
-func (l *ipLimiter) allow(ip string, now time.Time) bool {
+// allow takes an attempt from ip's bucket, or says how long until one is
+// there.
+func (l *ipLimiter) allow(ip string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.m == nil {
 		l.m = map[string]*rate.Limiter{}
 	}
-	if len(l.m) > 10000 { // bound memory under a spray of addresses
-		clear(l.m)
-	}
 	lim, ok := l.m[ip]
 	if !ok {
+		if len(l.m) >= ipTracked {
+			l.evict(now)
+		}
 		lim = rate.NewLimiter(rate.Every(ipEvery), ipBurst)
 		l.m[ip] = lim
 	}
-	return lim.AllowN(now, 1)
+	if lim.AllowN(now, 1) {
+		return true, 0
+	}
+	return false, time.Duration((1 - lim.TokensAt(now)) * float64(ipEvery))
+}
+
+// evict bounds the map under a spray of addresses: it forgets the sources
+// whose bucket is full again (that changes nothing), then, while the map is
+// still over half the bound, those closest to full, so a source that is
+// being limited is forgotten last. Emptying the map instead would hand
+// every limited source a fresh burst.
+func (l *ipLimiter) evict(now time.Time) {
+	type entry struct {
+		ip     string
+		tokens float64
+	}
+	all := make([]entry, 0, len(l.m))
+	for ip, lim := range l.m {
+		all = append(all, entry{ip, lim.TokensAt(now)})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].tokens > all[j].tokens })
+	for _, e := range all {
+		if e.tokens < ipBurst && len(l.m) < ipTracked/2 {
+			break
+		}
+		delete(l.m, e.ip)
+	}
 }
 
 // signIn checks credentials and opens a session; it returns the cookie
-// value (only its hash is stored).
+// value (only its hash is stored). ip is the TCP peer's address. A refusal
+// is errSignIn or *throttled, the same for an unknown email as for a known
+// one, after the same work (a password hash either way).
 func (c *Console) signIn(ctx context.Context, email, password, ip string) (string, error) {
 	now := c.now()
-	if !c.ips.allow(ip, now) {
-		return "", errThrottled
+	source := sourceOf(ip)
+	if ok, wait := c.ips.allow(source, now); !ok {
+		return "", &throttled{retry: wait}
 	}
+	c.sweepSignIns(ctx, now)
 	email = strings.ToLower(strings.TrimSpace(email))
+	key := signInKey(email, source)
+	// Count the attempt as failed before checking the password: parallel
+	// attempts cannot all pass the check before any failure is recorded.
+	var allowed bool
+	var failed int
+	var nextAt int64
+	if err := c.cfg.DB.Write(ctx, func(tx *store.Tx) (err error) {
+		allowed, failed, nextAt, err = tx.CountConsoleSignIn(ctx, key, now.Unix(), int64(forgetAfter/time.Second),
+			func(failed int) int64 { return int64(signInDelay(failed) / time.Second) })
+		return err
+	}); err != nil {
+		return "", err
+	}
+	if !allowed {
+		return "", &throttled{retry: time.Duration(nextAt-now.Unix()) * time.Second}
+	}
 	var u *store.ConsoleUser
 	if err := c.cfg.DB.Read(ctx, func(tx *store.Tx) (err error) {
 		u, err = tx.ConsoleUserByEmail(ctx, email)
@@ -201,35 +302,29 @@ func (c *Console) signIn(ctx context.Context, email, password, ip string) (strin
 	}); err != nil {
 		return "", err
 	}
-	if u == nil {
-		CheckPassword(dummyHash(), password)
-		return "", errSignIn
+	hash := dummyHash()
+	if u != nil {
+		hash = u.Password
 	}
-	if u.LockedUntil > now.Unix() {
-		return "", errThrottled
-	}
-	if !CheckPassword(u.Password, password) {
-		failed, locked := u.Failed+1, int64(0)
-		if failed >= maxFailures {
-			failed, locked = 0, now.Add(lockFor).Unix()
-			c.log().Warn("console: account locked after failed sign-ins", "user", u.ID)
+	if !CheckPassword(hash, password) || u == nil {
+		if nextAt == 0 {
+			return "", errSignIn
 		}
-		if err := c.cfg.DB.Write(ctx, func(tx *store.Tx) error {
-			return tx.SetConsoleLoginState(ctx, u.ID, failed, locked)
-		}); err != nil {
-			return "", err
+		if failed == freeFailures {
+			userID := ""
+			if u != nil {
+				userID = u.ID
+			}
+			c.log().Warn("console: sign-ins from one address throttled after failed passwords", "ip", source, "user", userID)
 		}
-		if locked != 0 {
-			return "", errThrottled
-		}
-		return "", errSignIn
+		return "", &throttled{retry: time.Duration(nextAt-now.Unix()) * time.Second}
 	}
 	raw := make([]byte, 32) // 256 bits
 	rand.Read(raw)
 	id := base64.RawURLEncoding.EncodeToString(raw)
 	s := &store.ConsoleSession{IDHash: sessionHash(id), UserID: u.ID, CSRF: randomToken(), Created: now.Unix(), Seen: now.Unix()}
 	err := c.cfg.DB.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.SetConsoleLoginState(ctx, u.ID, 0, 0); err != nil {
+		if err := tx.ClearConsoleSignIn(ctx, key); err != nil {
 			return err
 		}
 		// Sweep expired sessions now and then; sign-in is rare enough.
@@ -239,6 +334,19 @@ func (c *Console) signIn(ctx context.Context, email, password, ip string) (strin
 		return tx.InsertConsoleSession(ctx, s)
 	})
 	return id, err
+}
+
+// sweepSignIns deletes expired failure counts, at most once a minute per
+// node, in its own transaction (sweeping inside the counting one could
+// deadlock two nodes on PostgreSQL). A failure waits for the next sweep.
+func (c *Console) sweepSignIns(ctx context.Context, now time.Time) {
+	last := c.swept.Load()
+	if now.Unix()-last < 60 || !c.swept.CompareAndSwap(last, now.Unix()) {
+		return
+	}
+	if err := c.cfg.DB.Write(ctx, func(tx *store.Tx) error { return tx.DeleteExpiredConsoleSignIns(ctx, now.Unix()) }); err != nil {
+		c.log().Error("console: sweep sign-in counts", "err", err)
+	}
 }
 
 func sessionHash(id string) string {

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/polypay/polypay"
@@ -72,6 +73,7 @@ type Console struct {
 	mux   *http.ServeMux
 	pages map[string]*template.Template
 	ips   ipLimiter
+	swept atomic.Int64 // unix seconds of the last sweep of sign-in counts
 }
 
 // Mount is where the gateway serves the console.

@@ -3,12 +3,15 @@ package console_test
 import (
 	"encoding/csv"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +39,17 @@ type reply struct {
 	Status int
 	Header http.Header
 	Body   string
+}
+
+// from makes the client connect from its own loopback address (all of
+// 127.0.0.0/8 reaches the test server), which the console sees as the
+// request's source.
+func (c *client) from(ip string) *client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	tr := &http.Transport{DialContext: d.DialContext}
+	c.t.Cleanup(tr.CloseIdleConnections)
+	c.ip, c.c.Transport = ip, tr
+	return c
 }
 
 func (c *client) get(path string) reply {
@@ -203,7 +217,7 @@ func TestLockout(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		want := http.StatusUnauthorized
 		if i == 5 {
-			want = http.StatusTooManyRequests // the fifth failure locks the account
+			want = http.StatusTooManyRequests // the fifth failure throttles this address for this email
 		}
 		if r := c.login(email, "not the password"); r.Status != want {
 			t.Fatalf("failure %d: status %d, want %d", i, r.Status, want)
@@ -219,6 +233,144 @@ func TestLockout(t *testing.T) {
 	e.Clock.Advance(16 * time.Minute)
 	if r := c.login(email, consoletest.Password); r.Status != http.StatusSeeOther {
 		t.Fatalf("after the lock: %d, want a sign-in", r.Status)
+	}
+}
+
+// TestSignInParallelFailures: wrong passwords sent at once are all counted:
+// only freeFailures of them get their password checked, and the address
+// then waits, even with the right password.
+func TestSignInParallelFailures(t *testing.T) {
+	e := consoletest.Start(t)
+	owner := consoletest.Users[console.RoleOwner]
+	const n = 12
+	clients, toks := make([]*client, n), make([]string, n)
+	for i := range clients {
+		clients[i] = newClient(t, e.URL)
+		toks[i] = clients[i].token("/console/login")
+	}
+	statuses := make([]int, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			statuses[i] = c.post("/console/login", url.Values{"csrf": {toks[i]}, "email": {owner}, "password": {"guess " + strconv.Itoa(i)}}).Status
+		}()
+	}
+	close(start)
+	wg.Wait()
+	got := map[int]int{}
+	for _, st := range statuses {
+		got[st]++
+	}
+	if got[http.StatusUnauthorized] != 4 || got[http.StatusTooManyRequests] != n-4 {
+		t.Fatalf("%d parallel failures answered %v, want 4 x 401 and %d x 429", n, got, n-4)
+	}
+	if r := newClient(t, e.URL).login(owner, consoletest.Password); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("right password from the address after %d failures: %d, want 429", n, r.Status)
+	}
+}
+
+// TestSignInUnknownEmail: an unknown email is answered as a known one with
+// a wrong password, through the whole throttle sequence: status,
+// Retry-After and page (but for its CSRF token).
+func TestSignInUnknownEmail(t *testing.T) {
+	e := consoletest.Start(t)
+	known, unknown := newClient(t, e.URL), newClient(t, e.URL)
+	steps := []struct {
+		name    string
+		advance time.Duration // before the attempt
+		want    int
+	}{
+		{"Failure1", 0, http.StatusUnauthorized},
+		{"Failure2", 0, http.StatusUnauthorized},
+		{"Failure3", 0, http.StatusUnauthorized},
+		{"Failure4", 0, http.StatusUnauthorized},
+		{"Failure5", 0, http.StatusTooManyRequests},
+		{"TooSoon", 30 * time.Second, http.StatusTooManyRequests},
+		{"AfterWait", 30 * time.Second, http.StatusTooManyRequests},
+		{"TooSoonAgain", time.Minute, http.StatusTooManyRequests},
+		{"Forgotten", 25 * time.Hour, http.StatusUnauthorized},
+	}
+	mask := func(body string) string { return csrfField.ReplaceAllString(body, `name="csrf" value="-"`) }
+	for _, st := range steps {
+		e.Clock.Advance(st.advance)
+		k := known.login(consoletest.Users[console.RoleAdmin], "wrong password")
+		u := unknown.login("nobody@example.com", "wrong password")
+		if k.Status != st.want {
+			t.Fatalf("%s: known email answered %d, want %d", st.name, k.Status, st.want)
+		}
+		if u.Status != k.Status {
+			t.Fatalf("%s: unknown email answered %d, known %d", st.name, u.Status, k.Status)
+		}
+		if ku, uu := k.Header.Get("Retry-After"), u.Header.Get("Retry-After"); ku != uu {
+			t.Fatalf("%s: Retry-After %q for the unknown email, %q for the known", st.name, uu, ku)
+		}
+		if mask(u.Body) != mask(k.Body) {
+			t.Fatalf("%s: pages differ:\nunknown: %.400s\nknown:   %.400s", st.name, mask(u.Body), mask(k.Body))
+		}
+	}
+}
+
+// TestSignInThrottleIsPerSource: an attacker guessing the owner's password
+// from one address is throttled there, and the owner still signs in from
+// another.
+func TestSignInThrottleIsPerSource(t *testing.T) {
+	e := consoletest.Start(t)
+	owner := consoletest.Users[console.RoleOwner]
+	attacker := newClient(t, e.URL).from("127.0.0.2")
+	for i := 1; i <= 10; i++ {
+		attacker.login(owner, "guess "+strconv.Itoa(i))
+	}
+	tests := []struct {
+		name, ip string
+		want     int
+	}{
+		{"AttackerAddress", "127.0.0.2", http.StatusTooManyRequests},
+		{"OwnerAddress", "127.0.0.3", http.StatusSeeOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClient(t, e.URL).from(tt.ip)
+			if r := c.login(owner, consoletest.Password); r.Status != tt.want {
+				t.Fatalf("right password from %s: %d, want %d", tt.ip, r.Status, tt.want)
+			}
+		})
+	}
+}
+
+// TestSignInProgressiveDelay: after freeFailures failures each further
+// attempt waits twice as long as the one before, up to an hour; an
+// attempt before its time is refused even with the right password.
+func TestSignInProgressiveDelay(t *testing.T) {
+	e := consoletest.Start(t)
+	email := consoletest.Users[console.RoleFinance]
+	c := newClient(t, e.URL)
+	for i := 1; i < 5; i++ {
+		if r := c.login(email, "wrong password"); r.Status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d, want 401", i, r.Status)
+		}
+	}
+	for _, wait := range []int{60, 120, 240, 480, 960, 1920, 3600, 3600} {
+		r := c.login(email, "wrong password")
+		if got := r.Header.Get("Retry-After"); r.Status != http.StatusTooManyRequests || got != strconv.Itoa(wait) {
+			t.Fatalf("failure: %d with Retry-After %q, want 429 with %d", r.Status, got, wait)
+		}
+		e.Clock.Advance(time.Duration(wait-1) * time.Second)
+		r = c.login(email, consoletest.Password)
+		if got := r.Header.Get("Retry-After"); r.Status != http.StatusTooManyRequests || got != "1" {
+			t.Fatalf("right password a second too soon: %d with Retry-After %q, want 429 with 1", r.Status, got)
+		}
+		e.Clock.Advance(time.Second)
+	}
+	if r := c.login(email, consoletest.Password); r.Status != http.StatusSeeOther {
+		t.Fatalf("right password after the wait: %d, want a sign-in", r.Status)
+	}
+	// The success starts the count over.
+	if r := newClient(t, e.URL).login(email, "wrong password"); r.Status != http.StatusUnauthorized {
+		t.Fatalf("failure after a success: %d, want 401", r.Status)
 	}
 }
 
@@ -391,7 +543,7 @@ func TestRoles(t *testing.T) {
 
 func TestChargesCSV(t *testing.T) {
 	e := consoletest.Start(t)
-	subjects := []string{"=HYPERLINK(\"http://x\",\"y\")", "+1 cmd", "-2+3", "@SUM(A1)", "comma, \"quote\"", "多行\n文本", "plain"}
+	subjects := []string{"=HYPERLINK(\"http://x\",\"y\")", "+1 cmd", "-2+3", "@SUM(A1)", "comma, \"quote\"", "多行 文本", "plain"}
 	ids := map[string]string{}
 	for i, s := range subjects {
 		ids[e.Charge("alipay_qr", consoletest.OrderNo("CSV"+string(rune('A'+i))), int64(100+i), s)] = s

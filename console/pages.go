@@ -50,12 +50,14 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, err := c.signIn(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"), clientIP(r))
+	var wait *throttled
 	switch {
 	case errors.Is(err, errSignIn):
 		p.Error = p.T("signin_failed")
 		c.showLogin(w, r, p, http.StatusUnauthorized)
 		return
-	case errors.Is(err, errThrottled):
+	case errors.As(err, &wait):
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.retry.Seconds())))))
 		p.Error = p.T("signin_throttled")
 		c.showLogin(w, r, p, http.StatusTooManyRequests)
 		return

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSafeCell(t *testing.T) {
@@ -334,5 +336,78 @@ func TestNiceMax(t *testing.T) {
 		if got := niceMax(tt.in); got != tt.want {
 			t.Errorf("niceMax(%v) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestSourceOf(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"IPv4", "203.0.113.7", "203.0.113.7"},
+		{"IPv4Mapped", "::ffff:203.0.113.7", "203.0.113.7"},
+		{"IPv6SamePrefix", "2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"},
+		{"IPv6OtherHost", "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+		{"IPv6OtherPrefix", "2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"IPv6Zone", "fe80::1%eth0", "fe80::/64"},
+		{"NotAnAddress", "pipe", "pipe"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sourceOf(tt.in); got != tt.want {
+				t.Fatalf("sourceOf(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSignInDelay(t *testing.T) {
+	tests := []struct {
+		failed int
+		want   time.Duration
+	}{
+		{1, 0},
+		{freeFailures - 1, 0},
+		{freeFailures, firstDelay},
+		{freeFailures + 1, 2 * firstDelay},
+		{freeFailures + 2, 4 * firstDelay},
+		{freeFailures + 6, maxDelay},
+		{1 << 30, maxDelay},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.failed), func(t *testing.T) {
+			if got := signInDelay(tt.failed); got != tt.want {
+				t.Fatalf("signInDelay(%d) = %v, want %v", tt.failed, got, tt.want)
+			}
+		})
+	}
+	if forgetAfter <= maxDelay {
+		t.Fatalf("forgetAfter %v must exceed maxDelay %v, or a count expires while its source waits", forgetAfter, maxDelay)
+	}
+}
+
+// TestIPLimiterSpray: a spray of fresh addresses neither grows the map past
+// its bound nor hands a limited address a fresh burst.
+func TestIPLimiterSpray(t *testing.T) {
+	var l ipLimiter
+	now := time.Unix(1_700_000_000, 0)
+	const limited = "198.51.100.1"
+	for range ipBurst {
+		if ok, _ := l.allow(limited, now); !ok {
+			t.Fatal("refused within the burst")
+		}
+	}
+	for i := range 3 * ipTracked {
+		l.allow(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), now)
+		if len(l.m) > ipTracked {
+			t.Fatalf("%d addresses tracked, want at most %d", len(l.m), ipTracked)
+		}
+	}
+	ok, wait := l.allow(limited, now)
+	if ok {
+		t.Fatal("the limited address was allowed after a spray of others")
+	}
+	if wait <= 0 || wait > ipEvery {
+		t.Fatalf("wait %v, want within (0, %v]", wait, ipEvery)
+	}
+	if ok, _ := l.allow(limited, now.Add(ipEvery)); !ok {
+		t.Fatalf("refused %v later", ipEvery)
 	}
 }

@@ -11,26 +11,24 @@ import (
 
 // ConsoleUser is a person who signs in to the merchant console.
 type ConsoleUser struct {
-	ID          string
-	Email       string
-	Role        string
-	Password    string // encoded Argon2id hash with its parameters and salt
-	Created     int64
-	Failed      int   // failed sign-ins since the last success
-	LockedUntil int64 // unix seconds; sign-in refused before
+	ID       string
+	Email    string
+	Role     string
+	Password string // encoded Argon2id hash with its parameters and salt
+	Created  int64
 }
 
-const consoleUserCols = `id, email, role, password, created, failed, locked_until`
+const consoleUserCols = `id, email, role, password, created`
 
 func scanConsoleUser(s scanner) (*ConsoleUser, error) {
 	var u ConsoleUser
-	err := s.Scan(&u.ID, &u.Email, &u.Role, &u.Password, &u.Created, &u.Failed, &u.LockedUntil)
+	err := s.Scan(&u.ID, &u.Email, &u.Role, &u.Password, &u.Created)
 	return &u, err
 }
 
 // InsertConsoleUser stores a user; a unique violation when the email is taken.
 func (tx *Tx) InsertConsoleUser(ctx context.Context, u *ConsoleUser) error {
-	_, err := tx.exec(ctx, `INSERT INTO console_users (`+consoleUserCols+`) VALUES (?,?,?,?,?,0,0)`,
+	_, err := tx.exec(ctx, `INSERT INTO console_users (`+consoleUserCols+`) VALUES (?,?,?,?,?)`,
 		u.ID, u.Email, u.Role, u.Password, u.Created)
 	return err
 }
@@ -62,16 +60,60 @@ func (tx *Tx) ListConsoleUsers(ctx context.Context) ([]*ConsoleUser, error) {
 	return out, rows.Err()
 }
 
-// SetConsoleLoginState records the failure count and lock after a sign-in
-// attempt (0, 0 after a success).
-func (tx *Tx) SetConsoleLoginState(ctx context.Context, userID string, failed int, lockedUntil int64) error {
-	_, err := tx.exec(ctx, `UPDATE console_users SET failed=?, locked_until=? WHERE id=?`, failed, lockedUntil, userID)
+// CountConsoleSignIn counts a sign-in attempt by one source for one email
+// (key names both) as a failure before its password is checked, so that
+// concurrent attempts, on one node or on several sharing PostgreSQL, are all
+// counted: the count is one upsert that reads and increments the row under
+// its lock, never a value read earlier and written back.
+//
+// An attempt made before the row's next_at is refused and not counted:
+// allowed is false and nextAt says when to try again. Otherwise allowed is
+// true, failed is the count with this attempt, and the next attempt must
+// wait delay(failed) seconds (0: none), which nextAt then holds. A row idle
+// until its expiry (forget seconds after its last counted attempt, which
+// must exceed any delay) counts from 1 again. ClearConsoleSignIn undoes the
+// count after a success.
+func (tx *Tx) CountConsoleSignIn(ctx context.Context, key string, now, forget int64, delay func(failed int) int64) (allowed bool, failed int, nextAt int64, err error) {
+	const t = `console_signin_throttle`
+	err = tx.queryRow(ctx, `INSERT INTO `+t+` (id, failed, next_at, expires) VALUES (?, 1, 0, ?)
+ ON CONFLICT (id) DO UPDATE SET
+ failed = CASE WHEN `+t+`.expires <= ? THEN 1 WHEN `+t+`.next_at > ? THEN `+t+`.failed ELSE `+t+`.failed + 1 END,
+ next_at = CASE WHEN `+t+`.expires <= ? THEN 0 ELSE `+t+`.next_at END,
+ expires = CASE WHEN `+t+`.expires > ? AND `+t+`.next_at > ? THEN `+t+`.expires ELSE excluded.expires END
+ RETURNING failed, next_at`, key, now+forget, now, now, now, now, now).Scan(&failed, &nextAt)
+	if err != nil {
+		return false, 0, 0, err
+	}
+	if nextAt > now {
+		return false, failed, nextAt, nil
+	}
+	d := delay(failed)
+	if d <= 0 {
+		return true, failed, 0, nil
+	}
+	// The upsert holds the row's lock (PostgreSQL) or the single writer
+	// (SQLite) until commit: no other attempt reads it in between.
+	nextAt = now + d
+	_, err = tx.exec(ctx, `UPDATE `+t+` SET next_at=? WHERE id=?`, nextAt, key)
+	return true, failed, nextAt, err
+}
+
+// ClearConsoleSignIn forgets the attempts counted under key (after a
+// successful sign-in).
+func (tx *Tx) ClearConsoleSignIn(ctx context.Context, key string) error {
+	_, err := tx.exec(ctx, `DELETE FROM console_signin_throttle WHERE id=?`, key)
+	return err
+}
+
+// DeleteExpiredConsoleSignIns forgets the counts that expired by now.
+func (tx *Tx) DeleteExpiredConsoleSignIns(ctx context.Context, now int64) error {
+	_, err := tx.exec(ctx, `DELETE FROM console_signin_throttle WHERE expires <= ?`, now)
 	return err
 }
 
 // SetConsolePassword replaces a user's password hash and ends their sessions.
 func (tx *Tx) SetConsolePassword(ctx context.Context, userID, hash string) error {
-	if _, err := tx.exec(ctx, `UPDATE console_users SET password=?, failed=0, locked_until=0 WHERE id=?`, hash, userID); err != nil {
+	if _, err := tx.exec(ctx, `UPDATE console_users SET password=? WHERE id=?`, hash, userID); err != nil {
 		return err
 	}
 	_, err := tx.exec(ctx, `DELETE FROM console_sessions WHERE user_id=?`, userID)
@@ -98,9 +140,9 @@ func (tx *Tx) InsertConsoleSession(ctx context.Context, s *ConsoleSession) error
 func (tx *Tx) ConsoleSession(ctx context.Context, idHash string) (*ConsoleSession, *ConsoleUser, error) {
 	var s ConsoleSession
 	var u ConsoleUser
-	err := tx.queryRow(ctx, `SELECT s.id_hash, s.user_id, s.csrf, s.created, s.seen, u.id, u.email, u.role, u.password, u.created, u.failed, u.locked_until
+	err := tx.queryRow(ctx, `SELECT s.id_hash, s.user_id, s.csrf, s.created, s.seen, u.id, u.email, u.role, u.password, u.created
  FROM console_sessions s JOIN console_users u ON u.id = s.user_id WHERE s.id_hash=?`, idHash).
-		Scan(&s.IDHash, &s.UserID, &s.CSRF, &s.Created, &s.Seen, &u.ID, &u.Email, &u.Role, &u.Password, &u.Created, &u.Failed, &u.LockedUntil)
+		Scan(&s.IDHash, &s.UserID, &s.CSRF, &s.Created, &s.Seen, &u.ID, &u.Email, &u.Role, &u.Password, &u.Created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, nil
 	}
