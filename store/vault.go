@@ -38,10 +38,13 @@ type VaultCard struct {
 	ExpMonth    int
 	ExpYear     int
 	Fingerprint string
-	WrappedKey  string
-	KeyID       string
-	Ciphertext  string
-	Nonce       string
+	// FingerprintVersion says how Fingerprint was keyed: 1, one key for
+	// every app (no longer written); 2, a key per app and mode.
+	FingerprintVersion int
+	WrappedKey         string
+	KeyID              string
+	Ciphertext         string
+	Nonce              string
 }
 
 // VaultToken is a single-use card token row.
@@ -132,13 +135,13 @@ func (tx *Tx) ListVaultCustomers(ctx context.Context, appID string, live bool, p
 }
 
 const vaultCardCols = `id, app_id, livemode, customer_id, created, brand, funding, bank, last4, exp_month, exp_year,
- fingerprint, wrapped_key, key_id, ciphertext, nonce`
+ fingerprint, fingerprint_version, wrapped_key, key_id, ciphertext, nonce`
 
 func scanVaultCard(s scanner) (*VaultCard, error) {
 	var c VaultCard
 	var live int
 	if err := s.Scan(&c.ID, &c.AppID, &live, &c.CustomerID, &c.Created, &c.Brand, &c.Funding, &c.Bank, &c.Last4,
-		&c.ExpMonth, &c.ExpYear, &c.Fingerprint, &c.WrappedKey, &c.KeyID, &c.Ciphertext, &c.Nonce); err != nil {
+		&c.ExpMonth, &c.ExpYear, &c.Fingerprint, &c.FingerprintVersion, &c.WrappedKey, &c.KeyID, &c.Ciphertext, &c.Nonce); err != nil {
 		return nil, err
 	}
 	c.Live = live == 1
@@ -147,9 +150,9 @@ func scanVaultCard(s scanner) (*VaultCard, error) {
 
 // InsertVaultCard stores a sealed card.
 func (tx *Tx) InsertVaultCard(ctx context.Context, c *VaultCard) error {
-	_, err := tx.exec(ctx, `INSERT INTO vault_cards (`+vaultCardCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := tx.exec(ctx, `INSERT INTO vault_cards (`+vaultCardCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		c.ID, c.AppID, b2i(c.Live), c.CustomerID, c.Created, c.Brand, c.Funding, c.Bank, c.Last4, c.ExpMonth, c.ExpYear,
-		c.Fingerprint, c.WrappedKey, c.KeyID, c.Ciphertext, c.Nonce)
+		c.Fingerprint, c.FingerprintVersion, c.WrappedKey, c.KeyID, c.Ciphertext, c.Nonce)
 	return err
 }
 
@@ -250,6 +253,34 @@ func (tx *Tx) VaultCardsNotUnder(ctx context.Context, keyID string, limit int) (
 // wrapped by oldKey (a concurrent rotation may have got there first).
 func (tx *Tx) RewrapVaultCard(ctx context.Context, id, oldKey, newKey, wrapped string) (bool, error) {
 	return tx.claim(ctx, `UPDATE vault_cards SET wrapped_key=?, key_id=? WHERE id=? AND key_id=?`, wrapped, newKey, id, oldKey)
+}
+
+// VaultCardsFingerprintedBefore returns up to limit cards (of every app
+// and mode) whose fingerprint_version is below version.
+func (tx *Tx) VaultCardsFingerprintedBefore(ctx context.Context, version, limit int) ([]*VaultCard, error) {
+	rows, err := tx.query(ctx, `SELECT `+vaultCardCols+` FROM vault_cards WHERE fingerprint_version < ? ORDER BY `+
+		tx.byteOrder("id")+` LIMIT ?`+tx.forUpdate(), version, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*VaultCard
+	for rows.Next() {
+		c, err := scanVaultCard(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// RefingerprintVaultCard replaces a card's fingerprint and its version,
+// provided the version is still below the new one (another node may have
+// got there first); it reports whether this call did.
+func (tx *Tx) RefingerprintVaultCard(ctx context.Context, id, fingerprint string, version int) (bool, error) {
+	return tx.claim(ctx, `UPDATE vault_cards SET fingerprint=?, fingerprint_version=? WHERE id=? AND fingerprint_version < ?`,
+		fingerprint, version, id, version)
 }
 
 const vaultTokenCols = `id, app_id, livemode, card_id, customer_id, created, expires, used, time_used`

@@ -1,10 +1,15 @@
 package vault_test
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
+	"github.com/polypay/polypay/gateway"
 	"github.com/polypay/polypay/gateway/gatewaytest"
 	"github.com/polypay/polypay/vault"
 )
@@ -45,6 +50,25 @@ func TestAPI(t *testing.T) {
 				t.Fatalf("livemode = %v, want %v", tok["livemode"], tc.live)
 			}
 		})
+	}
+
+	// The fingerprint field links a card within one app and mode only.
+	fp := func(key string) string {
+		t.Helper()
+		st, tok := c.do("POST", "/v1/tokens", key, card, false)
+		cd, _ := tok["card"].(map[string]any)
+		s, _ := cd["fingerprint"].(string)
+		if st != 200 || s == "" {
+			t.Fatalf("token: %d %v, want one with a fingerprint", st, tok)
+		}
+		return s
+	}
+	testA, testA2, liveA, testB := fp(app.PublishableKeyTest), fp(app.PublishableKeyTest), fp(app.PublishableKeyLive), fp(other.PublishableKeyTest)
+	if testA != testA2 {
+		t.Fatalf("same card, app and mode: fingerprints %s, %s, want equal", testA, testA2)
+	}
+	if testA == liveA || testA == testB || liveA == testB {
+		t.Fatalf("fingerprints test %s, live %s, other app %s, want all different", testA, liveA, testB)
 	}
 
 	_, tok := c.do("POST", "/v1/tokens", app.PublishableKeyTest, url.Values{"card[number]": {"5555 5555 5555 4444"},
@@ -126,4 +150,45 @@ func TestAPI(t *testing.T) {
 			t.Fatalf("preflight: %d %v", res.StatusCode, res.Header)
 		}
 	})
+}
+
+// TestNodeStartScopesFingerprints: a node that starts on a store holding
+// cards with the old global fingerprint re-derives them per app and mode.
+func TestNodeStartScopesFingerprints(t *testing.T) {
+	t.Setenv(vault.EnvKeys, "")
+	cfg := gateway.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	start := func() *gateway.Node {
+		n, err := gateway.Start(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	stop := func(n *gateway.Node) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		n.Close(ctx)
+	}
+	const number = "4242424242424242"
+	n := start()
+	app, err := n.CreateApp(t.Context(), "fingerprints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := vault.InsertLegacyCard(t, n.Vault, app.AppID, false, number, nil)
+	stop(n)
+
+	n = start()
+	defer stop(n)
+	_, got, err := n.Vault.PeekCard(t.Context(), app.AppID, false, id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := n.Vault.Tokenize(t.Context(), app.AppID, false, vault.CardInput{Number: number, ExpMonth: 12, ExpYear: 2031}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Fingerprint == "" || got.Fingerprint != tok.Card.Fingerprint {
+		t.Fatalf("fingerprint after restart = %q, want %q (the app's and mode's)", got.Fingerprint, tok.Card.Fingerprint)
+	}
 }

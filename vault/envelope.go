@@ -3,6 +3,7 @@ package vault
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -79,16 +80,42 @@ func wipe(b []byte) {
 	}
 }
 
-// fingerprint identifies a card number without revealing it: an HMAC under
-// a key that is not in the database, so the 10^15-odd possible numbers
-// cannot be tried offline.
-func fingerprint(key []byte, number string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(number))
-	return hex.EncodeToString(m.Sum(nil))
+// FingerprintVersion is how fingerprints are keyed now (store.VaultCard
+// FingerprintVersion): 2, a key per app and mode. Version 1 used the
+// keyring's fingerprint key itself for every app, so two tenants holding
+// the same card saw the same fingerprint.
+const FingerprintVersion = 2
+
+// fingerprintKey derives an app's key for one mode from the keyring's
+// fingerprint key with HKDF-SHA256; the info string names the purpose,
+// the app and the mode, NUL-separated, so no two (app, mode) pairs, and
+// no other use of the root key, share a derived key.
+func fingerprintKey(root []byte, appID string, live bool) ([]byte, error) {
+	mode := "test"
+	if live {
+		mode = "live"
+	}
+	return hkdf.Key(sha256.New, root, nil, "polypay vault card fingerprint v2\x00"+appID+"\x00"+mode, 32)
 }
 
-// seal fills c's sealed fields from in under the keyring's active KEK.
+// fingerprint identifies a card number within one app and mode without
+// revealing it: an HMAC under the app's derived key (see fingerprintKey),
+// which is not in the database, so the 10^15-odd possible numbers cannot
+// be tried offline, and the same number has unrelated fingerprints in
+// other apps and modes.
+func fingerprint(root []byte, appID string, live bool, number string) (string, error) {
+	k, err := fingerprintKey(root, appID, live)
+	if err != nil {
+		return "", err
+	}
+	defer wipe(k)
+	m := hmac.New(sha256.New, k)
+	m.Write([]byte(number))
+	return hex.EncodeToString(m.Sum(nil)), nil
+}
+
+// seal fills c's sealed fields from in under the keyring's active KEK,
+// and its fingerprint under the key of c's app and mode.
 func (v *Vault) seal(c *store.VaultCard, in *CardInput) error {
 	r, err := v.Keys.current(false)
 	if err != nil {
@@ -112,7 +139,10 @@ func (v *Vault) seal(c *store.VaultCard, in *CardInput) error {
 	if c.WrappedKey, err = wrapKey(r.KEKs[r.Active], c.ID, r.Active, dk); err != nil {
 		return err
 	}
-	c.Fingerprint = fingerprint(r.FingerprintKey, in.Number)
+	if c.Fingerprint, err = fingerprint(r.FingerprintKey, c.AppID, c.Live, in.Number); err != nil {
+		return err
+	}
+	c.FingerprintVersion = FingerprintVersion
 	return nil
 }
 

@@ -106,9 +106,17 @@ func nullStr(s string) *string {
 	return &s
 }
 
+// publicCard is a card row's public fields. A fingerprint of an older
+// version (keyed alike for every app, see FingerprintVersion) is left out
+// until ScopeFingerprints re-derives it: shown, it would link the card
+// across apps.
 func publicCard(c *store.VaultCard) *Card {
+	fp := c.Fingerprint
+	if c.FingerprintVersion < FingerprintVersion {
+		fp = ""
+	}
 	return &Card{ID: c.ID, Object: "card", Created: c.Created, Last4: c.Last4, Funding: c.Funding, Brand: c.Brand,
-		Bank: c.Bank, Customer: nullStr(c.CustomerID), ExpMonth: c.ExpMonth, ExpYear: c.ExpYear, Fingerprint: c.Fingerprint}
+		Bank: c.Bank, Customer: nullStr(c.CustomerID), ExpMonth: c.ExpMonth, ExpYear: c.ExpYear, Fingerprint: fp}
 }
 
 func publicToken(t *store.VaultToken, c *store.VaultCard) *Token {
