@@ -29,8 +29,23 @@ type Trade struct {
 	State         TradeState
 	OutTradeNo    string // our charge id as the channel knows it
 	TransactionNo string // the channel's trade number
-	Amount        int64  // total in minor units
-	PaidAt        int64  // unix seconds, 0 if unknown
+	// TradeID is the channel's id of the trade polypay opened for the
+	// charge, the same in every message about it (Alipay trade_no, WeChat
+	// transaction_id, UnionPay the purchase's or hold's queryId, Stripe's
+	// PaymentIntent, PayPal's order); "" when the message does not name it.
+	// core refuses a message whose TradeID differs from the one it keeps
+	// for the charge (core.Channels.TradeID).
+	TradeID string
+	Amount  int64 // total in minor units
+	// Currency is the ISO 4217 code of Amount and AmountAuthorized as the
+	// channel states it, in any case, or numeric as UnionPay sends it
+	// ("156"); see SameCurrency. "" when the message does not state it,
+	// which core accepts only for messages that move no money.
+	Currency string
+	// Livemode is the channel's own live/test flag where it states one
+	// (Stripe), nil otherwise; it must match the charge's mode.
+	Livemode *bool
+	PaidAt   int64 // unix seconds, 0 if unknown
 	// Extra carries channel facts Ping++ echoes in charge.extra after payment
 	// (for example buyer_account).
 	Extra map[string]any

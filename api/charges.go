@@ -76,10 +76,10 @@ func parseChargeParams(raw []byte) (core.ChargeParams, error) {
 	if p.Subject, err = b.str("subject", true, 32); err != nil {
 		return p, err
 	}
-	if p.Body, err = b.str("body", true, 128); err != nil {
+	if p.Body, err = b.text("body", true, 128); err != nil {
 		return p, err
 	}
-	if p.Description, err = b.str("description", false, 255); err != nil {
+	if p.Description, err = b.text("description", false, 255); err != nil {
 		return p, err
 	}
 	if p.Extra, err = b.object("extra", false, 0); err != nil {
@@ -109,8 +109,17 @@ func (s *Server) captureCharge(w http.ResponseWriter, r *http.Request, who core.
 	if err != nil {
 		return err
 	}
-	if p.Amount, _, err = b.int("amount", false); err != nil {
+	// Absent (or null) takes the whole hold; an explicit amount must be a
+	// positive number of minor units: {"amount":0} is a mistake, not "all".
+	n, present, err := b.int("amount", false)
+	if err != nil {
 		return err
+	}
+	if present {
+		if n <= 0 || n > core.MaxAmount {
+			return polypay.ParamError("amount", "amount 须为正整数（单位：分），不超过预授权金额；不传表示全额扣款")
+		}
+		p.Amount = &n
 	}
 	if err := b.unknown(); err != nil {
 		return err
@@ -162,7 +171,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who core.Cal
 			return true, &polypay.Error{Code: polypay.EConflict, Param: "Idempotency-Key", Message: "Idempotency-Key 已用于另一个不同的请求"}
 		}
 		w.Header().Set("Idempotent-Replayed", "true")
-		s.writeRaw(w, rec.Status, rec.Response)
+		s.writeRaw(w, r, rec.Status, rec.Response)
 		return true, nil
 	}
 	if done, err := replay(); done || err != nil {
@@ -440,7 +449,7 @@ func parseRefundParams(raw []byte) (core.RefundParams, error) {
 		b.used["description"] = true
 		return p, polypay.ParamError("description", "缺少参数: description")
 	}
-	if p.Description, err = b.str("description", false, 255); err != nil {
+	if p.Description, err = b.text("description", false, 255); err != nil {
 		return p, err
 	}
 	if p.Metadata, err = b.object("metadata", true, 10); err != nil {
@@ -564,6 +573,13 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request) {
 	mode := r.PathValue("mode")
 	if mode != "test" && mode != "live" {
 		http.NotFound(w, r)
+		return
+	}
+	// Per sending address: a channel's notifications come from a few of its
+	// servers, a flood from anywhere costs the sender its own budget only.
+	if !s.notifyLimits.allow(peerIP(r)) {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "too many notifications", http.StatusTooManyRequests)
 		return
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/store"
@@ -27,6 +25,15 @@ type keyCache struct {
 type keyEntry struct {
 	who     core.Caller
 	expires time.Time
+}
+
+// cached returns a key's caller if a recent lookup found it, without
+// touching the store.
+func (c *keyCache) cached(hash string) (core.Caller, bool) {
+	c.mu.Lock()
+	e, ok := c.m[hash]
+	c.mu.Unlock()
+	return e.who, ok && time.Now().Before(e.expires)
 }
 
 func (c *keyCache) lookup(ctx context.Context, db *store.DB, hash string) (core.Caller, error) {
@@ -59,30 +66,4 @@ func (c *keyCache) lookup(ctx context.Context, db *store.DB, hash string) (core.
 	c.m[hash] = keyEntry{who: who, expires: now.Add(keyTTL)}
 	c.mu.Unlock()
 	return who, nil
-}
-
-// limiter hands out one token bucket per secret key, so that one runaway
-// client cannot starve the others. Limits are per node.
-type limiter struct {
-	mu sync.Mutex
-	m  map[string]*rate.Limiter
-}
-
-// allow reports whether the key may make a request now; a zero limit means
-// no limit.
-func (l *limiter) allow(hash string, limit rate.Limit, burst int) bool {
-	if limit <= 0 {
-		return true
-	}
-	l.mu.Lock()
-	if l.m == nil || len(l.m) > 10000 {
-		l.m = map[string]*rate.Limiter{}
-	}
-	lim := l.m[hash]
-	if lim == nil {
-		lim = rate.NewLimiter(limit, burst)
-		l.m[hash] = lim
-	}
-	l.mu.Unlock()
-	return lim.Allow()
 }

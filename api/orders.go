@@ -45,10 +45,10 @@ func parseOrderParams(raw []byte) (core.OrderParams, error) {
 	if p.Subject, err = b.str("subject", true, 32); err != nil {
 		return p, err
 	}
-	if p.Body, err = b.str("body", true, 128); err != nil {
+	if p.Body, err = b.text("body", true, 128); err != nil {
 		return p, err
 	}
-	if p.Description, err = b.str("description", false, 255); err != nil {
+	if p.Description, err = b.text("description", false, 255); err != nil {
 		return p, err
 	}
 	if v, ok := b.raw("allowed_channels"); ok {

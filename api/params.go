@@ -20,23 +20,29 @@ type body struct {
 }
 
 // parseBody accepts what the Ping++ SDKs send for "no parameters" (empty,
-// null, {}, and PHP's []) and otherwise requires one JSON object.
+// null, {}, and PHP's []) and otherwise requires one JSON object. It is the
+// one place every API request body is decoded, so it also refuses, at any
+// depth, what encoding/json would let through silently: a repeated key and
+// a string that is not valid Unicode (checkJSON), naming the parameter.
 func parseBody(raw []byte) (*body, error) {
 	b := &body{m: map[string]json.RawMessage{}, used: map[string]bool{}}
 	t := bytes.TrimSpace(raw)
 	if len(t) == 0 || string(t) == "null" || string(t) == "[]" {
 		return b, nil
 	}
-	if !utf8.Valid(t) {
-		return nil, polypay.ParamError("", "请求体不是有效的 UTF-8")
-	}
 	dec := json.NewDecoder(bytes.NewReader(t))
 	dec.UseNumber()
 	if err := dec.Decode(&b.m); err != nil {
+		if !utf8.Valid(t) {
+			return nil, polypay.ParamError("", "请求体不是有效的 UTF-8")
+		}
 		return nil, polypay.ParamError("", "请求体不是有效的 JSON 对象: %s", jsonErr(err))
 	}
-	if dec.More() {
+	if dec.InputOffset() != int64(len(t)) {
 		return nil, polypay.ParamError("", "请求体 JSON 之后还有多余内容")
+	}
+	if p := checkJSON(t); p != nil {
+		return nil, p.err()
 	}
 	if b.m == nil {
 		b.m = map[string]json.RawMessage{}
@@ -73,8 +79,19 @@ func (b *body) raw(name string) (json.RawMessage, bool) {
 	return v, ok
 }
 
-// str reads a string parameter; maxRunes 0 means unlimited.
+// str reads a one-line string parameter (no control characters, tab and
+// newline included; polypay.CheckText); maxRunes 0 means unlimited.
 func (b *body) str(name string, required bool, maxRunes int) (string, error) {
+	return b.string(name, required, maxRunes, polypay.Line)
+}
+
+// text reads a free-text parameter that may span lines (body,
+// description): tab, LF and CR are allowed, other control characters not.
+func (b *body) text(name string, required bool, maxRunes int) (string, error) {
+	return b.string(name, required, maxRunes, polypay.Lines)
+}
+
+func (b *body) string(name string, required bool, maxRunes int, kind polypay.Text) (string, error) {
 	v, ok := b.raw(name)
 	if !ok {
 		if required {
@@ -91,6 +108,9 @@ func (b *body) str(name string, required bool, maxRunes int) (string, error) {
 	}
 	if maxRunes > 0 && utf8.RuneCountInString(s) > maxRunes {
 		return "", polypay.ParamError(name, "参数 %s 不能超过 %d 个字符", name, maxRunes)
+	}
+	if err := polypay.CheckText(name, s, kind); err != nil {
+		return "", err
 	}
 	return s, nil
 }
@@ -128,7 +148,8 @@ func (b *body) bool(name string, def bool) (bool, error) {
 }
 
 // object reads a JSON object parameter (PHP's [] counts as {}); flat
-// requires scalar values and at most maxKeys keys.
+// (metadata) requires scalar values, one-line keys and string values free
+// of control characters other than tab, LF and CR, and at most maxKeys keys.
 func (b *body) object(name string, flat bool, maxKeys int) (json.RawMessage, error) {
 	v, ok := b.raw(name)
 	if !ok || string(bytes.TrimSpace(v)) == "[]" {
@@ -146,6 +167,15 @@ func (b *body) object(name string, flat bool, maxKeys int) (json.RawMessage, err
 			t := bytes.TrimSpace(x)
 			if len(t) > 0 && (t[0] == '{' || t[0] == '[') {
 				return nil, polypay.ParamError(name+"["+k+"]", "参数 %s 的值不能嵌套", name)
+			}
+			if err := polypay.CheckText(name+"["+k+"]", k, polypay.Line); err != nil {
+				return nil, err
+			}
+			var str string
+			if json.Unmarshal(t, &str) == nil {
+				if err := polypay.CheckText(name+"["+k+"]", str, polypay.Lines); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -183,11 +213,11 @@ func (b *body) appID() (string, error) {
 	if json.Unmarshal(v, &s) == nil {
 		return s, nil
 	}
-	var o struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(v, &o); err != nil || o.ID == "" {
+	// A map, not a struct: encoding/json matches struct fields without
+	// regard to case, so {"id":"app_a","ID":"app_b"} would read app_b.
+	var o map[string]json.RawMessage
+	if err := json.Unmarshal(v, &o); err != nil || json.Unmarshal(o["id"], &s) != nil || s == "" {
 		return "", polypay.ParamError("app[id]", "参数 app 必须是 {\"id\": \"app_...\"}")
 	}
-	return o.ID, nil
+	return s, nil
 }

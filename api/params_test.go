@@ -128,12 +128,14 @@ func TestRequestSignatureOpenSSL(t *testing.T) {
 			t.Fatal("unsigned POST accepted")
 		}
 	})
-	t.Run("OKMissingOnGet", func(t *testing.T) {
-		r := httptest.NewRequest("GET", "/v1/charges/ch_1", nil)
-		if err := verifyRequestSignature(r, nil, string(pub), now); err != nil {
-			t.Fatalf("unsigned GET: %v", err)
-		}
-	})
+	for _, method := range []string{"GET", "DELETE"} {
+		t.Run("ErrMissingOn"+method, func(t *testing.T) {
+			r := httptest.NewRequest(method, "/v1/webhook_endpoints/we_1", nil)
+			if err := verifyRequestSignature(r, nil, string(pub), now); err == nil {
+				t.Fatalf("unsigned %s accepted", method)
+			}
+		})
+	}
 }
 
 func FuzzVerifyRequestSignature(f *testing.F) {

@@ -5,12 +5,14 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/webhook"
 )
 
@@ -19,17 +21,15 @@ const SignatureSkew = 300 * time.Second
 
 // verifyRequestSignature checks Pingplusplus-Signature: RSA-SHA256 over
 // raw body + request target (path with /v1 and query, as sent) + timestamp
-// (spec §1.4). It is required on POST and PUT once the app registered a key
-// and checked on other methods whenever present. The variants absorb the
-// SDKs' differences: NODE's trailing "?" on GETs, PHP signing POSTs without
-// the query string.
+// (spec §1.4). Once the app registered a key it is required on every
+// method: a secret key alone must not be able to delete or read either (the
+// Ping++ SDKs sign GET and DELETE too). The variants absorb the SDKs'
+// differences: NODE's trailing "?" on GETs, PHP signing POSTs without the
+// query string.
 func verifyRequestSignature(r *http.Request, body []byte, pubPEM string, now time.Time) error {
 	sig := r.Header.Get("Pingplusplus-Signature")
 	if sig == "" {
-		if r.Method == http.MethodPost || r.Method == http.MethodPut {
-			return &polypay.Error{Code: polypay.EUnauthorized, Param: "Pingplusplus-Signature", Message: "该应用已启用请求签名验证，请求缺少 Pingplusplus-Signature"}
-		}
-		return nil
+		return &polypay.Error{Code: polypay.EUnauthorized, Param: "Pingplusplus-Signature", Message: "该应用已启用请求签名验证，请求缺少 Pingplusplus-Signature"}
 	}
 	fail := &polypay.Error{Code: polypay.EUnauthorized, Param: "Pingplusplus-Signature", Message: "请求签名验证失败"}
 	tsText := r.Header.Get("Pingplusplus-Request-Timestamp")
@@ -67,4 +67,31 @@ func verifyRequestSignature(r *http.Request, body []byte, pubPEM string, now tim
 		}
 	}
 	return fail
+}
+
+// checkRequestSignature verifies the request's signature and spends it: a
+// signature is accepted once, on whichever node sees it first, until its
+// timestamp leaves the window (after which the timestamp check refuses it).
+// RSASSA-PKCS1-v1_5 is deterministic, so a client repeating the very same
+// request within one second must wait for the next second's timestamp.
+func (s *Server) checkRequestSignature(r *http.Request, body []byte, pubPEM string) error {
+	now := time.Now()
+	if err := verifyRequestSignature(r, body, pubPEM, now); err != nil {
+		return err
+	}
+	ts, _ := strconv.ParseInt(r.Header.Get("Pingplusplus-Request-Timestamp"), 10, 64)
+	digest := sha256.Sum256([]byte(r.Header.Get("Pingplusplus-Signature")))
+	var fresh bool
+	err := s.DB.Write(r.Context(), func(tx *store.Tx) error {
+		var err error
+		fresh, err = tx.SpendRequestSignature(r.Context(), hex.EncodeToString(digest[:]), ts+int64(SignatureSkew/time.Second)+1)
+		return err
+	})
+	if err != nil {
+		return polypay.Errorf(polypay.EInternal, "recording the request signature: %v", err)
+	}
+	if !fresh {
+		return &polypay.Error{Code: polypay.EUnauthorized, Param: "Pingplusplus-Signature", Message: "请求签名已被使用（重放的请求）"}
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"golang.org/x/time/rate"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/outbound"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/vault"
 	"github.com/polypay/polypay/webhook"
@@ -34,9 +34,14 @@ type Sandbox interface {
 
 // Server is the HTTP front of polypay.
 type Server struct {
-	Svc         *core.Service
-	DB          *store.DB
-	Signer      *webhook.Signer
+	Svc *core.Service
+	DB  *store.DB
+	// ReplySigner signs API replies (SignResponses): a node-wide key that
+	// is never any app's webhook key, so no reply body verifies as a webhook.
+	ReplySigner *webhook.Signer
+	// WebhookKeys publishes each app and mode's webhook public key
+	// (GET /v1/webhook_endpoints/public_key).
+	WebhookKeys WebhookKeys
 	Sandbox     Sandbox
 	Credentials Credentials
 	Log         *slog.Logger
@@ -51,22 +56,36 @@ type Server struct {
 	Vault *vault.Vault
 	// Reports serves GET /v1/apps/{app}/reports/daily; nil leaves it out.
 	Reports Reports
-	// Metrics serves /metrics (Prometheus); nil leaves it out.
-	Metrics http.Handler
+	// Outbound is the policy webhook URLs are registered under (nil: the
+	// default, no allowances); the dispatcher enforces the same one.
+	Outbound *outbound.Policy
 
 	// RateLimit is each secret key's sustained requests per second on this
 	// node (0: unlimited), with bursts up to RateBurst.
 	RateLimit float64
 	RateBurst int
+	// FailedAuthLimit is how many failed authentications per second a
+	// client address may make (bursts of FailedAuthBurst) before every
+	// request from it is answered 429 (0: unlimited).
+	FailedAuthLimit float64
+	FailedAuthBurst int
+	// NotifyRateLimit is how many notifications per second one client
+	// address may send to /notify (bursts of twice that; 0: unlimited).
+	NotifyRateLimit float64
 
 	draining atomic.Bool
 	mux      *http.ServeMux
 	keys     keyCache
-	limits   limiter
+	// limits: per secret key; authFails: failed authentications per
+	// client address; notifyLimits: notifications per client address.
+	limits, authFails, notifyLimits *limiter
 }
 
 // Handler builds the routing table.
 func (s *Server) Handler() http.Handler {
+	s.limits = newLimiter(s.RateLimit, s.RateBurst)
+	s.authFails = newLimiter(s.FailedAuthLimit, s.FailedAuthBurst)
+	s.notifyLimits = newLimiter(s.NotifyRateLimit, int(2*s.NotifyRateLimit))
 	m := http.NewServeMux()
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	m.HandleFunc("GET /readyz", s.readyz)
@@ -82,7 +101,8 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("GET /v1/events/{id}", s.authed(s.getEvent))
 	m.HandleFunc("POST /v1/webhook_endpoints", s.authed(s.createWebhookEndpoint))
 	m.HandleFunc("GET /v1/webhook_endpoints", s.authed(s.listWebhookEndpoints))
-	m.HandleFunc("GET /v1/webhook_endpoints/public_key", s.webhookPublicKey)
+	m.HandleFunc("GET /v1/webhook_endpoints/public_key", s.authed(s.webhookPublicKey))
+	m.HandleFunc("GET /v1/reply_public_key", s.authed(s.replyPublicKey))
 	m.HandleFunc("DELETE /v1/webhook_endpoints/{id}", s.authed(s.deleteWebhookEndpoint))
 	m.HandleFunc("POST /v1/test/charges/{id}/pay", s.authed(s.testPay))
 	m.HandleFunc("POST /v1/orders", s.authed(s.createOrder))
@@ -118,9 +138,6 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("GET /v1/apps/{app}/routes", s.authed(s.listRoutes))
 	m.HandleFunc("GET /v1/channels/health", s.authed(s.channelHealth))
 	m.HandleFunc("GET /v1/channels/sla", s.authed(s.channelSLA))
-	if s.Metrics != nil {
-		m.Handle("GET /metrics", s.Metrics)
-	}
 	if s.Credentials != nil {
 		m.HandleFunc("POST /v1/apps/{app}/channels", s.authed(s.setChannel))
 		m.HandleFunc("GET /v1/apps/{app}/channels/{channel}", s.authed(s.getChannel))
@@ -160,7 +177,25 @@ type ctxKey int
 const (
 	keyRequestID ctxKey = iota
 	keyCaller
+	keyState
 )
+
+// reqState is what the middleware learns about a request while it is
+// served: whether it authenticated (only then is the reply signed, so an
+// anonymous client cannot make polypay spend an RSA signature, or sign a
+// body of its choosing).
+type reqState struct{ authed bool }
+
+func markAuthenticated(r *http.Request) {
+	if st, ok := r.Context().Value(keyState).(*reqState); ok {
+		st.authed = true
+	}
+}
+
+func authenticated(r *http.Request) bool {
+	st, ok := r.Context().Value(keyState).(*reqState)
+	return ok && st.authed
+}
 
 func requestID(r *http.Request) string {
 	id, _ := r.Context().Value(keyRequestID).(string)
@@ -198,6 +233,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		id := polypay.NewID("iar_")
 		ctx := context.WithValue(r.Context(), keyRequestID, id)
+		ctx = context.WithValue(ctx, keyState, &reqState{})
 		ctx, span := startSpan(ctx, r, id)
 		sw := &statusWriter{ResponseWriter: w}
 		sw.Header().Set("X-Request-Id", id)
@@ -207,7 +243,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			return
 		}
-		s.Log.Info("request", "request_id", id, "method", r.Method, "path", redactDigits(r.URL.Path),
+		s.Log.Info("request", "request_id", id, "method", r.Method, "route", r2.Pattern, "path", logPath(r.URL.Path),
 			"status", sw.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
 	})
 }
@@ -220,15 +256,17 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 		s.Log.Error("encoding reply", "request_id", requestID(r), "err", err)
 		status, b = 500, []byte(`{"error":{"type":"api_error","message":"服务器内部错误"}}`)
 	}
-	s.writeRaw(w, status, b)
+	s.writeRaw(w, r, status, b)
 }
 
-func (s *Server) writeRaw(w http.ResponseWriter, status int, b []byte) {
+// writeRaw sends a reply body; only authenticated requests' replies are
+// signed.
+func (s *Server) writeRaw(w http.ResponseWriter, r *http.Request, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Connection", "close")
-	if s.SignResponses && s.Signer != nil {
-		h.Set(webhook.SignatureHeader, s.Signer.Sign(b))
+	if s.SignResponses && s.ReplySigner != nil && authenticated(r) {
+		h.Set(webhook.SignatureHeader, s.ReplySigner.Sign(b))
 	}
 	w.WriteHeader(status)
 	w.Write(b)
@@ -278,26 +316,41 @@ func (s *Server) authed(h authedHandler) http.HandlerFunc {
 
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (core.Caller, []byte, error) {
 	key := bearerKey(r)
+	ip := peerIP(r)
+	// A client address that keeps failing to authenticate is refused
+	// before any store lookup (guessing keys costs a token each, and
+	// made-up keys never reach the per-key limiter); a key known to be
+	// good still passes, so an attacker behind a merchant's NAT does not
+	// lock the merchant out.
+	if s.authFails.exhausted(ip) {
+		if _, ok := s.keys.cached(core.KeyHash(key)); !ok {
+			return core.Caller{}, nil, &polypay.Error{Code: polypay.ERateLimited, Message: "认证失败次数过多，请稍后重试"}
+		}
+	}
+	fail := func(e *polypay.Error) (core.Caller, []byte, error) {
+		s.authFails.allow(ip)
+		return core.Caller{}, nil, e
+	}
 	if key == "" {
-		return core.Caller{}, nil, &polypay.Error{Code: polypay.EUnauthorized, Message: "未提供 API KEY，请在 Authorization 头中以 HTTP Basic（sk_...:）或 Bearer 方式提供 Secret Key。"}
+		return fail(&polypay.Error{Code: polypay.EUnauthorized, Message: "未提供 API KEY，请在 Authorization 头中以 HTTP Basic（sk_...:）或 Bearer 方式提供 Secret Key。"})
 	}
 	badKey := &polypay.Error{Code: polypay.EUnauthorized, Message: "提供了无效的 API KEY: " + maskKey(key) + "。"}
-	if !strings.HasPrefix(key, "sk_test_") && !strings.HasPrefix(key, "sk_live_") {
-		return core.Caller{}, nil, badKey
+	if !strings.HasPrefix(key, "sk_test_") && !strings.HasPrefix(key, "sk_live_") || len(key) > 128 {
+		return fail(badKey)
 	}
 	hash := core.KeyHash(key)
-	if !s.limits.allow(hash, rate.Limit(s.RateLimit), max(s.RateBurst, 1)) {
-		// Ping++'s SDKs map 429 to a rate-limit error (PHP, JAVA) or an API
-		// error (PY); NODE maps by type.
-		return core.Caller{}, nil, &polypay.Error{Code: polypay.ERateLimited, Message: "请求过于频繁，请稍后重试"}
-	}
 	who, err := s.keys.lookup(r.Context(), s.DB, hash)
 	who.RequestID = requestID(r)
 	if polypay.ErrorCode(err) == polypay.ENotFound {
-		return who, nil, badKey
+		return fail(badKey)
 	}
 	if err != nil {
 		return who, nil, err
+	}
+	if !s.limits.allow(hash) {
+		// Ping++'s SDKs map 429 to a rate-limit error (PHP, JAVA) or an API
+		// error (PY); NODE maps by type.
+		return who, nil, &polypay.Error{Code: polypay.ERateLimited, Message: "请求过于频繁，请稍后重试"}
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
@@ -308,9 +361,21 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (core.Call
 		return who, nil, polypay.ParamError("", "读取请求体失败")
 	}
 	if who.App.RequestPublicKey != "" {
-		if err := verifyRequestSignature(r, raw, who.App.RequestPublicKey, time.Now()); err != nil {
-			return who, nil, err
+		if err := s.checkRequestSignature(r, raw, who.App.RequestPublicKey); err != nil {
+			return fail(err.(*polypay.Error))
 		}
 	}
+	markAuthenticated(r)
 	return who, raw, nil
+}
+
+// maxLoggedPath bounds the path in a log line: the path is the client's
+// text, and a log must not grow by what a client chooses to send.
+const maxLoggedPath = 160
+
+func logPath(p string) string {
+	if len(p) > maxLoggedPath {
+		p = strings.ToValidUTF8(p[:maxLoggedPath], "") + "…"
+	}
+	return redactDigits(p)
 }

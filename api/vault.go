@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/time/rate"
-
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/store"
@@ -275,10 +273,11 @@ func (s *Server) vaultPreflight(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) authenticatePublishable(w http.ResponseWriter, r *http.Request, key string) (core.Caller, []byte, error) {
 	badKey := &polypay.Error{Code: polypay.EUnauthorized, Message: "提供了无效的 API KEY: " + maskKey(key) + "。"}
-	hash := core.KeyHash(key)
-	if !s.limits.allow(hash, rate.Limit(s.RateLimit), max(s.RateBurst, 1)) {
-		return core.Caller{}, nil, &polypay.Error{Code: polypay.ERateLimited, Message: "请求过于频繁，请稍后重试"}
+	ip := peerIP(r)
+	if s.authFails.exhausted(ip) {
+		return core.Caller{}, nil, &polypay.Error{Code: polypay.ERateLimited, Message: "认证失败次数过多，请稍后重试"}
 	}
+	hash := core.KeyHash(key)
 	var who core.Caller
 	err := s.DB.Read(r.Context(), func(tx *store.Tx) error {
 		app, live, kind, err := tx.AppByKeyHash(r.Context(), hash)
@@ -292,10 +291,14 @@ func (s *Server) authenticatePublishable(w http.ResponseWriter, r *http.Request,
 		return nil
 	})
 	if polypay.ErrorCode(err) == polypay.ENotFound {
+		s.authFails.allow(ip)
 		return who, nil, badKey
 	}
 	if err != nil {
 		return who, nil, err
+	}
+	if !s.limits.allow(hash) {
+		return who, nil, &polypay.Error{Code: polypay.ERateLimited, Message: "请求过于频繁，请稍后重试"}
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTokenBody))
 	if err != nil {
@@ -305,6 +308,7 @@ func (s *Server) authenticatePublishable(w http.ResponseWriter, r *http.Request,
 		}
 		return who, nil, polypay.ParamError("", "读取请求体失败")
 	}
+	markAuthenticated(r)
 	return who, raw, nil
 }
 
@@ -380,12 +384,13 @@ func customerParams(b *body, p *vault.CustomerParams) error {
 		name string
 		max  int
 		dst  **string
-	}{{"name", 64, &p.Name}, {"email", 255, &p.Email}, {"description", 255, &p.Description}} {
+		kind polypay.Text
+	}{{"name", 64, &p.Name, polypay.Line}, {"email", 255, &p.Email, polypay.Line}, {"description", 255, &p.Description, polypay.Lines}} {
 		if _, ok := b.m[f.name]; !ok {
 			b.used[f.name] = true
 			continue
 		}
-		s, err := b.str(f.name, false, f.max)
+		s, err := b.string(f.name, false, f.max, f.kind)
 		if err != nil {
 			return err
 		}

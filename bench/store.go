@@ -91,7 +91,11 @@ func (b *storeBench) run(ctx context.Context) (err error) {
 		return fmt.Errorf("creating app: %w", err)
 	}
 	b.appID = app.AppID
-	b.rcv, err = newReceiver(node.Signer.PublicKeyPEM())
+	pub, err := node.WebhookPublicKey(ctx, app.AppID, false)
+	if err != nil {
+		return fmt.Errorf("webhook public key: %w", err)
+	}
+	b.rcv, err = newReceiver(pub)
 	if err != nil {
 		return err
 	}

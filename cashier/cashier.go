@@ -116,8 +116,10 @@ type Config struct {
 	// NewDemoApp creates (and provisions the sandbox channels of) the demo
 	// store's app; nil disables /demo.
 	NewDemoApp func(ctx context.Context) (*core.NewApp, error)
-	// WebhookPublicKey verifies the webhooks the demo store receives.
-	WebhookPublicKey []byte
+	// WebhookPublicKeys returns the public keys an app's webhooks in a
+	// mode verify with now (webhook.Published.All); the demo store checks
+	// its own app's test-mode webhooks with them.
+	WebhookPublicKeys func(ctx context.Context, appID string, live bool) ([][]byte, error)
 	// StreamFor bounds one Server-Sent Events stream (the browser
 	// reconnects); default 50s.
 	StreamFor time.Duration

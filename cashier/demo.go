@@ -134,23 +134,40 @@ func (d *demo) result(w http.ResponseWriter, r *http.Request) {
 }
 
 // webhook is the demo store's webhook endpoint: it accepts only events
-// whose X-Pingplusplus-Signature verifies with polypay's public key.
+// whose X-Pingplusplus-Signature verifies with its own app's test-mode
+// public key, and that are test-mode events of its app (when the object
+// names an app).
 func (d *demo) webhook(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 	if err != nil {
 		http.Error(w, "too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	if err := webhook.Verify(body, r.Header.Get(webhook.SignatureHeader), d.c.cfg.WebhookPublicKey); err != nil {
+	d.mu.Lock()
+	a := d.app
+	d.mu.Unlock()
+	if a == nil || d.c.cfg.WebhookPublicKeys == nil {
+		http.Error(w, "no demo app", http.StatusNotFound)
+		return
+	}
+	keys, err := d.c.cfg.WebhookPublicKeys(r.Context(), a.AppID, false)
+	if err != nil {
+		d.c.cfg.Log.Error("demo: webhook public key", "err", err)
+		http.Error(w, "500 internal error", http.StatusInternalServerError)
+		return
+	}
+	if err := webhook.Verify(body, r.Header.Get(webhook.SignatureHeader), keys...); err != nil {
 		http.Error(w, "bad signature", http.StatusBadRequest)
 		return
 	}
 	var ev struct {
-		ID      string `json:"id"`
-		Type    string `json:"type"`
-		Created int64  `json:"created"`
-		Data    struct {
+		ID       string `json:"id"`
+		Type     string `json:"type"`
+		Created  int64  `json:"created"`
+		Livemode bool   `json:"livemode"`
+		Data     struct {
 			Object struct {
+				App      string            `json:"app"`
 				ID       string            `json:"id"`
 				Channel  string            `json:"channel"`
 				Amount   int64             `json:"amount"`
@@ -163,6 +180,10 @@ func (d *demo) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	obj := ev.Data.Object
+	if ev.Livemode || obj.App != "" && obj.App != a.AppID { // refunds carry no app
+		http.Error(w, "not this store's event", http.StatusBadRequest)
+		return
+	}
 	orderID := obj.Metadata["order_id"]
 	d.mu.Lock()
 	if _, seen := d.events[orderID]; !seen {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/health"
+	"github.com/polypay/polypay/outbound"
 	"github.com/polypay/polypay/seal"
 	"github.com/polypay/polypay/store"
 )
@@ -43,6 +44,8 @@ type family interface {
 	redact(cfg json.RawMessage) map[string]any
 	// sandbox makes fresh simulator credentials for an app.
 	sandbox() (json.RawMessage, error)
+	// endpoints lists the URLs of live credentials (see outbound.go).
+	endpoints(cfg json.RawMessage) []endpoint
 	// pay acts as the customer in the simulator.
 	pay(ctx context.Context, merchantID string, c *polypay.Charge, success bool) error
 	// mount adds the simulator's endpoints under /sim/<name>/.
@@ -67,6 +70,9 @@ type Registry struct {
 	PublicURL string
 	http      *http.Client
 	log       *slog.Logger
+	// allowHosts: hosts live credentials may name besides the channels'
+	// own (WithAllowedHosts)
+	allowHosts []string
 
 	families map[string]family // by family name
 	byChan   map[string]family // by Ping++ channel name
@@ -138,7 +144,7 @@ func (r *Registry) scaled(gaps []time.Duration) []time.Duration {
 func NewRegistry(ctx context.Context, db *store.DB, box *seal.Box, simURL string, log *slog.Logger, opts ...Option) (*Registry, error) {
 	r := &Registry{simSpeed: 1, db: db, box: box, simURL: strings.TrimRight(simURL, "/"), log: log,
 		http: &http.Client{Timeout: 30 * time.Second,
-			Transport: &health.Transport{Base: &http.Transport{MaxIdleConnsPerHost: 64}}},
+			Transport: &health.Transport{Base: outbound.GuardedTransport()}},
 		conns: map[string]polypay.Channel{}, configs: map[string]cachedConfig{}, sandboxCfg: map[string]json.RawMessage{},
 		families: map[string]family{}, byChan: map[string]family{}}
 	for _, o := range opts {
@@ -304,6 +310,11 @@ func (r *Registry) Channel(ctx context.Context, appID string, live bool, ch stri
 		// Test keys never move real money, whatever was configured.
 		return nil, polypay.ParamError("channel", "test mode only uses the simulator for %s", f.name())
 	}
+	if live {
+		if err := r.checkStored(f, key, cfg); err != nil {
+			return nil, err
+		}
+	}
 	// Connectors are kept per credential set, so new credentials (from
 	// this node or, after configTTL, another) get a new connector.
 	sum := sha256.Sum256(cfg)
@@ -429,6 +440,11 @@ func (r *Registry) Configure(ctx context.Context, appID string, live bool, fam s
 	}
 	if !live && !isSandbox(cfg) {
 		return polypay.ParamError("params", "test mode always uses the built-in simulator; configure live credentials with a live key")
+	}
+	if live {
+		if err := r.checkEndpoints(f, cfg); err != nil {
+			return err
+		}
 	}
 	var m map[string]json.RawMessage
 	if !live && json.Unmarshal(cfg, &m) == nil && len(m) == 1 {

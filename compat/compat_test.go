@@ -147,8 +147,18 @@ func runNodeCompat(t *testing.T, nodeBin, script, databaseURL string) {
 	if err != nil {
 		t.Fatalf("creating app: %v", err)
 	}
+	// The app's test-mode webhook key, and the node's API reply key: two
+	// different keys, and compat.js checks that neither passes for the other.
+	pub, err := node.WebhookPublicKey(ctx, app.AppID, false)
+	if err != nil {
+		t.Fatalf("webhook public key: %v", err)
+	}
 	pubFile := filepath.Join(t.TempDir(), "webhook_public_key.pem")
-	if err := os.WriteFile(pubFile, node.Signer.PublicKeyPEM(), 0o600); err != nil {
+	if err := os.WriteFile(pubFile, pub, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	replyPubFile := filepath.Join(t.TempDir(), "reply_public_key.pem")
+	if err := os.WriteFile(replyPubFile, node.ReplySigner.PublicKeyPEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	u, err := url.Parse(node.URL)
@@ -171,6 +181,7 @@ func runNodeCompat(t *testing.T, nodeBin, script, databaseURL string) {
 		"POLYPAY_PK="+app.PublishableKeyTest,
 		"POLYPAY_APP="+app.AppID,
 		"POLYPAY_PUBKEY_FILE="+pubFile,
+		"POLYPAY_REPLY_PUBKEY_FILE="+replyPubFile,
 		// What the sandbox wallet would hand the app for a frictionless card.
 		"POLYPAY_APPLEPAY_TOKEN="+string(stripesim.ApplePayToken("4242424242424242", 12, time.Now().Year()+2)),
 	)

@@ -127,7 +127,7 @@ func CheckCashierSettings(cs *CashierSettings) error {
 				return polypay.ParamError(p, "labels[%s] 只能有 zh 和 en 两个键", ch)
 			}
 			n := utf8.RuneCountInString(t)
-			if n < 1 || n > maxLabelRunes || strings.TrimSpace(t) != t || strings.ContainsAny(t, "\r\n\t") {
+			if n < 1 || n > maxLabelRunes || strings.TrimSpace(t) != t || polypay.CheckText(p, t, polypay.Line) != nil {
 				return polypay.ParamError(p, "%s 须为 1-%d 个字符、首尾无空白的字符串", p, maxLabelRunes)
 			}
 		}

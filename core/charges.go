@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -477,14 +476,13 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 		if err != nil {
 			return err
 		}
+		// Another trade's word (trade id, amount, currency, mode) changes
+		// nothing: see MatchTrade.
+		if outcome = s.refuseMismatch(c, t, source); outcome != "" {
+			return nil
+		}
 		switch t.State {
 		case polypay.TradePaid, polypay.TradeFinished:
-			// A pre-authorization may be captured for less than was held;
-			// anything else must be paid exactly.
-			if t.Amount != c.Amount && !(c.AuthOnly && t.Amount > 0 && t.Amount < c.Amount) {
-				outcome = fmt.Sprintf("rejected_amount: channel says %d, charge is %d", t.Amount, c.Amount)
-				return nil
-			}
 			if c.Paid() {
 				outcome = "duplicate"
 				return nil
@@ -500,6 +498,10 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 				c.TimePaid = tx.Now()
 			}
 			c.AmountCaptured = t.Amount
+			// amount_settle is what the merchant is settled (spec §2.2.2):
+			// for a pre-authorization the captured part of the hold, not
+			// the amount held.
+			c.AmountSettle = c.AmountCaptured
 			c.TransactionNo = t.TransactionNo
 			c.Extra = mergeExtra(c.Extra, t.Extra)
 			if t.ThreeDS != nil {
@@ -544,10 +546,6 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 				// The channel holds funds we never asked it to hold: leave the
 				// charge alone; capture is the merchant's decision, not ours.
 				outcome = "ignored: authorization of a charge created with capture"
-				return nil
-			}
-			if t.AmountAuthorized != 0 && t.AmountAuthorized != c.Amount {
-				outcome = fmt.Sprintf("rejected_amount: channel holds %d, charge is %d", t.AmountAuthorized, c.Amount)
 				return nil
 			}
 			if c.Status != polypay.ChargePending {

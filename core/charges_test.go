@@ -55,8 +55,9 @@ func (o oneChannel) Channel(context.Context, string, bool, string) (polypay.Chan
 func (o oneChannel) ForNotification(context.Context, string, string, bool) (polypay.Channel, string, error) {
 	return o.ch, "m", nil
 }
-func (o oneChannel) Family(string) string  { return "alipay" }
-func (o oneChannel) Supported(string) bool { return true }
+func (o oneChannel) Family(string) string           { return "alipay" }
+func (o oneChannel) Supported(string) bool          { return true }
+func (o oneChannel) TradeID(*polypay.Charge) string { return "" }
 
 // TestCreateRetryReusesTradeNumber: when the channel's answer to a create
 // is lost, the charge is kept, and the merchant's retry with the same

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/polypay/polypay"
@@ -33,6 +34,11 @@ type Channels interface {
 	Family(channel string) string
 	// Supported reports whether polypay has a connector for a channel name.
 	Supported(channel string) bool
+	// TradeID returns the channel's id of a charge's trade as polypay
+	// keeps it (in the charge's credential or transaction_no), "" when it
+	// keeps none. It makes no call. A notification or query answer naming
+	// another trade is refused (MatchTrade).
+	TradeID(c *polypay.Charge) string
 }
 
 // Service is the gateway core.
@@ -55,8 +61,15 @@ type Service struct {
 	// treats every account as healthy.
 	Health *health.Monitor
 
-	healthOnce sync.Once
-	health     *ChannelHealth // see ChannelHealth
+	// RejectedRetention is how long records of rejected notifications are
+	// kept (default DefaultRejectedRetention); RejectedPerApp caps how many
+	// an app keeps (default DefaultRejectedPerApp).
+	RejectedRetention time.Duration
+	RejectedPerApp    int
+
+	lastHousekeep atomic.Int64
+	healthOnce    sync.Once
+	health        *ChannelHealth // see ChannelHealth
 }
 
 func (s *Service) now() time.Time {

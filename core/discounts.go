@@ -105,7 +105,7 @@ func canonicalLabel(raw json.RawMessage) (json.RawMessage, error) {
 	bad := polypay.ParamError("label", "label 须为 1-%d 个字符的字符串，或 {\"zh\": \"…\", \"en\": \"…\"}", maxLabelRunes)
 	okText := func(s string) bool {
 		n := utf8.RuneCountInString(s)
-		return n >= 1 && n <= maxLabelRunes && strings.TrimSpace(s) == s && !strings.ContainsAny(s, "\r\n\t")
+		return n >= 1 && n <= maxLabelRunes && strings.TrimSpace(s) == s && polypay.CheckText("label", s, polypay.Line) == nil
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {

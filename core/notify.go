@@ -18,18 +18,18 @@ import (
 // acknowledged when applied or already applied, refused otherwise (so a
 // genuine notification that met a transient failure is sent again).
 func (s *Service) HandleNotification(ctx context.Context, w http.ResponseWriter, r *http.Request, family, appID string, live bool, body []byte) {
+	// An unknown family, app or mode is not a notification target: it is
+	// answered 404 before anything is recorded, counted or logged, since
+	// every part of the path is the sender's text.
+	ch, merchantID, err := s.Channels.ForNotification(ctx, family, appID, live)
+	if err != nil {
+		http.Error(w, "unknown notification target", http.StatusNotFound)
+		return
+	}
 	rec := store.NotificationRecord{Channel: family, AppID: appID, Live: live}
 	var counted string // the outcome, for the metrics
 	var paidAt int64
 	defer func() { s.countNotification(family, counted, paidAt) }()
-	ch, merchantID, err := s.Channels.ForNotification(ctx, family, appID, live)
-	if err != nil {
-		rec.Outcome, rec.Detail = "rejected_unknown_app", err.Error()
-		s.record(ctx, rec)
-		counted = rec.Outcome
-		http.Error(w, "unknown notification target", http.StatusNotFound)
-		return
-	}
 	n, err := ch.ParseNotification(ctx, r, body)
 	if err != nil {
 		rec.Outcome, rec.Detail = "rejected_signature", err.Error()
@@ -72,6 +72,9 @@ func (s *Service) HandleNotification(ctx context.Context, w http.ResponseWriter,
 	switch n.Kind {
 	case polypay.NotifyRefund:
 		rec.ObjectID = n.RefundNo
+		if outcome = s.refuseRefund(ctx, c, n, rec); outcome != "" {
+			break // another trade's refund: recorded, not acknowledged
+		}
 		res := &polypay.RefundResult{Status: polypay.RefundSucceeded, SucceededAt: n.RefundAt, Amount: n.RefundAmount}
 		if n.RefundStatus == polypay.RefundFailed {
 			res = &polypay.RefundResult{Status: polypay.RefundFailed, FailureCode: "refund_failed", FailureMsg: "渠道通知退款失败", Amount: n.RefundAmount}

@@ -65,7 +65,40 @@ func (s *Service) Poll(ctx context.Context) (int, error) {
 		return len(charges) + len(refunds) + holds, err
 	}
 	doubts, err := s.verifyDoubts(ctx, now)
+	if err == nil {
+		err = s.housekeep(ctx, now)
+	}
 	return len(charges) + len(refunds) + holds + doubts, err
+}
+
+// Defaults of the notification log's limits (Service.Retention).
+const (
+	DefaultRejectedRetention = 30 * 24 * time.Hour
+	DefaultRejectedPerApp    = 10000
+)
+
+// housekeepEvery spaces the store trimming out: its deletes need not run
+// on every poll.
+const housekeepEvery = 60
+
+// housekeep trims, at most once a minute per node, what outsiders can make
+// polypay store: records of rejected notifications (kept RejectedRetention,
+// at most RejectedPerApp per app) and spent request signatures.
+func (s *Service) housekeep(ctx context.Context, now int64) error {
+	if last := s.lastHousekeep.Load(); now-last < housekeepEvery || !s.lastHousekeep.CompareAndSwap(last, now) {
+		return nil
+	}
+	p := store.TrimPolicy{RejectedRetention: int64(DefaultRejectedRetention / time.Second), RejectedPerApp: DefaultRejectedPerApp}
+	if s.RejectedRetention != 0 {
+		p.RejectedRetention = int64(s.RejectedRetention / time.Second)
+	}
+	if s.RejectedPerApp != 0 {
+		p.RejectedPerApp = s.RejectedPerApp
+	}
+	return s.DB.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.Trim(ctx, p)
+		return err
+	})
 }
 
 // QuerySchedule is when, by a charge's age in seconds, polypay asks the

@@ -17,8 +17,10 @@ var HoldDuration = 7 * 24 * time.Hour
 
 // CaptureParams are the parameters of POST /v1/charges/{id}/capture.
 type CaptureParams struct {
-	// Amount to capture, minor units; 0 captures the whole hold.
-	Amount int64 `json:"amount"`
+	// Amount to capture, minor units, from 1 to the held amount; nil
+	// captures the whole hold. A pointer, so that an explicit 0 can never
+	// read as "everything".
+	Amount *int64 `json:"amount"`
 }
 
 func (s *Service) authorizer(ctx context.Context, c *polypay.Charge) (polypay.Authorizer, error) {
@@ -60,12 +62,12 @@ func (s *Service) Capture(ctx context.Context, who Caller, id string, p CaptureP
 	if !c.AuthOnly {
 		return nil, polypay.ParamError("id", "charge %s was not created with capture=false, so there is nothing to capture", c.ID)
 	}
-	if p.Amount < 0 || p.Amount > c.Amount {
-		return nil, polypay.ParamError("amount", "capture amount must be between 1 and the authorized amount %d", c.Amount)
-	}
-	amount := p.Amount
-	if amount == 0 {
-		amount = c.Amount
+	amount := c.Amount
+	if p.Amount != nil {
+		if *p.Amount < 1 || *p.Amount > c.Amount {
+			return nil, polypay.ParamError("amount", "capture amount must be between 1 and the authorized amount %d", c.Amount)
+		}
+		amount = *p.Amount
 	}
 	switch c.Status {
 	case polypay.ChargeAuthorized:

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -21,7 +23,7 @@ import (
 	"github.com/polypay/polypay/console"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/health"
-	"github.com/polypay/polypay/metrics"
+	"github.com/polypay/polypay/outbound"
 	"github.com/polypay/polypay/reconcile"
 	"github.com/polypay/polypay/seal"
 	"github.com/polypay/polypay/store"
@@ -31,9 +33,13 @@ import (
 
 // Config configures a node.
 type Config struct {
-	Addr        string // listen address; "127.0.0.1:0" picks a port
-	DataDir     string // SQLite database and master.key
-	DatabaseURL string // postgres://... to use PostgreSQL instead of SQLite
+	Addr    string // listen address; "127.0.0.1:0" picks a port
+	DataDir string // SQLite database and master.key
+	// MasterKeyFile and VaultKeysFile put master.key and vault.keys
+	// elsewhere than DataDir, so that a copy of the database alone stays
+	// sealed ($POLYPAY_MASTER_KEY and $POLYPAY_VAULT_KEYS override both).
+	MasterKeyFile, VaultKeysFile string
+	DatabaseURL                  string // postgres://... to use PostgreSQL instead of SQLite
 	// PublicURL is where channels reach this node; default http://<addr>.
 	PublicURL    string
 	PollInterval time.Duration // background checks; default 2s
@@ -42,7 +48,8 @@ type Config struct {
 	// bursts of twice that (0: DefaultRateLimit; negative: unlimited).
 	RateLimit float64
 	// ReadHeaderTimeout and ReadTimeout cut off slow clients (defaults 10 s
-	// and 60 s): a request must send its headers, and its whole body, in time.
+	// and DefaultReadTimeout): a request must send its headers, and its
+	// whole body, in time.
 	ReadHeaderTimeout, ReadTimeout time.Duration
 	// SimSpeed runs the simulators' notification retry schedules this many
 	// times faster than the real channels' (0 or 1: real time).
@@ -69,10 +76,72 @@ type Config struct {
 	// Health tunes channel health monitoring (probes are off unless
 	// Health.ProbeInterval is set).
 	Health health.Config
+	// AllowWebhookNets are the loopback and private ranges live webhook
+	// endpoints may reach (--allow-webhook-net); test endpoints reach them
+	// all. Link-local, unspecified, multicast and broadcast never.
+	AllowWebhookNets []netip.Prefix
+	// AllowChannelHosts are hosts ("host" or "host:port") live channel
+	// credentials may name besides the channels' own (--allow-channel-host).
+	AllowChannelHosts []string
+	// Demo serves the demo store at /demo (anyone can create orders and
+	// its app there, so it is off unless asked for).
+	Demo bool
+	// AdminAddr is where /metrics and Go's pprof are served; empty serves
+	// neither. The public listener never serves them: they list every app
+	// and the channels it uses.
+	AdminAddr string
+	// FailedAuthLimit is how many failed authentications per second one
+	// client address may make, bursts of 30 (0: DefaultFailedAuthLimit;
+	// negative: unlimited). NotifyRateLimit is how many notifications per
+	// second one address may send (0: DefaultNotifyRateLimit; negative:
+	// unlimited).
+	FailedAuthLimit, NotifyRateLimit float64
+	// MaxConns caps the public listener's open connections, MaxConnsPerIP
+	// those of one client address (0: the defaults; negative: no cap).
+	MaxConns, MaxConnsPerIP int
+	// RejectedRetention and RejectedPerApp bound the log of rejected
+	// notifications (0: core's defaults, 30 days and 10,000).
+	RejectedRetention time.Duration
+	RejectedPerApp    int
 }
 
-// DefaultRateLimit is each secret key's requests per second per node.
-const DefaultRateLimit = 1000
+func (cfg Config) masterKeyFile() string {
+	if cfg.MasterKeyFile != "" {
+		return cfg.MasterKeyFile
+	}
+	return filepath.Join(cfg.DataDir, "master.key")
+}
+
+// OpenVaultKeys opens the card vault's keyring: $POLYPAY_VAULT_KEYS,
+// VaultKeysFile, or vault.keys in the data directory.
+func (cfg Config) OpenVaultKeys() (*vault.Keys, error) {
+	if cfg.VaultKeysFile != "" {
+		return vault.OpenKeysFile(cfg.VaultKeysFile)
+	}
+	return vault.OpenKeys(cfg.DataDir)
+}
+
+// Defaults of the per-node limits (see Config).
+const (
+	DefaultRateLimit       = 1000 // requests per second per secret key
+	DefaultFailedAuthLimit = 2    // failed authentications per second per address
+	failedAuthBurst        = 30
+	DefaultNotifyRateLimit = 100 // notifications per second per address
+	DefaultMaxConns        = 4096
+	DefaultMaxConnsPerIP   = 512
+	// DefaultReadTimeout bounds reading a whole request (a 1 MiB body must
+	// arrive at 70 KB/s or better), so slow senders cannot hold
+	// connections.
+	DefaultReadTimeout = 15 * time.Second
+)
+
+// orDefault picks def for 0 and nothing (0) for a negative setting.
+func orDefault[T int | float64](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return max(v, 0)
+}
 
 // Node is a running polypay.
 type Node struct {
@@ -80,7 +149,6 @@ type Node struct {
 	DB         *store.DB
 	Svc        *core.Service
 	Registry   *channel.Registry
-	Signer     *webhook.Signer
 	Dispatcher *webhook.Dispatcher
 	API        *api.Server
 	Box        *seal.Box
@@ -92,18 +160,27 @@ type Node struct {
 	Console    *console.Console
 	Health     *health.Monitor
 
-	srv    *http.Server
-	ln     net.Listener
-	simSrv *http.Server
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	log    *slog.Logger
+	// ReplySigner signs API replies; WebhookKeys signs webhooks, one key
+	// per app and mode (see WebhookPublicKey).
+	ReplySigner *webhook.Signer
+	WebhookKeys *webhook.Keys
+
+	// AdminURL is where /metrics and pprof are served ("" without Config.AdminAddr).
+	AdminURL string
+
+	srv      *http.Server
+	adminSrv *http.Server
+	ln       net.Listener
+	simSrv   *http.Server
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	log      *slog.Logger
 }
 
 // OpenStore opens the store and the master-key box for a configuration;
 // the CLI's offline commands use it too.
 func OpenStore(ctx context.Context, cfg Config) (*store.DB, *seal.Box, error) {
-	key, err := seal.LoadMasterKey(cfg.DataDir, true)
+	key, err := seal.LoadMasterKeyFile(cfg.masterKeyFile(), true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -165,11 +242,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		headerTimeout = 10 * time.Second
 	}
 	if readTimeout == 0 {
-		readTimeout = 60 * time.Second
+		readTimeout = DefaultReadTimeout
 	}
 	root := http.NewServeMux()
 	root.Handle("/", n.API.Handler())
 	root.Handle(console.Mount, n.Console)
+	ln = capConns(ln, orDefault(cfg.MaxConns, DefaultMaxConns), orDefault(cfg.MaxConnsPerIP, DefaultMaxConnsPerIP))
 	n.srv = &http.Server{Handler: root, ReadHeaderTimeout: headerTimeout,
 		ReadTimeout: readTimeout, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -194,6 +272,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 			log.Error("http server", "err", err)
 		}
 	}()
+	if cfg.AdminAddr != "" {
+		if err := n.serveAdmin(cfg.AdminAddr); err != nil {
+			n.Close(context.Background())
+			return nil, fmt.Errorf("--admin-addr: %w", err)
+		}
+	}
 	log.Info("polypay listening", "url", url, "store", storeName(n.DB))
 	return n, nil
 }
@@ -211,16 +295,22 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 		return nil, err
 	}
 	fail := func(err error) (*Node, error) { db.Close(); return nil, err }
-	wkey, err := channel.LoadOrCreateKey(ctx, db, box, "webhook.signing_key")
+	// API replies are signed with a node-wide key of their own, never a
+	// webhook key: a reply body (GET /v1/events/{id}) must not verify as a
+	// webhook. (The former "webhook.signing_key", which signed both, is
+	// left unused.)
+	rkey, err := channel.LoadOrCreateKey(ctx, db, box, "api.reply_signing_key")
 	if err != nil {
-		return fail(fmt.Errorf("webhook key: %w", err))
+		return fail(fmt.Errorf("api reply key: %w", err))
 	}
-	signer, err := webhook.NewSigner(wkey)
+	replySigner, err := webhook.NewSigner(rkey)
 	if err != nil {
 		return fail(err)
 	}
+	wkeys := &webhook.Keys{DB: db, Box: box}
 	mon := health.New(cfg.Health, db, log)
-	opts := []channel.Option{channel.WithSimSpeed(cfg.SimSpeed), channel.WithPublicURL(url), channel.WithMonitor(mon)}
+	opts := []channel.Option{channel.WithSimSpeed(cfg.SimSpeed), channel.WithPublicURL(url), channel.WithMonitor(mon),
+		channel.WithAllowedHosts(cfg.AllowChannelHosts)}
 	if cfg.SimURL != "" {
 		opts = append(opts, channel.WithRemoteSim())
 	}
@@ -229,12 +319,18 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 		mon.Close()
 		return fail(err)
 	}
-	keys, err := vault.OpenKeys(cfg.DataDir)
+	keys, err := cfg.OpenVaultKeys()
 	if err != nil {
 		return fail(err)
 	}
 	vlt := vault.New(db, keys)
-	disp := &webhook.Dispatcher{DB: db, Signer: signer, Client: webhook.NewClient(), Log: log, Schedule: cfg.WebhookSchedule}
+	if n, err := vlt.ScopeFingerprints(ctx); err != nil {
+		mon.Close()
+		return fail(err)
+	} else if n > 0 {
+		log.Info("vault: card fingerprints re-derived per app and mode", "cards", n)
+	}
+	disp := &webhook.Dispatcher{DB: db, Keys: wkeys, Policy: &outbound.Policy{Allow: cfg.AllowWebhookNets}, Log: log, Schedule: cfg.WebhookSchedule}
 	svc := &core.Service{DB: db, Channels: reg, BaseURL: url, Log: log, OnEvent: disp.Kick, Health: mon, Cards: vaultCards{vlt}}
 	mon.OnChange = func(c health.Change) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -250,11 +346,14 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	if limit < 0 {
 		limit = 0
 	}
-	srv := &api.Server{Vault: vlt, RateLimit: limit, RateBurst: int(2 * limit), Svc: svc, DB: db, Signer: signer, Sandbox: reg, Credentials: reg, Log: log, SignResponses: !cfg.NoResponseSignatures}
-	srv.Metrics = metrics.Handler(backlog{db})
-	n := &Node{URL: url, DB: db, Svc: svc, Registry: reg, Signer: signer, Dispatcher: disp, API: srv, Box: box, Vault: vlt, Health: mon, log: log}
-	n.Cashier = cashier.New(cashier.Config{Svc: svc, DB: db, Log: log, Vault: vlt, WebhookPublicKey: signer.PublicKeyPEM(),
-		NewDemoApp: func(ctx context.Context) (*core.NewApp, error) { return n.CreateApp(ctx, "polypay demo store") }})
+	srv := &api.Server{Vault: vlt, RateLimit: limit, RateBurst: int(2 * limit), Svc: svc, DB: db, ReplySigner: replySigner, WebhookKeys: wkeys, Sandbox: reg, Credentials: reg, Log: log, SignResponses: !cfg.NoResponseSignatures}
+	srv.FailedAuthLimit, srv.FailedAuthBurst = orDefault(cfg.FailedAuthLimit, DefaultFailedAuthLimit), failedAuthBurst
+	srv.NotifyRateLimit = orDefault(cfg.NotifyRateLimit, DefaultNotifyRateLimit)
+	svc.RejectedRetention, svc.RejectedPerApp = cfg.RejectedRetention, cfg.RejectedPerApp
+	srv.Outbound = disp.Policy
+	n := &Node{URL: url, DB: db, Svc: svc, Registry: reg, ReplySigner: replySigner, WebhookKeys: wkeys, Dispatcher: disp, API: srv, Box: box, Vault: vlt, Health: mon, log: log}
+	n.Cashier = cashier.New(cashier.Config{Svc: svc, DB: db, Log: log, Vault: vlt, WebhookPublicKeys: n.webhookPublicKeys,
+		NewDemoApp: n.demoApp(cfg.Demo)})
 	srv.Cashier = n.Cashier
 	n.Recon = &reconcile.Engine{DB: db, Channels: reg, Settler: svc, Log: log}
 	n.Reports = &reconcile.Reporter{DB: db, Families: reg}
@@ -279,6 +378,33 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	return n, nil
 }
 
+// WebhookPublicKey returns the PEM GET /v1/webhook_endpoints/public_key
+// serves for the app and mode: the key its webhooks verify with or, during
+// a rotation's overlap, the new key that signs after it.
+func (n *Node) WebhookPublicKey(ctx context.Context, appID string, live bool) ([]byte, error) {
+	p, err := n.WebhookKeys.Published(ctx, appID, live)
+	if err != nil {
+		return nil, err
+	}
+	return p.Newest, nil
+}
+
+func (n *Node) webhookPublicKeys(ctx context.Context, appID string, live bool) ([][]byte, error) {
+	p, err := n.WebhookKeys.Published(ctx, appID, live)
+	if err != nil {
+		return nil, err
+	}
+	return p.All(), nil
+}
+
+// demoApp is the demo store's app maker, nil (no demo store) unless on.
+func (n *Node) demoApp(on bool) func(ctx context.Context) (*core.NewApp, error) {
+	if !on {
+		return nil
+	}
+	return func(ctx context.Context) (*core.NewApp, error) { return n.CreateApp(ctx, "polypay demo store") }
+}
+
 // CreateApp creates an app and provisions its sandbox channel credentials.
 func (n *Node) CreateApp(ctx context.Context, name string) (*core.NewApp, error) {
 	a, err := core.CreateApp(ctx, n.DB, name)
@@ -295,6 +421,9 @@ func (n *Node) Close(ctx context.Context) error {
 	n.API.Drain()
 	n.Cashier.Close() // ends the cashier's event streams
 	err := n.srv.Shutdown(ctx)
+	if n.adminSrv != nil {
+		n.adminSrv.Shutdown(ctx)
+	}
 	if n.simSrv != nil {
 		n.simSrv.Shutdown(ctx)
 	}

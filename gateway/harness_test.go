@@ -31,7 +31,7 @@ type env struct {
 func start(t *testing.T, b storetest.Backend, mod func(*gateway.Config)) *env {
 	t.Helper()
 	cfg := gateway.Config{Addr: "127.0.0.1:0", DataDir: b.DataDir, DatabaseURL: b.DatabaseURL,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), PollInterval: time.Hour}
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), PollInterval: time.Hour, AdminAddr: "127.0.0.1:0"}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -157,7 +157,11 @@ type receiver struct {
 
 func (e *env) listen() *receiver {
 	e.t.Helper()
-	rc := &receiver{pub: e.node.Signer.PublicKeyPEM(), arrived: make(chan struct{}, 1000)}
+	pub, err := e.node.WebhookPublicKey(ctx, e.app.AppID, false)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	rc := &receiver{pub: pub, arrived: make(chan struct{}, 1000)}
 	ln := mustListen(e.t)
 	rc.URL = "http://" + ln.Addr().String() + "/hook"
 	rc.srv = &http.Server{Handler: http.HandlerFunc(rc.serve)}

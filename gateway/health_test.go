@@ -54,7 +54,7 @@ func (e *env) waitHealth(channel, status string) map[string]any {
 
 func (e *env) scrape() string {
 	e.t.Helper()
-	res, err := http.Get(e.node.URL + "/metrics")
+	res, err := http.Get(e.node.AdminURL + "/metrics")
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -74,6 +74,13 @@ const EnvMasterKey = "POLYPAY_MASTER_KEY"
 // dir/master.key, creating that file (mode 0600) with a random key when
 // create is true and it does not exist yet.
 func LoadMasterKey(dir string, create bool) ([]byte, error) {
+	return LoadMasterKeyFile(filepath.Join(dir, "master.key"), create)
+}
+
+// LoadMasterKeyFile is LoadMasterKey with the key file's path given, so the
+// key can live away from the database (another disk, a secrets mount): a
+// copy of the data directory alone then stays sealed.
+func LoadMasterKeyFile(path string, create bool) ([]byte, error) {
 	if v := os.Getenv(EnvMasterKey); v != "" {
 		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
 		if err != nil || len(k) != 32 {
@@ -81,7 +88,6 @@ func LoadMasterKey(dir string, create bool) ([]byte, error) {
 		}
 		return k, nil
 	}
-	path := filepath.Join(dir, "master.key")
 	data, err := os.ReadFile(path)
 	if err == nil {
 		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
@@ -93,7 +99,7 @@ func LoadMasterKey(dir string, create bool) ([]byte, error) {
 	if !errors.Is(err, os.ErrNotExist) || !create {
 		return nil, fmt.Errorf("seal: no master key: set %s or provide %s: %w", EnvMasterKey, path, err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
 	k := make([]byte, 32)
@@ -102,7 +108,7 @@ func LoadMasterKey(dir string, create bool) ([]byte, error) {
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return LoadMasterKey(dir, false) // another process made it first
+		return LoadMasterKeyFile(path, false) // another process made it first
 	}
 	if err != nil {
 		return nil, err

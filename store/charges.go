@@ -69,14 +69,15 @@ func (tx *Tx) InsertCharge(ctx context.Context, c *polypay.Charge, nextCheck int
 	return err
 }
 
-// UpdateCharge writes a charge's mutable fields.
+// UpdateCharge writes a charge's mutable fields (amount_settle becomes
+// the captured amount when a pre-authorization is captured for less).
 func (tx *Tx) UpdateCharge(ctx context.Context, c *polypay.Charge) error {
 	_, err := tx.exec(ctx, `UPDATE charges SET status=?, time_paid=?, transaction_no=?, amount_refunded=?,
  refunded=?, failure_code=?, failure_msg=?, credential=?, extra=?, time_authorized=?, hold_expire=?,
- amount_captured=?, three_d_secure=?, attempts=?, account=? WHERE id=?`,
+ amount_captured=?, amount_settle=?, three_d_secure=?, attempts=?, account=? WHERE id=?`,
 		string(c.Status), c.TimePaid, c.TransactionNo, c.AmountRefunded, b2i(c.Refunded), c.FailureCode,
 		c.FailureMsg, string(c.Credential), string(c.Extra), c.TimeAuthorized, c.HoldExpire, c.AmountCaptured,
-		threeDS(c.ThreeDS), string(c.Attempts), c.Account, c.ID)
+		c.AmountSettle, threeDS(c.ThreeDS), string(c.Attempts), c.Account, c.ID)
 	return err
 }
 

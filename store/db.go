@@ -54,6 +54,9 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, "polypay.db")
+	if err := privateFiles(path, path+"-wal", path+"-shm", path+"-journal"); err != nil {
+		return nil, err
+	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
 	if err != nil {
@@ -441,4 +444,22 @@ func IsUniqueViolation(err error) bool {
 		return pe.Code == "23505"
 	}
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// privateFiles makes the database owner-only (0600) before SQLite opens it:
+// the main file is created here with that mode, SQLite gives its WAL and
+// shared-memory files the main file's mode, and files left by a version
+// that created them 0644 are narrowed.
+func privateFiles(main string, others ...string) error {
+	f, err := os.OpenFile(main, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range append([]string{main}, others...) {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }

@@ -76,3 +76,76 @@ func (db *DB) CommitProbe(ctx context.Context) error {
 		return err
 	})
 }
+
+// SpendRequestSignature records a request signature (its digest) as used
+// until expires (unix seconds). It reports false when the signature was
+// already used: the request is a replay.
+func (tx *Tx) SpendRequestSignature(ctx context.Context, digest string, expires int64) (bool, error) {
+	res, err := tx.exec(ctx, `INSERT INTO request_signatures (digest, expires) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING`, digest, expires)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// Housekeeping limits, see Trim.
+type TrimPolicy struct {
+	// RejectedRetention: rejected notifications older than this (seconds)
+	// are deleted.
+	RejectedRetention int64
+	// RejectedPerApp: an app keeps at most this many rejected
+	// notifications, the newest.
+	RejectedPerApp int
+}
+
+// rejectedOutcome selects the notification records of rejected
+// notifications (unknown target, bad signature, foreign merchant...).
+const rejectedOutcome = `outcome LIKE 'rejected%'`
+
+// Trim deletes expired request signatures and rejected notifications
+// beyond the retention and the per-app cap. It returns how many rows went.
+func (tx *Tx) Trim(ctx context.Context, p TrimPolicy) (int64, error) {
+	var total int64
+	add := func(res sql.Result, err error) error {
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		total += n
+		return err
+	}
+	if err := add(tx.exec(ctx, `DELETE FROM request_signatures WHERE expires < ?`, tx.now)); err != nil {
+		return total, err
+	}
+	if p.RejectedRetention > 0 {
+		if err := add(tx.exec(ctx, `DELETE FROM notifications WHERE `+rejectedOutcome+` AND received < ?`, tx.now-p.RejectedRetention)); err != nil {
+			return total, err
+		}
+	}
+	if p.RejectedPerApp <= 0 {
+		return total, nil
+	}
+	apps, err := tx.ids(ctx, `SELECT app_id FROM notifications WHERE `+rejectedOutcome+` GROUP BY app_id HAVING COUNT(*) > ?`, p.RejectedPerApp)
+	if err != nil {
+		return total, err
+	}
+	for _, app := range apps {
+		// The newest RejectedPerApp rows stay; the cut is the first row past them.
+		var received int64
+		var id string
+		err := tx.queryRow(ctx, `SELECT received, id FROM notifications WHERE app_id=? AND `+rejectedOutcome+
+			` ORDER BY received DESC, `+tx.byteOrder("id")+` DESC LIMIT 1 OFFSET ?`, app, p.RejectedPerApp).Scan(&received, &id)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return total, err
+		}
+		if err := add(tx.exec(ctx, `DELETE FROM notifications WHERE app_id=? AND `+rejectedOutcome+
+			` AND (received < ? OR (received = ? AND `+tx.byteOrder("id")+` <= ?))`, app, received, received, id)); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}

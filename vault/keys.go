@@ -104,6 +104,12 @@ type fileStamp struct {
 // OpenKeys loads the keyring from $POLYPAY_VAULT_KEYS, or from
 // dataDir/vault.keys, creating that file (mode 0600) on first use.
 func OpenKeys(dataDir string) (*Keys, error) {
+	return OpenKeysFile(filepath.Join(dataDir, KeysFile))
+}
+
+// OpenKeysFile is OpenKeys with the keyring file's path given, so the
+// keyring can live away from the database.
+func OpenKeysFile(path string) (*Keys, error) {
 	if v := os.Getenv(EnvKeys); strings.TrimSpace(v) != "" {
 		var r keyring
 		if err := json.Unmarshal([]byte(v), &r); err != nil {
@@ -114,14 +120,13 @@ func OpenKeys(dataDir string) (*Keys, error) {
 		}
 		return &Keys{ring: &r}, nil
 	}
-	path := filepath.Join(dataDir, KeysFile)
 	k := &Keys{path: path}
 	if err := k.load(); err == nil {
 		return k, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
 	if err := createKeyring(path, newKeyring()); err != nil && !errors.Is(err, os.ErrExist) {

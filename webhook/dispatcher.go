@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/polypay/polypay/metrics"
+	"github.com/polypay/polypay/outbound"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/telemetry"
 	"github.com/polypay/polypay/wire"
@@ -26,28 +27,24 @@ var Schedule = []time.Duration{2 * time.Minute, 10 * time.Minute, 10 * time.Minu
 // Dispatcher sends queued deliveries. Several dispatchers (on several nodes)
 // may share a store: each delivery is leased to one of them at a time.
 type Dispatcher struct {
-	DB       *store.DB
-	Signer   *Signer
-	Client   *http.Client // must not follow redirects; see NewClient
+	DB *store.DB
+	// Keys signs each delivery with its app and mode's key (*Keys).
+	Keys Signers
+	// Policy decides where deliveries may connect, on every connection,
+	// by the endpoint's mode (nil: no allowances); see NewClient.
+	Policy   *outbound.Policy
 	Log      *slog.Logger
 	Now      func() time.Time
 	Schedule []time.Duration
 	Workers  int
+	// AttemptTimeout bounds each attempt (default 10 s; tests shorten it).
+	AttemptTimeout time.Duration
 
 	kick chan struct{}
 	once sync.Once
-}
-
-// NewClient is an HTTP client for deliveries: 10 s per attempt, and
-// redirects are not followed (a 3xx is a failed attempt).
-func NewClient() *http.Client {
-	return &http.Client{
-		Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-		Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second},
-	}
+	// clients: test mode's and live mode's (see client)
+	clients     [2]*http.Client
+	clientsOnce sync.Once
 }
 
 func (d *Dispatcher) init() {
@@ -174,6 +171,11 @@ func (d *Dispatcher) deliver(ctx context.Context, del *store.Delivery) {
 		d.Log.Error("webhook: encoding event", "event", del.Event.ID, "err", err)
 		return
 	}
+	signer, err := d.Keys.Signer(bg, del.Event.AppID, del.Event.Livemode)
+	if err != nil {
+		d.Log.Error("webhook: signing key", "event", del.Event.ID, "err", err)
+		return // the lease runs out and another pass retries
+	}
 	sctx, span := telemetry.Tracer().Start(telemetry.Events.Context(bg, del.Event.ID), "webhook.deliver",
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attribute.String("polypay.event.id", del.Event.ID),
 			attribute.String("polypay.event.type", del.Event.Type), attribute.Int("polypay.webhook.attempt", del.Attempts+1)))
@@ -186,10 +188,10 @@ func (d *Dispatcher) deliver(ctx context.Context, del *store.Delivery) {
 	if err == nil {
 		req.Header.Set("Content-Type", "application/json; charset=utf-8")
 		req.Header.Set("User-Agent", "polypay-webhooks/1")
-		req.Header.Set(SignatureHeader, d.Signer.Sign(body))
+		req.Header.Set(SignatureHeader, signer.Sign(body))
 		telemetry.Inject(sctx, req.Header)
 		var resp *http.Response
-		resp, err = d.Client.Do(req)
+		resp, err = d.client(del.Event.Livemode).Do(req)
 		if err == nil {
 			excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
@@ -198,13 +200,15 @@ func (d *Dispatcher) deliver(ctx context.Context, del *store.Delivery) {
 			a.Response = string(bytes.ToValidUTF8(excerpt, []byte("?")))
 		}
 	}
+	latency := d.now().Sub(start).Milliseconds()
 	if err != nil {
-		a.Error = err.Error()
-		if len(a.Error) > 300 {
-			a.Error = a.Error[:300]
-		}
+		a.Error = publicError(err)
+		d.Log.Debug("webhook delivery error", "delivery", del.ID, "url", logURL(del.URL), "err", causeOf(err))
+	} else {
+		// Only an answer's latency is shown: a failed connection's would
+		// tell a closed port (at once) from a filtered one (a timeout).
+		a.LatencyMS = latency
 	}
-	a.LatencyMS = d.now().Sub(start).Milliseconds()
 	acked := a.StatusCode >= 200 && a.StatusCode < 300
 	sched := d.Schedule
 	if sched == nil {
@@ -232,7 +236,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del *store.Delivery) {
 		result = "failed"
 	}
 	metrics.WebhookDeliveries.WithLabelValues(result).Inc()
-	metrics.WebhookLatency.Observe(float64(a.LatencyMS) / 1000)
+	metrics.WebhookLatency.Observe(float64(latency) / 1000)
 	span.SetAttributes(attribute.Int("http.response.status_code", a.StatusCode), attribute.String("polypay.webhook.result", result))
 	if !acked {
 		span.SetStatus(codes.Error, result)
@@ -242,5 +246,5 @@ func (d *Dispatcher) deliver(ctx context.Context, del *store.Delivery) {
 		lvl = slog.LevelWarn
 	}
 	d.Log.Log(ctx, lvl, "webhook delivery", "event", del.Event.ID, "type", del.Event.Type, "attempt", attempt,
-		"status", a.StatusCode, "latency_ms", a.LatencyMS, "acked", acked, "gave_up", gaveUp)
+		"status", a.StatusCode, "latency_ms", latency, "acked", acked, "gave_up", gaveUp)
 }

@@ -18,7 +18,8 @@ import (
 // SignatureHeader carries the signature, spelt as Ping++ merchants read it.
 const SignatureHeader = "X-Pingplusplus-Signature"
 
-// Signer signs bodies with polypay's webhook key.
+// Signer signs bodies with one RSA key: an app and mode's webhook key
+// (Keys) or the node's API reply key.
 type Signer struct {
 	key    *rsa.PrivateKey
 	pubPEM []byte

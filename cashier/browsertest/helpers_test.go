@@ -79,7 +79,10 @@ type hooks struct {
 func (nd *node) listenWebhooks() *hooks {
 	nd.t.Helper()
 	h := &hooks{}
-	pub := nd.n.Signer.PublicKeyPEM()
+	pub, err := nd.n.WebhookPublicKey(context.Background(), nd.app.AppID, false)
+	if err != nil {
+		nd.t.Fatal(err)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		h.mu.Lock()

@@ -163,7 +163,9 @@ func (c *Client) QueryCharge(ctx context.Context, ch *polypay.Charge) (*polypay.
 		State:         state,
 		OutTradeNo:    rsp.OutTradeNo,
 		TransactionNo: rsp.TradeNo,
+		TradeID:       rsp.TradeNo,
 		Amount:        amount,
+		Currency:      currencyOf(rsp.TransCurrency),
 	}
 	if rsp.SendPayDate != "" {
 		if t.PaidAt, err = parseTime(rsp.SendPayDate); err != nil {

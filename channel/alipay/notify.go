@@ -61,7 +61,9 @@ func (c *Client) ParseNotification(ctx context.Context, r *http.Request, body []
 			State:         state,
 			OutTradeNo:    n.OutTradeNo,
 			TransactionNo: n.TradeNo,
+			TradeID:       n.TradeNo,
 			Amount:        amount,
+			Currency:      currencyOf(values.Get("trans_currency")),
 		},
 	}
 	if out.Trade.PaidAt, err = notifyTime("gmt_payment", n.GmtPayment); err != nil {
@@ -90,6 +92,21 @@ func (c *Client) ParseNotification(ctx context.Context, r *http.Request, body []
 	}
 	return out, nil
 }
+
+// currencyOf is the currency of total_amount: trans_currency (the pricing
+// currency, signed like every field) when Alipay states one, else CNY, the
+// only currency of Alipay's domestic trades.
+func currencyOf(transCurrency string) string {
+	if transCurrency != "" {
+		return transCurrency
+	}
+	return "CNY"
+}
+
+// TradeID is the Alipay trade polypay keeps for a charge: its trade_no,
+// learnt when the charge was paid; "" before. Alipay opens one trade per
+// out_trade_no, so nothing else names it.
+func TradeID(c *polypay.Charge) string { return c.TransactionNo }
 
 func notifyAmount(field, s string) (int64, error) {
 	fen, err := parseYuan(s)

@@ -322,7 +322,7 @@ func (c *Client) settle(ctx context.Context, o *order, chargeID string) (*polypa
 		// Closed by CloseCharge: never completed by us.
 		switch o.Status {
 		case orderCreated, orderSaved, orderPayerAction, orderApproved:
-			return &polypay.Trade{State: polypay.TradeClosed, OutTradeNo: chargeID}, nil
+			return &polypay.Trade{State: polypay.TradeClosed, OutTradeNo: chargeID, TradeID: o.ID}, nil
 		}
 		return orderState(o)
 	}
@@ -332,7 +332,7 @@ func (c *Client) settle(ctx context.Context, o *order, chargeID string) (*polypa
 			return nil, err
 		}
 		if done.Status == "" { // a refusal that leaves the order as it was
-			return &polypay.Trade{State: polypay.TradeFailed, OutTradeNo: chargeID, FailureCode: done.ID, FailureMsg: "PayPal refused the buyer's funding source"}, nil
+			return &polypay.Trade{State: polypay.TradeFailed, OutTradeNo: chargeID, TradeID: o.ID, FailureCode: done.ID, FailureMsg: "PayPal refused the buyer's funding source"}, nil
 		}
 		o = done
 	}
@@ -569,7 +569,7 @@ func (c *Client) Capture(ctx context.Context, ch *polypay.Charge, amount int64) 
 	if err != nil {
 		return nil, err
 	}
-	t := &polypay.Trade{OutTradeNo: ch.ID}
+	t := &polypay.Trade{OutTradeNo: ch.ID, TradeID: o.ID}
 	if a.Status == "CAPTURED" || a.Status == "PARTIALLY_CAPTURED" {
 		cps := o.PurchaseUnits[0].Payments.Captures
 		if len(cps) > 0 {

@@ -126,6 +126,7 @@ func (c *Client) ParseNotification(ctx context.Context, r *http.Request, body []
 	case "PAYMENT.CAPTURE.REFUNDED":
 		n.Kind = polypay.NotifyRefund
 		n.Trade.OutTradeNo = res2.chargeID
+		n.Trade.Currency = res2.currency
 		n.RefundNo, n.RefundAmount, n.RefundStatus, n.RefundAt = res2.refundNo, res2.amount, res2.refundStatus, res2.at
 	default:
 		n.Trade = *res2.trade
@@ -137,7 +138,7 @@ func (c *Client) ParseNotification(ctx context.Context, r *http.Request, body []
 type parsed struct {
 	chargeID, orderID, merchant string
 	trade                       *polypay.Trade
-	refundNo                    string
+	refundNo, currency          string
 	amount                      int64
 	refundStatus                polypay.RefundStatus
 	at                          int64
@@ -218,7 +219,7 @@ func parseEvent(body []byte) (*event, *parsed, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		p.chargeID, p.refundNo, p.amount, p.refundStatus = rf.CustomID, rf.InvoiceID, amount, st
+		p.chargeID, p.refundNo, p.amount, p.refundStatus, p.currency = rf.CustomID, rf.InvoiceID, amount, st, rf.Amount.CurrencyCode
 		p.at = unixTime(rf.UpdateTime)
 		if rf.Payer != nil {
 			p.merchant = rf.Payer.MerchantID

@@ -34,7 +34,7 @@ func orderState(o *order) (*polypay.Trade, error) {
 		return nil, polypay.Errorf(polypay.EChannel, "paypal: order %s has no purchase unit", o.ID)
 	}
 	pu := o.PurchaseUnits[0]
-	t := &polypay.Trade{OutTradeNo: chargeIDOf(pu.CustomID)}
+	t := &polypay.Trade{OutTradeNo: chargeIDOf(pu.CustomID), TradeID: o.ID}
 	switch o.Status {
 	case orderCreated, orderSaved, orderPayerAction, orderApproved:
 		t.State = polypay.TradePending
@@ -61,7 +61,8 @@ func captureTrade(t *polypay.Trade, cp *capture) (*polypay.Trade, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.TransactionNo = cp.ID
+	t.TransactionNo, t.Currency = cp.ID, cp.Amount.CurrencyCode
+	t.TradeID = orderOf(t, cp.SupplementaryData)
 	switch cp.Status {
 	case "COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED":
 		t.State, t.Amount, t.PaidAt = polypay.TradePaid, amount, unixTime(cp.CreateTime)
@@ -87,7 +88,8 @@ func authorizationTrade(t *polypay.Trade, a *authorization) (*polypay.Trade, err
 	if err != nil {
 		return nil, err
 	}
-	t.TransactionNo = a.ID
+	t.TransactionNo, t.Currency = a.ID, a.Amount.CurrencyCode
+	t.TradeID = orderOf(t, a.SupplementaryData)
 	switch a.Status {
 	case "CREATED":
 		t.State, t.AmountAuthorized = polypay.TradeAuthorized, amount
@@ -104,6 +106,20 @@ func authorizationTrade(t *polypay.Trade, a *authorization) (*polypay.Trade, err
 	}
 	return t, nil
 }
+
+// orderOf is the order a capture or authorization belongs to: the one t
+// was read from, else the one its supplementary_data names (webhooks).
+func orderOf(t *polypay.Trade, sd *supplementaryData) string {
+	if t.TradeID != "" || sd == nil {
+		return t.TradeID
+	}
+	return sd.RelatedIDs.OrderID
+}
+
+// TradeID is the PayPal order polypay keeps for a charge: the one its
+// credential's approval URL names. custom_id is anyone's to write on the
+// REST app's orders; the order id is the charge's own.
+func TradeID(c *polypay.Charge) string { return OrderID(c) }
 
 // refundStatus maps a Payments v2 refund status.
 func refundStatus(s string) (polypay.RefundStatus, error) {

@@ -365,7 +365,9 @@ func (c *Client) paymentIntentID(ctx context.Context, ch *polypay.Charge) (strin
 		if err != nil {
 			return "", apiError("payment intent search", err)
 		}
-		if pi.Metadata["charge_id"] == ch.ID {
+		// metadata is anyone's to write: the charge's own PaymentIntent
+		// is also for its amount and currency.
+		if pi.Metadata["charge_id"] == ch.ID && pi.Amount == ch.Amount && strings.EqualFold(string(pi.Currency), ch.Currency) {
 			return pi.ID, nil
 		}
 	}

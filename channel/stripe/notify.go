@@ -100,7 +100,10 @@ func parseEvent(ev *sg.Event, account string) (*polypay.Notification, error) {
 		if err := json.Unmarshal(raw, &re); err != nil {
 			return nil, fmt.Errorf("stripe webhook %s: %v", ev.ID, err)
 		}
-		n.Trade.OutTradeNo = re.Metadata["charge_id"]
+		n.Trade.OutTradeNo, n.Trade.Currency = re.Metadata["charge_id"], string(re.Currency)
+		if re.PaymentIntent != nil {
+			n.Trade.TradeID = re.PaymentIntent.ID
+		}
 		st, err := refundStatusOf(re.Status)
 		if err != nil {
 			return nil, err
@@ -121,14 +124,32 @@ func parseEvent(ev *sg.Event, account string) (*polypay.Notification, error) {
 		if err := json.Unmarshal(raw, &ch); err != nil {
 			return nil, fmt.Errorf("stripe webhook %s: %v", ev.ID, err)
 		}
-		n.Kind, n.Trade.OutTradeNo = polypay.NotifyTrade, ch.Metadata["charge_id"]
+		n.Kind, n.Trade.OutTradeNo, n.Trade.Currency = polypay.NotifyTrade, ch.Metadata["charge_id"], string(ch.Currency)
+		if ch.PaymentIntent != nil {
+			n.Trade.TradeID = ch.PaymentIntent.ID
+		}
 	default:
 		return nil, polypay.ErrNotSupported("stripe", "event "+t)
 	}
 	if n.Trade.OutTradeNo == "" || !strings.HasPrefix(n.Trade.OutTradeNo, "ch_") {
 		return nil, fmt.Errorf("stripe webhook %s: no polypay charge in metadata[charge_id]", ev.ID)
 	}
+	// metadata[charge_id] is only what whoever made the object wrote: any
+	// PaymentIntent of the account can carry it. core matches the
+	// PaymentIntent (TradeID), amount, currency and mode with the charge's.
+	live := ev.Livemode
+	n.Trade.Livemode = &live
 	return n, nil
+}
+
+// TradeID is the PaymentIntent polypay keeps for a charge: the one its
+// credential names (the create's answer), else its transaction_no.
+func TradeID(c *polypay.Charge) string {
+	var cr Credential
+	if len(c.Credential) > 0 && json.Unmarshal(c.Credential, &cr) == nil && strings.HasPrefix(cr.ID, "pi_") {
+		return cr.ID
+	}
+	return c.TransactionNo
 }
 
 // Ack answers Stripe: 2xx acknowledges, anything else has Stripe retry.

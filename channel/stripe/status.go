@@ -10,7 +10,9 @@ import (
 // tradeOf maps a PaymentIntent. Every status is listed; an unknown one is
 // an error.
 func tradeOf(pi *sg.PaymentIntent) (*polypay.Trade, error) {
-	t := &polypay.Trade{OutTradeNo: pi.Metadata["charge_id"], TransactionNo: pi.ID, Amount: pi.Amount}
+	live := pi.Livemode
+	t := &polypay.Trade{OutTradeNo: pi.Metadata["charge_id"], TransactionNo: pi.ID, TradeID: pi.ID, Amount: pi.Amount,
+		Currency: string(pi.Currency), Livemode: &live}
 	ch := pi.LatestCharge
 	switch pi.Status {
 	case sg.PaymentIntentStatusRequiresPaymentMethod:

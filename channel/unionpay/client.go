@@ -440,6 +440,7 @@ func (c *Client) QueryCharge(ctx context.Context, ch *polypay.Charge) (*polypay.
 	if err != nil {
 		return nil, err
 	}
+	t.TradeID, t.Currency = rsp["queryId"], rsp["currencyCode"]
 	switch st {
 	case polypay.TradePaid:
 		if t.Amount, err = parseFen(rsp["txnAmt"]); err != nil {

@@ -47,7 +47,7 @@ func parseVerified(v map[string]string, now func() time.Time) (*polypay.Notifica
 	switch v["txnType"] {
 	case "01":
 		n.Kind = polypay.NotifyTrade
-		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["orderId"]), TransactionNo: v["queryId"], Amount: amount}
+		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["orderId"]), TransactionNo: v["queryId"], TradeID: v["queryId"], Amount: amount}
 		if ok {
 			n.Trade.State, n.Trade.PaidAt = polypay.TradePaid, at
 		} else {
@@ -55,7 +55,7 @@ func parseVerified(v map[string]string, now func() time.Time) (*polypay.Notifica
 		}
 	case txnPreAuth:
 		n.Kind = polypay.NotifyTrade
-		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["orderId"]), TransactionNo: v["queryId"]}
+		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["orderId"]), TransactionNo: v["queryId"], TradeID: v["queryId"]}
 		if ok {
 			n.Trade.State, n.Trade.AmountAuthorized = polypay.TradeAuthorized, amount
 		} else {
@@ -63,7 +63,7 @@ func parseVerified(v map[string]string, now func() time.Time) (*polypay.Notifica
 		}
 	case txnPreAuthFinish:
 		n.Kind = polypay.NotifyTrade
-		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["reqReserved"]), TransactionNo: v["queryId"]}
+		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["reqReserved"]), TransactionNo: v["queryId"], TradeID: v["origQryId"]}
 		if ok {
 			n.Trade.State, n.Trade.Amount, n.Trade.PaidAt = polypay.TradePaid, amount, at
 		} else {
@@ -72,13 +72,13 @@ func parseVerified(v map[string]string, now func() time.Time) (*polypay.Notifica
 		}
 	case txnPreAuthCancel:
 		n.Kind = polypay.NotifyTrade
-		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["reqReserved"]), TransactionNo: v["origQryId"], State: polypay.TradeClosed}
+		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["reqReserved"]), TransactionNo: v["origQryId"], TradeID: v["origQryId"], State: polypay.TradeClosed}
 		if !ok {
 			n.Trade.State = polypay.TradeAuthorized
 		}
 	case "04":
 		n.Kind = polypay.NotifyRefund
-		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["reqReserved"]), TransactionNo: v["origQryId"]}
+		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["reqReserved"]), TransactionNo: v["origQryId"], TradeID: v["origQryId"]}
 		n.RefundNo, n.RefundAmount, n.RefundAt = v["orderId"], amount, at
 		n.RefundStatus = polypay.RefundSucceeded
 		if !ok {
@@ -89,14 +89,28 @@ func parseVerified(v map[string]string, now func() time.Time) (*polypay.Notifica
 		// it beyond the charge's own, so it is reported as the trade
 		// closing, which never changes a paid charge.
 		n.Kind = polypay.NotifyTrade
-		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["reqReserved"]), TransactionNo: v["origQryId"], Amount: amount, State: polypay.TradeClosed}
+		n.Trade = polypay.Trade{OutTradeNo: ChargeID(v["reqReserved"]), TransactionNo: v["origQryId"], TradeID: v["origQryId"], Amount: amount, State: polypay.TradeClosed}
 	default:
 		return nil, &polypay.Error{Code: polypay.ENotSupported, Message: fmt.Sprintf("unionpay notification txnType %q is not supported", v["txnType"])}
 	}
 	if n.Trade.OutTradeNo == "" {
 		return nil, fmt.Errorf("unionpay notification: no polypay charge in orderId/reqReserved")
 	}
+	// currencyCode is ISO 4217 numeric (156 for CNY), signed with the rest.
+	n.Trade.Currency = v["currencyCode"]
 	return n, nil
+}
+
+// TradeID is the UnionPay trade polypay keeps for a charge: the queryId
+// of its purchase once paid, or of its pre-authorization's hold while
+// held (and after it was released), which later messages name as
+// origQryId. A completed pre-authorization keeps the completion's queryId
+// instead, which is not the hold's: "" then.
+func TradeID(c *polypay.Charge) string {
+	if c.AuthOnly && c.Paid() {
+		return ""
+	}
+	return c.TransactionNo
 }
 
 // Ack answers 200 "ok" to acknowledge; anything else makes UnionPay send

@@ -76,7 +76,8 @@ func (c *Client) preAuthTrade(ctx context.Context, ch *polypay.Charge, orderID s
 }
 
 func (c *Client) readHold(ctx context.Context, ch *polypay.Charge, orderID string, rsp map[string]string) (*hold, error) {
-	t := &polypay.Trade{OutTradeNo: ch.ID}
+	// The hold's queryId names the trade in every later message (origQryId).
+	t := &polypay.Trade{OutTradeNo: ch.ID, TradeID: rsp["queryId"], Currency: rsp["currencyCode"]}
 	h := &hold{orderID: orderID, queryID: rsp["queryId"], trade: t}
 	st, err := origState(rsp["origRespCode"])
 	if err != nil {
@@ -105,6 +106,9 @@ func (c *Client) readHold(ctx context.Context, ch *polypay.Charge, orderID strin
 		}
 		if fst == polypay.TradePaid {
 			t.State, t.TransactionNo = polypay.TradePaid, fin["queryId"]
+			if fin["currencyCode"] != "" {
+				t.Currency = fin["currencyCode"]
+			}
 			if t.Amount, err = parseFen(fin["txnAmt"]); err != nil {
 				return nil, err
 			}

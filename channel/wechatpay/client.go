@@ -391,9 +391,12 @@ func tradeOf(id string, tx *payments.Transaction) (*polypay.Trade, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &polypay.Trade{State: state, OutTradeNo: id, TransactionNo: deref(tx.TransactionId)}
+	t := &polypay.Trade{State: state, OutTradeNo: id, TransactionNo: deref(tx.TransactionId), TradeID: deref(tx.TransactionId)}
 	if tx.Amount != nil && tx.Amount.Total != nil {
 		t.Amount = *tx.Amount.Total
+	}
+	if tx.Amount != nil {
+		t.Currency = deref(tx.Amount.Currency)
 	}
 	if s := deref(tx.SuccessTime); s != "" {
 		if t.PaidAt, err = parseTime(s); err != nil {

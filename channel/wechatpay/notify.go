@@ -87,7 +87,9 @@ func parseTransaction(id string, plain []byte) (*polypay.Notification, error) {
 			State:         state,
 			OutTradeNo:    p.OutTradeNo,
 			TransactionNo: p.TransactionID,
+			TradeID:       p.TransactionID,
 			Amount:        *p.Amount.Total,
+			Currency:      p.Amount.Currency,
 		},
 	}
 	if p.SuccessTime != "" {
@@ -135,6 +137,7 @@ func parseRefund(id, event string, plain []byte) (*polypay.Notification, error) 
 			State:         polypay.TradePaid,
 			OutTradeNo:    p.OutTradeNo,
 			TransactionNo: p.TransactionID,
+			TradeID:       p.TransactionID,
 			Amount:        *p.Amount.Total,
 		},
 		RefundNo:     p.OutRefundNo,
@@ -149,6 +152,11 @@ func parseRefund(id, event string, plain []byte) (*polypay.Notification, error) 
 	}
 	return n, nil
 }
+
+// TradeID is the WeChat Pay trade polypay keeps for a charge: its
+// transaction_id, learnt when the charge was paid; "" before. WeChat Pay
+// opens one trade per out_trade_no, so nothing else names it.
+func TradeID(c *polypay.Charge) string { return c.TransactionNo }
 
 // Ack answers a notification the way WeChat Pay expects: 204 without a
 // body acknowledges it; a 500 with {"code":"FAIL","message":"失败"} makes

@@ -216,7 +216,8 @@ type transactionPayload struct {
 		Openid string `json:"openid"`
 	} `json:"payer"`
 	Amount *struct {
-		Total *int64 `json:"total"`
+		Total    *int64 `json:"total"`
+		Currency string `json:"currency"`
 	} `json:"amount"`
 }
 

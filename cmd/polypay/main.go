@@ -34,12 +34,19 @@ Usage:
   polypay serve [--addr 127.0.0.1:8080] [--data ./polypay-data] [--database postgres://...] [--public-url URL]
                 [--probe-interval 30s] [--otlp-endpoint host:4318]
                 [--sim-url URL]              use the simulators served by "polypay sim" instead of its own
+                [--admin-addr 127.0.0.1:9464]  where /metrics and pprof are served ('' for nowhere)
+                [--demo]                     serve the demo store at /demo
+                [--allow-webhook-net CIDR,...]   loopback/private ranges live webhooks may reach
+                [--allow-channel-host HOST,...]  hosts live channel credentials may name besides the channels' own
   polypay sim [--addr 127.0.0.1:8090]        serve only the test-mode channel simulators, over the same
                                              store, for nodes started with --sim-url
   polypay app create --name NAME             create an app; prints its id and keys as JSON
   polypay app set-public-key --app ID --file key.pem
                                              require Ping++ request signatures from the app
-  polypay channel set --app ID --channel alipay --live --file config.json
+  polypay app rotate-webhook-key --app ID [--live] [--overlap 24h]
+                                             new webhook signing key for the app and mode: published
+                                             at once, signing after the overlap; prints it
+  polypay channel set --app ID --channel alipay --live --file config.json [--allow-channel-host HOST,...]
                                              store live channel credentials (sealed)
   polypay console user add --email E --role owner|admin|finance|read_only
                                              add a console user; the password is read from
@@ -95,6 +102,8 @@ func storeFlags(fs *flag.FlagSet) *gateway.Config {
 	cfg := &gateway.Config{}
 	fs.StringVar(&cfg.DataDir, "data", "./polypay-data", "directory of the embedded database and master.key")
 	fs.StringVar(&cfg.DatabaseURL, "database", os.Getenv("POLYPAY_DATABASE"), "postgres://... to use PostgreSQL (default: embedded SQLite)")
+	fs.StringVar(&cfg.MasterKeyFile, "master-key-file", "", "the master key's file (default <data>/master.key; $POLYPAY_MASTER_KEY overrides)")
+	fs.StringVar(&cfg.VaultKeysFile, "vault-keys-file", "", "the card vault's keyring file (default <data>/vault.keys; $POLYPAY_VAULT_KEYS overrides)")
 	return cfg
 }
 
@@ -113,6 +122,8 @@ func serve(args []string) error {
 	fs.DurationVar(&cfg.Health.OpenTimeout, "breaker-timeout", 30*time.Second, "how long a down channel account gets no traffic before a probe tests it")
 	fs.StringVar(&cfg.SimURL, "sim-url", "", "URL of the simulators served by 'polypay sim' on this store (default: this node serves its own)")
 	webhookRetry := fs.String("webhook-retry", "", "comma-separated gaps between webhook retries, e.g. 1s,2s,5s (default Ping++'s 2m,10m,10m,1h,2h,6h,15h; for tests)")
+	outboundFlags(fs, cfg)
+	securityFlags(fs, cfg)
 	signResponses := fs.Bool("sign-responses", true, "sign every API reply (X-Pingplusplus-Signature), as Ping++ does; costs one RSA signature per request")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -198,13 +209,15 @@ func simCmd(args []string) error {
 
 func appCmd(args []string) error {
 	if len(args) < 1 {
-		return errors.New("app: want create or set-public-key")
+		return errors.New("app: want create, set-public-key or rotate-webhook-key")
 	}
 	fs := flag.NewFlagSet("app "+args[0], flag.ContinueOnError)
 	cfg := storeFlags(fs)
 	name := fs.String("name", "", "app name")
 	appID := fs.String("app", "", "app id")
 	file := fs.String("file", "", "PEM public key file ('' to remove)")
+	live := fs.Bool("live", false, "rotate-webhook-key: the live-mode key (default: test)")
+	overlap := fs.Duration("overlap", 24*time.Hour, "rotate-webhook-key: how long the old key keeps signing while the new one is published")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -242,8 +255,35 @@ func appCmd(args []string) error {
 			pem = string(b)
 		}
 		return db.Write(ctx, func(tx *store.Tx) error { return tx.SetRequestPublicKey(ctx, *appID, pem) })
+	case "rotate-webhook-key":
+		return rotateWebhookKey(ctx, &webhook.Keys{DB: db, Box: box}, *appID, *live, *overlap, os.Stdout)
 	}
 	return fmt.Errorf("app: unknown subcommand %q", args[0])
+}
+
+// rotateWebhookKey publishes a new webhook key for the app and mode; the
+// current key keeps signing for overlap, so receivers can add the new one
+// first. The switch time is stored: every node switches at that moment.
+func rotateWebhookKey(ctx context.Context, keys *webhook.Keys, appID string, live bool, overlap time.Duration, out io.Writer) error {
+	if appID == "" {
+		return errors.New("app rotate-webhook-key: --app is required")
+	}
+	r, err := keys.Rotate(ctx, appID, live, overlap)
+	if err != nil {
+		return err
+	}
+	mode := "test"
+	if live {
+		mode = "live"
+	}
+	until := fmt.Sprintf("until then generation %d keeps signing", r.Generation-1)
+	if overlap == 0 {
+		until = "signing now"
+	}
+	fmt.Fprintf(out, "app:        %s\nmode:       %s\ngeneration: %d\nswitch_at:  %s (%s)\n",
+		appID, mode, r.Generation, r.SwitchAt.UTC().Format(time.RFC3339), until)
+	fmt.Fprintf(out, "Receivers should trust this public key now (GET /v1/webhook_endpoints/public_key serves it):\n%s", r.PublicKeyPEM)
+	return nil
 }
 
 func channelCmd(args []string) error {
@@ -256,6 +296,8 @@ func channelCmd(args []string) error {
 	family := fs.String("channel", "alipay", "channel family")
 	live := fs.Bool("live", false, "live credentials (default: test)")
 	file := fs.String("file", "", "JSON credentials, e.g. alipay: {app_id, private_key, alipay_public_key, gateway}")
+	var hosts []string
+	channelHostFlag(fs, &hosts)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -272,7 +314,7 @@ func channelCmd(args []string) error {
 		return err
 	}
 	defer db.Close()
-	reg, err := channel.NewRegistry(ctx, db, box, "", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	reg, err := channel.NewRegistry(ctx, db, box, "", slog.New(slog.NewJSONHandler(io.Discard, nil)), channel.WithAllowedHosts(hosts))
 	if err != nil {
 		return err
 	}
@@ -348,4 +390,17 @@ func consoleCmd(args []string, stdin io.Reader, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "console user %s (%s) added\n", strings.ToLower(strings.TrimSpace(*email)), *role)
 	return nil
+}
+
+// securityFlags are serve's limits on what outsiders can make a node do.
+func securityFlags(fs *flag.FlagSet, cfg *gateway.Config) {
+	fs.BoolVar(&cfg.Demo, "demo", false, "serve the demo store at /demo (anyone can create orders and an app there)")
+	fs.StringVar(&cfg.AdminAddr, "admin-addr", "127.0.0.1:9464", "listen address of /metrics and /debug/pprof/ ('' serves neither; the API port never does)")
+	fs.Float64Var(&cfg.FailedAuthLimit, "failed-auth-limit", gateway.DefaultFailedAuthLimit, "failed authentications per second per client address, bursts of 30; beyond it every request from the address gets 429 (-1: unlimited)")
+	fs.Float64Var(&cfg.NotifyRateLimit, "notify-rate-limit", gateway.DefaultNotifyRateLimit, "notifications per second per client address on /notify, bursts of twice that (-1: unlimited)")
+	fs.IntVar(&cfg.MaxConns, "max-conns", gateway.DefaultMaxConns, "open connections on the API port (-1: no cap)")
+	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", gateway.DefaultMaxConnsPerIP, "open connections per client address (-1: no cap)")
+	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", gateway.DefaultReadTimeout, "time a client has to send a whole request, body included")
+	fs.DurationVar(&cfg.RejectedRetention, "notification-retention", core.DefaultRejectedRetention, "how long records of rejected notifications are kept")
+	fs.IntVar(&cfg.RejectedPerApp, "notification-cap", core.DefaultRejectedPerApp, "records of rejected notifications kept per app (the newest)")
 }

@@ -25,7 +25,7 @@ func vaultCmd(args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	keys, err := vault.OpenKeys(cfg.DataDir)
+	keys, err := cfg.OpenVaultKeys()
 	if err != nil {
 		return err
 	}

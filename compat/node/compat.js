@@ -20,7 +20,9 @@
 //   POLYPAY_KEY                  a sk_test_... secret key of POLYPAY_APP
 //   POLYPAY_PK                   the pk_test_... publishable key of POLYPAY_APP
 //   POLYPAY_APP                  app_...
-//   POLYPAY_PUBKEY_FILE          polypay's webhook public key (PEM)
+//   POLYPAY_PUBKEY_FILE          POLYPAY_APP's test-mode webhook public key (PEM), what
+//                                GET /v1/webhook_endpoints/public_key serves to POLYPAY_KEY
+//   POLYPAY_REPLY_PUBKEY_FILE    the node's API reply public key (PEM): replies are signed with it
 //   POLYPAY_APPLEPAY_TOKEN       a sandbox Apple Pay PKPaymentToken paymentData (JSON)
 //
 // Prints one JSON summary line on stdout and exits 0 when every check
@@ -44,6 +46,10 @@ const CAPTURE_AMOUNT = 60; // less than CHARGE_AMOUNT, more than REFUND_AMOUNT
 
 let step = 'setup';
 let checks = 0;
+// The node's API reply key (POLYPAY_REPLY_PUBKEY_FILE). Replies are signed
+// with it, never with the app's webhook key, so that no reply body (an event
+// fetched with GET /v1/events/{id}) passes as a webhook.
+let replyKey = null;
 
 class CheckError extends Error {}
 
@@ -155,13 +161,17 @@ function rawRequest(cfg, method, path, body, key) {
 }
 
 // Every API reply is JSON and carries a valid X-Pingplusplus-Signature
-// over its raw body (spec §1.9, §5.3 item 7).
-function checkRawReply(res, what, pubKey) {
+// over its raw body (spec §1.9, §5.3 item 7), made with the API reply key:
+// it must not verify with the webhook key (webhookKey).
+function checkRawReply(res, what, webhookKey) {
   check(res.json !== undefined, what + ': reply body is not JSON', res.raw.toString('utf8'));
   check(/^application\/json/i.test(res.headers['content-type'] || ''),
     what + ': reply Content-Type is not application/json', res.headers['content-type']);
-  check(verifySignature(res.raw, res.headers['x-pingplusplus-signature'], pubKey),
-    what + ': reply X-Pingplusplus-Signature missing or does not verify over the body (spec §1.9)',
+  check(verifySignature(res.raw, res.headers['x-pingplusplus-signature'], replyKey),
+    what + ': reply X-Pingplusplus-Signature missing or does not verify over the body with the API reply key (spec §1.9)',
+    res.headers['x-pingplusplus-signature']);
+  check(!verifySignature(res.raw, res.headers['x-pingplusplus-signature'], webhookKey),
+    what + ': reply X-Pingplusplus-Signature verifies with the webhook key (a reply would pass as a webhook)',
     res.headers['x-pingplusplus-signature']);
   // The SDK writes its request only on a fresh connection (spec §1.9).
   check(String(res.headers.connection || '').toLowerCase() === 'close',
@@ -1000,6 +1010,8 @@ async function main() {
     applePayToken: JSON.parse(env('POLYPAY_APPLEPAY_TOKEN')),
   };
   const pubKey = fs.readFileSync(env('POLYPAY_PUBKEY_FILE'), 'utf8');
+  replyKey = fs.readFileSync(env('POLYPAY_REPLY_PUBKEY_FILE'), 'utf8');
+  check(replyKey.trim() !== pubKey.trim(), 'the API reply key is the webhook key', replyKey.slice(0, 80));
   check(SDK_VERSION === '2.1.6', 'pingpp SDK version is not 2.1.6', SDK_VERSION);
   check(/^sk_test_/.test(cfg.key), 'POLYPAY_KEY must be a sk_test_ key', cfg.key.slice(0, 8));
 
@@ -1014,9 +1026,12 @@ async function main() {
   check(!('tokens' in sdk), 'pingpp 2.1.6 has a tokens resource: tokenize with it');
   check(typeof sdk.charges.reverse === 'function', 'pingpp 2.1.6 has no charges.reverse');
 
-  // --- The public key polypay serves is the one we were given.
+  // --- The public key polypay serves, to the secret key only, is the one
+  // we were given: the app's test-mode webhook key.
   step = 'public_key';
-  const pk = await rawRequest(cfg, 'GET', '/v1/webhook_endpoints/public_key');
+  const pkAnon = await rawRequest(cfg, 'GET', '/v1/webhook_endpoints/public_key');
+  check(pkAnon.status === 401, 'GET /v1/webhook_endpoints/public_key without a key: status is not 401', pkAnon.status);
+  const pk = await rawRequest(cfg, 'GET', '/v1/webhook_endpoints/public_key', undefined, cfg.key);
   check(pk.status === 200, 'GET /v1/webhook_endpoints/public_key: status', pk.status);
   check(pk.raw.toString('utf8').trim() === pubKey.trim(),
     'GET /v1/webhook_endpoints/public_key does not match POLYPAY_PUBKEY_FILE', pk.raw.toString('utf8'));
@@ -1089,7 +1104,11 @@ async function main() {
   check(!e401.message.includes(badKey), 'bad key: error.message echoes the whole key', e401.message);
   const r401 = await rawRequest(cfg, 'GET', '/v1/charges/' + first.charge, undefined, badKey);
   check(r401.status === 401, 'GET /v1/charges/{id} with a bad key: status is not 401', r401.status);
-  checkRawReply(r401, 'GET /v1/charges/{id} with a bad key', pubKey);
+  // An unauthenticated reply is not signed: it would cost polypay an RSA
+  // signature for anyone, and prove nothing (issue 13, item 6).
+  check(r401.json !== undefined, 'GET /v1/charges/{id} with a bad key: reply is not JSON', r401.raw.toString('utf8'));
+  check(!r401.headers['x-pingplusplus-signature'],
+    'GET /v1/charges/{id} with a bad key: an unauthenticated reply is signed', r401.headers['x-pingplusplus-signature']);
   check(r401.json.error.type === 'invalid_request_error',
     'GET /v1/charges/{id} with a bad key: error.type (spec §1.2)', r401.json.error);
 

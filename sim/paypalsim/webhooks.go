@@ -257,6 +257,23 @@ func (s *Sim) sign(tid, ttime, webhookID string, body []byte) string {
 
 func (s *Sim) certURL() string { return s.baseURL() + "/v1/notifications/certs/" + s.certName }
 
+// SignWebhook returns the PAYPAL-* headers of a transmission of body to
+// the webhook webhookID, signed now as the simulator signs its own
+// deliveries, so that tests can make events that verify (with any
+// content: the real PayPal has no such helper).
+func (s *Sim) SignWebhook(webhookID string, body []byte) http.Header {
+	tid, ttime := newUUID(), s.now().UTC().Format(time.RFC3339)
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("PAYPAL-TRANSMISSION-ID", tid)
+	h.Set("PAYPAL-TRANSMISSION-TIME", ttime)
+	h.Set("PAYPAL-TRANSMISSION-SIG", s.sign(tid, ttime, webhookID, body))
+	h.Set("PAYPAL-CERT-URL", s.certURL())
+	h.Set("PAYPAL-AUTH-ALGO", "SHA256withRSA")
+	h.Set("PAYPAL-AUTH-VERSION", "v2")
+	return h
+}
+
 // verifyWebhook is POST /v1/notifications/verify-webhook-signature: the
 // webhook must be the caller's, the algorithm SHA256withRSA, the cert URL
 // the sim's, and the signature must check over the event as sent.
