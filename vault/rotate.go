@@ -63,15 +63,38 @@ func (r *Rotator) after(step string) error {
 	return r.After(step)
 }
 
-// Rotate runs the rotation.
+// Rotate runs the rotation: a new active key, a grace period for running
+// nodes to load it, every card re-wrapped under it in batches, then the
+// old keys no card names any more removed.
 func (r *Rotator) Rotate(ctx context.Context) (*RotateResult, error) {
 	if r.Keys.path == "" {
 		return nil, errors.New("vault: the keyring comes from $" + EnvKeys + ": rotate the key by hand (add a new key, make it active, restart, re-run with the file keyring) or move the keyring to " + KeysFile)
 	}
-	batch := r.Batch
-	if batch <= 0 {
-		batch = 200
+	ring, err := r.addKey()
+	if err != nil {
+		return nil, err
 	}
+	res := &RotateResult{NewKey: ring.Active}
+	if err := r.after(StepKeyAdded); err != nil {
+		return res, err
+	}
+	if err := r.grace(ctx); err != nil {
+		return res, err
+	}
+	if err := r.rewrapAll(ctx, ring, res); err != nil {
+		return res, err
+	}
+	if err := r.after(StepRewrapped); err != nil {
+		return res, err
+	}
+	if err := r.removeUnused(ctx, ring, res); err != nil {
+		return res, err
+	}
+	return res, r.after(StepRemoved)
+}
+
+// addKey writes the keyring with a new active key and loads it.
+func (r *Rotator) addKey() (*keyring, error) {
 	old, err := r.Keys.current(true)
 	if err != nil {
 		return nil, err
@@ -85,19 +108,25 @@ func (r *Rotator) Rotate(ctx context.Context) (*RotateResult, error) {
 	if err := r.Keys.load(); err != nil {
 		return nil, err
 	}
-	res := &RotateResult{NewKey: ring.Active}
 	r.printf("vault: new key %s is active in %s (keys now: %s)\n", ring.Active, r.Keys.path, strings.Join(ring.ids(), ", "))
-	if err := r.after(StepKeyAdded); err != nil {
-		return res, err
+	return ring, nil
+}
+
+func (r *Rotator) grace(ctx context.Context) error {
+	if r.Grace <= 0 {
+		return nil
 	}
-	if r.Grace > 0 {
-		r.printf("vault: waiting %s for running nodes to pick up the new key\n", r.Grace)
-		select {
-		case <-time.After(r.Grace):
-		case <-ctx.Done():
-			return res, ctx.Err()
-		}
+	r.printf("vault: waiting %s for running nodes to pick up the new key\n", r.Grace)
+	select {
+	case <-time.After(r.Grace):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
+}
+
+// rewrapAll re-wraps, batch by batch, every card not under the active key.
+func (r *Rotator) rewrapAll(ctx context.Context, ring *keyring, res *RotateResult) error {
 	var total int
 	if err := r.DB.Read(ctx, func(tx *store.Tx) error {
 		counts, err := tx.VaultCardKeys(ctx)
@@ -108,61 +137,70 @@ func (r *Rotator) Rotate(ctx context.Context) (*RotateResult, error) {
 		}
 		return err
 	}); err != nil {
-		return res, err
+		return err
 	}
 	r.printf("vault: %d cards to re-wrap\n", total)
+	batch := r.Batch
+	if batch <= 0 {
+		batch = 200
+	}
 	for {
 		n := 0
-		err := r.DB.Write(ctx, func(tx *store.Tx) error {
-			n = 0
-			cards, err := tx.VaultCardsNotUnder(ctx, ring.Active, batch)
-			if err != nil {
-				return err
-			}
-			for _, c := range cards {
-				kek, err := r.Keys.kek(c.KeyID)
-				if err != nil {
-					return err
-				}
-				dk, err := unwrapKey(kek, c.ID, c.KeyID, c.WrappedKey)
-				if err != nil {
-					return fmt.Errorf("card %s: %w", c.ID, err)
-				}
-				w, err := wrapKey(ring.KEKs[ring.Active], c.ID, ring.Active, dk)
-				wipe(dk)
-				if err != nil {
-					return err
-				}
-				ok, err := tx.RewrapVaultCard(ctx, c.ID, c.KeyID, ring.Active, w)
-				if err != nil {
-					return err
-				}
-				if ok {
-					n++
-				}
-			}
-			return nil
+		err := r.DB.Write(ctx, func(tx *store.Tx) (err error) {
+			n, err = r.rewrapBatch(ctx, tx, ring, batch)
+			return err
 		})
-		if err != nil {
-			return res, err
-		}
-		if n == 0 {
-			break
+		if err != nil || n == 0 {
+			return err
 		}
 		res.Rewrapped += n
 		r.printf("vault: re-wrapped %d/%d cards\n", res.Rewrapped, total)
 		if err := r.after(StepBatch); err != nil {
-			return res, err
+			return err
 		}
 	}
-	if err := r.after(StepRewrapped); err != nil {
-		return res, err
+}
+
+// rewrapBatch re-wraps up to batch cards' data keys under the active key
+// and returns how many it changed.
+func (r *Rotator) rewrapBatch(ctx context.Context, tx *store.Tx, ring *keyring, batch int) (int, error) {
+	cards, err := tx.VaultCardsNotUnder(ctx, ring.Active, batch)
+	if err != nil {
+		return 0, err
 	}
-	// Remove only keys no card names now; a straggler sealed under an old
-	// key by a node that had not yet seen the new keyring keeps its key.
+	n := 0
+	for _, c := range cards {
+		kek, err := r.Keys.kek(c.KeyID)
+		if err != nil {
+			return n, err
+		}
+		dk, err := unwrapKey(kek, c.ID, c.KeyID, c.WrappedKey)
+		if err != nil {
+			return n, fmt.Errorf("card %s: %w", c.ID, err)
+		}
+		w, err := wrapKey(ring.KEKs[ring.Active], c.ID, ring.Active, dk)
+		wipe(dk)
+		if err != nil {
+			return n, err
+		}
+		ok, err := tx.RewrapVaultCard(ctx, c.ID, c.KeyID, ring.Active, w)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// removeUnused removes only keys no card names now; a straggler sealed
+// under an old key by a node that had not yet seen the new keyring keeps
+// its key.
+func (r *Rotator) removeUnused(ctx context.Context, ring *keyring, res *RotateResult) error {
 	var counts map[string]int
 	if err := r.DB.Read(ctx, func(tx *store.Tx) (err error) { counts, err = tx.VaultCardKeys(ctx); return }); err != nil {
-		return res, err
+		return err
 	}
 	final := ring.clone()
 	for id := range ring.KEKs {
@@ -174,10 +212,10 @@ func (r *Rotator) Rotate(ctx context.Context) (*RotateResult, error) {
 	sort.Strings(res.Removed)
 	if len(res.Removed) > 0 {
 		if err := writeKeyring(r.Keys.path, final, false); err != nil {
-			return res, fmt.Errorf("vault: writing keyring: %w", err)
+			return fmt.Errorf("vault: writing keyring: %w", err)
 		}
 		if err := r.Keys.load(); err != nil {
-			return res, err
+			return err
 		}
 	}
 	for id, n := range counts {
@@ -187,8 +225,5 @@ func (r *Rotator) Rotate(ctx context.Context) (*RotateResult, error) {
 	}
 	r.printf("vault: removed %d old key(s): %s\n", len(res.Removed), strings.Join(res.Removed, ", "))
 	r.printf("vault: done: %d cards re-wrapped; %d cards under %s\n", res.Rewrapped, counts[ring.Active], ring.Active)
-	if err := r.after(StepRemoved); err != nil {
-		return res, err
-	}
-	return res, nil
+	return nil
 }
