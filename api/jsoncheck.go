@@ -70,103 +70,127 @@ func checkJSON(data []byte) *jsonProblem {
 	var frames [8]jsonFrame
 	var keys [32][]byte
 	s := &jsonScanner{data: data, stack: frames[:0], keys: keys[:0]}
-	const (
-		value = iota
-		key
-		after
-	)
-	state := value
+	state := stValue
 	for {
 		s.ws()
 		if s.i >= len(s.data) {
 			return nil
 		}
+		var p *jsonProblem
 		switch state {
-		case value:
-			switch s.data[s.i] {
-			case '{':
-				s.i++
-				s.stack = append(s.stack, jsonFrame{obj: true, start: len(s.keys)})
-				if s.ws(); s.i < len(s.data) && s.data[s.i] == '}' {
-					s.i++
-					s.pop()
-					state = after
-				} else {
-					state = key
-				}
-			case '[':
-				s.i++
-				s.stack = append(s.stack, jsonFrame{})
-				if s.ws(); s.i < len(s.data) && s.data[s.i] == ']' {
-					s.i++
-					s.pop()
-					state = after
-				} else {
-					state = value
-				}
-			case '"':
-				_, _, valid, ok := s.str()
-				if !ok {
-					return nil
-				}
-				if !valid {
-					return &jsonProblem{path: s.path()}
-				}
-				state = after
-			default: // number, true, false, null
-				s.literal()
-				state = after
-			}
-		case key:
-			if s.data[s.i] != '"' {
-				return nil
-			}
-			raw, escaped, valid, ok := s.str()
-			if !ok {
-				return nil
-			}
-			top := &s.stack[len(s.stack)-1]
-			k := raw
-			if escaped || !valid {
-				var u string
-				if json.Unmarshal(s.data[s.i-len(raw)-2:s.i], &u) != nil {
-					return nil
-				}
-				k = []byte(u)
-			}
-			top.key = k
-			if !valid {
-				return &jsonProblem{path: s.path()}
-			}
-			if s.seen(top, k) {
-				return &jsonProblem{dup: true, path: s.path()}
-			}
-			if s.ws(); s.i >= len(s.data) || s.data[s.i] != ':' {
-				return nil
-			}
-			s.i++
-			state = value
-		case after:
-			if len(s.stack) == 0 {
-				return nil
-			}
-			top := &s.stack[len(s.stack)-1]
-			switch c := s.data[s.i]; {
-			case c == ',':
-				s.i++
-				if top.obj {
-					state = key
-				} else {
-					top.index++
-					state = value
-				}
-			case c == '}' && top.obj, c == ']' && !top.obj:
-				s.i++
-				s.pop()
-			default:
-				return nil
-			}
+		case stValue:
+			state, p = s.value()
+		case stKey:
+			state, p = s.key()
+		case stAfter:
+			state = s.after()
 		}
+		if p != nil || state == stStop {
+			return p
+		}
+	}
+}
+
+// The scanner's states: expecting a value, an object key, or what follows
+// a value; stStop ends the scan (a finding, or input that is not JSON).
+type scanState int
+
+const (
+	stValue scanState = iota
+	stKey
+	stAfter
+	stStop
+)
+
+// value reads a value's start: it opens an object or array, or reads a
+// whole string or literal.
+func (s *jsonScanner) value() (scanState, *jsonProblem) {
+	switch s.data[s.i] {
+	case '{', '[':
+		obj := s.data[s.i] == '{'
+		end := byte(']')
+		if obj {
+			end = '}'
+		}
+		s.i++
+		s.stack = append(s.stack, jsonFrame{obj: obj, start: len(s.keys)})
+		if s.ws(); s.i < len(s.data) && s.data[s.i] == end {
+			s.i++
+			s.pop()
+			return stAfter, nil
+		}
+		if obj {
+			return stKey, nil
+		}
+		return stValue, nil
+	case '"':
+		_, _, valid, ok := s.str()
+		if !ok {
+			return stStop, nil
+		}
+		if !valid {
+			return stStop, &jsonProblem{path: s.path()}
+		}
+		return stAfter, nil
+	default: // number, true, false, null
+		s.literal()
+		return stAfter, nil
+	}
+}
+
+// key reads an object key and its colon, reporting a repeated or invalid
+// key.
+func (s *jsonScanner) key() (scanState, *jsonProblem) {
+	if s.data[s.i] != '"' {
+		return stStop, nil
+	}
+	raw, escaped, valid, ok := s.str()
+	if !ok {
+		return stStop, nil
+	}
+	top := &s.stack[len(s.stack)-1]
+	k := raw
+	if escaped || !valid {
+		var u string
+		if json.Unmarshal(s.data[s.i-len(raw)-2:s.i], &u) != nil {
+			return stStop, nil
+		}
+		k = []byte(u)
+	}
+	top.key = k
+	if !valid {
+		return stStop, &jsonProblem{path: s.path()}
+	}
+	if s.seen(top, k) {
+		return stStop, &jsonProblem{dup: true, path: s.path()}
+	}
+	if s.ws(); s.i >= len(s.data) || s.data[s.i] != ':' {
+		return stStop, nil
+	}
+	s.i++
+	return stValue, nil
+}
+
+// after reads what follows a value: a comma or the end of its container.
+func (s *jsonScanner) after() scanState {
+	if len(s.stack) == 0 {
+		return stStop
+	}
+	top := &s.stack[len(s.stack)-1]
+	switch c := s.data[s.i]; {
+	case c == ',':
+		s.i++
+		if top.obj {
+			return stKey
+		}
+		top.index++
+		return stValue
+	case c == '}' && top.obj, c == ']' && !top.obj:
+		s.i++
+		s.pop()
+		return stAfter
+	default:
+		return stStop
 	}
 }
 
