@@ -24,63 +24,86 @@ func parseOrderParams(raw []byte) (core.OrderParams, error) {
 	if p.AppID, err = b.appID(); err != nil {
 		return p, err
 	}
+	for _, part := range []func(*body, *core.OrderParams) error{orderIdentity, orderMoney, orderText, orderPage} {
+		if err := part(b, &p); err != nil {
+			return p, err
+		}
+	}
+	return p, b.unknown()
+}
+
+// orderIdentity reads who and what the order is: the merchant's order
+// number and customer id.
+func orderIdentity(b *body, p *core.OrderParams) (err error) {
 	if p.MerchantOrderNo, err = b.str("merchant_order_no", true, 0); err != nil {
-		return p, err
+		return err
 	}
 	if !merchantOrderNoRe.MatchString(p.MerchantOrderNo) {
-		return p, polypay.ParamError("merchant_order_no", "merchant_order_no 须为 1-64 位字母、数字、_ 或 -")
+		return polypay.ParamError("merchant_order_no", "merchant_order_no 须为 1-64 位字母、数字、_ 或 -")
 	}
+	if p.UID, err = b.str("uid", false, 64); err != nil {
+		return err
+	}
+	if p.UID != "" && !uidRe.MatchString(p.UID) {
+		return polypay.ParamError("uid", "uid 须为 1-64 位字母、数字或 _ . @ -")
+	}
+	return nil
+}
+
+func orderMoney(b *body, p *core.OrderParams) (err error) {
 	if p.Amount, _, err = b.int("amount", true); err != nil {
-		return p, err
+		return err
 	}
 	if p.Amount <= 0 || p.Amount > core.MaxAmount {
-		return p, polypay.ParamError("amount", "amount 须为 1 到 %d 之间的整数（单位：分）", core.MaxAmount)
+		return polypay.ParamError("amount", "amount 须为 1 到 %d 之间的整数（单位：分）", core.MaxAmount)
 	}
 	if p.Currency, err = b.str("currency", true, 3); err != nil {
-		return p, err
+		return err
 	}
 	if p.Currency != "cny" {
-		return p, polypay.ParamError("currency", "currency 目前只支持 cny")
+		return polypay.ParamError("currency", "currency 目前只支持 cny")
 	}
+	return nil
+}
+
+func orderText(b *body, p *core.OrderParams) (err error) {
 	if p.Subject, err = b.str("subject", true, 32); err != nil {
-		return p, err
+		return err
 	}
 	if p.Body, err = b.text("body", true, 128); err != nil {
-		return p, err
+		return err
 	}
 	if p.Description, err = b.text("description", false, 255); err != nil {
-		return p, err
+		return err
 	}
+	if p.Metadata, err = b.object("metadata", true, 10); err != nil {
+		return err
+	}
+	if len(p.Metadata) > 1000 {
+		return polypay.ParamError("metadata", "metadata 总长度不能超过 1000")
+	}
+	return nil
+}
+
+// orderPage reads how the cashier page behaves: channels offered, where
+// it returns, when it expires.
+func orderPage(b *body, p *core.OrderParams) (err error) {
 	if v, ok := b.raw("allowed_channels"); ok {
 		if err := json.Unmarshal(v, &p.Channels); err != nil {
-			return p, polypay.ParamError("allowed_channels", "allowed_channels 须为渠道名的数组，如 [\"alipay_qr\",\"wx_pub_qr\"]")
+			return polypay.ParamError("allowed_channels", "allowed_channels 须为渠道名的数组，如 [\"alipay_qr\",\"wx_pub_qr\"]")
 		}
 	}
 	if p.ReturnURL, err = b.str("return_url", false, 1024); err != nil {
-		return p, err
+		return err
 	}
 	if p.ReturnURL != "" {
 		u, err := url.Parse(p.ReturnURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-			return p, polypay.ParamError("return_url", "return_url 须为不含用户信息的 http(s) 地址")
+			return polypay.ParamError("return_url", "return_url 须为不含用户信息的 http(s) 地址")
 		}
 	}
-	if p.Metadata, err = b.object("metadata", true, 10); err != nil {
-		return p, err
-	}
-	if len(p.Metadata) > 1000 {
-		return p, polypay.ParamError("metadata", "metadata 总长度不能超过 1000")
-	}
-	if p.TimeExpire, _, err = b.int("time_expire", false); err != nil {
-		return p, err
-	}
-	if p.UID, err = b.str("uid", false, 64); err != nil {
-		return p, err
-	}
-	if p.UID != "" && !uidRe.MatchString(p.UID) {
-		return p, polypay.ParamError("uid", "uid 须为 1-64 位字母、数字或 _ . @ -")
-	}
-	return p, b.unknown()
+	p.TimeExpire, _, err = b.int("time_expire", false)
+	return err
 }
 
 func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {

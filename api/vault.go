@@ -150,74 +150,14 @@ func parseTokenParams(b *body) (TokenParams, error) {
 	if !ok {
 		return p, polypay.ParamError("card[number]", "缺少参数: card[number]")
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(v, &m); err != nil {
+	f := cardFields{used: map[string]bool{}}
+	if err := json.Unmarshal(v, &f.m); err != nil {
 		return p, polypay.ParamError("card", "参数 card 必须是对象（card[number], card[exp_month], ...）")
 	}
-	used := map[string]bool{}
-	str := func(name string, required bool, max int) (string, error) {
-		used[name] = true
-		param := "card[" + name + "]"
-		raw, ok := m[name]
-		if !ok || string(raw) == "null" {
-			if required {
-				return "", polypay.ParamError(param, "缺少参数: %s", param)
-			}
-			return "", nil
-		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			// A number sent as a JSON number: take its digits as written,
-			// never through a float.
-			t := strings.TrimSpace(string(raw))
-			if t == "" || strings.Trim(t, "0123456789") != "" {
-				return "", polypay.ParamError(param, "参数 %s 必须是字符串", param)
-			}
-			s = t
-		}
-		if len(s) > max {
-			return "", polypay.ParamError(param, "参数 %s 过长", param)
-		}
-		return s, nil
-	}
-	num := func(name string) (int, error) {
-		s, err := str(name, true, 4)
-		if err != nil {
-			return 0, err
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 0 {
-			return 0, polypay.ParamError("card["+name+"]", "参数 card[%s] 必须是整数", name)
-		}
-		return n, nil
+	if err := f.read(&p.Card); err != nil {
+		return p, err
 	}
 	var err error
-	if p.Card.Number, err = str("number", true, 64); err != nil {
-		return p, err
-	}
-	if p.Card.ExpMonth, err = num("exp_month"); err != nil {
-		return p, err
-	}
-	if p.Card.ExpYear, err = num("exp_year"); err != nil {
-		return p, err
-	}
-	if p.Card.CVC, err = str("cvc", false, 8); err != nil {
-		return p, err
-	}
-	if p.Card.Name, err = str("name", false, 400); err != nil {
-		return p, err
-	}
-	var extra []string
-	for k := range m {
-		if !used[k] {
-			extra = append(extra, k)
-		}
-	}
-	if len(extra) > 0 {
-		sort.Strings(extra)
-		k := redactDigits(extra[0])
-		return p, polypay.ParamError("card["+k+"]", "未知参数: card[%s]", k)
-	}
 	if p.Customer, err = b.str("customer", false, 80); err != nil {
 		return p, err
 	}
@@ -232,6 +172,87 @@ func parseTokenParams(b *body) (TokenParams, error) {
 		}
 	}
 	return p, unknownSafe(b)
+}
+
+// cardFields reads the members of card[...], remembering which it read so
+// that any other is refused.
+type cardFields struct {
+	m    map[string]json.RawMessage
+	used map[string]bool
+}
+
+func (f *cardFields) read(c *vault.CardInput) (err error) {
+	if c.Number, err = f.str("number", true, 64); err != nil {
+		return err
+	}
+	if c.ExpMonth, err = f.num("exp_month"); err != nil {
+		return err
+	}
+	if c.ExpYear, err = f.num("exp_year"); err != nil {
+		return err
+	}
+	if c.CVC, err = f.str("cvc", false, 8); err != nil {
+		return err
+	}
+	if c.Name, err = f.str("name", false, 400); err != nil {
+		return err
+	}
+	return f.unknown()
+}
+
+func (f *cardFields) str(name string, required bool, max int) (string, error) {
+	f.used[name] = true
+	param := "card[" + name + "]"
+	raw, ok := f.m[name]
+	if !ok || string(raw) == "null" {
+		if required {
+			return "", polypay.ParamError(param, "缺少参数: %s", param)
+		}
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		// A number sent as a JSON number: take its digits as written,
+		// never through a float.
+		t := strings.TrimSpace(string(raw))
+		if t == "" || strings.Trim(t, "0123456789") != "" {
+			return "", polypay.ParamError(param, "参数 %s 必须是字符串", param)
+		}
+		s = t
+	}
+	if len(s) > max {
+		return "", polypay.ParamError(param, "参数 %s 过长", param)
+	}
+	return s, nil
+}
+
+func (f *cardFields) num(name string) (int, error) {
+	s, err := f.str(name, true, 4)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 {
+		return 0, polypay.ParamError("card["+name+"]", "参数 card[%s] 必须是整数", name)
+	}
+	return n, nil
+}
+
+// unknown refuses the first (in sorted order) member not read, without
+// repeating digits a misplaced card number would carry.
+func (f *cardFields) unknown() error {
+	var extra []string
+	for k := range f.m {
+		if !f.used[k] {
+			extra = append(extra, k)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	sort.Strings(extra)
+	k := redactDigits(extra[0])
+	return polypay.ParamError("card["+k+"]", "未知参数: card[%s]", k)
 }
 
 // vaultAuthed is authed for the token endpoint: it also takes the app's
