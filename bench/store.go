@@ -51,7 +51,10 @@ func (b *storeBench) run(ctx context.Context) (err error) {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	cfg := gateway.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(tmp, "data"), Log: slog.New(slog.DiscardHandler)}
+	// Every simulator notifies from this machine's loopback address, which
+	// a real channel never shares with its peers: the per-address
+	// notification limit would measure itself, not the gateway.
+	cfg := gateway.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(tmp, "data"), Log: slog.New(slog.DiscardHandler), NotifyRateLimit: -1}
 
 	b.m = &meter{quietWait: b.o.quietWait, retries: b.o.retries}
 	switch b.sr.Name {
@@ -85,7 +88,35 @@ func (b *storeBench) run(ctx context.Context) (err error) {
 			err = fmt.Errorf("closing node: %w", e)
 		}
 	}()
+	if err := b.prepare(ctx, node); err != nil {
+		return err
+	}
+	defer b.rcv.close()
+	defer func() {
+		b.sr.WebhooksReceived = b.rcv.received.Load()
+		b.sr.WebhooksBadSig = b.rcv.badSig.Load()
+	}()
+	defer b.api.hc.CloseIdleConnections()
+	if err := b.warmUp(ctx); err != nil {
+		return err
+	}
+	if err := b.commitCeilings(ctx, node); err != nil {
+		return err
+	}
+	b.p.tableHead()
+	if b.o.cpuprofile != "" {
+		stop, err := startProfile(profilePath(b.o, b.sr.Name))
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	return b.workloads(ctx)
+}
 
+// prepare makes the bench's app, its webhook receiver (which verifies
+// every signature with the app's key) and API client.
+func (b *storeBench) prepare(ctx context.Context, node *gateway.Node) error {
 	app, err := node.CreateApp(ctx, "bench")
 	if err != nil {
 		return fmt.Errorf("creating app: %w", err)
@@ -95,25 +126,21 @@ func (b *storeBench) run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("webhook public key: %w", err)
 	}
-	b.rcv, err = newReceiver(pub)
-	if err != nil {
+	if b.rcv, err = newReceiver(pub); err != nil {
 		return err
 	}
-	defer b.rcv.close()
-	defer func() {
-		b.sr.WebhooksReceived = b.rcv.received.Load()
-		b.sr.WebhooksBadSig = b.rcv.badSig.Load()
-	}()
-	hc := newClient()
-	defer hc.CloseIdleConnections()
-	b.api = &apiClient{base: node.URL, key: app.SecretKeyTest, hc: hc}
+	b.api = &apiClient{base: node.URL, key: app.SecretKeyTest, hc: newClient()}
 	b.tag = randomTag()
+	return nil
+}
+
+// warmUp registers the webhook endpoint and checks that the whole
+// pipeline works on every channel before timing.
+func (b *storeBench) warmUp(ctx context.Context) error {
 	if err := b.api.post(ctx, "/v1/webhook_endpoints",
 		fmt.Appendf(nil, `{"app":%q,"url":%q}`, b.appID, b.rcv.url), nil); err != nil {
 		return fmt.Errorf("registering webhook endpoint: %w", err)
 	}
-	// Warm-up, and a check that the whole pipeline works on every channel
-	// before timing.
 	for _, bc := range b.o.channels {
 		if _, err := b.lifecycle(ctx, bc, 0, chargeAmount); err != nil {
 			return fmt.Errorf("warm-up lifecycle on %s: %w", bc.Name, err)
@@ -121,8 +148,11 @@ func (b *storeBench) run(ctx context.Context) (err error) {
 	}
 	b.rcv.quiesce(5 * time.Second)
 	b.m.settle = func() { b.rcv.quiesce(10 * time.Second) }
+	return nil
+}
 
-	// The store's ceilings, measured on this node's store.
+// commitCeilings measures the store's ceilings on this node's store.
+func (b *storeBench) commitCeilings(ctx context.Context, node *gateway.Node) error {
 	single := commitCeiling(ctx, b.m, node.DB, b.o.duration, 1)
 	b.sr.CommitSingle = single.rate()
 	b.sr.CommitBatchedC = 16
@@ -135,30 +165,20 @@ func (b *storeBench) run(ctx context.Context) (err error) {
 		return fmt.Errorf("commit probe: %w", e)
 	}
 	b.p.commits(b.sr)
-	b.p.tableHead()
+	return nil
+}
 
-	if b.o.cpuprofile != "" {
-		stop, err := startProfile(profilePath(b.o, b.sr.Name))
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
-
-	// Lifecycles and refunds first: the poller queries every unpaid charge
-	// from 5 s after its creation on (core.QuerySchedule), so the charges
-	// the create workload leaves unpaid load whatever runs after them. At
-	// each concurrency the channels run in turn, so that both meet the
-	// same conditions.
+// workloads times each selected workload. Lifecycles and refunds go
+// first: the poller queries every unpaid charge from 5 s after its
+// creation on (core.QuerySchedule), so the charges the create workload
+// leaves unpaid load whatever runs after them. At each concurrency the
+// channels run in turn, so that both meet the same conditions.
+func (b *storeBench) workloads(ctx context.Context) error {
 	if b.o.workloads[wLifecycle] {
-		for _, c := range b.o.conc {
-			for _, bc := range b.o.channels {
-				b.measure(bc, wLifecycle, c, func(w, _ int) (bool, error) {
-					_, err := b.lifecycle(ctx, bc, w, chargeAmount)
-					return err == nil, err
-				})
-			}
-		}
+		b.each(wLifecycle, func(bc *benchChannel, w int) error {
+			_, err := b.lifecycle(ctx, bc, w, chargeAmount)
+			return err
+		})
 	}
 	if b.o.workloads[wRefund] {
 		if err := b.refunds(ctx); err != nil {
@@ -166,16 +186,24 @@ func (b *storeBench) run(ctx context.Context) (err error) {
 		}
 	}
 	if b.o.workloads[wCreate] {
-		for _, c := range b.o.conc {
-			for _, bc := range b.o.channels {
-				b.measure(bc, wCreate, c, func(w, _ int) (bool, error) {
-					_, err := b.create(ctx, bc, w, chargeAmount)
-					return err == nil, err
-				})
-			}
-		}
+		b.each(wCreate, func(bc *benchChannel, w int) error {
+			_, err := b.create(ctx, bc, w, chargeAmount)
+			return err
+		})
 	}
 	return nil
+}
+
+// each measures op at every concurrency on every channel.
+func (b *storeBench) each(workload string, op func(bc *benchChannel, w int) error) {
+	for _, c := range b.o.conc {
+		for _, bc := range b.o.channels {
+			b.measure(bc, workload, c, func(w, _ int) (bool, error) {
+				err := op(bc, w)
+				return err == nil, err
+			})
+		}
+	}
 }
 
 // measure runs one workload on one channel at one concurrency and prints
