@@ -3,7 +3,6 @@ package polypay
 import (
 	"context"
 	"errors"
-	"net/http"
 )
 
 // TradeState is what a channel says about a charge's trade.
@@ -138,10 +137,11 @@ type Channel interface {
 	QueryRefund(ctx context.Context, c *Charge, r *Refund) (*RefundResult, error)
 	// ParseNotification verifies and parses an asynchronous notification.
 	// It returns ErrBadSignature for a notification that does not verify.
-	ParseNotification(ctx context.Context, r *http.Request, body []byte) (*Notification, error)
-	// Ack writes the channel's expected reply to a notification: ok=true
-	// acknowledges it, ok=false asks the channel to send it again.
-	Ack(w http.ResponseWriter, ok bool)
+	ParseNotification(ctx context.Context, req NotifyRequest) (*Notification, error)
+	// Ack is the channel's expected reply to a notification: ok=true
+	// acknowledges it, ok=false asks the channel to send it again. The
+	// HTTP layer writes it (NotifyReply.WriteResponse).
+	Ack(ok bool) NotifyReply
 }
 
 // ErrBadSignature is returned for notifications or responses whose signature

@@ -31,10 +31,11 @@ func parseCashierSettings(raw []byte) (core.CashierSettingsParams, error) {
 		}
 		return &out, nil
 	}
-	if p.ChannelOrder, err = list("channel_order", `["wx_pub_qr","alipay_qr"]`); err != nil {
+	ex := cashierExamples()
+	if p.ChannelOrder, err = list("channel_order", jsonText([]string{ex[1], ex[0]})); err != nil {
 		return p, err
 	}
-	if p.DisabledChannels, err = list("disabled_channels", `["alipay_pc_direct"]`); err != nil {
+	if p.DisabledChannels, err = list("disabled_channels", jsonText([]string{ex[2]})); err != nil {
 		return p, err
 	}
 	if p.AllowedOrigins, err = list("allowed_origins", `["https://shop.example"]`); err != nil {
@@ -43,7 +44,7 @@ func parseCashierSettings(raw []byte) (core.CashierSettingsParams, error) {
 	if v, ok := b.raw("labels"); ok {
 		var m map[string]map[string]string
 		if json.Unmarshal(v, &m) != nil {
-			return p, polypay.ParamError("labels", `labels 须为 {"alipay_qr": {"zh": "…", "en": "…"}} 形式的对象`)
+			return p, polypay.ParamError("labels", `labels 须为 {%s: {"zh": "…", "en": "…"}} 形式的对象`, jsonText(ex[0]))
 		}
 		if m == nil {
 			m = map[string]map[string]string{}
@@ -51,6 +52,19 @@ func parseCashierSettings(raw []byte) (core.CashierSettingsParams, error) {
 		p.Labels = &m
 	}
 	return p, b.unknown()
+}
+
+// cashierExamples are three cashier channels for the examples in error
+// messages: the cashier's first three.
+func cashierExamples() [3]string {
+	ex := [3]string{"…", "…", "…"}
+	copy(ex[:], polypay.CashierChannels())
+	return ex
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // setCashierSettings: POST /v1/apps/{app}/cashier_settings, in the key's mode.

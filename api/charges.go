@@ -25,17 +25,6 @@ var (
 	currencyRe = regexp.MustCompile(`^[a-z]{3}$`)
 )
 
-// orderNoRule is Ping++'s order_no rule per channel family (spec §2.2.1).
-func orderNoRule(channel string) (min, max int) {
-	switch {
-	case strings.HasPrefix(channel, "alipay"):
-		return 1, 64
-	case strings.HasPrefix(channel, "upacp"), channel == "applepay_upacp":
-		return 8, 40
-	}
-	return 1, 32
-}
-
 func parseChargeParams(raw []byte) (core.ChargeParams, error) {
 	var p core.ChargeParams
 	b, err := parseBody(raw)
@@ -51,9 +40,10 @@ func parseChargeParams(raw []byte) (core.ChargeParams, error) {
 	if p.OrderNo, err = b.str("order_no", true, 0); err != nil {
 		return p, err
 	}
-	lo, hi := orderNoRule(p.Channel)
-	if len(p.OrderNo) < lo || len(p.OrderNo) > hi || !alnum.MatchString(p.OrderNo) {
-		return p, polypay.ParamError("order_no", "order_no 须为 %d-%d 位字母或数字", lo, hi)
+	// Ping++'s order_no rule is per channel family (spec §2.2.1).
+	rule := polypay.OrderNoFor(p.Channel)
+	if len(p.OrderNo) < rule.Min || len(p.OrderNo) > rule.Max || !alnum.MatchString(p.OrderNo) {
+		return p, polypay.ParamError("order_no", "order_no 须为 %d-%d 位字母或数字", rule.Min, rule.Max)
 	}
 	if p.Amount, _, err = b.int("amount", true); err != nil {
 		return p, err
@@ -588,5 +578,10 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := context.WithoutCancel(r.Context()) // finish applying even if the channel hangs up
-	s.Svc.HandleNotification(ctx, w, r, r.PathValue("family"), r.PathValue("app"), mode == "live", raw)
+	reply, err := s.Svc.HandleNotification(ctx, polypay.NewNotifyRequest(r, raw), r.PathValue("family"), r.PathValue("app"), mode == "live")
+	if err != nil {
+		http.Error(w, "unknown notification target", http.StatusNotFound)
+		return
+	}
+	reply.WriteResponse(w)
 }

@@ -20,7 +20,8 @@ func (c *Cashier) payCard(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if c.cfg.Vault == nil || !contains(c.visibleChannels(o, cs, r.UserAgent()), "card") {
+	card := presentedAs(polypay.PresentCardForm)
+	if c.cfg.Vault == nil || card == "" || !contains(c.visibleChannels(o, cs, r.UserAgent()), card) {
 		http.Redirect(w, r, c.selfURL(o, append(em, "err", "channel")...), http.StatusSeeOther)
 		return
 	}
@@ -43,8 +44,11 @@ func (c *Cashier) payCard(w http.ResponseWriter, r *http.Request) {
 		back("card") // the vault's message names the field; never echo the card
 		return
 	}
-	extra := map[string]any{"source": tok.ID, "return_url": c.selfURL(o, append(em, "ch", "card")...)}
-	if _, err := c.cfg.Svc.PayOrder(r.Context(), o, "card", clientIP(r), extra); err != nil {
+	extra := map[string]any{"source": tok.ID}
+	for _, k := range cashierInfo(card).ReturnURLParams {
+		extra[k] = c.selfURL(o, append(em, "ch", card)...)
+	}
+	if _, err := c.cfg.Svc.PayOrder(r.Context(), o, card, clientIP(r), extra); err != nil {
 		var pe *polypay.Error
 		code := "channel_down"
 		if errors.As(err, &pe) && pe.Code == polypay.EChannel && pe.ChannelCode != "" && pe.ChannelCode != "channel_timeout" {
@@ -56,5 +60,5 @@ func (c *Cashier) payCard(w http.ResponseWriter, r *http.Request) {
 		back(code)
 		return
 	}
-	http.Redirect(w, r, c.selfURL(o, append(em, "ch", "card")...), http.StatusSeeOther)
+	http.Redirect(w, r, c.selfURL(o, append(em, "ch", card)...), http.StatusSeeOther)
 }

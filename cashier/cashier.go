@@ -34,6 +34,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,7 +44,6 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/polypay/polypay"
-	"github.com/polypay/polypay/channel/unionpay"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/vault"
@@ -278,10 +278,10 @@ func lang(r *http.Request) string {
 
 // Client kinds, from the User-Agent.
 const (
-	ClientWeChat  = "wechat"
-	ClientAlipay  = "alipay"
-	ClientMobile  = "mobile"
-	ClientDesktop = "desktop"
+	ClientWeChat  = polypay.ClientWeChat
+	ClientAlipay  = polypay.ClientAlipay
+	ClientMobile  = polypay.ClientMobile
+	ClientDesktop = polypay.ClientDesktop
 )
 
 // ClientKind classifies a User-Agent.
@@ -295,44 +295,6 @@ func ClientKind(ua string) string {
 		return ClientMobile
 	}
 	return ClientDesktop
-}
-
-// fitting lists the channels each kind of client can pay with, in order.
-var fitting = map[string][]string{
-	ClientWeChat:  {"wx_pub"},
-	ClientAlipay:  {"alipay_wap"},
-	ClientMobile:  {"alipay_wap", "wx_wap", "upacp_wap", "card", "paypal"},
-	ClientDesktop: {"alipay_qr", "wx_pub_qr", "alipay_pc_direct", "upacp_pc", "card", "paypal"},
-}
-
-// ChannelsFor returns the order's allowed channels that fit the client.
-func ChannelsFor(allowed []string, ua string) []string {
-	var out []string
-	for _, ch := range fitting[ClientKind(ua)] {
-		for _, a := range allowed {
-			if a == ch {
-				out = append(out, ch)
-			}
-		}
-	}
-	return out
-}
-
-var qrChannels = map[string]bool{"alipay_qr": true, "wx_pub_qr": true}
-
-type label struct{ zh, en string }
-
-var labels = map[string]label{
-	"alipay_qr":        {"支付宝扫码支付", "Alipay: scan a QR code"},
-	"wx_pub_qr":        {"微信扫码支付", "WeChat Pay: scan a QR code"},
-	"alipay_pc_direct": {"支付宝网页支付", "Alipay web checkout"},
-	"alipay_wap":       {"支付宝", "Alipay"},
-	"wx_wap":           {"微信支付", "WeChat Pay"},
-	"wx_pub":           {"微信支付", "WeChat Pay"},
-	"upacp_pc":         {"银联在线支付", "UnionPay online"},
-	"upacp_wap":        {"银联支付", "UnionPay"},
-	"card":             {"银行卡（Visa / Mastercard 等）", "Card (Visa, Mastercard, …)"},
-	"paypal":           {"PayPal", "PayPal"},
 }
 
 func yuan(fen int64) string {
@@ -363,6 +325,7 @@ type view struct {
 	DiscountLbl string
 	QRContent   string
 	QRImage     string
+	Prompt      string // what to do with the QR code
 	PayURL      string
 	Credential  string
 	// FormAction and FormFields: a channel page the browser must POST to
@@ -450,7 +413,7 @@ func (c *Cashier) settings(w http.ResponseWriter, r *http.Request, o *store.Orde
 func (c *Cashier) visibleChannels(o *store.Order, cs *core.CashierSettings, ua string) []string {
 	var out []string
 	for _, ch := range cs.Arrange(ChannelsFor(core.OrderChannels(o), ua)) {
-		if ch == "card" && c.cfg.Vault == nil {
+		if presents(ch, polypay.PresentCardForm) && c.cfg.Vault == nil {
 			continue
 		}
 		if c.cfg.Svc.ChannelHealthy(o.AppID, o.Livemode, ch) {
@@ -458,18 +421,6 @@ func (c *Cashier) visibleChannels(o *store.Order, cs *core.CashierSettings, ua s
 		}
 	}
 	return out
-}
-
-// channelLabel is a channel's name in the cashier: the app's label, else
-// polypay's.
-func channelLabel(cs *core.CashierSettings, ch, lang string) string {
-	if s := cs.Label(ch, lang); s != "" {
-		return s
-	}
-	if lang == "en" {
-		return labels[ch].en
-	}
-	return labels[ch].zh
 }
 
 func (c *Cashier) page(w http.ResponseWriter, r *http.Request) {
@@ -522,8 +473,9 @@ func (c *Cashier) page(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if q.Get("card") == "1" && contains(c.visibleChannels(o, cs, r.UserAgent()), "card") && c.cfg.Vault != nil {
-		v.State, v.Channel, v.ChannelLbl = "card", "card", channelLabel(cs, "card", l)
+	if card := presentedAs(polypay.PresentCardForm); q.Get("card") == "1" && card != "" &&
+		contains(c.visibleChannels(o, cs, r.UserAgent()), card) && c.cfg.Vault != nil {
+		v.State, v.Channel, v.ChannelLbl = "card", card, channelLabel(cs, card, l)
 		c.render(w, http.StatusOK, "page.html", v)
 		return
 	}
@@ -535,8 +487,9 @@ func (c *Cashier) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	visible := c.visibleChannels(o, cs, r.UserAgent())
-	if contains(visible, "wx_pub") && o.Livemode {
-		// Choosing wx_pub redirects the form's POST to WeChat's OAuth.
+	if slices.ContainsFunc(visible, isJSAPI) && o.Livemode {
+		// Choosing a JSAPI channel (wx_pub) redirects the form's POST to
+		// WeChat's OAuth.
 		h := w.Header()
 		h.Set("Content-Security-Policy", strings.Replace(h.Get("Content-Security-Policy"),
 			"form-action 'self'", "form-action 'self' "+wxOAuthOrigin, 1))
@@ -575,25 +528,25 @@ func (c *Cashier) showCharge(r *http.Request, o *store.Order, ch string, v *view
 		v.DiscountLbl = c.chargeDiscountLabel(r.Context(), o, ch0, v.Lang)
 	}
 	v.ChannelLbl = channelLabel(v.Settings, ch, v.Lang)
-	switch {
-	case qrChannels[ch]:
+	ci := cashierInfo(ch)
+	if ci == nil {
+		ci = &polypay.CashierInfo{Present: polypay.PresentRedirect}
+	}
+	switch ci.Present {
+	case polypay.PresentQR:
 		var s string
 		if json.Unmarshal(ch0.Credential, &s) != nil {
 			return false
 		}
-		v.State, v.QRContent = "qr", s
+		v.State, v.QRContent, v.Prompt = "qr", s, ci.Prompt.In(v.Lang)
 		v.QRImage = "/cashier/" + o.ID + "/qr.png?t=" + url.QueryEscape(o.CashierToken) + "&ch=" + url.QueryEscape(ch)
 		if !o.Livemode {
-			if strings.HasPrefix(ch, "alipay") {
-				v.WalletURL = "/sim/alipay/wallet"
-			} else {
-				v.WalletURL = "/sim/wechatpay/wallet"
-			}
+			v.WalletURL = sandboxWallet(ch)
 		}
-	case ch == "wx_pub":
+	case polypay.PresentJSAPI:
 		v.State, v.Credential = "jsapi", string(ch0.Credential)
-		v.WalletURL = "/sim/wechatpay/wallet"
-	case ch == "card":
+		v.WalletURL = sandboxWallet(ch)
+	case polypay.PresentCardForm:
 		// A card charge still pending waits for 3-D Secure: the issuer's
 		// page, reached by a plain link (a form's redirect to another
 		// origin would be stopped by form-action).
@@ -609,13 +562,13 @@ func (c *Cashier) showCharge(r *http.Request, o *store.Order, ch string, v *view
 			return true
 		}
 		v.State, v.PayURL = "redirect", pi.NextAction.RedirectToURL.URL
-	case ch == "upacp_pc" || ch == "upacp_wap":
+	case polypay.PresentForm:
 		var fields map[string]string
 		if json.Unmarshal(ch0.Credential, &fields) != nil {
 			return false
 		}
-		// Without channel_url the form goes to UnionPay's own gateway.
-		action := cmp.Or(fields["channel_url"], unionpay.FrontURL)
+		// Without channel_url the form goes to the channel's own gateway.
+		action := cmp.Or(fields["channel_url"], ci.FormURL)
 		if !strings.HasPrefix(action, "http") {
 			return false
 		}
@@ -733,32 +686,28 @@ func (c *Cashier) pay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ch := r.PostForm.Get("channel")
-	if !contains(c.visibleChannels(o, cs, r.UserAgent()), ch) {
+	ci := cashierInfo(ch)
+	if ci == nil || !contains(c.visibleChannels(o, cs, r.UserAgent()), ch) {
 		http.Redirect(w, r, c.selfURL(o, append(em, "err", "channel")...), http.StatusSeeOther)
 		return
 	}
-	extra := map[string]any{}
-	switch ch {
-	case "wx_pub_qr":
-		extra["product_id"] = o.ID
-	case "alipay_wap":
-		extra["success_url"] = c.selfURL(o)
-		extra["cancel_url"] = c.selfURL(o)
-	case "alipay_pc_direct":
-		extra["success_url"] = c.selfURL(o)
-	case "wx_pub":
+	switch ci.Present {
+	case polypay.PresentJSAPI:
 		// JSAPI needs the payer's openid: WeChat's web OAuth first, and
 		// the charge is created when it comes back (wxOAuthCallback).
 		c.startWxOAuth(w, r, o, em)
 		return
-	case "card":
+	case polypay.PresentCardForm:
 		// The card form comes first; the charge is made when it is sent.
 		http.Redirect(w, r, c.selfURL(o, append(em, "card", "1")...), http.StatusSeeOther)
 		return
-	case "upacp_pc", "upacp_wap":
-		extra["result_url"] = c.selfURL(o)
-	case "paypal":
-		extra["return_url"] = c.selfURL(o)
+	}
+	extra := map[string]any{}
+	if ci.OrderIDParam != "" {
+		extra[ci.OrderIDParam] = o.ID
+	}
+	for _, k := range ci.ReturnURLParams {
+		extra[k] = c.selfURL(o)
 	}
 	if _, err := c.cfg.Svc.PayOrder(r.Context(), o, ch, clientIP(r), extra); err != nil {
 		c.cfg.Log.Warn("cashier: creating charge", "order", o.ID, "channel", ch, "err", err)
@@ -790,7 +739,7 @@ func (c *Cashier) qr(w http.ResponseWriter, r *http.Request) {
 	ch := q.Get("ch")
 	charge, err := c.cfg.Svc.OrderCharge(r.Context(), o, ch)
 	var content string
-	if err != nil || charge == nil || !qrChannels[ch] || charge.Status != polypay.ChargePending ||
+	if err != nil || charge == nil || !presents(ch, polypay.PresentQR) || charge.Status != polypay.ChargePending ||
 		json.Unmarshal(charge.Credential, &content) != nil || content == "" {
 		http.NotFound(w, r)
 		return

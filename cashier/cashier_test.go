@@ -176,7 +176,7 @@ func TestCashierToken(t *testing.T) {
 }
 
 func TestChannelsFor(t *testing.T) {
-	all := core.CashierChannels
+	all := core.CashierChannels()
 	for _, tc := range []struct {
 		ua   string
 		want string

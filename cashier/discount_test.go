@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/polypay/polypay/ledger"
 )
 
 // TestDiscountRulesAPI: bad input is a Ping++ error naming the parameter;
@@ -169,7 +171,7 @@ func TestDiscountedOrderThroughCashier(t *testing.T) {
 		got["amount_paid"] != 5499.0 || got["amount"] != 5999.0 {
 		t.Fatalf("paid order: %s", raw)
 	}
-	sum, probs, err := nd.n.DB.CheckLedger(context.Background())
+	sum, probs, err := ledger.Check(context.Background(), nd.n.DB)
 	if err != nil || len(probs) > 0 {
 		t.Fatalf("ledger: %v %v", err, probs)
 	}
@@ -180,7 +182,7 @@ func TestDiscountedOrderThroughCashier(t *testing.T) {
 	}
 	// Reading the order again posts nothing more.
 	nd.do("GET", "/v1/orders/"+id, nil)
-	if _, probs, _ := nd.n.DB.CheckLedger(context.Background()); len(probs) > 0 {
+	if _, probs, _ := ledger.Check(context.Background(), nd.n.DB); len(probs) > 0 {
 		t.Fatalf("ledger after re-read: %v", probs)
 	}
 }

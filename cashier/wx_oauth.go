@@ -93,9 +93,10 @@ func embedParts(em []string) (embed, parent string) {
 // the cashier when the order already has its wx_pub charge or the app
 // cannot do the OAuth.
 func (c *Cashier) startWxOAuth(w http.ResponseWriter, r *http.Request, o *store.Order, em []string) {
-	if ch, err := c.cfg.Svc.OrderCharge(r.Context(), o, "wx_pub"); err == nil && ch != nil &&
+	jsapi := presentedAs(polypay.PresentJSAPI)
+	if ch, err := c.cfg.Svc.OrderCharge(r.Context(), o, jsapi); err == nil && ch != nil &&
 		ch.Status == polypay.ChargePending && len(ch.Credential) > 0 {
-		http.Redirect(w, r, c.selfURL(o, append(em, "ch", "wx_pub")...), http.StatusSeeOther)
+		http.Redirect(w, r, c.selfURL(o, append(em, "ch", jsapi)...), http.StatusSeeOther)
 		return
 	}
 	get := c.wechatOAuth()
@@ -172,16 +173,17 @@ func (c *Cashier) wxOAuthCallback(w http.ResponseWriter, r *http.Request) {
 		back() // the page shows paid or expired
 		return
 	}
-	if ch, err := c.cfg.Svc.OrderCharge(r.Context(), o, "wx_pub"); err == nil && ch != nil &&
+	jsapi := presentedAs(polypay.PresentJSAPI)
+	if ch, err := c.cfg.Svc.OrderCharge(r.Context(), o, jsapi); err == nil && ch != nil &&
 		ch.Status == polypay.ChargePending && len(ch.Credential) > 0 {
-		back("ch", "wx_pub") // a reload of the callback
+		back("ch", jsapi) // a reload of the callback
 		return
 	}
 	cs := c.settings(w, r, o)
 	if cs == nil {
 		return
 	}
-	if !contains(c.visibleChannels(o, cs, r.UserAgent()), "wx_pub") {
+	if !contains(c.visibleChannels(o, cs, r.UserAgent()), jsapi) {
 		back("err", "channel")
 		return
 	}
@@ -207,8 +209,8 @@ func (c *Cashier) wxOAuthCallback(w http.ResponseWriter, r *http.Request) {
 		back("err", "oauth_failed")
 		return
 	}
-	if _, err := c.cfg.Svc.PayOrder(r.Context(), o, "wx_pub", clientIP(r), map[string]any{"open_id": openid}); err != nil {
-		c.cfg.Log.Warn("cashier: creating charge", "order", o.ID, "channel", "wx_pub", "err", err)
+	if _, err := c.cfg.Svc.PayOrder(r.Context(), o, jsapi, clientIP(r), map[string]any{"open_id": openid}); err != nil {
+		c.cfg.Log.Warn("cashier: creating charge", "order", o.ID, "channel", jsapi, "err", err)
 		code := "channel_down"
 		if polypay.ErrorCode(err) == polypay.EInvalid {
 			code = "state"
@@ -216,7 +218,7 @@ func (c *Cashier) wxOAuthCallback(w http.ResponseWriter, r *http.Request) {
 		back("err", code)
 		return
 	}
-	back("ch", "wx_pub")
+	back("ch", jsapi)
 }
 
 // exchangeWxCode trades an OAuth code for the payer's openid at WeChat's

@@ -2,12 +2,9 @@ package channel
 
 import (
 	"context"
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -18,24 +15,12 @@ import (
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/channel/alipay"
+	"github.com/polypay/polypay/channel/credkit"
 	"github.com/polypay/polypay/sim/alipaysim"
 )
 
 // AlipayConfig is the credential set of the alipay family.
-type AlipayConfig struct {
-	AppID           string `json:"app_id"`
-	PrivateKey      string `json:"private_key"`
-	AlipayPublicKey string `json:"alipay_public_key"`
-	Gateway         string `json:"gateway,omitempty"`
-	// Certificate mode (公钥证书模式): set all three instead of
-	// alipay_public_key.
-	AppCert        string `json:"app_cert,omitempty"`
-	AlipayCert     string `json:"alipay_cert,omitempty"`
-	AlipayRootCert string `json:"alipay_root_cert,omitempty"`
-	// Sandbox credentials talk to the built-in simulator at the server's
-	// current address, wherever it listens today.
-	Sandbox bool `json:"sandbox,omitempty"`
-}
+type AlipayConfig = alipay.Credentials
 
 type alipayFamily struct {
 	sim *alipaysim.Sim
@@ -53,19 +38,10 @@ func newAlipayFamily(ctx context.Context, r *Registry) (*alipayFamily, error) {
 	return f, nil
 }
 
-func (f *alipayFamily) name() string { return "alipay" }
+func (f *alipayFamily) name() string       { return alipay.Family.Name }
+func (f *alipayFamily) channels() []string { return alipay.Family.ChannelNames() }
 
-func (f *alipayFamily) channels() []string {
-	return []string{alipay.ChannelQR, alipay.ChannelApp, alipay.ChannelWap, alipay.ChannelPC, alipay.ChannelScan, alipay.ChannelLite}
-}
-
-func decodeAlipay(raw json.RawMessage) (*AlipayConfig, error) {
-	var c AlipayConfig
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, polypay.ParamError("params", "alipay credentials must be a JSON object: %v", err)
-	}
-	return &c, nil
-}
+func decodeAlipay(raw json.RawMessage) (*AlipayConfig, error) { return alipay.DecodeCredentials(raw) }
 
 func (f *alipayFamily) connector(ch string, raw json.RawMessage, simURL string) (polypay.Channel, error) {
 	c, err := decodeAlipay(raw)
@@ -77,88 +53,17 @@ func (f *alipayFamily) connector(ch string, raw json.RawMessage, simURL string) 
 		gw = simURL + "/sim/alipay/gateway.do"
 		browser = f.reg.PublicURL + "/sim/alipay/gateway.do"
 	}
-	return alipay.New(ch, alipay.Config{AppID: c.AppID, PrivateKeyPEM: c.PrivateKey,
-		AlipayPublicKeyPEM: c.AlipayPublicKey, AppCertPEM: c.AppCert, AlipayCertPEM: c.AlipayCert,
-		AlipayRootCertPEM: c.AlipayRootCert, Gateway: gw, BrowserGateway: browser, HTTPClient: f.reg.http})
+	cfg := c.Config()
+	cfg.Gateway, cfg.BrowserGateway, cfg.HTTPClient = gw, browser, f.reg.http
+	return alipay.New(ch, cfg)
 }
 
 func (f *alipayFamily) validate(raw json.RawMessage) (string, error) {
-	c, err := decodeAlipay(raw)
-	if err != nil {
-		return "", err
-	}
-	required := map[string]string{"app_id": c.AppID, "private_key": c.PrivateKey}
-	if c.AppCert != "" || c.AlipayCert != "" || c.AlipayRootCert != "" {
-		required["app_cert"], required["alipay_cert"], required["alipay_root_cert"] = c.AppCert, c.AlipayCert, c.AlipayRootCert
-	} else {
-		required["alipay_public_key"] = c.AlipayPublicKey
-	}
-	for name, v := range required {
-		if v == "" {
-			return "", polypay.ParamError("params["+name+"]", "缺少参数: %s", name)
-		}
-	}
-	if !c.Sandbox && c.Gateway == "" {
-		c.Gateway = alipay.DefaultGateway
-	}
-	if _, err := alipay.New("alipay_qr", alipay.Config{AppID: c.AppID, PrivateKeyPEM: c.PrivateKey,
-		AlipayPublicKeyPEM: c.AlipayPublicKey, AppCertPEM: c.AppCert, AlipayCertPEM: c.AlipayCert,
-		AlipayRootCertPEM: c.AlipayRootCert, Gateway: "http://127.0.0.1/"}); err != nil {
-		return "", polypay.ParamError("params", "支付宝参数无效: %v", err)
-	}
-	if err := canSign(c.PrivateKey); err != nil {
-		return "", polypay.ParamError("params[private_key]", "private_key cannot sign: %v", err)
-	}
-	return c.AppID, nil
-}
-
-// parsePrivateKey reads an RSA private key in PKCS#1 or PKCS#8 PEM.
-func parsePrivateKey(p string) (*rsa.PrivateKey, error) {
-	block, _ := pem.Decode([]byte(p))
-	if block == nil {
-		return nil, fmt.Errorf("not PEM")
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	any, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("unreadable key: %v", err)
-	}
-	k, ok := any.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("not an RSA key")
-	}
-	return k, nil
-}
-
-// canSign proves a PEM private key works by signing with it.
-func canSign(p string) error {
-	k, err := parsePrivateKey(p)
-	if err != nil {
-		return err
-	}
-	if k.N.BitLen() < 2048 {
-		return fmt.Errorf("RSA key of %d bits; 2048 or more required", k.N.BitLen())
-	}
-	sum := sha256.Sum256([]byte("polypay"))
-	_, err = rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, sum[:])
-	return err
-}
-
-func fingerprint(secret string) string {
-	h := sha256.Sum256([]byte(secret))
-	return "redacted sha256:" + hex.EncodeToString(h[:8])
+	return alipay.ValidateCredentials(raw)
 }
 
 func (f *alipayFamily) redact(raw json.RawMessage) map[string]any {
-	c, err := decodeAlipay(raw)
-	if err != nil {
-		return map[string]any{}
-	}
-	return map[string]any{"app_id": c.AppID, "private_key": fingerprint(c.PrivateKey),
-		"alipay_public_key": c.AlipayPublicKey, "app_cert": c.AppCert, "alipay_cert": c.AlipayCert,
-		"alipay_root_cert": c.AlipayRootCert, "gateway": c.Gateway, "sandbox": c.Sandbox}
+	return alipay.RedactCredentials(raw)
 }
 
 func (f *alipayFamily) sandbox() (json.RawMessage, error) {
@@ -177,7 +82,7 @@ func (f *alipayFamily) sandbox() (json.RawMessage, error) {
 
 // merchantKey tells the simulator the public key of a sandbox app.
 func (f *alipayFamily) merchantKey(appID string) (*rsa.PublicKey, bool) {
-	raw, ok := f.reg.sandboxConfig("alipay", appID)
+	raw, ok := f.reg.sandboxConfig(alipay.Family.Name, appID)
 	if !ok {
 		return nil, false
 	}
@@ -185,7 +90,7 @@ func (f *alipayFamily) merchantKey(appID string) (*rsa.PublicKey, bool) {
 	if err != nil {
 		return nil, false
 	}
-	k, err := parsePrivateKey(c.PrivateKey)
+	k, err := credkit.ParsePrivateKey(c.PrivateKey)
 	if err != nil {
 		return nil, false
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/channel/alipay"
+	"github.com/polypay/polypay/channel/wechatpay"
 	"github.com/polypay/polypay/health"
 	"github.com/polypay/polypay/sim/simfault"
 )
@@ -65,9 +67,9 @@ type probeCharger interface{ probeCharge(c *polypay.Charge) }
 // or nil for a family without them.
 func (r *Registry) SimFaults(family string) *simfault.MerchantFaults {
 	switch family {
-	case "alipay":
+	case alipay.Family.Name:
 		return &r.alipay.sim.Faults
-	case "wx":
+	case wechatpay.Family.Name:
 		return &r.wechat.sim.Faults
 	}
 	return nil

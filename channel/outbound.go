@@ -3,10 +3,10 @@ package channel
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/channel/alipay"
+	"github.com/polypay/polypay/channel/credkit"
 	"github.com/polypay/polypay/channel/paypal"
 	stripech "github.com/polypay/polypay/channel/stripe"
 	"github.com/polypay/polypay/channel/unionpay"
@@ -31,81 +31,41 @@ func WithAllowedHosts(hosts []string) Option {
 	return func(r *Registry) { r.allowHosts = append([]string(nil), hosts...) }
 }
 
-// endpoint is a URL in live credentials that the connector calls.
-type endpoint struct {
-	param    string   // the credential's parameter, "params[gateway]"
-	url      string   // "" when unset: the connector's default
-	official []string // the channel's own hosts for it
-}
-
-func hostOf(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		panic(err)
-	}
-	return p.Hostname()
-}
-
-// The channels' own hosts, production and the channels' sandboxes.
-var (
-	alipayHosts   = []string{hostOf(alipay.DefaultGateway), "openapi-sandbox.dl.alipaydev.com", "openapi.alipaydev.com"}
-	wechatHosts   = []string{hostOf(wechatpay.DefaultBaseURL), "api2.mch.weixin.qq.com"}
-	stripeHosts   = []string{hostOf(stripech.DefaultBaseURL)}
-	paypalHosts   = []string{hostOf(paypal.LiveBaseURL), hostOf(paypal.SandboxBaseURL)}
-	unionpayHosts = []string{hostOf(unionpay.DefaultBaseURL), "gateway.test.95516.com"}
-	unionpayFiles = []string{hostOf(unionpay.DefaultFileURL), "filedownload.test.95516.com"}
-)
+// endpoint is a URL in live credentials that the connector calls; each
+// family lists its own, with its channel's hosts
+// (alipay.CredentialEndpoints, ...).
+type endpoint = credkit.Endpoint
 
 func (f *alipayFamily) endpoints(raw json.RawMessage) []endpoint {
-	c, err := decodeAlipay(raw)
-	if err != nil || c.Sandbox {
-		return nil
-	}
-	return []endpoint{{"params[gateway]", c.Gateway, alipayHosts}}
+	return alipay.CredentialEndpoints(raw)
 }
 
 func (f *wechatFamily) endpoints(raw json.RawMessage) []endpoint {
-	c, err := decodeWechat(raw)
-	if err != nil || c.Sandbox {
-		return nil
-	}
-	return []endpoint{{"params[base_url]", c.BaseURL, wechatHosts}}
+	return wechatpay.CredentialEndpoints(raw)
 }
 
 func (f *stripeFamily) endpoints(raw json.RawMessage) []endpoint {
-	c, err := decodeStripe(raw)
-	if err != nil || c.Sandbox {
-		return nil
-	}
-	return []endpoint{{"params[base_url]", c.BaseURL, stripeHosts}}
+	return stripech.CredentialEndpoints(raw)
 }
 
 func (f *paypalFamily) endpoints(raw json.RawMessage) []endpoint {
-	c, err := decodePaypal(raw)
-	if err != nil || c.Sandbox {
-		return nil
-	}
-	return []endpoint{{"params[base_url]", c.BaseURL, paypalHosts}}
+	return paypal.CredentialEndpoints(raw)
 }
 
 func (f *unionpayFamily) endpoints(raw json.RawMessage) []endpoint {
-	c, err := decodeUnionPay(raw)
-	if err != nil || c.Sandbox {
-		return nil
-	}
-	return []endpoint{{"params[base_url]", c.BaseURL, unionpayHosts}, {"params[file_url]", c.FileURL, unionpayFiles}}
+	return unionpay.CredentialEndpoints(raw)
 }
 
 // checkEndpoints refuses live credentials with a URL off the channel's
 // hosts and the operator's; EInvalid naming the parameter.
 func (r *Registry) checkEndpoints(f family, cfg json.RawMessage) error {
 	for _, e := range f.endpoints(cfg) {
-		if e.url == "" {
+		if e.URL == "" {
 			continue
 		}
-		if err := outbound.CheckChannelURL(e.url, e.official, r.allowHosts); err != nil {
-			return &polypay.Error{Code: polypay.EInvalid, Param: e.param, Err: err,
-				Message: fmt.Sprintf("%s 不可用: %v (the operator may allow other hosts with --allow-channel-host)", e.param, err)}
+		if err := outbound.CheckChannelURL(e.URL, e.Official, r.allowHosts); err != nil {
+			return &polypay.Error{Code: polypay.EInvalid, Param: e.Param, Err: err,
+				Message: fmt.Sprintf("%s 不可用: %v (the operator may allow other hosts with --allow-channel-host)", e.Param, err)}
 		}
 	}
 	return nil

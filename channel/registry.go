@@ -173,6 +173,9 @@ func NewRegistry(ctx context.Context, db *store.DB, box *seal.Box, simURL string
 			r.byChan[ch] = f
 		}
 	}
+	if err := r.checkGlue(); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 

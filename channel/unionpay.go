@@ -22,20 +22,8 @@ import (
 )
 
 // UnionPayConfig is the credential set of the upacp (UnionPay online
-// gateway) family, PEM throughout: the merchant signing key and its
-// certificate (certId is the certificate's serial), UnionPay's root and
-// middle certificates, and for applepay_upacp the Apple Pay merchant id.
-type UnionPayConfig struct {
-	MerID           string `json:"mer_id"`
-	PrivateKey      string `json:"private_key"`
-	SignCert        string `json:"sign_cert"`
-	RootCert        string `json:"root_cert"`
-	MiddleCert      string `json:"middle_cert"`
-	AppleMerchantID string `json:"apple_merchant_id,omitempty"`
-	BaseURL         string `json:"base_url,omitempty"`
-	FileURL         string `json:"file_url,omitempty"`
-	Sandbox         bool   `json:"sandbox,omitempty"`
-}
+// gateway) family.
+type UnionPayConfig = unionpay.Credentials
 
 type unionpayFamily struct {
 	sim *unionpaysim.Sim
@@ -58,21 +46,16 @@ func newUnionPayFamily(ctx context.Context, r *Registry) (*unionpayFamily, error
 	return f, nil
 }
 
-func (f *unionpayFamily) name() string       { return "upacp" }
-func (f *unionpayFamily) channels() []string { return unionpay.Channels }
+func (f *unionpayFamily) name() string       { return unionpay.Family.Name }
+func (f *unionpayFamily) channels() []string { return unionpay.Family.ChannelNames() }
 
 func decodeUnionPay(raw json.RawMessage) (*UnionPayConfig, error) {
-	var c UnionPayConfig
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, polypay.ParamError("params", "upacp credentials must be a JSON object: %v", err)
-	}
-	return &c, nil
+	return unionpay.DecodeCredentials(raw)
 }
 
 func (f *unionpayFamily) config(c *UnionPayConfig, simURL string) unionpay.Config {
-	cfg := unionpay.Config{MerID: c.MerID, PrivateKeyPEM: c.PrivateKey, SignCertPEM: c.SignCert, RootCertPEM: c.RootCert,
-		MiddleCertPEM: c.MiddleCert, AppleMerchantID: c.AppleMerchantID, BaseURL: c.BaseURL, FileURL: c.FileURL,
-		HTTPClient: f.reg.http}
+	cfg := c.Config()
+	cfg.HTTPClient = f.reg.http
 	if c.Sandbox {
 		cfg.BaseURL, cfg.FileURL, cfg.Test = simURL+"/sim/unionpay", simURL+"/sim/unionpay/filedownload/", true
 		// Browsers post the front form to the node's public address.
@@ -90,37 +73,11 @@ func (f *unionpayFamily) connector(ch string, raw json.RawMessage, simURL string
 }
 
 func (f *unionpayFamily) validate(raw json.RawMessage) (string, error) {
-	c, err := decodeUnionPay(raw)
-	if err != nil {
-		return "", err
-	}
-	for _, p := range []struct{ name, v string }{{"mer_id", c.MerID}, {"private_key", c.PrivateKey},
-		{"sign_cert", c.SignCert}, {"root_cert", c.RootCert}} {
-		if p.v == "" {
-			return "", polypay.ParamError("params["+p.name+"]", "缺少参数: %s", p.name)
-		}
-	}
-	if err := canSign(c.PrivateKey); err != nil {
-		return "", polypay.ParamError("params[private_key]", "private_key cannot sign: %v", err)
-	}
-	if _, err := unionpay.New(unionpay.ChannelApp, f.config(c, "http://127.0.0.1")); err != nil {
-		return "", polypay.ParamError("params", "银联参数无效: %v", err)
-	}
-	return c.MerID, nil
+	return unionpay.ValidateCredentials(raw)
 }
 
 func (f *unionpayFamily) redact(raw json.RawMessage) map[string]any {
-	c, err := decodeUnionPay(raw)
-	if err != nil {
-		return map[string]any{}
-	}
-	certID := ""
-	if _, cert, err := unionpay.KeyPair(c.PrivateKey, c.SignCert); err == nil {
-		certID = cert.SerialNumber.String()
-	}
-	return map[string]any{"mer_id": c.MerID, "private_key": fingerprint(c.PrivateKey), "sign_cert": c.SignCert,
-		"cert_id": certID, "root_cert": c.RootCert, "middle_cert": c.MiddleCert, "apple_merchant_id": c.AppleMerchantID,
-		"base_url": c.BaseURL, "file_url": c.FileURL, "sandbox": c.Sandbox}
+	return unionpay.RedactCredentials(raw)
 }
 
 // sandbox makes a merchant key and a self-signed signing certificate
@@ -157,7 +114,7 @@ func (f *unionpayFamily) sandbox() (json.RawMessage, error) {
 
 // merchant tells the simulator a sandbox merchant's certificate.
 func (f *unionpayFamily) merchant(merID string) (*unionpaysim.Merchant, bool) {
-	raw, ok := f.reg.sandboxConfig("upacp", merID)
+	raw, ok := f.reg.sandboxConfig(unionpay.Family.Name, merID)
 	if !ok {
 		return nil, false
 	}
@@ -240,5 +197,5 @@ func (f *unionpayFamily) close() { f.sim.Close() }
 
 // UnionPaySim is the built-in UnionPay simulator (tests drive it directly).
 func (r *Registry) UnionPaySim() *unionpaysim.Sim {
-	return r.families["upacp"].(*unionpayFamily).sim
+	return r.families[unionpay.Family.Name].(*unionpayFamily).sim
 }

@@ -15,26 +15,13 @@ import (
 	"net/url"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/channel/credkit"
 	"github.com/polypay/polypay/channel/wechatpay"
 	"github.com/polypay/polypay/sim/wechatsim"
 )
 
 // WechatConfig is the credential set of the wx (WeChat Pay API v3) family.
-type WechatConfig struct {
-	MchID               string `json:"mchid"`
-	AppID               string `json:"appid"`
-	MerchantSerialNo    string `json:"merchant_serial_no"`
-	PrivateKey          string `json:"private_key"`
-	APIv3Key            string `json:"api_v3_key"`
-	PlatformPublicKey   string `json:"platform_public_key"`
-	PlatformPublicKeyID string `json:"platform_public_key_id"`
-	// AppSecret is the official account's AppSecret, for the web OAuth that
-	// gives the hosted cashier's wx_pub its payer's openid. Optional, but
-	// the cashier cannot offer wx_pub in live mode without it.
-	AppSecret string `json:"app_secret,omitempty"`
-	BaseURL   string `json:"base_url,omitempty"`
-	Sandbox   bool   `json:"sandbox,omitempty"`
-}
+type WechatConfig = wechatpay.Credentials
 
 type wechatFamily struct {
 	sim *wechatsim.Sim
@@ -53,18 +40,11 @@ func newWechatFamily(ctx context.Context, r *Registry) (*wechatFamily, error) {
 	return f, nil
 }
 
-func (f *wechatFamily) name() string { return "wx" }
-
-func (f *wechatFamily) channels() []string {
-	return []string{wechatpay.ChannelQR, wechatpay.ChannelApp, wechatpay.ChannelPub, wechatpay.ChannelLite, wechatpay.ChannelWap, wechatpay.ChannelScan}
-}
+func (f *wechatFamily) name() string       { return wechatpay.Family.Name }
+func (f *wechatFamily) channels() []string { return wechatpay.Family.ChannelNames() }
 
 func decodeWechat(raw json.RawMessage) (*WechatConfig, error) {
-	var c WechatConfig
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, polypay.ParamError("params", "wx credentials must be a JSON object: %v", err)
-	}
-	return &c, nil
+	return wechatpay.DecodeCredentials(raw)
 }
 
 func (f *wechatFamily) config(c *WechatConfig, simURL string) wechatpay.Config {
@@ -72,9 +52,9 @@ func (f *wechatFamily) config(c *WechatConfig, simURL string) wechatpay.Config {
 	if c.Sandbox {
 		base = simURL + "/sim/wechatpay"
 	}
-	return wechatpay.Config{MchID: c.MchID, AppID: c.AppID, MerchantSerialNo: c.MerchantSerialNo,
-		PrivateKeyPEM: c.PrivateKey, APIv3Key: c.APIv3Key, PlatformPublicKeyPEM: c.PlatformPublicKey,
-		PlatformPublicKeyID: c.PlatformPublicKeyID, BaseURL: base, HTTPClient: f.reg.http}
+	cfg := c.Config()
+	cfg.BaseURL, cfg.HTTPClient = base, f.reg.http
+	return cfg
 }
 
 func (f *wechatFamily) connector(ch string, raw json.RawMessage, simURL string) (polypay.Channel, error) {
@@ -86,35 +66,11 @@ func (f *wechatFamily) connector(ch string, raw json.RawMessage, simURL string) 
 }
 
 func (f *wechatFamily) validate(raw json.RawMessage) (string, error) {
-	c, err := decodeWechat(raw)
-	if err != nil {
-		return "", err
-	}
-	for name, v := range map[string]string{"mchid": c.MchID, "appid": c.AppID, "merchant_serial_no": c.MerchantSerialNo,
-		"private_key": c.PrivateKey, "api_v3_key": c.APIv3Key, "platform_public_key": c.PlatformPublicKey,
-		"platform_public_key_id": c.PlatformPublicKeyID} {
-		if v == "" {
-			return "", polypay.ParamError("params["+name+"]", "缺少参数: %s", name)
-		}
-	}
-	if _, err := wechatpay.New(wechatpay.ChannelQR, f.config(c, "http://127.0.0.1")); err != nil {
-		return "", polypay.ParamError("params", "微信支付参数无效: %v", err)
-	}
-	if err := canSign(c.PrivateKey); err != nil {
-		return "", polypay.ParamError("params[private_key]", "private_key cannot sign: %v", err)
-	}
-	return c.MchID, nil
+	return wechatpay.ValidateCredentials(raw)
 }
 
 func (f *wechatFamily) redact(raw json.RawMessage) map[string]any {
-	c, err := decodeWechat(raw)
-	if err != nil {
-		return map[string]any{}
-	}
-	return map[string]any{"mchid": c.MchID, "appid": c.AppID, "merchant_serial_no": c.MerchantSerialNo,
-		"private_key": fingerprint(c.PrivateKey), "api_v3_key": fingerprint(c.APIv3Key),
-		"platform_public_key": c.PlatformPublicKey, "platform_public_key_id": c.PlatformPublicKeyID,
-		"app_secret": redactOptional(c.AppSecret), "base_url": c.BaseURL, "sandbox": c.Sandbox}
+	return wechatpay.RedactCredentials(raw)
 }
 
 func (f *wechatFamily) sandbox() (json.RawMessage, error) {
@@ -150,7 +106,7 @@ func (f *wechatFamily) sandbox() (json.RawMessage, error) {
 
 // merchant tells the simulator a sandbox merchant's keys.
 func (f *wechatFamily) merchant(mchid string) (*wechatsim.Merchant, bool) {
-	raw, ok := f.reg.sandboxConfig("wx", mchid)
+	raw, ok := f.reg.sandboxConfig(wechatpay.Family.Name, mchid)
 	if !ok {
 		return nil, false
 	}
@@ -158,7 +114,7 @@ func (f *wechatFamily) merchant(mchid string) (*wechatsim.Merchant, bool) {
 	if err != nil {
 		return nil, false
 	}
-	rk, err := parsePrivateKey(c.PrivateKey)
+	rk, err := credkit.ParsePrivateKey(c.PrivateKey)
 	if err != nil {
 		return nil, false
 	}
@@ -192,13 +148,6 @@ func walletURL(public, path string) string {
 	return public + path
 }
 
-func redactOptional(secret string) string {
-	if secret == "" {
-		return ""
-	}
-	return fingerprint(secret)
-}
-
 // sandboxAppSecret is a sandbox account's AppSecret; credentials
 // provisioned before app_secret existed get one derived from their APIv3
 // key, which the simulator and the cashier then agree on.
@@ -223,7 +172,7 @@ const (
 // the simulator's, on PublicURL. EInvalid when the app has no wx
 // credentials in that mode, or live ones without app_secret.
 func (r *Registry) WechatOAuth(ctx context.Context, appID string, live bool) (authorizeBase, tokenBase, appid, secret string, err error) {
-	raw, mchid, err := r.config(ctx, appID, live, "wx")
+	raw, mchid, err := r.config(ctx, appID, live, wechatpay.Family.Name)
 	if err != nil {
 		return "", "", "", "", err
 	}
@@ -231,7 +180,7 @@ func (r *Registry) WechatOAuth(ctx context.Context, appID string, live bool) (au
 		if err := r.Provision(ctx, appID); err != nil {
 			return "", "", "", "", err
 		}
-		if raw, mchid, err = r.config(ctx, appID, live, "wx"); err != nil {
+		if raw, mchid, err = r.config(ctx, appID, live, wechatpay.Family.Name); err != nil {
 			return "", "", "", "", err
 		}
 	}

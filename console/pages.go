@@ -274,7 +274,37 @@ func (c *Console) app(w http.ResponseWriter, r *http.Request, p *page) {
 		}
 	}
 	p.Title, p.Nav = app.Name, "apps"
-	c.render(w, p, http.StatusOK, "app", map[string]any{"App": app, "Keys": kv, "Creds": creds, "Endpoints": eps, "Families": c.cfg.Families})
+	c.render(w, p, http.StatusOK, "app", map[string]any{"App": app, "Keys": kv, "Creds": creds, "Endpoints": eps, "Families": c.cfg.Families,
+		"Schemas": credSchemas(c.cfg.Families, p.Lang)})
+}
+
+// credSchema is a family's credential fields as the set-credentials form
+// explains them (the family descriptor's schema).
+type credSchema struct {
+	Family string
+	Fields []credField
+}
+
+type credField struct {
+	Name             string
+	Secret, Required bool
+	Hint             string
+}
+
+func credSchemas(families []string, lang string) []credSchema {
+	var out []credSchema
+	for _, fam := range families {
+		f := polypay.LookupFamily(fam)
+		if f == nil || len(f.Credentials) == 0 {
+			continue
+		}
+		s := credSchema{Family: fam}
+		for _, cf := range f.Credentials {
+			s.Fields = append(s.Fields, credField{Name: cf.Name, Secret: cf.Secret, Required: cf.Required, Hint: cf.Hint.In(lang)})
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func (c *Console) setChannel(w http.ResponseWriter, r *http.Request, p *page) {

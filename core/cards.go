@@ -11,10 +11,6 @@ import (
 	"github.com/polypay/polypay/store"
 )
 
-// IsCard reports whether a channel charges a card through a card processor
-// (a card from the vault, or a wallet token such as Apple Pay's).
-func IsCard(channel string) bool { return channel == "card" || channel == "applepay" }
-
 // CardSettings is an app's card configuration in one mode (the API object
 // of /v1/apps/{app}/card_settings).
 type CardSettings struct {
@@ -78,7 +74,7 @@ func (s *Service) SetCardSettings(ctx context.Context, who Caller, p CardSetting
 			if slices.Index(*p.Processors, name) != i {
 				return nil, polypay.ParamError("processors", "processors 中 %s 重复", name)
 			}
-			if _, err := s.Channels.Channel(ctx, who.App.ID, who.Live, processorRoute("card", name)); err != nil {
+			if _, err := s.Channels.Channel(ctx, who.App.ID, who.Live, processorRoute(cardChannel(), name)); err != nil {
 				return nil, polypay.ParamError("processors", "卡处理账户 %s 不可用: %v", name, errMessage(err))
 			}
 		}
@@ -179,11 +175,11 @@ type CardSource interface {
 	CardForCharge(ctx context.Context, tx *store.Tx, appID string, live bool, source, customer string) (*polypay.CardData, error)
 }
 
-// cardExtra is what a card charge's extra may carry.
+// cardExtra is what a card charge's extra may carry, besides a wallet
+// channel's token (polypay.ChannelInfo.WalletToken).
 type cardExtra struct {
-	Source        string          `json:"source"`
-	Customer      string          `json:"customer"`
-	ApplePayToken json.RawMessage `json:"apple_pay_token"`
+	Source   string `json:"source"`
+	Customer string `json:"customer"`
 }
 
 // createCardCharge stores the charge first, consuming its single-use token
@@ -197,16 +193,20 @@ func (s *Service) createCardCharge(ctx context.Context, c *polypay.Charge, req p
 			return nil, polypay.ParamError("extra", "extra 格式错误: %v", err)
 		}
 	}
-	if c.Channel == "applepay" {
-		if len(x.ApplePayToken) == 0 || string(x.ApplePayToken) == "null" {
-			return nil, polypay.ParamError("extra[apple_pay_token]", "缺少参数: extra[apple_pay_token]（Apple Pay 的 PKPaymentToken.paymentData）")
+	info, _ := polypay.LookupChannel(c.Channel)
+	if w := info.WalletToken; w != nil {
+		var given map[string]json.RawMessage
+		_ = json.Unmarshal(extra, &given)
+		token := given[w.Param]
+		if len(token) == 0 || string(token) == "null" {
+			return nil, polypay.ParamError("extra["+w.Param+"]", "缺少参数: extra[%s]（%s）", w.Param, w.Hint)
 		}
-		req.WalletToken = x.ApplePayToken
+		req.WalletToken = token
 		// The token is payment data: it goes to the processor, not into the
 		// charge's stored extra.
 		var m map[string]json.RawMessage
 		if json.Unmarshal(c.Extra, &m) == nil {
-			m["apple_pay_token"] = json.RawMessage(`"[redacted]"`)
+			m[w.Param] = json.RawMessage(`"[redacted]"`)
 			c.Extra, _ = json.Marshal(m)
 		}
 	} else {
@@ -221,7 +221,7 @@ func (s *Service) createCardCharge(ctx context.Context, c *polypay.Charge, req p
 		if err := tx.InsertCharge(ctx, c, NextCheck(c, now)); err != nil {
 			return err
 		}
-		if c.Channel == "applepay" {
+		if info.WalletToken != nil {
 			return nil
 		}
 		card, err := s.Cards.CardForCharge(ctx, tx, c.AppID, c.Livemode, x.Source, x.Customer)

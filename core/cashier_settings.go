@@ -47,8 +47,8 @@ type CashierSettingsParams struct {
 func checkCashierChannels(param string, chans []string) error {
 	seen := map[string]bool{}
 	for _, ch := range chans {
-		if !slices.Contains(CashierChannels, ch) {
-			return polypay.ParamError(param, "%s 中的渠道 %q 不是收银台渠道（可用: %s）", param, ch, strings.Join(CashierChannels, ", "))
+		if !slices.Contains(CashierChannels(), ch) {
+			return polypay.ParamError(param, "%s 中的渠道 %q 不是收银台渠道（可用: %s）", param, ch, strings.Join(CashierChannels(), ", "))
 		}
 		if seen[ch] {
 			return polypay.ParamError(param, "%s 中渠道 %s 重复", param, ch)
@@ -115,8 +115,8 @@ func CheckCashierSettings(cs *CashierSettings) error {
 		return err
 	}
 	for ch, m := range cs.Labels {
-		if !slices.Contains(CashierChannels, ch) {
-			return polypay.ParamError("labels["+ch+"]", "labels 的键须为收银台渠道（可用: %s）", strings.Join(CashierChannels, ", "))
+		if !slices.Contains(CashierChannels(), ch) {
+			return polypay.ParamError("labels["+ch+"]", "labels 的键须为收银台渠道（可用: %s）", strings.Join(CashierChannels(), ", "))
 		}
 		if len(m) == 0 {
 			return polypay.ParamError("labels["+ch+"]", "labels[%s] 须为 {\"zh\": \"…\", \"en\": \"…\"}", ch)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/metrics"
 	"github.com/polypay/polypay/store"
 )
@@ -34,10 +35,8 @@ type ChargeParams struct {
 // amounts as Integer), and 21 million yuan is beyond any one payment.
 const MaxAmount = 2147483647
 
-// DefaultExpiry is how long an unpaid charge stays open when the merchant
-// gives no time_expire, per channel family; MaxExpiry is the longest allowed.
-var DefaultExpiry = map[string]time.Duration{"alipay": 24 * time.Hour, "wx": 2 * time.Hour, "upacp": 24 * time.Hour, "paypal": 2 * time.Hour, "stripe": time.Hour}
-
+// MaxExpiry is the longest time_expire allowed. Without one, a charge stays
+// open for its family's default (polypay.Family.ChargeExpiry).
 const MaxExpiry = 15 * 24 * time.Hour
 
 // CreateCharge creates a charge: an order_no seen before with the same
@@ -59,10 +58,7 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	now := s.now().Unix()
 	family := s.Channels.Family(p.Channel)
 	if p.TimeExpire == 0 {
-		d := DefaultExpiry[family]
-		if d == 0 {
-			d = 2 * time.Hour
-		}
+		d := chargeExpiry(family)
 		p.TimeExpire = now + int64(d/time.Second)
 	} else if p.TimeExpire <= now {
 		return nil, polypay.ParamError("time_expire", "time_expire 必须晚于当前时间")
@@ -98,7 +94,7 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	}
 	req := polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(family, who.App.ID, who.Live), AuthorizeOnly: p.AuthOnly}
 	var ch polypay.Channel
-	if routes == nil || IsScan(c.Channel) || IsCard(c.Channel) {
+	if routes == nil || isScan(c.Channel) || isCard(c.Channel) {
 		if ch, err = s.Channels.Channel(ctx, who.App.ID, who.Live, p.Channel); err != nil {
 			return nil, err
 		}
@@ -108,10 +104,10 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 			return nil, polypay.ParamError("capture", "渠道 %s 不支持预授权（capture=false）", p.Channel)
 		}
 	}
-	if IsScan(c.Channel) {
+	if isScan(c.Channel) {
 		return s.createScan(ctx, ch, c, now, hook)
 	}
-	if IsCard(p.Channel) {
+	if isCard(p.Channel) {
 		return s.createCardCharge(ctx, c, req, p.Extra, now, hook)
 	}
 	cred, err := s.createRouted(ctx, c, req, routes)
@@ -331,9 +327,7 @@ func (s *Service) applyReversal(ctx context.Context, chargeID string) error {
 		}
 		if c.Paid() {
 			if back := c.AmountCaptured - c.AmountRefunded; back > 0 {
-				if err := tx.Post(ctx, c.AppID, c.Livemode, c.Currency, "reversal", c.ID,
-					store.Posting{Account: store.AccountMerchant, Amount: back},
-					store.Posting{Account: store.ChannelAccount(c.Channel), Amount: -back}); err != nil {
+				if err := tx.Post(ctx, ledger.Reversed(c)); err != nil {
 					return err
 				}
 			}
@@ -373,7 +367,7 @@ func (s *Service) existingCharge(ctx context.Context, c *polypay.Charge, paramsH
 	}
 	// Card charges are not re-sent: the card was used once, and the
 	// poller settles the first attempt by query.
-	if c.Status == polypay.ChargePending && len(c.Credential) == 0 && !IsScan(c.Channel) && !IsCard(c.Channel) {
+	if c.Status == polypay.ChargePending && len(c.Credential) == 0 && !isScan(c.Channel) && !isCard(c.Channel) {
 		// An earlier create timed out: ask the channel again for the same trade.
 		ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
 		if err != nil {
@@ -460,15 +454,16 @@ func (s *Service) Reverse(ctx context.Context, who Caller, id string) (any, erro
 //
 // rec, when not nil, is the notification being applied: it is written to
 // the notification log in the same transaction, with the outcome.
-func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Trade, source string, rec *store.NotificationRecord) (string, error) {
-	outcome, paidChannel := "", ""
+func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Trade, source string, rec *store.NotificationRecord) (polypay.NotifyOutcome, error) {
+	var outcome polypay.NotifyOutcome
+	paidChannel := ""
 	queued := 0
 	err := s.DB.Write(ctx, func(tx *store.Tx) (err error) {
 		queued, paidChannel = 0, ""
 		defer func() {
 			if err == nil && rec != nil {
 				r := *rec
-				r.Outcome = outcome
+				r.Outcome = string(outcome)
 				err = tx.RecordNotification(ctx, r)
 			}
 		}()
@@ -484,11 +479,11 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 		switch t.State {
 		case polypay.TradePaid, polypay.TradeFinished:
 			if c.Paid() {
-				outcome = "duplicate"
+				outcome = polypay.OutcomeDuplicate
 				return nil
 			}
 			if !c.Status.CanBecome(polypay.ChargePaid) {
-				outcome = "ignored: charge is " + string(c.Status)
+				outcome = polypay.OutcomeIgnored.With("charge is " + string(c.Status))
 				return nil
 			}
 			lateAfterClose := c.Status == polypay.ChargeClosed
@@ -510,9 +505,7 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 			if err := tx.UpdateCharge(ctx, c); err != nil {
 				return err
 			}
-			if err := tx.Post(ctx, c.AppID, c.Livemode, c.Currency, "charge", c.ID,
-				store.Posting{Account: store.ChannelAccount(c.Channel), Amount: c.AmountCaptured},
-				store.Posting{Account: store.AccountMerchant, Amount: -c.AmountCaptured}); err != nil {
+			if err := tx.Post(ctx, ledger.ChargePaid(c)); err != nil {
 				return err
 			}
 			if orderID := orderOf(c); orderID != "" {
@@ -534,26 +527,26 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 				return err
 			}
 			queued += n
-			outcome = "applied"
+			outcome = polypay.OutcomeApplied
 			paidChannel = c.Channel
 			if lateAfterClose {
 				// The money is real: record the payment and flag it for the
 				// merchant, who decides whether to ship or refund.
-				outcome = "applied_after_close"
+				outcome = polypay.OutcomeAppliedAfterClose
 			}
 		case polypay.TradeAuthorized:
 			if !c.AuthOnly {
 				// The channel holds funds we never asked it to hold: leave the
 				// charge alone; capture is the merchant's decision, not ours.
-				outcome = "ignored: authorization of a charge created with capture"
+				outcome = polypay.OutcomeIgnored.With("authorization of a charge created with capture")
 				return nil
 			}
 			if c.Status != polypay.ChargePending {
-				outcome = "duplicate"
+				outcome = polypay.OutcomeDuplicate
 				if c.Status == polypay.ChargeClosed {
 					// Authorized after we closed the charge: the hold is
 					// released when it expires at the channel; record it.
-					outcome = "ignored: authorization after close"
+					outcome = polypay.OutcomeIgnored.With("authorization after close")
 				}
 				return nil
 			}
@@ -572,10 +565,10 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 			if queued, err = s.emitCharge(ctx, tx, c, polypay.EventChargeAuthorized); err != nil {
 				return err
 			}
-			outcome = "applied"
+			outcome = polypay.OutcomeApplied
 		case polypay.TradeFailed:
 			if c.Status != polypay.ChargePending {
-				outcome = "duplicate"
+				outcome = polypay.OutcomeDuplicate
 				return nil
 			}
 			c.Status = polypay.ChargeClosed
@@ -592,27 +585,27 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 			if queued, err = s.emitCharge(ctx, tx, c, polypay.EventChargeFailed); err != nil {
 				return err
 			}
-			outcome = "closed"
+			outcome = polypay.OutcomeClosed
 		case polypay.TradeClosed:
 			if c.Status == polypay.ChargeAuthorized {
 				// The hold was released at the channel: by polypay's own void
 				// or expiry, which record it themselves with the right event
 				// (reversed or hold_expired), or from outside polypay, in which
 				// case the hold's expiry voids it again (a no-op) and closes it.
-				outcome = "ignored: hold released at the channel"
+				outcome = polypay.OutcomeIgnored.With("hold released at the channel")
 				return nil
 			}
 			if c.Status != polypay.ChargePending {
-				outcome = "duplicate"
+				outcome = polypay.OutcomeDuplicate
 				return nil
 			}
 			c.Status = polypay.ChargeClosed
 			if err := tx.UpdateCharge(ctx, c); err != nil {
 				return err
 			}
-			outcome = "closed"
+			outcome = polypay.OutcomeClosed
 		default:
-			outcome = "no_change"
+			outcome = polypay.OutcomeNoChange
 		}
 		return nil
 	})
@@ -620,9 +613,9 @@ func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Tr
 	if err == nil && paidChannel != "" {
 		metrics.ChargesPaid.WithLabelValues(paidChannel).Inc()
 	}
-	if outcome == "applied_after_close" {
+	if outcome == polypay.OutcomeAppliedAfterClose {
 		s.Log.Warn("payment arrived after the charge was closed; applied and flagged for review", "charge", chargeID, "source", source)
-	} else if err == nil && outcome != "no_change" && outcome != "" {
+	} else if err == nil && outcome != polypay.OutcomeNoChange && outcome != "" {
 		s.Log.Info("trade applied", "charge", chargeID, "source", source, "outcome", outcome)
 	}
 	return outcome, err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http"
 	"testing"
 
 	"github.com/polypay/polypay"
@@ -42,10 +41,10 @@ func (f *flakyChannel) Refund(context.Context, *polypay.Charge, *polypay.Refund,
 func (f *flakyChannel) QueryRefund(context.Context, *polypay.Charge, *polypay.Refund) (*polypay.RefundResult, error) {
 	return nil, polypay.ErrNotSupported("fake", "refund query")
 }
-func (f *flakyChannel) ParseNotification(context.Context, *http.Request, []byte) (*polypay.Notification, error) {
+func (f *flakyChannel) ParseNotification(context.Context, polypay.NotifyRequest) (*polypay.Notification, error) {
 	return nil, polypay.ErrBadSignature
 }
-func (f *flakyChannel) Ack(http.ResponseWriter, bool) {}
+func (f *flakyChannel) Ack(bool) polypay.NotifyReply { return polypay.NotifyReply{} }
 
 type oneChannel struct{ ch polypay.Channel }
 

@@ -17,11 +17,7 @@ import (
 // the best rule beside each channel, and when the customer chooses one the
 // server recomputes it (the browser never sends an amount) and charges
 // amount - discount. Discounts are merchant-funded: the merchant receives
-// what the customer paid. See store.AccountDiscounts for the books.
-
-// DiscountFamilies are the channel families a rule may name instead of one
-// channel.
-var DiscountFamilies = []string{"alipay", "wx"}
+// what the customer paid. See ledger.Discounted for the books.
 
 // MaxDiscountRules bounds the rules of one app and mode.
 const MaxDiscountRules = 100
@@ -62,15 +58,13 @@ type Discount struct {
 
 // CheckDiscountParams validates a rule's parameters and makes its label
 // canonical JSON. known reports whether a channel name is one polypay
-// supports; the families in DiscountFamilies are accepted as well. Errors
+// supports; the families in DiscountFamilies() are accepted as well. Errors
 // name the parameter.
 func CheckDiscountParams(p *DiscountParams, known func(channel string) bool) error {
-	isFamily := false
-	for _, f := range DiscountFamilies {
-		isFamily = isFamily || p.Channel == f
-	}
+	families := DiscountFamilies()
+	isFamily := slices.Contains(families, p.Channel)
 	if !isFamily && !known(p.Channel) {
-		return polypay.ParamError("channel", "channel 须为渠道类别 %s 或一个支持的渠道名，不能是 %q", strings.Join(DiscountFamilies, "、"), p.Channel)
+		return polypay.ParamError("channel", "channel 须为渠道类别 %s 或一个支持的渠道名，不能是 %q", strings.Join(families, "、"), p.Channel)
 	}
 	switch p.Type {
 	case store.DiscountAmountOff:
@@ -249,7 +243,7 @@ func EligibleRules(rules []*store.Discount, uid string, paidChannels []string, f
 	for _, d := range rules {
 		if d.FirstPaymentOnly {
 			fam := d.Channel
-			if !slices.Contains(DiscountFamilies, fam) {
+			if !slices.Contains(DiscountFamilies(), fam) {
 				fam = family(fam)
 			}
 			if uid == "" || paidFam[fam] {

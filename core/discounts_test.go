@@ -12,7 +12,7 @@ import (
 )
 
 func TestCheckDiscountParams(t *testing.T) {
-	known := func(ch string) bool { return slices.Contains(core.CashierChannels, ch) }
+	known := func(ch string) bool { return slices.Contains(core.CashierChannels(), ch) }
 	ok := func() core.DiscountParams {
 		return core.DiscountParams{Channel: "alipay", Type: "amount_off", AmountOff: 500, MinAmount: 5000, Label: json.RawMessage(`"满50减5"`)}
 	}

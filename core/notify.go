@@ -3,8 +3,6 @@ package core
 import (
 	"context"
 	"errors"
-	"net/http"
-	"strings"
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/store"
@@ -14,40 +12,42 @@ import (
 // sent to /notify/{family}/{app}/{mode}. Every notification is recorded in
 // the audit log with its outcome; only a verified one naming this app's
 // channel merchant, a charge of this app and the charge's exact amount can
-// change anything. It answers the channel in the channel's own format:
-// acknowledged when applied or already applied, refused otherwise (so a
-// genuine notification that met a transient failure is sent again).
-func (s *Service) HandleNotification(ctx context.Context, w http.ResponseWriter, r *http.Request, family, appID string, live bool, body []byte) {
+// change anything. It returns the answer to the channel in the channel's
+// own format, for the HTTP layer to write: acknowledged when the outcome
+// is (polypay.NotifyOutcome.Acked), refused otherwise (so a genuine
+// notification that met a transient failure is sent again).
+//
+// Errors: ENotFound when family, app or mode is not a notification target
+// (nothing is recorded then); no other.
+func (s *Service) HandleNotification(ctx context.Context, req polypay.NotifyRequest, family, appID string, live bool) (polypay.NotifyReply, error) {
 	// An unknown family, app or mode is not a notification target: it is
 	// answered 404 before anything is recorded, counted or logged, since
 	// every part of the path is the sender's text.
 	ch, merchantID, err := s.Channels.ForNotification(ctx, family, appID, live)
 	if err != nil {
-		http.Error(w, "unknown notification target", http.StatusNotFound)
-		return
+		return polypay.NotifyReply{}, &polypay.Error{Code: polypay.ENotFound, Message: "unknown notification target", Err: err}
 	}
 	rec := store.NotificationRecord{Channel: family, AppID: appID, Live: live}
-	var counted string // the outcome, for the metrics
+	var counted polypay.NotifyOutcome // the outcome, for the metrics
 	var paidAt int64
 	defer func() { s.countNotification(family, counted, paidAt) }()
-	n, err := ch.ParseNotification(ctx, r, body)
-	if err != nil {
-		rec.Outcome, rec.Detail = "rejected_signature", err.Error()
-		if !errors.Is(err, polypay.ErrBadSignature) {
-			rec.Outcome = "rejected_malformed"
-		}
+	// refuse records a notification refused before it reached the charge.
+	refuse := func(o polypay.NotifyOutcome, detail string) polypay.NotifyReply {
+		rec.Outcome, rec.Detail = string(o), detail
 		s.record(ctx, rec)
-		counted = rec.Outcome
-		ch.Ack(w, false)
-		return
+		counted = o
+		return ch.Ack(o.Acked())
+	}
+	n, err := ch.ParseNotification(ctx, req)
+	if err != nil {
+		if !errors.Is(err, polypay.ErrBadSignature) {
+			return refuse(polypay.OutcomeRejectedMalformed, err.Error()), nil
+		}
+		return refuse(polypay.OutcomeRejectedSignature, err.Error()), nil
 	}
 	rec.NotifyID, rec.ObjectID = n.ID, n.Trade.OutTradeNo
 	if n.MerchantID != merchantID {
-		rec.Outcome, rec.Detail = "rejected_foreign", "notification names merchant "+n.MerchantID
-		s.record(ctx, rec)
-		counted = rec.Outcome
-		ch.Ack(w, false)
-		return
+		return refuse(polypay.OutcomeRejectedForeign, "notification names merchant "+n.MerchantID), nil
 	}
 	// The charge must be this app's, in this mode.
 	var c *polypay.Charge
@@ -57,18 +57,14 @@ func (s *Service) HandleNotification(ctx context.Context, w http.ResponseWriter,
 		return err
 	})
 	if err != nil {
-		rec.Outcome, rec.Detail = "rejected_unknown_charge", err.Error()
 		if polypay.ErrorCode(err) == polypay.EInternal {
-			rec.Outcome = "error"
+			return refuse(polypay.OutcomeError, err.Error()), nil
 		}
-		s.record(ctx, rec)
-		counted = rec.Outcome
-		ch.Ack(w, false)
-		return
+		return refuse(polypay.OutcomeRejectedUnknownCharge, err.Error()), nil
 	}
 	// Applied notifications are logged in the transaction that applies
 	// them; only those rejected on the way are logged separately.
-	outcome := ""
+	var outcome polypay.NotifyOutcome
 	switch n.Kind {
 	case polypay.NotifyRefund:
 		rec.ObjectID = n.RefundNo
@@ -82,33 +78,26 @@ func (s *Service) HandleNotification(ctx context.Context, w http.ResponseWriter,
 		_, outcome, err = s.applyRefund(ctx, c.ID, n.RefundNo, res, n.RefundTotal, "notification", nil, &rec)
 		if polypay.ErrorCode(err) == polypay.EInvalid { // logged by applyRefund
 			s.Log.Warn("refund notification rejected", "app", rec.AppID, "refund_no", n.RefundNo, "err", err)
-			outcome, err = "rejected_amount", nil
+			outcome, err = polypay.OutcomeRejectedAmount, nil
 		} else if polypay.ErrorCode(err) == polypay.ENotFound {
-			rec.Outcome = "rejected_unknown_refund"
+			outcome, err = polypay.OutcomeRejectedUnknownRefund, nil
+			rec.Outcome = string(outcome)
 			s.record(ctx, rec)
-			counted = rec.Outcome
-			outcome, err = rec.Outcome, nil
 		}
 	default:
 		outcome, err = s.applyTrade(ctx, c.ID, &n.Trade, "notification", &rec)
-		if err == nil && outcome != "applied" && outcome != "applied_after_close" && outcome != "duplicate" && outcome != "closed" && outcome != "no_change" {
+		if err == nil && outcome.Anomalous() {
 			s.Log.Warn("notification not applied", "channel", rec.Channel, "app", rec.AppID, "object", rec.ObjectID, "outcome", outcome)
 		}
 	}
 	if err != nil {
-		rec.Outcome, rec.Detail = "error", err.Error()
-		s.record(ctx, rec)
-		counted = rec.Outcome
-		ch.Ack(w, false)
-		return
+		return refuse(polypay.OutcomeError, err.Error()), nil
 	}
 	counted = outcome
-	if n.Kind == polypay.NotifyTrade && (n.Trade.State == polypay.TradePaid || n.Trade.State == polypay.TradeFinished) && strings.HasPrefix(outcome, "applied") {
+	if n.Kind == polypay.NotifyTrade && (n.Trade.State == polypay.TradePaid || n.Trade.State == polypay.TradeFinished) && outcome.Applied() {
 		paidAt = n.Trade.PaidAt
 	}
-	ok := outcome == "applied" || outcome == "applied_after_close" || outcome == "duplicate" || outcome == "closed" || outcome == "no_change" ||
-		len(outcome) > 8 && outcome[:8] == "ignored:"
-	ch.Ack(w, ok)
+	return ch.Ack(outcome.Acked()), nil
 }
 
 func (s *Service) record(ctx context.Context, rec store.NotificationRecord) {
@@ -118,7 +107,7 @@ func (s *Service) record(ctx context.Context, rec store.NotificationRecord) {
 	if err := s.DB.Write(ctx, func(tx *store.Tx) error { return tx.RecordNotification(ctx, rec) }); err != nil {
 		s.Log.Error("recording notification", "err", err)
 	}
-	if rec.Outcome != "applied" && rec.Outcome != "applied_after_close" && rec.Outcome != "duplicate" && rec.Outcome != "closed" && rec.Outcome != "no_change" {
+	if polypay.NotifyOutcome(rec.Outcome).Anomalous() {
 		s.Log.Warn("notification not applied", "channel", rec.Channel, "app", rec.AppID, "object", rec.ObjectID, "outcome", rec.Outcome, "detail", rec.Detail)
 	}
 }

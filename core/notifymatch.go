@@ -92,18 +92,18 @@ func MatchTrade(c *polypay.Charge, tradeID string, t *polypay.Trade) error {
 // mismatchOutcome is the notification log's outcome for a refused trade:
 // rejected_amount (the outcome amount mismatches always had) or
 // rejected_mismatch, with the reason. Neither is acknowledged.
-func mismatchOutcome(err error) string {
+func mismatchOutcome(err error) polypay.NotifyOutcome {
 	var m *mismatch
 	if errors.As(err, &m) && m.kind == ErrAmountMismatch {
-		return "rejected_amount: " + m.detail
+		return polypay.OutcomeRejectedAmount.With(m.detail)
 	}
-	return "rejected_mismatch: " + err.Error()
+	return polypay.OutcomeRejectedMismatch.With(err.Error())
 }
 
 // refuseMismatch runs MatchTrade for applyTrade, on the locked charge,
 // before anything changes: it returns the outcome of a refused trade, ""
 // for one that may be applied.
-func (s *Service) refuseMismatch(c *polypay.Charge, t *polypay.Trade, source string) string {
+func (s *Service) refuseMismatch(c *polypay.Charge, t *polypay.Trade, source string) polypay.NotifyOutcome {
 	err := MatchTrade(c, s.Channels.TradeID(c), t)
 	if err == nil {
 		return ""
@@ -117,14 +117,15 @@ func (s *Service) refuseMismatch(c *polypay.Charge, t *polypay.Trade, source str
 // origQryId, Stripe's payment_intent and currency), which states nothing
 // to apply to the charge itself: a refused one is recorded and its
 // outcome returned; "" when the refund may be applied.
-func (s *Service) refuseRefund(ctx context.Context, c *polypay.Charge, n *polypay.Notification, rec store.NotificationRecord) string {
+func (s *Service) refuseRefund(ctx context.Context, c *polypay.Charge, n *polypay.Notification, rec store.NotificationRecord) polypay.NotifyOutcome {
 	t := n.Trade
 	t.State = polypay.TradeUnknown
 	err := MatchTrade(c, s.Channels.TradeID(c), &t)
 	if err == nil {
 		return ""
 	}
-	rec.Outcome, rec.Detail = mismatchOutcome(err), err.Error()
+	outcome := mismatchOutcome(err)
+	rec.Outcome, rec.Detail = string(outcome), err.Error()
 	s.record(ctx, rec)
-	return rec.Outcome
+	return outcome
 }

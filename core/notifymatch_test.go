@@ -10,6 +10,7 @@ import (
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
 )
@@ -159,7 +160,7 @@ func TestPollRefusesOtherTrades(t *testing.T) {
 						if tc.want == polypay.ChargePaid {
 							wantLedger = c.Amount
 						}
-						if sum, err := tx.LedgerSum(ctx, "charge", c.ID, store.ChannelAccount(c.Channel)); err != nil || sum != wantLedger {
+						if sum, err := tx.LedgerSum(ctx, ledger.RefCharge, c.ID, ledger.ChannelAccount(c.Channel)); err != nil || sum != wantLedger {
 							t.Errorf("ledger = %d (%v), want %d", sum, err, wantLedger)
 						}
 						return nil

@@ -12,14 +12,10 @@ import (
 	"time"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/wire"
 )
-
-// CashierChannels are the channels a browser can pay an order with, in the
-// order the cashier lists them. App-SDK, mini-program and scan channels are
-// not among them: no web page can drive those.
-var CashierChannels = []string{"alipay_qr", "wx_pub_qr", "alipay_pc_direct", "alipay_wap", "wx_wap", "wx_pub", "upacp_pc", "upacp_wap", "card", "paypal"}
 
 // DefaultOrderExpiry is how long an order stays payable without time_expire.
 const DefaultOrderExpiry = 2 * time.Hour
@@ -108,14 +104,15 @@ func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*
 	if p.AppID != who.App.ID {
 		return nil, &polypay.Error{Code: polypay.EInvalid, Param: "app", Message: "app 不存在: " + p.AppID}
 	}
+	cashierChannels := CashierChannels()
 	for _, ch := range p.Channels {
-		if !slices.Contains(CashierChannels, ch) {
-			return nil, polypay.ParamError("allowed_channels", "收银台不支持渠道 %s（可用: %v）", ch, CashierChannels)
+		if !slices.Contains(cashierChannels, ch) {
+			return nil, polypay.ParamError("allowed_channels", "收银台不支持渠道 %s（可用: %v）", ch, cashierChannels)
 		}
 	}
 	chans := p.Channels
 	if len(chans) == 0 {
-		chans = CashierChannels
+		chans = cashierChannels
 	}
 	chans = s.usableChannels(ctx, who.App.ID, who.Live, chans)
 	if len(chans) == 0 {
@@ -363,14 +360,13 @@ func markOrderPaid(ctx context.Context, tx *store.Tx, orderID string, paid *poly
 // debits the contra-revenue account "discounts" and credits
 // "discounts_offset", leaving channel and merchant balances untouched. The
 // order's gross sale is the merchant credit of its charge plus its
-// "discounts" debit. store.CheckLedger checks both against coupon_amount.
+// "discounts" debit. ledger.Check checks both against coupon_amount.
 func postDiscount(ctx context.Context, tx *store.Tx, o *store.Order) error {
 	if o.CouponAmount <= 0 {
 		return nil
 	}
-	return tx.Post(ctx, o.AppID, o.Livemode, o.Currency, store.RefDiscount, o.ID,
-		store.Posting{Account: store.AccountDiscounts, Amount: o.CouponAmount},
-		store.Posting{Account: store.AccountDiscountsOffset, Amount: -o.CouponAmount})
+	return tx.Post(ctx, ledger.Discounted(ledger.Order{ID: o.ID, AppID: o.AppID, Livemode: o.Livemode, Currency: o.Currency,
+		Amount: o.Amount, CouponAmount: o.CouponAmount}))
 }
 
 // setLatestDiscount records on an unpaid order the discount of the charge

@@ -124,18 +124,12 @@ const (
 	QRPoll   = 5
 )
 
-// IsQR reports whether a channel shows the customer a QR code.
-func IsQR(channel string) bool { return channel == "alipay_qr" || channel == "wx_pub_qr" }
-
-// IsScan reports whether a channel is a merchant-scans-customer scene.
-func IsScan(channel string) bool { return channel == "alipay_scan" || channel == "wx_pub_scan" }
-
 // NextCheck is when the poller should next ask the channel about an unpaid
 // charge, given the time now.
 func NextCheck(c *polypay.Charge, now int64) int64 {
 	age := now - c.Created
 	var next int64
-	if IsScan(c.Channel) {
+	if isScan(c.Channel) {
 		next = now + ScanPoll
 		if deadline := c.Created + ScanWindow; next > deadline {
 			next = deadline
@@ -143,7 +137,7 @@ func NextCheck(c *polypay.Charge, now int64) int64 {
 		if next <= now {
 			next = now + 60 // cancelling failed: try again in a minute
 		}
-	} else if IsQR(c.Channel) && age+QRPoll <= QRWindow {
+	} else if isQR(c.Channel) && age+QRPoll <= QRWindow {
 		next = now + QRPoll
 	} else {
 		next = now + 3600
@@ -162,7 +156,7 @@ func NextCheck(c *polypay.Charge, now int64) int64 {
 
 // due reports whether an unpaid charge must now be closed at the channel.
 func due(c *polypay.Charge, now int64) bool {
-	return now >= c.TimeExpire || (IsScan(c.Channel) && now-c.Created >= ScanWindow)
+	return now >= c.TimeExpire || (isScan(c.Channel) && now-c.Created >= ScanWindow)
 }
 
 func (s *Service) checkCharge(ctx context.Context, id string, now int64) error {

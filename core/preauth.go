@@ -99,7 +99,7 @@ func (s *Service) Capture(ctx context.Context, who Caller, id string, p CaptureP
 	}
 	if outcome, err := s.applyTrade(ctx, c.ID, t, "capture", nil); err != nil {
 		return nil, err
-	} else if len(outcome) > 9 && outcome[:9] == "rejected_" {
+	} else if outcome.Rejected() {
 		s.Log.Error("capture result not applied", "charge", c.ID, "outcome", outcome)
 		return nil, polypay.Errorf(polypay.EInternal, "capture result not applied: %s", outcome)
 	}

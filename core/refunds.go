@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/wire"
 )
@@ -107,16 +108,16 @@ func (s *Service) askRefund(ctx context.Context, c *polypay.Charge, r *polypay.R
 // non-zero, is the channel's total refunded for the charge after this
 // refund (Alipay's refund_fee), which must cover this refund. It returns
 // the refund rendered, and the outcome for the notification log.
-func (s *Service) applyRefund(ctx context.Context, chargeID, orderNo string, res *polypay.RefundResult, cumulative int64, source string, hook Hook, rec *store.NotificationRecord) (any, string, error) {
+func (s *Service) applyRefund(ctx context.Context, chargeID, orderNo string, res *polypay.RefundResult, cumulative int64, source string, hook Hook, rec *store.NotificationRecord) (any, polypay.NotifyOutcome, error) {
 	var out any
 	queued := 0
-	outcome := ""
+	var outcome polypay.NotifyOutcome
 	err := s.DB.Write(ctx, func(tx *store.Tx) (err error) {
 		out, queued, outcome = nil, 0, ""
 		defer func() {
 			if err == nil && rec != nil {
 				r := *rec
-				r.Outcome = outcome
+				r.Outcome = string(outcome)
 				err = tx.RecordNotification(ctx, r)
 			}
 		}()
@@ -128,7 +129,7 @@ func (s *Service) applyRefund(ctx context.Context, chargeID, orderNo string, res
 			return polypay.NotFound("refund", orderNo) // another charge's refund number
 		}
 		if !r.Status.CanBecome(res.Status) {
-			outcome = "duplicate"
+			outcome = polypay.OutcomeDuplicate
 			w := wire.FromRefund(r)
 			out = w
 			return runHook(hook, tx, w)
@@ -143,7 +144,7 @@ func (s *Service) applyRefund(ctx context.Context, chargeID, orderNo string, res
 		// count refunds the channel made after this one (their answers came
 		// first; notifications arrive in any order).
 		if (cumulative != 0 && (cumulative < r.Amount || cumulative > c.AmountCaptured)) || (res.Amount != 0 && res.Amount != r.Amount) {
-			outcome = "rejected_amount"
+			outcome = polypay.OutcomeRejectedAmount
 			return nil
 		}
 		r.Status = res.Status
@@ -159,9 +160,7 @@ func (s *Service) applyRefund(ctx context.Context, chargeID, orderNo string, res
 			if err := tx.UpdateCharge(ctx, c); err != nil {
 				return err
 			}
-			if err := tx.Post(ctx, r.AppID, r.Livemode, r.Currency, "refund", r.ID,
-				store.Posting{Account: store.AccountMerchant, Amount: r.Amount},
-				store.Posting{Account: store.ChannelAccount(c.Channel), Amount: -r.Amount}); err != nil {
+			if err := tx.Post(ctx, ledger.Refunded(c, r)); err != nil {
 				return err
 			}
 		case polypay.RefundFailed:
@@ -179,17 +178,17 @@ func (s *Service) applyRefund(ctx context.Context, chargeID, orderNo string, res
 			}
 		}
 		out = w
-		outcome = "applied"
+		outcome = polypay.OutcomeApplied
 		return runHook(hook, tx, w)
 	})
 	s.kick(queued)
-	if err == nil && outcome == "applied" {
+	if err == nil && outcome == polypay.OutcomeApplied {
 		s.Log.Info("refund applied", "refund_no", orderNo, "status", res.Status, "source", source)
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	if outcome == "rejected_amount" {
+	if outcome == polypay.OutcomeRejectedAmount {
 		return nil, outcome, polypay.Errorf(polypay.EInvalid, "channel's refund amount (total %d, this refund %d) disagrees with ours", cumulative, res.Amount)
 	}
 	return out, outcome, nil

@@ -389,7 +389,7 @@ func (s *Service) AvailableChannels(ctx context.Context, appID string, live bool
 func (s *Service) channelUp(ctx context.Context, appID string, live bool, ch string, configured map[string]bool) bool {
 	fam := s.Channels.Family(ch)
 	names := []string{DefaultProcessor}
-	if IsCard(ch) {
+	if isCard(ch) {
 		var cs *CardSettings
 		if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
 			cs, err = s.cardSettings(ctx, tx, appID, live)
@@ -449,15 +449,14 @@ func (s *Service) HealthChanged(ctx context.Context, c health.Change) error {
 }
 
 // countNotification feeds the notification metrics: outcome is the
-// notification log's (its detail after ":" dropped), paidAt the payment
-// time of an applied payment notification (0 otherwise).
-func (s *Service) countNotification(family, outcome string, paidAt int64) {
+// notification log's, labelled without its detail (Label), paidAt the
+// payment time of an applied payment notification (0 otherwise).
+func (s *Service) countNotification(family string, outcome polypay.NotifyOutcome, paidAt int64) {
 	if outcome == "" {
 		return
 	}
-	outcome, _, _ = strings.Cut(outcome, ":")
 	base, _, _ := strings.Cut(family, "@")
-	metrics.Notifications.WithLabelValues(base, outcome).Inc()
+	metrics.Notifications.WithLabelValues(base, outcome.Label()).Inc()
 	if paidAt > 0 {
 		if lag := s.now().Sub(time.Unix(paidAt, 0)); lag >= 0 {
 			metrics.NotificationLag.WithLabelValues(base).Observe(lag.Seconds())

@@ -10,11 +10,11 @@ import (
 // SettleCharge asks the channel about a charge and applies the answer
 // through the same path as the poller (applyTrade), for reconciliation: a
 // statement says the channel was paid while polypay still waits. It
-// returns the charge as it is afterwards and the outcome ("applied",
-// "duplicate", "no_change", ...).
+// returns the charge as it is afterwards and the outcome (applied,
+// duplicate, no_change, ...).
 //
 // Errors: ENotFound for an unknown charge; the connector's errors.
-func (s *Service) SettleCharge(ctx context.Context, chargeID string) (*polypay.Charge, string, error) {
+func (s *Service) SettleCharge(ctx context.Context, chargeID string) (*polypay.Charge, polypay.NotifyOutcome, error) {
 	c, err := s.lockedCharge(ctx, chargeID)
 	if err != nil {
 		return nil, "", err
@@ -27,7 +27,7 @@ func (s *Service) SettleCharge(ctx context.Context, chargeID string) (*polypay.C
 	if err != nil {
 		return nil, "", err
 	}
-	outcome := "no_change"
+	outcome := polypay.OutcomeNoChange
 	switch t.State {
 	case polypay.TradePaid, polypay.TradeFinished, polypay.TradeClosed, polypay.TradeAuthorized, polypay.TradeFailed:
 		if outcome, err = s.applyTrade(ctx, c.ID, t, "reconcile", nil); err != nil {

@@ -31,6 +31,7 @@ import (
 	"github.com/polypay/polypay/channel"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/sim/simfault"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
@@ -237,7 +238,7 @@ func newHarness(t *testing.T, seed uint64) *harness {
 
 func (h *harness) startPolypay() {
 	args := []string{"serve", "--addr", h.addr, "--data", h.dir, "--sim-url", h.simURL,
-		"--poll-interval", "500ms", "--webhook-retry", webhookRetry}
+		"--poll-interval", "500ms", "--webhook-retry", webhookRetry, "--admin-addr", ""}
 	if h.dsn != "" {
 		args = append(args, "--database", h.dsn)
 	}
@@ -918,9 +919,9 @@ func (h *harness) check() {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		ledger := s.ledger[store.ChannelAccount(n)]
-		ok := chNet[n] == ppNet[n] && ppNet[n] == ledger
-		add("statement net "+n+" (channel / charges, ledger)", chNet[n], fmt.Sprintf("%d, %d", ppNet[n], ledger), ok)
+		booked := s.ledger[ledger.ChannelAccount(n)]
+		ok := chNet[n] == ppNet[n] && ppNet[n] == booked
+		add("statement net "+n+" (channel / charges, ledger)", chNet[n], fmt.Sprintf("%d, %d", ppNet[n], booked), ok)
 	}
 	out, err := exec.Command(h.bin, append([]string{"ledger", "check", "--data", h.dir}, dbArgs(h.dsn)...)...).CombinedOutput()
 	ledgerOK := err == nil

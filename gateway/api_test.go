@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store/storetest"
 )
 
@@ -77,7 +78,7 @@ func TestLifecycle(t *testing.T) {
 		if list.str("object") != "list" || list.JSON["has_more"] != true || len(list.JSON["data"].([]any)) != 2 {
 			t.Fatalf("refund list: %s", list.Body)
 		}
-		if _, probs, err := e.node.DB.CheckLedger(ctx); err != nil || len(probs) > 0 {
+		if _, probs, err := ledger.Check(ctx, e.node.DB); err != nil || len(probs) > 0 {
 			t.Fatalf("ledger: %v %v", probs, err)
 		}
 	})
@@ -232,7 +233,7 @@ func TestConcurrentRefunds(t *testing.T) {
 		if ch.num("amount_refunded") != 100 {
 			t.Fatalf("amount_refunded = %d, want 100", ch.num("amount_refunded"))
 		}
-		if _, probs, err := e.node.DB.CheckLedger(ctx); err != nil || len(probs) > 0 {
+		if _, probs, err := ledger.Check(ctx, e.node.DB); err != nil || len(probs) > 0 {
 			t.Fatalf("ledger: %v %v", probs, err)
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/polypay/polypay/gateway"
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
 )
@@ -109,7 +110,7 @@ func TestConcurrency(t *testing.T) {
 				t.Fatalf("%d charge.succeeded webhooks, want exactly 1", n)
 			}
 		})
-		if _, probs, err := e.node.DB.CheckLedger(ctx); err != nil || len(probs) > 0 {
+		if _, probs, err := ledger.Check(ctx, e.node.DB); err != nil || len(probs) > 0 {
 			t.Fatalf("ledger: %v %v", probs, err)
 		}
 	})

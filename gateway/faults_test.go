@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
 )
@@ -232,7 +233,7 @@ func TestFaultMatrix(t *testing.T) {
 				})
 			})
 		}
-		if _, probs, err := e.node.DB.CheckLedger(ctx); err != nil || len(probs) > 0 {
+		if _, probs, err := ledger.Check(ctx, e.node.DB); err != nil || len(probs) > 0 {
 			t.Fatalf("ledger: %v %v", probs, err)
 		}
 	})

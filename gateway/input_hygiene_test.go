@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
 )
@@ -305,7 +306,7 @@ func TestPreauthCaptureAmount(t *testing.T) {
 			})
 		}
 
-		if _, probs, err := e.node.DB.CheckLedger(ctx); err != nil || len(probs) > 0 {
+		if _, probs, err := ledger.Check(ctx, e.node.DB); err != nil || len(probs) > 0 {
 			t.Fatalf("ledger: %v %v", probs, err)
 		}
 	})

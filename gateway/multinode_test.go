@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/polypay/polypay/gateway"
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store/storetest"
 )
 
@@ -86,7 +87,7 @@ func TestThreeNodesOnePostgres(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if _, probs, err := envs[0].node.DB.CheckLedger(ctx); err != nil || len(probs) > 0 {
+	if _, probs, err := ledger.Check(ctx, envs[0].node.DB); err != nil || len(probs) > 0 {
 		t.Fatalf("ledger: %v %v", probs, err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/polypay/polypay/channel"
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
 )
@@ -139,7 +140,7 @@ func TestNotificationsCannotBeForged(t *testing.T) {
 		if len(rc.events) != 1 || evs[0]["type"] != "charge.succeeded" {
 			t.Fatalf("events = %d, want exactly one charge.succeeded", len(rc.events))
 		}
-		if _, probs, err := e.node.DB.CheckLedger(ctx); err != nil || len(probs) > 0 {
+		if _, probs, err := ledger.Check(ctx, e.node.DB); err != nil || len(probs) > 0 {
 			t.Fatalf("ledger: %v %v", probs, err)
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store/storetest"
 )
 
@@ -125,7 +126,7 @@ func TestPaypal(t *testing.T) {
 				t.Fatalf("charge.succeeded sent %d times", n)
 			}
 		})
-		if _, probs, err := e.node.DB.CheckLedger(ctx); err != nil || len(probs) > 0 {
+		if _, probs, err := ledger.Check(ctx, e.node.DB); err != nil || len(probs) > 0 {
 			t.Fatalf("ledger: %v %v", probs, err)
 		}
 	})

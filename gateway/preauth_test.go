@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store/storetest"
 )
 
@@ -125,7 +126,7 @@ func TestPreAuthorization(t *testing.T) {
 			}
 		})
 
-		if _, probs, err := e.node.DB.CheckLedger(ctx); err != nil || len(probs) > 0 {
+		if _, probs, err := ledger.Check(ctx, e.node.DB); err != nil || len(probs) > 0 {
 			t.Fatalf("ledger: %v %v", probs, err)
 		}
 	})

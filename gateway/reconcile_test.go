@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/reconcile"
 	"github.com/polypay/polypay/sim/alipaysim"
 	"github.com/polypay/polypay/sim/wechatsim"
@@ -195,11 +196,11 @@ func TestReconcileDay(t *testing.T) {
 			})
 		}
 
-		sum, probs, err := e.node.DB.CheckLedger(ctx)
+		sum, probs, err := ledger.Check(ctx, e.node.DB)
 		if err != nil || len(probs) > 0 {
 			t.Fatalf("ledger: %v %v", probs, err)
 		}
-		if got := sum.Balances[e.app.AppID+"/test/cny/"+store.AccountFees]; got != 24 {
+		if got := sum.Balances[e.app.AppID+"/test/cny/"+ledger.AccountFees]; got != 24 {
 			t.Errorf("fees account %d, want 24 (12 per family, posted once)", got)
 		}
 

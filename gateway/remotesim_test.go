@@ -13,6 +13,7 @@ import (
 	"github.com/polypay/polypay/channel"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
+	"github.com/polypay/polypay/ledger"
 )
 
 // TestRemoteSimulators: a node started with SimURL uses the simulators
@@ -200,7 +201,7 @@ func TestScanUnknownOutcome(t *testing.T) {
 			if r.JSON["reversed"] != tc.wantReversed || r.JSON["paid"] != true {
 				t.Fatalf("charge: %s, want paid, reversed %v", r.Body, tc.wantReversed)
 			}
-			sum, probs, err := n.DB.CheckLedger(ctx)
+			sum, probs, err := ledger.Check(ctx, n.DB)
 			if err != nil || len(probs) > 0 {
 				t.Fatalf("ledger: %v %v", probs, err)
 			}
@@ -288,7 +289,7 @@ func TestRefundNotificationReordered(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if _, probs, err := n.DB.CheckLedger(ctx); err != nil || len(probs) > 0 {
+	if _, probs, err := ledger.Check(ctx, n.DB); err != nil || len(probs) > 0 {
 		t.Fatalf("ledger: %v %v", probs, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
 )
@@ -127,7 +128,7 @@ func TestEveryScene(t *testing.T) {
 				}
 			})
 		}
-		if _, probs, err := e.node.DB.CheckLedger(ctx); err != nil || len(probs) > 0 {
+		if _, probs, err := ledger.Check(ctx, e.node.DB); err != nil || len(probs) > 0 {
 			t.Fatalf("ledger: %v %v", probs, err)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/polypay/polypay/gateway"
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/sim/stripesim"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
@@ -112,7 +113,7 @@ func cardLedger(t *testing.T, e *env, chargeID string) int64 {
 	t.Helper()
 	var sum int64
 	if err := e.node.DB.Read(ctx, func(tx *store.Tx) (err error) {
-		sum, err = tx.LedgerSum(ctx, "charge", chargeID, store.ChannelAccount("card"))
+		sum, err = tx.LedgerSum(ctx, ledger.RefCharge, chargeID, ledger.ChannelAccount("card"))
 		return err
 	}); err != nil {
 		t.Fatal(err)

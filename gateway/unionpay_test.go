@@ -18,6 +18,7 @@ import (
 
 	"github.com/polypay/polypay/channel"
 	"github.com/polypay/polypay/channel/unionpay"
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/sim/unionpaysim"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
@@ -78,7 +79,7 @@ func TestUnionPayChannels(t *testing.T) {
 		})
 	}
 	rc.waitEvents(t, events)
-	if _, probs, err := e.node.DB.CheckLedger(ctx); err != nil || len(probs) > 0 {
+	if _, probs, err := ledger.Check(ctx, e.node.DB); err != nil || len(probs) > 0 {
 		t.Fatalf("ledger: %v %v", probs, err)
 	}
 }

@@ -3,7 +3,6 @@ package health
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -181,11 +180,11 @@ func (g *guarded) QueryRefund(ctx context.Context, c *polypay.Charge, r *polypay
 
 // ParseNotification and Ack handle what the channel sends us: they are
 // not calls to the channel and never pass the breaker.
-func (g *guarded) ParseNotification(ctx context.Context, r *http.Request, body []byte) (*polypay.Notification, error) {
-	return g.next.ParseNotification(ctx, r, body)
+func (g *guarded) ParseNotification(ctx context.Context, req polypay.NotifyRequest) (*polypay.Notification, error) {
+	return g.next.ParseNotification(ctx, req)
 }
 
-func (g *guarded) Ack(w http.ResponseWriter, ok bool) { g.next.Ack(w, ok) }
+func (g *guarded) Ack(ok bool) polypay.NotifyReply { return g.next.Ack(ok) }
 
 func (g guardedAuth) Capture(ctx context.Context, c *polypay.Charge, amount int64) (t *polypay.Trade, err error) {
 	err = g.call(ctx, "capture", func(ctx context.Context) (e error) {

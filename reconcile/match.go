@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store"
 )
 
@@ -150,7 +151,7 @@ func (m *matcher) classify(ctx context.Context, tx *store.Tx, it *item) error {
 			set(AmountDiffers, "the channel collected %d, polypay recorded %d", l.Amount, want)
 			return nil
 		}
-		posted, err := tx.LedgerSum(ctx, "charge", c.ID, store.ChannelAccount(c.Channel))
+		posted, err := tx.LedgerSum(ctx, ledger.RefCharge, c.ID, ledger.ChannelAccount(c.Channel))
 		if err != nil {
 			return err
 		}
@@ -179,7 +180,7 @@ func (m *matcher) classify(ctx context.Context, tx *store.Tx, it *item) error {
 			set(AmountDiffers, "the channel refunded %d, polypay recorded %d", l.Amount, r.Amount)
 			return nil
 		}
-		posted, err := tx.LedgerSum(ctx, "refund", r.ID, store.AccountMerchant)
+		posted, err := tx.LedgerSum(ctx, ledger.RefRefund, r.ID, ledger.AccountMerchant)
 		if err != nil {
 			return err
 		}

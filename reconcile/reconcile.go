@@ -32,7 +32,7 @@ type Channels interface {
 // Settler asks a channel about one charge or refund and applies the
 // answer the way the poller does (core.Service implements it).
 type Settler interface {
-	SettleCharge(ctx context.Context, chargeID string) (*polypay.Charge, string, error)
+	SettleCharge(ctx context.Context, chargeID string) (*polypay.Charge, polypay.NotifyOutcome, error)
 	SettleRefund(ctx context.Context, orderNo string) (*polypay.Refund, error)
 }
 
@@ -48,15 +48,15 @@ type Engine struct {
 
 // Shanghai is Beijing time, the day of the China channels' statements. A
 // fixed zone needs no tzdata.
-var Shanghai = time.FixedZone("Asia/Shanghai", 8*3600)
+var Shanghai = polypay.ChinaTime
 
-// Zone is the time zone a family's statements are cut in: Beijing time for
-// the China channels (alipay, wx, UnionPay), UTC for the card and PayPal
-// families.
+// Zone is the time zone a family's statements are cut in, as its
+// descriptor says (polypay.Family.StatementZone): Beijing time for the
+// China channels, UTC for the card and PayPal families, and for a name no
+// family has.
 func Zone(family string) *time.Location {
-	switch family {
-	case "alipay", "wx", "upacp", "unionpay":
-		return Shanghai
+	if f := polypay.LookupFamily(family); f != nil && f.StatementZone != nil {
+		return f.StatementZone
 	}
 	return time.UTC
 }

@@ -2,260 +2,243 @@ package store
 
 import (
 	"context"
-	"fmt"
+	"database/sql"
+	"strings"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/ledger"
 )
 
-// Ledger accounts. Money the channel holds for the merchant is an asset of
-// the gateway's books (channel:<channel>); what is owed to the merchant is a
-// liability (merchant).
-const (
-	AccountMerchant = "merchant"
+// The ledger's entries live in ledger_entries; package ledger says which
+// accounts each business event moves and checks the books through the
+// queries below, which know no account.
+
+var (
+	_ ledger.Books  = (*Tx)(nil)
+	_ ledger.Reader = (*DB)(nil)
 )
 
-// Cashier discounts are merchant-funded: the customer pays amount -
-// discount, the channel collects that, and the charge's own posting (debit
-// channel:<channel>, credit merchant) moves exactly that, so the gateway
-// owes the merchant only what was paid. No money corresponds to the
-// discount, so it is a memo transaction (ref_type RefDiscount, ref_id the
-// order id), posted in the transaction that marks the order paid:
-//
-//	debit  discounts         coupon_amount  (contra-revenue: what the merchant gave up)
-//	credit discounts_offset  coupon_amount  (memo counterpart)
-//
-// It balances on its own and touches neither channel nor merchant balances;
-// a paid order's gross sale is its charge's merchant credit plus its
-// "discounts" debit. CheckLedger requires it to equal the order's
-// coupon_amount.
-const (
-	RefDiscount            = "discount"
-	AccountDiscounts       = "discounts"
-	AccountDiscountsOffset = "discounts_offset"
-)
-
-// ChannelAccount names the clearing account of a channel.
-func ChannelAccount(channel string) string { return "channel:" + channel }
-
-// Posting is one ledger line: Amount > 0 debits, < 0 credits.
-type Posting struct {
-	Account string
-	Amount  int64
-}
-
-// Post writes one balanced ledger transaction; it refuses unbalanced ones.
-func (tx *Tx) Post(ctx context.Context, appID string, live bool, currency, refType, refID string, lines ...Posting) error {
-	var sum int64
-	for _, l := range lines {
-		sum += l.Amount
-	}
-	if sum != 0 || len(lines) < 2 {
-		return fmt.Errorf("ledger: unbalanced transaction for %s %s (sum %d)", refType, refID, sum)
+// Post writes one ledger transaction; it refuses one that does not balance
+// (ledger.Txn.Validate).
+func (tx *Tx) Post(ctx context.Context, t ledger.Txn) error {
+	if err := t.Validate(); err != nil {
+		return err
 	}
 	txn := polypay.NewID("ltx_")
-	for _, l := range lines {
+	for _, l := range t.Lines {
 		if _, err := tx.exec(ctx, `INSERT INTO ledger_entries (id, txn_id, app_id, livemode, account, currency, amount, ref_type, ref_id, created)
- VALUES (?,?,?,?,?,?,?,?,?,?)`, polypay.NewID("le_"), txn, appID, b2i(live), l.Account, currency, l.Amount, refType, refID, tx.now); err != nil {
+ VALUES (?,?,?,?,?,?,?,?,?,?)`, polypay.NewID("le_"), txn, t.AppID, b2i(t.Livemode), l.Account, t.Currency, l.Amount, t.RefType, t.RefID, tx.now); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// LedgerProblem is one finding of CheckLedger.
-type LedgerProblem struct {
-	Kind   string
-	Ref    string
-	Detail string
+// ReadBooks runs fn in a read transaction (see Read).
+func (db *DB) ReadBooks(ctx context.Context, fn func(ledger.Books) error) error {
+	return db.Read(ctx, func(tx *Tx) error { return fn(tx) })
 }
 
-func (p LedgerProblem) String() string { return p.Kind + " " + p.Ref + ": " + p.Detail }
-
-// LedgerSummary is what CheckLedger looked at.
-type LedgerSummary struct {
-	Transactions int
-	Entries      int
-	Charges      int
-	Refunds      int
-	Orders       int
-	Balances     map[string]int64 // "app/mode/currency/account" -> balance
-}
-
-// CheckLedger verifies that every ledger transaction balances, that every
-// paid charge and succeeded refund has exactly its postings and nothing else
-// has any, that a paid charge the channel reversed gives back what it kept, that every paid order with a coupon_amount has exactly its
-// discount memo (and nothing else has one), that a paid order's charge is
-// for amount - coupon_amount, and that accounts sum to zero per app, mode
-// and currency.
-func (db *DB) CheckLedger(ctx context.Context) (*LedgerSummary, []LedgerProblem, error) {
-	var probs []LedgerProblem
-	sum := &LedgerSummary{Balances: map[string]int64{}}
-	err := db.Read(ctx, func(tx *Tx) error {
-		add := func(kind, ref, format string, args ...any) {
-			probs = append(probs, LedgerProblem{kind, ref, fmt.Sprintf(format, args...)})
-		}
-		rows, err := tx.query(ctx, `SELECT txn_id, SUM(amount), COUNT(*) FROM ledger_entries GROUP BY txn_id`)
-		if err != nil {
+// LedgerTxns calls fn with each transaction's sum and line count in each
+// book it has entries in.
+func (tx *Tx) LedgerTxns(ctx context.Context, fn func(ledger.TxnTotal) error) error {
+	return tx.eachRow(ctx, `SELECT txn_id, app_id, livemode, currency, SUM(amount), COUNT(*) FROM ledger_entries
+ GROUP BY txn_id, app_id, livemode, currency`, nil, func(rows *sql.Rows) error {
+		var t ledger.TxnTotal
+		var live int
+		if err := rows.Scan(&t.ID, &t.AppID, &live, &t.Currency, &t.Sum, &t.Lines); err != nil {
 			return err
 		}
-		for rows.Next() {
-			var id string
-			var s int64
-			var n int
-			if err := rows.Scan(&id, &s, &n); err != nil {
-				rows.Close()
-				return err
-			}
-			sum.Transactions++
-			sum.Entries += n
-			if s != 0 {
-				add("unbalanced", id, "entries sum to %d", s)
-			}
-		}
-		rows.Close()
-
-		// Every paid charge: +captured amount on its channel account, the
-		// same off the merchant; refunds never above what was captured.
-		rows, err = tx.query(ctx, `SELECT c.id, c.channel, c.amount_captured, c.time_paid,
- COALESCE((SELECT SUM(amount) FROM ledger_entries l WHERE l.ref_type='charge' AND l.ref_id=c.id AND l.account = 'channel:' || c.channel), 0),
- COALESCE((SELECT SUM(amount) FROM ledger_entries l WHERE l.ref_type='charge' AND l.ref_id=c.id AND l.account = 'merchant'), 0),
- (SELECT COUNT(*) FROM ledger_entries l WHERE l.ref_type='charge' AND l.ref_id=c.id),
- c.amount_refunded,
- COALESCE((SELECT SUM(amount) FROM refunds r WHERE r.charge_id=c.id AND r.status='succeeded'), 0),
- c.status,
- COALESCE((SELECT SUM(amount) FROM ledger_entries l WHERE l.ref_type='reversal' AND l.ref_id=c.id AND l.account = 'channel:' || c.channel), 0)
- FROM charges c`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id, ch, status string
-			var amount, paid, chanSum, merchSum, refunded, refundSum, reversal int64
-			var n int
-			if err := rows.Scan(&id, &ch, &amount, &paid, &chanSum, &merchSum, &n, &refunded, &refundSum, &status, &reversal); err != nil {
-				rows.Close()
-				return err
-			}
-			sum.Charges++
-			want := int64(0)
-			if paid != 0 {
-				want = amount
-			}
-			if chanSum != want || merchSum != -want || (want == 0 && n != 0) || (want != 0 && n != 2) {
-				add("charge", id, "postings channel %d merchant %d (%d lines), want %d/%d", chanSum, merchSum, n, want, -want)
-			}
-			// A paid charge the channel reversed gives back what it kept.
-			wantRev := int64(0)
-			if paid != 0 && status == string(polypay.ChargeReversed) {
-				wantRev = -(amount - refunded)
-			}
-			if reversal != wantRev {
-				add("charge", id, "reversal postings on the channel %d, want %d", reversal, wantRev)
-			}
-			if refunded != refundSum {
-				add("charge", id, "amount_refunded %d but succeeded refunds sum to %d", refunded, refundSum)
-			}
-			if refundSum > amount {
-				add("charge", id, "refunds %d exceed the captured amount %d", refundSum, amount)
-			}
-		}
-		rows.Close()
-
-		rows, err = tx.query(ctx, `SELECT r.id, r.amount, r.status,
- COALESCE((SELECT SUM(amount) FROM ledger_entries l WHERE l.ref_type='refund' AND l.ref_id=r.id AND l.account='merchant'), 0),
- (SELECT COUNT(*) FROM ledger_entries l WHERE l.ref_type='refund' AND l.ref_id=r.id)
- FROM refunds r`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id, status string
-			var amount, merch int64
-			var n int
-			if err := rows.Scan(&id, &amount, &status, &merch, &n); err != nil {
-				rows.Close()
-				return err
-			}
-			sum.Refunds++
-			want := int64(0)
-			if status == string(polypay.RefundSucceeded) {
-				want = amount
-			}
-			if merch != want || (want == 0 && n != 0) || (want != 0 && n != 2) {
-				add("refund", id, "merchant postings %d (%d lines), want %d", merch, n, want)
-			}
-		}
-		rows.Close()
-
-		// Every order: a discount memo iff it is paid with a coupon_amount.
-		rows, err = tx.query(ctx, `SELECT o.id, o.status, o.amount, o.coupon_amount, o.charge_id,
- COALESCE((SELECT c.amount FROM charges c WHERE c.id=o.charge_id), -1),
- COALESCE((SELECT SUM(amount) FROM ledger_entries l WHERE l.ref_type='discount' AND l.ref_id=o.id AND l.account='discounts'), 0),
- COALESCE((SELECT SUM(amount) FROM ledger_entries l WHERE l.ref_type='discount' AND l.ref_id=o.id AND l.account='discounts_offset'), 0),
- (SELECT COUNT(*) FROM ledger_entries l WHERE l.ref_type='discount' AND l.ref_id=o.id)
- FROM orders o`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id, status, chargeID string
-			var amount, coupon, chargeAmount, disc, offset int64
-			var n int
-			if err := rows.Scan(&id, &status, &amount, &coupon, &chargeID, &chargeAmount, &disc, &offset, &n); err != nil {
-				rows.Close()
-				return err
-			}
-			sum.Orders++
-			if coupon < 0 || (coupon > 0 && coupon >= amount) {
-				add("order", id, "coupon_amount %d out of range for amount %d", coupon, amount)
-			}
-			want := int64(0)
-			if status == "paid" {
-				want = coupon
-				if chargeAmount != amount-coupon {
-					add("order", id, "paid by charge %s of %d, want amount %d - coupon_amount %d", chargeID, chargeAmount, amount, coupon)
-				}
-			}
-			if disc != want || offset != -want || (want == 0 && n != 0) || (want != 0 && n != 2) {
-				add("order", id, "discount postings %d/%d (%d lines), want %d/%d", disc, offset, n, want, -want)
-			}
-		}
-		rows.Close()
-		var orphans int
-		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM ledger_entries l WHERE l.ref_type='discount' AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id=l.ref_id)`).Scan(&orphans); err != nil {
-			return err
-		}
-		if orphans != 0 {
-			add("discount", "-", "%d discount entries name no order", orphans)
-		}
-
-		rows, err = tx.query(ctx, `SELECT app_id, livemode, currency, account, SUM(amount) FROM ledger_entries GROUP BY app_id, livemode, currency, account`)
-		if err != nil {
-			return err
-		}
-		totals := map[string]int64{}
-		for rows.Next() {
-			var app, cur, acct string
-			var live int
-			var bal int64
-			if err := rows.Scan(&app, &live, &cur, &acct, &bal); err != nil {
-				rows.Close()
-				return err
-			}
-			mode := "test"
-			if live == 1 {
-				mode = "live"
-			}
-			sum.Balances[app+"/"+mode+"/"+cur+"/"+acct] = bal
-			totals[app+"/"+mode+"/"+cur] += bal
-		}
-		rows.Close()
-		for k, v := range totals {
-			if v != 0 {
-				add("books", k, "accounts sum to %d", v)
-			}
-		}
-		return rows.Err()
+		t.Livemode = live == 1
+		return fn(t)
 	})
-	return sum, probs, err
+}
+
+// LedgerBalances calls fn with each account's balance per app, mode and
+// currency.
+func (tx *Tx) LedgerBalances(ctx context.Context, fn func(ledger.Balance) error) error {
+	return tx.eachRow(ctx, `SELECT app_id, livemode, currency, account, SUM(amount) FROM ledger_entries
+ GROUP BY app_id, livemode, currency, account`, nil, func(rows *sql.Rows) error {
+		var b ledger.Balance
+		var live int
+		if err := rows.Scan(&b.AppID, &live, &b.Currency, &b.Account, &b.Amount); err != nil {
+			return err
+		}
+		b.Livemode = live == 1
+		return fn(b)
+	})
+}
+
+// LedgerRefCounts counts the entries of each ref type.
+func (tx *Tx) LedgerRefCounts(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	err := tx.eachRow(ctx, `SELECT ref_type, COUNT(*) FROM ledger_entries GROUP BY ref_type`, nil, func(rows *sql.Rows) error {
+		var rt string
+		var n int
+		if err := rows.Scan(&rt, &n); err != nil {
+			return err
+		}
+		out[rt] = n
+		return nil
+	})
+	return out, err
+}
+
+// LedgerCharges calls fn with every charge and its entries of refTypes.
+func (tx *Tx) LedgerCharges(ctx context.Context, refTypes []string, fn func(ledger.ChargeRecord) error) error {
+	// The succeeded refunds are summed once, not per charge: a correlated
+	// subquery would scan them all for each charge.
+	q := `SELECT c.id, c.app_id, c.livemode, c.currency, c.channel, c.status, c.amount_captured, c.amount_refunded, c.time_paid,
+ COALESCE(rs.amount, 0), ` + entryCols + `
+ FROM charges c
+ LEFT JOIN (SELECT charge_id, SUM(amount) AS amount FROM refunds WHERE status=? GROUP BY charge_id) rs ON rs.charge_id=c.id` +
+		entryJoin("c.id", refTypes) + ` ORDER BY c.id`
+	args := append([]any{string(polypay.RefundSucceeded)}, strArgs(refTypes)...)
+	return eachRecord(ctx, tx, q, args, func(rows *sql.Rows, e *entryRow) (string, ledger.ChargeRecord, error) {
+		var r ledger.ChargeRecord
+		c := &r.Charge
+		var live int
+		var status string
+		err := rows.Scan(append([]any{&c.ID, &c.AppID, &live, &c.Currency, &c.Channel, &status, &c.AmountCaptured,
+			&c.AmountRefunded, &c.TimePaid, &r.RefundsSucceeded}, e.dest()...)...)
+		c.Livemode, c.Status = live == 1, polypay.ChargeStatus(status)
+		return c.ID, r, err
+	}, func(r ledger.ChargeRecord, es []ledger.Entry) error {
+		r.Entries = es
+		return fn(r)
+	})
+}
+
+// LedgerRefunds calls fn with every refund and its entries of refTypes.
+func (tx *Tx) LedgerRefunds(ctx context.Context, refTypes []string, fn func(ledger.RefundRecord) error) error {
+	q := `SELECT r.id, r.app_id, r.livemode, r.currency, r.amount, r.status, r.charge_id,
+ COALESCE((SELECT c.channel FROM charges c WHERE c.id=r.charge_id), ''), ` + entryCols + `
+ FROM refunds r` + entryJoin("r.id", refTypes) + ` ORDER BY r.id`
+	return eachRecord(ctx, tx, q, strArgs(refTypes), func(rows *sql.Rows, e *entryRow) (string, ledger.RefundRecord, error) {
+		var r ledger.RefundRecord
+		f := &r.Refund
+		var live int
+		var status string
+		err := rows.Scan(append([]any{&f.ID, &f.AppID, &live, &f.Currency, &f.Amount, &status, &f.ChargeID, &r.Charge.Channel}, e.dest()...)...)
+		f.Livemode, f.Status, r.Charge.ID = live == 1, polypay.RefundStatus(status), f.ChargeID
+		return f.ID, r, err
+	}, func(r ledger.RefundRecord, es []ledger.Entry) error {
+		r.Entries = es
+		return fn(r)
+	})
+}
+
+// LedgerOrders calls fn with every order and its entries of refTypes.
+func (tx *Tx) LedgerOrders(ctx context.Context, refTypes []string, fn func(ledger.OrderRecord) error) error {
+	q := `SELECT o.id, o.app_id, o.livemode, o.currency, o.amount, o.coupon_amount, o.status, o.charge_id,
+ COALESCE((SELECT c.amount FROM charges c WHERE c.id=o.charge_id), -1), ` + entryCols + `
+ FROM orders o` + entryJoin("o.id", refTypes) + ` ORDER BY o.id`
+	return eachRecord(ctx, tx, q, strArgs(refTypes), func(rows *sql.Rows, e *entryRow) (string, ledger.OrderRecord, error) {
+		var r ledger.OrderRecord
+		o := &r.Order
+		var live int
+		var status string
+		err := rows.Scan(append([]any{&o.ID, &o.AppID, &live, &o.Currency, &o.Amount, &o.CouponAmount, &status,
+			&r.ChargeID, &r.ChargeAmount}, e.dest()...)...)
+		o.Livemode, r.Paid = live == 1, status == OrderPaid
+		return o.ID, r, err
+	}, func(r ledger.OrderRecord, es []ledger.Entry) error {
+		r.Entries = es
+		return fn(r)
+	})
+}
+
+// LedgerFees calls fn with every fee line PostFee recorded and its entries
+// of refTypes.
+func (tx *Tx) LedgerFees(ctx context.Context, refTypes []string, fn func(ledger.FeeRecord) error) error {
+	q := `SELECT f.ref_id, f.app_id, f.livemode, f.channel, f.currency, f.amount, ` + entryCols + `
+ FROM recon_fees f` + entryJoin("f.ref_id", refTypes) + ` ORDER BY f.ref_id`
+	return eachRecord(ctx, tx, q, strArgs(refTypes), func(rows *sql.Rows, e *entryRow) (string, ledger.FeeRecord, error) {
+		var r ledger.FeeRecord
+		f := &r.Fee
+		var live int
+		err := rows.Scan(append([]any{&f.Ref, &f.AppID, &live, &f.Channel, &f.Currency, &f.Amount}, e.dest()...)...)
+		f.Livemode = live == 1
+		return f.Ref, r, err
+	}, func(r ledger.FeeRecord, es []ledger.Entry) error {
+		r.Entries = es
+		return fn(r)
+	})
+}
+
+// entryCols are a record's ledger entry in its query, NULL when it has none.
+const entryCols = `l.app_id, l.livemode, l.currency, l.ref_type, l.account, l.amount`
+
+// entryJoin joins a record, whose id is idCol, to its entries of refTypes.
+func entryJoin(idCol string, refTypes []string) string {
+	return ` LEFT JOIN ledger_entries l ON l.ref_type IN (?` + strings.Repeat(",?", len(refTypes)-1) + `) AND l.ref_id=` + idCol
+}
+
+func strArgs(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// entryRow scans entryCols.
+type entryRow struct {
+	app, currency, refType, account sql.NullString
+	live, amount                    sql.NullInt64
+}
+
+func (e *entryRow) dest() []any {
+	return []any{&e.app, &e.live, &e.currency, &e.refType, &e.account, &e.amount}
+}
+
+// eachRecord runs q, whose rows are a record's columns then entryCols,
+// ordered by the record's id: scan reads one row and returns the record's
+// id, and fn gets each record with all its entries.
+func eachRecord[R any](ctx context.Context, tx *Tx, q string, args []any,
+	scan func(*sql.Rows, *entryRow) (string, R, error), fn func(R, []ledger.Entry) error) error {
+	var (
+		cur     R
+		curID   string
+		have    bool
+		entries []ledger.Entry
+	)
+	err := tx.eachRow(ctx, q, args, func(rows *sql.Rows) error {
+		var e entryRow
+		id, rec, err := scan(rows, &e)
+		if err != nil {
+			return err
+		}
+		if have && id != curID {
+			if err := fn(cur, entries); err != nil {
+				return err
+			}
+			entries = nil
+		}
+		cur, curID, have = rec, id, true
+		if e.refType.Valid {
+			entries = append(entries, ledger.Entry{AppID: e.app.String, Livemode: e.live.Int64 == 1, Currency: e.currency.String,
+				RefType: e.refType.String, Account: e.account.String, Amount: e.amount.Int64})
+		}
+		return nil
+	})
+	if err != nil || !have {
+		return err
+	}
+	return fn(cur, entries)
+}
+
+// eachRow runs q and calls fn on each row.
+func (tx *Tx) eachRow(ctx context.Context, q string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

@@ -8,16 +8,7 @@ import (
 	"strings"
 
 	"github.com/polypay/polypay"
-)
-
-// Ledger names of channel fees: a fee taken on a statement line debits
-// AccountFees (an expense of the merchant's books kept by the gateway) and
-// credits the channel's clearing account; a fee returned on a refund line
-// does the opposite. ref_type RefFee, ref_id the line's key (see
-// PostFee), so each line's fee is posted once.
-const (
-	RefFee      = "fee"
-	AccountFees = "fees"
+	"github.com/polypay/polypay/ledger"
 )
 
 // Discrepancy kinds.
@@ -307,8 +298,9 @@ type FeeLine struct {
 	RunID    string
 }
 
-// PostFee posts a line's fee to the ledger unless it was posted before
-// (by an earlier run of the same day); it reports whether it posted.
+// PostFee records a line's fee and posts it to the ledger (ledger.Fee,
+// ref_id the line's key) unless it was recorded before (by an earlier run of
+// the same day); it reports whether it posted.
 func (tx *Tx) PostFee(ctx context.Context, f FeeLine) (bool, error) {
 	if f.Amount == 0 {
 		return false, nil
@@ -324,9 +316,8 @@ func (tx *Tx) PostFee(ctx context.Context, f FeeLine) (bool, error) {
  VALUES (?,?,?,?,?,?,?,?,?)`, f.RefID, f.AppID, b2i(f.Live), f.Channel, f.Day, f.Currency, f.Amount, f.RunID, tx.now); err != nil {
 		return false, err
 	}
-	err := tx.Post(ctx, f.AppID, f.Live, f.Currency, RefFee, f.RefID,
-		Posting{Account: AccountFees, Amount: f.Amount},
-		Posting{Account: ChannelAccount(f.Channel), Amount: -f.Amount})
+	err := tx.Post(ctx, ledger.Fee(ledger.FeeLine{Ref: f.RefID, AppID: f.AppID, Livemode: f.Live, Channel: f.Channel,
+		Currency: f.Currency, Amount: f.Amount}))
 	return err == nil, err
 }
 

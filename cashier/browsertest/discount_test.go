@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/polypay/polypay/ledger"
 )
 
 // TestCashierDiscount: with an Alipay rule, the cashier shows its label and
@@ -54,7 +56,7 @@ func TestCashierDiscount(t *testing.T) {
 	if md, _ := ch["metadata"].(map[string]any); ch["amount"] != 2099.0 || md["discount_amount"] != "500" {
 		t.Fatalf("charge amount %v metadata %v", ch["amount"], ch["metadata"])
 	}
-	if _, probs, err := nd.n.DB.CheckLedger(context.Background()); err != nil || len(probs) > 0 {
+	if _, probs, err := ledger.Check(context.Background(), nd.n.DB); err != nil || len(probs) > 0 {
 		t.Fatalf("ledger: %v %v", err, probs)
 	}
 }

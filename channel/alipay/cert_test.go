@@ -287,7 +287,7 @@ func TestCertModeErrors(t *testing.T) {
 			}
 			signNotification(w, tt.key)
 			w.Set("alipay_cert_sn", "0123456789abcdef0123456789abcdef")
-			n, err := e.conn.ParseNotification(ctx, nil, []byte(w.Encode()))
+			n, err := e.conn.ParseNotification(ctx, polypay.NotifyRequest{Body: []byte(w.Encode())})
 			if tt.ok && err != nil {
 				t.Fatalf("%s: %v", tt.name, err)
 			}

@@ -424,7 +424,7 @@ func TestAck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := httptest.NewRecorder()
-			e.conn.Ack(w, tt.ok)
+			e.conn.Ack(tt.ok).WriteResponse(w)
 			if w.Code != 200 || w.Body.String() != tt.body {
 				t.Fatalf("got %d %q, want 200 %q", w.Code, w.Body.String(), tt.body)
 			}

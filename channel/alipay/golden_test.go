@@ -239,7 +239,7 @@ func TestGoldenNotification(t *testing.T) {
 	}
 	parse := func(b []byte) (*polypay.Notification, error) {
 		r := httptest.NewRequest(http.MethodPost, "/notify/alipay_qr", bytes.NewReader(b))
-		return c.ParseNotification(context.Background(), r, b)
+		return c.ParseNotification(context.Background(), polypay.NewNotifyRequest(r, b))
 	}
 	t.Run("ConnectorAccepts", func(t *testing.T) {
 		n, err := parse(body(nil))

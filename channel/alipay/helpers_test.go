@@ -155,12 +155,12 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		n, err := e.conn.ParseNotification(r.Context(), r, body)
+		n, err := e.conn.ParseNotification(r.Context(), polypay.NewNotifyRequest(r, body))
 		e.mu.Lock()
 		ack := e.answers[min(len(e.got), len(e.answers)-1)]
 		e.got = append(e.got, received{body, n, err})
 		e.mu.Unlock()
-		e.conn.Ack(w, err == nil && ack)
+		e.conn.Ack(err == nil && ack).WriteResponse(w)
 	}))
 	t.Cleanup(rcv.Close)
 	t.Cleanup(e.sim.Close) // runs first: no retry may outlive the receiver

@@ -10,14 +10,14 @@ import (
 )
 
 // ParseNotification verifies and parses an Alipay asynchronous notification.
-// body is the raw form body the caller already read; r is not read again.
+// req.Body is the raw form body; nothing else of the request is read.
 // The RSA2 signature covers every field except sign and sign_type, sorted
 // and joined k=v&... (checked by the SDK with the Alipay public key).
 // Errors: ErrBadSignature (wrapped) when the signature does not verify,
 // EInvalid for a malformed body or fields, ENotSupported for a notify_type
 // or trade_status this connector does not know.
-func (c *Client) ParseNotification(ctx context.Context, r *http.Request, body []byte) (*polypay.Notification, error) {
-	values, err := url.ParseQuery(string(body))
+func (c *Client) ParseNotification(ctx context.Context, req polypay.NotifyRequest) (*polypay.Notification, error) {
+	values, err := url.ParseQuery(string(req.Body))
 	if err != nil {
 		return nil, &polypay.Error{Code: polypay.EInvalid, Message: "alipay notification: body is not a form", Err: err}
 	}
@@ -131,12 +131,10 @@ func notifyTime(field, s string) (int64, error) {
 // Ack answers a notification the way Alipay expects: HTTP 200 with the body
 // exactly "success" stops the retries; anything else ("fail" here) makes
 // Alipay send it again on its schedule.
-func (c *Client) Ack(w http.ResponseWriter, ok bool) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
+func (c *Client) Ack(ok bool) polypay.NotifyReply {
+	reply := polypay.NotifyReply{Status: http.StatusOK, ContentType: "text/plain; charset=utf-8", Body: []byte("fail")}
 	if ok {
-		_, _ = w.Write([]byte("success"))
-		return
+		reply.Body = []byte("success")
 	}
-	_, _ = w.Write([]byte("fail"))
+	return reply
 }

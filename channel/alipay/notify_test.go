@@ -96,7 +96,7 @@ func TestParseNotification(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", "/notify/alipay_qr", strings.NewReader("the body is passed separately"))
-			n, err := conn.ParseNotification(context.Background(), r, []byte(tt.body))
+			n, err := conn.ParseNotification(context.Background(), polypay.NewNotifyRequest(r, []byte(tt.body)))
 			if err != nil && n != nil {
 				t.Fatalf("returned both a notification and %v", err)
 			}
@@ -152,7 +152,7 @@ func FuzzParseNotification(f *testing.F) {
 
 	r := httptest.NewRequest("POST", "/notify/alipay_qr", nil)
 	f.Fuzz(func(t *testing.T, body string) {
-		n, err := conn.ParseNotification(context.Background(), r, []byte(body))
+		n, err := conn.ParseNotification(context.Background(), polypay.NewNotifyRequest(r, []byte(body)))
 		if err != nil {
 			if n != nil {
 				t.Fatal("notification returned with an error")

@@ -12,13 +12,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
 )
@@ -44,8 +44,8 @@ type NotifyCase struct {
 	// Request makes the notification as the channel POSTs it.
 	Request func(t *testing.T) *http.Request
 
-	Outcome string // the outcome the notification log records (a prefix)
-	Acked   bool   // whether the channel is told the notification was taken
+	Outcome polypay.NotifyOutcome // the outcome the notification log records (a prefix)
+	Acked   bool                  // whether the channel is told the notification was taken
 	// Status is the charge's status afterwards, RefundStatus the refund's.
 	Status       polypay.ChargeStatus
 	RefundStatus polypay.RefundStatus
@@ -117,9 +117,7 @@ func runNotify(t *testing.T, db *store.DB, f Family, tc NotifyCase) {
 			return err
 		}
 		if c.Status == polypay.ChargePaid {
-			if err := tx.Post(ctx, c.AppID, false, c.Currency, "charge", c.ID,
-				store.Posting{Account: store.ChannelAccount(c.Channel), Amount: c.AmountCaptured},
-				store.Posting{Account: store.AccountMerchant, Amount: -c.AmountCaptured}); err != nil {
+			if err := tx.Post(ctx, ledger.ChargePaid(&c)); err != nil {
 				return err
 			}
 		}
@@ -141,20 +139,19 @@ func runNotify(t *testing.T, db *store.DB, f Family, tc NotifyCase) {
 		t.Fatal(err)
 	}
 	req.Body = io.NopCloser(bytes.NewReader(body))
-	w := httptest.NewRecorder()
-	svc.HandleNotification(ctx, w, req, f.Name, app.AppID, false, body)
-
-	want := httptest.NewRecorder()
-	f.Conn.Ack(want, tc.Acked)
-	if w.Code != want.Code || w.Body.String() != want.Body.String() {
-		t.Errorf("answer to the channel = %d %q, want %d %q (acknowledged: %v)", w.Code, w.Body.String(), want.Code, want.Body.String(), tc.Acked)
+	got, err := svc.HandleNotification(ctx, polypay.NewNotifyRequest(req, body), f.Name, app.AppID, false)
+	if err != nil {
+		t.Fatalf("HandleNotification: %v", err)
+	}
+	if want := f.Conn.Ack(tc.Acked); got.Status != want.Status || got.ContentType != want.ContentType || !bytes.Equal(got.Body, want.Body) {
+		t.Errorf("answer to the channel = %d %q %q, want %d %q %q (acknowledged: %v)", got.Status, got.ContentType, got.Body, want.Status, want.ContentType, want.Body, tc.Acked)
 	}
 	err = db.Read(ctx, func(tx *store.Tx) error {
 		outcomes, err := tx.NotificationOutcomes(ctx, app.AppID)
 		if err != nil {
 			return err
 		}
-		if len(outcomes) != 1 || !strings.HasPrefix(outcomes[0], tc.Outcome) {
+		if len(outcomes) != 1 || !strings.HasPrefix(outcomes[0], string(tc.Outcome)) {
 			t.Errorf("outcomes logged = %q, want one %q", outcomes, tc.Outcome)
 		}
 		got, err := tx.GetCharge(ctx, app.AppID, false, c.ID)
@@ -185,7 +182,7 @@ func runNotify(t *testing.T, db *store.DB, f Family, tc NotifyCase) {
 				t.Errorf("charge amount_captured = %d of %d", wantPaid, c.Amount)
 			}
 		}
-		if sum, err := tx.LedgerSum(ctx, "charge", c.ID, store.ChannelAccount(c.Channel)); err != nil || sum != wantPaid {
+		if sum, err := tx.LedgerSum(ctx, ledger.RefCharge, c.ID, ledger.ChannelAccount(c.Channel)); err != nil || sum != wantPaid {
 			t.Errorf("ledger: channel account holds %d for the charge (%v), want %d", sum, err, wantPaid)
 		}
 		if r == nil {
@@ -202,7 +199,7 @@ func runNotify(t *testing.T, db *store.DB, f Family, tc NotifyCase) {
 		if gr.Status != tc.RefundStatus {
 			t.Errorf("refund status = %s, want %s", gr.Status, tc.RefundStatus)
 		}
-		if sum, err := tx.LedgerSum(ctx, "refund", r.ID, store.AccountMerchant); err != nil || sum != wantRefunded {
+		if sum, err := tx.LedgerSum(ctx, ledger.RefRefund, r.ID, ledger.AccountMerchant); err != nil || sum != wantRefunded {
 			t.Errorf("ledger: merchant account refunded %d (%v), want %d", sum, err, wantRefunded)
 		}
 		return nil
@@ -210,7 +207,7 @@ func runNotify(t *testing.T, db *store.DB, f Family, tc NotifyCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, probs, err := db.CheckLedger(ctx); err != nil || len(probs) > 0 {
+	if _, probs, err := ledger.Check(ctx, db); err != nil || len(probs) > 0 {
 		t.Errorf("ledger check: %v %v", probs, err)
 	}
 }

@@ -359,7 +359,7 @@ func TestForgedNotifications(t *testing.T) {
 					r.Header.Set(k, v)
 				}
 			}
-			n, err := e.client.ParseNotification(ctx, r, body)
+			n, err := e.client.ParseNotification(ctx, polypay.NewNotifyRequest(r, body))
 			if !errors.Is(err, polypay.ErrBadSignature) {
 				t.Fatalf("ParseNotification = %+v, %v; want ErrBadSignature", n, err)
 			}

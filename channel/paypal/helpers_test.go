@@ -63,9 +63,9 @@ func setup(t *testing.T) *env {
 			return
 		default:
 		}
-		n, err := e.client.ParseNotification(r.Context(), r, body)
+		n, err := e.client.ParseNotification(r.Context(), polypay.NewNotifyRequest(r, body))
 		e.got <- received{n, err}
-		e.client.Ack(w, err == nil)
+		e.client.Ack(err == nil).WriteResponse(w)
 	}))
 	t.Cleanup(ns.Close)
 	e.notify = ns.URL + "/notify/paypal/app_test/test"

@@ -74,26 +74,27 @@ func (c *Client) findWebhook(ctx context.Context, path string) (string, error) {
 // Trust comes from verification; the trade, though, is read from PayPal
 // afterwards for order events, because completing an approved order is
 // the connector's job (see settle).
-func (c *Client) ParseNotification(ctx context.Context, r *http.Request, body []byte) (*polypay.Notification, error) {
+func (c *Client) ParseNotification(ctx context.Context, req polypay.NotifyRequest) (*polypay.Notification, error) {
+	body := req.Body
 	for _, h := range []string{"PAYPAL-TRANSMISSION-ID", "PAYPAL-TRANSMISSION-TIME", "PAYPAL-TRANSMISSION-SIG", "PAYPAL-CERT-URL", "PAYPAL-AUTH-ALGO"} {
-		if r.Header.Get(h) == "" {
+		if req.Header.Get(h) == "" {
 			return nil, fmt.Errorf("%w: header %s missing", polypay.ErrBadSignature, h)
 		}
 	}
 	webhookID := c.webhookID
 	if webhookID == "" && c.sandbox {
-		id, err := c.findWebhook(ctx, r.URL.Path)
+		id, err := c.findWebhook(ctx, req.Path)
 		if err != nil {
 			return nil, err
 		}
 		if id == "" {
-			return nil, fmt.Errorf("%w: no webhook registered for %s", polypay.ErrBadSignature, r.URL.Path)
+			return nil, fmt.Errorf("%w: no webhook registered for %s", polypay.ErrBadSignature, req.Path)
 		}
 		webhookID = id
 	}
-	// The SDK reads the event from the request body; hand it a copy.
-	vr := r.Clone(ctx)
-	vr.Body = io.NopCloser(bytes.NewReader(body))
+	// The SDK reads the signature headers and the event from an
+	// *http.Request.
+	vr := &http.Request{Header: req.Header, Body: io.NopCloser(bytes.NewReader(body))}
 	res, err := c.api.VerifyWebhookSignature(ctx, vr, webhookID)
 	if err != nil {
 		if code, _ := statusOf(err); code == http.StatusBadRequest {
@@ -238,10 +239,9 @@ func parseEvent(body []byte) (*event, *parsed, error) {
 
 // Ack answers PayPal: any 2xx acknowledges, anything else makes PayPal
 // send the event again (up to 25 times over 3 days).
-func (c *Client) Ack(w http.ResponseWriter, ok bool) {
+func (c *Client) Ack(ok bool) polypay.NotifyReply {
 	if ok {
-		w.WriteHeader(http.StatusOK)
-		return
+		return polypay.NotifyReply{Status: http.StatusOK}
 	}
-	w.WriteHeader(http.StatusInternalServerError)
+	return polypay.NotifyReply{Status: http.StatusInternalServerError}
 }

@@ -91,7 +91,7 @@ func newEnv(t *testing.T, mod func(*stripesim.Options, *stripe.Config)) *env {
 	e.notify = &receiver{}
 	e.notify.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		n, err := e.card.ParseNotification(r.Context(), r, body)
+		n, err := e.card.ParseNotification(r.Context(), polypay.NewNotifyRequest(r, body))
 		e.notify.mu.Lock()
 		fail := e.notify.fail
 		if err != nil {
@@ -100,7 +100,7 @@ func newEnv(t *testing.T, mod func(*stripesim.Options, *stripe.Config)) *env {
 			e.notify.got = append(e.notify.got, n)
 		}
 		e.notify.mu.Unlock()
-		e.card.Ack(w, err == nil && !fail)
+		e.card.Ack(err == nil && !fail).WriteResponse(w)
 	}))
 	t.Cleanup(func() {
 		e.sim.Close()

@@ -19,8 +19,8 @@ import (
 // api_version of stripe-go's release train, and parses the event.
 // MerchantID is the event's account, or for a direct (non-Connect) account,
 // which Stripe's events do not name, the configured account id.
-func (c *Client) ParseNotification(ctx context.Context, r *http.Request, body []byte) (*polypay.Notification, error) {
-	ev, err := webhook.ConstructEventWithOptions(body, r.Header.Get("Stripe-Signature"), c.cfg.WebhookSecret, webhook.ConstructEventOptions{})
+func (c *Client) ParseNotification(ctx context.Context, req polypay.NotifyRequest) (*polypay.Notification, error) {
+	ev, err := webhook.ConstructEventWithOptions(req.Body, req.Header.Get("Stripe-Signature"), c.cfg.WebhookSecret, webhook.ConstructEventOptions{})
 	if err != nil {
 		switch {
 		case errors.Is(err, webhook.ErrNoValidSignature), errors.Is(err, webhook.ErrNotSigned),
@@ -153,13 +153,9 @@ func TradeID(c *polypay.Charge) string {
 }
 
 // Ack answers Stripe: 2xx acknowledges, anything else has Stripe retry.
-func (c *Client) Ack(w http.ResponseWriter, ok bool) {
-	w.Header().Set("Content-Type", "application/json")
+func (c *Client) Ack(ok bool) polypay.NotifyReply {
 	if ok {
-		w.WriteHeader(http.StatusOK)
-		w.Write([]byte(`{"received":true}`))
-		return
+		return polypay.NotifyReply{Status: http.StatusOK, ContentType: "application/json", Body: []byte(`{"received":true}`)}
 	}
-	w.WriteHeader(http.StatusBadRequest)
-	w.Write([]byte(`{"received":false}`))
+	return polypay.NotifyReply{Status: http.StatusBadRequest, ContentType: "application/json", Body: []byte(`{"received":false}`)}
 }

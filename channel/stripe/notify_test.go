@@ -86,7 +86,7 @@ func TestParseNotification(t *testing.T) {
 			if h := tc.header(tc.body); h != "" {
 				r.Header.Set("Stripe-Signature", h)
 			}
-			n, err := c.ParseNotification(ctx, r, []byte(tc.body))
+			n, err := c.ParseNotification(ctx, polypay.NewNotifyRequest(r, []byte(tc.body)))
 			switch {
 			case tc.wantErr == nil && err != nil:
 				t.Fatalf("err = %v", err)
@@ -108,7 +108,7 @@ func TestAck(t *testing.T) {
 	c := testClient(t)
 	for _, ok := range []bool{true, false} {
 		w := httptest.NewRecorder()
-		c.Ack(w, ok)
+		c.Ack(ok).WriteResponse(w)
 		if want := map[bool]int{true: 200, false: 400}[ok]; w.Code != want {
 			t.Errorf("Ack(%v) = %d, want %d", ok, w.Code, want)
 		}
@@ -127,7 +127,7 @@ func FuzzParseNotification(f *testing.F) {
 		if signed {
 			r.Header.Set("Stripe-Signature", stripesim.Sign(testSecret, time.Now(), body))
 		}
-		n, err := c.ParseNotification(ctx, r, body)
+		n, err := c.ParseNotification(ctx, polypay.NewNotifyRequest(r, body))
 		if !signed && err == nil {
 			t.Fatalf("unsigned body accepted: %+v", n)
 		}

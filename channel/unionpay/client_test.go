@@ -91,18 +91,18 @@ func newFixture(t *testing.T) *fixture {
 	f.conn = f.client(t, unionpay.ChannelApp, nil)
 	f.notify = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		n, err := f.conn.ParseNotification(r.Context(), r, body)
+		n, err := f.conn.ParseNotification(r.Context(), polypay.NewNotifyRequest(r, body))
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if err != nil || f.nacks > 0 {
 			if err == nil {
 				f.nacks--
 			}
-			f.conn.Ack(w, false)
+			f.conn.Ack(false).WriteResponse(w)
 			return
 		}
 		f.got = append(f.got, n)
-		f.conn.Ack(w, true)
+		f.conn.Ack(true).WriteResponse(w)
 	}))
 	t.Cleanup(func() { f.sim.Close(); f.srv.Close(); f.notify.Close() })
 	return f

@@ -18,8 +18,8 @@ import (
 // cancel (TradeClosed, which core ignores for an authorized charge). The charge of a refund or cancellation comes from reqReserved,
 // which polypay sets to the charge's orderId and UnionPay signs and echoes.
 // ErrBadSignature when the signature or signPubKeyCert does not verify.
-func (c *Client) ParseNotification(_ context.Context, _ *http.Request, body []byte) (*polypay.Notification, error) {
-	form, err := url.ParseQuery(string(body))
+func (c *Client) ParseNotification(_ context.Context, req polypay.NotifyRequest) (*polypay.Notification, error) {
+	form, err := url.ParseQuery(string(req.Body))
 	if err != nil {
 		return nil, fmt.Errorf("unionpay notification: %w", err)
 	}
@@ -115,12 +115,9 @@ func TradeID(c *polypay.Charge) string {
 
 // Ack answers 200 "ok" to acknowledge; anything else makes UnionPay send
 // the notification again (5 sends in all, 1, 2, 4 and 5 minutes apart).
-func (c *Client) Ack(w http.ResponseWriter, ok bool) {
+func (c *Client) Ack(ok bool) polypay.NotifyReply {
 	if ok {
-		w.WriteHeader(http.StatusOK)
-		w.Write([]byte("ok"))
-		return
+		return polypay.NotifyReply{Status: http.StatusOK, Body: []byte("ok")}
 	}
-	w.WriteHeader(http.StatusInternalServerError)
-	w.Write([]byte("fail"))
+	return polypay.NotifyReply{Status: http.StatusInternalServerError, Body: []byte("fail")}
 }

@@ -2,7 +2,6 @@ package unionpay_test
 
 import (
 	"errors"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -95,7 +94,7 @@ func TestParseNotification(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			n, err := c.ParseNotification(ctx, &http.Request{}, []byte(tc.body))
+			n, err := c.ParseNotification(ctx, polypay.NotifyRequest{Body: []byte(tc.body)})
 			if tc.bad {
 				if err == nil || n != nil || (tc.err != nil && !errors.Is(err, tc.err)) {
 					t.Fatalf("got %+v, %v; want error %v", n, err, tc.err)
@@ -132,7 +131,7 @@ func FuzzParseNotification(f *testing.F) {
 			}
 			body = signForm(t, sim, raw, nil)
 		}
-		n, err := c.ParseNotification(ctx, &http.Request{}, []byte(body))
+		n, err := c.ParseNotification(ctx, polypay.NotifyRequest{Body: []byte(body)})
 		if err != nil {
 			if n != nil {
 				t.Fatal("notification returned with an error")

@@ -490,7 +490,7 @@ func TestAck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := httptest.NewRecorder()
-			conn.Ack(w, tt.ok)
+			conn.Ack(tt.ok).WriteResponse(w)
 			if w.Code != tt.status || w.Body.String() != tt.body {
 				t.Fatalf("got %d %q, want %d %q", w.Code, w.Body.String(), tt.status, tt.body)
 			}

@@ -292,7 +292,7 @@ func TestGoldenNotificationResource(t *testing.T) {
 		body := envelope(r)
 		h := http.Header{}
 		signHeaders(h, goldenKey(t), keyID, time.Now().Unix(), body)
-		return conn.ParseNotification(context.Background(), notifyRequest(body, h), body)
+		return conn.ParseNotification(context.Background(), polypay.NewNotifyRequest(notifyRequest(body, h), body))
 	}
 	t.Run("ConnectorParses", func(t *testing.T) {
 		n, err := parse(res)

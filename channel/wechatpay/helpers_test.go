@@ -160,12 +160,12 @@ func newEnv(t *testing.T, retry ...time.Duration) *env {
 			return
 		}
 		conn := e.conns[wechatpay.ChannelQR]
-		n, err := conn.ParseNotification(r.Context(), r, body)
+		n, err := conn.ParseNotification(r.Context(), polypay.NewNotifyRequest(r, body))
 		e.mu.Lock()
 		ack := e.answers[min(len(e.got), len(e.answers)-1)]
 		e.got = append(e.got, received{r.Header.Clone(), body, n, err})
 		e.mu.Unlock()
-		conn.Ack(w, err == nil && ack)
+		conn.Ack(err == nil && ack).WriteResponse(w)
 	}))
 	t.Cleanup(rcv.Close)
 	t.Cleanup(e.sim.Close) // runs first: no retry may outlive the receiver

@@ -13,8 +13,8 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 )
 
-// ParseNotification verifies and parses a WeChat Pay notification. body is
-// the raw body the caller already read; r supplies the headers only.
+// ParseNotification verifies and parses a WeChat Pay notification: its
+// headers and raw body.
 //
 // The Wechatpay-Signature over TIMESTAMP\nNONCE\nBODY\n is checked with the
 // platform public key named by Wechatpay-Serial, and Wechatpay-Timestamp
@@ -28,9 +28,11 @@ import (
 // the resource does not decrypt, EInvalid for a malformed body or fields,
 // ENotSupported for other event types. REFUND.ABNORMAL and REFUND.CLOSED
 // are refund notifications with RefundStatus failed.
-func (c *Client) ParseNotification(ctx context.Context, r *http.Request, body []byte) (*polypay.Notification, error) {
-	signed := &http.Request{Header: r.Header, Body: io.NopCloser(bytes.NewReader(body))}
-	if st := r.Header.Get("Wechatpay-Signature-Type"); st != "" && st != "WECHATPAY2-SHA256-RSA2048" {
+func (c *Client) ParseNotification(ctx context.Context, req polypay.NotifyRequest) (*polypay.Notification, error) {
+	body := req.Body
+	// The SDK's validator reads the headers and body of an *http.Request.
+	signed := &http.Request{Header: req.Header, Body: io.NopCloser(bytes.NewReader(body))}
+	if st := req.Header.Get("Wechatpay-Signature-Type"); st != "" && st != "WECHATPAY2-SHA256-RSA2048" {
 		return nil, fmt.Errorf("wechatpay notification: signature type %q: %w", st, polypay.ErrBadSignature)
 	}
 	if err := validators.NewWechatPayNotifyValidator(c.verifier).Validate(ctx, signed); err != nil {
@@ -161,12 +163,10 @@ func TradeID(c *polypay.Charge) string { return c.TransactionNo }
 // Ack answers a notification the way WeChat Pay expects: 204 without a
 // body acknowledges it; a 500 with {"code":"FAIL","message":"失败"} makes
 // WeChat Pay send it again on its schedule.
-func (c *Client) Ack(w http.ResponseWriter, ok bool) {
+func (c *Client) Ack(ok bool) polypay.NotifyReply {
 	if ok {
-		w.WriteHeader(http.StatusNoContent)
-		return
+		return polypay.NotifyReply{Status: http.StatusNoContent}
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusInternalServerError)
-	_, _ = w.Write([]byte(`{"code":"FAIL","message":"失败"}`))
+	return polypay.NotifyReply{Status: http.StatusInternalServerError, ContentType: "application/json; charset=utf-8",
+		Body: []byte(`{"code":"FAIL","message":"失败"}`)}
 }

@@ -200,7 +200,7 @@ func TestParseNotification(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, err := tt.in.conn.ParseNotification(context.Background(), notifyRequest(tt.in.body, tt.in.h), tt.in.body)
+			n, err := tt.in.conn.ParseNotification(context.Background(), polypay.NewNotifyRequest(notifyRequest(tt.in.body, tt.in.h), tt.in.body))
 			if err != nil && n != nil {
 				t.Fatalf("returned both a notification and %v", err)
 			}
@@ -252,7 +252,7 @@ func FuzzParseNotification(f *testing.F) {
 		}
 		h := http.Header{}
 		signHeaders(h, platformKey, keyID, time.Now().Unix(), body)
-		n, err := conn.ParseNotification(context.Background(), notifyRequest(body, h), body)
+		n, err := conn.ParseNotification(context.Background(), polypay.NewNotifyRequest(notifyRequest(body, h), body))
 		if err != nil {
 			if n != nil {
 				t.Fatal("notification returned with an error")

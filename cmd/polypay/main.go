@@ -23,6 +23,7 @@ import (
 	"github.com/polypay/polypay/console"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
+	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/telemetry"
 	"github.com/polypay/polypay/webhook"
@@ -337,18 +338,19 @@ func ledgerCmd(args []string) error {
 		return err
 	}
 	defer db.Close()
-	sum, probs, err := db.CheckLedger(ctx)
+	sum, probs, err := ledger.Check(ctx, db)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("ledger: %d transactions, %d entries; %d charges, %d refunds checked\n", sum.Transactions, sum.Entries, sum.Charges, sum.Refunds)
+	fmt.Printf("ledger: %d transactions, %d entries; %d charges, %d refunds, %d orders, %d fee lines checked\n",
+		sum.Transactions, sum.Entries, sum.Charges, sum.Refunds, sum.Orders, sum.Fees)
 	for _, p := range probs {
 		fmt.Println("PROBLEM", p)
 	}
 	if len(probs) > 0 {
 		return fmt.Errorf("ledger check failed: %d problems", len(probs))
 	}
-	fmt.Println("ledger: OK (every transaction balances; postings agree with charges and refunds)")
+	fmt.Println("ledger: OK (every transaction balances; postings agree with charges, refunds, orders and fee lines)")
 	return nil
 }
 

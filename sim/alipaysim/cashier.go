@@ -224,7 +224,7 @@ func (s *Sim) cashierAction(w http.ResponseWriter, r *http.Request, form url.Val
 
 	// The asynchronous notification goes first: the return below is for
 	// display only, as in Alipay.
-	s.notify(r.Context(), n)
+	s.notifier.Send(r.Context(), n)
 	if ss.returnURL == "" {
 		render(w, http.StatusOK, cashierView{Message: "付款成功"})
 		return

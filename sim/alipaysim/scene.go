@@ -124,24 +124,18 @@ func (s *Sim) barcodePay(c *call, now time.Time) (any, *apiError) {
 	if outcome == authPaysNow {
 		s.markPaid(t, now)
 		// Alipay answers first and notifies afterwards.
-		if n := s.notice(t, nil, now); n != nil {
-			s.spawnLocked(func() { s.notify(s.ctx, n) })
-		}
+		s.notifier.Post(s.notice(t, nil, now))
 		return payResponse(success, t), nil
 	}
-	s.spawnLocked(func() { s.userConfirms(t) })
+	s.bg.Go(func() { s.userConfirms(t) })
 	return payResponse(inProcess, t), nil
 }
 
 // userConfirms is the buyer of a "29" code confirming after UserPayingFor:
 // the trade is paid unless it was cancelled, closed or paid meanwhile.
 func (s *Sim) userConfirms(t *trade) {
-	timer := time.NewTimer(s.paying)
-	defer timer.Stop()
-	select {
-	case <-s.ctx.Done():
+	if !s.bg.Sleep(s.paying) {
 		return
-	case <-timer.C:
 	}
 	now := s.now()
 	s.mu.Lock()
@@ -150,7 +144,7 @@ func (s *Sim) userConfirms(t *trade) {
 	if err != nil {
 		return
 	}
-	s.notify(s.ctx, n)
+	s.notifier.Send(s.bg.Context(), n)
 }
 
 type createRsp struct {
@@ -239,6 +233,6 @@ func (s *Sim) PayOrderString(ctx context.Context, orderStr string, success bool)
 	if err != nil {
 		return err
 	}
-	s.notify(ctx, n)
+	s.notifier.Send(ctx, n)
 	return nil
 }

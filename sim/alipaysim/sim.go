@@ -53,14 +53,13 @@
 // fresh payment code with a chosen outcome (28, 29 or 30 above). See
 // wallet.go.
 //
-// All state (trades, refunds, cashier sessions, delivery log) lives in
-// memory behind one mutex: it is per process and is lost on restart, like a
-// sandbox that was reset.
+// All state (trades, refunds, cashier sessions, delivery log, pending
+// retries) lives in memory: it is per process and is lost on restart, like
+// a sandbox that was reset. Notifications are sent by simkit's Notifier.
 package alipaysim
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -142,9 +141,7 @@ type Sim struct {
 
 	key      *rsa.PrivateKey
 	merchant func(string) (*rsa.PublicKey, bool)
-	client   *http.Client
 	now      func() time.Time
-	retry    []time.Duration
 	log      *slog.Logger
 	paying   time.Duration
 	billURL  string
@@ -153,20 +150,20 @@ type Sim struct {
 	certOnce sync.Once
 	ca       *certs // made by certificates()
 
-	// ctx is cancelled by Close so in-flight deliveries and retry timers stop.
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// bg runs the notification retries and the "29" buyers confirming;
+	// Close stops them.
+	bg         simkit.Group
+	notifier   *simkit.Notifier
+	deliveries simkit.Deliveries[Delivery] // by out_trade_no
+	wallet     *simkit.Wallet
 
-	mu         sync.Mutex
-	closed     bool
-	trades     map[tradeKey]*trade
-	byTradeNo  map[string]*trade
-	byQRCode   map[string]*trade     // precreate's qr_code, for the wallet page
-	deliveries map[string][]Delivery // by out_trade_no
-	sessions   map[string]*session   // cashier pages by token
-	bills      map[string]*billFile  // bill downloads by token
-	feeRate    int64
+	mu        sync.Mutex
+	trades    map[tradeKey]*trade
+	byTradeNo map[string]*trade
+	byQRCode  map[string]*trade    // precreate's qr_code, for the wallet page
+	sessions  map[string]*session  // cashier pages by token
+	bills     map[string]*billFile // bill downloads by token
+	feeRate   int64
 	// simkit.Hooks gives tests TamperBill, LoseNotifications and
 	// SetBillClock.
 	simkit.Hooks
@@ -175,23 +172,20 @@ type Sim struct {
 // New builds a Sim. Call Close to stop pending notification retries.
 func New(o Options) *Sim {
 	s := &Sim{
-		key:        o.PrivateKey,
-		merchant:   o.Merchant,
-		client:     o.HTTPClient,
-		now:        o.Now,
-		retry:      o.Retry,
-		log:        o.Logger,
-		paying:     o.UserPayingFor,
-		billURL:    o.BillURL,
-		certMode:   o.CertMode,
-		rootKey:    o.RootKey,
-		trades:     map[tradeKey]*trade{},
-		byTradeNo:  map[string]*trade{},
-		byQRCode:   map[string]*trade{},
-		deliveries: map[string][]Delivery{},
-		sessions:   map[string]*session{},
-		bills:      map[string]*billFile{},
-		feeRate:    o.FeeRate,
+		key:       o.PrivateKey,
+		merchant:  o.Merchant,
+		now:       o.Now,
+		log:       o.Logger,
+		paying:    o.UserPayingFor,
+		billURL:   o.BillURL,
+		certMode:  o.CertMode,
+		rootKey:   o.RootKey,
+		trades:    map[tradeKey]*trade{},
+		byTradeNo: map[string]*trade{},
+		byQRCode:  map[string]*trade{},
+		sessions:  map[string]*session{},
+		bills:     map[string]*billFile{},
+		feeRate:   o.FeeRate,
 	}
 	if s.paying <= 0 {
 		s.paying = DefaultUserPayingFor
@@ -206,19 +200,15 @@ func New(o Options) *Sim {
 	if s.merchant == nil {
 		s.merchant = func(string) (*rsa.PublicKey, bool) { return nil, false }
 	}
-	if s.client == nil {
-		s.client = &http.Client{Timeout: 10 * time.Second}
-	}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if s.retry == nil {
-		s.retry = DefaultRetry
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.notifier = simkit.NewNotifier(&s.bg, simkit.NotifierOptions{Name: "alipaysim", Acked: acked,
+		Retry: o.Retry, DefaultRetry: DefaultRetry, Client: o.HTTPClient, Now: s.now, Lost: s.Hooks.Lost, Log: s.log})
+	s.wallet = s.newWallet()
 	return s
 }
 
@@ -234,17 +224,7 @@ func (s *Sim) PublicKeyPEM() string {
 
 // Close stops notification retries and waits for in-flight deliveries. The
 // gateway keeps answering requests, but no notification is sent afterwards.
-func (s *Sim) Close() {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	s.closed = true
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
-}
+func (s *Sim) Close() { s.bg.Close() }
 
 // apiError is an Alipay error: 40004 business failures are answered inside
 // the signed <method>_response (as Alipay does, and as gopay requires to find
@@ -338,8 +318,8 @@ const maxBody = 1 << 20
 // <sim>/wallet/code are the simulated buyer's wallet (see wallet.go);
 // <sim>/downloadBillFile.resource serves trade bills (see bill.go).
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if page, ok := walletPaths(r.URL.Path); ok {
-		s.serveWallet(w, r, page)
+	if page, ok := simkit.WalletPage(r.URL.Path); ok {
+		s.wallet.Serve(w, r, page)
 		return
 	}
 	if strings.HasSuffix(r.URL.Path, billPath) {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/polypay/polypay/sim/simkit"
 )
 
 // Alipay trade_status values.
@@ -491,13 +493,7 @@ func (s *Sim) refund(c *call, now time.Time) (any, *apiError) {
 
 	// Alipay answers first and notifies afterwards; the notification goes
 	// to the trade's notify_url, the refund call has none of its own.
-	if n := s.notice(t, rec, now); n != nil {
-		s.spawnLocked(func() {
-			if !s.deliver(s.ctx, n, 1) {
-				s.retryLoop(n)
-			}
-		})
-	}
+	s.notifier.Post(s.notice(t, rec, now))
 	return rsp, nil
 }
 
@@ -570,13 +566,13 @@ func (s *Sim) Pay(ctx context.Context, appID, outTradeNo string, success bool) e
 	if err != nil {
 		return err
 	}
-	s.notify(ctx, n)
+	s.notifier.Send(ctx, n)
 	return nil
 }
 
 // buyerPays is the buyer's attempt on t: it returns the notification to
 // deliver when the trade got paid. Called with s.mu held.
-func (s *Sim) buyerPays(t *trade, now time.Time, success bool) (*notification, error) {
+func (s *Sim) buyerPays(t *trade, now time.Time, success bool) (*simkit.Notice, error) {
 	touch(t, now)
 	if t.status != waitBuyerPay {
 		return nil, fmt.Errorf("%w: %s is %s", ErrTradeNotPayable, t.outTradeNo, t.status)
@@ -598,14 +594,6 @@ func (s *Sim) markPaid(t *trade, now time.Time) {
 	}
 	if t.buyerLogonID == "" {
 		t.buyerLogonID = "138****" + randomString(4, "0123456789")
-	}
-}
-
-// notify delivers the first attempt of n now and schedules the retries when
-// it was not acknowledged. n may be nil (no notify_url). Called without s.mu.
-func (s *Sim) notify(ctx context.Context, n *notification) {
-	if n != nil && !s.deliver(ctx, n, 1) {
-		s.spawn(func() { s.retryLoop(n) })
 	}
 }
 

@@ -6,7 +6,8 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"time"
+
+	"github.com/polypay/polypay/sim/simkit"
 )
 
 // findOrder finds the latest open order of a merchant for a charge (its
@@ -55,31 +56,12 @@ func (s *Sim) PayAs(ctx context.Context, merchantID, chargeID, email string) err
 	if err != nil {
 		return err
 	}
-	if ev != nil && !s.deliver(ev, 1) {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.deliverWithRetriesAfter(ev, 1)
-		}()
-	}
+	s.notifier.Send(s.bg.Context(), ev)
 	return nil
 }
 
-// deliverWithRetriesAfter waits the gap after attempt n, then retries.
-func (s *Sim) deliverWithRetriesAfter(ev *pendingEvent, n int) {
-	if n > len(s.retry) {
-		return
-	}
-	select {
-	case <-s.ctx.Done():
-		return
-	case <-time.After(s.retry[n-1]):
-	}
-	s.deliverWithRetries(ev, n+1)
-}
-
 // approve records the buyer's approval. Called with s.mu held.
-func (s *Sim) approve(o *order, email string) (*pendingEvent, error) {
+func (s *Sim) approve(o *order, email string) (*simkit.Notice, error) {
 	b, ok := buyers[email]
 	if !ok {
 		return nil, fmt.Errorf("paypalsim: %s is not a sandbox buyer", email)
@@ -167,7 +149,7 @@ func (s *Sim) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
 	v := s.checkoutView(o)
 	email := r.PostForm.Get("email")
 	var target string
-	var ev *pendingEvent
+	var ev *simkit.Notice
 	var err error
 	switch {
 	case r.PostForm.Get("action") == "cancel":
@@ -185,7 +167,7 @@ func (s *Sim) checkoutSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	payerID := o.payerID
 	s.mu.Unlock()
-	s.sendAsync(ev)
+	s.notifier.Post(ev)
 	if target != "" {
 		u, perr := url.Parse(target)
 		if perr == nil {

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/polypay/polypay/sim/simkit"
 )
 
 type order struct {
@@ -459,7 +461,7 @@ func (s *Sim) completeOrder(w http.ResponseWriter, r *http.Request, m *Merchant)
 	}
 	now := s.now()
 	o.status, o.updated = "COMPLETED", now
-	var evs []*pendingEvent
+	var ev *simkit.Notice
 	if verb == "CAPTURE" {
 		c := &capture{id: newID(), orderID: o.id, status: "COMPLETED", amount: o.amount, invoiceID: o.invoiceID, created: now, updated: now}
 		if o.declined {
@@ -474,7 +476,7 @@ func (s *Sim) completeOrder(w http.ResponseWriter, r *http.Request, m *Merchant)
 		if c.status == "DECLINED" {
 			typ = "PAYMENT.CAPTURE.DENIED"
 		}
-		evs = append(evs, s.event(o.clientID, typ, "capture", o.invoiceID, s.captureJSON(c, true)))
+		ev = s.event(o.clientID, typ, "capture", o.invoiceID, s.captureJSON(c, true))
 	} else {
 		a := &auth{id: newID(), orderID: o.id, status: "CREATED", amount: o.amount, created: now, expires: now.Add(29 * 24 * time.Hour)}
 		typ := "PAYMENT.AUTHORIZATION.CREATED"
@@ -483,10 +485,10 @@ func (s *Sim) completeOrder(w http.ResponseWriter, r *http.Request, m *Merchant)
 		}
 		s.auths[a.id] = a
 		o.authIDs = append(o.authIDs, a.id)
-		evs = append(evs, s.event(o.clientID, typ, "authorization", o.invoiceID, s.authJSON(a, true)))
+		ev = s.event(o.clientID, typ, "authorization", o.invoiceID, s.authJSON(a, true))
 	}
 	j := s.orderJSON(o, representation(r))
 	s.mu.Unlock()
-	s.sendAsync(evs...)
+	s.notifier.Post(ev)
 	writeJSON(w, http.StatusCreated, j)
 }

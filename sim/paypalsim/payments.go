@@ -106,7 +106,7 @@ func (s *Sim) captureAuthorization(w http.ResponseWriter, r *http.Request, m *Me
 	ev := s.event(o.clientID, "PAYMENT.CAPTURE.COMPLETED", "capture", o.invoiceID, s.captureJSON(c, true))
 	j := s.captureJSON(c, true)
 	s.mu.Unlock()
-	s.sendAsync(ev)
+	s.notifier.Post(ev)
 	writeJSON(w, http.StatusCreated, j)
 }
 
@@ -138,7 +138,7 @@ func (s *Sim) voidAuthorization(w http.ResponseWriter, r *http.Request, m *Merch
 	j := s.authJSON(a, true)
 	ev := s.event(o.clientID, "PAYMENT.AUTHORIZATION.VOIDED", "authorization", o.invoiceID, j)
 	s.mu.Unlock()
-	s.sendAsync(ev)
+	s.notifier.Post(ev)
 	if representation(r) {
 		writeJSON(w, http.StatusOK, j)
 		return
@@ -235,7 +235,7 @@ func (s *Sim) refundCapture(w http.ResponseWriter, r *http.Request, m *Merchant)
 	j := s.refundJSON(rf, true)
 	ev := s.event(o.clientID, "PAYMENT.CAPTURE.REFUNDED", "refund", o.invoiceID, j)
 	s.mu.Unlock()
-	s.sendAsync(ev)
+	s.notifier.Post(ev)
 	writeJSON(w, http.StatusCreated, j)
 }
 

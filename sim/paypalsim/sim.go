@@ -27,7 +27,6 @@ package paypalsim
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
@@ -39,6 +38,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/polypay/polypay/sim/simkit"
 )
 
 // Merchant is a merchant's REST app as the sim knows it.
@@ -101,28 +102,26 @@ type Sim struct {
 	key      *rsa.PrivateKey
 	cert     []byte // PEM
 	certName string
-	client   *http.Client
 	now      func() time.Time
-	retry    []time.Duration
 	log      *slog.Logger
 	mux      *http.ServeMux
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// bg runs the webhook deliveries and their retries; Close stops them.
+	bg         simkit.Group
+	notifier   *simkit.Notifier
+	deliveries simkit.Deliveries[Delivery] // by charge id
 
 	idemMu sync.Mutex
 	idem   map[string]*idemEntry
 
-	mu         sync.Mutex
-	tokens     map[string]token
-	orders     map[string]*order
-	auths      map[string]*auth
-	captures   map[string]*capture
-	refunds    map[string]*refund
-	webhooks   map[string]*webhook // by id
-	txns       map[string][]txn    // by merchant id
-	deliveries map[string][]Delivery
+	mu       sync.Mutex
+	tokens   map[string]token
+	orders   map[string]*order
+	auths    map[string]*auth
+	captures map[string]*capture
+	refunds  map[string]*refund
+	webhooks map[string]*webhook // by id
+	txns     map[string][]txn    // by merchant id
 }
 
 type token struct {
@@ -140,10 +139,10 @@ type idemEntry struct {
 
 // New builds a simulator.
 func New(o Options) *Sim {
-	s := &Sim{url: strings.TrimRight(o.URL, "/"), merchant: o.Merchant, key: o.PrivateKey, client: o.HTTPClient,
-		now: o.Now, retry: o.Retry, log: o.Logger, idem: map[string]*idemEntry{}, tokens: map[string]token{},
+	s := &Sim{url: strings.TrimRight(o.URL, "/"), merchant: o.Merchant, key: o.PrivateKey,
+		now: o.Now, log: o.Logger, idem: map[string]*idemEntry{}, tokens: map[string]token{},
 		orders: map[string]*order{}, auths: map[string]*auth{}, captures: map[string]*capture{}, refunds: map[string]*refund{},
-		webhooks: map[string]*webhook{}, txns: map[string][]txn{}, deliveries: map[string][]Delivery{}}
+		webhooks: map[string]*webhook{}, txns: map[string][]txn{}}
 	if s.key == nil {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
@@ -154,29 +153,21 @@ func New(o Options) *Sim {
 	if s.merchant == nil {
 		s.merchant = func(string) (*Merchant, bool) { return nil, false }
 	}
-	if s.client == nil {
-		s.client = &http.Client{Timeout: 10 * time.Second}
-	}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if s.retry == nil {
-		s.retry = DefaultRetry
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	s.notifier = simkit.NewNotifier(&s.bg, simkit.NotifierOptions{Name: "paypalsim", Acked: simkit.Acked2xx,
+		Retry: o.Retry, DefaultRetry: DefaultRetry, Client: o.HTTPClient, Timeout: 30 * time.Second, Now: s.now, Log: s.log})
 	s.cert, s.certName = selfSignedCert(s.key)
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
 	return s
 }
 
 // Close stops pending webhook retries.
-func (s *Sim) Close() {
-	s.cancel()
-	s.wg.Wait()
-}
+func (s *Sim) Close() { s.bg.Close() }
 
 // SetURL changes where the sim says it is reachable (tests that learn the
 // address after New).

@@ -1,8 +1,6 @@
 package paypalsim
 
 import (
-	"bytes"
-	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -14,12 +12,13 @@ import (
 	"encoding/pem"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"math/big"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/polypay/polypay/sim/simkit"
 )
 
 type webhook struct {
@@ -121,16 +120,9 @@ func (s *Sim) listWebhooks(w http.ResponseWriter, r *http.Request, m *Merchant) 
 	writeJSON(w, http.StatusOK, map[string]any{"webhooks": out})
 }
 
-// pendingEvent is one event to deliver to one webhook.
-type pendingEvent struct {
-	id, typ, chargeID string
-	webhook           webhook
-	body              []byte
-}
-
 // event builds the event for every webhook of clientID subscribed to typ.
 // Called with s.mu held; nil when nobody listens.
-func (s *Sim) event(clientID, typ, resourceType, chargeID string, resource any) *pendingEvent {
+func (s *Sim) event(clientID, typ, resourceType, chargeID string, resource any) *simkit.Notice {
 	for _, wh := range s.webhooks {
 		if wh.clientID != clientID {
 			continue
@@ -151,94 +143,39 @@ func (s *Sim) event(clientID, typ, resourceType, chargeID string, resource any) 
 			}
 			// One webhook per event suffices for polypay (one per notify
 			// URL); a second subscribed webhook of the app is skipped.
-			return &pendingEvent{id: id, typ: typ, chargeID: chargeID, webhook: *wh, body: body}
+			return s.notice(id, typ, chargeID, wh, body)
 		}
 	}
 	return nil
 }
 
-// Delivery is one attempt to deliver a webhook event.
+// Delivery is one attempt to deliver a webhook event. Acked is any 2xx.
 type Delivery struct {
-	EventID    string
-	EventType  string
-	Attempt    int
-	At         time.Time
-	URL        string
-	StatusCode int
-	Err        string
-	Acked      bool // any 2xx
+	simkit.Delivery
+	EventID   string
+	EventType string
 }
 
 // Notifications returns the delivery attempts of a charge's events (by
 // the order's invoice_id), oldest first.
-func (s *Sim) Notifications(chargeID string) []Delivery {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Delivery(nil), s.deliveries[chargeID]...)
-}
+func (s *Sim) Notifications(chargeID string) []Delivery { return s.deliveries.Of(chargeID) }
 
-// sendAsync delivers events in the background, with retries.
-func (s *Sim) sendAsync(evs ...*pendingEvent) {
-	for _, ev := range evs {
-		if ev == nil {
-			continue
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.deliverWithRetries(ev, 1)
-		}()
+// notice is the delivery of an event to a webhook, signed afresh on each
+// attempt.
+func (s *Sim) notice(id, typ, chargeID string, wh *webhook, body []byte) *simkit.Notice {
+	webhookID := wh.id
+	return &simkit.Notice{
+		Key: chargeID, URL: wh.url, Body: body, ContentType: "application/json",
+		Header: func(h http.Header) error {
+			h.Set("User-Agent", "PayPal/AUHD-214.0-58843143")
+			s.transmission(h, webhookID, body)
+			return nil
+		},
+		Attrs: []any{"event", typ, "id", id},
+		Record: func(d simkit.Delivery) {
+			s.deliveries.Add(chargeID, Delivery{Delivery: d, EventID: id, EventType: typ})
+		},
 	}
-}
-
-// deliverWithRetries sends attempt n and, while unacknowledged, the
-// retries after it.
-func (s *Sim) deliverWithRetries(ev *pendingEvent, n int) {
-	for ; ; n++ {
-		if s.deliver(ev, n) || n > len(s.retry) {
-			return
-		}
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-time.After(s.retry[n-1]):
-		}
-	}
-}
-
-// deliver posts the event once, freshly signed, and logs the attempt.
-func (s *Sim) deliver(ev *pendingEvent, attempt int) bool {
-	tid, ttime := newUUID(), s.now().UTC().Format(time.RFC3339)
-	sig := s.sign(tid, ttime, ev.webhook.id, ev.body)
-	d := Delivery{EventID: ev.id, EventType: ev.typ, Attempt: attempt, At: s.now(), URL: ev.webhook.url}
-	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ev.webhook.url, bytes.NewReader(ev.body))
-	if err == nil {
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("User-Agent", "PayPal/AUHD-214.0-58843143")
-		req.Header.Set("PAYPAL-TRANSMISSION-ID", tid)
-		req.Header.Set("PAYPAL-TRANSMISSION-TIME", ttime)
-		req.Header.Set("PAYPAL-TRANSMISSION-SIG", sig)
-		req.Header.Set("PAYPAL-CERT-URL", s.certURL())
-		req.Header.Set("PAYPAL-AUTH-ALGO", "SHA256withRSA")
-		req.Header.Set("PAYPAL-AUTH-VERSION", "v2")
-		var res *http.Response
-		if res, err = s.client.Do(req); err == nil {
-			io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
-			res.Body.Close()
-			d.StatusCode = res.StatusCode
-			d.Acked = res.StatusCode >= 200 && res.StatusCode < 300
-		}
-	}
-	if err != nil {
-		d.Err = err.Error()
-	}
-	s.mu.Lock()
-	s.deliveries[ev.chargeID] = append(s.deliveries[ev.chargeID], d)
-	s.mu.Unlock()
-	s.log.Info("paypalsim: webhook delivery", "event", ev.typ, "id", ev.id, "attempt", attempt, "status", d.StatusCode, "err", d.Err)
-	return d.Acked
 }
 
 // signed is the message PayPal signs for a webhook transmission.
@@ -262,16 +199,22 @@ func (s *Sim) certURL() string { return s.baseURL() + "/v1/notifications/certs/"
 // deliveries, so that tests can make events that verify (with any
 // content: the real PayPal has no such helper).
 func (s *Sim) SignWebhook(webhookID string, body []byte) http.Header {
-	tid, ttime := newUUID(), s.now().UTC().Format(time.RFC3339)
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
+	s.transmission(h, webhookID, body)
+	return h
+}
+
+// transmission sets the PAYPAL-* headers of a transmission of body to
+// webhookID, signed now.
+func (s *Sim) transmission(h http.Header, webhookID string, body []byte) {
+	tid, ttime := newUUID(), s.now().UTC().Format(time.RFC3339)
 	h.Set("PAYPAL-TRANSMISSION-ID", tid)
 	h.Set("PAYPAL-TRANSMISSION-TIME", ttime)
 	h.Set("PAYPAL-TRANSMISSION-SIG", s.sign(tid, ttime, webhookID, body))
 	h.Set("PAYPAL-CERT-URL", s.certURL())
 	h.Set("PAYPAL-AUTH-ALGO", "SHA256withRSA")
 	h.Set("PAYPAL-AUTH-VERSION", "v2")
-	return h
 }
 
 // verifyWebhook is POST /v1/notifications/verify-webhook-signature: the

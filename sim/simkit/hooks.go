@@ -1,6 +1,9 @@
-// Package simkit holds what every channel simulator offers tests alike:
-// statement tampering, lost notifications, a bill clock and the fee rule.
-// The real channels have none of these hooks.
+// Package simkit holds what the channel simulators share: the Notifier
+// that delivers their asynchronous notifications on each channel's retry
+// schedule, the Group their background work runs in, the buyer's wallet
+// pages, and what every simulator offers tests alike: statement tampering,
+// lost notifications, a bill clock and the fee rule. The real channels
+// have none of these hooks.
 package simkit
 
 import (

@@ -255,12 +255,7 @@ func (s *Sim) createPaymentIntent(c *call) (int, any) {
 		return 500, errBody{&apiErr{Type: "api_error", Message: "An unknown error occurred while processing the card (simulated processor outage)."}}
 	}
 	if confirm && tc.slow {
-		t := time.NewTimer(s.opts.SlowDelay)
-		select {
-		case <-s.ctx.Done():
-			t.Stop()
-		case <-t.C:
-		}
+		s.bg.Sleep(s.opts.SlowDelay)
 	}
 	var evs []pendingEvent
 	s.mu.Lock()

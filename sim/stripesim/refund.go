@@ -1,9 +1,6 @@
 package stripesim
 
-import (
-	"strconv"
-	"time"
-)
+import "strconv"
 
 func (s *Sim) createRefund(c *call) (int, any) {
 	f := c.form
@@ -80,13 +77,9 @@ func (s *Sim) createRefund(c *call) (int, any) {
 	s.mu.Unlock()
 	s.dispatch(evs, false)
 	if fails {
-		s.spawn(func() {
-			t := time.NewTimer(s.opts.EventDelay * 5)
-			select {
-			case <-s.ctx.Done():
-				t.Stop()
+		s.bg.Go(func() {
+			if !s.bg.Sleep(s.opts.EventDelay * 5) {
 				return
-			case <-t.C:
 			}
 			s.mu.Lock()
 			re.Status, re.FailureReason = "failed", str("expired_or_canceled_card")

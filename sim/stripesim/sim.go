@@ -25,7 +25,6 @@
 package stripesim
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -40,6 +39,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/polypay/polypay/sim/simkit"
 )
 
 // APIVersion is the API version the simulator speaks and stamps on events
@@ -90,19 +91,18 @@ var DefaultRetry = func() []time.Duration {
 
 // Sim is the simulated Stripe API; it is an http.Handler.
 type Sim struct {
-	opts   Options
-	client *http.Client
-	now    func() time.Time
-	retry  []time.Duration
-	log    *slog.Logger
-	mux    *http.ServeMux
+	opts Options
+	now  func() time.Time
+	log  *slog.Logger
+	mux  *http.ServeMux
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// bg runs the webhook deliveries, their retries and the failing
+	// refunds; Close stops them.
+	bg         simkit.Group
+	notifier   *simkit.Notifier
+	deliveries simkit.Deliveries[Delivery] // by account id
 
 	mu       sync.Mutex
-	closed   bool
 	accounts map[string]*state
 	// failing accounts answer every PaymentIntent create with a 500
 	// api_error before creating anything (a processor outage on the write
@@ -123,26 +123,21 @@ func (s *Sim) FailCreates(accountID string, fail bool) {
 
 // New builds a simulator.
 func New(o Options) *Sim {
-	s := &Sim{opts: o, client: o.HTTPClient, now: o.Now, retry: o.Retry, log: o.Logger, accounts: map[string]*state{}}
-	if s.client == nil {
-		s.client = &http.Client{Timeout: 10 * time.Second}
-	}
+	s := &Sim{opts: o, now: o.Now, log: o.Logger, accounts: map[string]*state{}}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if s.retry == nil {
-		s.retry = DefaultRetry
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	s.notifier = simkit.NewNotifier(&s.bg, simkit.NotifierOptions{Name: "stripesim", Acked: simkit.Acked2xx,
+		Retry: o.Retry, DefaultRetry: DefaultRetry, Client: o.HTTPClient, Now: s.now, Log: s.log})
 	if s.opts.EventDelay == 0 {
 		s.opts.EventDelay = 100 * time.Millisecond
 	}
 	if s.opts.SlowDelay == 0 {
 		s.opts.SlowDelay = 35 * time.Second
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	m := http.NewServeMux()
 	api := func(pattern string, h func(*call) (int, any)) { m.HandleFunc(pattern, s.api(h)) }
 	api("POST /v1/payment_methods", s.createPaymentMethod)
@@ -166,13 +161,7 @@ func New(o Options) *Sim {
 }
 
 // Close stops webhook retries and waits for deliveries under way.
-func (s *Sim) Close() {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
-}
+func (s *Sim) Close() { s.bg.Close() }
 
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
@@ -206,7 +195,6 @@ type state struct {
 	bts        []*balanceTransaction
 	endpoints  []*webhookEndpoint
 	idem       map[string]*idemEntry
-	deliveries []Delivery
 }
 
 type idemEntry struct {
@@ -514,20 +502,6 @@ func randomString(n int) string {
 		b[i] = alnum[x.Int64()]
 	}
 	return string(b)
-}
-
-// spawn runs f in a goroutine that Close waits for.
-func (s *Sim) spawn(f func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		f()
-	}()
 }
 
 // publicURL is where browsers reach the sim.

@@ -1,42 +1,29 @@
 package stripesim
 
 import (
-	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/polypay/polypay/sim/simkit"
 )
 
 // Delivery is one attempt to deliver an event to a webhook endpoint.
+// Acked is any 2xx.
 type Delivery struct {
-	EventID    string
-	Type       string
-	Endpoint   string // we_...
-	URL        string
-	Attempt    int // 1 for the first delivery, then one per retry
-	At         time.Time
-	StatusCode int // 0 when no HTTP response came back
-	Err        string
-	Acked      bool // 2xx
+	simkit.Delivery
+	EventID  string
+	Type     string
+	Endpoint string // we_...
 }
 
 // Deliveries returns an account's delivery attempts, oldest first.
-func (s *Sim) Deliveries(accountID string) []Delivery {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.accounts[accountID]
-	if st == nil {
-		return nil
-	}
-	return append([]Delivery(nil), st.deliveries...)
-}
+func (s *Sim) Deliveries(accountID string) []Delivery { return s.deliveries.Of(accountID) }
 
 func (s *Sim) createWebhookEndpoint(c *call) (int, any) {
 	f := c.form
@@ -155,37 +142,35 @@ func (s *Sim) dispatch(evs []pendingEvent, sync bool) {
 			}
 			e.Data.Object = pe.body
 			body, _ := json.Marshal(e)
-			d := delivery{st: pe.st, ep: ep, id: pe.id, typ: pe.typ, body: body, secret: secret}
+			n := s.notice(pe, ep, secret, body)
 			if sync {
-				if s.deliver(s.ctx, d, 1) {
-					continue
-				}
-				s.spawn(func() { s.retryLoop(d, 0) })
-				continue
+				s.notifier.Send(s.bg.Context(), n)
+			} else {
+				s.notifier.PostAfter(s.opts.EventDelay, n)
 			}
-			s.spawn(func() {
-				t := time.NewTimer(s.opts.EventDelay)
-				select {
-				case <-s.ctx.Done():
-					t.Stop()
-					return
-				case <-t.C:
-				}
-				if !s.deliver(s.ctx, d, 1) {
-					s.retryLoop(d, 0)
-				}
-			})
 		}
 	}
 }
 
-type delivery struct {
-	st     *state
-	ep     *webhookEndpoint
-	id     string
-	typ    string
-	body   []byte
-	secret string
+// notice is the delivery of an event to an endpoint. Each attempt is
+// signed afresh, since receivers refuse timestamps older than five
+// minutes.
+func (s *Sim) notice(pe pendingEvent, ep *webhookEndpoint, secret string, body []byte) *simkit.Notice {
+	acct, rec := pe.st.acct.ID, Delivery{EventID: pe.id, Type: pe.typ, Endpoint: ep.ID}
+	return &simkit.Notice{
+		Key: acct, URL: ep.URL, Body: body, ContentType: "application/json; charset=utf-8",
+		Header: func(h http.Header) error {
+			h.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
+			h.Set("Stripe-Signature", Sign(secret, time.Now(), body))
+			return nil
+		},
+		Attrs: []any{"event", pe.id, "type", pe.typ, "endpoint", ep.ID},
+		Record: func(d simkit.Delivery) {
+			r := rec
+			r.Delivery = d
+			s.deliveries.Add(acct, r)
+		},
+	}
 }
 
 // Sign makes a Stripe-Signature header for body at t.
@@ -194,52 +179,4 @@ func Sign(secret string, t time.Time, body []byte) string {
 	mac.Write([]byte(strconv.FormatInt(t.Unix(), 10) + "."))
 	mac.Write(body)
 	return "t=" + strconv.FormatInt(t.Unix(), 10) + ",v1=" + hex.EncodeToString(mac.Sum(nil))
-}
-
-// deliver makes one attempt; 2xx acknowledges. Each attempt is signed
-// afresh, since receivers refuse timestamps older than five minutes.
-func (s *Sim) deliver(ctx context.Context, d delivery, attempt int) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	now := s.now()
-	rec := Delivery{EventID: d.id, Type: d.typ, Endpoint: d.ep.ID, URL: d.ep.URL, Attempt: attempt, At: now}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.ep.URL, bytes.NewReader(d.body))
-	if err == nil {
-		req.Header.Set("Content-Type", "application/json; charset=utf-8")
-		req.Header.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
-		req.Header.Set("Stripe-Signature", Sign(d.secret, time.Now(), d.body))
-		var resp *http.Response
-		if resp, err = s.client.Do(req); err == nil {
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-			resp.Body.Close()
-			rec.StatusCode = resp.StatusCode
-			rec.Acked = resp.StatusCode >= 200 && resp.StatusCode < 300
-		}
-	}
-	if err != nil {
-		rec.Err = err.Error()
-	}
-	s.mu.Lock()
-	d.st.deliveries = append(d.st.deliveries, rec)
-	s.mu.Unlock()
-	s.log.Info("stripesim: event delivered", "event", d.id, "type", d.typ, "endpoint", d.ep.ID, "attempt", attempt,
-		"status", rec.StatusCode, "acked", rec.Acked, "err", rec.Err)
-	return rec.Acked
-}
-
-func (s *Sim) retryLoop(d delivery, _ int) {
-	for i, gap := range s.retry {
-		t := time.NewTimer(gap)
-		select {
-		case <-s.ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		if s.deliver(s.ctx, d, i+2) {
-			return
-		}
-	}
-	s.log.Warn("stripesim: event never acknowledged, giving up", "event", d.id, "endpoint", d.ep.ID)
 }

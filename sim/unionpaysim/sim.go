@@ -38,7 +38,6 @@
 package unionpaysim
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -53,6 +52,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/polypay/polypay/sim/simkit"
 )
 
 // Merchant is a merchant as UnionPay registered it: its signing
@@ -94,23 +95,20 @@ type Sim struct {
 	signKey                                 *rsa.PrivateKey
 	rootCertPEM, middleCertPEM, signCertPEM string
 	merchant                                func(string) (*Merchant, bool)
-	client                                  *http.Client
 	now                                     func() time.Time
-	retry                                   []time.Duration
 	log                                     *slog.Logger
 	mux                                     *http.ServeMux
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// bg runs the back notifications and their retries; Close stops them.
+	bg         simkit.Group
+	notifier   *simkit.Notifier
+	deliveries simkit.Deliveries[Delivery] // by merId/orderId
 
-	mu         sync.Mutex
-	closed     bool
-	trades     map[string]*trade // merId/orderId
-	byTN       map[string]*trade
-	byQueryID  map[string]*trade
-	deliveries map[string][]Delivery // by merId/orderId
-	seq        int64
+	mu        sync.Mutex
+	trades    map[string]*trade // merId/orderId
+	byTN      map[string]*trade
+	byQueryID map[string]*trade
+	seq       int64
 }
 
 // HoldPeriod is how long a pre-authorization holds funds: UnionPay takes
@@ -155,24 +153,19 @@ func New(o Options) *Sim {
 	mid, midPEM := issue(2, name("CFCA SIM OCA1"), true, &midKey.PublicKey, root, rootKey)
 	_, signPEM := issue(69629715988, name(SignCertCN), false, &signKey.PublicKey, mid, midKey)
 	s := &Sim{signKey: signKey, rootCertPEM: string(rootPEM), middleCertPEM: string(midPEM), signCertPEM: string(signPEM),
-		merchant: o.Merchant, client: o.HTTPClient, now: o.Now, retry: o.Retry, log: o.Logger,
-		trades: map[string]*trade{}, byTN: map[string]*trade{}, byQueryID: map[string]*trade{}, deliveries: map[string][]Delivery{}}
+		merchant: o.Merchant, now: o.Now, log: o.Logger,
+		trades: map[string]*trade{}, byTN: map[string]*trade{}, byQueryID: map[string]*trade{}}
 	if s.merchant == nil {
 		s.merchant = func(string) (*Merchant, bool) { return nil, false }
-	}
-	if s.client == nil {
-		s.client = &http.Client{Timeout: 10 * time.Second}
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.retry == nil {
-		s.retry = DefaultRetry
-	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.notifier = simkit.NewNotifier(&s.bg, simkit.NotifierOptions{Name: "unionpaysim", Acked: acked,
+		Retry: o.Retry, DefaultRetry: DefaultRetry, Client: o.HTTPClient, Now: s.now, Log: s.log})
 	m := http.NewServeMux()
 	m.HandleFunc("POST /gateway/api/frontTransReq.do", s.front)
 	m.HandleFunc("POST /gateway/api/appTransReq.do", s.api(s.app))
@@ -196,13 +189,7 @@ func (s *Sim) SignCertPEM() string   { return s.signCertPEM }
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Close stops pending notification retries and waits for them.
-func (s *Sim) Close() {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
-}
+func (s *Sim) Close() { s.bg.Close() }
 
 // Response codes the sim answers with (UnionPay's wording).
 var respMsg = map[string]string{
@@ -454,11 +441,7 @@ func (s *Sim) back(v map[string]string) (map[string]string, *apiError) {
 	n := s.noticeLocked(t)
 	s.mu.Unlock()
 	// The answer goes first; the notification follows.
-	s.spawn(func() {
-		if !s.deliver(s.ctx, n, 1) {
-			s.retryLoop(n)
-		}
-	})
+	s.notifier.Post(n)
 	return map[string]string{"queryId": t.queryID, "origQryId": orig.queryID, "txnAmt": v["txnAmt"]}, nil
 }
 
@@ -548,9 +531,7 @@ func (s *Sim) settle(ctx context.Context, t *trade, success bool, card string) e
 	s.byQueryID[t.queryID] = t
 	n := s.noticeLocked(t)
 	s.mu.Unlock()
-	if !s.deliver(ctx, n, 1) {
-		s.spawn(func() { s.retryLoop(n) })
-	}
+	s.notifier.Send(ctx, n)
 	return nil
 }
 
@@ -584,30 +565,23 @@ func (s *Sim) PayTN(ctx context.Context, tn string, success bool) error {
 	return s.settle(ctx, t, success, TestCard)
 }
 
-// Delivery is one attempt to deliver a back notification.
+// Delivery is one attempt to deliver a back notification. Acked is HTTP
+// 200.
 type Delivery struct {
-	TxnType    string
-	Attempt    int
-	At         time.Time
-	StatusCode int
-	Err        string
-	Acked      bool
+	simkit.Delivery
+	TxnType string
 }
+
+// acked is UnionPay's acknowledgement.
+func acked(status int, _ []byte) bool { return status == http.StatusOK }
 
 // Notifications returns the delivery attempts for a merchant's orderId.
 func (s *Sim) Notifications(merID, orderID string) []Delivery {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Delivery(nil), s.deliveries[key(merID, orderID)]...)
-}
-
-type notice struct {
-	key, url, txnType string
-	body              []byte
+	return s.deliveries.Of(key(merID, orderID))
 }
 
 // noticeLocked builds a trade's signed back notification.
-func (s *Sim) noticeLocked(t *trade) *notice {
+func (s *Sim) noticeLocked(t *trade) *simkit.Notice {
 	v := map[string]string{"version": "5.1.0", "encoding": "UTF-8", "signMethod": "01", "accessType": "0",
 		"bizType": "000201", "txnType": t.txnType, "txnSubType": "00", "merId": t.merID, "orderId": t.orderID,
 		"txnTime": t.txnTime, "txnAmt": strconv.FormatInt(t.amount, 10), "currencyCode": "156",
@@ -625,7 +599,13 @@ func (s *Sim) noticeLocked(t *trade) *notice {
 			form.Set(k, x)
 		}
 	}
-	return &notice{key: key(t.merID, t.orderID), url: t.backURL, txnType: t.txnType, body: []byte(form.Encode())}
+	k, txnType := key(t.merID, t.orderID), t.txnType
+	return &simkit.Notice{
+		Key: k, URL: t.backURL, Body: []byte(form.Encode()),
+		ContentType: "application/x-www-form-urlencoded;charset=UTF-8",
+		Attrs:       []any{"txnType", txnType},
+		Record:      func(d simkit.Delivery) { s.deliveries.Add(k, Delivery{Delivery: d, TxnType: txnType}) },
+	}
 }
 
 // frontFields is the signed front notification (posted by the browser to
@@ -634,59 +614,6 @@ func (s *Sim) frontFields(t *trade) url.Values {
 	s.mu.Lock()
 	n := s.noticeLocked(t)
 	s.mu.Unlock()
-	v, _ := url.ParseQuery(string(n.body))
+	v, _ := url.ParseQuery(string(n.Body))
 	return v
-}
-
-func (s *Sim) spawn(f func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		f()
-	}()
-}
-
-func (s *Sim) deliver(ctx context.Context, n *notice, attempt int) bool {
-	if s.ctx.Err() != nil || n.url == "" {
-		return false
-	}
-	d := Delivery{TxnType: n.txnType, Attempt: attempt, At: s.now()}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(n.body))
-	if err == nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=UTF-8")
-		var res *http.Response
-		if res, err = s.client.Do(req); err == nil {
-			io.Copy(io.Discard, io.LimitReader(res.Body, 4096))
-			res.Body.Close()
-			d.StatusCode, d.Acked = res.StatusCode, res.StatusCode == http.StatusOK
-		}
-	}
-	if err != nil {
-		d.Err = err.Error()
-	}
-	s.mu.Lock()
-	s.deliveries[n.key] = append(s.deliveries[n.key], d)
-	s.mu.Unlock()
-	s.log.Info("unionpaysim: notification", "order", n.key, "txnType", n.txnType, "attempt", attempt, "status", d.StatusCode, "acked", d.Acked)
-	return d.Acked
-}
-
-func (s *Sim) retryLoop(n *notice) {
-	for i, gap := range s.retry {
-		timer := time.NewTimer(gap)
-		select {
-		case <-s.ctx.Done():
-			timer.Stop()
-			return
-		case <-timer.C:
-		}
-		if s.deliver(s.ctx, n, i+2) {
-			return
-		}
-	}
 }

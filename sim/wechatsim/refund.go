@@ -126,13 +126,8 @@ func (s *Sim) createRefund(c *call, now time.Time) (reply, *apiError) {
 
 	rep := reply{status: http.StatusOK, body: refundOf(r)}
 	if n := s.refundNotice(r, now); n != nil {
-		rep.after = func() {
-			s.spawn(func() {
-				if !s.deliver(s.ctx, n, 1) {
-					s.retryLoop(n)
-				}
-			})
-		}
+		// WeChat Pay answers first and notifies afterwards.
+		rep.after = func() { s.bg.Go(func() { s.notifier.Send(s.bg.Context(), s.notice(n)) }) }
 	}
 	return rep, nil
 }

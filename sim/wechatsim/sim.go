@@ -35,13 +35,13 @@
 // fresh payment code (13…, or 1300… for USERPAYING, which that page can
 // then confirm or cancel). See wallet.go.
 //
-// All state (trades, refunds, delivery log) lives in memory behind one mutex:
-// it is per process and is lost on restart, like a sandbox that was reset.
+// All state (trades, refunds, delivery log, pending retries) lives in
+// memory: it is per process and is lost on restart, like a sandbox that was
+// reset. Notifications are sent by simkit's Notifier.
 package wechatsim
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -134,9 +134,7 @@ type Sim struct {
 	key        *rsa.PrivateKey
 	keyID      string
 	merchant   func(string) (*Merchant, bool)
-	client     *http.Client
 	now        func() time.Time
-	retry      []time.Duration
 	userPaying time.Duration
 	log        *slog.Logger
 
@@ -146,17 +144,17 @@ type Sim struct {
 	certSerial       string
 	certFrom, certTo time.Time
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// bg runs the notifications and their retries; Close stops them.
+	bg         simkit.Group
+	notifier   *simkit.Notifier
+	deliveries simkit.Deliveries[Delivery] // by out_trade_no
+	wallet     *simkit.Wallet
 
 	mu         sync.Mutex
-	closed     bool
 	trades     map[tradeKey]*trade
 	byTxID     map[string]*trade
 	byCode     map[string]*trade // code_url and prepay_id, for the wallet page
 	refunds    map[refundKey]*refund
-	deliveries map[string][]Delivery // by out_trade_no
 	bills      map[string]*bill      // by download token
 	oauthCodes map[string]*oauthCode // web OAuth codes, by code
 	feeRate    int64
@@ -171,9 +169,7 @@ func New(o Options) *Sim {
 		key:        o.PrivateKey,
 		keyID:      o.PublicKeyID,
 		merchant:   o.Merchant,
-		client:     o.HTTPClient,
 		now:        o.Now,
-		retry:      o.Retry,
 		userPaying: o.UserPaying,
 		walletURL:  strings.TrimRight(o.WalletURL, "/"),
 		log:        o.Logger,
@@ -181,7 +177,6 @@ func New(o Options) *Sim {
 		byTxID:     map[string]*trade{},
 		byCode:     map[string]*trade{},
 		refunds:    map[refundKey]*refund{},
-		deliveries: map[string][]Delivery{},
 		bills:      map[string]*bill{},
 		feeRate:    o.FeeRate,
 	}
@@ -198,14 +193,8 @@ func New(o Options) *Sim {
 	if s.merchant == nil {
 		s.merchant = func(string) (*Merchant, bool) { return nil, false }
 	}
-	if s.client == nil {
-		s.client = &http.Client{Timeout: 10 * time.Second}
-	}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if s.retry == nil {
-		s.retry = DefaultRetry
 	}
 	if s.userPaying <= 0 {
 		s.userPaying = 5 * time.Second
@@ -216,7 +205,9 @@ func New(o Options) *Sim {
 	s.certFrom = s.now().Add(-24 * time.Hour).Truncate(time.Second)
 	s.certTo = s.certFrom.Add(5 * 365 * 24 * time.Hour)
 	s.cert, s.certSerial = selfSigned(s.key, s.certFrom, s.certTo)
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.notifier = simkit.NewNotifier(&s.bg, simkit.NotifierOptions{Name: "wechatsim", Acked: acked,
+		Retry: o.Retry, DefaultRetry: DefaultRetry, Client: o.HTTPClient, Now: s.now, Lost: s.Hooks.Lost, Log: s.log})
+	s.wallet = s.newWallet()
 	return s
 }
 
@@ -259,17 +250,7 @@ func (s *Sim) PublicKeyID() string { return s.keyID }
 
 // Close stops notification retries and waits for in-flight deliveries. The
 // API keeps answering requests, but no notification is sent afterwards.
-func (s *Sim) Close() {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	s.closed = true
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
-}
+func (s *Sim) Close() { s.bg.Close() }
 
 // apiError is a WeChat Pay v3 error answer: an HTTP status and a JSON body
 // {"code","message"}.
@@ -398,7 +379,7 @@ const maxBody = 1 << 20
 // operation under the lock and writes a signed response.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if page, ok := walletPaths(r.URL.Path); ok {
-		s.serveWallet(w, r, page)
+		s.wallet.Serve(w, r, page)
 		return
 	}
 	if mchid, op, ok := oauthPath(r.URL.Path); ok {

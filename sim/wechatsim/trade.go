@@ -628,8 +628,6 @@ func (s *Sim) Pay(ctx context.Context, mchid, outTradeNo string, success bool) e
 	}
 	s.mu.Unlock()
 
-	if n != nil && !s.deliver(ctx, n, 1) {
-		s.spawn(func() { s.retryLoop(n) })
-	}
+	s.notifier.Send(ctx, s.notice(n))
 	return nil
 }

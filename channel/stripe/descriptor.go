@@ -1,0 +1,35 @@
+package stripe
+
+import (
+	"time"
+
+	"github.com/polypay/polypay"
+)
+
+// Family describes the stripe family (cards and Apple Pay through Stripe)
+// to the rest of polypay (see polypay.Family); package channel registers
+// it.
+var Family = polypay.Family{
+	Name: "stripe",
+	Channels: []polypay.ChannelInfo{
+		{Name: ChannelCard, Card: true, Cashier: &polypay.CashierInfo{Present: polypay.PresentCardForm,
+			Label:           polypay.Label{Zh: "银行卡（Visa / Mastercard 等）", En: "Card (Visa, Mastercard, …)"},
+			Clients:         []string{polypay.ClientMobile, polypay.ClientDesktop},
+			ReturnURLParams: []string{"return_url"}}},
+		{Name: ChannelApplePay, Card: true,
+			WalletToken: &polypay.WalletToken{Param: "apple_pay_token", Hint: "Apple Pay 的 PKPaymentToken.paymentData"}},
+	},
+	ChargeExpiry:  time.Hour,
+	StatementZone: time.UTC,
+	Credentials: []polypay.CredentialField{
+		{Name: "account_id", Required: true,
+			Hint: polypay.Label{Zh: "Stripe 账户 ID（acct_…）", En: "the Stripe account id (acct_…)"}},
+		{Name: "secret_key", Secret: true, Required: true,
+			Hint: polypay.Label{Zh: "密钥（live 用 sk_live_…）", En: "the secret key (sk_live_… for live)"}},
+		{Name: "webhook_secret", Secret: true, Required: true,
+			Hint: polypay.Label{Zh: "指向 /notify/stripe/<app>/live 的 webhook 端点的签名密钥（whsec_…）",
+				En: "the signing secret (whsec_…) of the webhook endpoint for /notify/stripe/<app>/live"}},
+		{Name: "base_url",
+			Hint: polypay.Label{Zh: "API 地址，默认 " + DefaultBaseURL, En: "the API URL; default " + DefaultBaseURL}},
+	},
+}

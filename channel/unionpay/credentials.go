@@ -1,0 +1,95 @@
+package unionpay
+
+import (
+	"encoding/json"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/channel/credkit"
+)
+
+// Credentials is the credential set of the upacp family (its schema is
+// Family.Credentials), PEM throughout: the merchant signing key and its
+// certificate (certId is the certificate's serial), UnionPay's root and
+// middle certificates, and for applepay_upacp the Apple Pay merchant id.
+type Credentials struct {
+	MerID           string `json:"mer_id"`
+	PrivateKey      string `json:"private_key"`
+	SignCert        string `json:"sign_cert"`
+	RootCert        string `json:"root_cert"`
+	MiddleCert      string `json:"middle_cert"`
+	AppleMerchantID string `json:"apple_merchant_id,omitempty"`
+	BaseURL         string `json:"base_url,omitempty"`
+	FileURL         string `json:"file_url,omitempty"`
+	Sandbox         bool   `json:"sandbox,omitempty"`
+}
+
+// DecodeCredentials reads the family's credentials; EInvalid when they are
+// not a JSON object of their shape.
+func DecodeCredentials(raw json.RawMessage) (*Credentials, error) {
+	var c Credentials
+	if err := credkit.Decode(Family.Name, raw, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Config is the connector's configuration for the credentials (the URLs of
+// sandbox ones and the HTTP client are the caller's).
+func (c *Credentials) Config() Config {
+	return Config{MerID: c.MerID, PrivateKeyPEM: c.PrivateKey, SignCertPEM: c.SignCert, RootCertPEM: c.RootCert,
+		MiddleCertPEM: c.MiddleCert, AppleMerchantID: c.AppleMerchantID, BaseURL: c.BaseURL, FileURL: c.FileURL}
+}
+
+// ValidateCredentials checks credentials (the key can sign, the
+// certificates chain) and returns the channel-side merchant id, the
+// mer_id; EInvalid naming the parameter otherwise.
+func ValidateCredentials(raw json.RawMessage) (string, error) {
+	c, err := DecodeCredentials(raw)
+	if err != nil {
+		return "", err
+	}
+	if err := credkit.Missing(Family.Credentials, c); err != nil {
+		return "", err
+	}
+	if err := credkit.CanSign(c.PrivateKey); err != nil {
+		return "", polypay.ParamError("params[private_key]", "private_key cannot sign: %v", err)
+	}
+	if _, err := New(ChannelApp, c.Config()); err != nil {
+		return "", polypay.ParamError("params", "银联参数无效: %v", err)
+	}
+	return c.MerID, nil
+}
+
+// RedactCredentials returns credentials safe to show: secrets replaced by
+// fingerprints, and the signing certificate's certId.
+func RedactCredentials(raw json.RawMessage) map[string]any {
+	c, err := DecodeCredentials(raw)
+	if err != nil {
+		return map[string]any{}
+	}
+	certID := ""
+	if _, cert, err := KeyPair(c.PrivateKey, c.SignCert); err == nil {
+		certID = cert.SerialNumber.String()
+	}
+	m := credkit.Redact(Family.Credentials, c)
+	m["cert_id"], m["sandbox"] = certID, c.Sandbox
+	return m
+}
+
+// Hosts are UnionPay's own gateway hosts, production and test; FileHosts
+// those of its statement downloads.
+var (
+	Hosts     = []string{credkit.HostOf(DefaultBaseURL), "gateway.test.95516.com"}
+	FileHosts = []string{credkit.HostOf(DefaultFileURL), "filedownload.test.95516.com"}
+)
+
+// CredentialEndpoints lists the URLs live credentials name (none for
+// sandbox ones, which reach the simulator).
+func CredentialEndpoints(raw json.RawMessage) []credkit.Endpoint {
+	c, err := DecodeCredentials(raw)
+	if err != nil || c.Sandbox {
+		return nil
+	}
+	return []credkit.Endpoint{{Param: "params[base_url]", URL: c.BaseURL, Official: Hosts},
+		{Param: "params[file_url]", URL: c.FileURL, Official: FileHosts}}
+}

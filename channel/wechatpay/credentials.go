@@ -1,0 +1,93 @@
+package wechatpay
+
+import (
+	"encoding/json"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/channel/credkit"
+)
+
+// Credentials is the credential set of the wx family (its schema is
+// Family.Credentials).
+type Credentials struct {
+	MchID               string `json:"mchid"`
+	AppID               string `json:"appid"`
+	MerchantSerialNo    string `json:"merchant_serial_no"`
+	PrivateKey          string `json:"private_key"`
+	APIv3Key            string `json:"api_v3_key"`
+	PlatformPublicKey   string `json:"platform_public_key"`
+	PlatformPublicKeyID string `json:"platform_public_key_id"`
+	// AppSecret is the official account's AppSecret, for the web OAuth that
+	// gives the hosted cashier's wx_pub its payer's openid. Optional, but
+	// the cashier cannot offer wx_pub in live mode without it.
+	AppSecret string `json:"app_secret,omitempty"`
+	BaseURL   string `json:"base_url,omitempty"`
+	Sandbox   bool   `json:"sandbox,omitempty"`
+}
+
+// DecodeCredentials reads the family's credentials; EInvalid when they are
+// not a JSON object of their shape.
+func DecodeCredentials(raw json.RawMessage) (*Credentials, error) {
+	var c Credentials
+	if err := credkit.Decode(Family.Name, raw, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Config is the connector's configuration for the credentials (the base
+// URL of sandbox ones and the HTTP client are the caller's).
+func (c *Credentials) Config() Config {
+	return Config{MchID: c.MchID, AppID: c.AppID, MerchantSerialNo: c.MerchantSerialNo,
+		PrivateKeyPEM: c.PrivateKey, APIv3Key: c.APIv3Key, PlatformPublicKeyPEM: c.PlatformPublicKey,
+		PlatformPublicKeyID: c.PlatformPublicKeyID, BaseURL: c.BaseURL}
+}
+
+// ValidateCredentials checks credentials (the keys parse and can sign) and
+// returns the channel-side merchant id, the mchid; EInvalid naming the
+// parameter otherwise.
+func ValidateCredentials(raw json.RawMessage) (string, error) {
+	c, err := DecodeCredentials(raw)
+	if err != nil {
+		return "", err
+	}
+	if err := credkit.Missing(Family.Credentials, c); err != nil {
+		return "", err
+	}
+	cfg := c.Config()
+	if c.Sandbox {
+		cfg.BaseURL = "http://127.0.0.1" // sandbox credentials reach the simulator, whatever they say
+	}
+	if _, err := New(ChannelQR, cfg); err != nil {
+		return "", polypay.ParamError("params", "微信支付参数无效: %v", err)
+	}
+	if err := credkit.CanSign(c.PrivateKey); err != nil {
+		return "", polypay.ParamError("params[private_key]", "private_key cannot sign: %v", err)
+	}
+	return c.MchID, nil
+}
+
+// RedactCredentials returns credentials safe to show: secrets replaced by
+// fingerprints.
+func RedactCredentials(raw json.RawMessage) map[string]any {
+	c, err := DecodeCredentials(raw)
+	if err != nil {
+		return map[string]any{}
+	}
+	m := credkit.Redact(Family.Credentials, c)
+	m["sandbox"] = c.Sandbox
+	return m
+}
+
+// Hosts are WeChat Pay's own API hosts.
+var Hosts = []string{credkit.HostOf(DefaultBaseURL), "api2.mch.weixin.qq.com"}
+
+// CredentialEndpoints lists the URLs live credentials name (none for
+// sandbox ones, which reach the simulator).
+func CredentialEndpoints(raw json.RawMessage) []credkit.Endpoint {
+	c, err := DecodeCredentials(raw)
+	if err != nil || c.Sandbox {
+		return nil
+	}
+	return []credkit.Endpoint{{Param: "params[base_url]", URL: c.BaseURL, Official: Hosts}}
+}

@@ -1,0 +1,56 @@
+package wechatpay
+
+import (
+	"time"
+
+	"github.com/polypay/polypay"
+)
+
+// Family describes the wx (WeChat Pay API v3) family to the rest of
+// polypay (see polypay.Family); package channel registers it.
+var Family = polypay.Family{
+	Name: "wx",
+	// ChannelQR first: the account's probe and statement channel. The
+	// cashier lists wap before JSAPI.
+	Channels: []polypay.ChannelInfo{
+		{Name: ChannelQR, QR: true, Cashier: &polypay.CashierInfo{Present: polypay.PresentQR,
+			Label:        polypay.Label{Zh: "微信扫码支付", En: "WeChat Pay: scan a QR code"},
+			Prompt:       polypay.Label{Zh: "请打开微信，扫一扫下面的二维码", En: "Open WeChat and scan this QR code"},
+			Clients:      []string{polypay.ClientDesktop},
+			OrderIDParam: "product_id"}},
+		{Name: ChannelWap, Cashier: &polypay.CashierInfo{Present: polypay.PresentRedirect,
+			Label:   polypay.Label{Zh: "微信支付", En: "WeChat Pay"},
+			Clients: []string{polypay.ClientMobile}}},
+		{Name: ChannelPub, Cashier: &polypay.CashierInfo{Present: polypay.PresentJSAPI,
+			Label:   polypay.Label{Zh: "微信支付", En: "WeChat Pay"},
+			Clients: []string{polypay.ClientWeChat}}},
+		{Name: ChannelApp},
+		{Name: ChannelLite},
+		{Name: ChannelScan, Scan: true},
+	},
+	ChargeExpiry:     2 * time.Hour,
+	StatementZone:    polypay.ChinaTime,
+	DiscountByFamily: true,
+	SandboxWallet:    "/sim/wechatpay/wallet",
+	Credentials: []polypay.CredentialField{
+		{Name: "mchid", Required: true,
+			Hint: polypay.Label{Zh: "微信支付商户号", En: "the WeChat Pay merchant id"}},
+		{Name: "appid", Required: true,
+			Hint: polypay.Label{Zh: "与商户号绑定的公众号、小程序或 App 的 AppID", En: "the AppID of the official account, mini program or app bound to the merchant"}},
+		{Name: "merchant_serial_no", Required: true,
+			Hint: polypay.Label{Zh: "商户 API 证书序列号", En: "the serial number of the merchant API certificate"}},
+		{Name: "private_key", Secret: true, Required: true,
+			Hint: polypay.Label{Zh: "商户 API 私钥（apiclient_key.pem）", En: "the merchant API private key (apiclient_key.pem)"}},
+		{Name: "api_v3_key", Secret: true, Required: true,
+			Hint: polypay.Label{Zh: "APIv3 密钥（32 字节）", En: "the APIv3 key (32 bytes)"}},
+		{Name: "platform_public_key", Required: true,
+			Hint: polypay.Label{Zh: "微信支付公钥（PEM）", En: "the WeChat Pay public key (PEM)"}},
+		{Name: "platform_public_key_id", Required: true,
+			Hint: polypay.Label{Zh: "微信支付公钥 ID（PUB_KEY_ID_…）", En: "the WeChat Pay public key id (PUB_KEY_ID_…)"}},
+		{Name: "app_secret", Secret: true,
+			Hint: polypay.Label{Zh: "公众号的 AppSecret；收银台在 live 模式下提供 wx_pub 时必填（网页授权取 openid）",
+				En: "the official account's AppSecret; the cashier needs it to offer wx_pub in live mode (web OAuth for the openid)"}},
+		{Name: "base_url",
+			Hint: polypay.Label{Zh: "API 地址，默认 " + DefaultBaseURL, En: "the API URL; default " + DefaultBaseURL}},
+	},
+}

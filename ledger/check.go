@@ -1,0 +1,376 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/polypay/polypay"
+)
+
+// Reader gives the check one consistent read of the books.
+type Reader interface {
+	// ReadBooks runs fn against a snapshot of committed data. It returns
+	// fn's error, or an internal error of the store.
+	ReadBooks(ctx context.Context, fn func(Books) error) error
+}
+
+// Books is what the check reads: the ledger's entries and the records they
+// follow from. Each method streams its rows to fn, which must not use the
+// store meanwhile, and returns fn's first error or an internal error of the
+// store; none returns an application error.
+type Books interface {
+	// LedgerTxns calls fn with each transaction's sum and line count in
+	// each book (app, mode, currency) it has entries in.
+	LedgerTxns(ctx context.Context, fn func(TxnTotal) error) error
+	// LedgerBalances calls fn with each account's balance in each book.
+	LedgerBalances(ctx context.Context, fn func(Balance) error) error
+	// LedgerRefCounts counts the entries of each ref type.
+	LedgerRefCounts(ctx context.Context) (map[string]int, error)
+	// LedgerCharges calls fn with every charge and the entries of refTypes
+	// whose ref_id is the charge's id.
+	LedgerCharges(ctx context.Context, refTypes []string, fn func(ChargeRecord) error) error
+	// LedgerRefunds calls fn with every refund and the entries of refTypes
+	// whose ref_id is the refund's id.
+	LedgerRefunds(ctx context.Context, refTypes []string, fn func(RefundRecord) error) error
+	// LedgerOrders calls fn with every order and the entries of refTypes
+	// whose ref_id is the order's id.
+	LedgerOrders(ctx context.Context, refTypes []string, fn func(OrderRecord) error) error
+	// LedgerFees calls fn with every fee line recorded by reconciliation and
+	// the entries of refTypes whose ref_id is the line's key.
+	LedgerFees(ctx context.Context, refTypes []string, fn func(FeeRecord) error) error
+}
+
+// Entry is one stored ledger line.
+type Entry struct {
+	AppID    string
+	Livemode bool
+	Currency string
+	RefType  string
+	Account  string
+	Amount   int64
+}
+
+// TxnTotal is one stored transaction's entries in one book, summed.
+type TxnTotal struct {
+	ID       string
+	AppID    string
+	Livemode bool
+	Currency string
+	Sum      int64
+	Lines    int
+}
+
+// Balance is one account's balance in one book (app, mode, currency).
+type Balance struct {
+	AppID    string
+	Livemode bool
+	Currency string
+	Account  string
+	Amount   int64
+}
+
+// ChargeRecord is a charge with its entries. Charge has ID, AppID,
+// Livemode, Currency, Channel, Status, AmountCaptured, AmountRefunded and
+// TimePaid.
+type ChargeRecord struct {
+	Charge           polypay.Charge
+	RefundsSucceeded int64 // the sum of its succeeded refunds
+	Entries          []Entry
+}
+
+// RefundRecord is a refund with its entries. Refund has ID, AppID,
+// Livemode, Currency, Amount, Status and ChargeID; Charge has ID and
+// Channel.
+type RefundRecord struct {
+	Refund  polypay.Refund
+	Charge  polypay.Charge
+	Entries []Entry
+}
+
+// OrderRecord is an order with its entries.
+type OrderRecord struct {
+	Order        Order
+	Paid         bool
+	ChargeID     string // the charge that paid it, else its latest one
+	ChargeAmount int64  // that charge's amount, -1 when there is none
+	Entries      []Entry
+}
+
+// FeeRecord is a statement line's fee with its entries.
+type FeeRecord struct {
+	Fee     FeeLine
+	Entries []Entry
+}
+
+// Problem is one finding of Check.
+type Problem struct {
+	Kind   string // unbalanced, charge, refund, order, fee, books, or the ref type of entries naming no record
+	Ref    string
+	Detail string
+}
+
+func (p Problem) String() string { return p.Kind + " " + p.Ref + ": " + p.Detail }
+
+// Summary is what Check looked at.
+type Summary struct {
+	Transactions int
+	Entries      int
+	Charges      int
+	Refunds      int
+	Orders       int
+	Fees         int
+	Balances     map[string]int64 // "app/mode/currency/account" -> balance
+}
+
+// The ref types whose ref_id names each kind of record, and the record's
+// name in findings.
+var (
+	chargeRefs = []string{RefCharge, RefReversal}
+	refundRefs = []string{RefRefund}
+	orderRefs  = []string{RefDiscount}
+	feeRefs    = []string{RefFee}
+	recordOf   = map[string]string{RefCharge: "charge", RefReversal: "charge", RefRefund: "refund", RefDiscount: "order", RefFee: "fee line"}
+)
+
+// Check verifies the books: every transaction balances within its book;
+// every charge, refund, paid order's discount and reconciled fee line has
+// exactly the postings its business event makes (ChargePaid, Reversed,
+// Refunded, Discounted, Fee), and nothing else has any; a charge's refunds
+// agree with it and never exceed what was captured; a paid order's charge is
+// for amount - coupon_amount; every entry names a record; and the accounts of
+// each app, mode and currency sum to zero. It returns what it looked at and
+// what it found; the error is the store's.
+func Check(ctx context.Context, db Reader) (*Summary, []Problem, error) {
+	var c *checker
+	err := db.ReadBooks(ctx, func(b Books) error {
+		c = &checker{sum: &Summary{Balances: map[string]int64{}}, seen: map[string]int{}}
+		return c.run(ctx, b)
+	})
+	if c == nil {
+		return &Summary{Balances: map[string]int64{}}, nil, err
+	}
+	return c.sum, c.probs, err
+}
+
+type checker struct {
+	sum   *Summary
+	probs []Problem
+	seen  map[string]int // entries of each ref type that named a record
+}
+
+func (c *checker) add(kind, ref, format string, args ...any) {
+	c.probs = append(c.probs, Problem{kind, ref, fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) run(ctx context.Context, b Books) error {
+	steps := []func(context.Context, Books) error{
+		func(ctx context.Context, b Books) error { return b.LedgerTxns(ctx, c.txn) },
+		func(ctx context.Context, b Books) error { return b.LedgerCharges(ctx, chargeRefs, c.charge) },
+		func(ctx context.Context, b Books) error { return b.LedgerRefunds(ctx, refundRefs, c.refund) },
+		func(ctx context.Context, b Books) error { return b.LedgerOrders(ctx, orderRefs, c.order) },
+		func(ctx context.Context, b Books) error { return b.LedgerFees(ctx, feeRefs, c.fee) },
+		c.orphans,
+		c.books,
+	}
+	for _, step := range steps {
+		if err := step(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// txn: every transaction balances within its book, in two lines or more.
+// A transaction spanning books counts once per book.
+func (c *checker) txn(t TxnTotal) error {
+	c.sum.Transactions++
+	c.sum.Entries += t.Lines
+	if t.Sum != 0 || t.Lines < 2 {
+		c.add("unbalanced", t.ID, "%d entries in book %s sum to %d", t.Lines, bookOf(t.AppID, t.Livemode, t.Currency), t.Sum)
+	}
+	return nil
+}
+
+// charge: a paid charge has its ChargePaid postings, an unpaid one none; a
+// paid charge reversed at the channel has its Reversed postings, any other
+// none; amount_refunded is the sum of its succeeded refunds, never above
+// what was captured.
+func (c *checker) charge(r ChargeRecord) error {
+	ch := &r.Charge
+	c.sum.Charges++
+	c.record(r.Entries)
+	paid := ChargePaid(ch)
+	if !ch.Paid() {
+		paid.Lines = nil
+	}
+	c.agree("charge", ch.ID, paid, r.Entries)
+	rev := Reversed(ch)
+	if !ch.Paid() || ch.Status != polypay.ChargeReversed {
+		rev.Lines = nil
+	}
+	c.agree("charge", ch.ID, rev, r.Entries)
+	if ch.AmountRefunded != r.RefundsSucceeded {
+		c.add("charge", ch.ID, "amount_refunded %d but succeeded refunds sum to %d", ch.AmountRefunded, r.RefundsSucceeded)
+	}
+	if r.RefundsSucceeded > ch.AmountCaptured {
+		c.add("charge", ch.ID, "refunds %d exceed the captured amount %d", r.RefundsSucceeded, ch.AmountCaptured)
+	}
+	return nil
+}
+
+// refund: a succeeded refund has its Refunded postings, any other none.
+func (c *checker) refund(r RefundRecord) error {
+	c.sum.Refunds++
+	c.record(r.Entries)
+	want := Refunded(&r.Charge, &r.Refund)
+	if r.Refund.Status != polypay.RefundSucceeded {
+		want.Lines = nil
+	}
+	c.agree("refund", r.Refund.ID, want, r.Entries)
+	return nil
+}
+
+// order: coupon_amount is below amount; a paid order was paid by a charge
+// of amount - coupon_amount and has its Discounted memo, any other none.
+func (c *checker) order(r OrderRecord) error {
+	o := r.Order
+	c.sum.Orders++
+	c.record(r.Entries)
+	if o.CouponAmount < 0 || (o.CouponAmount > 0 && o.CouponAmount >= o.Amount) {
+		c.add("order", o.ID, "coupon_amount %d out of range for amount %d", o.CouponAmount, o.Amount)
+	}
+	want := Discounted(o)
+	switch {
+	case !r.Paid:
+		want.Lines = nil
+	case r.ChargeAmount != o.Amount-o.CouponAmount:
+		c.add("order", o.ID, "paid by charge %s of %d, want amount %d - coupon_amount %d", r.ChargeID, r.ChargeAmount, o.Amount, o.CouponAmount)
+	}
+	c.agree("order", o.ID, want, r.Entries)
+	return nil
+}
+
+// fee: a fee line reconciliation recorded has its Fee postings.
+func (c *checker) fee(r FeeRecord) error {
+	c.sum.Fees++
+	c.record(r.Entries)
+	c.agree("fee", r.Fee.Ref, Fee(r.Fee), r.Entries)
+	return nil
+}
+
+// record counts entries that named a record, for orphans.
+func (c *checker) record(es []Entry) {
+	for _, e := range es {
+		c.seen[e.RefType]++
+	}
+}
+
+// orphans: every entry names a record of its ref type.
+func (c *checker) orphans(ctx context.Context, b Books) error {
+	counts, err := b.LedgerRefCounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, rt := range sortedKeys(counts) {
+		n := counts[rt] - c.seen[rt]
+		switch {
+		case n == 0:
+		case recordOf[rt] == "":
+			c.add(rt, "-", "%d entries of an unknown ref type", n)
+		default:
+			c.add(rt, "-", "%d %s entries name no %s", n, rt, recordOf[rt])
+		}
+	}
+	return nil
+}
+
+// books: the accounts of each app, mode and currency sum to zero.
+func (c *checker) books(ctx context.Context, b Books) error {
+	totals := map[string]int64{}
+	err := b.LedgerBalances(ctx, func(bal Balance) error {
+		book := bookOf(bal.AppID, bal.Livemode, bal.Currency)
+		c.sum.Balances[book+"/"+bal.Account] = bal.Amount
+		totals[book] += bal.Amount
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range sortedKeys(totals) {
+		if totals[k] != 0 {
+			c.add("books", k, "accounts sum to %d", totals[k])
+		}
+	}
+	return nil
+}
+
+// agree adds a problem when the entries of want's ref type differ from
+// want's lines: another sum on an account, another number of lines, or
+// another book.
+func (c *checker) agree(kind, ref string, want Txn, entries []Entry) {
+	got := map[string]int64{}
+	lines := 0
+	wantBook, wrongBook := bookOf(want.AppID, want.Livemode, want.Currency), ""
+	for _, e := range entries {
+		if e.RefType != want.RefType {
+			continue
+		}
+		lines++
+		got[e.Account] += e.Amount
+		if b := bookOf(e.AppID, e.Livemode, e.Currency); b != wantBook {
+			wrongBook = b
+		}
+	}
+	if wrongBook != "" {
+		c.add(kind, ref, "%s postings in book %s, want %s", want.RefType, wrongBook, wantBook)
+	}
+	wantSums := map[string]int64{}
+	for _, l := range want.Lines {
+		wantSums[l.Account] += l.Amount
+	}
+	if lines != len(want.Lines) || !sameSums(got, wantSums) {
+		c.add(kind, ref, "%s postings %s (%d lines), want %s (%d lines)", want.RefType, fmtSums(got), lines, fmtSums(wantSums), len(want.Lines))
+	}
+}
+
+func sameSums(a, b map[string]int64) bool {
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	for k, v := range b {
+		if a[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func fmtSums(m map[string]int64) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// bookOf names a book as Summary.Balances does: "app/mode/currency".
+func bookOf(appID string, live bool, currency string) string {
+	mode := "test"
+	if live {
+		mode = "live"
+	}
+	return appID + "/" + mode + "/" + currency
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

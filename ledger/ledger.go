@@ -1,0 +1,159 @@
+// Package ledger is polypay's double-entry ledger: the chart of accounts,
+// which accounts each business event moves (ChargePaid, Refunded, Reversed,
+// Discounted, Fee), and the check that the books balance and agree with the
+// charges, refunds, orders and fee lines they record (Check).
+//
+// The store keeps the entries (table ledger_entries) and answers the
+// check's queries; it knows no account. Callers say what happened:
+//
+//	tx.Post(ctx, ledger.ChargePaid(c))
+package ledger
+
+import (
+	"fmt"
+
+	"github.com/polypay/polypay"
+)
+
+// The chart of accounts. The gateway keeps the merchant's books of the money
+// the channels hold:
+//
+//	channel:<channel>  asset: what a channel holds for the merchant (its clearing account)
+//	merchant           liability: what the gateway owes the merchant
+//	fees               expense: channel fees taken on statement lines
+//	discounts          contra-revenue: merchant-funded discounts given (a memo)
+//	discounts_offset   the discount memo's counterpart
+const (
+	AccountMerchant        = "merchant"
+	AccountFees            = "fees"
+	AccountDiscounts       = "discounts"
+	AccountDiscountsOffset = "discounts_offset"
+)
+
+// ChannelAccount names the clearing account of a channel.
+func ChannelAccount(channel string) string { return "channel:" + channel }
+
+// Ref types: what a transaction's ref_id names. Each business event posts at
+// most one transaction per ref.
+const (
+	RefCharge   = "charge"   // a charge paid or captured: the charge's id
+	RefReversal = "reversal" // a paid charge reversed at the channel: the charge's id
+	RefRefund   = "refund"   // a refund succeeded: the refund's id
+	RefDiscount = "discount" // a paid order's discount memo: the order's id
+	RefFee      = "fee"      // a statement line's channel fee: the line's key
+)
+
+// Txn is one ledger transaction: its book (app, mode, currency), the ref it
+// records and its lines. A Txn without lines means nothing moves.
+type Txn struct {
+	AppID    string
+	Livemode bool
+	Currency string
+	RefType  string
+	RefID    string
+	Lines    []polypay.Posting
+}
+
+// Validate refuses a transaction that cannot be posted: fewer than two
+// lines, or lines that do not sum to zero.
+func (t Txn) Validate() error {
+	var sum int64
+	for _, l := range t.Lines {
+		sum += l.Amount
+	}
+	if sum != 0 || len(t.Lines) < 2 {
+		return fmt.Errorf("ledger: unbalanced transaction for %s %s (sum %d)", t.RefType, t.RefID, sum)
+	}
+	return nil
+}
+
+// move is a transaction debiting one account and crediting another.
+func move(t Txn, debit, credit string, amount int64) Txn {
+	t.Lines = []polypay.Posting{{Account: debit, Amount: amount}, {Account: credit, Amount: -amount}}
+	return t
+}
+
+// ChargePaid is a charge paid, or a pre-authorization captured: its channel
+// holds what it collected (amount_captured) for the merchant.
+//
+//	debit  channel:<channel>  amount_captured
+//	credit merchant           amount_captured
+func ChargePaid(c *polypay.Charge) Txn {
+	t := Txn{AppID: c.AppID, Livemode: c.Livemode, Currency: c.Currency, RefType: RefCharge, RefID: c.ID}
+	return move(t, ChannelAccount(c.Channel), AccountMerchant, c.AmountCaptured)
+}
+
+// Refunded is a refund of charge c succeeded: the channel gave r.Amount back
+// to the customer, and the gateway owes the merchant that much less.
+//
+//	debit  merchant           amount
+//	credit channel:<channel>  amount
+func Refunded(c *polypay.Charge, r *polypay.Refund) Txn {
+	t := Txn{AppID: r.AppID, Livemode: r.Livemode, Currency: r.Currency, RefType: RefRefund, RefID: r.ID}
+	return move(t, AccountMerchant, ChannelAccount(c.Channel), r.Amount)
+}
+
+// Reversed is a paid charge whose trade the channel reversed: what was kept
+// of the payment (amount_captured - amount_refunded) goes back to the
+// customer. No lines when nothing was kept.
+//
+//	debit  merchant           kept
+//	credit channel:<channel>  kept
+func Reversed(c *polypay.Charge) Txn {
+	t := Txn{AppID: c.AppID, Livemode: c.Livemode, Currency: c.Currency, RefType: RefReversal, RefID: c.ID}
+	if back := c.AmountCaptured - c.AmountRefunded; back > 0 {
+		return move(t, AccountMerchant, ChannelAccount(c.Channel), back)
+	}
+	return t
+}
+
+// Order is what the books need of an order.
+type Order struct {
+	ID           string
+	AppID        string
+	Livemode     bool
+	Currency     string
+	Amount       int64
+	CouponAmount int64
+}
+
+// Discounted is a paid order's merchant-funded discount. The customer paid
+// amount - coupon_amount, which the charge's own transaction moved; no money
+// corresponds to the discount, so it is a memo that balances on its own and
+// touches neither channel nor merchant. A paid order's gross sale is its
+// charge's merchant credit plus its "discounts" debit. No lines without a
+// coupon_amount.
+//
+//	debit  discounts         coupon_amount  (contra-revenue: what the merchant gave up)
+//	credit discounts_offset  coupon_amount  (memo counterpart)
+func Discounted(o Order) Txn {
+	t := Txn{AppID: o.AppID, Livemode: o.Livemode, Currency: o.Currency, RefType: RefDiscount, RefID: o.ID}
+	if o.CouponAmount > 0 {
+		return move(t, AccountDiscounts, AccountDiscountsOffset, o.CouponAmount)
+	}
+	return t
+}
+
+// FeeLine is a channel's fee on one statement line.
+type FeeLine struct {
+	Ref      string // the line's key: "pay:<charge id>" or "refund:<refund no>"
+	AppID    string
+	Livemode bool
+	Channel  string // the charge's channel: its clearing account pays the fee
+	Currency string
+	Amount   int64 // > 0 taken, < 0 given back
+}
+
+// Fee is a channel's fee on a statement line: taken (Amount > 0) it is an
+// expense paid out of what the channel holds; given back (< 0) the opposite.
+// No lines for a zero fee.
+//
+//	debit  fees               amount
+//	credit channel:<channel>  amount
+func Fee(f FeeLine) Txn {
+	t := Txn{AppID: f.AppID, Livemode: f.Livemode, Currency: f.Currency, RefType: RefFee, RefID: f.Ref}
+	if f.Amount != 0 {
+		return move(t, AccountFees, ChannelAccount(f.Channel), f.Amount)
+	}
+	return t
+}
