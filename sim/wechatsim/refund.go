@@ -55,42 +55,15 @@ func (s *Sim) createRefund(c *call, now time.Time) (reply, *apiError) {
 	if e := decode(c.body, &b); e != nil {
 		return reply{}, e
 	}
-	switch {
-	case b.OutRefundNo == "":
-		return reply{}, paramError("缺少必填参数 out_refund_no")
-	case !validOutNo(b.OutRefundNo, 1, 64, "_-|*@"):
-		return reply{}, paramError("out_refund_no 应为 1 到 64 位数字、大小写字母或_-|*@")
-	case b.OutTradeNo == "" && b.TransactionID == "":
-		return reply{}, paramError("transaction_id 和 out_trade_no 必须二选一")
-	case b.Amount == nil || b.Amount.Refund == nil || b.Amount.Total == nil:
-		return reply{}, paramError("缺少必填参数 amount.refund 或 amount.total")
-	case b.Amount.Currency != "CNY":
-		return reply{}, paramError("amount.currency 只支持 CNY")
-	case *b.Amount.Refund < 1:
-		return reply{}, paramError("amount.refund 应为正整数（分）")
-	case len([]rune(b.Reason)) > 80:
-		return reply{}, paramError("reason 超过 80 个字符")
+	if e := b.check(); e != nil {
+		return reply{}, e
 	}
-	if b.NotifyURL != "" {
-		if e := checkNotifyURL(b.NotifyURL); e != nil {
-			return reply{}, e
-		}
-	}
-	var t *trade
-	if b.OutTradeNo != "" {
-		t = s.trades[tradeKey{c.mchid, b.OutTradeNo}]
-		if t != nil && b.TransactionID != "" && t.transactionID != b.TransactionID {
-			t = nil
-		}
-	} else if t = s.byTxID[b.TransactionID]; t != nil && t.mchid != c.mchid {
-		t = nil
-	}
+	t := s.refundTrade(c.mchid, &b)
 	if t == nil {
 		return reply{}, errResourceNotExist
 	}
 	s.touch(t, now)
-	amount, total := *b.Amount.Refund, *b.Amount.Total
-
+	amount := *b.Amount.Refund
 	key := refundKey{c.mchid, b.OutRefundNo}
 	if r := s.refunds[key]; r != nil {
 		if r.outTradeNo != t.outTradeNo || r.amount != amount {
@@ -98,13 +71,8 @@ func (s *Sim) createRefund(c *call, now time.Time) (reply, *apiError) {
 		}
 		return reply{status: http.StatusOK, body: refundOf(r)}, nil
 	}
-	switch {
-	case t.state != stateSuccess && t.state != stateRefund:
-		return reply{}, invalidRequest("订单状态为 " + t.state + "，不能退款")
-	case total != t.amount:
-		return reply{}, invalidRequest("amount.total 与原订单金额不一致")
-	case t.refunded+amount > t.amount:
-		return reply{}, invalidRequest("申请退款金额超过订单可退金额")
+	if e := t.refundable(amount, *b.Amount.Total); e != nil {
+		return reply{}, e
 	}
 	r := &refund{
 		mchid:         c.mchid,
@@ -130,6 +98,61 @@ func (s *Sim) createRefund(c *call, now time.Time) (reply, *apiError) {
 		rep.after = func() { s.bg.Go(func() { s.notifier.Send(s.bg.Context(), s.notice(n)) }) }
 	}
 	return rep, nil
+}
+
+// check refuses a refund request's missing or malformed parameters, as
+// WeChat Pay does before looking at the trade.
+func (b *refundReq) check() *apiError {
+	switch {
+	case b.OutRefundNo == "":
+		return paramError("缺少必填参数 out_refund_no")
+	case !validOutNo(b.OutRefundNo, 1, 64, "_-|*@"):
+		return paramError("out_refund_no 应为 1 到 64 位数字、大小写字母或_-|*@")
+	case b.OutTradeNo == "" && b.TransactionID == "":
+		return paramError("transaction_id 和 out_trade_no 必须二选一")
+	case b.Amount == nil || b.Amount.Refund == nil || b.Amount.Total == nil:
+		return paramError("缺少必填参数 amount.refund 或 amount.total")
+	case b.Amount.Currency != "CNY":
+		return paramError("amount.currency 只支持 CNY")
+	case *b.Amount.Refund < 1:
+		return paramError("amount.refund 应为正整数（分）")
+	case len([]rune(b.Reason)) > 80:
+		return paramError("reason 超过 80 个字符")
+	}
+	if b.NotifyURL != "" {
+		return checkNotifyURL(b.NotifyURL)
+	}
+	return nil
+}
+
+// refundTrade finds the merchant's trade a refund names, by out_trade_no
+// (which must then agree with a transaction_id also given) or by
+// transaction_id.
+func (s *Sim) refundTrade(mchid string, b *refundReq) *trade {
+	if b.OutTradeNo != "" {
+		t := s.trades[tradeKey{mchid, b.OutTradeNo}]
+		if t != nil && b.TransactionID != "" && t.transactionID != b.TransactionID {
+			return nil
+		}
+		return t
+	}
+	if t := s.byTxID[b.TransactionID]; t != nil && t.mchid == mchid {
+		return t
+	}
+	return nil
+}
+
+// refundable refuses a new refund the trade cannot take.
+func (t *trade) refundable(amount, total int64) *apiError {
+	switch {
+	case t.state != stateSuccess && t.state != stateRefund:
+		return invalidRequest("订单状态为 " + t.state + "，不能退款")
+	case total != t.amount:
+		return invalidRequest("amount.total 与原订单金额不一致")
+	case t.refunded+amount > t.amount:
+		return invalidRequest("申请退款金额超过订单可退金额")
+	}
+	return nil
 }
 
 func (s *Sim) queryRefund(c *call, now time.Time) (reply, *apiError) {
