@@ -183,58 +183,12 @@ func cardError(code, decline, param, msg string, pi *paymentIntent) (int, any) {
 }
 
 func (s *Sim) createPaymentIntent(c *call) (int, any) {
-	f := c.form
-	if k, bad := unknownParams(f, "amount", "currency", "payment_method", "confirm", "capture_method", "return_url", "description",
-		"payment_method_types[", "payment_method_options[card][request_three_d_secure]", "metadata[", "expand[",
-		"statement_descriptor_suffix", "receipt_email"); bad {
-		return invalid(k, "Received unknown parameter: %s", k)
+	p, bad := parsePIParams(c.form)
+	if bad != nil {
+		return bad.status, bad.body
 	}
-	amount, err := strconv.ParseInt(f.Get("amount"), 10, 64)
-	if f.Get("amount") == "" {
-		return invalid("amount", "Missing required param: amount.")
-	}
-	if err != nil || amount < 1 || amount > 99999999 {
-		return invalid("amount", "Invalid integer: %s", f.Get("amount"))
-	}
-	cur := f.Get("currency")
-	if !currencyRe.MatchString(cur) {
-		return invalid("currency", "Invalid currency: %s", cur)
-	}
-	if amount < 50 && cur != "jpy" && cur != "krw" {
-		return invalidCode("amount_too_small", "amount", "Amount must be at least 50 cents")
-	}
-	capture := f.Get("capture_method")
-	switch capture {
-	case "":
-		capture = "automatic_async"
-	case "automatic", "automatic_async", "manual":
-	default:
-		return invalid("capture_method", "Invalid capture_method: must be one of automatic, automatic_async, or manual")
-	}
-	tds := f.Get("payment_method_options[card][request_three_d_secure]")
-	switch tds {
-	case "":
-		tds = "automatic"
-	case "automatic", "any", "challenge":
-	default:
-		return invalid("payment_method_options[card][request_three_d_secure]", "Invalid request_three_d_secure: must be one of any, automatic, or challenge")
-	}
-	for _, t := range values(f, "payment_method_types") {
-		if t != "card" {
-			return invalid("payment_method_types", "The payment method type %q is invalid (the simulator only has cards).", t)
-		}
-	}
-	confirm := f.Get("confirm") == "true"
-	now := s.now().Unix()
-	pi := &paymentIntent{ID: "pi_" + randomString(24), Object: "payment_intent", Amount: amount, CaptureMethod: capture,
-		ConfirmationMethod: "automatic", Created: now, Currency: cur, Metadata: metadata(f), Status: "requires_payment_method",
-		PaymentMethodTypes: []string{"card"}, returnURL: f.Get("return_url"), request3DS: tds,
-		PaymentMethodOptions: map[string]any{"card": map[string]any{"request_three_d_secure": tds}}}
-	pi.ClientSecret = pi.ID + "_secret_" + randomString(24)
-	if d := f.Get("description"); d != "" {
-		pi.Description = str(d)
-	}
-	if id := f.Get("payment_method"); id != "" {
+	pi := s.newPaymentIntent(c.form, p)
+	if id := c.form.Get("payment_method"); id != "" {
 		s.mu.Lock()
 		pi.pm = c.st.pms[id]
 		s.mu.Unlock()
@@ -244,17 +198,17 @@ func (s *Sim) createPaymentIntent(c *call) (int, any) {
 		pi.PaymentMethod = str(id)
 		pi.Status = "requires_confirmation"
 	}
-	if confirm && pi.pm == nil {
+	if p.confirm && pi.pm == nil {
 		return invalid("payment_method", "You cannot confirm this PaymentIntent because it's missing a payment method.")
 	}
 	var tc testCard
 	if pi.pm != nil {
 		tc = cardFor(pi.pm.number)
 	}
-	if confirm && tc.processorError {
+	if p.confirm && tc.processorError {
 		return 500, errBody{&apiErr{Type: "api_error", Message: "An unknown error occurred while processing the card (simulated processor outage)."}}
 	}
-	if confirm && tc.slow {
+	if p.confirm && tc.slow {
 		s.bg.Sleep(s.opts.SlowDelay)
 	}
 	var evs []pendingEvent
@@ -264,7 +218,7 @@ func (s *Sim) createPaymentIntent(c *call) (int, any) {
 	evs = append(evs, s.event(c.st, "payment_intent.created", pi.render(nil)))
 	var status int
 	var body any
-	if confirm {
+	if p.confirm {
 		status, body, evs = s.confirm(c, pi, tc, evs)
 	} else {
 		status, body = 200, pi.render(c.expand())
@@ -272,6 +226,87 @@ func (s *Sim) createPaymentIntent(c *call) (int, any) {
 	s.mu.Unlock()
 	s.dispatch(evs, false)
 	return status, body
+}
+
+// piParams are a PaymentIntent create's checked parameters.
+type piParams struct {
+	amount            int64
+	currency, capture string
+	request3DS        string
+	confirm           bool
+}
+
+// refusal is an error answer (status and body) a parameter check gives.
+type refusal struct {
+	status int
+	body   any
+}
+
+func refuse(status int, body any) *refusal { return &refusal{status, body} }
+
+// parsePIParams checks a PaymentIntent create's form as Stripe does:
+// unknown parameters, the amount and its minimum, the currency, the
+// capture method and 3-D Secure request, the payment method types.
+func parsePIParams(f url.Values) (piParams, *refusal) {
+	var p piParams
+	if k, bad := unknownParams(f, "amount", "currency", "payment_method", "confirm", "capture_method", "return_url", "description",
+		"payment_method_types[", "payment_method_options[card][request_three_d_secure]", "metadata[", "expand[",
+		"statement_descriptor_suffix", "receipt_email"); bad {
+		return p, refuse(invalid(k, "Received unknown parameter: %s", k))
+	}
+	if r := p.parseAmount(f); r != nil {
+		return p, r
+	}
+	if p.capture = f.Get("capture_method"); p.capture == "" {
+		p.capture = "automatic_async"
+	} else if p.capture != "automatic" && p.capture != "automatic_async" && p.capture != "manual" {
+		return p, refuse(invalid("capture_method", "Invalid capture_method: must be one of automatic, automatic_async, or manual"))
+	}
+	if p.request3DS = f.Get("payment_method_options[card][request_three_d_secure]"); p.request3DS == "" {
+		p.request3DS = "automatic"
+	} else if p.request3DS != "automatic" && p.request3DS != "any" && p.request3DS != "challenge" {
+		return p, refuse(invalid("payment_method_options[card][request_three_d_secure]", "Invalid request_three_d_secure: must be one of any, automatic, or challenge"))
+	}
+	for _, t := range values(f, "payment_method_types") {
+		if t != "card" {
+			return p, refuse(invalid("payment_method_types", "The payment method type %q is invalid (the simulator only has cards).", t))
+		}
+	}
+	p.confirm = f.Get("confirm") == "true"
+	return p, nil
+}
+
+func (p *piParams) parseAmount(f url.Values) *refusal {
+	amount, err := strconv.ParseInt(f.Get("amount"), 10, 64)
+	if f.Get("amount") == "" {
+		return refuse(invalid("amount", "Missing required param: amount."))
+	}
+	if err != nil || amount < 1 || amount > 99999999 {
+		return refuse(invalid("amount", "Invalid integer: %s", f.Get("amount")))
+	}
+	cur := f.Get("currency")
+	if !currencyRe.MatchString(cur) {
+		return refuse(invalid("currency", "Invalid currency: %s", cur))
+	}
+	if amount < 50 && cur != "jpy" && cur != "krw" {
+		return refuse(invalidCode("amount_too_small", "amount", "Amount must be at least 50 cents"))
+	}
+	p.amount, p.currency = amount, cur
+	return nil
+}
+
+// newPaymentIntent makes the PaymentIntent a create describes, before any
+// payment method is attached.
+func (s *Sim) newPaymentIntent(f url.Values, p piParams) *paymentIntent {
+	pi := &paymentIntent{ID: "pi_" + randomString(24), Object: "payment_intent", Amount: p.amount, CaptureMethod: p.capture,
+		ConfirmationMethod: "automatic", Created: s.now().Unix(), Currency: p.currency, Metadata: metadata(f), Status: "requires_payment_method",
+		PaymentMethodTypes: []string{"card"}, returnURL: f.Get("return_url"), request3DS: p.request3DS,
+		PaymentMethodOptions: map[string]any{"card": map[string]any{"request_three_d_secure": p.request3DS}}}
+	pi.ClientSecret = pi.ID + "_secret_" + randomString(24)
+	if d := f.Get("description"); d != "" {
+		pi.Description = str(d)
+	}
+	return pi
 }
 
 func (c *call) expand() []string {
