@@ -3,7 +3,10 @@ package health
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +26,7 @@ func (f *fakeChannel) QueryCharge(ctx context.Context, c *polypay.Charge) (*poly
 }
 
 func TestBreakerOpensAndCloses(t *testing.T) {
-	m := New(Config{OpenTimeout: 100 * time.Millisecond, TripConsecutive: 3, MinRequests: 100}, nil, nil)
+	m := New(Config{OpenTimeout: 100 * time.Millisecond, TripConsecutive: 3, MinRequests: 4}, nil, nil)
 	defer m.Close()
 	var changes []State
 	done := make(chan State, 10)
@@ -56,7 +59,9 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 	if _, err := ch.QueryCharge(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	if s := m.Snapshot(a); s.Breaker != "closed" {
+	// The outage's failures are forgotten with it: 3 of 4 calls failed,
+	// but the account answers again.
+	if s := m.Snapshot(a); s.Breaker != "closed" || s.Status != Healthy || s.Window.Requests != 1 || s.Window.Failures != 0 {
 		t.Fatalf("after a success in half-open: %+v", s)
 	}
 	// A business refusal is an answer, not a failure.
@@ -78,9 +83,66 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 		}
 	}
 	// healthy -> down (open) is reported; half-open stays down; closing
-	// is degraded (3 of 4 calls in the window failed) or healthy.
-	if changes[0] != Down || changes[1] == Down {
+	// makes it healthy again.
+	if changes[0] != Down || changes[1] != Healthy {
 		t.Fatalf("changes %v", changes)
+	}
+}
+
+// proberFunc probes with a function.
+type proberFunc func(ctx context.Context, a Account) error
+
+func (f proberFunc) Probe(ctx context.Context, a Account) error { return f(ctx, a) }
+
+// TestProbeRecoveryIsHealthy: failed probes open the breaker; a probe the
+// open breaker refuses is not a probe result; the probe that closes it
+// makes the account healthy at once, without a stale "last probe failed"
+// or the outage's failures degrading it on the way.
+func TestProbeRecoveryIsHealthy(t *testing.T) {
+	m := New(Config{OpenTimeout: 100 * time.Millisecond, TripConsecutive: 3, MinRequests: 4, ProbeInterval: time.Hour}, nil, nil)
+	defer m.Close()
+	changes := make(chan Change, 10)
+	m.OnChange = func(c Change) { changes <- c }
+	a := Account{App: "app_1", Name: "alipay@second"}
+	down := errors.New("connection reset")
+	fake := &fakeChannel{query: func() (*polypay.Trade, error) { return nil, down }}
+	ch := m.Wrap(a, fake)
+	m.SetProber(proberFunc(func(ctx context.Context, _ Account) error {
+		_, err := ch.QueryCharge(ctx, &polypay.Charge{ID: "ch_probe"})
+		return err
+	}))
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if p := m.Probe(ctx, a); p.OK {
+			t.Fatalf("probe %d of a down account: %+v", i, p)
+		}
+	}
+	if p := m.Probe(ctx, a); p.OK || fake.calls != 3 {
+		t.Fatalf("probe with the breaker open: %+v, calls %d", p, fake.calls)
+	}
+	if s := m.Snapshot(a); s.Status != Down || s.LastProbe == nil || strings.Contains(s.LastProbe.Error, "breaker_open") {
+		t.Fatalf("after a refused probe: %+v, last probe %+v", s, s.LastProbe)
+	}
+	time.Sleep(120 * time.Millisecond)
+	fake.query = func() (*polypay.Trade, error) { return &polypay.Trade{State: polypay.TradeNotFound}, nil }
+	if p := m.Probe(ctx, a); !p.OK {
+		t.Fatalf("probe after recovery: %+v", p)
+	}
+	if s := m.Snapshot(a); s.Status != Healthy || s.Breaker != "closed" || s.Window.Failures != 0 || s.LastProbe == nil || !s.LastProbe.OK {
+		t.Fatalf("after recovery: %+v, last probe %+v", s, s.LastProbe)
+	}
+	var got []string
+	for len(got) < 3 {
+		select {
+		case c := <-changes:
+			got = append(got, fmt.Sprintf("%s->%s", c.From, c.To))
+		case <-time.After(2 * time.Second):
+			t.Fatalf("changes %v", got)
+		}
+	}
+	// The first failed probe degrades it; the third opens the breaker.
+	if want := []string{"healthy->degraded", "degraded->down", "down->healthy"}; !slices.Equal(got, want) {
+		t.Fatalf("changes %v, want %v", got, want)
 	}
 }
 

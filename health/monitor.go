@@ -54,7 +54,10 @@ func (a Account) AccountName() string {
 
 // Config tunes the monitor; zero fields take the defaults in brackets.
 type Config struct {
-	// Window is the sliding window of passive signals [5m].
+	// Window is the sliding window of passive signals [5m]. It starts
+	// afresh when the breaker closes after an outage, as the breaker's own
+	// counts do: the outage's failures (and its failed probe) are not
+	// evidence against the account once a call has shown it answers again.
 	Window time.Duration
 	// MinRequests is how many calls in the window it takes to judge the
 	// error rate or latency, and to trip the breaker on the error rate [5].
@@ -267,6 +270,9 @@ func (m *Monitor) tracker(a Account) *tracker {
 		OnStateChange: func(_ string, _, to gobreaker.State) {
 			t.brState.Store(int32(to))
 			metrics.ChannelBreaker.WithLabelValues(a.App, metrics.Live(a.Live), a.Family(), a.AccountName()).Set(float64(to))
+			if to == gobreaker.StateClosed {
+				t.forgetOutage() // recovered: judge it on the calls from now on
+			}
 			t.refresh()
 		},
 	})
@@ -310,6 +316,17 @@ func (t *tracker) observe(lat time.Duration, failed bool) {
 	b.hist[latencyBucket(lat)]++
 	t.mu.Unlock()
 	t.refresh()
+}
+
+// forgetOutage empties the window and drops a failed probe result: what
+// happened before the breaker closed does not degrade the account after.
+func (t *tracker) forgetOutage() {
+	t.mu.Lock()
+	clear(t.win)
+	if !t.probe.OK {
+		t.probe = ProbeResult{}
+	}
+	t.mu.Unlock()
 }
 
 // windowStats sums the live buckets; t.mu held.

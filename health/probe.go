@@ -81,6 +81,11 @@ func (m *Monitor) Probe(ctx context.Context, a Account) ProbeResult {
 		}
 	}
 	metrics.ChannelProbes.WithLabelValues(a.Family(), a.AccountName(), result).Inc()
+	if result == "rejected" {
+		// Nothing was sent: the breaker already says the account is down,
+		// and by now it may have closed (a stale failure would degrade it).
+		return res
+	}
 	t := m.tracker(a)
 	t.mu.Lock()
 	t.probe = res
