@@ -75,7 +75,7 @@ func embedCSP(origins []string) string {
 
 // EmbedOrigins are the origins that may embed an order's cashier: the
 // order's merchant origin (MerchantOrigin) and the app's allowed_origins.
-func EmbedOrigins(o *store.Order, cs *core.CashierSettings) []string {
+func EmbedOrigins(o *polypay.Order, cs *core.CashierSettings) []string {
 	var out []string
 	if m := MerchantOrigin(o); m != "" {
 		out = append(out, m)
@@ -124,7 +124,7 @@ type Config struct {
 	// reconnects); default 50s.
 	StreamFor time.Duration
 	// WechatOAuth gives the official-account web OAuth parameters of an
-	// app and mode for wx_pub (channel.Registry.WechatOAuth); nil uses
+	// app and mode for wx_pub (sandbox.Sandbox.WechatOAuth); nil uses
 	// Svc.Channels when it has that method.
 	WechatOAuth WechatOAuthFunc
 	// HTTPClient exchanges OAuth codes; default a 10s-timeout client.
@@ -220,7 +220,7 @@ func (c *Cashier) sdk(w http.ResponseWriter, r *http.Request) {
 // MerchantOrigin is the web origin allowed to embed an order's cashier and
 // to receive its messages: that of the order's return_url ("" when it has
 // none, or one that cannot be written safely into a header).
-func MerchantOrigin(o *store.Order) string {
+func MerchantOrigin(o *polypay.Order) string {
 	if o.ReturnURL == "" {
 		return ""
 	}
@@ -313,7 +313,7 @@ type view struct {
 	T          map[string]string
 	Lang       string
 	State      string // choose, qr, redirect, jsapi, paid, expired
-	Order      *store.Order
+	Order      *polypay.Order
 	Token      string
 	SelfURL    string
 	Channels   []channelView
@@ -362,7 +362,7 @@ func (c *Cashier) render(w http.ResponseWriter, status int, name string, v any) 
 }
 
 // order loads the order a request names; a wrong id or token is a 404.
-func (c *Cashier) order(w http.ResponseWriter, r *http.Request, token string) *store.Order {
+func (c *Cashier) order(w http.ResponseWriter, r *http.Request, token string) *polypay.Order {
 	o, err := c.cfg.Svc.OrderForCashier(r.Context(), r.PathValue("id"), token)
 	if err != nil {
 		if polypay.ErrorCode(err) == polypay.ENotFound {
@@ -376,7 +376,7 @@ func (c *Cashier) order(w http.ResponseWriter, r *http.Request, token string) *s
 	return o
 }
 
-func (c *Cashier) selfURL(o *store.Order, extra ...string) string {
+func (c *Cashier) selfURL(o *polypay.Order, extra ...string) string {
 	u := c.cfg.Svc.BaseURL + "/cashier/" + o.ID + "?t=" + url.QueryEscape(o.CashierToken)
 	for i := 0; i+1 < len(extra); i += 2 {
 		u += "&" + extra[i] + "=" + url.QueryEscape(extra[i+1])
@@ -397,7 +397,7 @@ func embedArgs(embed bool, parent string) []string {
 }
 
 // settings loads the order's app's cashier settings; on error it answers 500.
-func (c *Cashier) settings(w http.ResponseWriter, r *http.Request, o *store.Order) *core.CashierSettings {
+func (c *Cashier) settings(w http.ResponseWriter, r *http.Request, o *polypay.Order) *core.CashierSettings {
 	cs, err := c.cfg.Svc.CashierSettingsFor(r.Context(), o.AppID, o.Livemode)
 	if err != nil {
 		c.cfg.Log.Error("cashier: loading settings", "order", o.ID, "err", err)
@@ -410,7 +410,7 @@ func (c *Cashier) settings(w http.ResponseWriter, r *http.Request, o *store.Orde
 // visibleChannels are the channels the cashier offers for an order to a
 // client: the order's channels that fit it, arranged by the app's settings,
 // without unhealthy ones.
-func (c *Cashier) visibleChannels(o *store.Order, cs *core.CashierSettings, ua string) []string {
+func (c *Cashier) visibleChannels(o *polypay.Order, cs *core.CashierSettings, ua string) []string {
 	var out []string
 	for _, ch := range cs.Arrange(ChannelsFor(core.OrderChannels(o), ua)) {
 		if presents(ch, polypay.PresentCardForm) && c.cfg.Vault == nil {
@@ -451,11 +451,11 @@ func (c *Cashier) page(w http.ResponseWriter, r *http.Request) {
 		v.Error = v.T["err_"+v.Error]
 	}
 	switch {
-	case o.Status == store.OrderPaid:
+	case o.Status == polypay.OrderPaid:
 		v.State = "paid"
 		c.render(w, http.StatusOK, "page.html", v)
 		return
-	case o.Status != store.OrderCreated || c.cfg.Svc.OrderExpired(o):
+	case o.Status != polypay.OrderCreated || c.cfg.Svc.OrderExpired(o):
 		v.State = "expired"
 		c.render(w, http.StatusOK, "page.html", v)
 		return
@@ -517,7 +517,7 @@ func (c *Cashier) frontReturn(w http.ResponseWriter, r *http.Request) {
 }
 
 // showCharge fills the view for the order's pending charge on ch.
-func (c *Cashier) showCharge(r *http.Request, o *store.Order, ch string, v *view) bool {
+func (c *Cashier) showCharge(r *http.Request, o *polypay.Order, ch string, v *view) bool {
 	ch0, err := c.cfg.Svc.OrderCharge(r.Context(), o, ch)
 	if err != nil || ch0 == nil || ch0.Status != polypay.ChargePending || len(ch0.Credential) == 0 {
 		return false
@@ -595,14 +595,14 @@ func (c *Cashier) showCharge(r *http.Request, o *store.Order, ch string, v *view
 
 // chargeDiscountLabel is the label of the rule a charge's metadata names
 // (the rule may have been deleted since; its row remains).
-func (c *Cashier) chargeDiscountLabel(ctx context.Context, o *store.Order, ch *polypay.Charge, lang string) string {
+func (c *Cashier) chargeDiscountLabel(ctx context.Context, o *polypay.Order, ch *polypay.Charge, lang string) string {
 	var md map[string]string
 	_ = json.Unmarshal(ch.Metadata, &md)
 	id := md["discount_id"]
 	if id == "" {
 		return ""
 	}
-	var d *store.Discount
+	var d *polypay.Discount
 	_ = c.cfg.DB.Read(ctx, func(tx *store.Tx) (err error) {
 		d, err = tx.DiscountByID(ctx, o.AppID, o.Livemode, id)
 		return err
@@ -661,7 +661,7 @@ func clientIP(r *http.Request) string {
 // postedOrder reads a cashier form POST of at most limit bytes: the order
 // its token names, the app's settings and the embed arguments to carry on.
 // ok false means the answer was written.
-func (c *Cashier) postedOrder(w http.ResponseWriter, r *http.Request, limit int64) (o *store.Order, cs *core.CashierSettings, em []string, ok bool) {
+func (c *Cashier) postedOrder(w http.ResponseWriter, r *http.Request, limit int64) (o *polypay.Order, cs *core.CashierSettings, em []string, ok bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "400 bad request", http.StatusBadRequest)
@@ -755,11 +755,11 @@ func (c *Cashier) qr(w http.ResponseWriter, r *http.Request) {
 }
 
 // state is what the live status reports: pending, paid or expired.
-func (c *Cashier) state(o *store.Order) string {
+func (c *Cashier) state(o *polypay.Order) string {
 	switch {
-	case o.Status == store.OrderPaid:
+	case o.Status == polypay.OrderPaid:
 		return "paid"
-	case o.Status != store.OrderCreated || c.cfg.Svc.OrderExpired(o):
+	case o.Status != polypay.OrderCreated || c.cfg.Svc.OrderExpired(o):
 		return "expired"
 	}
 	return "pending"

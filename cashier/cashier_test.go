@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/cashier"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
@@ -208,7 +209,7 @@ func TestMerchantOrigin(t *testing.T) {
 		{"http://[::1]:8080/", ""},
 		{"https://shop.example;script-src/", ""},
 	} {
-		if got := cashier.MerchantOrigin(&store.Order{ReturnURL: tc.ret}); got != tc.want {
+		if got := cashier.MerchantOrigin(&polypay.Order{ReturnURL: tc.ret}); got != tc.want {
 			t.Errorf("%q: %q, want %q", tc.ret, got, tc.want)
 		}
 	}
@@ -304,7 +305,7 @@ func TestOrderPaidWithItsCharge(t *testing.T) {
 		})
 		return s
 	}
-	if got := status(); got != string(store.OrderCreated) {
+	if got := status(); got != string(polypay.OrderCreated) {
 		t.Fatalf("order is %q after a foreign charge naming it was paid", got)
 	}
 	// The order's own charge, chosen in the cashier, paid in the simulator.
@@ -329,7 +330,7 @@ func TestOrderPaidWithItsCharge(t *testing.T) {
 		t.Fatalf("choosing a channel made no charge (status %d)", res.StatusCode)
 	}
 	nd.do("POST", "/v1/test/charges/"+chargeID+"/pay", map[string]any{"result": "success"})
-	if got := status(); got != string(store.OrderPaid) {
+	if got := status(); got != string(polypay.OrderPaid) {
 		t.Fatalf("order is %q right after its charge was paid, before anyone read it", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/webhook"
+	"github.com/polypay/polypay/wire"
 )
 
 // demo is the test-mode demo store: a product page whose Buy button
@@ -64,7 +65,7 @@ type demoView struct {
 	T      map[string]string
 	Lang   string
 	Price  int64
-	Order  *core.Order
+	Order  *wire.Order
 	Events []demoEvent
 	Error  string
 }
@@ -103,7 +104,7 @@ func (d *demo) result(w http.ResponseWriter, r *http.Request) {
 	a := d.app
 	d.mu.Unlock()
 	no := r.URL.Query().Get("no")
-	var o *store.Order
+	var o *polypay.Order
 	if a != nil {
 		err := d.c.cfg.DB.Read(r.Context(), func(tx *store.Tx) (err error) {
 			o, err = tx.OrderByMerchantNo(r.Context(), a.AppID, false, no)

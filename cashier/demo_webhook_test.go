@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/gateway"
 	"github.com/polypay/polypay/gateway/gatewaytest"
 	"github.com/polypay/polypay/store"
@@ -32,7 +33,7 @@ func TestDemoWebhookVerifiesItsOwnAppKey(t *testing.T) {
 	if err != nil || res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc.Path, "/cashier/") {
 		t.Fatalf("buy: %d %q %v", res.StatusCode, res.Header.Get("Location"), err)
 	}
-	var o *store.Order
+	var o *polypay.Order
 	if err := nd.n.DB.Read(t.Context(), func(tx *store.Tx) (err error) {
 		o, err = tx.OrderByID(t.Context(), strings.TrimPrefix(loc.Path, "/cashier/"))
 		return err

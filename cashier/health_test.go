@@ -32,7 +32,7 @@ func TestCashierHidesDownChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	wx := health.Account{App: a.AppID, Name: "wx"}
-	n.Registry.SimFaults("wx").Set(mch, simfault.Fault{Down: true})
+	n.Sandbox.SimFaults("wx").Set(mch, simfault.Fault{Down: true})
 	for i := 0; i < 3; i++ {
 		if p := n.Health.Probe(ctx, wx); p.OK {
 			t.Fatalf("probe of a down account succeeded: %+v", p)
@@ -44,7 +44,7 @@ func TestCashierHidesDownChannel(t *testing.T) {
 	if got := show(); got != "alipay_qr alipay_pc_direct upacp_pc card paypal" {
 		t.Fatalf("down channel shown: %q", got)
 	}
-	n.Registry.SimFaults("wx").Set(mch, simfault.Fault{})
+	n.Sandbox.SimFaults("wx").Set(mch, simfault.Fault{})
 	time.Sleep(250 * time.Millisecond) // the breaker lets a probe through
 	if p := n.Health.Probe(ctx, wx); !p.OK {
 		t.Fatalf("probe after recovery: %+v", p)

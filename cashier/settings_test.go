@@ -10,7 +10,6 @@ import (
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/core"
-	"github.com/polypay/polypay/store"
 )
 
 const desktopUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36"
@@ -268,7 +267,7 @@ func TestUnhealthyChannelHidden(t *testing.T) {
 	}
 }
 
-func mustOrder(t *testing.T, nd *node, id, tok string) *store.Order {
+func mustOrder(t *testing.T, nd *node, id, tok string) *polypay.Order {
 	t.Helper()
 	o, err := nd.n.Svc.OrderForCashier(t.Context(), id, tok)
 	if err != nil {

@@ -58,14 +58,14 @@ func (c *Cashier) wechatOAuth() WechatOAuthFunc {
 
 // wxOAuthState binds the OAuth round trip to the order (and its embed
 // arguments): hex HMAC-SHA256 keyed with the cashier token.
-func wxOAuthState(o *store.Order, embed, parent string) string {
+func wxOAuthState(o *polypay.Order, embed, parent string) string {
 	m := hmac.New(sha256.New, []byte(o.CashierToken))
 	fmt.Fprintf(m, "polypay wx_oauth\x00%s\x00%s\x00%s", o.ID, embed, parent)
 	return hex.EncodeToString(m.Sum(nil))
 }
 
 // wxOAuthRedirectURI is the callback WeChat returns the browser to.
-func (c *Cashier) wxOAuthRedirectURI(o *store.Order, em []string) string {
+func (c *Cashier) wxOAuthRedirectURI(o *polypay.Order, em []string) string {
 	u := c.cfg.Svc.BaseURL + "/cashier/" + url.PathEscape(o.ID) + "/wx_oauth"
 	q := url.Values{}
 	for i := 0; i+1 < len(em); i += 2 {
@@ -92,7 +92,7 @@ func embedParts(em []string) (embed, parent string) {
 // startWxOAuth sends the browser to WeChat's authorize endpoint, or back to
 // the cashier when the order already has its wx_pub charge or the app
 // cannot do the OAuth.
-func (c *Cashier) startWxOAuth(w http.ResponseWriter, r *http.Request, o *store.Order, em []string) {
+func (c *Cashier) startWxOAuth(w http.ResponseWriter, r *http.Request, o *polypay.Order, em []string) {
 	jsapi := presentedAs(polypay.PresentJSAPI)
 	if ch, err := c.cfg.Svc.OrderCharge(r.Context(), o, jsapi); err == nil && ch != nil &&
 		ch.Status == polypay.ChargePending && len(ch.Credential) > 0 {
@@ -140,7 +140,7 @@ func (c *Cashier) wxOAuthBadRequest(w http.ResponseWriter, r *http.Request) {
 func (c *Cashier) wxOAuthCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	id := r.PathValue("id")
-	var o *store.Order
+	var o *polypay.Order
 	err := c.cfg.DB.Read(r.Context(), func(tx *store.Tx) (err error) {
 		o, err = tx.OrderByID(r.Context(), id)
 		return err
@@ -169,7 +169,7 @@ func (c *Cashier) wxOAuthCallback(w http.ResponseWriter, r *http.Request) {
 	back := func(args ...string) {
 		http.Redirect(w, r, c.selfURL(o, append(em, args...)...), http.StatusSeeOther)
 	}
-	if o.Status != store.OrderCreated || c.cfg.Svc.OrderExpired(o) {
+	if o.Status != polypay.OrderCreated || c.cfg.Svc.OrderExpired(o) {
 		back() // the page shows paid or expired
 		return
 	}

@@ -14,7 +14,8 @@ import (
 // Families are the channel families polypay charges on: the one list that
 // registers them (each family's descriptor lives in its folder). Their
 // order is the hosted cashier's (polypay.CashierChannels). A family added
-// here also needs its glue in NewRegistry, which refuses to start without.
+// here also needs its glue in NewRegistry, which refuses to start without,
+// and its simulator in package sandbox.
 var Families = []*polypay.Family{
 	&alipay.Family,
 	&wechatpay.Family,

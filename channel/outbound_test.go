@@ -1,4 +1,4 @@
-package channel
+package channel_test
 
 import (
 	"context"
@@ -16,14 +16,35 @@ import (
 	"testing"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/channel"
+	"github.com/polypay/polypay/channel/alipay"
+	"github.com/polypay/polypay/credstore"
 	"github.com/polypay/polypay/outbound"
+	"github.com/polypay/polypay/sandbox"
 	"github.com/polypay/polypay/seal"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
 )
 
+// openRegistry is a registry on db with the built-in simulators.
+func openRegistry(t *testing.T, db *store.DB, box *seal.Box, opts ...channel.Option) (*channel.Registry, *sandbox.Sandbox) {
+	t.Helper()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	sb, err := sandbox.New(context.Background(), db, box, "http://127.0.0.1:1", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	r, err := channel.NewRegistry(credstore.New(db, box), sb, log, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb.Attach(r)
+	return r, sb
+}
+
 // newTestRegistry is a registry on a fresh SQLite store with one app.
-func newTestRegistry(t *testing.T, opts ...Option) (*Registry, *store.DB, *seal.Box, string) {
+func newTestRegistry(t *testing.T, opts ...channel.Option) (*channel.Registry, *sandbox.Sandbox, *store.DB, *seal.Box, string) {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.Backends(t)[0].Open(t)
@@ -33,25 +54,21 @@ func newTestRegistry(t *testing.T, opts ...Option) (*Registry, *store.DB, *seal.
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewRegistry(ctx, db, box, "http://127.0.0.1:1", slog.New(slog.NewJSONHandler(io.Discard, nil)), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r, sb := openRegistry(t, db, box, opts...)
 	appID := polypay.NewAppID()
 	if err := db.Write(ctx, func(tx *store.Tx) error {
 		return tx.InsertApp(ctx, &polypay.App{ID: appID, Name: "t", Created: tx.Now()})
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return r, db, box, appID
+	return r, sb, db, box, appID
 }
 
 // liveConfig turns a family's fresh sandbox credentials (valid keys and
 // certificates) into live ones with the given fields set.
-func liveConfig(t *testing.T, r *Registry, fam string, set map[string]any) json.RawMessage {
+func liveConfig(t *testing.T, sb channel.Sandbox, fam string, set map[string]any) json.RawMessage {
 	t.Helper()
-	raw, err := r.families[fam].sandbox()
+	raw, err := sb.Credentials(fam)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,15 +116,15 @@ func TestConfigureLiveEndpoints(t *testing.T) {
 		{"ErrUnionPayFileOnBaseHost", "upacp", map[string]any{"file_url": "https://gateway.95516.com/"}, false, "params[file_url]"},
 	}
 	// Two registries for the whole table: making one costs RSA keys.
-	plain, _, _, plainApp := newTestRegistry(t)
-	allowing, _, _, allowingApp := newTestRegistry(t, WithAllowedHosts([]string{"127.0.0.1:8080", "localhost"}))
+	plain, sb, _, _, plainApp := newTestRegistry(t)
+	allowing, _, _, _, allowingApp := newTestRegistry(t, channel.WithAllowedHosts([]string{"127.0.0.1:8080", "localhost"}))
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r, appID := plain, plainApp
 			if tc.allow {
 				r, appID = allowing, allowingApp
 			}
-			err := r.Configure(context.Background(), appID, true, tc.fam, liveConfig(t, r, tc.fam, tc.set))
+			err := r.Configure(context.Background(), appID, true, tc.fam, liveConfig(t, sb, tc.fam, tc.set))
 			if tc.param == "" {
 				if err != nil {
 					t.Fatalf("got %v, want accepted", err)
@@ -125,8 +142,8 @@ func TestConfigureLiveEndpoints(t *testing.T) {
 // TestConfigureTestModeUnaffected: sandbox credentials name no URL and
 // stay accepted in test mode.
 func TestConfigureTestModeUnaffected(t *testing.T) {
-	r, _, _, appID := newTestRegistry(t)
-	for _, fam := range r.familyNames() {
+	r, _, _, _, appID := newTestRegistry(t)
+	for _, fam := range r.Families() {
 		if err := r.Configure(context.Background(), appID, false, fam, json.RawMessage(`{"sandbox":true}`)); err != nil {
 			t.Fatalf("%s: got %v, want accepted", fam, err)
 		}
@@ -144,12 +161,17 @@ func TestStoredLiveEndpointsChecked(t *testing.T) {
 	}))
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
-	r, db, box, appID := newTestRegistry(t)
+	r, sb, db, box, appID := newTestRegistry(t)
 	ctx := context.Background()
-	if err := r.store(ctx, appID, true, r.families["alipay"], "", liveConfig(t, r, "alipay", map[string]any{"gateway": srv.URL + "/gateway.do"})); err != nil {
+	cfg := liveConfig(t, sb, "alipay", map[string]any{"gateway": srv.URL + "/gateway.do"})
+	mid, err := alipay.ValidateCredentials(cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	probe := func(r *Registry) error {
+	if err := credstore.New(db, box).Store(ctx, appID, true, "alipay", mid, cfg); err != nil {
+		t.Fatal(err)
+	}
+	probe := func(r *channel.Registry) error {
 		c, err := r.Channel(ctx, appID, true, "alipay_qr")
 		if err != nil {
 			return err
@@ -157,17 +179,13 @@ func TestStoredLiveEndpointsChecked(t *testing.T) {
 		_, err = c.QueryCharge(ctx, &polypay.Charge{ID: polypay.NewID("ch_"), AppID: appID, Livemode: true, Channel: "alipay_qr", Amount: 1, Currency: "cny"})
 		return fmt.Errorf("queried: %w", err)
 	}
-	err := probe(r)
+	err = probe(r)
 	var pe *polypay.Error
 	if !errors.As(err, &pe) || pe.Param != "channel" || !errors.Is(err, outbound.ErrRefused) || hits.Load() != 0 {
 		t.Fatalf("got %v (%d requests to the host), want the credentials refused before any request", err, hits.Load())
 	}
 	// The operator allows the host: the same row works.
-	allowed, err := NewRegistry(ctx, db, box, "http://127.0.0.1:1", slog.New(slog.NewJSONHandler(io.Discard, nil)), WithAllowedHosts([]string{host}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer allowed.Close()
+	allowed, _ := openRegistry(t, db, box, channel.WithAllowedHosts([]string{host}))
 	if err := probe(allowed); !strings.HasPrefix(fmt.Sprint(err), "queried") || hits.Load() != 1 {
 		t.Fatalf("with the host allowed: got %v, %d requests; want the query sent", err, hits.Load())
 	}
@@ -181,7 +199,7 @@ func TestRegistryClientGuarded(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer srv.Close()
 	port := srv.Listener.Addr().(*net.TCPAddr).Port
-	r, _, _, _ := newTestRegistry(t)
+	r, _, _, _, _ := newTestRegistry(t)
 	tests := []struct {
 		name    string
 		url     string
@@ -195,7 +213,7 @@ func TestRegistryClientGuarded(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := hits.Load()
-			res, err := r.http.Get(tc.url)
+			res, err := r.HTTPClient().Get(tc.url)
 			if res != nil {
 				res.Body.Close()
 			}

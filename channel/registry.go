@@ -5,10 +5,7 @@ package channel
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -21,10 +18,7 @@ import (
 	"time"
 
 	"github.com/polypay/polypay"
-	"github.com/polypay/polypay/health"
 	"github.com/polypay/polypay/outbound"
-	"github.com/polypay/polypay/seal"
-	"github.com/polypay/polypay/store"
 )
 
 // family is one channel family (a set of Ping++ channels sharing one set of
@@ -35,139 +29,108 @@ type family interface {
 	// channels lists the Ping++ channel names the family can charge on.
 	channels() []string
 	// connector builds a connector from decoded credentials; sandbox ones
-	// reach the simulator at simURL.
-	connector(channel string, cfg json.RawMessage, simURL string) (polypay.Channel, error)
+	// reach the family's simulator (Sandbox.Endpoints).
+	connector(channel string, cfg json.RawMessage) (polypay.Channel, error)
 	// validate checks credentials (keys parse and can sign) and returns the
 	// channel-side merchant id.
 	validate(cfg json.RawMessage) (merchantID string, err error)
 	// redact returns credentials safe to show: secrets replaced by fingerprints.
 	redact(cfg json.RawMessage) map[string]any
-	// sandbox makes fresh simulator credentials for an app.
-	sandbox() (json.RawMessage, error)
 	// endpoints lists the URLs of live credentials (see outbound.go).
 	endpoints(cfg json.RawMessage) []endpoint
-	// pay acts as the customer in the simulator.
-	pay(ctx context.Context, merchantID string, c *polypay.Charge, success bool) error
-	// mount adds the simulator's endpoints under /sim/<name>/.
-	mount(m *http.ServeMux)
-	close()
 }
 
-// Registry implements core.Channels and api.Sandbox.
+// CredentialStore keeps apps' channel credentials, sealed. An account is a
+// family's name, or "family@account" for a named one ("stripe@backup").
+type CredentialStore interface {
+	// Load returns an app's decrypted credentials for an account in a
+	// mode and the channel-side merchant id they name; nil credentials
+	// and no error when none are stored. Errors: internal (the store, or
+	// credentials that do not open with the node's key).
+	Load(ctx context.Context, appID string, live bool, account string) (cfg json.RawMessage, merchantID string, err error)
+	// Store seals and stores an app's credentials for an account, replacing
+	// any. Errors: ENotFound when the app does not exist; internal.
+	Store(ctx context.Context, appID string, live bool, account, merchantID string, cfg json.RawMessage) error
+	// ByMerchant lists the accounts, in either mode, of a family (named or
+	// not) whose credentials name a channel-side merchant id. Errors:
+	// internal.
+	ByMerchant(ctx context.Context, family, merchantID string) ([]StoredAccount, error)
+}
+
+// StoredAccount names an app's account in a mode (CredentialStore.ByMerchant).
+type StoredAccount struct {
+	AppID   string
+	Live    bool
+	Account string // "alipay", "alipay@second"
+}
+
+// Sandbox is what test mode needs of the channels' simulators: sandbox
+// credentials name no URL, the simulator serving their family does.
+type Sandbox interface {
+	// Credentials makes fresh test-mode credentials for a family, known
+	// to its simulator. Errors: internal.
+	Credentials(family string) (json.RawMessage, error)
+	// Endpoints says where a family's simulator is reached.
+	Endpoints(family string) SimEndpoints
+}
+
+// SimEndpoints are the base URLs of a family's simulator
+// ("http://127.0.0.1:8090/sim/alipay").
+type SimEndpoints struct {
+	// API is where connectors call it, server to server.
+	API string
+	// Browser is where customers' browsers reach it, on the node's public
+	// address; "" when that is unknown.
+	Browser string
+}
+
+// Registry implements core.Channels.
 type Registry struct {
-	db       *store.DB
-	box      *seal.Box
-	simURL   string
-	simSpeed float64
-	// remoteSim: the simulators at simURL are served by another process
-	// (polypay sim, a test harness), which keeps their trades across this
-	// node's restarts; this process's own simulator objects stay unused.
-	remoteSim bool
-	// simClient, when set, is the simulators' client for notifications.
-	simClient *http.Client
-	// PublicURL is where customers' browsers reach this node (simulator
-	// cashier pages); set by the caller.
-	PublicURL string
-	http      *http.Client
-	log       *slog.Logger
+	creds   CredentialStore
+	sandbox Sandbox
+	http    *http.Client
+	log     *slog.Logger
 	// allowHosts: hosts live credentials may name besides the channels'
 	// own (WithAllowedHosts)
 	allowHosts []string
+	// transport is the connectors' transport (WithTransport)
+	transport http.RoundTripper
 
 	families map[string]family // by family name
 	byChan   map[string]family // by Ping++ channel name
-	alipay   *alipayFamily
-	wechat   *wechatFamily
-	paypal   *paypalFamily
 
 	mu      sync.Mutex
 	conns   map[string]polypay.Channel
 	configs map[string]cachedConfig
 	// sandbox credentials by channel-side merchant id, for the simulators
 	sandboxCfg map[string]json.RawMessage
-	// monitor decorates every connector handed out (see health.go)
-	monitor *health.Monitor
+	// guard decorates every connector handed out (see health.go)
+	guard Guard
 }
 
 // Option adjusts a Registry.
 type Option func(*Registry)
 
-// WithSimSpeed makes the simulators' notification retry schedules run
-// factor times faster (the real channels' gaps divided by factor), so that
-// a merchant's tests can see retries without waiting a day.
-func WithSimSpeed(factor float64) Option {
-	return func(r *Registry) {
-		if factor > 0 {
-			r.simSpeed = factor
-		}
-	}
+// WithTransport makes the connectors send their requests through rt
+// (default: outbound.GuardedTransport, which rt should wrap).
+func WithTransport(rt http.RoundTripper) Option {
+	return func(r *Registry) { r.transport = rt }
 }
 
-// WithPublicURL tells the registry where customers' browsers reach this
-// node, for the simulators' pages.
-func WithPublicURL(u string) Option {
-	return func(r *Registry) { r.PublicURL = strings.TrimRight(u, "/") }
-}
-
-// WithRemoteSim says that simURL is served by another process (see
-// SimHostHandler), not by this one: customer payments (Pay) and the
-// simulators' browser pages (Handler) go there, so that every node and
-// every restart of a node sees the same simulated channel.
-func WithRemoteSim() Option {
-	return func(r *Registry) { r.remoteSim = true }
-}
-
-// WithSimHTTPClient gives the simulators the client they send their
-// notifications with (fault-injection tests wrap its transport).
-func WithSimHTTPClient(c *http.Client) Option {
-	return func(r *Registry) { r.simClient = c }
-}
-
-// simHTTPClient is the simulators' notification client.
-func (r *Registry) simHTTPClient() *http.Client {
-	if r.simClient != nil {
-		return r.simClient
-	}
-	return &http.Client{Timeout: 10 * time.Second}
-}
-
-func (r *Registry) scaled(gaps []time.Duration) []time.Duration {
-	out := make([]time.Duration, len(gaps))
-	for i, g := range gaps {
-		out[i] = time.Duration(float64(g) / r.simSpeed)
-	}
-	return out
-}
-
-// NewRegistry loads (or on first use creates) the simulators' platform keys.
-// simURL is where this process serves Handler(); sandbox connectors call it.
-func NewRegistry(ctx context.Context, db *store.DB, box *seal.Box, simURL string, log *slog.Logger, opts ...Option) (*Registry, error) {
-	r := &Registry{simSpeed: 1, db: db, box: box, simURL: strings.TrimRight(simURL, "/"), log: log,
-		http: &http.Client{Timeout: 30 * time.Second,
-			Transport: &health.Transport{Base: outbound.GuardedTransport()}},
+// NewRegistry returns the registry of the channel families, keeping apps'
+// credentials in creds; test-mode credentials are made by, and reach, sb.
+func NewRegistry(creds CredentialStore, sb Sandbox, log *slog.Logger, opts ...Option) (*Registry, error) {
+	r := &Registry{creds: creds, sandbox: sb, log: log,
 		conns: map[string]polypay.Channel{}, configs: map[string]cachedConfig{}, sandboxCfg: map[string]json.RawMessage{},
 		families: map[string]family{}, byChan: map[string]family{}}
 	for _, o := range opts {
 		o(r)
 	}
-	ali, err := newAlipayFamily(ctx, r)
-	if err != nil {
-		return nil, err
+	if r.transport == nil {
+		r.transport = outbound.GuardedTransport()
 	}
-	r.alipay = ali
-	wx, err := newWechatFamily(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	r.wechat = wx
-	up, err := newUnionPayFamily(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	if r.paypal, err = newPaypalFamily(ctx, r); err != nil {
-		return nil, err
-	}
-	for _, f := range []family{ali, wx, up, r.paypal, newStripeFamily(r)} {
+	r.http = &http.Client{Timeout: 30 * time.Second, Transport: r.transport}
+	for _, f := range []family{&alipayFamily{reg: r}, &wechatFamily{reg: r}, &unionpayFamily{reg: r}, &paypalFamily{reg: r}, &stripeFamily{reg: r}} {
 		r.families[f.name()] = f
 		for _, ch := range f.channels() {
 			r.byChan[ch] = f
@@ -179,50 +142,8 @@ func NewRegistry(ctx context.Context, db *store.DB, box *seal.Box, simURL string
 	return r, nil
 }
 
-// Close stops the simulators' retry timers.
-func (r *Registry) Close() {
-	for _, f := range r.families {
-		f.close()
-	}
-}
-
-// LoadOrCreateKey returns the sealed RSA-2048 key stored under name,
-// creating it on first use. The first node to store one wins; the others
-// read it back.
-func LoadOrCreateKey(ctx context.Context, db *store.DB, box *seal.Box, name string) (*rsa.PrivateKey, error) {
-	read := func() (string, error) {
-		var s string
-		err := db.Read(ctx, func(tx *store.Tx) error {
-			var err error
-			s, err = tx.GetSecret(ctx, name)
-			return err
-		})
-		return s, err
-	}
-	sealed, err := read()
-	if err != nil {
-		return nil, err
-	}
-	if sealed == "" {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			return nil, err
-		}
-		if err := db.Write(ctx, func(tx *store.Tx) error {
-			return tx.PutSecretIfAbsent(ctx, name, box.Seal(name, x509.MarshalPKCS1PrivateKey(k)))
-		}); err != nil {
-			return nil, err
-		}
-		if sealed, err = read(); err != nil {
-			return nil, err
-		}
-	}
-	der, err := box.Open(name, sealed)
-	if err != nil {
-		return nil, fmt.Errorf("secret %s: %w", name, err)
-	}
-	return x509.ParsePKCS1PrivateKey(der)
-}
+// HTTPClient is the connectors' client (outbound policy applied).
+func (r *Registry) HTTPClient() *http.Client { return r.http }
 
 // Channels lists every Ping++ channel polypay can charge on, sorted.
 func (r *Registry) Channels() []string {
@@ -251,15 +172,13 @@ func (r *Registry) Supported(ch string) bool {
 	return ok && (account == "" || accountName.MatchString(account))
 }
 
-func sealName(appID string, live bool, family string) string {
-	return fmt.Sprintf("channel:%s:%v:%s", appID, live, family)
-}
-
 type sandboxMark struct {
 	Sandbox bool `json:"sandbox"`
 }
 
-func isSandbox(cfg json.RawMessage) bool {
+// IsSandbox reports whether credentials are test-mode ones, which name
+// no URL and reach the simulators.
+func IsSandbox(cfg json.RawMessage) bool {
 	var m sandboxMark
 	json.Unmarshal(cfg, &m)
 	return m.Sandbox
@@ -309,7 +228,7 @@ func (r *Registry) Channel(ctx context.Context, appID string, live bool, ch stri
 			return nil, fmt.Errorf("provisioning test channel %s: %v", f.name(), err)
 		}
 	}
-	if !live && !isSandbox(cfg) {
+	if !live && !IsSandbox(cfg) {
 		// Test keys never move real money, whatever was configured.
 		return nil, polypay.ParamError("channel", "test mode only uses the simulator for %s", f.name())
 	}
@@ -328,11 +247,11 @@ func (r *Registry) Channel(ctx context.Context, appID string, live bool, ch stri
 	if c != nil {
 		return c, nil
 	}
-	c, err = f.connector(base, cfg, r.simURL)
+	c, err = f.connector(base, cfg)
 	if err != nil {
 		return nil, err
 	}
-	c = r.guard(appID, live, key, c)
+	c = r.decorate(appID, live, key, c)
 	r.mu.Lock()
 	r.conns[cacheKey] = c
 	r.mu.Unlock()
@@ -349,6 +268,13 @@ type cachedConfig struct {
 	expires    time.Time
 }
 
+// Config returns an app's decrypted credentials for an account ("wx",
+// "stripe@backup") in a mode and the channel-side merchant id they name;
+// nil credentials when none are stored.
+func (r *Registry) Config(ctx context.Context, appID string, live bool, fam string) (json.RawMessage, string, error) {
+	return r.config(ctx, appID, live, fam)
+}
+
 // config returns an app's decrypted credentials for a family, or nil.
 func (r *Registry) config(ctx context.Context, appID string, live bool, fam string) (json.RawMessage, string, error) {
 	key := fmt.Sprintf("%s/%v/%s", appID, live, fam)
@@ -359,29 +285,13 @@ func (r *Registry) config(ctx context.Context, appID string, live bool, fam stri
 	if ok && now.Before(cc.expires) {
 		return cc.cfg, cc.merchantID, nil
 	}
-	cfg, merchantID, err := r.loadConfig(ctx, appID, live, fam)
+	cfg, merchantID, err := r.creds.Load(ctx, appID, live, fam)
 	if err == nil && cfg != nil {
 		r.mu.Lock()
 		r.configs[key] = cachedConfig{cfg: cfg, merchantID: merchantID, expires: now.Add(configTTL)}
 		r.mu.Unlock()
 	}
 	return cfg, merchantID, err
-}
-
-func (r *Registry) loadConfig(ctx context.Context, appID string, live bool, fam string) (json.RawMessage, string, error) {
-	var cc *store.ChannelConfig
-	if err := r.db.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		cc, err = tx.GetChannelConfig(ctx, appID, live, fam)
-		return err
-	}); err != nil || cc == nil {
-		return nil, "", err
-	}
-	plain, err := r.box.Open(sealName(appID, live, fam), cc.Sealed)
-	if err != nil {
-		return nil, "", err
-	}
-	return plain, cc.MerchantID, nil
 }
 
 // ForNotification implements core.Channels.
@@ -413,7 +323,7 @@ func (r *Registry) Provision(ctx context.Context, appID string) error {
 		if existing != nil {
 			continue
 		}
-		cfg, err := f.sandbox()
+		cfg, err := r.sandbox.Credentials(f.name())
 		if err != nil {
 			return err
 		}
@@ -438,10 +348,10 @@ func (r *Registry) Configure(ctx context.Context, appID string, live bool, fam s
 	if account != "" && !accountName.MatchString(account) {
 		return polypay.ParamError("channel", "账户名须为 1-32 位小写字母、数字或下划线: %s", account)
 	}
-	if isSandbox(cfg) && live {
+	if IsSandbox(cfg) && live {
 		return polypay.ParamError("params[sandbox]", "live credentials cannot use the simulator")
 	}
-	if !live && !isSandbox(cfg) {
+	if !live && !IsSandbox(cfg) {
 		return polypay.ParamError("params", "test mode always uses the built-in simulator; configure live credentials with a live key")
 	}
 	if live {
@@ -451,7 +361,7 @@ func (r *Registry) Configure(ctx context.Context, appID string, live bool, fam s
 	}
 	var m map[string]json.RawMessage
 	if !live && json.Unmarshal(cfg, &m) == nil && len(m) == 1 {
-		fresh, err := f.sandbox()
+		fresh, err := r.sandbox.Credentials(f.name())
 		if err != nil {
 			return err
 		}
@@ -475,14 +385,7 @@ func (r *Registry) store(ctx context.Context, appID string, live bool, f family,
 		return err
 	}
 	key := withAccount(f.name(), account)
-	err = r.db.Write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.GetApp(ctx, appID); err != nil {
-			return err
-		}
-		return tx.PutChannelConfig(ctx, store.ChannelConfig{AppID: appID, Live: live, Family: key,
-			MerchantID: merchantID, Sealed: r.box.Seal(sealName(appID, live, key), cfg)})
-	})
-	if err != nil {
+	if err := r.creds.Store(ctx, appID, live, key, merchantID, cfg); err != nil {
 		return err
 	}
 	r.mu.Lock()
@@ -509,9 +412,9 @@ func (r *Registry) Describe(ctx context.Context, appID string, live bool, fam st
 	return f.redact(cfg), nil
 }
 
-// sandboxConfig finds the sandbox credentials naming a channel-side
-// merchant id, for a simulator verifying a request.
-func (r *Registry) sandboxConfig(fam, merchantID string) (json.RawMessage, bool) {
+// SandboxConfig finds the sandbox credentials naming a channel-side
+// merchant id of a family, for a simulator verifying a request.
+func (r *Registry) SandboxConfig(fam, merchantID string) (json.RawMessage, bool) {
 	key := fam + "/" + merchantID
 	r.mu.Lock()
 	cfg, ok := r.sandboxCfg[key]
@@ -521,12 +424,8 @@ func (r *Registry) sandboxConfig(fam, merchantID string) (json.RawMessage, bool)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var ccs []store.ChannelConfig
-	if err := r.db.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		ccs, err = tx.ChannelConfigsByMerchant(ctx, fam, merchantID)
-		return err
-	}); err != nil {
+	ccs, err := r.creds.ByMerchant(ctx, fam, merchantID)
+	if err != nil {
 		r.log.Error("sim: looking up merchant", "err", err)
 		return nil, false
 	}
@@ -534,8 +433,8 @@ func (r *Registry) sandboxConfig(fam, merchantID string) (json.RawMessage, bool)
 		if cc.Live {
 			continue // the simulators only serve test-mode credentials
 		}
-		cfg, _, err := r.config(ctx, cc.AppID, false, cc.Family)
-		if err != nil || cfg == nil || !isSandbox(cfg) {
+		cfg, _, err := r.config(ctx, cc.AppID, false, cc.Account)
+		if err != nil || cfg == nil || !IsSandbox(cfg) {
 			continue
 		}
 		r.mu.Lock()
@@ -544,47 +443,6 @@ func (r *Registry) sandboxConfig(fam, merchantID string) (json.RawMessage, bool)
 		return cfg, true
 	}
 	return nil, false
-}
-
-// Pay implements api.Sandbox: the customer pays (or fails to) in the
-// charge's simulator, which notifies polypay as the real channel would.
-func (r *Registry) Pay(ctx context.Context, c *polypay.Charge, success bool) error {
-	if c.Livemode {
-		return polypay.ParamError("", "live charges cannot be paid in the sandbox")
-	}
-	f, ok := r.byChan[c.Channel]
-	if !ok {
-		return polypay.ParamError("id", "charge %s does not use a sandbox channel", c.ID)
-	}
-	cfg, merchantID, err := r.config(ctx, c.AppID, false, withAccount(f.name(), c.Account))
-	if err != nil {
-		return err
-	}
-	if cfg == nil || !isSandbox(cfg) {
-		return polypay.ParamError("id", "charge %s does not use a sandbox channel", c.ID)
-	}
-	if r.remoteSim {
-		return r.payRemote(ctx, c, success)
-	}
-	return f.pay(ctx, merchantID, c, success)
-}
-
-// Handler implements api.Sandbox: the simulators' endpoints under /sim/
-// (with WithRemoteSim, a proxy to them).
-func (r *Registry) Handler() http.Handler {
-	if r.remoteSim {
-		return r.remoteHandler()
-	}
-	return r.localHandler()
-}
-
-// localHandler serves this process's simulators.
-func (r *Registry) localHandler() http.Handler {
-	m := http.NewServeMux()
-	for _, f := range r.families {
-		f.mount(m)
-	}
-	return m
 }
 
 // SandboxMerchantID returns the channel-side merchant id of an app's

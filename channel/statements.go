@@ -7,11 +7,6 @@ import (
 	"github.com/polypay/polypay"
 )
 
-// SandboxFeeRate is the fee the simulators take on each payment, in basis
-// points (0.60%, the standard rate of both China wallets), so that test
-// mode reconciliation has fees to post.
-const SandboxFeeRate = 60
-
 // Families lists the channel families, sorted.
 func (r *Registry) Families() []string { return r.familyNames() }
 

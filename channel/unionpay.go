@@ -1,24 +1,10 @@
 package channel
 
 import (
-	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
-	"fmt"
-	"io"
-	"math/big"
-	"net/http"
-	"net/url"
-	"strings"
-	"time"
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/channel/unionpay"
-	"github.com/polypay/polypay/sim/unionpaysim"
 )
 
 // UnionPayConfig is the credential set of the upacp (UnionPay online
@@ -26,24 +12,7 @@ import (
 type UnionPayConfig = unionpay.Credentials
 
 type unionpayFamily struct {
-	sim *unionpaysim.Sim
 	reg *Registry
-}
-
-func newUnionPayFamily(ctx context.Context, r *Registry) (*unionpayFamily, error) {
-	var keys [3]*rsa.PrivateKey
-	for i, n := range []string{"root", "middle", "sign"} {
-		k, err := LoadOrCreateKey(ctx, r.db, r.box, "sim.unionpay."+n+"_key")
-		if err != nil {
-			return nil, err
-		}
-		keys[i] = k
-	}
-	f := &unionpayFamily{reg: r}
-	f.sim = unionpaysim.New(unionpaysim.Options{RootKey: keys[0], MiddleKey: keys[1], SignKey: keys[2],
-		Merchant: f.merchant, Logger: r.log, Retry: r.scaled(unionpaysim.DefaultRetry),
-		HTTPClient: &http.Client{Timeout: 10 * time.Second}})
-	return f, nil
 }
 
 func (f *unionpayFamily) name() string       { return unionpay.Family.Name }
@@ -53,23 +22,24 @@ func decodeUnionPay(raw json.RawMessage) (*UnionPayConfig, error) {
 	return unionpay.DecodeCredentials(raw)
 }
 
-func (f *unionpayFamily) config(c *UnionPayConfig, simURL string) unionpay.Config {
+func (f *unionpayFamily) config(c *UnionPayConfig) unionpay.Config {
 	cfg := c.Config()
 	cfg.HTTPClient = f.reg.http
 	if c.Sandbox {
-		cfg.BaseURL, cfg.FileURL, cfg.Test = simURL+"/sim/unionpay", simURL+"/sim/unionpay/filedownload/", true
+		sim := f.reg.sandbox.Endpoints(f.name())
+		cfg.BaseURL, cfg.FileURL, cfg.Test = sim.API, sim.API+"/filedownload/", true
 		// Browsers post the front form to the node's public address.
-		cfg.FrontURL = walletURL(f.reg.PublicURL, "/sim/unionpay")
+		cfg.FrontURL = sim.Browser
 	}
 	return cfg
 }
 
-func (f *unionpayFamily) connector(ch string, raw json.RawMessage, simURL string) (polypay.Channel, error) {
+func (f *unionpayFamily) connector(ch string, raw json.RawMessage) (polypay.Channel, error) {
 	c, err := decodeUnionPay(raw)
 	if err != nil {
 		return nil, err
 	}
-	return unionpay.New(ch, f.config(c, simURL))
+	return unionpay.New(ch, f.config(c))
 }
 
 func (f *unionpayFamily) validate(raw json.RawMessage) (string, error) {
@@ -78,124 +48,4 @@ func (f *unionpayFamily) validate(raw json.RawMessage) (string, error) {
 
 func (f *unionpayFamily) redact(raw json.RawMessage) map[string]any {
 	return unionpay.RedactCredentials(raw)
-}
-
-// sandbox makes a merchant key and a self-signed signing certificate
-// (UnionPay registers the merchant's certificate; the sim knows sandbox
-// ones through the registry).
-func (f *unionpayFamily) sandbox() (json.RawMessage, error) {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, err
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(90_000_000_000))
-	serial.Add(serial, big.NewInt(10_000_000_000))
-	n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000_000_000))
-	merID := fmt.Sprintf("777%012d", n)
-	now := time.Now()
-	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: serial,
-		Subject:   pkix.Name{Country: []string{"CN"}, CommonName: "041@" + merID + "@polypay sandbox merchant@00000001"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(5, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature},
-		&x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: "041@" + merID + "@polypay sandbox merchant@00000001", Country: []string{"CN"}}},
-		&k.PublicKey, k)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(UnionPayConfig{
-		MerID:           merID,
-		PrivateKey:      string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})),
-		SignCert:        string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		RootCert:        f.sim.RootCertPEM(),
-		MiddleCert:      f.sim.MiddleCertPEM(),
-		AppleMerchantID: "merchant.com.polypay.sandbox",
-		Sandbox:         true,
-	})
-}
-
-// merchant tells the simulator a sandbox merchant's certificate.
-func (f *unionpayFamily) merchant(merID string) (*unionpaysim.Merchant, bool) {
-	raw, ok := f.reg.sandboxConfig(unionpay.Family.Name, merID)
-	if !ok {
-		return nil, false
-	}
-	c, err := decodeUnionPay(raw)
-	if err != nil {
-		return nil, false
-	}
-	k, cert, err := unionpay.KeyPair(c.PrivateKey, c.SignCert)
-	if err != nil {
-		return nil, false
-	}
-	return &unionpaysim.Merchant{MerID: c.MerID, CertID: cert.SerialNumber.String(), PublicKey: &k.PublicKey}, true
-}
-
-func (f *unionpayFamily) pay(ctx context.Context, merchantID string, c *polypay.Charge, success bool) error {
-	var fields map[string]string
-	if err := json.Unmarshal(c.Credential, &fields); err != nil {
-		return polypay.Errorf(polypay.EInvalid, "charge %s has no UnionPay credential", c.ID)
-	}
-	var err error
-	switch c.Channel {
-	case unionpay.ChannelApp:
-		err = f.sim.PayTN(ctx, fields["tn"], success)
-	case unionpay.ChannelApplePay:
-		err = f.sim.ApplePay(ctx, fields["tn"], unionpaysim.NewApplePayToken(c.Amount, unionpaysim.TestCard), success)
-	default:
-		// The browser posts the form first (that is when UnionPay sees
-		// the order), then the customer pays on the card page.
-		if err := f.postForm(ctx, fields); err != nil {
-			return err
-		}
-		err = f.sim.Pay(ctx, merchantID, fields["orderId"], success)
-	}
-	if err != nil {
-		return polypay.Errorf(polypay.EChannel, "simulator: %v", err)
-	}
-	return nil
-}
-
-// postForm posts a upacp_wap/upacp_pc credential to the simulator's front
-// gateway as the customer's browser would. Sandbox credentials name the
-// simulator in channel_url, which is not a UnionPay field and is left out
-// (live credentials carry no channel_url: pingpp-js posts every key).
-func (f *unionpayFamily) postForm(ctx context.Context, fields map[string]string) error {
-	form := url.Values{}
-	for k, v := range fields {
-		if k != "channel_url" {
-			form.Set(k, v)
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.reg.simURL+"/sim/unionpay"+unionpay.PathFront, strings.NewReader(form.Encode()))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err := f.reg.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	page, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), `name="card"`) {
-		return polypay.Errorf(polypay.EChannel, "simulator front gateway refused the form: %d %s", res.StatusCode, clipPage(page))
-	}
-	return nil
-}
-
-func clipPage(b []byte) string {
-	if len(b) > 300 {
-		b = b[:300]
-	}
-	return string(b)
-}
-
-func (f *unionpayFamily) mount(m *http.ServeMux) {
-	m.Handle("/sim/unionpay/", http.StripPrefix("/sim/unionpay", f.sim))
-}
-
-func (f *unionpayFamily) close() { f.sim.Close() }
-
-// UnionPaySim is the built-in UnionPay simulator (tests drive it directly).
-func (r *Registry) UnionPaySim() *unionpaysim.Sim {
-	return r.families[unionpay.Family.Name].(*unionpayFamily).sim
 }

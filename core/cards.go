@@ -187,56 +187,13 @@ type cardExtra struct {
 // processors. A decline closes the charge with the processor's reason; an
 // unknown outcome leaves it pending for the poller to settle by query.
 func (s *Service) createCardCharge(ctx context.Context, c *polypay.Charge, req polypay.ChannelRequest, extra json.RawMessage, now int64, hook Hook) (any, error) {
-	var x cardExtra
-	if len(extra) > 0 {
-		if err := json.Unmarshal(extra, &x); err != nil {
-			return nil, polypay.ParamError("extra", "extra 格式错误: %v", err)
-		}
+	x, wallet, err := s.cardRequest(c, &req, extra)
+	if err != nil {
+		return nil, err
 	}
-	info, _ := polypay.LookupChannel(c.Channel)
-	if w := info.WalletToken; w != nil {
-		var given map[string]json.RawMessage
-		_ = json.Unmarshal(extra, &given)
-		token := given[w.Param]
-		if len(token) == 0 || string(token) == "null" {
-			return nil, polypay.ParamError("extra["+w.Param+"]", "缺少参数: extra[%s]（%s）", w.Param, w.Hint)
-		}
-		req.WalletToken = token
-		// The token is payment data: it goes to the processor, not into the
-		// charge's stored extra.
-		var m map[string]json.RawMessage
-		if json.Unmarshal(c.Extra, &m) == nil {
-			m[w.Param] = json.RawMessage(`"[redacted]"`)
-			c.Extra, _ = json.Marshal(m)
-		}
-	} else {
-		if x.Source == "" && x.Customer == "" {
-			return nil, polypay.ParamError("extra[source]", "缺少参数: extra[source]（POST /v1/tokens 得到的 tok_，或已保存的 card_ 与 extra[customer]）")
-		}
-		if s.Cards == nil {
-			return nil, polypay.Errorf(polypay.ENotSupported, "this node has no card vault")
-		}
-	}
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertCharge(ctx, c, NextCheck(c, now)); err != nil {
-			return err
-		}
-		if info.WalletToken != nil {
-			return nil
-		}
-		card, err := s.Cards.CardForCharge(ctx, tx, c.AppID, c.Livemode, x.Source, x.Customer)
-		req.Card = card
-		return err
-	})
+	err = s.insertCardCharge(ctx, c, &req, x, wallet, now)
 	if store.IsUniqueViolation(err) {
-		var existing *polypay.Charge
-		if err := s.DB.Read(ctx, func(tx *store.Tx) (e error) {
-			existing, e = tx.ChargeByOrderNo(ctx, c.AppID, c.Livemode, c.OrderNo)
-			return e
-		}); err != nil || existing == nil {
-			return nil, err
-		}
-		return s.existingCharge(ctx, existing, c.ParamsHash, hook)
+		return s.replayStored(ctx, c, hook)
 	}
 	if err != nil {
 		return nil, err
@@ -244,21 +201,10 @@ func (s *Service) createCardCharge(ctx context.Context, c *polypay.Charge, req p
 	cred, err := s.createCard(ctx, c, req)
 	var pe *polypay.Error
 	declined := err != nil && errors.As(err, &pe)
-	if werr := s.DB.Write(ctx, func(tx *store.Tx) error {
-		cur, err := tx.LockCharge(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		cur.Account, cur.Attempts, cur.Credential = c.Account, c.Attempts, cred
-		if declined && cur.Status == polypay.ChargePending {
-			cur.Status = polypay.ChargeClosed
-			cur.FailureCode, cur.FailureMsg = pe.ChannelCode, pe.Message
-			if cur.FailureCode == "" {
-				cur.FailureCode = pe.Code
-			}
-		}
-		return tx.UpdateCharge(ctx, cur)
-	}); werr != nil {
+	if !declined {
+		pe = nil
+	}
+	if werr := s.recordCardCreate(ctx, c, cred, pe); werr != nil {
 		return nil, werr
 	}
 	if declined {
@@ -268,18 +214,115 @@ func (s *Service) createCardCharge(ctx context.Context, c *polypay.Charge, req p
 		return nil, &polypay.Error{Code: polypay.EChannel, ChannelCode: "channel_timeout", Err: err,
 			Message: "卡处理方未及时响应，结果未知；polypay 将主动查询并更新该 charge（勿用同一卡重复发起）"}
 	}
-	// A frictionless card payment is decided during the call: learn it now
-	// so the reply already says paid (or authorized).
-	if ch, cerr := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute()); cerr == nil {
-		if t, qerr := ch.QueryCharge(ctx, c); qerr != nil {
-			s.Log.Warn("querying new card charge", "charge", c.ID, "err", qerr)
-		} else if t.State != polypay.TradePending {
-			if _, aerr := s.applyTrade(ctx, c.ID, t, "create", nil); aerr != nil {
-				return nil, aerr
-			}
-		}
+	if err := s.learnCardOutcome(ctx, c); err != nil {
+		return nil, err
 	}
 	return s.render(ctx, c.ID, hook)
+}
+
+// cardRequest reads a card charge's extra: a wallet channel's token goes
+// into req (wallet is true), any other card channel needs the source or
+// customer the vault resolves, returned in x.
+func (s *Service) cardRequest(c *polypay.Charge, req *polypay.ChannelRequest, extra json.RawMessage) (x cardExtra, wallet bool, err error) {
+	if len(extra) > 0 {
+		if err := json.Unmarshal(extra, &x); err != nil {
+			return x, false, polypay.ParamError("extra", "extra 格式错误: %v", err)
+		}
+	}
+	info, _ := polypay.LookupChannel(c.Channel)
+	if w := info.WalletToken; w != nil {
+		return x, true, takeWalletToken(c, req, extra, w)
+	}
+	if x.Source == "" && x.Customer == "" {
+		return x, false, polypay.ParamError("extra[source]", "缺少参数: extra[source]（POST /v1/tokens 得到的 tok_，或已保存的 card_ 与 extra[customer]）")
+	}
+	if s.Cards == nil {
+		return x, false, polypay.Errorf(polypay.ENotSupported, "this node has no card vault")
+	}
+	return x, false, nil
+}
+
+// takeWalletToken moves the wallet's payment token, which extra must
+// carry, into req. The token is payment data: it goes to the processor,
+// not into the charge's stored extra, where it is redacted.
+func takeWalletToken(c *polypay.Charge, req *polypay.ChannelRequest, extra json.RawMessage, w *polypay.WalletToken) error {
+	var given map[string]json.RawMessage
+	_ = json.Unmarshal(extra, &given)
+	token := given[w.Param]
+	if len(token) == 0 || string(token) == "null" {
+		return polypay.ParamError("extra["+w.Param+"]", "缺少参数: extra[%s]（%s）", w.Param, w.Hint)
+	}
+	req.WalletToken = token
+	var m map[string]json.RawMessage
+	if json.Unmarshal(c.Extra, &m) == nil {
+		m[w.Param] = json.RawMessage(`"[redacted]"`)
+		c.Extra, _ = json.Marshal(m)
+	}
+	return nil
+}
+
+// insertCardCharge stores a card charge and, unless a wallet's token pays
+// it, resolves its card into req.Card in the same transaction, which
+// consumes a single-use token.
+func (s *Service) insertCardCharge(ctx context.Context, c *polypay.Charge, req *polypay.ChannelRequest, x cardExtra, wallet bool, now int64) error {
+	return s.DB.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertCharge(ctx, c, NextCheck(c, now)); err != nil {
+			return err
+		}
+		if wallet {
+			return nil
+		}
+		card, err := s.Cards.CardForCharge(ctx, tx, c.AppID, c.Livemode, x.Source, x.Customer)
+		req.Card = card
+		return err
+	})
+}
+
+// recordCardCreate stores what the processors answered a card charge's
+// create: the account and attempts used, the credential, and, when
+// declined is not nil, the decline that closes a still pending charge.
+func (s *Service) recordCardCreate(ctx context.Context, c *polypay.Charge, cred []byte, declined *polypay.Error) error {
+	return s.DB.Write(ctx, func(tx *store.Tx) error {
+		cur, err := tx.LockCharge(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		cur.Account, cur.Attempts, cur.Credential = c.Account, c.Attempts, cred
+		if declined != nil && cur.Status == polypay.ChargePending {
+			closeDeclined(cur, declined)
+		}
+		return tx.UpdateCharge(ctx, cur)
+	})
+}
+
+// closeDeclined closes a charge the channel declined, with the channel's
+// code (the error's own code when the channel gave none) and message.
+func closeDeclined(c *polypay.Charge, pe *polypay.Error) {
+	c.Status = polypay.ChargeClosed
+	c.FailureCode, c.FailureMsg = pe.ChannelCode, pe.Message
+	if c.FailureCode == "" {
+		c.FailureCode = pe.Code
+	}
+}
+
+// learnCardOutcome applies how a new card charge stands at its processor:
+// a frictionless card payment is decided during the call, so the reply
+// already says paid (or authorized). A failed query is only logged.
+func (s *Service) learnCardOutcome(ctx context.Context, c *polypay.Charge) error {
+	ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
+	if err != nil {
+		return nil
+	}
+	t, err := ch.QueryCharge(ctx, c)
+	if err != nil {
+		s.Log.Warn("querying new card charge", "charge", c.ID, "err", err)
+		return nil
+	}
+	if t.State == polypay.TradePending {
+		return nil
+	}
+	_, err = s.applyTrade(ctx, c.ID, t, "create", nil)
+	return err
 }
 
 // hasCard reports whether a charge's extra carries raw card data.

@@ -64,45 +64,71 @@ func checkCashierChannels(param string, chans []string) error {
 // default port.
 func CanonicalOrigin(s string) (string, bool) {
 	u, err := url.Parse(s)
-	if err != nil || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" ||
-		strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#") {
+	if err != nil || !onlyOrigin(s, u) {
 		return "", false
 	}
-	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
-	if host == "" || strings.HasSuffix(host, ".") || strings.HasPrefix(host, ".") || strings.Contains(host, "..") {
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname())
+	if !plainHost(host) || !originScheme(scheme, host) || strings.HasSuffix(u.Host, ":") {
 		return "", false
 	}
-	for _, r := range host {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-') {
-			return "", false // IPv6 literals, wildcards and anything odd
-		}
-	}
-	switch scheme {
-	case "https":
-	case "http":
-		if host != "127.0.0.1" && host != "localhost" {
-			return "", false
-		}
-	default:
+	port, ok := originPort(scheme, u.Port())
+	if !ok {
 		return "", false
-	}
-	if strings.HasSuffix(u.Host, ":") {
-		return "", false
-	}
-	if port != "" {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
-			return "", false
-		}
-		if (scheme == "https" && n == 443) || (scheme == "http" && n == 80) {
-			port = ""
-		}
 	}
 	out := scheme + "://" + host
 	if port != "" {
 		out += ":" + port
 	}
 	return out, true
+}
+
+// onlyOrigin reports whether s, parsed as u, has nothing besides a scheme,
+// host and port: no user, path, query or fragment, not even an empty one.
+func onlyOrigin(s string, u *url.URL) bool {
+	return u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.Opaque == "" &&
+		!strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "#")
+}
+
+// plainHost reports whether a lower-cased host is a DNS name or IPv4
+// address: letters, digits, dots and hyphens, no empty label.
+func plainHost(host string) bool {
+	if host == "" || strings.HasSuffix(host, ".") || strings.HasPrefix(host, ".") || strings.Contains(host, "..") {
+		return false
+	}
+	for _, r := range host {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-') {
+			return false // IPv6 literals, wildcards and anything odd
+		}
+	}
+	return true
+}
+
+// originScheme reports whether an origin may use scheme with host: https
+// always, http only for 127.0.0.1 and localhost.
+func originScheme(scheme, host string) bool {
+	switch scheme {
+	case "https":
+		return true
+	case "http":
+		return host == "127.0.0.1" || host == "localhost"
+	}
+	return false
+}
+
+// originPort checks an origin's port, "" or a number in 1-65535 without
+// leading zeros, and returns it, "" for the scheme's default port.
+func originPort(scheme, port string) (string, bool) {
+	if port == "" {
+		return "", true
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+		return "", false
+	}
+	if (scheme == "https" && n == 443) || (scheme == "http" && n == 80) {
+		return "", true
+	}
+	return port, true
 }
 
 // CheckCashierSettings validates settings in place (canonical origins);

@@ -43,66 +43,37 @@ const MaxExpiry = 15 * 24 * time.Hour
 // parameters returns the existing charge; with other parameters it is an
 // error naming order_no. Nothing is written when the channel refuses.
 func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, hook Hook) (any, error) {
-	if p.AppID != who.App.ID {
-		// A foreign app id looks like an unknown one.
-		return nil, &polypay.Error{Code: polypay.EInvalid, Param: "app", Message: "app 不存在: " + p.AppID}
-	}
-	if strings.Contains(p.Channel, "@") || !s.Channels.Supported(p.Channel) {
-		return nil, polypay.ParamError("channel", "不支持的渠道: %s", p.Channel)
-	}
-	if hasCard(p.Extra) {
-		// Card numbers enter polypay only through the vault, so that they
-		// never sit in a charge's extra, its hash or its idempotency record.
-		return nil, polypay.ParamError("extra[card]", "卡号不能放在 extra 中：请先用 publishable key 调用 POST /v1/tokens（或收银台的银行卡表单）得到 tok_，再以 extra[source] 传入")
+	if err := s.checkChargeParams(who, p); err != nil {
+		return nil, err
 	}
 	now := s.now().Unix()
 	family := s.Channels.Family(p.Channel)
-	if p.TimeExpire == 0 {
-		d := chargeExpiry(family)
-		p.TimeExpire = now + int64(d/time.Second)
-	} else if p.TimeExpire <= now {
-		return nil, polypay.ParamError("time_expire", "time_expire 必须晚于当前时间")
-	} else if p.TimeExpire > now+int64(MaxExpiry/time.Second) {
-		return nil, polypay.ParamError("time_expire", "time_expire 不能晚于 %d 天后", int(MaxExpiry/(24*time.Hour)))
+	expire, err := timeExpire(p.TimeExpire, family, now)
+	if err != nil {
+		return nil, err
 	}
+	p.TimeExpire = expire
 	hashed := p
 	hashed.TimeExpire = 0 // a retry computes a new default expiry; it is not a new order
 	paramsHash := hashJSON(hashed)
 
-	var existing *polypay.Charge
-	if err := s.DB.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		existing, err = tx.ChargeByOrderNo(ctx, who.App.ID, who.Live, p.OrderNo)
-		return err
-	}); err != nil {
+	existing, err := s.chargeByOrderNo(ctx, who.App.ID, who.Live, p.OrderNo)
+	if err != nil {
 		return nil, err
 	}
 	if existing != nil {
 		return s.existingCharge(ctx, existing, paramsHash, hook)
 	}
 
-	c := &polypay.Charge{
-		ID: polypay.NewID("ch_"), AppID: who.App.ID, Livemode: who.Live, Channel: p.Channel, OrderNo: p.OrderNo,
-		ClientIP: p.ClientIP, Amount: p.Amount, AmountSettle: p.Amount, Currency: p.Currency, Subject: p.Subject,
-		Body: p.Body, Description: p.Description, Extra: p.Extra, Metadata: p.Metadata,
-		Status: polypay.ChargePending, Created: now, TimeExpire: p.TimeExpire, ParamsHash: paramsHash,
-		AuthOnly: p.AuthOnly,
-	}
+	c := newCharge(who, p, now, paramsHash)
 	routes, err := s.routesFor(ctx, who.App.ID, who.Live, family)
 	if err != nil {
 		return nil, err
 	}
 	req := polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(family, who.App.ID, who.Live), AuthorizeOnly: p.AuthOnly}
-	var ch polypay.Channel
-	if routes == nil || isScan(c.Channel) || isCard(c.Channel) {
-		if ch, err = s.Channels.Channel(ctx, who.App.ID, who.Live, p.Channel); err != nil {
-			return nil, err
-		}
-	}
-	if p.AuthOnly && ch != nil {
-		if _, ok := ch.(polypay.Authorizer); !ok {
-			return nil, polypay.ParamError("capture", "渠道 %s 不支持预授权（capture=false）", p.Channel)
-		}
+	ch, err := s.directChannel(ctx, who, p, routes)
+	if err != nil {
+		return nil, err
 	}
 	if isScan(c.Channel) {
 		return s.createScan(ctx, ch, c, now, hook)
@@ -115,8 +86,101 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 		return nil, s.unknownOutcome(ctx, c, now, err)
 	}
 	c.Credential = cred
+	return s.storeCharge(ctx, c, now, hook)
+}
+
+// checkChargeParams refuses, before anything is looked up, a charge for
+// another app, of a channel polypay does not support, or carrying a card
+// number.
+func (s *Service) checkChargeParams(who Caller, p ChargeParams) error {
+	if p.AppID != who.App.ID {
+		// A foreign app id looks like an unknown one.
+		return &polypay.Error{Code: polypay.EInvalid, Param: "app", Message: "app 不存在: " + p.AppID}
+	}
+	if strings.Contains(p.Channel, "@") || !s.Channels.Supported(p.Channel) {
+		return polypay.ParamError("channel", "不支持的渠道: %s", p.Channel)
+	}
+	if hasCard(p.Extra) {
+		// Card numbers enter polypay only through the vault, so that they
+		// never sit in a charge's extra, its hash or its idempotency record.
+		return polypay.ParamError("extra[card]", "卡号不能放在 extra 中：请先用 publishable key 调用 POST /v1/tokens（或收银台的银行卡表单）得到 tok_，再以 extra[source] 传入")
+	}
+	return nil
+}
+
+// timeExpire checks a charge's time_expire (unix seconds; 0 for the
+// family's default), which must lie after now and within MaxExpiry, and
+// returns the expiry to store.
+func timeExpire(given int64, family string, now int64) (int64, error) {
+	switch {
+	case given == 0:
+		return now + int64(chargeExpiry(family)/time.Second), nil
+	case given <= now:
+		return 0, polypay.ParamError("time_expire", "time_expire 必须晚于当前时间")
+	case given > now+int64(MaxExpiry/time.Second):
+		return 0, polypay.ParamError("time_expire", "time_expire 不能晚于 %d 天后", int(MaxExpiry/(24*time.Hour)))
+	}
+	return given, nil
+}
+
+// chargeByOrderNo returns an app's charge of order_no in a mode, nil when
+// there is none.
+func (s *Service) chargeByOrderNo(ctx context.Context, appID string, live bool, orderNo string) (*polypay.Charge, error) {
+	var c *polypay.Charge
+	err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+		c, err = tx.ChargeByOrderNo(ctx, appID, live, orderNo)
+		return err
+	})
+	return c, err
+}
+
+// replayStored answers a create whose charge lost the race to store its
+// order_no with the charge that won (nil when there is none after all).
+func (s *Service) replayStored(ctx context.Context, c *polypay.Charge, hook Hook) (any, error) {
+	existing, err := s.chargeByOrderNo(ctx, c.AppID, c.Livemode, c.OrderNo)
+	if err != nil || existing == nil {
+		return nil, err
+	}
+	return s.existingCharge(ctx, existing, c.ParamsHash, hook)
+}
+
+// newCharge is the pending charge p asks for, not yet stored.
+func newCharge(who Caller, p ChargeParams, now int64, paramsHash string) *polypay.Charge {
+	return &polypay.Charge{
+		ID: polypay.NewID("ch_"), AppID: who.App.ID, Livemode: who.Live, Channel: p.Channel, OrderNo: p.OrderNo,
+		ClientIP: p.ClientIP, Amount: p.Amount, AmountSettle: p.Amount, Currency: p.Currency, Subject: p.Subject,
+		Body: p.Body, Description: p.Description, Extra: p.Extra, Metadata: p.Metadata,
+		Status: polypay.ChargePending, Created: now, TimeExpire: p.TimeExpire, ParamsHash: paramsHash,
+		AuthOnly: p.AuthOnly,
+	}
+}
+
+// directChannel returns the connector a charge is created with when no
+// route picks one (the app has no routes, or the channel is a scan or card
+// channel), nil otherwise. A pre-authorization is refused when that
+// connector cannot hold funds.
+func (s *Service) directChannel(ctx context.Context, who Caller, p ChargeParams, routes *RouteSettings) (polypay.Channel, error) {
+	if routes != nil && !isScan(p.Channel) && !isCard(p.Channel) {
+		return nil, nil
+	}
+	ch, err := s.Channels.Channel(ctx, who.App.ID, who.Live, p.Channel)
+	if err != nil {
+		return nil, err
+	}
+	if p.AuthOnly && ch != nil {
+		if _, ok := ch.(polypay.Authorizer); !ok {
+			return nil, polypay.ParamError("capture", "渠道 %s 不支持预授权（capture=false）", p.Channel)
+		}
+	}
+	return ch, nil
+}
+
+// storeCharge stores a charge the channel accepted and renders it. When a
+// concurrent request for the same order_no stored its charge first, that
+// charge is the answer.
+func (s *Service) storeCharge(ctx context.Context, c *polypay.Charge, now int64, hook Hook) (any, error) {
 	var out any
-	err = s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.DB.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.InsertCharge(ctx, c, NextCheck(c, now)); err != nil {
 			return err
 		}
@@ -129,15 +193,12 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	})
 	if store.IsUniqueViolation(err) && out == nil {
 		// Lost a race with a concurrent request for the same order_no.
-		if err := s.DB.Read(ctx, func(tx *store.Tx) error {
-			var e error
-			existing, e = tx.ChargeByOrderNo(ctx, who.App.ID, who.Live, p.OrderNo)
-			return e
-		}); err != nil {
-			return nil, err
+		existing, rerr := s.chargeByOrderNo(ctx, c.AppID, c.Livemode, c.OrderNo)
+		if rerr != nil {
+			return nil, rerr
 		}
 		if existing != nil {
-			return s.existingCharge(ctx, existing, paramsHash, hook)
+			return s.existingCharge(ctx, existing, c.ParamsHash, hook)
 		}
 	}
 	if err != nil {
@@ -161,14 +222,7 @@ func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay
 		return tx.SetDoubtCheck(ctx, c.ID, now+ScanWindow+DoubtGrace)
 	}); err != nil {
 		if store.IsUniqueViolation(err) {
-			var existing *polypay.Charge
-			if err := s.DB.Read(ctx, func(tx *store.Tx) (e error) {
-				existing, e = tx.ChargeByOrderNo(ctx, c.AppID, c.Livemode, c.OrderNo)
-				return e
-			}); err != nil || existing == nil {
-				return nil, err
-			}
-			return s.existingCharge(ctx, existing, c.ParamsHash, hook)
+			return s.replayStored(ctx, c, hook)
 		}
 		return nil, err
 	}
@@ -190,11 +244,7 @@ func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay
 			if err != nil || cur.Status != polypay.ChargePending {
 				return err
 			}
-			cur.Status = polypay.ChargeClosed
-			cur.FailureCode, cur.FailureMsg = pe.ChannelCode, pe.Message
-			if cur.FailureCode == "" {
-				cur.FailureCode = pe.Code
-			}
+			closeDeclined(cur, pe)
 			if err := tx.SetDoubtCheck(ctx, c.ID, 0); err != nil {
 				return err
 			}
@@ -455,170 +505,224 @@ func (s *Service) Reverse(ctx context.Context, who Caller, id string) (any, erro
 // rec, when not nil, is the notification being applied: it is written to
 // the notification log in the same transaction, with the outcome.
 func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Trade, source string, rec *store.NotificationRecord) (polypay.NotifyOutcome, error) {
-	var outcome polypay.NotifyOutcome
-	paidChannel := ""
-	queued := 0
-	err := s.DB.Write(ctx, func(tx *store.Tx) (err error) {
-		queued, paidChannel = 0, ""
-		defer func() {
-			if err == nil && rec != nil {
-				r := *rec
-				r.Outcome = string(outcome)
-				err = tx.RecordNotification(ctx, r)
-			}
-		}()
-		c, err := tx.LockCharge(ctx, chargeID)
-		if err != nil {
-			return err
+	var res tradeResult
+	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		res, err = s.applyTradeTx(ctx, tx, chargeID, t, source)
+		if err == nil && rec != nil {
+			r := *rec
+			r.Outcome = string(res.outcome)
+			err = tx.RecordNotification(ctx, r)
 		}
-		// Another trade's word (trade id, amount, currency, mode) changes
-		// nothing: see MatchTrade.
-		if outcome = s.refuseMismatch(c, t, source); outcome != "" {
-			return nil
-		}
-		switch t.State {
-		case polypay.TradePaid, polypay.TradeFinished:
-			if c.Paid() {
-				outcome = polypay.OutcomeDuplicate
-				return nil
-			}
-			if !c.Status.CanBecome(polypay.ChargePaid) {
-				outcome = polypay.OutcomeIgnored.With("charge is " + string(c.Status))
-				return nil
-			}
-			lateAfterClose := c.Status == polypay.ChargeClosed
-			c.Status = polypay.ChargePaid
-			c.TimePaid = t.PaidAt
-			if c.TimePaid == 0 {
-				c.TimePaid = tx.Now()
-			}
-			c.AmountCaptured = t.Amount
-			// amount_settle is what the merchant is settled (spec §2.2.2):
-			// for a pre-authorization the captured part of the hold, not
-			// the amount held.
-			c.AmountSettle = c.AmountCaptured
-			c.TransactionNo = t.TransactionNo
-			c.Extra = mergeExtra(c.Extra, t.Extra)
-			if t.ThreeDS != nil {
-				c.ThreeDS = t.ThreeDS
-			}
-			if err := tx.UpdateCharge(ctx, c); err != nil {
-				return err
-			}
-			if err := tx.Post(ctx, ledger.ChargePaid(c)); err != nil {
-				return err
-			}
-			if orderID := orderOf(c); orderID != "" {
-				if _, err := markOrderPaid(ctx, tx, orderID, c); err != nil {
-					return err
-				}
-			}
-			w, err := RenderCharge(ctx, tx, c)
-			if err != nil {
-				return err
-			}
-			if c.AuthOnly {
-				if queued, err = s.emit(ctx, tx, c.AppID, c.Livemode, polypay.EventChargeCaptured, "", w); err != nil {
-					return err
-				}
-			}
-			n, err := s.emit(ctx, tx, c.AppID, c.Livemode, polypay.EventChargeSucceeded, "", w)
-			if err != nil {
-				return err
-			}
-			queued += n
-			outcome = polypay.OutcomeApplied
-			paidChannel = c.Channel
-			if lateAfterClose {
-				// The money is real: record the payment and flag it for the
-				// merchant, who decides whether to ship or refund.
-				outcome = polypay.OutcomeAppliedAfterClose
-			}
-		case polypay.TradeAuthorized:
-			if !c.AuthOnly {
-				// The channel holds funds we never asked it to hold: leave the
-				// charge alone; capture is the merchant's decision, not ours.
-				outcome = polypay.OutcomeIgnored.With("authorization of a charge created with capture")
-				return nil
-			}
-			if c.Status != polypay.ChargePending {
-				outcome = polypay.OutcomeDuplicate
-				if c.Status == polypay.ChargeClosed {
-					// Authorized after we closed the charge: the hold is
-					// released when it expires at the channel; record it.
-					outcome = polypay.OutcomeIgnored.With("authorization after close")
-				}
-				return nil
-			}
-			c.Status = polypay.ChargeAuthorized
-			c.TimeAuthorized = tx.Now()
-			c.HoldExpire = c.TimeAuthorized + int64(HoldDuration/time.Second)
-			if t.TransactionNo != "" {
-				c.TransactionNo = t.TransactionNo
-			}
-			if t.ThreeDS != nil {
-				c.ThreeDS = t.ThreeDS
-			}
-			if err := tx.UpdateCharge(ctx, c); err != nil {
-				return err
-			}
-			if queued, err = s.emitCharge(ctx, tx, c, polypay.EventChargeAuthorized); err != nil {
-				return err
-			}
-			outcome = polypay.OutcomeApplied
-		case polypay.TradeFailed:
-			if c.Status != polypay.ChargePending {
-				outcome = polypay.OutcomeDuplicate
-				return nil
-			}
-			c.Status = polypay.ChargeClosed
-			c.FailureCode, c.FailureMsg = t.FailureCode, t.FailureMsg
-			if c.FailureCode == "" {
-				c.FailureCode = "payment_failed"
-			}
-			if t.ThreeDS != nil {
-				c.ThreeDS = t.ThreeDS
-			}
-			if err := tx.UpdateCharge(ctx, c); err != nil {
-				return err
-			}
-			if queued, err = s.emitCharge(ctx, tx, c, polypay.EventChargeFailed); err != nil {
-				return err
-			}
-			outcome = polypay.OutcomeClosed
-		case polypay.TradeClosed:
-			if c.Status == polypay.ChargeAuthorized {
-				// The hold was released at the channel: by polypay's own void
-				// or expiry, which record it themselves with the right event
-				// (reversed or hold_expired), or from outside polypay, in which
-				// case the hold's expiry voids it again (a no-op) and closes it.
-				outcome = polypay.OutcomeIgnored.With("hold released at the channel")
-				return nil
-			}
-			if c.Status != polypay.ChargePending {
-				outcome = polypay.OutcomeDuplicate
-				return nil
-			}
-			c.Status = polypay.ChargeClosed
-			if err := tx.UpdateCharge(ctx, c); err != nil {
-				return err
-			}
-			outcome = polypay.OutcomeClosed
-		default:
-			outcome = polypay.OutcomeNoChange
-		}
-		return nil
+		return err
 	})
-	s.kick(queued)
-	if err == nil && paidChannel != "" {
-		metrics.ChargesPaid.WithLabelValues(paidChannel).Inc()
+	s.kick(res.queued)
+	if err == nil && res.paidChannel != "" {
+		metrics.ChargesPaid.WithLabelValues(res.paidChannel).Inc()
 	}
+	s.logTrade(chargeID, source, res.outcome, err)
+	return res.outcome, err
+}
+
+// tradeResult is what applying a trade to a charge did: the outcome for
+// the notification log, the events queued, and the channel of a charge it
+// marked paid.
+type tradeResult struct {
+	outcome     polypay.NotifyOutcome
+	queued      int
+	paidChannel string
+}
+
+// outcomeOnly is a tradeResult that changed nothing but the log.
+func outcomeOnly(o polypay.NotifyOutcome) (tradeResult, error) {
+	return tradeResult{outcome: o}, nil
+}
+
+// applyTradeTx locks the charge, refuses another trade's word, and hands
+// the trade to the function for its state.
+func (s *Service) applyTradeTx(ctx context.Context, tx *store.Tx, chargeID string, t *polypay.Trade, source string) (tradeResult, error) {
+	c, err := tx.LockCharge(ctx, chargeID)
+	if err != nil {
+		return tradeResult{}, err
+	}
+	// Another trade's word (trade id, amount, currency, mode) changes
+	// nothing: see MatchTrade.
+	if o := s.refuseMismatch(c, t, source); o != "" {
+		return outcomeOnly(o)
+	}
+	switch t.State {
+	case polypay.TradePaid, polypay.TradeFinished:
+		return s.applyPaid(ctx, tx, c, t)
+	case polypay.TradeAuthorized:
+		return s.applyAuthorized(ctx, tx, c, t)
+	case polypay.TradeFailed:
+		return s.applyFailed(ctx, tx, c, t)
+	case polypay.TradeClosed:
+		return applyClosed(ctx, tx, c)
+	default:
+		return outcomeOnly(polypay.OutcomeNoChange)
+	}
+}
+
+// logTrade logs what applyTrade did: a payment after close as a warning
+// (the merchant must review it), any other change as information.
+func (s *Service) logTrade(chargeID, source string, outcome polypay.NotifyOutcome, err error) {
 	if outcome == polypay.OutcomeAppliedAfterClose {
 		s.Log.Warn("payment arrived after the charge was closed; applied and flagged for review", "charge", chargeID, "source", source)
 	} else if err == nil && outcome != polypay.OutcomeNoChange && outcome != "" {
 		s.Log.Info("trade applied", "charge", chargeID, "source", source, "outcome", outcome)
 	}
-	return outcome, err
+}
+
+// applyPaid marks a charge paid: the payment is recorded, posted to the
+// ledger, marks the cashier order it was made for paid, and is announced
+// (charge.captured too for a pre-authorization). A payment after close is
+// applied all the same, because the money is real, and flagged for the
+// merchant, who decides whether to ship or refund.
+func (s *Service) applyPaid(ctx context.Context, tx *store.Tx, c *polypay.Charge, t *polypay.Trade) (tradeResult, error) {
+	if c.Paid() {
+		return outcomeOnly(polypay.OutcomeDuplicate)
+	}
+	if !c.Status.CanBecome(polypay.ChargePaid) {
+		return outcomeOnly(polypay.OutcomeIgnored.With("charge is " + string(c.Status)))
+	}
+	lateAfterClose := c.Status == polypay.ChargeClosed
+	recordPayment(c, t, tx.Now())
+	if err := tx.UpdateCharge(ctx, c); err != nil {
+		return tradeResult{}, err
+	}
+	if err := tx.Post(ctx, ledger.ChargePaid(c)); err != nil {
+		return tradeResult{}, err
+	}
+	if orderID := orderOf(c); orderID != "" {
+		if _, err := markOrderPaid(ctx, tx, orderID, c); err != nil {
+			return tradeResult{}, err
+		}
+	}
+	queued, err := s.emitPaid(ctx, tx, c)
+	if err != nil {
+		return tradeResult{}, err
+	}
+	res := tradeResult{outcome: polypay.OutcomeApplied, queued: queued, paidChannel: c.Channel}
+	if lateAfterClose {
+		res.outcome = polypay.OutcomeAppliedAfterClose
+	}
+	return res, nil
+}
+
+// recordPayment sets what a paid trade says on its charge; now is the
+// time paid when the channel gives none.
+func recordPayment(c *polypay.Charge, t *polypay.Trade, now int64) {
+	c.Status = polypay.ChargePaid
+	c.TimePaid = t.PaidAt
+	if c.TimePaid == 0 {
+		c.TimePaid = now
+	}
+	c.AmountCaptured = t.Amount
+	// amount_settle is what the merchant is settled (spec §2.2.2): for a
+	// pre-authorization the captured part of the hold, not the amount held.
+	c.AmountSettle = c.AmountCaptured
+	c.TransactionNo = t.TransactionNo
+	c.Extra = mergeExtra(c.Extra, t.Extra)
+	if t.ThreeDS != nil {
+		c.ThreeDS = t.ThreeDS
+	}
+}
+
+// emitPaid stores charge.succeeded for a paid charge, preceded by
+// charge.captured for a pre-authorization. It returns the events queued.
+func (s *Service) emitPaid(ctx context.Context, tx *store.Tx, c *polypay.Charge) (int, error) {
+	w, err := RenderCharge(ctx, tx, c)
+	if err != nil {
+		return 0, err
+	}
+	queued := 0
+	if c.AuthOnly {
+		if queued, err = s.emit(ctx, tx, c.AppID, c.Livemode, polypay.EventChargeCaptured, "", w); err != nil {
+			return 0, err
+		}
+	}
+	n, err := s.emit(ctx, tx, c.AppID, c.Livemode, polypay.EventChargeSucceeded, "", w)
+	if err != nil {
+		return 0, err
+	}
+	return queued + n, nil
+}
+
+// applyAuthorized marks a pre-authorization's pending charge authorized,
+// with the hold's expiry. An authorization of a charge created with
+// capture, or of a closed one, is left alone.
+func (s *Service) applyAuthorized(ctx context.Context, tx *store.Tx, c *polypay.Charge, t *polypay.Trade) (tradeResult, error) {
+	switch {
+	case !c.AuthOnly:
+		// The channel holds funds we never asked it to hold: leave the
+		// charge alone; capture is the merchant's decision, not ours.
+		return outcomeOnly(polypay.OutcomeIgnored.With("authorization of a charge created with capture"))
+	case c.Status == polypay.ChargeClosed:
+		// Authorized after we closed the charge: the hold is released when
+		// it expires at the channel; record it.
+		return outcomeOnly(polypay.OutcomeIgnored.With("authorization after close"))
+	case c.Status != polypay.ChargePending:
+		return outcomeOnly(polypay.OutcomeDuplicate)
+	}
+	c.Status = polypay.ChargeAuthorized
+	c.TimeAuthorized = tx.Now()
+	c.HoldExpire = c.TimeAuthorized + int64(HoldDuration/time.Second)
+	if t.TransactionNo != "" {
+		c.TransactionNo = t.TransactionNo
+	}
+	return s.storeAndAnnounce(ctx, tx, c, t, polypay.EventChargeAuthorized, polypay.OutcomeApplied)
+}
+
+// applyFailed closes a pending charge whose payment failed, with the
+// channel's reason (payment_failed when it gives none).
+func (s *Service) applyFailed(ctx context.Context, tx *store.Tx, c *polypay.Charge, t *polypay.Trade) (tradeResult, error) {
+	if c.Status != polypay.ChargePending {
+		return outcomeOnly(polypay.OutcomeDuplicate)
+	}
+	c.Status = polypay.ChargeClosed
+	c.FailureCode, c.FailureMsg = t.FailureCode, t.FailureMsg
+	if c.FailureCode == "" {
+		c.FailureCode = "payment_failed"
+	}
+	return s.storeAndAnnounce(ctx, tx, c, t, polypay.EventChargeFailed, polypay.OutcomeClosed)
+}
+
+// storeAndAnnounce stores a charge that applyAuthorized or applyFailed
+// changed, with the trade's 3-D Secure result, and announces it with an
+// event of typ; the result has outcome.
+func (s *Service) storeAndAnnounce(ctx context.Context, tx *store.Tx, c *polypay.Charge, t *polypay.Trade, typ string, outcome polypay.NotifyOutcome) (tradeResult, error) {
+	if t.ThreeDS != nil {
+		c.ThreeDS = t.ThreeDS
+	}
+	if err := tx.UpdateCharge(ctx, c); err != nil {
+		return tradeResult{}, err
+	}
+	queued, err := s.emitCharge(ctx, tx, c, typ)
+	if err != nil {
+		return tradeResult{}, err
+	}
+	return tradeResult{outcome: outcome, queued: queued}, nil
+}
+
+// applyClosed closes a pending charge whose trade the channel closed; no
+// event is stored.
+func applyClosed(ctx context.Context, tx *store.Tx, c *polypay.Charge) (tradeResult, error) {
+	if c.Status == polypay.ChargeAuthorized {
+		// The hold was released at the channel: by polypay's own void or
+		// expiry, which record it themselves with the right event (reversed
+		// or hold_expired), or from outside polypay, in which case the
+		// hold's expiry voids it again (a no-op) and closes it.
+		return outcomeOnly(polypay.OutcomeIgnored.With("hold released at the channel"))
+	}
+	if c.Status != polypay.ChargePending {
+		return outcomeOnly(polypay.OutcomeDuplicate)
+	}
+	c.Status = polypay.ChargeClosed
+	if err := tx.UpdateCharge(ctx, c); err != nil {
+		return tradeResult{}, err
+	}
+	return outcomeOnly(polypay.OutcomeClosed)
 }
 
 // emitCharge stores an event of typ carrying the charge as it is now.

@@ -38,24 +38,6 @@ type DiscountParams struct {
 	FirstPaymentOnly bool
 }
 
-// Discount is the API object of a rule.
-type Discount struct {
-	ID         string          `json:"id"`
-	Object     string          `json:"object"`
-	Created    int64           `json:"created"`
-	Livemode   bool            `json:"livemode"`
-	App        string          `json:"app"`
-	Channel    string          `json:"channel"`
-	Type       string          `json:"type"`
-	AmountOff  *int64          `json:"amount_off"`
-	PercentOff *int64          `json:"percent_off"`
-	MinAmount  int64           `json:"min_amount"`
-	Label      json.RawMessage `json:"label"`
-	// FirstPaymentOnly: only for an order with a uid that has no paid
-	// order yet in this app and mode on the rule's channel family.
-	FirstPaymentOnly bool `json:"first_payment_only"`
-}
-
 // CheckDiscountParams validates a rule's parameters and makes its label
 // canonical JSON. known reports whether a channel name is one polypay
 // supports; the families in DiscountFamilies() are accepted as well. Errors
@@ -67,14 +49,14 @@ func CheckDiscountParams(p *DiscountParams, known func(channel string) bool) err
 		return polypay.ParamError("channel", "channel 须为渠道类别 %s 或一个支持的渠道名，不能是 %q", strings.Join(families, "、"), p.Channel)
 	}
 	switch p.Type {
-	case store.DiscountAmountOff:
+	case polypay.DiscountAmountOff:
 		if p.AmountOff < 1 || p.AmountOff > MaxAmount {
 			return polypay.ParamError("amount_off", "amount_off 须为 1 到 %d 之间的整数（单位：分）", MaxAmount)
 		}
 		if p.PercentOff != 0 {
 			return polypay.ParamError("percent_off", "type 为 amount_off 时不能设置 percent_off")
 		}
-	case store.DiscountPercentOff:
+	case polypay.DiscountPercentOff:
 		if p.PercentOff < 1 || p.PercentOff > 99 {
 			return polypay.ParamError("percent_off", "percent_off 须为 1 到 99 之间的整数")
 		}
@@ -128,7 +110,7 @@ func canonicalLabel(raw json.RawMessage) (json.RawMessage, error) {
 
 // DiscountLabel is a rule's label in a language ("zh" or "en"), falling
 // back to the other language.
-func DiscountLabel(d *store.Discount, lang string) string {
+func DiscountLabel(d *polypay.Discount, lang string) string {
 	var s string
 	if json.Unmarshal(d.Label, &s) == nil {
 		return s
@@ -147,15 +129,15 @@ func DiscountLabel(d *store.Discount, lang string) string {
 // DiscountAmount is what a rule takes off amount, in fen: amount_off, or
 // percent_off percent rounded down; never so much that less than 1 fen
 // would remain, and 0 when amount is below the rule's min_amount.
-func DiscountAmount(d *store.Discount, amount int64) int64 {
+func DiscountAmount(d *polypay.Discount, amount int64) int64 {
 	if amount < d.MinAmount || amount < 2 {
 		return 0
 	}
 	var off int64
 	switch d.Type {
-	case store.DiscountAmountOff:
+	case polypay.DiscountAmountOff:
 		off = d.AmountOff
-	case store.DiscountPercentOff:
+	case polypay.DiscountPercentOff:
 		off = amount * d.PercentOff / 100 // amount ≤ MaxAmount: no overflow
 	}
 	if off > amount-1 {
@@ -171,8 +153,8 @@ func DiscountAmount(d *store.Discount, amount int64) int64 {
 // on channel (whose family is family), and that amount; nil and 0 when none
 // applies. A rule naming the exact channel beats a family rule giving the
 // same discount; otherwise the older rule (earlier in rules) wins ties.
-func BestDiscount(rules []*store.Discount, channel, family string, amount int64) (*store.Discount, int64) {
-	var best *store.Discount
+func BestDiscount(rules []*polypay.Discount, channel, family string, amount int64) (*polypay.Discount, int64) {
+	var best *polypay.Discount
 	var bestOff int64
 	for _, d := range rules {
 		if d.Deleted != 0 || (d.Channel != channel && d.Channel != family) {
@@ -191,7 +173,7 @@ func BestDiscount(rules []*store.Discount, channel, family string, amount int64)
 
 // OrderDiscount is the discount the cashier shows and applies for paying
 // an order with a channel, with the rules as they are now.
-func (s *Service) OrderDiscount(ctx context.Context, o *store.Order, channel string) (*store.Discount, int64, error) {
+func (s *Service) OrderDiscount(ctx context.Context, o *polypay.Order, channel string) (*polypay.Discount, int64, error) {
 	rules, err := s.OrderRules(ctx, o)
 	if err != nil {
 		return nil, 0, err
@@ -203,8 +185,8 @@ func (s *Service) OrderDiscount(ctx context.Context, o *store.Order, channel str
 // OrderRules are the app's rules that may apply to an order: all of its
 // live rules but the first-payment ones the order's customer is not
 // eligible for (EligibleRules).
-func (s *Service) OrderRules(ctx context.Context, o *store.Order) ([]*store.Discount, error) {
-	var rules []*store.Discount
+func (s *Service) OrderRules(ctx context.Context, o *polypay.Order) ([]*polypay.Discount, error) {
+	var rules []*polypay.Discount
 	err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
 		rules, err = s.orderRules(ctx, tx, o)
 		return err
@@ -212,13 +194,13 @@ func (s *Service) OrderRules(ctx context.Context, o *store.Order) ([]*store.Disc
 	return rules, err
 }
 
-func (s *Service) orderRules(ctx context.Context, tx *store.Tx, o *store.Order) ([]*store.Discount, error) {
+func (s *Service) orderRules(ctx context.Context, tx *store.Tx, o *polypay.Order) ([]*polypay.Discount, error) {
 	rules, err := tx.Discounts(ctx, o.AppID, o.Livemode)
 	if err != nil {
 		return nil, err
 	}
 	var paid []string
-	if o.UID != "" && slices.ContainsFunc(rules, func(d *store.Discount) bool { return d.FirstPaymentOnly }) {
+	if o.UID != "" && slices.ContainsFunc(rules, func(d *polypay.Discount) bool { return d.FirstPaymentOnly }) {
 		if paid, err = tx.PaidOrderChannels(ctx, o.AppID, o.Livemode, o.UID); err != nil {
 			return nil, err
 		}
@@ -234,12 +216,12 @@ func (s *Service) orderRules(ctx context.Context, tx *store.Tx, o *store.Order) 
 // to its family. A customer paying two orders at once may get a
 // first-payment discount on both: eligibility is decided when each charge
 // is created.
-func EligibleRules(rules []*store.Discount, uid string, paidChannels []string, family func(string) string) []*store.Discount {
+func EligibleRules(rules []*polypay.Discount, uid string, paidChannels []string, family func(string) string) []*polypay.Discount {
 	paidFam := map[string]bool{}
 	for _, ch := range paidChannels {
 		paidFam[family(ch)] = true
 	}
-	out := make([]*store.Discount, 0, len(rules))
+	out := make([]*polypay.Discount, 0, len(rules))
 	for _, d := range rules {
 		if d.FirstPaymentOnly {
 			fam := d.Channel
@@ -255,25 +237,12 @@ func EligibleRules(rules []*store.Discount, uid string, paidChannels []string, f
 	return out
 }
 
-func renderDiscount(d *store.Discount) *Discount {
-	out := &Discount{ID: d.ID, Object: "discount", Created: d.Created, Livemode: d.Livemode, App: d.AppID,
-		Channel: d.Channel, Type: d.Type, MinAmount: d.MinAmount, Label: d.Label, FirstPaymentOnly: d.FirstPaymentOnly}
-	if d.Type == store.DiscountAmountOff {
-		v := d.AmountOff
-		out.AmountOff = &v
-	} else {
-		v := d.PercentOff
-		out.PercentOff = &v
-	}
-	return out
-}
-
 // CreateDiscount adds a rule to the caller's app in the caller's mode.
-func (s *Service) CreateDiscount(ctx context.Context, who Caller, p DiscountParams) (*Discount, error) {
+func (s *Service) CreateDiscount(ctx context.Context, who Caller, p DiscountParams) (*wire.Discount, error) {
 	if err := CheckDiscountParams(&p, s.Channels.Supported); err != nil {
 		return nil, err
 	}
-	d := &store.Discount{ID: polypay.NewID("dsc_"), AppID: who.App.ID, Livemode: who.Live, Channel: p.Channel,
+	d := &polypay.Discount{ID: polypay.NewID("dsc_"), AppID: who.App.ID, Livemode: who.Live, Channel: p.Channel,
 		Type: p.Type, AmountOff: p.AmountOff, PercentOff: p.PercentOff, MinAmount: p.MinAmount, Label: p.Label,
 		Created: s.now().Unix(), FirstPaymentOnly: p.FirstPaymentOnly}
 	err := s.DB.Write(ctx, func(tx *store.Tx) error {
@@ -289,12 +258,12 @@ func (s *Service) CreateDiscount(ctx context.Context, who Caller, p DiscountPara
 	if err != nil {
 		return nil, err
 	}
-	return renderDiscount(d), nil
+	return wire.FromDiscount(d), nil
 }
 
 // ListDiscounts lists the caller's app's rules in the caller's mode.
 func (s *Service) ListDiscounts(ctx context.Context, who Caller) (wire.List, error) {
-	var rules []*store.Discount
+	var rules []*polypay.Discount
 	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
 		rules, err = tx.Discounts(ctx, who.App.ID, who.Live)
 		return err
@@ -303,7 +272,7 @@ func (s *Service) ListDiscounts(ctx context.Context, who Caller) (wire.List, err
 	}
 	data := make([]any, 0, len(rules))
 	for _, d := range rules {
-		data = append(data, renderDiscount(d))
+		data = append(data, wire.FromDiscount(d))
 	}
 	return wire.NewList("/v1/apps/"+who.App.ID+"/discounts", false, data), nil
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/core"
-	"github.com/polypay/polypay/store"
 )
 
 func TestCheckDiscountParams(t *testing.T) {
@@ -75,15 +74,15 @@ func asPolypay(err error, e **polypay.Error) bool {
 }
 
 func TestDiscountAmount(t *testing.T) {
-	off := func(n int64) *store.Discount {
-		return &store.Discount{Type: store.DiscountAmountOff, AmountOff: n}
+	off := func(n int64) *polypay.Discount {
+		return &polypay.Discount{Type: polypay.DiscountAmountOff, AmountOff: n}
 	}
-	pct := func(n int64) *store.Discount {
-		return &store.Discount{Type: store.DiscountPercentOff, PercentOff: n}
+	pct := func(n int64) *polypay.Discount {
+		return &polypay.Discount{Type: polypay.DiscountPercentOff, PercentOff: n}
 	}
 	for _, tc := range []struct {
 		name   string
-		d      *store.Discount
+		d      *polypay.Discount
 		amount int64
 		want   int64
 	}{
@@ -94,8 +93,8 @@ func TestDiscountAmount(t *testing.T) {
 		{"percent of 9 fen", pct(10), 9, 0},
 		{"99 percent leaves at least 1 fen", pct(99), 2, 1},
 		{"99 percent", pct(99), 1000, 990},
-		{"below min_amount", &store.Discount{Type: store.DiscountAmountOff, AmountOff: 500, MinAmount: 5000}, 4999, 0},
-		{"at min_amount", &store.Discount{Type: store.DiscountAmountOff, AmountOff: 500, MinAmount: 5000}, 5000, 500},
+		{"below min_amount", &polypay.Discount{Type: polypay.DiscountAmountOff, AmountOff: 500, MinAmount: 5000}, 4999, 0},
+		{"at min_amount", &polypay.Discount{Type: polypay.DiscountAmountOff, AmountOff: 500, MinAmount: 5000}, 5000, 500},
 		{"max amount percent", pct(99), core.MaxAmount, core.MaxAmount * 99 / 100},
 	} {
 		if got := core.DiscountAmount(tc.d, tc.amount); got != tc.want {
@@ -105,13 +104,13 @@ func TestDiscountAmount(t *testing.T) {
 }
 
 func TestBestDiscount(t *testing.T) {
-	aliFive := &store.Discount{ID: "ali5", Channel: "alipay", Type: store.DiscountAmountOff, AmountOff: 500, MinAmount: 5000}
-	aliQRFive := &store.Discount{ID: "aliqr5pct", Channel: "alipay_qr", Type: store.DiscountPercentOff, PercentOff: 5}
-	wxTen := &store.Discount{ID: "wx10pct", Channel: "wx", Type: store.DiscountPercentOff, PercentOff: 10}
-	wxQRSame := &store.Discount{ID: "wxqr", Channel: "wx_pub_qr", Type: store.DiscountAmountOff, AmountOff: 600}
-	wxTwo := &store.Discount{ID: "wx2", Channel: "wx", Type: store.DiscountAmountOff, AmountOff: 200}
-	gone := &store.Discount{ID: "gone", Channel: "alipay", Type: store.DiscountAmountOff, AmountOff: 4000, Deleted: 1}
-	rules := []*store.Discount{aliFive, aliQRFive, wxTen, wxQRSame, wxTwo, gone}
+	aliFive := &polypay.Discount{ID: "ali5", Channel: "alipay", Type: polypay.DiscountAmountOff, AmountOff: 500, MinAmount: 5000}
+	aliQRFive := &polypay.Discount{ID: "aliqr5pct", Channel: "alipay_qr", Type: polypay.DiscountPercentOff, PercentOff: 5}
+	wxTen := &polypay.Discount{ID: "wx10pct", Channel: "wx", Type: polypay.DiscountPercentOff, PercentOff: 10}
+	wxQRSame := &polypay.Discount{ID: "wxqr", Channel: "wx_pub_qr", Type: polypay.DiscountAmountOff, AmountOff: 600}
+	wxTwo := &polypay.Discount{ID: "wx2", Channel: "wx", Type: polypay.DiscountAmountOff, AmountOff: 200}
+	gone := &polypay.Discount{ID: "gone", Channel: "alipay", Type: polypay.DiscountAmountOff, AmountOff: 4000, Deleted: 1}
+	rules := []*polypay.Discount{aliFive, aliQRFive, wxTen, wxQRSame, wxTwo, gone}
 	for _, tc := range []struct {
 		name, channel, family string
 		amount                int64

@@ -56,29 +56,11 @@ func mismatched(kind error, format string, args ...any) error {
 // ErrModeMismatch, nil when the trade is the charge's.
 func MatchTrade(c *polypay.Charge, tradeID string, t *polypay.Trade) error {
 	moves := t.State == polypay.TradePaid || t.State == polypay.TradeFinished || t.State == polypay.TradeAuthorized
-	switch {
-	case t.OutTradeNo != "" && t.OutTradeNo != c.ID:
-		return mismatched(ErrTradeIDMismatch, "channel's out_trade_no is %s, charge is %s", t.OutTradeNo, c.ID)
-	case tradeID != "" && t.TradeID != "" && t.TradeID != tradeID:
-		return mismatched(ErrTradeIDMismatch, "channel's trade is %s, charge's is %s", t.TradeID, tradeID)
-	case tradeID != "" && t.TradeID == "" && moves:
-		return mismatched(ErrTradeIDMismatch, "channel names no trade, charge's is %s", tradeID)
+	if err := matchTradeID(c, tradeID, t, moves); err != nil {
+		return err
 	}
-	switch t.State {
-	case polypay.TradePaid, polypay.TradeFinished:
-		// A pre-authorization may be captured for less than was held;
-		// anything else must be paid exactly.
-		if t.Amount != c.Amount && !(c.AuthOnly && t.Amount > 0 && t.Amount < c.Amount) {
-			return mismatched(ErrAmountMismatch, "channel says %d, charge is %d", t.Amount, c.Amount)
-		}
-	case polypay.TradeAuthorized:
-		if t.AmountAuthorized != 0 && t.AmountAuthorized != c.Amount {
-			return mismatched(ErrAmountMismatch, "channel holds %d, charge is %d", t.AmountAuthorized, c.Amount)
-		}
-	default:
-		if t.Amount != 0 && t.Amount != c.Amount && !(c.AuthOnly && t.Amount > 0 && t.Amount < c.Amount) {
-			return mismatched(ErrAmountMismatch, "channel says %d, charge is %d", t.Amount, c.Amount)
-		}
+	if err := matchAmount(c, t); err != nil {
+		return err
 	}
 	if (t.Currency != "" || moves) && !polypay.SameCurrency(t.Currency, c.Currency) {
 		return mismatched(ErrCurrencyMismatch, "channel says %q, charge is %q", t.Currency, c.Currency)
@@ -87,6 +69,48 @@ func MatchTrade(c *polypay.Charge, tradeID string, t *polypay.Trade) error {
 		return mismatched(ErrModeMismatch, "channel says livemode %v, charge's is %v", *t.Livemode, c.Livemode)
 	}
 	return nil
+}
+
+// matchTradeID checks the trade's out_trade_no and the channel's id of
+// it; moves says the trade would mark the charge paid or authorized.
+func matchTradeID(c *polypay.Charge, tradeID string, t *polypay.Trade, moves bool) error {
+	switch {
+	case t.OutTradeNo != "" && t.OutTradeNo != c.ID:
+		return mismatched(ErrTradeIDMismatch, "channel's out_trade_no is %s, charge is %s", t.OutTradeNo, c.ID)
+	case tradeID != "" && t.TradeID != "" && t.TradeID != tradeID:
+		return mismatched(ErrTradeIDMismatch, "channel's trade is %s, charge's is %s", t.TradeID, tradeID)
+	case tradeID != "" && t.TradeID == "" && moves:
+		return mismatched(ErrTradeIDMismatch, "channel names no trade, charge's is %s", tradeID)
+	}
+	return nil
+}
+
+// matchAmount checks the trade's amount: a paid trade's always, an
+// authorization's hold and any other trade's amount when stated.
+func matchAmount(c *polypay.Charge, t *polypay.Trade) error {
+	switch t.State {
+	case polypay.TradePaid, polypay.TradeFinished:
+		// A pre-authorization may be captured for less than was held;
+		// anything else must be paid exactly.
+		if t.Amount != c.Amount && !capturedPart(c, t.Amount) {
+			return mismatched(ErrAmountMismatch, "channel says %d, charge is %d", t.Amount, c.Amount)
+		}
+	case polypay.TradeAuthorized:
+		if t.AmountAuthorized != 0 && t.AmountAuthorized != c.Amount {
+			return mismatched(ErrAmountMismatch, "channel holds %d, charge is %d", t.AmountAuthorized, c.Amount)
+		}
+	default:
+		if t.Amount != 0 && t.Amount != c.Amount && !capturedPart(c, t.Amount) {
+			return mismatched(ErrAmountMismatch, "channel says %d, charge is %d", t.Amount, c.Amount)
+		}
+	}
+	return nil
+}
+
+// capturedPart reports whether amount is a part of a pre-authorization's
+// hold: captured for less than was held.
+func capturedPart(c *polypay.Charge, amount int64) bool {
+	return c.AuthOnly && amount > 0 && amount < c.Amount
 }
 
 // mismatchOutcome is the notification log's outcome for a refused trade:

@@ -38,41 +38,8 @@ type OrderParams struct {
 	UID string `json:"uid,omitempty"`
 }
 
-// Order is the Ping++ order object, with polypay's cashier fields after
-// Ping++'s own.
-type Order struct {
-	ID               string          `json:"id"`
-	Object           string          `json:"object"`
-	Created          int64           `json:"created"`
-	Livemode         bool            `json:"livemode"`
-	Paid             bool            `json:"paid"`
-	Refunded         bool            `json:"refunded"`
-	Status           string          `json:"status"`
-	App              string          `json:"app"`
-	UID              *string         `json:"uid"`
-	MerchantOrderNo  string          `json:"merchant_order_no"`
-	Amount           int64           `json:"amount"`
-	CouponAmount     int64           `json:"coupon_amount"`
-	ActualAmount     int64           `json:"actual_amount"`
-	AmountPaid       int64           `json:"amount_paid"`
-	AmountRefunded   int64           `json:"amount_refunded"`
-	Currency         string          `json:"currency"`
-	Subject          string          `json:"subject"`
-	Body             string          `json:"body"`
-	Description      *string         `json:"description"`
-	TimePaid         *int64          `json:"time_paid"`
-	TimeExpire       int64           `json:"time_expire"`
-	Charge           *string         `json:"charge"`
-	Charges          wire.List       `json:"charges"`
-	ChargeEssentials json.RawMessage `json:"charge_essentials"`
-	Metadata         json.RawMessage `json:"metadata"`
-	AllowedChannels  []string        `json:"allowed_channels"`
-	ReturnURL        *string         `json:"return_url"`
-	CashierURL       string          `json:"cashier_url"`
-}
-
 // CashierURL is where the merchant sends the customer to pay an order.
-func (s *Service) CashierURL(o *store.Order) string {
+func (s *Service) CashierURL(o *polypay.Order) string {
 	return s.BaseURL + "/cashier/" + o.ID + "?t=" + o.CashierToken
 }
 
@@ -100,7 +67,7 @@ func (s *Service) usableChannels(ctx context.Context, appID string, live bool, c
 // CreateOrder creates an order. A merchant_order_no seen before with the
 // same parameters returns the existing order; with others it is an error
 // naming merchant_order_no.
-func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*Order, error) {
+func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*wire.Order, error) {
 	if p.AppID != who.App.ID {
 		return nil, &polypay.Error{Code: polypay.EInvalid, Param: "app", Message: "app 不存在: " + p.AppID}
 	}
@@ -132,11 +99,11 @@ func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*
 	chansJSON, _ := json.Marshal(chans)
 	tok := make([]byte, 32)
 	polypay.RandomBase62(tok)
-	o := &store.Order{ID: newOrderID(now), AppID: who.App.ID, Livemode: who.Live, MerchantOrderNo: p.MerchantOrderNo,
+	o := &polypay.Order{ID: newOrderID(now), AppID: who.App.ID, Livemode: who.Live, MerchantOrderNo: p.MerchantOrderNo,
 		Amount: p.Amount, Currency: p.Currency, Subject: p.Subject, Body: p.Body, Description: p.Description,
-		Channels: chansJSON, ReturnURL: p.ReturnURL, Metadata: p.Metadata, Status: store.OrderCreated,
+		Channels: chansJSON, ReturnURL: p.ReturnURL, Metadata: p.Metadata, Status: polypay.OrderCreated,
 		Created: now.Unix(), TimeExpire: p.TimeExpire, CashierToken: string(tok), ParamsHash: paramsHash, UID: p.UID}
-	var out *Order
+	var out *wire.Order
 	err := s.DB.Write(ctx, func(tx *store.Tx) error {
 		existing, err := tx.OrderByMerchantNo(ctx, who.App.ID, who.Live, p.MerchantOrderNo)
 		if err != nil {
@@ -161,8 +128,8 @@ func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*
 
 // GetOrder returns an order rendered for the API, after checking whether
 // one of its charges has been paid.
-func (s *Service) GetOrder(ctx context.Context, who Caller, id string) (*Order, error) {
-	var o *store.Order
+func (s *Service) GetOrder(ctx context.Context, who Caller, id string) (*wire.Order, error) {
+	var o *polypay.Order
 	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
 		o, err = tx.GetOrder(ctx, who.App.ID, who.Live, id)
 		return err
@@ -173,7 +140,7 @@ func (s *Service) GetOrder(ctx context.Context, who Caller, id string) (*Order, 
 	if err != nil {
 		return nil, err
 	}
-	var out *Order
+	var out *wire.Order
 	err = s.DB.Read(ctx, func(tx *store.Tx) (err error) {
 		out, err = s.renderOrder(ctx, tx, o)
 		return err
@@ -195,7 +162,7 @@ func (s *Service) OrderCharges(ctx context.Context, who Caller, id string) (wire
 	return out, err
 }
 
-func orderChargeList(ctx context.Context, tx *store.Tx, o *store.Order) (wire.List, []*wire.Charge, error) {
+func orderChargeList(ctx context.Context, tx *store.Tx, o *polypay.Order) (wire.List, []*wire.Charge, error) {
 	links, err := tx.OrderCharges(ctx, o.ID)
 	if err != nil {
 		return wire.List{}, nil, err
@@ -217,15 +184,15 @@ func orderChargeList(ctx context.Context, tx *store.Tx, o *store.Order) (wire.Li
 	return wire.NewList("/v1/orders/"+o.ID+"/charges", false, data), cs, nil
 }
 
-func (s *Service) renderOrder(ctx context.Context, tx *store.Tx, o *store.Order) (*Order, error) {
+func (s *Service) renderOrder(ctx context.Context, tx *store.Tx, o *polypay.Order) (*wire.Order, error) {
 	list, cs, err := orderChargeList(ctx, tx, o)
 	if err != nil {
 		return nil, err
 	}
 	var chans []string
 	_ = json.Unmarshal(o.Channels, &chans)
-	out := &Order{ID: o.ID, Object: "order", Created: o.Created, Livemode: o.Livemode, Paid: o.Status == store.OrderPaid,
-		Status: o.Status, App: o.AppID, MerchantOrderNo: o.MerchantOrderNo, Amount: o.Amount,
+	out := &wire.Order{ID: o.ID, Object: "order", Created: o.Created, Livemode: o.Livemode, Paid: o.Status == polypay.OrderPaid,
+		Status: string(o.Status), App: o.AppID, MerchantOrderNo: o.MerchantOrderNo, Amount: o.Amount,
 		CouponAmount: o.CouponAmount, ActualAmount: o.Amount - o.CouponAmount,
 		Currency: o.Currency, Subject: o.Subject, Body: o.Body, TimeExpire: o.TimeExpire, Charges: list,
 		ChargeEssentials: json.RawMessage("{}"), Metadata: o.Metadata, AllowedChannels: chans, CashierURL: s.CashierURL(o)}
@@ -238,7 +205,7 @@ func (s *Service) renderOrder(ctx context.Context, tx *store.Tx, o *store.Order)
 	if o.UID != "" {
 		out.UID = &o.UID
 	}
-	if o.Status == store.OrderPaid {
+	if o.Status == polypay.OrderPaid {
 		out.AmountPaid = o.Amount - o.CouponAmount
 		tp := o.TimePaid
 		out.TimePaid = &tp
@@ -264,8 +231,8 @@ func (s *Service) renderOrder(ctx context.Context, tx *store.Tx, o *store.Order)
 
 // OrderForCashier returns the order a cashier URL names, refreshed; any
 // mismatch of id or token is ENotFound, so a guessed URL learns nothing.
-func (s *Service) OrderForCashier(ctx context.Context, id, token string) (*store.Order, error) {
-	var o *store.Order
+func (s *Service) OrderForCashier(ctx context.Context, id, token string) (*polypay.Order, error) {
+	var o *polypay.Order
 	err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
 		o, err = tx.OrderByID(ctx, id)
 		return err
@@ -282,8 +249,8 @@ func (s *Service) OrderForCashier(ctx context.Context, id, token string) (*store
 // RefreshOrder marks an unpaid order paid when one of its charges has been
 // paid (the charge's state comes only from verified notifications and
 // channel queries).
-func (s *Service) RefreshOrder(ctx context.Context, o *store.Order) (*store.Order, error) {
-	if o.Status != store.OrderCreated {
+func (s *Service) RefreshOrder(ctx context.Context, o *polypay.Order) (*polypay.Order, error) {
+	if !o.Status.CanBecome(polypay.OrderPaid) {
 		return o, nil
 	}
 	var paid *polypay.Charge
@@ -306,7 +273,7 @@ func (s *Service) RefreshOrder(ctx context.Context, o *store.Order) (*store.Orde
 	}); err != nil || paid == nil {
 		return o, err
 	}
-	var out *store.Order
+	var out *polypay.Order
 	err := s.DB.Write(ctx, func(tx *store.Tx) error {
 		var err error
 		out, err = markOrderPaid(ctx, tx, o.ID, paid)
@@ -319,7 +286,7 @@ func (s *Service) RefreshOrder(ctx context.Context, o *store.Order) (*store.Orde
 // charge's discount, and books the discount, in the caller's transaction.
 // applyTrade calls it in the transaction that marks the charge paid, so an
 // order is paid (and its discount booked) the moment its charge is.
-func markOrderPaid(ctx context.Context, tx *store.Tx, orderID string, paid *polypay.Charge) (*store.Order, error) {
+func markOrderPaid(ctx context.Context, tx *store.Tx, orderID string, paid *polypay.Charge) (*polypay.Order, error) {
 	cur, err := tx.OrderByID(ctx, orderID)
 	if polypay.ErrorCode(err) == polypay.ENotFound {
 		return nil, nil
@@ -327,7 +294,7 @@ func markOrderPaid(ctx context.Context, tx *store.Tx, orderID string, paid *poly
 	if err != nil {
 		return nil, err
 	}
-	if cur.Status != store.OrderCreated {
+	if !cur.Status.CanBecome(polypay.OrderPaid) {
 		return cur, nil
 	}
 	links, err := tx.OrderCharges(ctx, cur.ID)
@@ -345,7 +312,7 @@ func markOrderPaid(ctx context.Context, tx *store.Tx, orderID string, paid *poly
 		// naming an order proves nothing.
 		return cur, nil
 	}
-	cur.Status, cur.TimePaid, cur.ChargeID = store.OrderPaid, paid.TimePaid, paid.ID
+	cur.Status, cur.TimePaid, cur.ChargeID = polypay.OrderPaid, paid.TimePaid, paid.ID
 	if err := tx.UpdateOrder(ctx, cur); err != nil {
 		return nil, err
 	}
@@ -361,7 +328,7 @@ func markOrderPaid(ctx context.Context, tx *store.Tx, orderID string, paid *poly
 // "discounts_offset", leaving channel and merchant balances untouched. The
 // order's gross sale is the merchant credit of its charge plus its
 // "discounts" debit. ledger.Check checks both against coupon_amount.
-func postDiscount(ctx context.Context, tx *store.Tx, o *store.Order) error {
+func postDiscount(ctx context.Context, tx *store.Tx, o *polypay.Order) error {
 	if o.CouponAmount <= 0 {
 		return nil
 	}
@@ -374,7 +341,7 @@ func postDiscount(ctx context.Context, tx *store.Tx, o *store.Order) error {
 // charge until one is paid).
 func setLatestDiscount(ctx context.Context, tx *store.Tx, orderID string, l store.OrderCharge) error {
 	cur, err := tx.OrderByID(ctx, orderID)
-	if err != nil || cur.Status != store.OrderCreated {
+	if err != nil || !cur.Status.CanBecome(polypay.OrderPaid) {
 		return err
 	}
 	if cur.CouponAmount == l.DiscountAmount && cur.DiscountID == l.DiscountID {
@@ -385,15 +352,15 @@ func setLatestDiscount(ctx context.Context, tx *store.Tx, orderID string, l stor
 }
 
 // OrderChannels lists the channels an order allows.
-func OrderChannels(o *store.Order) []string {
+func OrderChannels(o *polypay.Order) []string {
 	var chans []string
 	_ = json.Unmarshal(o.Channels, &chans)
 	return chans
 }
 
 // OrderExpired reports whether an unpaid order can no longer be paid.
-func (s *Service) OrderExpired(o *store.Order) bool {
-	return o.Status == store.OrderCreated && s.now().Unix() >= o.TimeExpire
+func (s *Service) OrderExpired(o *polypay.Order) bool {
+	return o.Status.CanBecome(polypay.OrderPaid) && s.now().Unix() >= o.TimeExpire
 }
 
 var orderLocks sync.Map // order id -> *sync.Mutex: one charge creation at a time per order on this node
@@ -402,11 +369,11 @@ var orderLocks sync.Map // order id -> *sync.Mutex: one charge creation at a tim
 // that channel if there is one, else a new charge created through
 // CreateCharge (so notifications, ledger and webhooks work as for any
 // charge). extra is the channel's Ping++ extra.
-func (s *Service) PayOrder(ctx context.Context, o *store.Order, channel, clientIP string, extra map[string]any) (*polypay.Charge, error) {
+func (s *Service) PayOrder(ctx context.Context, o *polypay.Order, channel, clientIP string, extra map[string]any) (*polypay.Charge, error) {
 	if !slices.Contains(OrderChannels(o), channel) {
 		return nil, polypay.ParamError("channel", "该订单不允许渠道 %s", channel)
 	}
-	if o.Status != store.OrderCreated {
+	if !o.Status.CanBecome(polypay.OrderPaid) {
 		return nil, polypay.ParamError("id", "订单 %s 状态为 %s，不可再支付", o.ID, o.Status)
 	}
 	if s.OrderExpired(o) {
@@ -418,7 +385,7 @@ func (s *Service) PayOrder(ctx context.Context, o *store.Order, channel, clientI
 
 	var app *polypay.App
 	var links []store.OrderCharge
-	var rules []*store.Discount
+	var rules []*polypay.Discount
 	var reuse *polypay.Charge
 	var reuseLink store.OrderCharge
 	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
@@ -515,7 +482,7 @@ func (s *Service) PayOrder(ctx context.Context, o *store.Order, channel, clientI
 }
 
 // OrderCharge returns the order's most recent charge on a channel, or nil.
-func (s *Service) OrderCharge(ctx context.Context, o *store.Order, channel string) (*polypay.Charge, error) {
+func (s *Service) OrderCharge(ctx context.Context, o *polypay.Order, channel string) (*polypay.Charge, error) {
 	var c *polypay.Charge
 	err := s.DB.Read(ctx, func(tx *store.Tx) error {
 		links, err := tx.OrderCharges(ctx, o.ID)

@@ -109,89 +109,112 @@ func (s *Service) askRefund(ctx context.Context, c *polypay.Charge, r *polypay.R
 // refund (Alipay's refund_fee), which must cover this refund. It returns
 // the refund rendered, and the outcome for the notification log.
 func (s *Service) applyRefund(ctx context.Context, chargeID, orderNo string, res *polypay.RefundResult, cumulative int64, source string, hook Hook, rec *store.NotificationRecord) (any, polypay.NotifyOutcome, error) {
-	var out any
-	queued := 0
-	var outcome polypay.NotifyOutcome
-	err := s.DB.Write(ctx, func(tx *store.Tx) (err error) {
-		out, queued, outcome = nil, 0, ""
-		defer func() {
-			if err == nil && rec != nil {
-				r := *rec
-				r.Outcome = string(outcome)
-				err = tx.RecordNotification(ctx, r)
-			}
-		}()
-		r, err := tx.RefundByOrderNo(ctx, orderNo)
-		if err != nil {
-			return err
+	var done refundApplied
+	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		done, err = s.applyRefundTx(ctx, tx, chargeID, orderNo, res, cumulative, hook)
+		if err == nil && rec != nil {
+			r := *rec
+			r.Outcome = string(done.outcome)
+			err = tx.RecordNotification(ctx, r)
 		}
-		if chargeID != "" && r.ChargeID != chargeID {
-			return polypay.NotFound("refund", orderNo) // another charge's refund number
-		}
-		if !r.Status.CanBecome(res.Status) {
-			outcome = polypay.OutcomeDuplicate
-			w := wire.FromRefund(r)
-			out = w
-			return runHook(hook, tx, w)
-		}
-		c, err := tx.LockCharge(ctx, r.ChargeID)
-		if err != nil {
-			return err
-		}
-		// cumulative is the channel's total as it stood right after this
-		// refund: it covers this refund and never exceeds the charge. It
-		// cannot be compared with our amount_refunded, which may already
-		// count refunds the channel made after this one (their answers came
-		// first; notifications arrive in any order).
-		if (cumulative != 0 && (cumulative < r.Amount || cumulative > c.AmountCaptured)) || (res.Amount != 0 && res.Amount != r.Amount) {
-			outcome = polypay.OutcomeRejectedAmount
-			return nil
-		}
-		r.Status = res.Status
-		r.TransactionNo = res.TransactionNo
-		r.FailureCode, r.FailureMsg = res.FailureCode, res.FailureMsg
-		switch res.Status {
-		case polypay.RefundSucceeded:
-			r.TimeSucceed = res.SucceededAt
-			if r.TimeSucceed == 0 {
-				r.TimeSucceed = tx.Now()
-			}
-			c.AmountRefunded += r.Amount
-			if err := tx.UpdateCharge(ctx, c); err != nil {
-				return err
-			}
-			if err := tx.Post(ctx, ledger.Refunded(c, r)); err != nil {
-				return err
-			}
-		case polypay.RefundFailed:
-			if err := tx.ReleaseRefund(ctx, c.ID, r.Amount); err != nil {
-				return err
-			}
-		}
-		if err := tx.UpdateRefund(ctx, r); err != nil {
-			return err
-		}
-		w := wire.FromRefund(r)
-		if r.Status == polypay.RefundSucceeded {
-			if queued, err = s.emit(ctx, tx, r.AppID, r.Livemode, polypay.EventRefundSucceeded, "", w); err != nil {
-				return err
-			}
-		}
-		out = w
-		outcome = polypay.OutcomeApplied
-		return runHook(hook, tx, w)
+		return err
 	})
-	s.kick(queued)
-	if err == nil && outcome == polypay.OutcomeApplied {
+	s.kick(done.queued)
+	if err == nil && done.outcome == polypay.OutcomeApplied {
 		s.Log.Info("refund applied", "refund_no", orderNo, "status", res.Status, "source", source)
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	if outcome == polypay.OutcomeRejectedAmount {
-		return nil, outcome, polypay.Errorf(polypay.EInvalid, "channel's refund amount (total %d, this refund %d) disagrees with ours", cumulative, res.Amount)
+	if done.outcome == polypay.OutcomeRejectedAmount {
+		return nil, done.outcome, polypay.Errorf(polypay.EInvalid, "channel's refund amount (total %d, this refund %d) disagrees with ours", cumulative, res.Amount)
 	}
-	return out, outcome, nil
+	return done.out, done.outcome, nil
+}
+
+// refundApplied is what applying a refund result did: the refund rendered
+// (nil when refused), the events queued, and the outcome for the
+// notification log.
+type refundApplied struct {
+	out     any
+	queued  int
+	outcome polypay.NotifyOutcome
+}
+
+// applyRefundTx applies a refund result inside tx: a result the refund's
+// status cannot become is a duplicate, amounts the channel states must
+// agree with ours, and a succeeded refund is posted and announced.
+func (s *Service) applyRefundTx(ctx context.Context, tx *store.Tx, chargeID, orderNo string, res *polypay.RefundResult, cumulative int64, hook Hook) (refundApplied, error) {
+	r, err := tx.RefundByOrderNo(ctx, orderNo)
+	if err != nil {
+		return refundApplied{}, err
+	}
+	if chargeID != "" && r.ChargeID != chargeID {
+		return refundApplied{}, polypay.NotFound("refund", orderNo) // another charge's refund number
+	}
+	if !r.Status.CanBecome(res.Status) {
+		w := wire.FromRefund(r)
+		return refundApplied{out: w, outcome: polypay.OutcomeDuplicate}, runHook(hook, tx, w)
+	}
+	c, err := tx.LockCharge(ctx, r.ChargeID)
+	if err != nil {
+		return refundApplied{}, err
+	}
+	if !refundAmountsAgree(c, r, res, cumulative) {
+		return refundApplied{outcome: polypay.OutcomeRejectedAmount}, nil
+	}
+	r.Status = res.Status
+	r.TransactionNo = res.TransactionNo
+	r.FailureCode, r.FailureMsg = res.FailureCode, res.FailureMsg
+	if err := settleRefund(ctx, tx, c, r, res); err != nil {
+		return refundApplied{}, err
+	}
+	if err := tx.UpdateRefund(ctx, r); err != nil {
+		return refundApplied{}, err
+	}
+	w := wire.FromRefund(r)
+	queued := 0
+	if r.Status == polypay.RefundSucceeded {
+		if queued, err = s.emit(ctx, tx, r.AppID, r.Livemode, polypay.EventRefundSucceeded, "", w); err != nil {
+			return refundApplied{}, err
+		}
+	}
+	return refundApplied{out: w, queued: queued, outcome: polypay.OutcomeApplied}, runHook(hook, tx, w)
+}
+
+// refundAmountsAgree reports whether the amounts a channel states about
+// refund r of charge c agree with ours. cumulative is the channel's total
+// as it stood right after this refund: it covers this refund and never
+// exceeds the charge. It cannot be compared with our amount_refunded,
+// which may already count refunds the channel made after this one (their
+// answers came first; notifications arrive in any order).
+func refundAmountsAgree(c *polypay.Charge, r *polypay.Refund, res *polypay.RefundResult, cumulative int64) bool {
+	if cumulative != 0 && (cumulative < r.Amount || cumulative > c.AmountCaptured) {
+		return false
+	}
+	return res.Amount == 0 || res.Amount == r.Amount
+}
+
+// settleRefund books a refund's end on its charge: a succeeded refund
+// adds to amount_refunded and is posted to the ledger; a failed one
+// releases the amount it reserved.
+func settleRefund(ctx context.Context, tx *store.Tx, c *polypay.Charge, r *polypay.Refund, res *polypay.RefundResult) error {
+	switch res.Status {
+	case polypay.RefundSucceeded:
+		r.TimeSucceed = res.SucceededAt
+		if r.TimeSucceed == 0 {
+			r.TimeSucceed = tx.Now()
+		}
+		c.AmountRefunded += r.Amount
+		if err := tx.UpdateCharge(ctx, c); err != nil {
+			return err
+		}
+		return tx.Post(ctx, ledger.Refunded(c, r))
+	case polypay.RefundFailed:
+		return tx.ReleaseRefund(ctx, c.ID, r.Amount)
+	}
+	return nil
 }
 
 // GetRefund returns one refund of a charge.

@@ -4,7 +4,15 @@ import (
 	"context"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/reconcile"
 	"github.com/polypay/polypay/store"
+)
+
+// Reconciliation decides which differences a query may settle and checks
+// the outcome; the queries and the state changes they lead to are core's.
+var (
+	_ reconcile.Settler = (*Service)(nil)
+	_ reconcile.Emitter = (*Service)(nil)
 )
 
 // SettleCharge asks the channel about a charge and applies the answer

@@ -12,7 +12,7 @@
 //
 // Why the simulators live in the test process: they are the channel, and
 // a channel does not forget its trades when the gateway crashes. polypay
-// is started with --sim-url pointing at them (see channel.SimHostHandler);
+// is started with --sim-url pointing at them (see sandbox.Sandbox.SimHostHandler);
 // the simulators read the sandbox merchants' keys from the same store, and
 // their platform keys are the ones stored there, so both processes agree.
 package faultharness

@@ -32,6 +32,7 @@ import (
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
 	"github.com/polypay/polypay/ledger"
+	"github.com/polypay/polypay/sandbox"
 	"github.com/polypay/polypay/sim/simfault"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
@@ -87,6 +88,7 @@ type harness struct {
 
 	db     *store.DB
 	reg    *channel.Registry
+	sb     *sandbox.Sandbox
 	faults *simfault.Faults
 	simURL string
 	app    *core.NewApp
@@ -183,15 +185,15 @@ func newHarness(t *testing.T, seed uint64) *harness {
 	h.simURL = "http://" + simLn.Addr().String()
 	h.faults = simfault.New(simfault.Config{}, seed)
 	simLog := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	h.reg, err = channel.NewRegistry(ctx, h.db, box, h.simURL, simLog, channel.WithSimSpeed(simSpeed),
-		channel.WithPublicURL(h.simURL),
-		channel.WithSimHTTPClient(&http.Client{Timeout: 10 * time.Second, Transport: h.faults.Transport(nil)}))
+	h.reg, h.sb, err = gateway.OpenChannels(ctx, h.db, box, h.simURL, simLog, nil, []sandbox.Option{sandbox.WithSimSpeed(simSpeed),
+		sandbox.WithPublicURL(h.simURL),
+		sandbox.WithSimHTTPClient(&http.Client{Timeout: 10 * time.Second, Transport: h.faults.Transport(nil)})})
 	if err != nil {
 		t.Fatal(err)
 	}
-	simSrv := &http.Server{Handler: h.faults.Handler(h.reg.SimHostHandler())}
+	simSrv := &http.Server{Handler: h.faults.Handler(h.sb.SimHostHandler())}
 	go simSrv.Serve(simLn)
-	t.Cleanup(func() { simSrv.Close(); h.reg.Close(); h.db.Close() })
+	t.Cleanup(func() { simSrv.Close(); h.sb.Close(); h.db.Close() })
 
 	if h.app, err = core.CreateApp(ctx, h.db, "fault harness"); err != nil {
 		t.Fatal(err)
@@ -532,7 +534,7 @@ func (h *harness) flow() {
 func (h *harness) pay(c chargeJSON, cred json.RawMessage, success bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := h.reg.Pay(ctx, &polypay.Charge{ID: c.ID, AppID: h.app.AppID, Channel: c.Channel, Credential: cred}, success)
+	err := h.sb.Pay(ctx, &polypay.Charge{ID: c.ID, AppID: h.app.AppID, Channel: c.Channel, Credential: cred}, success)
 	switch {
 	case err != nil:
 		h.count("customer payments failed at the channel") // expired, already paid, cashier page 5xx
@@ -648,7 +650,7 @@ type dbEvent struct {
 func (h *harness) snapshot() *state {
 	ctx := context.Background()
 	s := &state{h: h, charges: map[string]*chargeRow{}, events: map[string]dbEvent{}, ledger: map[string]int64{}}
-	for _, t := range h.reg.AlipaySim().Trades() {
+	for _, t := range h.sb.AlipaySim().Trades() {
 		if t.AppID != h.aliMID {
 			continue
 		}
@@ -658,7 +660,7 @@ func (h *harness) snapshot() *state {
 		}
 		s.ali = append(s.ali, ct)
 	}
-	for _, t := range h.reg.WechatSim().Trades() {
+	for _, t := range h.sb.WechatSim().Trades() {
 		if t.MchID != h.wxMID {
 			continue
 		}

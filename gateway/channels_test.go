@@ -37,7 +37,7 @@ func TestChannelCredentials(t *testing.T) {
 		{"OKLive", e.app.SecretKeyLive, params(map[string]any{"app_id": "2021000000000001", "private_key": priv, "alipay_public_key": pub}), 200, ""},
 	}
 	// Certificate mode: the sandbox Alipay issues the certificates.
-	sim := e.node.Registry.AlipaySim()
+	sim := e.node.Sandbox.AlipaySim()
 	appCert, err := sim.IssueAppCert("2021000000000002", &k.PublicKey)
 	if err != nil {
 		t.Fatal(err)

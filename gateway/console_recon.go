@@ -6,13 +6,14 @@ import (
 
 	"github.com/polypay/polypay/console"
 	"github.com/polypay/polypay/reconcile"
-	"github.com/polypay/polypay/store"
 )
 
 // consoleRecon shows the reconciliation engine's runs, discrepancies and
-// reports in the console, which spans every app and both modes.
+// reports in the console, which spans every app and both modes. Package
+// reconcile decides what they hold (Run.Found, Reporter.AllApps); this
+// only puts them in the console's types and words (reconcile cannot import
+// console: console imports store, which implements reconcile.Store).
 type consoleRecon struct {
-	db      *store.DB
 	engine  *reconcile.Engine
 	reports *reconcile.Reporter
 }
@@ -27,27 +28,25 @@ func unix(s int64) time.Time {
 }
 
 func (c consoleRecon) Runs(ctx context.Context, limit int) ([]console.ReconRun, error) {
-	runs, err := c.engine.Runs(ctx, store.RunFilter{Limit: limit})
+	runs, err := c.engine.Runs(ctx, reconcile.RunFilter{Limit: limit})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]console.ReconRun, 0, len(runs))
 	for _, r := range runs {
 		status := r.Status
-		if status == store.RunDone {
+		if status == reconcile.RunDone {
 			status = "succeeded" // the console's word (and its colour) for a finished run
 		}
-		// The engine counts a difference a query settled as matched; the
-		// console counts it among those found, as it was one.
 		out = append(out, console.ReconRun{ID: r.ID, Day: r.Day, Channel: r.Family, Status: status,
 			Started: unix(r.Started), Finished: unix(r.Finished), Matched: int(r.Matched),
-			Discrepancies: int(r.OnlyPolypay + r.OnlyChannel + r.AmountDiffers + r.StatusDiffers + r.Settled), Open: int(r.Open), Error: r.Error})
+			Discrepancies: int(r.Found()), Open: int(r.Open), Error: r.Error})
 	}
 	return out, nil
 }
 
 func (c consoleRecon) Discrepancies(ctx context.Context, f console.DiscrepancyFilter) ([]console.Discrepancy, error) {
-	sf := store.DiscrepancyFilter{Family: f.Channel, Day: f.Day, RunID: f.RunID, Limit: f.Limit}
+	sf := reconcile.DiscrepancyFilter{Family: f.Channel, Day: f.Day, RunID: f.RunID, Limit: f.Limit}
 	if f.OpenOnly || f.ResolvedOnly {
 		open := f.OpenOnly
 		sf.Open = &open
@@ -69,7 +68,7 @@ func (c consoleRecon) Discrepancies(ctx context.Context, f console.DiscrepancyFi
 // ConsoleRecon is the real engine as the console sees it, for a second
 // console on the node's store (consoletest's clocked one).
 func (n *Node) ConsoleRecon() console.Recon {
-	return consoleRecon{db: n.DB, engine: n.Recon, reports: n.Reports}
+	return consoleRecon{engine: n.Recon, reports: n.Reports}
 }
 
 func (c consoleRecon) Resolve(ctx context.Context, id, note, by string) error {
@@ -77,34 +76,22 @@ func (c consoleRecon) Resolve(ctx context.Context, id, note, by string) error {
 	return err
 }
 
-// DailyReport lists every app's day, live mode first; test-mode rows carry
-// "(test)" after the app id.
+// DailyReport lists every app's day (reconcile.Reporter.AllApps); test-mode
+// rows carry "(test)" after the app id.
 func (c consoleRecon) DailyReport(ctx context.Context, day string) ([]console.ReportRow, error) {
-	var apps []string
-	if err := c.db.Read(ctx, func(tx *store.Tx) error {
-		list, err := tx.ListApps(ctx)
-		for _, a := range list {
-			apps = append(apps, a.ID)
-		}
-		return err
-	}); err != nil {
+	reps, err := c.reports.AllApps(ctx, day)
+	if err != nil {
 		return nil, err
 	}
 	var out []console.ReportRow
-	for _, live := range []bool{true, false} {
-		for _, app := range apps {
-			rep, err := c.reports.DailyReport(ctx, app, live, day)
-			if err != nil {
-				return nil, err
-			}
-			label := app
-			if !live {
-				label += " (test)"
-			}
-			for _, r := range rep.Rows {
-				out = append(out, console.ReportRow{Day: day, AppID: label, Channel: r.Channel, Currency: r.Currency,
-					Count: r.Charges, Gross: r.Gross, Refunds: r.RefundAmount, Fees: r.Fees, Net: r.Net})
-			}
+	for _, rep := range reps {
+		label := rep.App
+		if !rep.Live {
+			label += " (test)"
+		}
+		for _, r := range rep.Rows {
+			out = append(out, console.ReportRow{Day: day, AppID: label, Channel: r.Channel, Currency: r.Currency,
+				Count: r.Charges, Gross: r.Gross, Refunds: r.RefundAmount, Fees: r.Fees, Net: r.Net})
 		}
 	}
 	return out, nil

@@ -22,9 +22,11 @@ import (
 	"github.com/polypay/polypay/channel"
 	"github.com/polypay/polypay/console"
 	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/credstore"
 	"github.com/polypay/polypay/health"
 	"github.com/polypay/polypay/outbound"
 	"github.com/polypay/polypay/reconcile"
+	"github.com/polypay/polypay/sandbox"
 	"github.com/polypay/polypay/seal"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/vault"
@@ -149,6 +151,7 @@ type Node struct {
 	DB         *store.DB
 	Svc        *core.Service
 	Registry   *channel.Registry
+	Sandbox    *sandbox.Sandbox
 	Dispatcher *webhook.Dispatcher
 	API        *api.Server
 	Box        *seal.Box
@@ -233,7 +236,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 			simLn.Close()
 			return nil, err
 		}
-		n.simSrv = &http.Server{Handler: n.Registry.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		n.simSrv = &http.Server{Handler: n.Sandbox.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		go n.simSrv.Serve(simLn)
 	}
 	n.ln = ln
@@ -299,7 +302,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	// webhook key: a reply body (GET /v1/events/{id}) must not verify as a
 	// webhook. (The former "webhook.signing_key", which signed both, is
 	// left unused.)
-	rkey, err := channel.LoadOrCreateKey(ctx, db, box, "api.reply_signing_key")
+	rkey, err := credstore.LoadOrCreateKey(ctx, db, box, "api.reply_signing_key")
 	if err != nil {
 		return fail(fmt.Errorf("api reply key: %w", err))
 	}
@@ -309,12 +312,11 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	}
 	wkeys := &webhook.Keys{DB: db, Box: box}
 	mon := health.New(cfg.Health, db, log)
-	opts := []channel.Option{channel.WithSimSpeed(cfg.SimSpeed), channel.WithPublicURL(url), channel.WithMonitor(mon),
-		channel.WithAllowedHosts(cfg.AllowChannelHosts)}
+	simOpts := []sandbox.Option{sandbox.WithSimSpeed(cfg.SimSpeed), sandbox.WithPublicURL(url)}
 	if cfg.SimURL != "" {
-		opts = append(opts, channel.WithRemoteSim())
+		simOpts = append(simOpts, sandbox.WithRemoteSim())
 	}
-	reg, err := channel.NewRegistry(ctx, db, box, simURL, log, opts...)
+	reg, sb, err := OpenChannels(ctx, db, box, simURL, log, mon, simOpts, channel.WithAllowedHosts(cfg.AllowChannelHosts))
 	if err != nil {
 		mon.Close()
 		return fail(err)
@@ -346,17 +348,17 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	if limit < 0 {
 		limit = 0
 	}
-	srv := &api.Server{Vault: vlt, RateLimit: limit, RateBurst: int(2 * limit), Svc: svc, DB: db, ReplySigner: replySigner, WebhookKeys: wkeys, Sandbox: reg, Credentials: reg, Log: log, SignResponses: !cfg.NoResponseSignatures}
+	srv := &api.Server{Vault: vlt, RateLimit: limit, RateBurst: int(2 * limit), Svc: svc, DB: db, ReplySigner: replySigner, WebhookKeys: wkeys, Sandbox: sb, Credentials: reg, Log: log, SignResponses: !cfg.NoResponseSignatures}
 	srv.FailedAuthLimit, srv.FailedAuthBurst = orDefault(cfg.FailedAuthLimit, DefaultFailedAuthLimit), failedAuthBurst
 	srv.NotifyRateLimit = orDefault(cfg.NotifyRateLimit, DefaultNotifyRateLimit)
 	svc.RejectedRetention, svc.RejectedPerApp = cfg.RejectedRetention, cfg.RejectedPerApp
 	srv.Outbound = disp.Policy
-	n := &Node{URL: url, DB: db, Svc: svc, Registry: reg, ReplySigner: replySigner, WebhookKeys: wkeys, Dispatcher: disp, API: srv, Box: box, Vault: vlt, Health: mon, log: log}
+	n := &Node{URL: url, DB: db, Svc: svc, Registry: reg, Sandbox: sb, ReplySigner: replySigner, WebhookKeys: wkeys, Dispatcher: disp, API: srv, Box: box, Vault: vlt, Health: mon, log: log}
 	n.Cashier = cashier.New(cashier.Config{Svc: svc, DB: db, Log: log, Vault: vlt, WebhookPublicKeys: n.webhookPublicKeys,
-		NewDemoApp: n.demoApp(cfg.Demo)})
+		NewDemoApp: n.demoApp(cfg.Demo), WechatOAuth: sb.WechatOAuth})
 	srv.Cashier = n.Cashier
-	n.Recon = &reconcile.Engine{DB: db, Channels: reg, Settler: svc, Log: log}
-	n.Reports = &reconcile.Reporter{DB: db, Families: reg}
+	n.Recon = &reconcile.Engine{Store: db, Channels: reg, Settler: svc, Log: log}
+	n.Reports = &reconcile.Reporter{Store: db, Families: reg}
 	srv.Reports = n.Reports
 	n.Daily = &reconcile.Daily{Engine: n.Recon, Families: reg, Configured: reg.Configured, Events: svc,
 		Owner: url, At: cfg.DailyReconcileAt, Log: log}
@@ -368,7 +370,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 			families = append(families, f)
 		}
 	}
-	var recon console.Recon = consoleRecon{db: db, engine: n.Recon, reports: n.Reports}
+	var recon console.Recon = consoleRecon{engine: n.Recon, reports: n.Reports}
 	if cfg.Recon != nil {
 		recon = cfg.Recon
 	}
@@ -430,7 +432,7 @@ func (n *Node) Close(ctx context.Context) error {
 	n.cancel()
 	n.wg.Wait()
 	n.Health.Close()
-	n.Registry.Close()
+	n.Sandbox.Close()
 	if e := n.DB.Close(); err == nil {
 		err = e
 	}

@@ -125,7 +125,7 @@ func TestAlipayAccountDownMidLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	faults := e.node.Registry.SimFaults("alipay")
+	faults := e.node.Sandbox.SimFaults("alipay")
 
 	var mu sync.Mutex
 	used := map[string]int{} // accepting account -> charges

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
@@ -134,9 +135,9 @@ func withMap(m map[string]any, k string, v any) map[string]any {
 	return m
 }
 
-func (e *env) order(merchantOrderNo string) *store.Order {
+func (e *env) order(merchantOrderNo string) *polypay.Order {
 	e.t.Helper()
-	var o *store.Order
+	var o *polypay.Order
 	if err := e.node.DB.Read(ctx, func(tx *store.Tx) (err error) {
 		o, err = tx.OrderByMerchantNo(ctx, e.app.AppID, false, merchantOrderNo)
 		return err

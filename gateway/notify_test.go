@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/polypay/polypay/channel"
+	"github.com/polypay/polypay/credstore"
 	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
@@ -52,7 +52,7 @@ func TestNotificationsCannotBeForged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		platform, err := channel.LoadOrCreateKey(ctx, e.node.DB, e.node.Box, "sim.alipay.platform_key")
+		platform, err := credstore.LoadOrCreateKey(ctx, e.node.DB, e.node.Box, "sim.alipay.platform_key")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,7 +165,7 @@ func TestExpiryClosesChargeAndTrade(t *testing.T) {
 			t.Fatalf("after expiry: %s", ch.Body)
 		}
 		// The customer can no longer pay: the simulator's trade is closed too.
-		if err := e.node.Registry.AlipaySim().Pay(ctx, mustMerchant(t, e), id, true); err == nil {
+		if err := e.node.Sandbox.AlipaySim().Pay(ctx, mustMerchant(t, e), id, true); err == nil {
 			t.Fatal("simulator accepted payment of a closed trade")
 		}
 		pay := e.do("POST", "/v1/test/charges/"+id+"/pay", e.sk(), `{"result":"success"}`)

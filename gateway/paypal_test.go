@@ -161,7 +161,7 @@ func TestPaypalAuthorizeAtConnector(t *testing.T) {
 			t.Fatalf("credential = %s", cred)
 		}
 		c.Credential = cred
-		if err := e.node.Registry.PaypalSim().Pay(ctx, merchant, c.ID, true); err != nil {
+		if err := e.node.Sandbox.PaypalSim().Pay(ctx, merchant, c.ID, true); err != nil {
 			t.Fatal(err)
 		}
 		tr, err := conn.QueryCharge(ctx, c)

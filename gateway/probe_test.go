@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"testing"
 
-	"github.com/polypay/polypay/health"
 	"github.com/polypay/polypay/store/storetest"
 )
 
@@ -21,7 +20,7 @@ func TestProbeEveryFamily(t *testing.T) {
 	}
 	for _, fam := range fams {
 		t.Run(fam, func(t *testing.T) {
-			if err := e.node.Registry.Probe(ctx, health.Account{App: e.app.AppID, Name: fam}); err != nil {
+			if err := e.node.Registry.Probe(ctx, e.app.AppID, false, fam); err != nil {
 				t.Fatalf("probe: %v", err)
 			}
 		})
@@ -33,7 +32,7 @@ func TestProbeEveryFamily(t *testing.T) {
 	}
 	for _, fam := range fams {
 		t.Run(fam+"Unreachable", func(t *testing.T) {
-			if err := e.node.Registry.Probe(ctx, health.Account{App: e.app.AppID, Name: fam}); err == nil {
+			if err := e.node.Registry.Probe(ctx, e.app.AppID, false, fam); err == nil {
 				t.Fatal("probe succeeded with the channel unreachable")
 			}
 		})

@@ -11,7 +11,6 @@ import (
 	"github.com/polypay/polypay/reconcile"
 	"github.com/polypay/polypay/sim/alipaysim"
 	"github.com/polypay/polypay/sim/wechatsim"
-	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
 )
 
@@ -27,8 +26,8 @@ func TestReconcileDay(t *testing.T) {
 		e := start(t, b, nil)
 		day := time.Now().In(reconcile.Shanghai).Format("2006-01-02")
 		tomorrow := func() time.Time { return time.Now().Add(24 * time.Hour) }
-		e.node.Registry.AlipaySim().SetBillClock(tomorrow)
-		e.node.Registry.WechatSim().SetBillClock(tomorrow)
+		e.node.Sandbox.AlipaySim().SetBillClock(tomorrow)
+		e.node.Sandbox.WechatSim().SetBillClock(tomorrow)
 
 		families := []struct {
 			fam, channel string
@@ -41,13 +40,13 @@ func TestReconcileDay(t *testing.T) {
 			amountCols   []string
 			line         func(template []string, id string) []string
 		}{
-			{fam: "alipay", channel: "alipay_qr", lose: e.node.Registry.AlipaySim().LoseNotifications,
-				pay:     func(m, id string) error { return e.node.Registry.AlipaySim().Pay(ctx, m, id, true) },
-				tamper:  e.node.Registry.AlipaySim().TamperBill,
+			{fam: "alipay", channel: "alipay_qr", lose: e.node.Sandbox.AlipaySim().LoseNotifications,
+				pay:     func(m, id string) error { return e.node.Sandbox.AlipaySim().Pay(ctx, m, id, true) },
+				tamper:  e.node.Sandbox.AlipaySim().TamperBill,
 				columns: alipaysim.BillColumns, outCol: "商户订单号", amountCols: []string{"订单金额（元）", "商家实收（元）"}},
-			{fam: "wx", channel: "wx_pub_qr", extra: map[string]any{"product_id": "P1"}, lose: e.node.Registry.WechatSim().LoseNotifications,
-				pay:     func(m, id string) error { return e.node.Registry.WechatSim().Pay(ctx, m, id, true) },
-				tamper:  e.node.Registry.WechatSim().TamperBill,
+			{fam: "wx", channel: "wx_pub_qr", extra: map[string]any{"product_id": "P1"}, lose: e.node.Sandbox.WechatSim().LoseNotifications,
+				pay:     func(m, id string) error { return e.node.Sandbox.WechatSim().Pay(ctx, m, id, true) },
+				tamper:  e.node.Sandbox.WechatSim().TamperBill,
 				columns: wechatsim.BillColumns, outCol: "商户订单号", amountCols: []string{"应结订单总金额", "订单金额"}},
 		}
 		type want struct{ kind, charge string }
@@ -130,7 +129,7 @@ func TestReconcileDay(t *testing.T) {
 					}
 					return append(out, ghostRow)
 				})
-				wantOpen := []want{{store.DiscOnlyPolypay, d}, {store.DiscAmountDiffers, ex}, {store.DiscOnlyChannel, ghost}}
+				wantOpen := []want{{reconcile.OnlyPolypay, d}, {reconcile.AmountDiffers, ex}, {reconcile.OnlyChannel, ghost}}
 
 				for run := 1; run <= 2; run++ {
 					var steps int
@@ -151,7 +150,7 @@ func TestReconcileDay(t *testing.T) {
 					if run == 2 {
 						wantSettled, wantFees = 0, 0 // F is now paid; every fee is already posted
 					}
-					if x.Status != store.RunDone || x.StatementLines != 7 || x.Matched != 5 || x.Open != 3 || x.Settled != wantSettled ||
+					if x.Status != reconcile.RunDone || x.StatementLines != 7 || x.Matched != 5 || x.Open != 3 || x.Settled != wantSettled ||
 						x.FeesPosted != wantFees || steps == 0 {
 						t.Errorf("run %d: %+v (%d progress steps)", run, *x, steps)
 					}
@@ -163,12 +162,12 @@ func TestReconcileDay(t *testing.T) {
 					t.Fatalf("the lost payment was not settled by query: %s", r.Body)
 				}
 				live := false
-				open, err := e.node.Recon.Discrepancies(ctx, store.DiscrepancyFilter{AppID: e.app.AppID, Live: &live, Family: f.fam, Day: day, Open: &live})
+				open, err := e.node.Recon.Discrepancies(ctx, reconcile.DiscrepancyFilter{AppID: e.app.AppID, Live: &live, Family: f.fam, Day: day, Open: &live})
 				if err != nil || len(open) != 0 {
 					t.Fatalf("resolved discrepancies before resolving: %v %v", open, err)
 				}
 				yes := true
-				open, err = e.node.Recon.Discrepancies(ctx, store.DiscrepancyFilter{AppID: e.app.AppID, Live: &live, Family: f.fam, Day: day, Open: &yes})
+				open, err = e.node.Recon.Discrepancies(ctx, reconcile.DiscrepancyFilter{AppID: e.app.AppID, Live: &live, Family: f.fam, Day: day, Open: &yes})
 				if err != nil || len(open) != 3 {
 					t.Fatalf("open discrepancies after two runs: %d %v", len(open), err)
 				}
@@ -188,7 +187,7 @@ func TestReconcileDay(t *testing.T) {
 					if err != nil || res.Run.Open != 2 {
 						t.Fatalf("re-run after resolving: %v %+v", err, res)
 					}
-					all, _ := e.node.Recon.Discrepancies(ctx, store.DiscrepancyFilter{AppID: e.app.AppID, Family: f.fam, Day: day})
+					all, _ := e.node.Recon.Discrepancies(ctx, reconcile.DiscrepancyFilter{AppID: e.app.AppID, Family: f.fam, Day: day})
 					if len(all) != 3 {
 						t.Fatalf("%d discrepancies in all, want 2 open + 1 resolved", len(all))
 					}
@@ -261,12 +260,12 @@ func TestDailyJobOnce(t *testing.T) {
 				t.Fatalf("RunDay #%d = %v, %v; want %v", i+1, ran, err, want)
 			}
 		}
-		runs, err := e.node.Recon.Runs(ctx, store.RunFilter{AppID: e.app.AppID, Day: day})
+		runs, err := e.node.Recon.Runs(ctx, reconcile.RunFilter{AppID: e.app.AppID, Day: day})
 		if err != nil || len(runs) != len(e.node.Registry.Families()) { // every sandbox family, once each
 			t.Fatalf("runs: %d %v", len(runs), err)
 		}
 		for _, r := range runs {
-			if r.Status != store.RunDone || r.Open != 0 {
+			if r.Status != reconcile.RunDone || r.Open != 0 {
 				t.Errorf("run %+v", *r)
 			}
 		}

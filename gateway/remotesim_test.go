@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/polypay/polypay/channel"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
 	"github.com/polypay/polypay/ledger"
+	"github.com/polypay/polypay/sandbox"
 )
 
 // TestRemoteSimulators: a node started with SimURL uses the simulators
@@ -30,13 +30,13 @@ func TestRemoteSimulators(t *testing.T) {
 	}
 	ln := mustListen(t)
 	simURL := "http://" + ln.Addr().String()
-	reg, err := channel.NewRegistry(ctx, db, box, simURL, discard, channel.WithPublicURL(simURL))
+	reg, sb, err := gateway.OpenChannels(ctx, db, box, simURL, discard, nil, []sandbox.Option{sandbox.WithPublicURL(simURL)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: reg.SimHostHandler()}
+	srv := &http.Server{Handler: sb.SimHostHandler()}
 	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close(); reg.Close(); db.Close() })
+	t.Cleanup(func() { srv.Close(); sb.Close(); db.Close() })
 
 	cfg := gateway.Config{Addr: "127.0.0.1:0", DataDir: dir, SimURL: simURL, Log: discard, PollInterval: time.Hour}
 	n1, err := gateway.Start(ctx, cfg)
@@ -57,7 +57,7 @@ func TestRemoteSimulators(t *testing.T) {
 		t.Fatal(err)
 	}
 	var held bool
-	for _, tr := range reg.AlipaySim().Trades() {
+	for _, tr := range sb.AlipaySim().Trades() {
 		held = held || (tr.AppID == mid && tr.OutTradeNo == id && tr.Paid)
 	}
 	if !held {
@@ -84,7 +84,7 @@ func TestRemoteSimulators(t *testing.T) {
 	if r.Status != 200 || r.str("status") != "succeeded" {
 		t.Fatalf("refund after restart: %d %s", r.Status, r.Body)
 	}
-	for _, tr := range reg.AlipaySim().Trades() {
+	for _, tr := range sb.AlipaySim().Trades() {
 		if tr.OutTradeNo == id && (len(tr.Refunds) != 1 || tr.Refunds[0].Amount != 100) {
 			t.Fatalf("channel refunds %+v, want one of 100", tr.Refunds)
 		}
@@ -125,7 +125,7 @@ func TestScanUnknownOutcome(t *testing.T) {
 			}
 			ln := mustListen(t)
 			simURL := "http://" + ln.Addr().String()
-			reg, err := channel.NewRegistry(ctx, db, box, simURL, discard, channel.WithPublicURL(simURL))
+			reg, sb, err := gateway.OpenChannels(ctx, db, box, simURL, discard, nil, []sandbox.Option{sandbox.WithPublicURL(simURL)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +133,7 @@ func TestScanUnknownOutcome(t *testing.T) {
 			// and as a gateway timeout: long enough for the notification to
 			// land. With failQueries, every query fails until the test ends.
 			var lost, healed atomic.Bool
-			host := reg.SimHostHandler()
+			host := sb.SimHostHandler()
 			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				body, _ := io.ReadAll(r.Body)
 				r.Body = io.NopCloser(bytes.NewReader(body))
@@ -155,7 +155,7 @@ func TestScanUnknownOutcome(t *testing.T) {
 				host.ServeHTTP(w, r)
 			})}
 			go srv.Serve(ln)
-			t.Cleanup(func() { srv.Close(); reg.Close(); db.Close() })
+			t.Cleanup(func() { srv.Close(); sb.Close(); db.Close() })
 			n, err := gateway.Start(ctx, gateway.Config{Addr: "127.0.0.1:0", DataDir: dir, SimURL: simURL, Log: discard, PollInterval: time.Hour})
 			if err != nil {
 				t.Fatal(err)
@@ -177,7 +177,7 @@ func TestScanUnknownOutcome(t *testing.T) {
 				t.Fatal(err)
 			}
 			var id string
-			for _, tr := range reg.AlipaySim().Trades() {
+			for _, tr := range sb.AlipaySim().Trades() {
 				if tr.AppID == mid {
 					id = tr.OutTradeNo
 					if !tr.Paid || tr.Reversed != tc.wantChanRev {
@@ -245,13 +245,13 @@ func TestRefundNotificationReordered(t *testing.T) {
 	ln := mustListen(t)
 	simURL := "http://" + ln.Addr().String()
 	hold := &holdFirst{mark: "out_biz_no=", release: make(chan struct{})}
-	reg, err := channel.NewRegistry(ctx, db, box, simURL, discard, channel.WithPublicURL(simURL),
-		channel.WithSimHTTPClient(&http.Client{Timeout: 10 * time.Second, Transport: hold}))
+	_, sb, err := gateway.OpenChannels(ctx, db, box, simURL, discard, nil, []sandbox.Option{sandbox.WithPublicURL(simURL),
+		sandbox.WithSimHTTPClient(&http.Client{Timeout: 10 * time.Second, Transport: hold})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var lost atomic.Bool
-	host := reg.SimHostHandler()
+	host := sb.SimHostHandler()
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -263,7 +263,7 @@ func TestRefundNotificationReordered(t *testing.T) {
 		host.ServeHTTP(w, r)
 	})}
 	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close(); reg.Close(); db.Close() })
+	t.Cleanup(func() { srv.Close(); sb.Close(); db.Close() })
 	n, err := gateway.Start(ctx, gateway.Config{Addr: "127.0.0.1:0", DataDir: dir, SimURL: simURL, Log: discard, PollInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)

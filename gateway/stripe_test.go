@@ -188,7 +188,7 @@ func TestCardFallbackAnd3DS(t *testing.T) {
 		return strings.Join(out, ",")
 	}
 
-	e.node.Registry.StripeSim().FailCreates(primary, true)
+	e.node.Sandbox.StripeSim().FailCreates(primary, true)
 	r := charge("FALLBACK1", "4242424242424242")
 	if r.Status != 200 || r.JSON["paid"] != true || attempts(r) != "default:error,backup:accepted" {
 		t.Fatalf("fallback: %d %s", r.Status, r.Body)
@@ -200,7 +200,7 @@ func TestCardFallbackAnd3DS(t *testing.T) {
 	if d := charge("FALLBACK2", "4000000000009995"); d.Status != 402 || d.str("error", "code") != "insufficient_funds" {
 		t.Fatalf("decline on the backup: %d %s", d.Status, d.Body)
 	}
-	e.node.Registry.StripeSim().FailCreates(primary, false)
+	e.node.Sandbox.StripeSim().FailCreates(primary, false)
 
 	if d := charge("DECLINE1", "4000000000009995"); d.Status != 402 {
 		t.Fatalf("decline: %d %s", d.Status, d.Body)

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/polypay/polypay/channel"
 	"github.com/polypay/polypay/channel/unionpay"
+	"github.com/polypay/polypay/credstore"
 	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/sim/unionpaysim"
 	"github.com/polypay/polypay/store"
@@ -98,11 +98,11 @@ func TestUnionPayNotificationsCannotBeForged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	simKey, err := channel.LoadOrCreateKey(ctx, e.node.DB, e.node.Box, "sim.unionpay.sign_key")
+	simKey, err := credstore.LoadOrCreateKey(ctx, e.node.DB, e.node.Box, "sim.unionpay.sign_key")
 	if err != nil {
 		t.Fatal(err)
 	}
-	simCert := e.node.Registry.UnionPaySim().SignCertPEM()
+	simCert := e.node.Sandbox.UnionPaySim().SignCertPEM()
 	stranger, _ := rsa.GenerateKey(rand.Reader, 2048)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: unionpaysim.SignCertCN},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}

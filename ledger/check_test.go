@@ -12,6 +12,7 @@ import (
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/ledger"
+	"github.com/polypay/polypay/reconcile"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
 )
@@ -143,10 +144,10 @@ func (k *books) refund(c *polypay.Charge, amount int64, status polypay.RefundSta
 }
 
 // order stores an order in status, with its charge (pass "" for none).
-func (k *books) order(amount, coupon int64, status, chargeID string) ledger.Order {
+func (k *books) order(amount, coupon int64, status polypay.OrderStatus, chargeID string) ledger.Order {
 	k.t.Helper()
 	k.n++
-	o := &store.Order{ID: polypay.NewID("or_"), AppID: k.app, MerchantOrderNo: fmt.Sprint("m", k.n), Amount: amount, Currency: "cny",
+	o := &polypay.Order{ID: polypay.NewID("or_"), AppID: k.app, MerchantOrderNo: fmt.Sprint("m", k.n), Amount: amount, Currency: "cny",
 		Subject: "s", Body: "b", Channels: []byte("[]"), Metadata: []byte("{}"), Status: status, Created: 1700000000,
 		TimeExpire: 1700086400, ChargeID: chargeID, CashierToken: "t", ParamsHash: "h", CouponAmount: coupon}
 	k.write(func(tx *store.Tx) error { return tx.InsertOrder(ctx, o) })
@@ -156,16 +157,16 @@ func (k *books) order(amount, coupon int64, status, chargeID string) ledger.Orde
 // paidOrder is an order with a coupon paid by its charge, both posted.
 func (k *books) paidOrder(amount, coupon int64) ledger.Order {
 	c := k.paidCharge(amount - coupon)
-	o := k.order(amount, coupon, store.OrderPaid, c.ID)
+	o := k.order(amount, coupon, polypay.OrderPaid, c.ID)
 	k.post(ledger.Discounted(o))
 	return o
 }
 
-func (k *books) feeLine(c *polypay.Charge, amount int64) store.FeeLine {
-	return store.FeeLine{RefID: "pay:" + c.ID, AppID: k.app, Channel: c.Channel, Day: "2023-11-14", Currency: c.Currency, Amount: amount, RunID: "run_1"}
+func (k *books) feeLine(c *polypay.Charge, amount int64) reconcile.FeeLine {
+	return reconcile.FeeLine{RefID: "pay:" + c.ID, AppID: k.app, Channel: c.Channel, Day: "2023-11-14", Currency: c.Currency, Amount: amount, RunID: "run_1"}
 }
 
-func (k *books) postFee(f store.FeeLine) {
+func (k *books) postFee(f reconcile.FeeLine) {
 	k.t.Helper()
 	k.write(func(tx *store.Tx) error {
 		_, err := tx.PostFee(ctx, f)
@@ -200,8 +201,8 @@ func TestCheck(t *testing.T) {
 			})
 			closed := k.charge(10, func(c *polypay.Charge) { c.Status = polypay.ChargeReversed }) // reversed unpaid: nothing to give back
 			k.paidOrder(500, 100)
-			k.order(500, 0, store.OrderPaid, k.paidCharge(500).ID)
-			k.order(900, 100, store.OrderCreated, closed.ID)
+			k.order(500, 0, polypay.OrderPaid, k.paidCharge(500).ID)
+			k.order(900, 100, polypay.OrderCreated, closed.ID)
 			k.postFee(k.feeLine(c, 3))
 			k.postFee(k.feeLine(rev, -2))
 			return nil
@@ -304,33 +305,33 @@ func TestCheck(t *testing.T) {
 			return []string{"refund " + r.ID}
 		}},
 		{"DiscountUnposted", func(k *books) []string {
-			o := k.order(500, 100, store.OrderPaid, k.paidCharge(400).ID)
+			o := k.order(500, 100, polypay.OrderPaid, k.paidCharge(400).ID)
 			return []string{"order " + o.ID}
 		}},
 		{"DiscountOfUnpaidOrder", func(k *books) []string {
-			o := k.order(500, 100, store.OrderCreated, "")
+			o := k.order(500, 100, polypay.OrderCreated, "")
 			k.post(ledger.Discounted(o))
 			return []string{"order " + o.ID}
 		}},
 		{"DiscountOtherAmount", func(k *books) []string {
-			o := k.order(500, 100, store.OrderPaid, k.paidCharge(400).ID)
+			o := k.order(500, 100, polypay.OrderPaid, k.paidCharge(400).ID)
 			posted := o
 			posted.CouponAmount = 90
 			k.post(ledger.Discounted(posted))
 			return []string{"order " + o.ID}
 		}},
 		{"CouponOutOfRange", func(k *books) []string {
-			o := k.order(500, 500, store.OrderCreated, "")
-			neg := k.order(500, -1, store.OrderCreated, "")
+			o := k.order(500, 500, polypay.OrderCreated, "")
+			neg := k.order(500, -1, polypay.OrderCreated, "")
 			return []string{"order " + o.ID, "order " + neg.ID}
 		}},
 		{"PaidByChargeOfOtherAmount", func(k *books) []string {
-			o := k.order(500, 100, store.OrderPaid, k.paidCharge(500).ID)
+			o := k.order(500, 100, polypay.OrderPaid, k.paidCharge(500).ID)
 			k.post(ledger.Discounted(o))
 			return []string{"order " + o.ID}
 		}},
 		{"PaidWithoutCharge", func(k *books) []string {
-			o := k.order(500, 0, store.OrderPaid, "")
+			o := k.order(500, 0, polypay.OrderPaid, "")
 			return []string{"order " + o.ID}
 		}},
 		{"DiscountNamesNoOrder", func(k *books) []string {

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/polypay/polypay"
-	"github.com/polypay/polypay/store"
 )
 
 // ResolveDiscrepancy closes an open discrepancy with who resolved it and a
@@ -14,7 +13,7 @@ import (
 //
 // Errors: ENotFound for an unknown id; EInvalid for an empty note or user,
 // or a discrepancy already resolved.
-func (e *Engine) ResolveDiscrepancy(ctx context.Context, id, user, note string) (*store.Discrepancy, error) {
+func (e *Engine) ResolveDiscrepancy(ctx context.Context, id, user, note string) (*Discrepancy, error) {
 	user, note = strings.TrimSpace(user), strings.TrimSpace(note)
 	if user == "" {
 		return nil, polypay.ParamError("user", "resolving a discrepancy needs the user who resolves it")
@@ -22,8 +21,8 @@ func (e *Engine) ResolveDiscrepancy(ctx context.Context, id, user, note string) 
 	if note == "" {
 		return nil, polypay.ParamError("note", "resolving a discrepancy needs a note saying how")
 	}
-	var d *store.Discrepancy
-	err := e.DB.Write(ctx, func(tx *store.Tx) error {
+	var d *Discrepancy
+	err := e.Store.WriteRecon(ctx, func(tx Tx) error {
 		ok, err := tx.ResolveDiscrepancy(ctx, id, user, note)
 		if err != nil {
 			return err
@@ -39,10 +38,10 @@ func (e *Engine) ResolveDiscrepancy(ctx context.Context, id, user, note string) 
 	return d, err
 }
 
-// Discrepancies lists discrepancies (see store.DiscrepancyFilter).
-func (e *Engine) Discrepancies(ctx context.Context, f store.DiscrepancyFilter) ([]*store.Discrepancy, error) {
-	var out []*store.Discrepancy
-	err := e.DB.Read(ctx, func(tx *store.Tx) error {
+// Discrepancies lists discrepancies (see DiscrepancyFilter).
+func (e *Engine) Discrepancies(ctx context.Context, f DiscrepancyFilter) ([]*Discrepancy, error) {
+	var out []*Discrepancy
+	err := e.Store.ReadRecon(ctx, func(tx Tx) error {
 		var err error
 		out, err = tx.ListDiscrepancies(ctx, f)
 		return err
@@ -50,10 +49,10 @@ func (e *Engine) Discrepancies(ctx context.Context, f store.DiscrepancyFilter) (
 	return out, err
 }
 
-// Runs lists runs, newest first (see store.RunFilter).
-func (e *Engine) Runs(ctx context.Context, f store.RunFilter) ([]*store.ReconRun, error) {
-	var out []*store.ReconRun
-	err := e.DB.Read(ctx, func(tx *store.Tx) error {
+// Runs lists runs, newest first (see RunFilter).
+func (e *Engine) Runs(ctx context.Context, f RunFilter) ([]*Run, error) {
+	var out []*Run
+	err := e.Store.ReadRecon(ctx, func(tx Tx) error {
 		var err error
 		out, err = tx.ListReconRuns(ctx, f)
 		return err
@@ -62,9 +61,9 @@ func (e *Engine) Runs(ctx context.Context, f store.RunFilter) ([]*store.ReconRun
 }
 
 // GetRun returns one run (its progress while it runs); ENotFound if none.
-func (e *Engine) GetRun(ctx context.Context, id string) (*store.ReconRun, error) {
-	var r *store.ReconRun
-	err := e.DB.Read(ctx, func(tx *store.Tx) error {
+func (e *Engine) GetRun(ctx context.Context, id string) (*Run, error) {
+	var r *Run
+	err := e.Store.ReadRecon(ctx, func(tx Tx) error {
 		var err error
 		r, err = tx.GetReconRun(ctx, id)
 		return err

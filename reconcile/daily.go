@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/polypay/polypay"
-	"github.com/polypay/polypay/store"
 )
 
 // Emitter stores an event and queues its webhooks (core.Service).
@@ -86,7 +85,7 @@ func (d *Daily) RunDay(ctx context.Context, day string) (bool, error) {
 	job := "daily:" + day
 	var claimed bool
 	var apps []string
-	if err := d.Engine.DB.Write(ctx, func(tx *store.Tx) error {
+	if err := d.Engine.Store.WriteRecon(ctx, func(tx Tx) error {
 		var err error
 		if claimed, err = tx.ClaimJob(ctx, job, d.Owner, tx.Now()-int64(claimStale/time.Second)); err != nil || !claimed {
 			return err
@@ -119,16 +118,16 @@ func (d *Daily) RunDay(ctx context.Context, day string) (bool, error) {
 			}
 		}
 	}
-	return true, d.Engine.DB.Write(ctx, func(tx *store.Tx) error { return tx.FinishJob(ctx, job) })
+	return true, d.Engine.Store.WriteRecon(ctx, func(tx Tx) error { return tx.FinishJob(ctx, job) })
 }
 
 func (d *Daily) summarize(ctx context.Context, appID string, live bool, day string) error {
-	rep, err := DailyReport(ctx, d.Engine.DB, d.Families, appID, live, day)
+	rep, err := DailyReport(ctx, d.Engine.Store, d.Families, appID, live, day)
 	if err != nil {
 		return err
 	}
 	var name string
-	if err := d.Engine.DB.Read(ctx, func(tx *store.Tx) error {
+	if err := d.Engine.Store.ReadRecon(ctx, func(tx Tx) error {
 		a, err := tx.GetApp(ctx, appID)
 		if err == nil {
 			name = a.Name

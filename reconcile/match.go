@@ -7,12 +7,14 @@ import (
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/ledger"
-	"github.com/polypay/polypay/store"
 )
 
 type matcher struct {
 	req   Request
 	chans []string
+	// the day's records, by charge id and refund order_no
+	chargeByID map[string]*polypay.Charge
+	refundByNo map[string]*polypay.Refund
 }
 
 // ours reports whether a charge belongs to the reconciled app, mode and family.
@@ -22,58 +24,22 @@ func (m *matcher) ours(c *polypay.Charge) bool {
 
 // match pairs statement lines with polypay's records: every line becomes
 // an item, and so does every record of the day no line named.
-func (m *matcher) match(ctx context.Context, db *store.DB, lines []polypay.StatementLine, charges []*polypay.Charge,
+func (m *matcher) match(ctx context.Context, db Store, lines []polypay.StatementLine, charges []*polypay.Charge,
 	refunds []*polypay.Refund, step func()) ([]*item, error) {
-	chargeByID := map[string]*polypay.Charge{}
+	m.chargeByID = map[string]*polypay.Charge{}
 	for _, c := range charges {
-		chargeByID[c.ID] = c
+		m.chargeByID[c.ID] = c
 	}
-	refundByNo := map[string]*polypay.Refund{}
+	m.refundByNo = map[string]*polypay.Refund{}
 	for _, r := range refunds {
-		refundByNo[r.OrderNo] = r
+		m.refundByNo[r.OrderNo] = r
 	}
 	seen := map[string]bool{}
 	var items []*item
-	err := db.Read(ctx, func(tx *store.Tx) error {
+	err := db.ReadRecon(ctx, func(tx Tx) error {
 		for i := range lines {
-			l := &lines[i]
-			it := &item{line: l}
-			it.out.Statement = l
-			it.out.ChargeID, it.out.RefundNo = l.OutTradeNo, l.RefundNo
-			c := chargeByID[l.OutTradeNo]
-			if c == nil && l.OutTradeNo != "" {
-				var err error
-				if c, err = tx.LockCharge(ctx, l.OutTradeNo); polypay.ErrorCode(err) == polypay.ENotFound {
-					c = nil
-				} else if err != nil {
-					return err
-				}
-			}
-			if !m.ours(c) {
-				c = nil
-			}
-			it.charge = c
-			if l.Kind == polypay.StatementRefund && l.RefundNo != "" {
-				r := refundByNo[l.RefundNo]
-				if r == nil {
-					var err error
-					if r, err = tx.RefundByOrderNo(ctx, l.RefundNo); polypay.ErrorCode(err) == polypay.ENotFound || err == store.ErrNoRows {
-						r = nil
-					} else if err != nil {
-						return err
-					}
-				}
-				if r != nil && (c == nil || r.ChargeID != c.ID) {
-					r = nil // another charge's refund number
-				}
-				it.refund = r
-			}
-			key := lineKey(l)
-			if seen[key] {
-				it.dup = true
-			}
-			seen[key] = true
-			if err := m.classify(ctx, tx, it); err != nil {
+			it, err := m.lineItem(ctx, tx, &lines[i], seen)
+			if err != nil {
 				return err
 			}
 			items = append(items, it)
@@ -81,22 +47,16 @@ func (m *matcher) match(ctx context.Context, db *store.DB, lines []polypay.State
 		}
 		for _, c := range charges {
 			if !seen[lineKey(&polypay.StatementLine{Kind: polypay.StatementPayment, OutTradeNo: c.ID})] {
-				it := &item{charge: c}
-				it.out = Line{Kind: OnlyPolypay, ChargeID: c.ID,
-					Detail: fmt.Sprintf("charge %s paid %d in polypay; no payment line in the statement", c.ID, captured(c))}
-				items = append(items, it)
+				items = append(items, unstatedCharge(c))
 			}
 			step()
 		}
 		for _, r := range refunds {
 			if r.Status != polypay.RefundFailed && !seen[lineKey(&polypay.StatementLine{Kind: polypay.StatementRefund, RefundNo: r.OrderNo})] {
-				c, err := tx.LockCharge(ctx, r.ChargeID)
+				it, err := unstatedRefund(ctx, tx, r)
 				if err != nil {
 					return err
 				}
-				it := &item{charge: c, refund: r}
-				it.out = Line{Kind: OnlyPolypay, ChargeID: r.ChargeID, RefundID: r.ID, RefundNo: r.OrderNo,
-					Detail: fmt.Sprintf("refund %s of %d is %s in polypay; no refund line in the statement", r.OrderNo, r.Amount, r.Status)}
 				items = append(items, it)
 			}
 			step()
@@ -104,6 +64,87 @@ func (m *matcher) match(ctx context.Context, db *store.DB, lines []polypay.State
 		return nil
 	})
 	return items, err
+}
+
+// lineItem is the classified item of one statement line; seen holds the
+// keys of the lines before it, and gets this one's.
+func (m *matcher) lineItem(ctx context.Context, tx Tx, l *polypay.StatementLine, seen map[string]bool) (*item, error) {
+	it := &item{line: l}
+	it.out.Statement = l
+	it.out.ChargeID, it.out.RefundNo = l.OutTradeNo, l.RefundNo
+	c, err := m.lineCharge(ctx, tx, l)
+	if err != nil {
+		return nil, err
+	}
+	it.charge = c
+	if l.Kind == polypay.StatementRefund && l.RefundNo != "" {
+		if it.refund, err = m.lineRefund(ctx, tx, l, c); err != nil {
+			return nil, err
+		}
+	}
+	key := lineKey(l)
+	it.dup = seen[key]
+	seen[key] = true
+	if err := m.classify(ctx, tx, it); err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+// lineCharge is the charge a line names, nil when polypay has none of
+// this app, mode and family by that id.
+func (m *matcher) lineCharge(ctx context.Context, tx Tx, l *polypay.StatementLine) (*polypay.Charge, error) {
+	c := m.chargeByID[l.OutTradeNo]
+	if c == nil && l.OutTradeNo != "" {
+		var err error
+		if c, err = tx.LockCharge(ctx, l.OutTradeNo); polypay.ErrorCode(err) == polypay.ENotFound {
+			c = nil
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if !m.ours(c) {
+		return nil, nil
+	}
+	return c, nil
+}
+
+// lineRefund is the refund a refund line names, nil when polypay has none
+// by that number or it is another charge's.
+func (m *matcher) lineRefund(ctx context.Context, tx Tx, l *polypay.StatementLine, c *polypay.Charge) (*polypay.Refund, error) {
+	r := m.refundByNo[l.RefundNo]
+	if r == nil {
+		var err error
+		if r, err = tx.RefundByOrderNo(ctx, l.RefundNo); polypay.ErrorCode(err) == polypay.ENotFound {
+			r = nil
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if r != nil && (c == nil || r.ChargeID != c.ID) {
+		return nil, nil // another charge's refund number
+	}
+	return r, nil
+}
+
+// unstatedCharge is a charge paid in polypay that no payment line names.
+func unstatedCharge(c *polypay.Charge) *item {
+	it := &item{charge: c}
+	it.out = Line{Kind: OnlyPolypay, ChargeID: c.ID,
+		Detail: fmt.Sprintf("charge %s paid %d in polypay; no payment line in the statement", c.ID, captured(c))}
+	return it
+}
+
+// unstatedRefund is a refund made in polypay that no refund line names.
+func unstatedRefund(ctx context.Context, tx Tx, r *polypay.Refund) (*item, error) {
+	c, err := tx.LockCharge(ctx, r.ChargeID)
+	if err != nil {
+		return nil, err
+	}
+	it := &item{charge: c, refund: r}
+	it.out = Line{Kind: OnlyPolypay, ChargeID: r.ChargeID, RefundID: r.ID, RefundNo: r.OrderNo,
+		Detail: fmt.Sprintf("refund %s of %d is %s in polypay; no refund line in the statement", r.OrderNo, r.Amount, r.Status)}
+	return it, nil
 }
 
 // lineKey identifies what a line is about: one payment per charge, one
@@ -120,7 +161,7 @@ func lineKey(l *polypay.StatementLine) string {
 
 // classify decides an item's kind from the line and polypay's records,
 // the ledger included.
-func (m *matcher) classify(ctx context.Context, tx *store.Tx, it *item) error {
+func (m *matcher) classify(ctx context.Context, tx Tx, it *item) error {
 	l, c, r := it.line, it.charge, it.refund
 	o := &it.out
 	o.Settled = false
@@ -198,9 +239,9 @@ func (m *matcher) classify(ctx context.Context, tx *store.Tx, it *item) error {
 
 // recheck reloads an item's records after a settling query and classifies
 // it again.
-func (m *matcher) recheck(ctx context.Context, db *store.DB, it *item) error {
+func (m *matcher) recheck(ctx context.Context, db Store, it *item) error {
 	was := it.out.Kind
-	return db.Read(ctx, func(tx *store.Tx) error {
+	return db.ReadRecon(ctx, func(tx Tx) error {
 		c, err := tx.LockCharge(ctx, it.charge.ID)
 		if err != nil {
 			return err

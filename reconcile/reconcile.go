@@ -12,11 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-
 	"time"
 
 	"github.com/polypay/polypay"
-	"github.com/polypay/polypay/store"
 )
 
 // Channels gives the statements of an app's channel families.
@@ -32,13 +30,18 @@ type Channels interface {
 // Settler asks a channel about one charge or refund and applies the
 // answer the way the poller does (core.Service implements it).
 type Settler interface {
+	// SettleCharge queries the channel about a charge and applies a final
+	// answer; ENotFound for an unknown charge, else the connector's errors.
 	SettleCharge(ctx context.Context, chargeID string) (*polypay.Charge, polypay.NotifyOutcome, error)
+	// SettleRefund queries the channel about a pending refund (by its
+	// order_no) and applies a final answer; ENotFound for an unknown
+	// refund, else the connector's errors.
 	SettleRefund(ctx context.Context, orderNo string) (*polypay.Refund, error)
 }
 
 // Engine runs reconciliations.
 type Engine struct {
-	DB       *store.DB
+	Store    Store
 	Channels Channels
 	Settler  Settler
 	Log      *slog.Logger
@@ -106,14 +109,9 @@ type Progress struct {
 	Total int
 }
 
-// Line kinds of a Result.
-const (
-	Matched       = "matched"
-	OnlyPolypay   = store.DiscOnlyPolypay
-	OnlyChannel   = store.DiscOnlyChannel
-	AmountDiffers = store.DiscAmountDiffers
-	StatusDiffers = store.DiscStatusDiffers
-)
+// Matched is the kind of a Line that agrees; the other kinds are those of
+// a Discrepancy (OnlyPolypay, ...).
+const Matched = "matched"
 
 // Line is one classified item: a statement line, or a record polypay has
 // and the statement lacks.
@@ -129,9 +127,9 @@ type Line struct {
 
 // Result is a finished run.
 type Result struct {
-	Run           *store.ReconRun
+	Run           *Run
 	Lines         []*Line
-	Discrepancies []*store.Discrepancy // the open ones this run left
+	Discrepancies []*Discrepancy // the open ones this run left
 }
 
 // item is one thing to classify, with what polypay knows of it.
@@ -140,7 +138,7 @@ type item struct {
 	charge *polypay.Charge
 	refund *polypay.Refund
 	out    Line
-	disc   *store.Discrepancy
+	disc   *Discrepancy
 	dup    bool
 }
 
@@ -165,9 +163,9 @@ func (e *Engine) Run(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := &store.ReconRun{ID: polypay.NewID("rcn_"), AppID: req.AppID, Live: req.Live, Family: req.Family, Day: req.Day,
-		Status: store.RunRunning, Total: 3}
-	if err := e.DB.Write(ctx, func(tx *store.Tx) error {
+	run := &Run{ID: polypay.NewID("rcn_"), AppID: req.AppID, Live: req.Live, Family: req.Family, Day: req.Day,
+		Status: RunRunning, Total: 3}
+	if err := e.Store.WriteRecon(ctx, func(tx Tx) error {
 		run.Started = tx.Now()
 		return tx.InsertReconRun(ctx, run)
 	}); err != nil {
@@ -175,8 +173,8 @@ func (e *Engine) Run(ctx context.Context, req Request) (*Result, error) {
 	}
 	res, err := e.run(ctx, req, st, run, chans, from, to)
 	if err != nil {
-		run.Status, run.Error = store.RunFailed, errorText(err)
-		if werr := e.DB.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+		run.Status, run.Error = RunFailed, errorText(err)
+		if werr := e.Store.WriteRecon(context.WithoutCancel(ctx), func(tx Tx) error {
 			run.Finished = tx.Now()
 			return tx.UpdateReconRun(ctx, run)
 		}); werr != nil && e.Log != nil {
@@ -195,33 +193,16 @@ func errorText(err error) string {
 	return err.Error()
 }
 
-func (e *Engine) progress(req Request, run *store.ReconRun, step string) {
+func (e *Engine) progress(req Request, run *Run, step string) {
 	run.Progress++
 	if req.Progress != nil {
 		req.Progress(Progress{Step: step, Done: int(run.Progress), Total: int(run.Total)})
 	}
 }
 
-func (e *Engine) run(ctx context.Context, req Request, st polypay.Statementer, run *store.ReconRun, chans []string, from, to int64) (*Result, error) {
-	lines, err := st.Statement(ctx, req.Day)
-	if polypay.ErrorCode(err) == polypay.ENotFound {
-		// No statement: the channel saw no money move that day (or has
-		// not made the file yet); whatever polypay has is then unmatched.
-		lines, err = nil, nil
-	}
+func (e *Engine) run(ctx context.Context, req Request, st polypay.Statementer, run *Run, chans []string, from, to int64) (*Result, error) {
+	lines, charges, refunds, err := e.load(ctx, req, st, chans, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("statement of %s for %s: %w", req.Family, req.Day, err)
-	}
-	var charges []*polypay.Charge
-	var refunds []*polypay.Refund
-	if err := e.DB.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		if charges, err = tx.ChargesPaidBetween(ctx, req.AppID, req.Live, chans, from, to); err != nil {
-			return err
-		}
-		refunds, err = tx.RefundsCreatedBetween(ctx, req.AppID, req.Live, chans, from, to)
-		return err
-	}); err != nil {
 		return nil, err
 	}
 	run.StatementLines = int64(len(lines))
@@ -229,13 +210,58 @@ func (e *Engine) run(ctx context.Context, req Request, st polypay.Statementer, r
 	e.progress(req, run, "download")
 
 	m := &matcher{req: req, chans: chans}
-	items, err := m.match(ctx, e.DB, lines, charges, refunds, func() { e.progress(req, run, "match") })
+	items, err := m.match(ctx, e.Store, lines, charges, refunds, func() { e.progress(req, run, "match") })
 	if err != nil {
 		return nil, err
 	}
-	// Settle what a query can: the channel's word then goes through the
-	// same path as a notification or the poller, and the item is checked
-	// again against what polypay now holds.
+	if err := e.settleAll(ctx, req, run, m, items); err != nil {
+		return nil, err
+	}
+	res := &Result{Run: run}
+	for _, it := range items {
+		res.Lines = append(res.Lines, &it.out)
+	}
+	if res.Discrepancies, err = e.save(ctx, req, run, items); err != nil {
+		return nil, err
+	}
+	if req.Progress != nil {
+		req.Progress(Progress{Step: "save", Done: int(run.Total), Total: int(run.Total)})
+	}
+	return res, nil
+}
+
+// load downloads the day's statement and reads polypay's charges paid and
+// refunds made that day.
+func (e *Engine) load(ctx context.Context, req Request, st polypay.Statementer, chans []string, from, to int64) (
+	lines []polypay.StatementLine, charges []*polypay.Charge, refunds []*polypay.Refund, err error) {
+	lines, err = st.Statement(ctx, req.Day)
+	if polypay.ErrorCode(err) == polypay.ENotFound {
+		// No statement: the channel saw no money move that day (or has
+		// not made the file yet); whatever polypay has is then unmatched.
+		lines, err = nil, nil
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("statement of %s for %s: %w", req.Family, req.Day, err)
+	}
+	err = e.Store.ReadRecon(ctx, func(tx Tx) error {
+		var err error
+		if charges, err = tx.ChargesPaidBetween(ctx, req.AppID, req.Live, chans, from, to); err != nil {
+			return err
+		}
+		refunds, err = tx.RefundsCreatedBetween(ctx, req.AppID, req.Live, chans, from, to)
+		return err
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return lines, charges, refunds, nil
+}
+
+// settleAll settles what a query can: the channel's word then goes through
+// the same path as a notification or the poller, and the item is checked
+// again against what polypay now holds. A query that fails leaves the item
+// as it was, its detail saying so.
+func (e *Engine) settleAll(ctx context.Context, req Request, run *Run, m *matcher, items []*item) error {
 	var settle []*item
 	for _, it := range items {
 		if settleable(it) {
@@ -249,38 +275,28 @@ func (e *Engine) run(ctx context.Context, req Request, st polypay.Statementer, r
 			if e.Log != nil {
 				e.Log.Warn("reconcile: settling by query", "charge", it.out.ChargeID, "refund_no", it.out.RefundNo, "err", err)
 			}
-		} else if err := m.recheck(ctx, e.DB, it); err != nil {
-			return nil, err
+		} else if err := m.recheck(ctx, e.Store, it); err != nil {
+			return err
 		}
 		e.progress(req, run, "settle")
 	}
-	res := &Result{Run: run}
-	for _, it := range items {
-		res.Lines = append(res.Lines, &it.out)
-	}
-	err = e.DB.Write(ctx, func(tx *store.Tx) error {
+	return nil
+}
+
+// save stores the outcome in one transaction: the run's counts, the fee
+// postings of lines not posted before and the day's open discrepancies
+// (replacing those of an earlier run). It returns the discrepancies left
+// open.
+func (e *Engine) save(ctx context.Context, req Request, run *Run, items []*item) ([]*Discrepancy, error) {
+	var open []*Discrepancy
+	err := e.Store.WriteRecon(ctx, func(tx Tx) error {
 		run.Matched, run.OnlyPolypay, run.OnlyChannel, run.AmountDiffers, run.StatusDiffers = 0, 0, 0, 0, 0
 		run.Settled, run.Open, run.FeesPosted, run.FeeAmount = 0, 0, 0, 0
-		var discs []*store.Discrepancy
+		var discs []*Discrepancy
 		for _, it := range items {
-			switch it.out.Kind {
-			case Matched:
-				run.Matched++
-			case OnlyPolypay:
-				run.OnlyPolypay++
-			case OnlyChannel:
-				run.OnlyChannel++
-			case AmountDiffers:
-				run.AmountDiffers++
-			case StatusDiffers:
-				run.StatusDiffers++
-			}
-			if it.out.Settled {
-				run.Settled++
-			}
+			run.count(&it.out)
 			if it.out.Kind != Matched {
-				d := discrepancy(req, run.ID, it)
-				discs = append(discs, d)
+				discs = append(discs, discrepancy(req, run.ID, it))
 			}
 			if f, ok := feeOf(req, run.ID, it); ok {
 				posted, err := tx.PostFee(ctx, f)
@@ -293,22 +309,37 @@ func (e *Engine) run(ctx context.Context, req Request, st polypay.Statementer, r
 				}
 			}
 		}
-		discs, err := tx.ReplaceOpenDiscrepancies(ctx, req.AppID, req.Live, req.Family, req.Day, discs)
-		if err != nil {
+		var err error
+		if open, err = tx.ReplaceOpenDiscrepancies(ctx, req.AppID, req.Live, req.Family, req.Day, discs); err != nil {
 			return err
 		}
-		run.Open = int64(len(discs))
-		run.Status, run.Progress, run.Finished = store.RunDone, run.Total, tx.Now()
-		res.Discrepancies = discs
+		run.Open = int64(len(open))
+		run.Status, run.Progress, run.Finished = RunDone, run.Total, tx.Now()
 		return tx.UpdateReconRun(ctx, run)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if req.Progress != nil {
-		req.Progress(Progress{Step: "save", Done: int(run.Total), Total: int(run.Total)})
+	return open, nil
+}
+
+// count adds a classified line to the run's counts.
+func (r *Run) count(l *Line) {
+	switch l.Kind {
+	case Matched:
+		r.Matched++
+	case OnlyPolypay:
+		r.OnlyPolypay++
+	case OnlyChannel:
+		r.OnlyChannel++
+	case AmountDiffers:
+		r.AmountDiffers++
+	case StatusDiffers:
+		r.StatusDiffers++
 	}
-	return res, nil
+	if l.Settled {
+		r.Settled++
+	}
 }
 
 // settleable: polypay is behind the channel in a way a query can fix.
@@ -334,8 +365,8 @@ func (e *Engine) settle(ctx context.Context, it *item) error {
 	return err
 }
 
-func discrepancy(req Request, runID string, it *item) *store.Discrepancy {
-	d := &store.Discrepancy{RunID: runID, AppID: req.AppID, Live: req.Live, Family: req.Family, Day: req.Day,
+func discrepancy(req Request, runID string, it *item) *Discrepancy {
+	d := &Discrepancy{RunID: runID, AppID: req.AppID, Live: req.Live, Family: req.Family, Day: req.Day,
 		Kind: it.out.Kind, ChargeID: it.out.ChargeID, RefundID: it.out.RefundID, RefundNo: it.out.RefundNo, Detail: it.out.Detail}
 	if l := it.line; l != nil {
 		d.LineKind, d.TransactionNo, d.Currency, d.ChannelAmount = string(l.Kind), l.TransactionNo, l.Currency, l.Amount
@@ -362,10 +393,10 @@ func discrepancy(req Request, runID string, it *item) *store.Discrepancy {
 // feeOf is the ledger posting of a line's fee: only for lines tied to one
 // of the app's charges (the fee of a line polypay cannot place waits until
 // someone finds out whose money it was), keyed by the line.
-func feeOf(req Request, runID string, it *item) (store.FeeLine, bool) {
+func feeOf(req Request, runID string, it *item) (FeeLine, bool) {
 	l := it.line
 	if l == nil || l.Fee == 0 || it.charge == nil || it.dup {
-		return store.FeeLine{}, false
+		return FeeLine{}, false
 	}
 	ref := "pay:" + it.charge.ID
 	if l.Kind == polypay.StatementRefund {
@@ -374,7 +405,7 @@ func feeOf(req Request, runID string, it *item) (store.FeeLine, bool) {
 			ref = "reverse:" + it.charge.ID
 		}
 	}
-	return store.FeeLine{RefID: ref, AppID: req.AppID, Live: req.Live, Channel: it.charge.Channel, Day: req.Day,
+	return FeeLine{RefID: ref, AppID: req.AppID, Live: req.Live, Channel: it.charge.Channel, Day: req.Day,
 		Currency: it.charge.Currency, Amount: l.Fee, RunID: runID}, true
 }
 

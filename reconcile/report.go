@@ -6,14 +6,18 @@ import (
 	"io"
 	"sort"
 	"strconv"
-
-	"github.com/polypay/polypay/store"
 )
 
 // Families lists channel families (the registry implements it).
 type Families interface {
+	// Families lists the family names.
 	Families() []string
+	// FamilyChannels lists the Ping++ channels of a family (nil for an
+	// unknown one).
 	FamilyChannels(family string) []string
+	// Family is the family of a channel (alipay_qr: alipay), or the name
+	// itself when it names a family.
+	Family(channel string) string
 }
 
 // ReportRow is one channel's day.
@@ -45,12 +49,12 @@ type Report struct {
 // DailyReport builds an app's report for day.
 //
 // Errors: EInvalid for a malformed day.
-func DailyReport(ctx context.Context, db *store.DB, fams Families, appID string, live bool, day string) (*Report, error) {
+func DailyReport(ctx context.Context, db Store, fams Families, appID string, live bool, day string) (*Report, error) {
 	if _, _, err := DayBounds(day, Shanghai); err != nil {
 		return nil, err
 	}
 	rep := &Report{Object: "daily_report", App: appID, Live: live, Date: day, Rows: []*ReportRow{}, Totals: []*ReportRow{}}
-	err := db.Read(ctx, func(tx *store.Tx) error {
+	err := db.ReadRecon(ctx, func(tx Tx) error {
 		for _, fam := range fams.Families() {
 			from, to, _ := DayBounds(day, Zone(fam))
 			ts, err := tx.DailyTotals(ctx, appID, live, fams.FamilyChannels(fam), from, to, day)
@@ -140,11 +144,39 @@ func DailySummary(rep *Report, name string, created int64) *Summary {
 
 // Reporter builds reports for the API and the console.
 type Reporter struct {
-	DB       *store.DB
+	Store    Store
 	Families Families
 }
 
 // DailyReport is DailyReport with the reporter's store and families.
 func (r *Reporter) DailyReport(ctx context.Context, appID string, live bool, day string) (*Report, error) {
-	return DailyReport(ctx, r.DB, r.Families, appID, live, day)
+	return DailyReport(ctx, r.Store, r.Families, appID, live, day)
+}
+
+// AllApps is every app's report of day, live mode first, the newest app
+// first within a mode (the console's summary across apps).
+//
+// Errors: EInvalid for a malformed day.
+func (r *Reporter) AllApps(ctx context.Context, day string) ([]*Report, error) {
+	var apps []string
+	if err := r.Store.ReadRecon(ctx, func(tx Tx) error {
+		list, err := tx.ListApps(ctx)
+		for _, a := range list {
+			apps = append(apps, a.ID)
+		}
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	var out []*Report
+	for _, live := range []bool{true, false} {
+		for _, app := range apps {
+			rep, err := r.DailyReport(ctx, app, live, day)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, rep)
+		}
+	}
+	return out, nil
 }

@@ -8,34 +8,10 @@ import (
 	"github.com/polypay/polypay"
 )
 
-// Discount types.
-const (
-	DiscountAmountOff  = "amount_off"
-	DiscountPercentOff = "percent_off"
-)
-
-// Discount is a merchant-funded cashier discount rule of one app and mode.
-type Discount struct {
-	ID         string
-	AppID      string
-	Livemode   bool
-	Channel    string // a channel family ("alipay", "wx") or one channel name
-	Type       string // DiscountAmountOff or DiscountPercentOff
-	AmountOff  int64  // fen, for amount_off
-	PercentOff int64  // 1-99, for percent_off
-	MinAmount  int64  // fen: the rule applies to orders of at least this amount
-	Label      []byte // JSON: a string or {"zh": ..., "en": ...}
-	Created    int64
-	Deleted    int64
-	// FirstPaymentOnly: the rule applies only to an order with a uid that
-	// has no paid order yet in the app and mode on the rule's family.
-	FirstPaymentOnly bool
-}
-
 const discountCols = `id, app_id, livemode, channel, type, amount_off, percent_off, min_amount, label, created, deleted, first_payment_only`
 
-func scanDiscount(s scanner) (*Discount, error) {
-	var d Discount
+func scanDiscount(s scanner) (*polypay.Discount, error) {
+	var d polypay.Discount
 	var live int
 	var label string
 	var first int
@@ -48,7 +24,7 @@ func scanDiscount(s scanner) (*Discount, error) {
 }
 
 // InsertDiscount stores a new rule.
-func (tx *Tx) InsertDiscount(ctx context.Context, d *Discount) error {
+func (tx *Tx) InsertDiscount(ctx context.Context, d *polypay.Discount) error {
 	_, err := tx.exec(ctx, `INSERT INTO discounts (`+discountCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
 		d.ID, d.AppID, b2i(d.Livemode), d.Channel, d.Type, d.AmountOff, d.PercentOff, d.MinAmount, string(d.Label),
 		d.Created, d.Deleted, b2i(d.FirstPaymentOnly))
@@ -56,14 +32,14 @@ func (tx *Tx) InsertDiscount(ctx context.Context, d *Discount) error {
 }
 
 // Discounts lists the app's live (not deleted) rules in a mode, oldest first.
-func (tx *Tx) Discounts(ctx context.Context, appID string, live bool) ([]*Discount, error) {
+func (tx *Tx) Discounts(ctx context.Context, appID string, live bool) ([]*polypay.Discount, error) {
 	rows, err := tx.query(ctx, `SELECT `+discountCols+` FROM discounts WHERE app_id=? AND livemode=? AND deleted=0 ORDER BY created, id`,
 		appID, b2i(live))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*Discount
+	var out []*polypay.Discount
 	for rows.Next() {
 		d, err := scanDiscount(rows)
 		if err != nil {
@@ -76,7 +52,7 @@ func (tx *Tx) Discounts(ctx context.Context, appID string, live bool) ([]*Discou
 
 // DeleteDiscount marks the app's rule deleted and returns it; ENotFound if
 // it does not exist in that app and mode or is already deleted.
-func (tx *Tx) DeleteDiscount(ctx context.Context, appID string, live bool, id string) (*Discount, error) {
+func (tx *Tx) DeleteDiscount(ctx context.Context, appID string, live bool, id string) (*polypay.Discount, error) {
 	d, err := scanDiscount(tx.queryRow(ctx, `SELECT `+discountCols+` FROM discounts WHERE id=? AND app_id=? AND livemode=? AND deleted=0`+tx.forUpdate(),
 		id, appID, b2i(live)))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -95,7 +71,7 @@ func (tx *Tx) DeleteDiscount(ctx context.Context, appID string, live bool, id st
 
 // DiscountByID returns the app's rule in a mode, deleted or not; ENotFound
 // otherwise.
-func (tx *Tx) DiscountByID(ctx context.Context, appID string, live bool, id string) (*Discount, error) {
+func (tx *Tx) DiscountByID(ctx context.Context, appID string, live bool, id string) (*polypay.Discount, error) {
 	d, err := scanDiscount(tx.queryRow(ctx, `SELECT `+discountCols+` FROM discounts WHERE id=? AND app_id=? AND livemode=?`,
 		id, appID, b2i(live)))
 	if errors.Is(err, sql.ErrNoRows) {

@@ -140,7 +140,7 @@ func (tx *Tx) LedgerOrders(ctx context.Context, refTypes []string, fn func(ledge
 		var status string
 		err := rows.Scan(append([]any{&o.ID, &o.AppID, &live, &o.Currency, &o.Amount, &o.CouponAmount, &status,
 			&r.ChargeID, &r.ChargeAmount}, e.dest()...)...)
-		o.Livemode, r.Paid = live == 1, status == OrderPaid
+		o.Livemode, r.Paid = live == 1, polypay.OrderStatus(status) == polypay.OrderPaid
 		return o.ID, r, err
 	}, func(r ledger.OrderRecord, es []ledger.Entry) error {
 		r.Entries = es

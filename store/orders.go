@@ -8,43 +8,6 @@ import (
 	"github.com/polypay/polypay"
 )
 
-// Order statuses (Ping++'s order object).
-const (
-	OrderCreated  = "created"
-	OrderPaid     = "paid"
-	OrderCanceled = "canceled"
-)
-
-// Order is a merchant's order paid through the cashier.
-type Order struct {
-	ID              string
-	AppID           string
-	Livemode        bool
-	MerchantOrderNo string
-	Amount          int64
-	Currency        string
-	Subject         string
-	Body            string
-	Description     string
-	Channels        []byte // JSON array of allowed channel names
-	ReturnURL       string
-	Metadata        []byte // JSON object
-	Status          string
-	Created         int64
-	TimePaid        int64
-	TimeExpire      int64
-	ChargeID        string // the charge that paid it, else the latest one
-	CashierToken    string
-	ParamsHash      string
-	// CouponAmount is the discount of the charge that paid the order, else
-	// of its latest charge (Ping++'s coupon_amount); DiscountID its rule.
-	CouponAmount int64
-	DiscountID   string
-	// UID is Ping++'s order uid: the merchant's id of the customer ("" for
-	// none). First-payment discounts look at a uid's paid orders.
-	UID string
-}
-
 // OrderCharge links a charge made for an order.
 type OrderCharge struct {
 	OrderID  string
@@ -61,40 +24,40 @@ type OrderCharge struct {
 const orderCols = `id, app_id, livemode, merchant_order_no, amount, currency, subject, body, description,
  channels, return_url, metadata, status, created, time_paid, time_expire, charge_id, cashier_token, params_hash, coupon_amount, discount_id, uid`
 
-func scanOrder(s scanner) (*Order, error) {
-	var o Order
+func scanOrder(s scanner) (*polypay.Order, error) {
+	var o polypay.Order
 	var live int
-	var chans, meta string
+	var chans, meta, status string
 	err := s.Scan(&o.ID, &o.AppID, &live, &o.MerchantOrderNo, &o.Amount, &o.Currency, &o.Subject, &o.Body,
-		&o.Description, &chans, &o.ReturnURL, &meta, &o.Status, &o.Created, &o.TimePaid, &o.TimeExpire,
+		&o.Description, &chans, &o.ReturnURL, &meta, &status, &o.Created, &o.TimePaid, &o.TimeExpire,
 		&o.ChargeID, &o.CashierToken, &o.ParamsHash, &o.CouponAmount, &o.DiscountID, &o.UID)
 	if err != nil {
 		return nil, err
 	}
-	o.Livemode = live == 1
+	o.Livemode, o.Status = live == 1, polypay.OrderStatus(status)
 	o.Channels, o.Metadata = []byte(chans), []byte(meta)
 	return &o, nil
 }
 
 // InsertOrder stores a new order; a repeated merchant_order_no in the same
 // app and mode fails with a unique violation.
-func (tx *Tx) InsertOrder(ctx context.Context, o *Order) error {
+func (tx *Tx) InsertOrder(ctx context.Context, o *polypay.Order) error {
 	_, err := tx.exec(ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		o.ID, o.AppID, b2i(o.Livemode), o.MerchantOrderNo, o.Amount, o.Currency, o.Subject, o.Body, o.Description,
-		string(o.Channels), o.ReturnURL, string(o.Metadata), o.Status, o.Created, o.TimePaid, o.TimeExpire,
+		string(o.Channels), o.ReturnURL, string(o.Metadata), string(o.Status), o.Created, o.TimePaid, o.TimeExpire,
 		o.ChargeID, o.CashierToken, o.ParamsHash, o.CouponAmount, o.DiscountID, o.UID)
 	return err
 }
 
 // UpdateOrder writes an order's mutable fields.
-func (tx *Tx) UpdateOrder(ctx context.Context, o *Order) error {
+func (tx *Tx) UpdateOrder(ctx context.Context, o *polypay.Order) error {
 	_, err := tx.exec(ctx, `UPDATE orders SET status=?, time_paid=?, charge_id=?, coupon_amount=?, discount_id=? WHERE id=?`,
-		o.Status, o.TimePaid, o.ChargeID, o.CouponAmount, o.DiscountID, o.ID)
+		string(o.Status), o.TimePaid, o.ChargeID, o.CouponAmount, o.DiscountID, o.ID)
 	return err
 }
 
 // GetOrder returns the app's order in the given mode; ENotFound otherwise.
-func (tx *Tx) GetOrder(ctx context.Context, appID string, live bool, id string) (*Order, error) {
+func (tx *Tx) GetOrder(ctx context.Context, appID string, live bool, id string) (*polypay.Order, error) {
 	o, err := scanOrder(tx.queryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE id=? AND app_id=? AND livemode=?`,
 		id, appID, b2i(live)))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -105,7 +68,7 @@ func (tx *Tx) GetOrder(ctx context.Context, appID string, live bool, id string) 
 
 // OrderByID returns any order by id (the cashier checks its token);
 // ENotFound if none. In a write transaction it locks the row.
-func (tx *Tx) OrderByID(ctx context.Context, id string) (*Order, error) {
+func (tx *Tx) OrderByID(ctx context.Context, id string) (*polypay.Order, error) {
 	o, err := scanOrder(tx.queryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE id=?`+tx.forUpdate(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, polypay.NotFound("order", id)
@@ -114,7 +77,7 @@ func (tx *Tx) OrderByID(ctx context.Context, id string) (*Order, error) {
 }
 
 // OrderByMerchantNo finds an order by the merchant's order number, or nil.
-func (tx *Tx) OrderByMerchantNo(ctx context.Context, appID string, live bool, no string) (*Order, error) {
+func (tx *Tx) OrderByMerchantNo(ctx context.Context, appID string, live bool, no string) (*polypay.Order, error) {
 	o, err := scanOrder(tx.queryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE app_id=? AND livemode=? AND merchant_order_no=?`,
 		appID, b2i(live), no))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -152,7 +115,7 @@ func (tx *Tx) OrderCharges(ctx context.Context, orderID string) ([]OrderCharge, 
 // paid orders in an app and mode (one entry per paid order).
 func (tx *Tx) PaidOrderChannels(ctx context.Context, appID string, live bool, uid string) ([]string, error) {
 	rows, err := tx.query(ctx, `SELECT oc.channel FROM orders o JOIN order_charges oc ON oc.order_id = o.id AND oc.charge_id = o.charge_id
- WHERE o.app_id=? AND o.livemode=? AND o.uid=? AND o.status=?`, appID, b2i(live), uid, OrderPaid)
+ WHERE o.app_id=? AND o.livemode=? AND o.uid=? AND o.status=?`, appID, b2i(live), uid, string(polypay.OrderPaid))
 	if err != nil {
 		return nil, err
 	}

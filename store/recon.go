@@ -9,80 +9,32 @@ import (
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/ledger"
+	"github.com/polypay/polypay/reconcile"
 )
 
-// Discrepancy kinds.
-const (
-	DiscOnlyPolypay   = "only_in_polypay"
-	DiscOnlyChannel   = "only_in_channel"
-	DiscAmountDiffers = "amount_differs"
-	DiscStatusDiffers = "status_differs"
+// Reconciliation's queries: package reconcile decides, these only read
+// and write its runs, discrepancies, fees and jobs.
+
+var (
+	_ reconcile.Store = (*DB)(nil)
+	_ reconcile.Tx    = (*Tx)(nil)
 )
 
-// Run statuses.
-const (
-	RunRunning = "running"
-	RunDone    = "done"
-	RunFailed  = "failed"
-)
-
-// ReconRun is one reconciliation of an app's channel family for one day.
-type ReconRun struct {
-	ID             string
-	AppID          string
-	Live           bool
-	Family         string
-	Day            string // YYYY-MM-DD in the channel's time zone
-	Status         string // RunRunning, RunDone, RunFailed
-	Progress       int64  // steps done of Total
-	Total          int64
-	StatementLines int64
-	Matched        int64
-	OnlyPolypay    int64
-	OnlyChannel    int64
-	AmountDiffers  int64
-	StatusDiffers  int64
-	Settled        int64 // differences a channel query settled
-	Open           int64 // discrepancies left open
-	FeesPosted     int64 // fee postings made by this run (0 on a re-run)
-	FeeAmount      int64 // their sum, minor units
-	Error          string
-	Started        int64
-	Finished       int64
+// ReadRecon runs fn in a read transaction (see Read).
+func (db *DB) ReadRecon(ctx context.Context, fn func(reconcile.Tx) error) error {
+	return db.Read(ctx, func(tx *Tx) error { return fn(tx) })
 }
 
-// Discrepancy is one difference left open (or resolved later).
-type Discrepancy struct {
-	ID            string
-	RunID         string
-	AppID         string
-	Live          bool
-	Family        string
-	Day           string
-	Kind          string // Disc*
-	LineKind      string // payment or refund
-	ChargeID      string // the charge (out_trade_no) concerned
-	RefundID      string // polypay's refund id, if known
-	RefundNo      string // the refund's order_no, if any
-	TransactionNo string
-	Currency      string
-	ChannelAmount int64 // 0 when the channel has no line
-	PolypayAmount int64 // 0 when polypay has no record
-	ChannelStatus string
-	PolypayStatus string
-	Detail        string
-	Resolved      bool
-	ResolvedBy    string
-	Note          string
-	ResolvedAt    int64
-	Created       int64
+// WriteRecon runs fn in a write transaction (see Write).
+func (db *DB) WriteRecon(ctx context.Context, fn func(reconcile.Tx) error) error {
+	return db.Write(ctx, func(tx *Tx) error { return fn(tx) })
 }
 
 const runCols = `id, app_id, livemode, family, day, status, progress, total, statement_lines, matched, only_polypay,
  only_channel, amount_differs, status_differs, settled, open, fees_posted, fee_amount, error, started, finished`
 
-func scanRun(s scanner) (*ReconRun, error) {
-	var r ReconRun
+func scanRun(s scanner) (*reconcile.Run, error) {
+	var r reconcile.Run
 	var live int
 	err := s.Scan(&r.ID, &r.AppID, &live, &r.Family, &r.Day, &r.Status, &r.Progress, &r.Total, &r.StatementLines,
 		&r.Matched, &r.OnlyPolypay, &r.OnlyChannel, &r.AmountDiffers, &r.StatusDiffers, &r.Settled, &r.Open,
@@ -92,7 +44,7 @@ func scanRun(s scanner) (*ReconRun, error) {
 }
 
 // InsertReconRun records a new run.
-func (tx *Tx) InsertReconRun(ctx context.Context, r *ReconRun) error {
+func (tx *Tx) InsertReconRun(ctx context.Context, r *reconcile.Run) error {
 	_, err := tx.exec(ctx, `INSERT INTO recon_runs (`+runCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		r.ID, r.AppID, b2i(r.Live), r.Family, r.Day, r.Status, r.Progress, r.Total, r.StatementLines, r.Matched,
 		r.OnlyPolypay, r.OnlyChannel, r.AmountDiffers, r.StatusDiffers, r.Settled, r.Open, r.FeesPosted, r.FeeAmount,
@@ -101,7 +53,7 @@ func (tx *Tx) InsertReconRun(ctx context.Context, r *ReconRun) error {
 }
 
 // UpdateReconRun stores a run's progress, counts and status.
-func (tx *Tx) UpdateReconRun(ctx context.Context, r *ReconRun) error {
+func (tx *Tx) UpdateReconRun(ctx context.Context, r *reconcile.Run) error {
 	_, err := tx.exec(ctx, `UPDATE recon_runs SET status=?, progress=?, total=?, statement_lines=?, matched=?, only_polypay=?,
  only_channel=?, amount_differs=?, status_differs=?, settled=?, open=?, fees_posted=?, fee_amount=?, error=?, finished=? WHERE id=?`,
 		r.Status, r.Progress, r.Total, r.StatementLines, r.Matched, r.OnlyPolypay, r.OnlyChannel, r.AmountDiffers,
@@ -110,21 +62,12 @@ func (tx *Tx) UpdateReconRun(ctx context.Context, r *ReconRun) error {
 }
 
 // GetReconRun returns a run; ENotFound when there is none.
-func (tx *Tx) GetReconRun(ctx context.Context, id string) (*ReconRun, error) {
+func (tx *Tx) GetReconRun(ctx context.Context, id string) (*reconcile.Run, error) {
 	r, err := scanRun(tx.queryRow(ctx, `SELECT `+runCols+` FROM recon_runs WHERE id=?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, polypay.NotFound("reconciliation run", id)
 	}
 	return r, err
-}
-
-// RunFilter selects runs; empty fields match everything.
-type RunFilter struct {
-	AppID  string
-	Live   *bool
-	Family string
-	Day    string
-	Limit  int // default 100
 }
 
 // reconScope is the WHERE of a run or discrepancy list: the non-empty
@@ -148,7 +91,7 @@ func reconScope(appID string, live *bool, family, day string) (where []string, a
 }
 
 // ListReconRuns returns runs, newest first.
-func (tx *Tx) ListReconRuns(ctx context.Context, f RunFilter) ([]*ReconRun, error) {
+func (tx *Tx) ListReconRuns(ctx context.Context, f reconcile.RunFilter) ([]*reconcile.Run, error) {
 	where, args := reconScope(f.AppID, f.Live, f.Family, f.Day)
 	if f.Limit <= 0 {
 		f.Limit = 100
@@ -159,7 +102,7 @@ func (tx *Tx) ListReconRuns(ctx context.Context, f RunFilter) ([]*ReconRun, erro
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*ReconRun
+	var out []*reconcile.Run
 	for rows.Next() {
 		r, err := scanRun(rows)
 		if err != nil {
@@ -173,8 +116,8 @@ func (tx *Tx) ListReconRuns(ctx context.Context, f RunFilter) ([]*ReconRun, erro
 const discCols = `id, run_id, app_id, livemode, family, day, kind, line_kind, charge_id, refund_id, refund_no, transaction_no,
  currency, channel_amount, polypay_amount, channel_status, polypay_status, detail, resolved, resolved_by, note, resolved_at, created`
 
-func scanDisc(s scanner) (*Discrepancy, error) {
-	var d Discrepancy
+func scanDisc(s scanner) (*reconcile.Discrepancy, error) {
+	var d reconcile.Discrepancy
 	var live, resolved int
 	err := s.Scan(&d.ID, &d.RunID, &d.AppID, &live, &d.Family, &d.Day, &d.Kind, &d.LineKind, &d.ChargeID, &d.RefundID,
 		&d.RefundNo, &d.TransactionNo, &d.Currency, &d.ChannelAmount, &d.PolypayAmount, &d.ChannelStatus, &d.PolypayStatus,
@@ -187,24 +130,24 @@ func scanDisc(s scanner) (*Discrepancy, error) {
 // and day and inserts ds (a new run's findings), except those someone
 // already resolved (same kind, objects and amounts): resolved ones are kept
 // as they are. It returns the ones inserted.
-func (tx *Tx) ReplaceOpenDiscrepancies(ctx context.Context, appID string, live bool, family, day string, ds []*Discrepancy) ([]*Discrepancy, error) {
+func (tx *Tx) ReplaceOpenDiscrepancies(ctx context.Context, appID string, live bool, family, day string, ds []*reconcile.Discrepancy) ([]*reconcile.Discrepancy, error) {
 	if _, err := tx.exec(ctx, `DELETE FROM recon_discrepancies WHERE app_id=? AND livemode=? AND family=? AND day=? AND resolved=0`,
 		appID, b2i(live), family, day); err != nil {
 		return nil, err
 	}
 	open := false
-	resolved, err := tx.ListDiscrepancies(ctx, DiscrepancyFilter{AppID: appID, Live: &live, Family: family, Day: day, Open: &open, Limit: 100000})
+	resolved, err := tx.ListDiscrepancies(ctx, reconcile.DiscrepancyFilter{AppID: appID, Live: &live, Family: family, Day: day, Open: &open, Limit: 100000})
 	if err != nil {
 		return nil, err
 	}
-	key := func(d *Discrepancy) string {
+	key := func(d *reconcile.Discrepancy) string {
 		return fmt.Sprintf("%s|%s|%s|%s|%s|%d|%d", d.Kind, d.LineKind, d.ChargeID, d.RefundNo, d.TransactionNo, d.ChannelAmount, d.PolypayAmount)
 	}
 	done := map[string]bool{}
 	for _, d := range resolved {
 		done[key(d)] = true
 	}
-	var out []*Discrepancy
+	var out []*reconcile.Discrepancy
 	for _, d := range ds {
 		if done[key(d)] {
 			continue
@@ -224,19 +167,8 @@ func (tx *Tx) ReplaceOpenDiscrepancies(ctx context.Context, appID string, live b
 	return out, nil
 }
 
-// DiscrepancyFilter selects discrepancies; empty fields match everything.
-type DiscrepancyFilter struct {
-	AppID  string
-	Live   *bool
-	Family string
-	Day    string
-	RunID  string
-	Open   *bool // true: unresolved only; false: resolved only
-	Limit  int   // default 500
-}
-
 // ListDiscrepancies returns discrepancies, newest day first.
-func (tx *Tx) ListDiscrepancies(ctx context.Context, f DiscrepancyFilter) ([]*Discrepancy, error) {
+func (tx *Tx) ListDiscrepancies(ctx context.Context, f reconcile.DiscrepancyFilter) ([]*reconcile.Discrepancy, error) {
 	where, args := reconScope(f.AppID, f.Live, f.Family, f.Day)
 	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
 	if f.RunID != "" {
@@ -254,7 +186,7 @@ func (tx *Tx) ListDiscrepancies(ctx context.Context, f DiscrepancyFilter) ([]*Di
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*Discrepancy
+	var out []*reconcile.Discrepancy
 	for rows.Next() {
 		d, err := scanDisc(rows)
 		if err != nil {
@@ -266,7 +198,7 @@ func (tx *Tx) ListDiscrepancies(ctx context.Context, f DiscrepancyFilter) ([]*Di
 }
 
 // GetDiscrepancy returns one discrepancy; ENotFound when there is none.
-func (tx *Tx) GetDiscrepancy(ctx context.Context, id string) (*Discrepancy, error) {
+func (tx *Tx) GetDiscrepancy(ctx context.Context, id string) (*reconcile.Discrepancy, error) {
 	d, err := scanDisc(tx.queryRow(ctx, `SELECT `+discCols+` FROM recon_discrepancies WHERE id=?`+tx.forUpdate(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, polypay.NotFound("discrepancy", id)
@@ -286,22 +218,10 @@ func (tx *Tx) ResolveDiscrepancy(ctx context.Context, id, user, note string) (bo
 	return n == 1, err
 }
 
-// FeeLine is one statement line's fee, for PostFee.
-type FeeLine struct {
-	RefID    string // the line's key: "pay:<charge id>" or "refund:<refund no>"
-	AppID    string
-	Live     bool
-	Channel  string // the charge's channel: its clearing account is credited
-	Day      string
-	Currency string
-	Amount   int64 // > 0 taken, < 0 given back
-	RunID    string
-}
-
 // PostFee records a line's fee and posts it to the ledger (ledger.Fee,
 // ref_id the line's key) unless it was recorded before (by an earlier run of
 // the same day); it reports whether it posted.
-func (tx *Tx) PostFee(ctx context.Context, f FeeLine) (bool, error) {
+func (tx *Tx) PostFee(ctx context.Context, f reconcile.FeeLine) (bool, error) {
 	if f.Amount == 0 {
 		return false, nil
 	}
@@ -383,33 +303,21 @@ func (tx *Tx) RefundsCreatedBetween(ctx context.Context, appID string, live bool
 	return out, rows.Err()
 }
 
-// ChannelTotals are an app's money movements on one channel in a period.
-type ChannelTotals struct {
-	Channel     string
-	Currency    string
-	Charges     int64 // payments
-	Gross       int64 // their amount captured
-	Refunds     int64 // succeeded refunds
-	RefundTotal int64
-	Fees        int64 // fees posted for statement lines of the day(s)
-	FeeLines    int64
-}
-
 // DailyTotals sums an app's paid charges and succeeded refunds (by
 // time_paid and time_succeed in [from, to)) per channel and currency, and
 // the fees posted for statement day.
-func (tx *Tx) DailyTotals(ctx context.Context, appID string, live bool, channels []string, from, to int64, day string) ([]*ChannelTotals, error) {
+func (tx *Tx) DailyTotals(ctx context.Context, appID string, live bool, channels []string, from, to int64, day string) ([]*reconcile.ChannelTotals, error) {
 	if len(channels) == 0 {
 		return nil, nil
 	}
 	in := `(?` + strings.Repeat(",?", len(channels)-1) + `)`
-	byKey := map[string]*ChannelTotals{}
+	byKey := map[string]*reconcile.ChannelTotals{}
 	var order []string
-	get := func(ch, cur string) *ChannelTotals {
+	get := func(ch, cur string) *reconcile.ChannelTotals {
 		k := ch + "/" + cur
 		t := byKey[k]
 		if t == nil {
-			t = &ChannelTotals{Channel: ch, Currency: cur}
+			t = &reconcile.ChannelTotals{Channel: ch, Currency: cur}
 			byKey[k] = t
 			order = append(order, k)
 		}
@@ -422,14 +330,14 @@ func (tx *Tx) DailyTotals(ctx context.Context, appID string, live bool, channels
 	for _, q := range []struct {
 		sql  string
 		args []any
-		set  func(t *ChannelTotals, n, sum int64)
+		set  func(t *reconcile.ChannelTotals, n, sum int64)
 	}{
 		{`SELECT channel, currency, COUNT(*), COALESCE(SUM(amount_captured), 0) FROM charges WHERE app_id=? AND livemode=? AND time_paid>=? AND time_paid<? AND channel IN ` + in + ` GROUP BY channel, currency`,
-			append([]any{appID, b2i(live), from, to}, chans...), func(t *ChannelTotals, n, s int64) { t.Charges, t.Gross = n, s }},
+			append([]any{appID, b2i(live), from, to}, chans...), func(t *reconcile.ChannelTotals, n, s int64) { t.Charges, t.Gross = n, s }},
 		{`SELECT c.channel, r.currency, COUNT(*), COALESCE(SUM(r.amount), 0) FROM refunds r JOIN charges c ON c.id=r.charge_id WHERE r.app_id=? AND r.livemode=? AND r.status='succeeded' AND r.time_succeed>=? AND r.time_succeed<? AND c.channel IN ` + in + ` GROUP BY c.channel, r.currency`,
-			append([]any{appID, b2i(live), from, to}, chans...), func(t *ChannelTotals, n, s int64) { t.Refunds, t.RefundTotal = n, s }},
+			append([]any{appID, b2i(live), from, to}, chans...), func(t *reconcile.ChannelTotals, n, s int64) { t.Refunds, t.RefundTotal = n, s }},
 		{`SELECT channel, currency, COUNT(*), COALESCE(SUM(amount), 0) FROM recon_fees WHERE app_id=? AND livemode=? AND day=? AND channel IN ` + in + ` GROUP BY channel, currency`,
-			append([]any{appID, b2i(live), day}, chans...), func(t *ChannelTotals, n, s int64) { t.FeeLines, t.Fees = n, s }},
+			append([]any{appID, b2i(live), day}, chans...), func(t *reconcile.ChannelTotals, n, s int64) { t.FeeLines, t.Fees = n, s }},
 	} {
 		rows, err := tx.query(ctx, q.sql, q.args...)
 		if err != nil {
@@ -449,7 +357,7 @@ func (tx *Tx) DailyTotals(ctx context.Context, appID string, live bool, channels
 			return nil, err
 		}
 	}
-	out := make([]*ChannelTotals, 0, len(order))
+	out := make([]*reconcile.ChannelTotals, 0, len(order))
 	for _, k := range order {
 		out = append(out, byKey[k])
 	}

@@ -113,6 +113,12 @@ func withRetry(d ...time.Duration) envOption {
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
+	return newEnvWith(t, nil, opts...)
+}
+
+// newEnvWith is newEnv with the simulator's handler behind wrap (nil: none).
+func newEnvWith(t *testing.T, wrap func(http.Handler) http.Handler, opts ...envOption) *env {
+	t.Helper()
 	e := &env{clock: &clock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, cst)}, answers: []bool{true}}
 	o := alipaysim.Options{
 		PrivateKey: platformKey,
@@ -129,6 +135,10 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		opt(&o)
 	}
 	e.sim = alipaysim.New(o)
+	var simHandler http.Handler = e.sim
+	if wrap != nil {
+		simHandler = wrap(e.sim)
+	}
 	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// ParseForm is idempotent: the sim reads the same parsed form.
 		var lost string
@@ -139,11 +149,11 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 			e.mu.Unlock()
 		}
 		if lost != "" {
-			e.sim.ServeHTTP(httptest.NewRecorder(), r)
+			simHandler.ServeHTTP(httptest.NewRecorder(), r)
 			_, _ = io.WriteString(w, lost)
 			return
 		}
-		e.sim.ServeHTTP(w, r)
+		simHandler.ServeHTTP(w, r)
 	}))
 	t.Cleanup(gw.Close)
 	e.gateway = gw.URL + "/gateway.do"

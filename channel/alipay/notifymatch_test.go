@@ -54,7 +54,7 @@ func TestNotifyMatch(t *testing.T) {
 	rf := &polypay.Refund{OrderNo: "rn_match1", Amount: 2000}
 	other := func(v url.Values) { v.Set("trade_no", "2026112122001400000000099999") }
 
-	channeltest.RunNotify(t, channeltest.Family{Name: "alipay", Conn: e.conn, MerchantID: appID, TradeID: alipay.TradeID}, []channeltest.NotifyCase{
+	channeltest.Notify(t, channeltest.Family{Name: "alipay", Conn: e.conn, MerchantID: appID, TradeID: alipay.TradeID}, []channeltest.NotifyCase{
 		{Name: "OK", Charge: pending, Request: signed(payment, nil),
 			Outcome: "applied", Acked: true, Status: polypay.ChargePaid, Events: 1},
 		{Name: "ErrAmountMismatch", Charge: pending, Request: signed(payment, func(v url.Values) { v.Set("total_amount", "499.99") }),

@@ -40,6 +40,12 @@ type env struct {
 // every webhook with the connector under test.
 func setup(t *testing.T) *env {
 	t.Helper()
+	return setupWith(t, nil)
+}
+
+// setupWith is setup with the simulator's handler behind wrap (nil: none).
+func setupWith(t *testing.T, wrap func(http.Handler) http.Handler) *env {
+	t.Helper()
 	e := &env{got: make(chan received, 100), fail: make(chan struct{}, 100)}
 	e.sim = paypalsim.New(paypalsim.Options{
 		Merchant: func(id string) (*paypalsim.Merchant, bool) {
@@ -50,7 +56,11 @@ func setup(t *testing.T) *env {
 		},
 		Retry: []time.Duration{20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond},
 	})
-	srv := httptest.NewServer(e.sim)
+	var h http.Handler = e.sim
+	if wrap != nil {
+		h = wrap(e.sim)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(func() { e.sim.Close(); srv.Close() })
 	e.sim.SetURL(srv.URL)
 	e.api = srv.URL

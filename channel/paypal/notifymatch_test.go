@@ -66,7 +66,7 @@ func TestNotifyMatch(t *testing.T) {
 	paid.Status, paid.TimePaid, paid.TransactionNo, paid.AmountCaptured = polypay.ChargePaid, 1, "3C679366HH908993F", c.Amount
 	rf := &polypay.Refund{OrderNo: "rn_match1", Amount: 2000}
 
-	channeltest.RunNotify(t, channeltest.Family{Name: "paypal", Conn: e.client, MerchantID: testMerchant, TradeID: TradeID}, []channeltest.NotifyCase{
+	channeltest.Notify(t, channeltest.Family{Name: "paypal", Conn: e.client, MerchantID: testMerchant, TradeID: TradeID}, []channeltest.NotifyCase{
 		{Name: "OK", Charge: pending, Request: captured(order, usd),
 			Outcome: "applied", Acked: true, Status: polypay.ChargePaid, Events: 1},
 		{Name: "ErrAmountMismatch", Charge: pending, Request: captured(order, money{"USD", "499.99"}),

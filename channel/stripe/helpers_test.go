@@ -62,6 +62,12 @@ func (r *receiver) waitFor(t *testing.T, what string, ok func(*polypay.Notificat
 
 func newEnv(t *testing.T, mod func(*stripesim.Options, *stripe.Config)) *env {
 	t.Helper()
+	return newEnvWith(t, nil, mod)
+}
+
+// newEnvWith is newEnv with the simulator's handler behind wrap (nil: none).
+func newEnvWith(t *testing.T, wrap func(http.Handler) http.Handler, mod func(*stripesim.Options, *stripe.Config)) *env {
+	t.Helper()
 	e := &env{t: t, acct: stripesim.NewAccount()}
 	opts := stripesim.Options{Retry: []time.Duration{20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond},
 		EventDelay: 5 * time.Millisecond, SlowDelay: 600 * time.Millisecond,
@@ -79,7 +85,11 @@ func newEnv(t *testing.T, mod func(*stripesim.Options, *stripe.Config)) *env {
 		mod(&opts, &cfg)
 	}
 	e.sim = stripesim.New(opts)
-	e.srv = httptest.NewServer(e.sim)
+	var h http.Handler = e.sim
+	if wrap != nil {
+		h = wrap(e.sim)
+	}
+	e.srv = httptest.NewServer(h)
 	cfg.BaseURL = e.srv.URL
 	var err error
 	if e.card, err = stripe.New(stripe.ChannelCard, cfg); err != nil {

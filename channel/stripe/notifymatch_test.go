@@ -70,7 +70,7 @@ func TestNotifyMatch(t *testing.T) {
 	rf := &polypay.Refund{OrderNo: "rn_match1", Amount: 2000}
 	const succeeded = "payment_intent.succeeded"
 
-	channeltest.RunNotify(t, channeltest.Family{Name: "stripe", Conn: e.card, MerchantID: e.acct.ID, TradeID: stripe.TradeID}, []channeltest.NotifyCase{
+	channeltest.Notify(t, channeltest.Family{Name: "stripe", Conn: e.card, MerchantID: e.acct.ID, TradeID: stripe.TradeID}, []channeltest.NotifyCase{
 		{Name: "OK", Charge: pending, Request: signed(succeeded, mine),
 			Outcome: "applied", Acked: true, Status: polypay.ChargePaid, Events: 1},
 		{Name: "ErrForeignPaymentIntentJPY", Charge: pending, Request: signed(succeeded, intent{foreign, 50000, "jpy", false, "succeeded"}),

@@ -78,6 +78,13 @@ func (f *fixture) now() time.Time {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, nil)
+}
+
+// newFixtureWith is newFixture with the simulator's handler behind wrap
+// (nil: none).
+func newFixtureWith(t *testing.T, wrap func(http.Handler) http.Handler) *fixture {
+	t.Helper()
 	f := &fixture{}
 	f.sim = unionpaysim.New(unionpaysim.Options{RootKey: rootKey, MiddleKey: midKey, SignKey: simKey,
 		Retry: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond}, Now: f.now,
@@ -87,7 +94,11 @@ func newFixture(t *testing.T) *fixture {
 			}
 			return &unionpaysim.Merchant{MerID: merID, CertID: "69629715988", PublicKey: &merchantKey.PublicKey}, true
 		}})
-	f.srv = httptest.NewServer(f.sim)
+	var h http.Handler = f.sim
+	if wrap != nil {
+		h = wrap(f.sim)
+	}
+	f.srv = httptest.NewServer(h)
 	f.conn = f.client(t, unionpay.ChannelApp, nil)
 	f.notify = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -170,13 +181,23 @@ func (f *fixture) pay(t *testing.T, c *unionpay.Client, req polypay.ChannelReque
 		t.Fatal(err)
 	}
 	ch.Credential = cred
+	f.payCredential(t, ch, cred, true)
+}
+
+// payCredential has the customer pay (ok) or decline a created charge:
+// the app's tn, Apple Pay's token, or the front gateway's card page.
+func (f *fixture) payCredential(t *testing.T, ch *polypay.Charge, cred []byte, ok bool) {
+	t.Helper()
 	var m map[string]string
-	json.Unmarshal(cred, &m)
+	if err := json.Unmarshal(cred, &m); err != nil {
+		t.Fatal(err)
+	}
+	var err error
 	switch ch.Channel {
 	case unionpay.ChannelApp:
-		err = f.sim.PayTN(ctx, m["tn"], true)
+		err = f.sim.PayTN(ctx, m["tn"], ok)
 	case unionpay.ChannelApplePay:
-		err = f.sim.ApplePay(ctx, m["tn"], unionpaysim.NewApplePayToken(ch.Amount, unionpaysim.TestCard), true)
+		err = f.sim.ApplePay(ctx, m["tn"], unionpaysim.NewApplePayToken(ch.Amount, unionpaysim.TestCard), ok)
 	default:
 		form := url.Values{}
 		for k, v := range m {
@@ -193,7 +214,7 @@ func (f *fixture) pay(t *testing.T, c *unionpay.Client, req polypay.ChannelReque
 		if !strings.Contains(string(page), `name="card"`) {
 			t.Fatalf("front gateway page: %s", page)
 		}
-		err = f.sim.Pay(ctx, merID, m["orderId"], true)
+		err = f.sim.Pay(ctx, merID, m["orderId"], ok)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -50,7 +50,7 @@ func TestNotifyMatch(t *testing.T) {
 	held.TimeAuthorized, held.HoldExpire = time.Now().Unix(), time.Now().Unix()+86400
 	rf := &polypay.Refund{OrderNo: "0Rk3dF7aaaa001XyZ0123abcd", Amount: 300}
 
-	channeltest.RunNotify(t, channeltest.Family{Name: "upacp", Conn: f.conn, MerchantID: merID, TradeID: unionpay.TradeID}, []channeltest.NotifyCase{
+	channeltest.Notify(t, channeltest.Family{Name: "upacp", Conn: f.conn, MerchantID: merID, TradeID: unionpay.TradeID}, []channeltest.NotifyCase{
 		{Name: "OK", Charge: pending, Request: signed(purchase, nil),
 			Outcome: "applied", Acked: true, Status: polypay.ChargePaid, Events: 1},
 		{Name: "ErrAmountMismatch", Charge: pending, Request: signed(purchase, set("txnAmt", "999")),

@@ -126,6 +126,12 @@ func config(base string) wechatpay.Config {
 
 func newEnv(t *testing.T, retry ...time.Duration) *env {
 	t.Helper()
+	return newEnvWith(t, nil, retry...)
+}
+
+// newEnvWith is newEnv with the simulator's handler behind wrap (nil: none).
+func newEnvWith(t *testing.T, wrap func(http.Handler) http.Handler, retry ...time.Duration) *env {
+	t.Helper()
 	if retry == nil {
 		retry = []time.Duration{time.Hour}
 	}
@@ -145,8 +151,12 @@ func newEnv(t *testing.T, retry ...time.Duration) *env {
 		FeeRate:    60,
 	})
 	// Mounted as the registry would: under a prefix, stripped.
+	var simHandler http.Handler = e.sim
+	if wrap != nil {
+		simHandler = wrap(e.sim)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/sim/wechatpay/", http.StripPrefix("/sim/wechatpay", e.sim))
+	mux.Handle("/sim/wechatpay/", http.StripPrefix("/sim/wechatpay", simHandler))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	e.base = srv.URL + "/sim/wechatpay"

@@ -79,7 +79,7 @@ func TestNotifyMatch(t *testing.T) {
 		return signed(refund, "REFUND.SUCCESS", "refund", edit)
 	}
 
-	channeltest.RunNotify(t, channeltest.Family{Name: "wx", Conn: conn, MerchantID: mchID, TradeID: wechatpay.TradeID}, []channeltest.NotifyCase{
+	channeltest.Notify(t, channeltest.Family{Name: "wx", Conn: conn, MerchantID: mchID, TradeID: wechatpay.TradeID}, []channeltest.NotifyCase{
 		{Name: "OK", Charge: pending, Request: tx(nil),
 			Outcome: "applied", Acked: true, Status: polypay.ChargePaid, Events: 1},
 		{Name: "OKResigned", Charge: pending, Request: tx(func(map[string]any) {}),

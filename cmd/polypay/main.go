@@ -24,6 +24,7 @@ import (
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
 	"github.com/polypay/polypay/ledger"
+	"github.com/polypay/polypay/sandbox"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/telemetry"
 	"github.com/polypay/polypay/webhook"
@@ -189,12 +190,12 @@ func simCmd(args []string) error {
 	if *publicURL == "" {
 		*publicURL = self
 	}
-	reg, err := channel.NewRegistry(ctx, db, box, self, log, channel.WithSimSpeed(*speed), channel.WithPublicURL(*publicURL))
+	_, sb, err := gateway.OpenChannels(ctx, db, box, self, log, nil, []sandbox.Option{sandbox.WithSimSpeed(*speed), sandbox.WithPublicURL(*publicURL)})
 	if err != nil {
 		return err
 	}
-	defer reg.Close()
-	srv := &http.Server{Handler: reg.SimHostHandler(), ReadHeaderTimeout: 10 * time.Second}
+	defer sb.Close()
+	srv := &http.Server{Handler: sb.SimHostHandler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -234,11 +235,11 @@ func appCmd(args []string) error {
 		if err != nil {
 			return err
 		}
-		reg, err := channel.NewRegistry(ctx, db, box, "", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		reg, sb, err := gateway.OpenChannels(ctx, db, box, "", slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, nil)
 		if err != nil {
 			return err
 		}
-		defer reg.Close()
+		defer sb.Close()
 		if err := reg.Provision(ctx, a.AppID); err != nil {
 			return err
 		}
@@ -315,11 +316,11 @@ func channelCmd(args []string) error {
 		return err
 	}
 	defer db.Close()
-	reg, err := channel.NewRegistry(ctx, db, box, "", slog.New(slog.NewJSONHandler(io.Discard, nil)), channel.WithAllowedHosts(hosts))
+	reg, sb, err := gateway.OpenChannels(ctx, db, box, "", slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, nil, channel.WithAllowedHosts(hosts))
 	if err != nil {
 		return err
 	}
-	defer reg.Close()
+	defer sb.Close()
 	return reg.Configure(ctx, *appID, *live, *family, raw)
 }
 

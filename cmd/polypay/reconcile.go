@@ -16,7 +16,6 @@ import (
 
 	"github.com/polypay/polypay/gateway"
 	"github.com/polypay/polypay/reconcile"
-	"github.com/polypay/polypay/store"
 )
 
 // errOpen makes the process exit non-zero when discrepancies stay open.
@@ -66,63 +65,34 @@ type reconcileOpts struct {
 	Live              bool
 }
 
-// runReconcile runs the reconciliations, drawing a progress bar on stderr
-// and printing the summary table and the open discrepancies on stdout. It
-// returns how many discrepancies are open.
+// runReconcile runs the reconciliations (reconcile.Daily.RunBatch),
+// drawing a progress bar on stderr and printing the summary table and the
+// open discrepancies on stdout. It returns how many discrepancies are open.
 func runReconcile(ctx context.Context, n *gateway.Node, o reconcileOpts, stdout, stderr io.Writer) (int, error) {
-	fams := n.Registry.Families()
-	if o.Channel != "" {
-		fam := n.Registry.Family(o.Channel)
-		if n.Registry.FamilyChannels(fam) == nil {
-			return 0, fmt.Errorf("unknown channel %q (families: %s)", o.Channel, strings.Join(fams, ", "))
-		}
-		fams = []string{fam}
-	}
-	apps := []string{o.App}
-	if o.App == "" {
-		if err := n.DB.Read(ctx, func(tx *store.Tx) error {
-			var err error
-			apps, err = tx.AppIDs(ctx)
-			return err
-		}); err != nil {
-			return 0, err
-		}
-	}
-	var results []*reconcile.Result
-	var failures []string
-	for _, app := range apps {
-		for _, fam := range fams {
-			if ok, err := n.Registry.Configured(ctx, app, o.Live, fam); err != nil {
-				return 0, err
-			} else if !ok {
-				continue
-			}
-			label := app + " " + fam + " " + o.Day
-			bar := &progressBar{w: stderr, label: label}
-			res, err := n.Recon.Run(ctx, reconcile.Request{AppID: app, Live: o.Live, Family: fam, Day: o.Day, Progress: bar.update})
-			bar.done(err)
-			if err != nil {
-				failures = append(failures, label+": "+err.Error())
-				continue
-			}
-			results = append(results, res)
-		}
+	var bar *progressBar // one reconciliation at a time
+	res, err := n.Daily.RunBatch(ctx, reconcile.Batch{Day: o.Day, Family: o.Channel, App: o.App, Live: o.Live,
+		Start: func(label string) func(reconcile.Progress) {
+			bar = &progressBar{w: stderr, label: label}
+			return bar.update
+		},
+		Done: func(_ string, err error) { bar.done(err) },
+	})
+	if err != nil {
+		return 0, err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "APP\tFAMILY\tDAY\tLINES\tMATCHED\tONLY_POLYPAY\tONLY_CHANNEL\tAMOUNT_DIFFERS\tSTATUS_DIFFERS\tSETTLED\tOPEN\tFEES_POSTED")
-	open := 0
-	for _, r := range results {
+	for _, r := range res.Results {
 		x := r.Run
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", x.AppID, x.Family, x.Day, x.StatementLines, x.Matched,
 			x.OnlyPolypay, x.OnlyChannel, x.AmountDiffers, x.StatusDiffers, x.Settled, x.Open, x.FeeAmount)
-		open += int(x.Open)
 	}
 	tw.Flush()
-	if open > 0 {
+	if res.Open > 0 {
 		fmt.Fprintln(stdout)
 		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "DISCREPANCY\tKIND\tCHARGE\tREFUND_NO\tCHANNEL\tPOLYPAY\tDETAIL")
-		for _, r := range results {
+		for _, r := range res.Results {
 			for _, d := range r.Discrepancies {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d %s\t%d %s\t%s\n", d.ID, d.Kind, d.ChargeID, d.RefundNo, d.ChannelAmount,
 					d.ChannelStatus, d.PolypayAmount, d.PolypayStatus, d.Detail)
@@ -130,10 +100,10 @@ func runReconcile(ctx context.Context, n *gateway.Node, o reconcileOpts, stdout,
 		}
 		tw.Flush()
 	}
-	if len(failures) > 0 {
-		return open, fmt.Errorf("%d reconciliations failed:\n  %s", len(failures), strings.Join(failures, "\n  "))
+	if len(res.Failures) > 0 {
+		return res.Open, fmt.Errorf("%d reconciliations failed:\n  %s", len(res.Failures), strings.Join(res.Failures, "\n  "))
 	}
-	return open, nil
+	return res.Open, nil
 }
 
 // progressBar draws "label [#####.....] 12/40 step" on one line of a

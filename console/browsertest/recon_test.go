@@ -90,8 +90,8 @@ func TestReconcileInConsole(t *testing.T) {
 	day := time.Now().In(reconcile.Shanghai).Format("2006-01-02")
 	// Today's bills exist only tomorrow.
 	tomorrow := func() time.Time { return time.Now().Add(24 * time.Hour) }
-	reg.AlipaySim().SetBillClock(tomorrow)
-	reg.WechatSim().SetBillClock(tomorrow)
+	e.Node.Sandbox.AlipaySim().SetBillClock(tomorrow)
+	e.Node.Sandbox.WechatSim().SetBillClock(tomorrow)
 
 	type family struct {
 		fam, channel string
@@ -103,13 +103,13 @@ func TestReconcileInConsole(t *testing.T) {
 		amountCols   []string
 	}
 	families := []family{
-		{fam: "alipay", channel: "alipay_qr", lose: reg.AlipaySim().LoseNotifications,
-			pay:     func(m, id string) error { return reg.AlipaySim().Pay(ctx, m, id, true) },
-			tamper:  reg.AlipaySim().TamperBill,
+		{fam: "alipay", channel: "alipay_qr", lose: e.Node.Sandbox.AlipaySim().LoseNotifications,
+			pay:     func(m, id string) error { return e.Node.Sandbox.AlipaySim().Pay(ctx, m, id, true) },
+			tamper:  e.Node.Sandbox.AlipaySim().TamperBill,
 			columns: alipaysim.BillColumns, amountCols: []string{"订单金额（元）", "商家实收（元）"}},
-		{fam: "wx", channel: "wx_pub_qr", extra: map[string]any{"product_id": "P1"}, lose: reg.WechatSim().LoseNotifications,
-			pay:     func(m, id string) error { return reg.WechatSim().Pay(ctx, m, id, true) },
-			tamper:  reg.WechatSim().TamperBill,
+		{fam: "wx", channel: "wx_pub_qr", extra: map[string]any{"product_id": "P1"}, lose: e.Node.Sandbox.WechatSim().LoseNotifications,
+			pay:     func(m, id string) error { return e.Node.Sandbox.WechatSim().Pay(ctx, m, id, true) },
+			tamper:  e.Node.Sandbox.WechatSim().TamperBill,
 			columns: wechatsim.BillColumns, amountCols: []string{"应结订单总金额", "订单金额"}},
 	}
 
@@ -198,9 +198,9 @@ func TestReconcileInConsole(t *testing.T) {
 		})
 		kinds := func(k string) string { return console.T("en", k) }
 		want = append(want,
-			card{Kind: kinds(store.DiscOnlyPolypay), Charge: d, Ours: "8.00 paid", Theirs: "—", Head: f.fam},
-			card{Kind: kinds(store.DiscOnlyChannel), Charge: ghost, Ours: "—", Theirs: "9.99 succeeded", Head: f.fam},
-			card{Kind: kinds(store.DiscAmountDiffers), Charge: ex, Ours: "7.00 paid", Theirs: "7.01 succeeded", Head: f.fam})
+			card{Kind: kinds(reconcile.OnlyPolypay), Charge: d, Ours: "8.00 paid", Theirs: "—", Head: f.fam},
+			card{Kind: kinds(reconcile.OnlyChannel), Charge: ghost, Ours: "—", Theirs: "9.99 succeeded", Head: f.fam},
+			card{Kind: kinds(reconcile.AmountDiffers), Charge: ex, Ours: "7.00 paid", Theirs: "7.01 succeeded", Head: f.fam})
 	}
 
 	for _, id := range closing {
@@ -267,7 +267,7 @@ func TestReconcileInConsole(t *testing.T) {
 			})
 			if i < 0 {
 				t.Errorf("not shown: %+v\nshown: %+v", w, got)
-			} else if w.Kind == console.T("en", store.DiscAmountDiffers) && w.Head == "alipay" {
+			} else if w.Kind == console.T("en", reconcile.AmountDiffers) && w.Head == "alipay" {
 				resolvedID = strings.TrimPrefix(got[i].ID, "d-")
 			}
 		}
@@ -299,7 +299,7 @@ func TestReconcileInConsole(t *testing.T) {
 			t.Fatalf("%d open left, want %d", n, len(want)-1)
 		}
 		done := b.cards("#resolved")
-		if len(done) != 1 || done[0].ID != "r-"+resolvedID || done[0].Kind != console.T("en", store.DiscAmountDiffers) {
+		if len(done) != 1 || done[0].ID != "r-"+resolvedID || done[0].Kind != console.T("en", reconcile.AmountDiffers) {
 			t.Fatalf("resolved list %+v", done)
 		}
 		if got := b.text("#r-" + resolvedID + " .resolved-note"); got != note {
@@ -308,7 +308,7 @@ func TestReconcileInConsole(t *testing.T) {
 		if got := b.text("#r-" + resolvedID + " .resolved-by"); got != finance {
 			t.Errorf("resolved by %q", got)
 		}
-		ds, err := e.Node.Recon.Discrepancies(ctx, store.DiscrepancyFilter{AppID: e.App.AppID, Day: day})
+		ds, err := e.Node.Recon.Discrepancies(ctx, reconcile.DiscrepancyFilter{AppID: e.App.AppID, Day: day})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,7 +8,7 @@
 // a simulator's http.Handler with [Faults.Handler] and give the simulator
 // an http.Client whose transport is [Faults.Transport] for its
 // notifications (alipaysim.Options.HTTPClient, wechatsim.Options.HTTPClient,
-// or channel.WithSimHTTPClient for the registry's simulators).
+// or sandbox.WithSimHTTPClient for a node's simulators).
 package simfault
 
 import (

@@ -1,4 +1,4 @@
-package channel
+package sandbox
 
 import (
 	"bytes"
@@ -43,9 +43,9 @@ type payHookError struct {
 // SimHostHandler serves the simulators for nodes started with
 // WithRemoteSim: Handler's endpoints plus the customer-payment hook. Serve
 // it on a listener only polypay nodes and test harnesses reach.
-func (r *Registry) SimHostHandler() http.Handler {
+func (s *Sandbox) SimHostHandler() http.Handler {
 	m := http.NewServeMux()
-	m.Handle("/sim/", r.localHandler())
+	m.Handle("/sim/", s.localHandler())
 	m.HandleFunc("POST "+payHookPath, func(w http.ResponseWriter, req *http.Request) {
 		var p payHookRequest
 		if err := json.NewDecoder(io.LimitReader(req.Body, 1<<20)).Decode(&p); err != nil {
@@ -53,7 +53,7 @@ func (r *Registry) SimHostHandler() http.Handler {
 			return
 		}
 		c := &polypay.Charge{ID: p.ID, AppID: p.App, Channel: p.Channel, Credential: p.Credential}
-		if err := r.Pay(req.Context(), c, p.Success); err != nil {
+		if err := s.Pay(req.Context(), c, p.Success); err != nil {
 			writePayHook(w, http.StatusUnprocessableEntity, err)
 			return
 		}
@@ -77,14 +77,14 @@ func writePayHook(w http.ResponseWriter, status int, err error) {
 }
 
 // payRemote asks the simulator host to play the customer.
-func (r *Registry) payRemote(ctx context.Context, c *polypay.Charge, success bool) error {
+func (s *Sandbox) payRemote(ctx context.Context, c *polypay.Charge, success bool) error {
 	body, _ := json.Marshal(payHookRequest{ID: c.ID, App: c.AppID, Channel: c.Channel, Credential: c.Credential, Success: success})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.simURL+payHookPath, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.simURL+payHookPath, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	res, err := r.http.Do(req)
+	res, err := s.httpClient().Do(req)
 	if err != nil {
 		return polypay.Errorf(polypay.EChannel, "simulator: %v", err)
 	}
@@ -101,11 +101,11 @@ func (r *Registry) payRemote(ctx context.Context, c *polypay.Charge, success boo
 
 // remoteHandler proxies the simulators' browser-facing endpoints (cashier
 // and wallet pages, bill downloads) to the simulator host.
-func (r *Registry) remoteHandler() http.Handler {
-	u, err := url.Parse(r.simURL)
+func (s *Sandbox) remoteHandler() http.Handler {
+	u, err := url.Parse(s.simURL)
 	if err != nil || u.Host == "" {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			http.Error(w, fmt.Sprintf("simulator URL %q is unusable", r.simURL), http.StatusBadGateway)
+			http.Error(w, fmt.Sprintf("simulator URL %q is unusable", s.simURL), http.StatusBadGateway)
 		})
 	}
 	proxy := httputil.NewSingleHostReverseProxy(u)
