@@ -27,11 +27,7 @@ type Credentials struct {
 // DecodeCredentials reads the family's credentials; EInvalid when they are
 // not a JSON object of their shape.
 func DecodeCredentials(raw json.RawMessage) (*Credentials, error) {
-	var c Credentials
-	if err := credkit.Decode(Family.Name, raw, &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return credkit.DecodeAs[Credentials](Family.Name, raw)
 }
 
 // Config is the connector's configuration for the credentials (the

@@ -28,6 +28,15 @@ func Decode(family string, raw json.RawMessage, c any) error {
 	return nil
 }
 
+// DecodeAs is Decode into a new T: each family's DecodeCredentials.
+func DecodeAs[T any](family string, raw json.RawMessage) (*T, error) {
+	var c T
+	if err := Decode(family, raw, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
 // values reads the string fields of decoded credentials by their JSON
 // names (an unset one is "").
 func values(c any) map[string]string {
