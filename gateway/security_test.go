@@ -258,12 +258,17 @@ func TestDemoOnlyWhenAsked(t *testing.T) {
 // read timeout, and one address cannot open more than its share of
 // connections.
 func TestSlowAndManyConnections(t *testing.T) {
-	e := start(t, storetest.Backends(t)[0], func(c *gateway.Config) {
-		c.ReadTimeout = time.Second
-		c.MaxConnsPerIP = 3
-	})
-	addr := strings.TrimPrefix(e.node.URL, "http://")
+	// Each case has a node of its own: a connection the first case left
+	// closing would hold a slot of the second's.
+	node := func(t *testing.T) string {
+		e := start(t, storetest.Backends(t)[0], func(c *gateway.Config) {
+			c.ReadTimeout = time.Second
+			c.MaxConnsPerIP = 3
+		})
+		return strings.TrimPrefix(e.node.URL, "http://")
+	}
 	t.Run("ErrSlowBody", func(t *testing.T) {
+		addr := node(t)
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
@@ -291,6 +296,7 @@ func TestSlowAndManyConnections(t *testing.T) {
 		}
 	})
 	t.Run("ErrTooManyConnections", func(t *testing.T) {
+		addr := node(t)
 		var conns []net.Conn
 		defer func() {
 			for _, c := range conns {
@@ -318,7 +324,7 @@ func TestSlowAndManyConnections(t *testing.T) {
 		conns[0].Close()
 		conns = conns[1:]
 		time.Sleep(100 * time.Millisecond)
-		if st, _ := get(t, e.node.URL+"/healthz"); st != 200 {
+		if st, _ := get(t, "http://"+addr+"/healthz"); st != 200 {
 			t.Fatalf("after one closed, a new connection: %d", st)
 		}
 	})
