@@ -72,12 +72,7 @@ func ValidateCredentials(raw json.RawMessage) (string, error) {
 // RedactCredentials returns credentials safe to show: secrets replaced by
 // fingerprints.
 func RedactCredentials(raw json.RawMessage) map[string]any {
-	c, err := DecodeCredentials(raw)
-	if err != nil {
-		return map[string]any{}
-	}
-	m := credkit.Redact(Family.Credentials, c)
-	m["sandbox"] = c.Sandbox
+	m, _ := credkit.RedactRaw(&Family, raw, func(c *Credentials) bool { return c.Sandbox })
 	return m
 }
 

@@ -28,6 +28,20 @@ func Decode(family string, raw json.RawMessage, c any) error {
 	return nil
 }
 
+// RedactRaw decodes a family's stored credentials and returns them safe to
+// show (Redact), with whether they are sandbox ones; an undecodable value
+// shows as empty. The decoded credentials come back too (nil on error),
+// for a family that shows something derived from them.
+func RedactRaw[T any](f *polypay.Family, raw json.RawMessage, sandbox func(*T) bool) (map[string]any, *T) {
+	c, err := DecodeAs[T](f.Name, raw)
+	if err != nil {
+		return map[string]any{}, nil
+	}
+	m := Redact(f.Credentials, c)
+	m["sandbox"] = sandbox(c)
+	return m, c
+}
+
 // DecodeAs is Decode into a new T: each family's DecodeCredentials.
 func DecodeAs[T any](family string, raw json.RawMessage) (*T, error) {
 	var c T

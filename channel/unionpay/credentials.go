@@ -59,16 +59,14 @@ func ValidateCredentials(raw json.RawMessage) (string, error) {
 // RedactCredentials returns credentials safe to show: secrets replaced by
 // fingerprints, and the signing certificate's certId.
 func RedactCredentials(raw json.RawMessage) map[string]any {
-	c, err := DecodeCredentials(raw)
-	if err != nil {
-		return map[string]any{}
+	m, c := credkit.RedactRaw(&Family, raw, func(c *Credentials) bool { return c.Sandbox })
+	if c == nil {
+		return m
 	}
-	certID := ""
+	m["cert_id"] = ""
 	if _, cert, err := KeyPair(c.PrivateKey, c.SignCert); err == nil {
-		certID = cert.SerialNumber.String()
+		m["cert_id"] = cert.SerialNumber.String()
 	}
-	m := credkit.Redact(Family.Credentials, c)
-	m["cert_id"], m["sandbox"] = certID, c.Sandbox
 	return m
 }
 
