@@ -255,6 +255,7 @@ func refCheckJSON(data []byte) *jsonProblem {
 		return strings.Join(parts, "")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // a valid number too large for float64 is still valid JSON
 	var prev int64
 	for {
 		tok, err := dec.Token()
