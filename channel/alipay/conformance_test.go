@@ -2,6 +2,8 @@ package alipay_test
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -27,6 +29,13 @@ var harness = channeltest.Harness{Family: &alipay.Family, Start: func(t *testing
 		MerchantID: appID,
 		TradeID:    alipay.TradeID,
 		Conn:       func(t *testing.T, ch string) polypay.Channel { return e.connFor(t, ch) },
+		Forger: func(t *testing.T) polypay.Channel {
+			der, err := x509.MarshalPKCS8PrivateKey(otherKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return newConn(t, e.gateway, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), platformPub)
+		},
 		Charge: func(ch string, amount int64) *polypay.Charge {
 			extra := map[string]map[string]any{
 				alipay.ChannelWap:  {"success_url": site.srv.URL + "/ok", "cancel_url": site.srv.URL + "/cancel"},

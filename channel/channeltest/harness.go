@@ -29,6 +29,11 @@ type Sim struct {
 	TradeID func(*polypay.Charge) string
 	// Conn is the family's connector for a channel, on the simulator.
 	Conn func(t *testing.T, channel string) polypay.Channel
+	// Forger is the primary channel's connector as someone without the
+	// merchant's key would build it: the merchant's id, but a signing key
+	// (or secret) the simulator does not hold for it. The simulator must
+	// refuse everything it sends, as the channel would.
+	Forger func(t *testing.T) polypay.Channel
 	// Charge is a new charge of amount on channel, with what the channel
 	// needs (its extra, a currency it takes). Each call gives a new id.
 	Charge func(channel string, amount int64) *polypay.Charge

@@ -52,6 +52,7 @@ func Run(t *testing.T, h Harness) {
 		{"Notify", func(t *testing.T) { Notify(t, s.family(), s.notifyCases(t, p)) }},
 	})
 	t.Run("Close", s.closeCases)
+	t.Run("ErrForgedRequest", s.forgedRequest)
 	t.Run("Decline", s.decline)
 	t.Run("PreAuth", s.preAuth)
 	t.Run("Faults", s.faultCases)
@@ -294,6 +295,42 @@ func (s *suite) closeCases(t *testing.T) {
 			t.Fatalf("query after closing a paid trade = %+v, want paid", tr)
 		}
 	})
+}
+
+// forgedRequest: a charge, close and refund signed with a key that is not
+// the merchant's are refused, and the refused create left no trade.
+func (s *suite) forgedRequest(t *testing.T) {
+	if s.sim.Forger == nil {
+		t.Fatal("the harness has no Forger: every family shows its simulator checks who signs")
+	}
+	ctx := context.Background()
+	forger := s.sim.Forger(t)
+	c := s.sim.Charge(s.primary, 1000)
+	req := polypay.ChannelRequest{Charge: c, NotifyURL: s.notifyURL}
+	if s.sim.Request != nil {
+		s.sim.Request(&req)
+	}
+	if cred, err := forger.CreateCharge(ctx, req); err == nil {
+		t.Fatalf("the simulator took a charge signed with another key: %s", cred)
+	}
+	if tr := s.query(t, s.conn, c); tr.State != polypay.TradeNotFound {
+		t.Fatalf("query after a refused forged create = %+v, want not found", tr)
+	}
+	p := s.scene(t, s.primary)
+	if p == nil {
+		t.FailNow()
+	}
+	r := &polypay.Refund{ID: polypay.NewID("re_"), OrderNo: polypay.NewID("re_")[3:], ChargeID: p.c.ID, Amount: p.c.Amount,
+		Currency: p.c.Currency, Created: time.Now().Unix()}
+	if res, err := forger.Refund(ctx, p.c, r, s.notifyURL); err == nil && res.Status != polypay.RefundFailed {
+		t.Fatalf("the simulator took a refund signed with another key: %+v", res)
+	}
+	if res, err := s.conn.QueryRefund(ctx, p.c, r); err == nil && res.Status == polypay.RefundSucceeded {
+		t.Fatalf("the forged refund is at the channel: %+v", res)
+	}
+	if tr := s.query(t, s.conn, p.c); tr.State != polypay.TradePaid {
+		t.Fatalf("query after a refused forged refund = %+v, want paid", tr)
+	}
 }
 
 // decline: the customer declines; nothing is paid, and the charge closes.

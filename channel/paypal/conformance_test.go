@@ -22,6 +22,7 @@ var harness = channeltest.Harness{Family: &Family, Start: func(t *testing.T, wra
 		MerchantID: testMerchant,
 		TradeID:    TradeID,
 		Conn:       func(*testing.T, string) polypay.Channel { return e.client },
+		Forger:     func(t *testing.T) polypay.Channel { return newClient(t, e.api, "forged-secret") },
 		Charge: func(_ string, amount int64) *polypay.Charge {
 			c := charge(amount, "usd")
 			c.ID = polypay.NewID("ch_")

@@ -29,6 +29,14 @@ var harness = channeltest.Harness{Family: &stripe.Family, Start: func(t *testing
 			}
 			return e.card
 		},
+		Forger: func(t *testing.T) polypay.Channel {
+			c, err := stripe.New(stripe.ChannelCard, stripe.Config{AccountID: e.acct.ID, SecretKey: "sk_test_forged000000000000",
+				WebhookSecret: e.acct.WebhookSecret, BaseURL: e.srv.URL, Timeout: 300 * time.Millisecond, MaxNetworkRetries: new(int64)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		},
 		Charge: func(ch string, amount int64) *polypay.Charge {
 			c := newCharge(amount)
 			c.Channel = ch

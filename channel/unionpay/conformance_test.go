@@ -24,6 +24,12 @@ var harness = channeltest.Harness{Family: &unionpay.Family, Start: func(t *testi
 		MerchantID: merID,
 		TradeID:    unionpay.TradeID,
 		Conn:       func(t *testing.T, ch string) polypay.Channel { return f.client(t, ch, nil) },
+		// Another key in a certificate with the merchant's serial (so the
+		// merchant's certId): only checking the signature tells them apart.
+		Forger: func(t *testing.T) polypay.Channel {
+			forged := selfSigned(otherKey, 69629715988, "041@"+merID+"@merchant@1")
+			return f.client(t, unionpay.Family.Channels[0].Name, func(c *unionpay.Config) { c.PrivateKeyPEM, c.SignCertPEM = pemKey(otherKey), forged })
+		},
 		Charge:     newCharge,
 		Pay:        f.payCredential,
 		Resign: func(t *testing.T, n channeltest.Notice, ch channeltest.Change, sg channeltest.Signing) channeltest.Notice {

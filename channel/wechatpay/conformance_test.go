@@ -23,6 +23,11 @@ var harness = channeltest.Harness{Family: &wechatpay.Family, Start: func(t *test
 		MerchantID: mchID,
 		TradeID:    wechatpay.TradeID,
 		Conn:       func(t *testing.T, ch string) polypay.Channel { return e.conns[ch] },
+		Forger: func(t *testing.T) polypay.Channel {
+			cfg := config(e.base)
+			cfg.PrivateKeyPEM = pkcs8(otherKey)
+			return newConn(t, wechatpay.Family.Channels[0].Name, cfg)
+		},
 		Charge: func(ch string, amount int64) *polypay.Charge {
 			c := charge(ch, "", amount)
 			c.ID = polypay.NewID("ch_")
