@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/polypay/polypay"
@@ -126,122 +125,6 @@ func TestWriteIsolation(t *testing.T) {
 		})
 		if want := 40 - 14; n != want {
 			t.Fatalf("charges stored = %d, want %d", n, want)
-		}
-	})
-}
-
-func TestOrderNoUnique(t *testing.T) {
-	forEachStore(t, func(t *testing.T, db *store.DB) {
-		app := newApp(t, db)
-		newCharge(t, db, app, 100, "dup1")
-		c := &polypay.Charge{ID: polypay.NewID("ch_"), AppID: app, Channel: "alipay_qr", OrderNo: "dup1", Extra: []byte("{}"),
-			Metadata: []byte("{}"), Status: polypay.ChargePending, ParamsHash: "x"}
-		err := db.Write(ctx, func(tx *store.Tx) error { return tx.InsertCharge(ctx, c, 0) })
-		if !store.IsUniqueViolation(err) {
-			t.Fatalf("second insert: err = %v, want a unique violation", err)
-		}
-		// The same order_no in live mode is a different order.
-		c.Livemode = true
-		if err := db.Write(ctx, func(tx *store.Tx) error { return tx.InsertCharge(ctx, c, 0) }); err != nil {
-			t.Fatalf("live insert: %v", err)
-		}
-	})
-}
-
-// TestReserveRefundConcurrent: concurrent refunds never exceed the amount.
-func TestReserveRefundConcurrent(t *testing.T) {
-	forEachStore(t, func(t *testing.T, db *store.DB) {
-		app := newApp(t, db)
-		c := newCharge(t, db, app, 100, "r1")
-		if err := db.Write(ctx, func(tx *store.Tx) error {
-			ok, err := tx.ReserveRefund(ctx, c.ID, 1)
-			if ok {
-				return errors.New("reserved on an unpaid charge")
-			}
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		markPaid(t, db, c)
-		var won atomic.Int64
-		var wg sync.WaitGroup
-		for i := 0; i < 50; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				err := db.Write(ctx, func(tx *store.Tx) error {
-					ok, err := tx.ReserveRefund(ctx, c.ID, 7)
-					if ok {
-						won.Add(1)
-					}
-					return err
-				})
-				if err != nil {
-					t.Error(err)
-				}
-			}()
-		}
-		wg.Wait()
-		if got, want := won.Load(), int64(100/7); got != want {
-			t.Fatalf("reservations won = %d, want %d", got, want)
-		}
-		var reserved int64
-		db.Read(ctx, func(tx *store.Tx) (err error) { reserved, err = tx.Reserved(ctx, c.ID); return })
-		if reserved != 98 {
-			t.Fatalf("reserved = %d, want 98", reserved)
-		}
-	})
-}
-
-func TestListChargesPages(t *testing.T) {
-	forEachStore(t, func(t *testing.T, db *store.DB) {
-		app := newApp(t, db)
-		var ids []string // oldest first
-		for i := 0; i < 25; i++ {
-			ids = append(ids, newCharge(t, db, app, int64(i+1), fmt.Sprintf("p%02d", i)).ID)
-		}
-		other := newApp(t, db)
-		newCharge(t, db, other, 5, "p00")
-		list := func(f store.ChargeFilter) ([]string, bool) {
-			t.Helper()
-			f.AppID = app
-			var out []string
-			var more bool
-			if err := db.Read(ctx, func(tx *store.Tx) error {
-				cs, m, err := tx.ListCharges(ctx, f)
-				for _, c := range cs {
-					out = append(out, c.ID)
-				}
-				more = m
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-			return out, more
-		}
-		tests := []struct {
-			name     string
-			f        store.ChargeFilter
-			from, to int // expected ids[from] down to ids[to]
-			more     bool
-		}{
-			{"FirstPage", store.ChargeFilter{Limit: 10}, 24, 15, true},
-			{"StartingAfter", store.ChargeFilter{Limit: 10, StartingAfter: ids[15]}, 14, 5, true},
-			{"LastPage", store.ChargeFilter{Limit: 10, StartingAfter: ids[5]}, 4, 0, false},
-			{"EndingBefore", store.ChargeFilter{Limit: 10, EndingBefore: ids[4]}, 14, 5, true},
-			{"EndingBeforeTop", store.ChargeFilter{Limit: 10, EndingBefore: ids[20]}, 24, 21, false},
-		}
-		for _, tc := range tests {
-			t.Run(tc.name, func(t *testing.T) {
-				got, more := list(tc.f)
-				var want []string
-				for i := tc.from; i >= tc.to; i-- {
-					want = append(want, ids[i])
-				}
-				if fmt.Sprint(got) != fmt.Sprint(want) || more != tc.more {
-					t.Fatalf("got %v more=%v, want %v more=%v", got, more, want, tc.more)
-				}
-			})
 		}
 	})
 }

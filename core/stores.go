@@ -1,0 +1,208 @@
+package core
+
+import (
+	"context"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/ledger"
+	"github.com/polypay/polypay/store"
+)
+
+// The interfaces below are what core needs of a store transaction, one per
+// concern. core's functions take the smallest one that covers what they
+// touch, so a reader sees at a glance that, say, a refund settlement cannot
+// write an order, and so each concern's contract can be checked on its own:
+// store/conformance_test.go runs every one of them against SQLite and
+// PostgreSQL. *store.Tx implements all of them; the DB hands one out per
+// transaction (Service.DB.Read / Write).
+
+// Clock is the transaction's time (seconds), fixed when it began, so every
+// row one transaction writes carries the same instant.
+type Clock interface {
+	Now() int64
+}
+
+// ChargeStore holds charges and the schedule of their active queries.
+type ChargeStore interface {
+	Clock
+	InsertCharge(ctx context.Context, c *polypay.Charge, nextCheck int64) error
+	GetCharge(ctx context.Context, appID string, live bool, id string) (*polypay.Charge, error)
+	// LockCharge reads a charge for update (row lock on PostgreSQL; SQLite
+	// writes are serial).
+	LockCharge(ctx context.Context, id string) (*polypay.Charge, error)
+	UpdateCharge(ctx context.Context, c *polypay.Charge) error
+	ChargeByOrderNo(ctx context.Context, appID string, live bool, orderNo string) (*polypay.Charge, error)
+	ChargeExists(ctx context.Context, appID string, live bool, id string) (bool, error)
+	ListCharges(ctx context.Context, f store.ChargeFilter) ([]*polypay.Charge, bool, error)
+	DueCharges(ctx context.Context, now int64, limit int) ([]string, error)
+	ClaimCharge(ctx context.Context, id string, now, next int64) (bool, error)
+	SetDoubtCheck(ctx context.Context, id string, at int64) error
+	DueDoubts(ctx context.Context, now int64, limit int) ([]string, error)
+	ClaimDoubt(ctx context.Context, id string, now, next int64) (bool, error)
+	ExpiredHolds(ctx context.Context, now int64, limit int) ([]string, error)
+	ClaimHold(ctx context.Context, id string, now, next int64) (bool, error)
+}
+
+// RefundStore holds refunds and the per-charge reservation that keeps
+// concurrent refunds from exceeding what was paid.
+type RefundStore interface {
+	Clock
+	InsertRefund(ctx context.Context, r *polypay.Refund) error
+	GetRefund(ctx context.Context, appID string, live bool, chargeID, id string) (*polypay.Refund, error)
+	UpdateRefund(ctx context.Context, r *polypay.Refund) error
+	RefundByOrderNo(ctx context.Context, orderNo string) (*polypay.Refund, error)
+	RefundExists(ctx context.Context, chargeID, id string) (bool, error)
+	ListRefunds(ctx context.Context, chargeID, startingAfter, endingBefore string, limit int) ([]*polypay.Refund, bool, error)
+	ReserveRefund(ctx context.Context, chargeID string, amount int64) (bool, error)
+	ReleaseRefund(ctx context.Context, chargeID string, amount int64) error
+	Reserved(ctx context.Context, chargeID string) (int64, error)
+	DueRefunds(ctx context.Context, now int64, limit int) ([]string, error)
+	ClaimRefund(ctx context.Context, orderNo string, now, next int64) (bool, error)
+}
+
+// EventStore holds events with their outbox (webhook deliveries queued in
+// the same transaction) and the records of notifications received.
+type EventStore interface {
+	Clock
+	// InsertEvent stores the event and queues one delivery per endpoint of
+	// its app and mode; it returns how many were queued.
+	InsertEvent(ctx context.Context, e *polypay.Event, nowMS int64) (int, error)
+	EventsAbout(ctx context.Context, appID string, live bool, id string) ([]*polypay.Event, error)
+	RecordNotification(ctx context.Context, n store.NotificationRecord) error
+	Trim(ctx context.Context, p store.TrimPolicy) (int64, error)
+}
+
+// LedgerStore takes balanced postings (ledger.Txn) and answers balances.
+type LedgerStore interface {
+	Post(ctx context.Context, t ledger.Txn) error
+	LedgerSum(ctx context.Context, refType, refID, account string) (int64, error)
+}
+
+// OrderStore holds orders, their charges and discounts.
+type OrderStore interface {
+	InsertOrder(ctx context.Context, o *polypay.Order) error
+	GetOrder(ctx context.Context, appID string, live bool, id string) (*polypay.Order, error)
+	OrderByID(ctx context.Context, id string) (*polypay.Order, error)
+	OrderByMerchantNo(ctx context.Context, appID string, live bool, no string) (*polypay.Order, error)
+	UpdateOrder(ctx context.Context, o *polypay.Order) error
+	InsertOrderCharge(ctx context.Context, oc store.OrderCharge) error
+	OrderCharges(ctx context.Context, orderID string) ([]store.OrderCharge, error)
+	PaidOrderChannels(ctx context.Context, appID string, live bool, uid string) ([]string, error)
+	InsertDiscount(ctx context.Context, d *polypay.Discount) error
+	Discounts(ctx context.Context, appID string, live bool) ([]*polypay.Discount, error)
+	DeleteDiscount(ctx context.Context, appID string, live bool, id string) (*polypay.Discount, error)
+}
+
+// AppStore holds apps, their keys and per-app settings (cashier, cards,
+// routes).
+type AppStore interface {
+	InsertApp(ctx context.Context, a *polypay.App) error
+	GetApp(ctx context.Context, id string) (*polypay.App, error)
+	InsertAPIKey(ctx context.Context, hash, appID string, live bool, kind string) error
+	CashierSettings(ctx context.Context, appID string, live bool) ([]byte, error)
+	PutCashierSettings(ctx context.Context, appID string, live bool, settings []byte, updated int64) error
+	CardSettings(ctx context.Context, appID string, live bool) ([]byte, error)
+	PutCardSettings(ctx context.Context, appID string, live bool, settings []byte, updated int64) error
+	ChannelRoutes(ctx context.Context, appID string, live bool, family string) ([]byte, error)
+	ListChannelRoutes(ctx context.Context, appID string, live bool) ([][]byte, error)
+	PutChannelRoutes(ctx context.Context, appID string, live bool, family string, settings []byte, updated int64) error
+	ChannelAccounts(ctx context.Context, appID string, live bool) ([]store.AccountRef, error)
+}
+
+// IdempotencyStore keeps an Idempotency-Key's answer in the transaction
+// that produced it (see Hook).
+type IdempotencyStore interface {
+	PutIdempotency(ctx context.Context, appID string, live bool, key string, r store.IdemRecord) error
+	UpdateIdempotency(ctx context.Context, appID string, live bool, key string, response []byte) error
+}
+
+// CardStore resolves the vault's tokens, cards and customers inside the
+// transaction that creates a card charge (CardSource consumes a token
+// there, so it backs one charge only).
+type CardStore interface {
+	GetVaultCard(ctx context.Context, appID string, live bool, id string) (*store.VaultCard, error)
+	GetVaultCustomer(ctx context.Context, appID string, live bool, id string) (*store.VaultCustomer, error)
+	GetVaultToken(ctx context.Context, appID string, live bool, id string) (*store.VaultToken, error)
+	ConsumeVaultToken(ctx context.Context, appID string, live bool, id string, now int64) (bool, error)
+}
+
+// RiskStore marks a charge's risk attempt failed in the transaction that
+// records the failure (package risk counts failures per IP and card).
+type RiskStore interface {
+	InsertRiskAttempt(ctx context.Context, a store.RiskAttempt) error
+	MarkRiskAttemptFailed(ctx context.Context, chargeID string) (bool, error)
+	RiskDecisions(ctx context.Context, appID string, live bool, chargeID string, limit int) ([]store.RiskDecision, error)
+	InsertRiskDecision(ctx context.Context, d store.RiskDecision) error
+}
+
+// Tx is every concern at once: what a Hook may touch, since it runs inside
+// whichever transaction produced the caller's object.
+type Tx interface {
+	ChargeStore
+	RefundStore
+	EventStore
+	LedgerStore
+	OrderStore
+	AppStore
+	IdempotencyStore
+	CardStore
+	RiskStore
+	logoStore
+}
+
+// read and write run fn in one transaction of the service's store.
+func (s *Service) read(ctx context.Context, fn func(Tx) error) error {
+	return s.DB.Read(ctx, func(tx *store.Tx) error { return fn(tx) })
+}
+
+func (s *Service) write(ctx context.Context, fn func(Tx) error) error {
+	return s.DB.Write(ctx, func(tx *store.Tx) error { return fn(tx) })
+}
+
+// Combinations the state changes need: each is one transaction over the
+// concerns named.
+type (
+	// chargeEvents changes a charge and announces it (a charge renders
+	// with its refunds).
+	chargeEvents interface {
+		ChargeStore
+		RefundStore
+		EventStore
+		RiskStore
+	}
+	// chargeBooks changes a charge, posts to the ledger and announces it.
+	chargeBooks interface {
+		chargeEvents
+		LedgerStore
+	}
+	// refundBooks settles a refund against its charge.
+	refundBooks interface {
+		chargeBooks
+	}
+	// orderBooks changes an order with its charges and discounts.
+	orderBooks interface {
+		OrderStore
+		chargeBooks
+	}
+)
+
+// The store implements every concern on both backends.
+var (
+	_ ChargeStore = (*store.Tx)(nil)
+	_ RefundStore = (*store.Tx)(nil)
+	_ EventStore  = (*store.Tx)(nil)
+	_ LedgerStore = (*store.Tx)(nil)
+	_ OrderStore  = (*store.Tx)(nil)
+	_ AppStore    = (*store.Tx)(nil)
+
+	_ Tx = (*store.Tx)(nil)
+)
+
+type (
+	// orderCharges renders an order with its charges.
+	orderCharges interface {
+		OrderStore
+		ChargeStore
+		RefundStore
+	}
+)
