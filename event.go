@@ -16,6 +16,12 @@ const (
 	// EventChannelHealthChanged: one of the app's channel accounts became
 	// healthy, degraded or down (a polypay extension).
 	EventChannelHealthChanged = "channel.health_changed"
+	// Risk engine (polypay extensions): a built-in rule blocked an IP or a
+	// card; a charge was held for the merchant's review; a review ended
+	// (approved: captured; rejected or expired: voided).
+	EventRiskBlocked      = "risk.blocked"
+	EventRiskReviewOpened = "risk.review_opened"
+	EventRiskReviewClosed = "risk.review_closed"
 )
 
 // Event records something that happened to an object; Object is the full
@@ -38,6 +44,9 @@ type App struct {
 	// RequestPublicKey is the PEM public key the merchant registered for
 	// Ping++ request signatures; empty means signatures are not required.
 	RequestPublicKey string
+	// ErrorLanguage fixes the language of the app's API error replies
+	// ("en" or "zh"); "" follows each request's Accept-Language.
+	ErrorLanguage string
 }
 
 // WebhookEndpoint is a merchant URL that receives events of one mode.

@@ -61,6 +61,20 @@ type ChannelInfo struct {
 	// Cashier says how the hosted cashier offers the channel; nil when no
 	// web page can drive it (app SDKs, mini programs, payment codes).
 	Cashier *CashierInfo
+	// Extra lists the charge extra parameters the channel's connector
+	// reads, so that docs/channels.md (generated from the descriptors, and
+	// checked against what creating a charge refuses) is the one place a
+	// merchant learns them.
+	Extra []ExtraParam
+}
+
+// ExtraParam is one parameter of a charge's extra on a channel.
+type ExtraParam struct {
+	Name string
+	// Required parameters are refused when missing, with an error naming
+	// extra[Name].
+	Required bool
+	Doc      string // what it holds, in English
 }
 
 // ChinaTime is Beijing time, the day of the China channels' statements. A

@@ -18,6 +18,7 @@ const (
 	EChannel      = "channel"      // 402 channel_error
 	ETooLarge     = "too_large"    // 413 invalid_request_error
 	ERateLimited  = "rate_limited" // 429 invalid_request_error
+	ERiskBlocked  = "risk_blocked" // 402 card_error: a risk rule refused the request
 	EInternal     = "internal"     // 500 api_error
 	ENotSupported = "not_supported"
 )
@@ -31,7 +32,15 @@ type Error struct {
 	// ChannelCode is the channel's raw code (for example Alipay's sub_code),
 	// kept for channel errors so merchants can look it up in the channel's docs.
 	ChannelCode string
-	Err         error
+	// ChannelMessage is the channel's own text, verbatim, when Message
+	// passes it through; replies carry it beside a translation.
+	ChannelMessage string
+	Err            error
+	// Format and Args are the catalogue key and its values (set by Errorf,
+	// ParamError and NotFound), so a reply can be rendered in the
+	// merchant's language instead of translating the formatted text.
+	Format string
+	Args   []any
 }
 
 func (e *Error) Error() string {
@@ -45,12 +54,12 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf builds an *Error with a formatted message.
 func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 // ParamError reports a bad request parameter.
 func ParamError(param, format string, args ...any) *Error {
-	return &Error{Code: EInvalid, Param: param, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: EInvalid, Param: param, Message: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 // ErrorCode returns the code of an application error, or EInternal.
@@ -67,5 +76,6 @@ func ErrorCode(err error) string {
 
 // NotFound reports an unknown object id in Ping++'s wording.
 func NotFound(kind, id string) *Error {
-	return &Error{Code: ENotFound, Param: "id", Message: fmt.Sprintf("未找到 %s : %s。", kind, id)}
+	const format = "未找到 %s : %s。"
+	return &Error{Code: ENotFound, Param: "id", Message: fmt.Sprintf(format, kind, id), Format: format, Args: []any{kind, id}}
 }

@@ -9,8 +9,8 @@ import (
 )
 
 // parseCashierSettings reads POST /v1/apps/{app}/cashier_settings: any of
-// channel_order, labels, disabled_channels, allowed_origins (null or
-// absent: unchanged); core checks the values.
+// channel_order, labels, disabled_channels, allowed_origins, display_name,
+// logo (null or absent: unchanged); core checks the values.
 func parseCashierSettings(raw []byte) (core.CashierSettingsParams, error) {
 	var p core.CashierSettingsParams
 	b, err := parseBody(raw)
@@ -41,6 +41,12 @@ func parseCashierSettings(raw []byte) (core.CashierSettingsParams, error) {
 	if p.AllowedOrigins, err = list("allowed_origins", `["https://shop.example"]`); err != nil {
 		return p, err
 	}
+	if p.DisplayName, err = optString(b, "display_name", `"Acme 商店"`); err != nil {
+		return p, err
+	}
+	if p.Logo, err = optString(b, "logo", `"data:image/png;base64,iVBORw0KGgo…"（"" 删除）`); err != nil {
+		return p, err
+	}
 	if v, ok := b.raw("labels"); ok {
 		var m map[string]map[string]string
 		if json.Unmarshal(v, &m) != nil {
@@ -52,6 +58,19 @@ func parseCashierSettings(raw []byte) (core.CashierSettingsParams, error) {
 		p.Labels = &m
 	}
 	return p, b.unknown()
+}
+
+// optString reads an optional string parameter: nil when absent or null.
+func optString(b *body, name, example string) (*string, error) {
+	v, ok := b.raw(name)
+	if !ok {
+		return nil, nil
+	}
+	var s *string
+	if json.Unmarshal(v, &s) != nil {
+		return nil, polypay.ParamError(name, "%s 须为字符串，如 %s", name, example)
+	}
+	return s, nil
 }
 
 // cashierExamples are three cashier channels for the examples in error

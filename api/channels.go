@@ -28,7 +28,9 @@ type channelObject struct {
 
 func (s *Server) appFromPath(r *http.Request, who core.Caller) error {
 	if id := r.PathValue("app"); id != who.App.ID {
-		return &polypay.Error{Code: polypay.ENotFound, Param: "app", Message: "未找到 app : " + id + "。"}
+		e := polypay.NotFound("app", id)
+		e.Param = "app"
+		return e
 	}
 	return nil
 }

@@ -168,7 +168,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who core.Cal
 		return err
 	}
 	stored := false
-	hook := func(tx *store.Tx, obj any) error {
+	hook := func(tx core.Tx, obj any) error {
 		b, err := wire.Marshal(obj)
 		if err != nil {
 			return err
@@ -567,7 +567,7 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request) {
 	}
 	// Per sending address: a channel's notifications come from a few of its
 	// servers, a flood from anywhere costs the sender its own budget only.
-	if !s.notifyLimits.allow(peerIP(r)) {
+	if !s.notifyLimits.allow(s.peerIP(r)) {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "too many notifications", http.StatusTooManyRequests)
 		return

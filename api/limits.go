@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net"
 	"net/http"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -62,12 +61,10 @@ func (l *limiter) exhausted(key string) bool {
 	return l.bucket(key).Tokens() < 1
 }
 
-// peerIP is the TCP peer's address: forwarded headers are not trusted, so
-// a client cannot pick the bucket it is counted in.
-func peerIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// peerIP is the client's address: the TCP peer, or behind a trusted
+// proxy (--trusted-proxy) the address it forwarded for. Other forwarded
+// headers are not believed, so a client cannot pick the bucket it is
+// counted in.
+func (s *Server) peerIP(r *http.Request) string {
+	return s.Proxies.Of(r)
 }

@@ -15,7 +15,9 @@ func (s *Server) checkWebhookURL(ctx context.Context, raw string, live bool) err
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := s.Outbound.CheckURLContext(ctx, raw, live); err != nil {
-		return &polypay.Error{Code: polypay.EInvalid, Param: "url", Message: "url 不可用: " + err.Error(), Err: err}
+		e := polypay.ParamError("url", "url 不可用: %v", err)
+		e.Err = err
+		return e
 	}
 	return nil
 }

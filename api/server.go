@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/apidoc"
+	"github.com/polypay/polypay/clientip"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/outbound"
 	"github.com/polypay/polypay/store"
@@ -36,6 +38,9 @@ type Sandbox interface {
 type Server struct {
 	Svc *core.Service
 	DB  *store.DB
+	// Proxies are the trusted reverse proxies whose forwarded address is
+	// the client's (nil: none, the TCP peer is the client).
+	Proxies *clientip.Resolver
 	// ReplySigner signs API replies (SignResponses): a node-wide key that
 	// is never any app's webhook key, so no reply body verifies as a webhook.
 	ReplySigner *webhook.Signer
@@ -89,6 +94,13 @@ func (s *Server) Handler() http.Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	m.HandleFunc("GET /readyz", s.readyz)
+	// The API reference, rendered from the same document the tests check
+	// every exchange against (package apidoc); / leads to it.
+	docs := apidoc.Handler()
+	m.Handle("GET /openapi.json", docs)
+	m.Handle("GET /docs", docs)
+	m.Handle("GET /docs/style.css", docs)
+	m.Handle("GET /{$}", http.RedirectHandler("/docs", http.StatusFound))
 
 	m.HandleFunc("POST /v1/charges", s.authed(s.createCharge))
 	m.HandleFunc("GET /v1/charges", s.authed(s.listCharges))
@@ -113,6 +125,8 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("DELETE /v1/apps/{app}/discounts/{id}", s.authed(s.deleteDiscount))
 	m.HandleFunc("POST /v1/apps/{app}/cashier_settings", s.authed(s.setCashierSettings))
 	m.HandleFunc("GET /v1/apps/{app}/cashier_settings", s.authed(s.getCashierSettings))
+	m.HandleFunc("POST /v1/apps/{app}/settings", s.authed(s.setAppSettings))
+	m.HandleFunc("GET /v1/apps/{app}/settings", s.authed(s.getAppSettings))
 	m.HandleFunc("POST /v1/apps/{app}/card_settings", s.authed(s.setCardSettings))
 	m.HandleFunc("GET /v1/apps/{app}/card_settings", s.authed(s.getCardSettings))
 	m.HandleFunc("OPTIONS /v1/tokens", s.vaultPreflight)
@@ -137,6 +151,7 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("POST /v1/apps/{app}/routes", s.authed(s.setRoutes))
 	m.HandleFunc("GET /v1/apps/{app}/routes", s.authed(s.listRoutes))
 	m.HandleFunc("GET /v1/channels/health", s.authed(s.channelHealth))
+	s.riskRoutes(m)
 	m.HandleFunc("GET /v1/channels/sla", s.authed(s.channelSLA))
 	if s.Credentials != nil {
 		m.HandleFunc("POST /v1/apps/{app}/channels", s.authed(s.setChannel))
@@ -184,7 +199,10 @@ const (
 // served: whether it authenticated (only then is the reply signed, so an
 // anonymous client cannot make polypay spend an RSA signature, or sign a
 // body of its choosing).
-type reqState struct{ authed bool }
+type reqState struct {
+	authed bool
+	lang   polypay.Lang // the app's error_language, once authenticated (errlang.go)
+}
 
 func markAuthenticated(r *http.Request) {
 	if st, ok := r.Context().Value(keyState).(*reqState); ok {
@@ -316,7 +334,7 @@ func (s *Server) authed(h authedHandler) http.HandlerFunc {
 
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (core.Caller, []byte, error) {
 	key := bearerKey(r)
-	ip := peerIP(r)
+	ip := s.peerIP(r)
 	// A client address that keeps failing to authenticate is refused
 	// before any store lookup (guessing keys costs a token each, and
 	// made-up keys never reach the per-key limiter); a key known to be
@@ -334,7 +352,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (core.Call
 	if key == "" {
 		return fail(&polypay.Error{Code: polypay.EUnauthorized, Message: "未提供 API KEY，请在 Authorization 头中以 HTTP Basic（sk_...:）或 Bearer 方式提供 Secret Key。"})
 	}
-	badKey := &polypay.Error{Code: polypay.EUnauthorized, Message: "提供了无效的 API KEY: " + maskKey(key) + "。"}
+	badKey := polypay.Errorf(polypay.EUnauthorized, "提供了无效的 API KEY: %s。", maskKey(key))
 	if !strings.HasPrefix(key, "sk_test_") && !strings.HasPrefix(key, "sk_live_") || len(key) > 128 {
 		return fail(badKey)
 	}
@@ -347,6 +365,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (core.Call
 	if err != nil {
 		return who, nil, err
 	}
+	noteAppLanguage(r, who.App)
 	if !s.limits.allow(hash) {
 		// Ping++'s SDKs map 429 to a rate-limit error (PHP, JAVA) or an API
 		// error (PY); NODE maps by type.

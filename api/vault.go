@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/risk"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/vault"
 )
@@ -294,7 +297,7 @@ func (s *Server) vaultPreflight(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) authenticatePublishable(w http.ResponseWriter, r *http.Request, key string) (core.Caller, []byte, error) {
 	badKey := &polypay.Error{Code: polypay.EUnauthorized, Message: "提供了无效的 API KEY: " + maskKey(key) + "。"}
-	ip := peerIP(r)
+	ip := s.peerIP(r)
 	if s.authFails.exhausted(ip) {
 		return core.Caller{}, nil, &polypay.Error{Code: polypay.ERateLimited, Message: "认证失败次数过多，请稍后重试"}
 	}
@@ -387,7 +390,42 @@ func (s *Server) createToken(r *http.Request, who core.Caller, raw []byte) (any,
 	if err := checkApp(p.App, who); err != nil {
 		return nil, err
 	}
-	return s.Vault.Tokenize(r.Context(), who.App.ID, who.Live, p.Card, p.Customer)
+	f := risk.Facts{AppID: who.App.ID, Live: who.Live, Route: risk.RouteToken, IP: s.peerIP(r),
+		Card: s.Vault.NumberFingerprint(who.App.ID, who.Live, p.Card.Number)}
+	if err := s.screenToken(r.Context(), f); err != nil {
+		return nil, err
+	}
+	tok, err := s.Vault.Tokenize(r.Context(), who.App.ID, who.Live, p.Card, p.Customer)
+	if err != nil && s.Svc.Risk != nil && strings.HasPrefix(paramOf(err), "card[") {
+		// An invalid card is a failed card test; a valid one is not an
+		// attempt yet (its charge is).
+		if aerr := s.Svc.Risk.Attempt(r.Context(), f, true); aerr != nil {
+			return nil, aerr
+		}
+	}
+	return tok, err
+}
+
+// screenToken asks the risk engine about a tokenization, which a browser
+// makes with the publishable key: a refusal says nothing of the rule.
+func (s *Server) screenToken(ctx context.Context, f risk.Facts) error {
+	if s.Svc.Risk == nil {
+		return nil
+	}
+	d, err := s.Svc.Risk.Decide(ctx, f)
+	if err != nil || !d.Blocked() {
+		return err
+	}
+	const format = "暂时无法完成支付，请稍后再试或更换支付方式。（参考号 %s）" // never which rule (risk.Neutral)
+	return &polypay.Error{Code: polypay.ERiskBlocked, ChannelCode: "risk_blocked", Message: fmt.Sprintf(format, d.ID), Format: format, Args: []any{d.ID}}
+}
+
+func paramOf(err error) string {
+	var pe *polypay.Error
+	if errors.As(err, &pe) {
+		return pe.Param
+	}
+	return ""
 }
 
 func (s *Server) getToken(r *http.Request, who core.Caller, _ []byte) (any, error) {

@@ -230,7 +230,12 @@ type StoreReport struct {
 	Rows             []Row   `json:"rows"`
 	WebhooksReceived int64   `json:"webhooks_received"`
 	WebhooksBadSig   int64   `json:"webhooks_bad_signature"`
-	Error            string  `json:"error,omitempty"`
+	// The risk engine's decision per charge (riskCost), in ms.
+	RiskRules     int     `json:"risk_rules"`
+	RiskCounters  int     `json:"risk_counters"`
+	RiskDecideP50 float64 `json:"risk_decide_p50_ms"`
+	RiskDecideP99 float64 `json:"risk_decide_p99_ms"`
+	Error         string  `json:"error,omitempty"`
 }
 
 // Row is one workload on one channel at one concurrency.

@@ -103,6 +103,9 @@ func (b *storeBench) run(ctx context.Context) (err error) {
 	if err := b.commitCeilings(ctx, node); err != nil {
 		return err
 	}
+	if err := b.riskCost(ctx, node.DB); err != nil {
+		return err
+	}
 	b.p.tableHead()
 	if b.o.cpuprofile != "" {
 		stop, err := startProfile(profilePath(b.o, b.sr.Name))

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/risk"
 	"github.com/polypay/polypay/vault"
 )
 
@@ -37,10 +38,18 @@ func (c *Cashier) payCard(w http.ResponseWriter, r *http.Request) {
 	if year < 100 {
 		year += 2000
 	}
+	facts := risk.Facts{AppID: o.AppID, Live: o.Livemode, Route: risk.RouteCashier, Channel: card, Amount: o.Amount,
+		Currency: o.Currency, IP: c.clientIP(r), Customer: o.UID,
+		Card: c.cfg.Vault.NumberFingerprint(o.AppID, o.Livemode, r.PostForm.Get("number"))}
+	if blocked, err := c.screen(r.Context(), facts); err != nil || blocked {
+		back(map[bool]string{true: "risk", false: "channel_down"}[blocked]) // never which rule
+		return
+	}
 	tok, err := c.cfg.Vault.Tokenize(r.Context(), o.AppID, o.Livemode, vault.CardInput{
 		Number: r.PostForm.Get("number"), ExpMonth: month, ExpYear: year,
 		CVC: strings.TrimSpace(r.PostForm.Get("cvc")), Name: strings.TrimSpace(r.PostForm.Get("name"))}, "")
 	if err != nil {
+		c.cardTestFailed(r.Context(), facts, err)
 		back("card") // the vault's message names the field; never echo the card
 		return
 	}
@@ -48,13 +57,15 @@ func (c *Cashier) payCard(w http.ResponseWriter, r *http.Request) {
 	for _, k := range cashierInfo(card).ReturnURLParams {
 		extra[k] = c.selfURL(o, append(em, "ch", card)...)
 	}
-	if _, err := c.cfg.Svc.PayOrder(r.Context(), o, card, clientIP(r), extra); err != nil {
+	if _, err := c.cfg.Svc.PayOrder(r.Context(), o, card, c.clientIP(r), extra); err != nil {
 		var pe *polypay.Error
 		code := "channel_down"
 		if errors.As(err, &pe) && pe.Code == polypay.EChannel && pe.ChannelCode != "" && pe.ChannelCode != "channel_timeout" {
 			code = "declined"
 		} else if polypay.ErrorCode(err) == polypay.EInvalid {
 			code = "card"
+		} else if polypay.ErrorCode(err) == polypay.ERiskBlocked {
+			code = "risk"
 		}
 		c.cfg.Log.Warn("cashier: card charge", "order", o.ID, "code", code)
 		back(code)

@@ -16,8 +16,11 @@
 // ?parent= names (cashier.js sends its page's origin), else the first.
 //
 // Per app and mode, cashier settings (core.CashierSettings) order, relabel
-// and disable channels; channels whose charge creations keep failing are
-// hidden for a while (core.ChannelHealth, per node).
+// and disable channels and give the merchant's display name and logo;
+// channels whose charge creations keep failing are hidden for a while
+// (core.ChannelHealth, per node). Each channel shows its payment brand's
+// mark (brand.go). The layout follows the window width (the stylesheet's
+// media query) and, for phones, the User-Agent (docs/cashier.md).
 //
 // Pages are html/template with a little hand-written script, all embedded;
 // every page carries a strict Content-Security-Policy.
@@ -31,7 +34,6 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -44,7 +46,9 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/clientip"
 	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/risk"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/vault"
 )
@@ -131,6 +135,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Vault tokenizes the card form's card; nil hides the card channel.
 	Vault *vault.Vault
+	// Proxies are the trusted reverse proxies whose forwarded address is
+	// the customer's (nil: the TCP peer is).
+	Proxies *clientip.Resolver
 }
 
 // Cashier is the HTTP handler for /cashier/ and /demo.
@@ -157,6 +164,9 @@ func New(cfg Config) *Cashier {
 	c.mux.HandleFunc("GET /cashier/cashier.js", c.sdk)
 	c.mux.HandleFunc("GET /cashier/page.js", c.static)
 	c.mux.HandleFunc("GET /cashier/cashier.css", c.static)
+	c.mux.HandleFunc("GET /cashier/static/brand/{file}", c.brand)
+	c.mux.HandleFunc("GET /cashier/favicon.svg", c.favicon)
+	c.mux.HandleFunc("GET /cashier/static/logo/{file}", c.logo)
 	c.mux.HandleFunc("GET /cashier/{id}", c.page)
 	c.mux.HandleFunc("POST /cashier/{id}", c.frontReturn)
 	c.mux.HandleFunc("POST /cashier/{id}/pay", c.pay)
@@ -171,6 +181,7 @@ func New(cfg Config) *Cashier {
 		c.mux.HandleFunc("POST /demo/buy", c.demo.buy)
 		c.mux.HandleFunc("GET /demo/result", c.demo.result)
 		c.mux.HandleFunc("POST /demo/webhook", c.demo.webhook)
+		c.mux.HandleFunc("GET /demo/logo.png", c.demo.logo)
 	}
 	return c
 }
@@ -343,6 +354,14 @@ type view struct {
 	ParentOrigin string
 	ParentParam  string // the ?parent= the page was asked for, if allowed
 	Settings     *core.CashierSettings
+	// Merchant and LogoURL are the app's display_name and logo.
+	Merchant, LogoURL string
+	// Phone is a phone's client by its User-Agent: the phone layout at any
+	// width (narrow windows get it from the stylesheet's media query).
+	Phone bool
+	// Brand is the chosen channel's mark, Networks the card networks'.
+	Brand    string
+	Networks []string
 }
 
 // channelView is one channel button; Discount is the label of the best
@@ -351,6 +370,8 @@ type view struct {
 type channelView struct {
 	ID, Label, Discount string
 	Payable             int64
+	Brand               string   // the mark's path
+	Networks            []string // the marks' paths of a card channel's networks
 }
 
 func (c *Cashier) render(w http.ResponseWriter, status int, name string, v any) {
@@ -437,6 +458,7 @@ func (c *Cashier) page(w http.ResponseWriter, r *http.Request) {
 	embed := q.Get("embed") == "1"
 	v := &view{T: texts[l], Lang: l, Order: o, Token: o.CashierToken, ReturnURL: o.ReturnURL,
 		Via: q.Get("via"), Sandbox: !o.Livemode, Error: q.Get("err"), Embed: embed, Settings: cs}
+	v.brand(cs, r.UserAgent())
 	if embed {
 		// Only the merchant's origins may frame it and hear from it.
 		origins := EmbedOrigins(o, cs)
@@ -476,6 +498,7 @@ func (c *Cashier) page(w http.ResponseWriter, r *http.Request) {
 	if card := presentedAs(polypay.PresentCardForm); q.Get("card") == "1" && card != "" &&
 		contains(c.visibleChannels(o, cs, r.UserAgent()), card) && c.cfg.Vault != nil {
 		v.State, v.Channel, v.ChannelLbl = "card", card, channelLabel(cs, card, l)
+		v.Brand, v.Networks = brandPath(BrandOf(card)), networksOf(card)
 		c.render(w, http.StatusOK, "page.html", v)
 		return
 	}
@@ -495,7 +518,7 @@ func (c *Cashier) page(w http.ResponseWriter, r *http.Request) {
 			"form-action 'self'", "form-action 'self' "+wxOAuthOrigin, 1))
 	}
 	for _, ch := range visible {
-		cv := channelView{ID: ch, Label: channelLabel(cs, ch, l)}
+		cv := channelView{ID: ch, Label: channelLabel(cs, ch, l), Brand: brandPath(BrandOf(ch)), Networks: networksOf(ch)}
 		if d, off := core.BestDiscount(rules, ch, c.cfg.Svc.Channels.Family(ch), o.Amount); d != nil {
 			cv.Discount, cv.Payable = core.DiscountLabel(d, l), o.Amount-off
 		}
@@ -528,6 +551,7 @@ func (c *Cashier) showCharge(r *http.Request, o *polypay.Order, ch string, v *vi
 		v.DiscountLbl = c.chargeDiscountLabel(r.Context(), o, ch0, v.Lang)
 	}
 	v.ChannelLbl = channelLabel(v.Settings, ch, v.Lang)
+	v.Brand = brandPath(BrandOf(ch))
 	ci := cashierInfo(ch)
 	if ci == nil {
 		ci = &polypay.CashierInfo{Present: polypay.PresentRedirect}
@@ -650,12 +674,35 @@ func redirectURL(cred []byte) (string, bool) {
 	return base + "?" + qv.Encode(), true
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil || net.ParseIP(host) == nil {
-		return "127.0.0.1"
+// clientIP is the customer's address: the TCP peer, or behind a trusted
+// proxy (--trusted-proxy) the address it forwarded for; 127.0.0.1 when
+// there is none (a test's pipe), as charges require one.
+func (c *Cashier) clientIP(r *http.Request) string {
+	if ip := c.cfg.Proxies.Of(r); ip != "" {
+		return ip
 	}
-	return host
+	return "127.0.0.1"
+}
+
+// screen asks the risk engine about a card entered in the card form.
+func (c *Cashier) screen(ctx context.Context, f risk.Facts) (bool, error) {
+	if c.cfg.Svc.Risk == nil {
+		return false, nil
+	}
+	d, err := c.cfg.Svc.Risk.Decide(ctx, f)
+	return d.Blocked(), err
+}
+
+// cardTestFailed counts an invalid card typed into the form as a failed
+// card test.
+func (c *Cashier) cardTestFailed(ctx context.Context, f risk.Facts, err error) {
+	var pe *polypay.Error
+	if c.cfg.Svc.Risk == nil || !errors.As(err, &pe) || !strings.HasPrefix(pe.Param, "card[") {
+		return
+	}
+	if aerr := c.cfg.Svc.Risk.Attempt(ctx, f, true); aerr != nil {
+		c.cfg.Log.Warn("cashier: counting a failed card", "err", aerr)
+	}
 }
 
 // postedOrder reads a cashier form POST of at most limit bytes: the order
@@ -709,11 +756,14 @@ func (c *Cashier) pay(w http.ResponseWriter, r *http.Request) {
 	for _, k := range ci.ReturnURLParams {
 		extra[k] = c.selfURL(o)
 	}
-	if _, err := c.cfg.Svc.PayOrder(r.Context(), o, ch, clientIP(r), extra); err != nil {
+	if _, err := c.cfg.Svc.PayOrder(r.Context(), o, ch, c.clientIP(r), extra); err != nil {
 		c.cfg.Log.Warn("cashier: creating charge", "order", o.ID, "channel", ch, "err", err)
 		code := "channel_down"
-		if polypay.ErrorCode(err) == polypay.EInvalid {
+		switch polypay.ErrorCode(err) {
+		case polypay.EInvalid:
 			code = "state"
+		case polypay.ERiskBlocked:
+			code = "risk" // neutral: the customer is not told which rule
 		}
 		http.Redirect(w, r, c.selfURL(o, append(em, "err", code)...), http.StatusSeeOther)
 		return

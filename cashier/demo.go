@@ -57,6 +57,9 @@ func (d *demo) demoApp(r *http.Request) (*core.NewApp, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := d.brand(r.Context(), a); err != nil {
+		return nil, err
+	}
 	d.app = a
 	return a, nil
 }
@@ -68,11 +71,16 @@ type demoView struct {
 	Order  *wire.Order
 	Events []demoEvent
 	Error  string
+	// Phone picks the phone layout at any width; Accepts are the marks of
+	// the brands the store takes.
+	Phone   bool
+	Accepts []string
 }
 
 func (d *demo) home(w http.ResponseWriter, r *http.Request) {
 	l := lang(r)
-	d.c.render(w, http.StatusOK, "demo.html", demoView{T: demoTexts[l], Lang: l, Price: demoPrice})
+	d.c.render(w, http.StatusOK, "demo.html", demoView{T: demoTexts[l], Lang: l, Price: demoPrice,
+		Phone: ClientKind(r.UserAgent()) != ClientDesktop, Accepts: acceptedMarks()})
 }
 
 func (d *demo) buy(w http.ResponseWriter, r *http.Request) {
@@ -99,7 +107,7 @@ func (d *demo) buy(w http.ResponseWriter, r *http.Request) {
 
 func (d *demo) result(w http.ResponseWriter, r *http.Request) {
 	l := lang(r)
-	v := demoView{T: demoTexts[l], Lang: l, Price: demoPrice}
+	v := demoView{T: demoTexts[l], Lang: l, Price: demoPrice, Phone: ClientKind(r.UserAgent()) != ClientDesktop}
 	d.mu.Lock()
 	a := d.app
 	d.mu.Unlock()
@@ -205,9 +213,9 @@ var demoTexts = map[string]map[string]string{
 	"zh": {"title": "polypay 演示商店", "intro": "这是测试模式的演示商店：下单后进入收银台，在模拟钱包中付款，然后看到结果页和商店收到的 Webhook。",
 		"product": "polypay T 恤", "desc": "纯棉，印有 polypay 标志。", "buy": "立即购买", "test_mode": "测试模式",
 		"result": "订单结果", "paid": "已支付（服务器已验证）", "unpaid": "未支付", "webhooks": "商店收到的 Webhook（签名已验证）",
-		"none": "尚未收到 Webhook，页面会自动刷新…", "again": "再买一件", "event": "事件", "type": "类型", "charge": "Charge", "channel": "渠道", "at": "时间"},
-	"en": {"title": "polypay demo store", "intro": "A test-mode demo store: buy, pay in the hosted cashier with the simulated wallet, then see the result and the webhook the store received.",
+		"none": "尚未收到 Webhook，页面会自动刷新…", "again": "再买一件", "accepts": "支持的支付方式", "event": "事件", "type": "类型", "charge": "Charge", "channel": "渠道", "at": "时间"},
+	"en": {"title": "polypay Demo Store", "intro": "A test-mode demo store: buy, pay in the hosted cashier with the simulated wallet, then see the result and the webhook the store received.",
 		"product": "polypay T-shirt", "desc": "Cotton, with the polypay logo.", "buy": "Buy now", "test_mode": "Test mode",
 		"result": "Your order", "paid": "Paid (verified by the server)", "unpaid": "Not paid", "webhooks": "Webhooks the store received (signatures verified)",
-		"none": "No webhook yet; this page refreshes itself…", "again": "Buy another", "event": "Event", "type": "Type", "charge": "Charge", "channel": "Channel", "at": "Time"},
+		"none": "No webhook yet; this page refreshes itself…", "again": "Buy another", "accepts": "We accept", "event": "Event", "type": "Type", "charge": "Charge", "channel": "Channel", "at": "Time"},
 }

@@ -28,6 +28,7 @@ var texts = map[string]map[string]string{
 		"expired":          "订单已过期",
 		"expired_hint":     "该订单已超过支付期限，请返回商户重新下单。",
 		"test_mode":        "测试模式",
+		"merchant_logo":    "商户标志",
 		"err_channel":      "该支付方式在当前设备上不可用。",
 		"err_channel_down": "支付渠道暂时不可用，请稍后重试或更换支付方式。",
 		"err_state":        "订单当前不可支付。",
@@ -44,6 +45,7 @@ var texts = map[string]map[string]string{
 		"form_hint":        "将提交到银联支付页面完成支付。",
 		"err_card":         "卡信息有误，请检查后重试。",
 		"err_declined":     "银行卡被拒绝，请换一张卡或其他支付方式。",
+		"err_risk":         "暂时无法完成支付，请稍后再试或更换支付方式。",
 		"err_oauth_failed": "微信授权未完成，请重试。",
 	},
 	"en": {
@@ -71,6 +73,7 @@ var texts = map[string]map[string]string{
 		"expired":          "This order has expired",
 		"expired_hint":     "The time to pay this order is over. Please go back to the merchant and order again.",
 		"test_mode":        "Test mode",
+		"merchant_logo":    "Merchant logo",
 		"err_channel":      "That payment method is not available on this device.",
 		"err_channel_down": "The payment provider is unavailable. Try again or choose another method.",
 		"err_state":        "This order cannot be paid now.",
@@ -87,6 +90,7 @@ var texts = map[string]map[string]string{
 		"form_hint":        "You will be taken to UnionPay's payment page.",
 		"err_card":         "Please check the card details and try again.",
 		"err_declined":     "The card was declined. Try another card or payment method.",
+		"err_risk":         "This payment cannot be completed right now. Try again later or use another payment method.",
 		"err_oauth_failed": "WeChat authorization did not complete. Please try again.",
 	},
 }

@@ -209,7 +209,7 @@ func (c *Cashier) wxOAuthCallback(w http.ResponseWriter, r *http.Request) {
 		back("err", "oauth_failed")
 		return
 	}
-	if _, err := c.cfg.Svc.PayOrder(r.Context(), o, jsapi, clientIP(r), map[string]any{"open_id": openid}); err != nil {
+	if _, err := c.cfg.Svc.PayOrder(r.Context(), o, jsapi, c.clientIP(r), map[string]any{"open_id": openid}); err != nil {
 		c.cfg.Log.Warn("cashier: creating charge", "order", o.ID, "channel", jsapi, "err", err)
 		code := "channel_down"
 		if polypay.ErrorCode(err) == polypay.EInvalid {

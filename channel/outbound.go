@@ -2,7 +2,6 @@ package channel
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/channel/alipay"
@@ -64,8 +63,9 @@ func (r *Registry) checkEndpoints(f family, cfg json.RawMessage) error {
 			continue
 		}
 		if err := outbound.CheckChannelURL(e.URL, e.Official, r.allowHosts); err != nil {
-			return &polypay.Error{Code: polypay.EInvalid, Param: e.Param, Err: err,
-				Message: fmt.Sprintf("%s 不可用: %v (the operator may allow other hosts with --allow-channel-host)", e.Param, err)}
+			pe := polypay.ParamError(e.Param, "%s 不可用: %v（运维可用 --allow-channel-host 允许其他主机）", e.Param, err)
+			pe.Err = err
+			return pe
 		}
 	}
 	return nil
@@ -75,8 +75,9 @@ func (r *Registry) checkEndpoints(f family, cfg json.RawMessage) error {
 // make a connector: the error names the account, not a request parameter.
 func (r *Registry) checkStored(f family, key string, cfg json.RawMessage) error {
 	if err := r.checkEndpoints(f, cfg); err != nil {
-		return &polypay.Error{Code: polypay.EInvalid, Param: "channel", Err: err,
-			Message: fmt.Sprintf("渠道 %s 的 live 参数不可用，请重新配置: %v", key, err.(*polypay.Error).Message)}
+		pe := polypay.ParamError("channel", "渠道 %s 的 live 参数不可用，请重新配置: %v", key, err)
+		pe.Err = err
+		return pe
 	}
 	return nil
 }

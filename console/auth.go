@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/mail"
 	"net/netip"
 	"sort"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/time/rate"
 
-	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/store"
 )
 
@@ -52,17 +50,22 @@ const (
 	ActResend      Action = "resend_webhook"
 	ActResolve     Action = "resolve_discrepancy"
 	ActManageUsers Action = "manage_users"
+	ActRollKeys    Action = "roll_keys"
+	ActWebhooks    Action = "manage_webhooks"
+	ActManageRisk  Action = "manage_risk" // rules, lists, lifting blocks
+	ActReviewRisk  Action = "review_risk" // approving or rejecting held charges
 )
 
 // Can is the permission table: read_only can do none of these.
 func (r Role) Can(a Action) bool {
 	switch a {
-	case ActCreateApp, ActSetChannel, ActResend:
+	case ActCreateApp, ActSetChannel, ActResend, ActRollKeys, ActWebhooks, ActManageRisk, ActReviewRisk:
 		return r == RoleOwner || r == RoleAdmin
 	case ActRefund, ActResolve:
 		return r == RoleOwner || r == RoleAdmin || r == RoleFinance
 	case ActManageUsers:
-		return r == RoleOwner
+		// Admins manage users too, but not owners (see manageable).
+		return r == RoleOwner || r == RoleAdmin
 	}
 	return false
 }
@@ -128,25 +131,7 @@ const MinPasswordLen = 10
 // AddUser creates a console user. EInvalid for a bad email, role or a
 // password shorter than MinPasswordLen; EConflict when the email is taken.
 func AddUser(ctx context.Context, db *store.DB, email string, role Role, password string) error {
-	email = strings.ToLower(strings.TrimSpace(email))
-	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
-		return polypay.ParamError("email", "not a valid email address")
-	}
-	if !role.Valid() {
-		return polypay.ParamError("role", "role must be owner, admin, finance or read_only")
-	}
-	if len([]rune(password)) < MinPasswordLen {
-		return polypay.ParamError("password", "password must have at least %d characters", MinPasswordLen)
-	}
-	u := &store.ConsoleUser{ID: polypay.NewID("usr_"), Email: email, Role: string(role), Password: HashPassword(password)}
-	err := db.Write(ctx, func(tx *store.Tx) error {
-		u.Created = tx.Now()
-		return tx.InsertConsoleUser(ctx, u)
-	})
-	if store.IsUniqueViolation(err) {
-		return polypay.Errorf(polypay.EConflict, "a console user %s exists already", email)
-	}
-	return err
+	return AddScopedUser(ctx, db, email, role, password, nil)
 }
 
 // Sign-in throttling. Failures are counted per (email, source) in the
@@ -306,7 +291,7 @@ func (c *Console) signIn(ctx context.Context, email, password, ip string) (strin
 	if u != nil {
 		hash = u.Password
 	}
-	if !CheckPassword(hash, password) || u == nil {
+	if !CheckPassword(hash, password) || u == nil || u.Disabled {
 		if nextAt == 0 {
 			return "", errSignIn
 		}

@@ -23,7 +23,10 @@ type chart struct {
 	Series []series
 	Kind   string  // "bar" or "line"
 	Max    float64 // fixed top of the y axis (100 for percentages); 0: from the data
-	Unit   string  // appended to y labels and tooltips
+	Unit   string  // appended to y labels and tooltips ("%")
+	Prefix string  // put before y labels and tooltips (a currency sign)
+	XTitle string  // the x axis's title, with its time zone
+	YTitle string  // the y axis's unit in words
 }
 
 const (
@@ -32,6 +35,8 @@ const (
 	plotW, plotH           = chartW - padL - padR, chartH - padT - padB
 	gridLines              = 4
 	maxXLabels             = 12
+	legendRow              = 18 // height of a legend row, below the plot
+	legendPerRow           = 4
 )
 
 // palette has colours that stay apart for the common colour-vision
@@ -74,14 +79,11 @@ func (c chart) render() template.HTML {
 	}
 	esc := html.EscapeString
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`, chartW, chartH, esc(c.Title))
+	// The legend sits below the plot, never over the bars.
+	rows := (len(c.Series) + legendPerRow - 1) / legendPerRow
+	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`, chartW, chartH+rows*legendRow, esc(c.Title))
 	fmt.Fprintf(&b, `<title>%s</title>`, esc(c.Title))
-	for i := 0; i <= gridLines; i++ {
-		y := float64(padT) + float64(plotH)*float64(i)/gridLines
-		v := top * float64(gridLines-i) / gridLines
-		fmt.Fprintf(&b, `<line class="grid" x1="%d" y1="%s" x2="%d" y2="%s" stroke="#ddd"/>`, padL, coord(y), chartW-padR, coord(y))
-		fmt.Fprintf(&b, `<text class="ylabel" x="%d" y="%s" text-anchor="end" font-size="11">%s%s</text>`, padL-6, coord(y+4), esc(num(math.Round(v*100)/100)), esc(c.Unit))
-	}
+	c.axes(&b, top)
 	n := len(c.Labels)
 	if n == 0 {
 		b.WriteString(`</svg>`)
@@ -90,7 +92,9 @@ func (c chart) render() template.HTML {
 	step := float64(plotW) / float64(n)
 	every := (n + maxXLabels - 1) / maxXLabels
 	for i, l := range c.Labels {
-		if i%every != 0 {
+		// Count from the right: the latest bucket (today, this hour) is
+		// always labelled.
+		if (n-1-i)%every != 0 {
 			continue
 		}
 		x := float64(padL) + step*(float64(i)+0.5)
@@ -116,13 +120,15 @@ func (c chart) render() template.HTML {
 				if i >= n {
 					break
 				}
+				// A day without charges has no rate: the line runs on
+				// from the last day that had one instead of breaking
+				// into loose dots.
 				if math.IsNaN(v) {
-					flush()
 					continue
 				}
 				x := float64(padL) + step*(float64(i)+0.5)
 				pts = append(pts, coord(x)+","+coord(y(v)))
-				fmt.Fprintf(&b, `<circle class="point" cx="%s" cy="%s" r="3" fill="%s"><title>%s %s: %s%s</title></circle>`,
+				fmt.Fprintf(&b, `<circle class="point" cx="%s" cy="%s" r="2.5" fill="%s"><title>%s %s: %s%s</title></circle>`,
 					coord(x), coord(y(v)), col, esc(s.Name), esc(c.Labels[i]), esc(num(math.Round(v*10)/10)), esc(c.Unit))
 			}
 			flush()
@@ -133,20 +139,37 @@ func (c chart) render() template.HTML {
 					continue
 				}
 				x := float64(padL) + step*float64(i) + step*0.1 + bw*float64(si)
-				fmt.Fprintf(&b, `<rect class="bar" x="%s" y="%s" width="%s" height="%s" fill="%s"><title>%s %s: %s%s</title></rect>`,
+				fmt.Fprintf(&b, `<rect class="bar" x="%s" y="%s" width="%s" height="%s" fill="%s"><title>%s %s: %s%s%s</title></rect>`,
 					coord(x), coord(y(v)), coord(bw), coord(float64(padT+plotH)-y(v)), col,
-					esc(s.Name), esc(c.Labels[i]), esc(num(v)), esc(c.Unit))
+					esc(s.Name), esc(c.Labels[i]), esc(c.Prefix), esc(num(v)), esc(c.Unit))
 			}
 		}
 	}
 	fmt.Fprintf(&b, `<line class="axis" x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>`, padL, padT+plotH, chartW-padR, padT+plotH)
-	// Legend, in the top right corner.
+	// Legend, below the x axis's labels and title.
 	for si, s := range c.Series {
-		lx := chartW - padR - 130
-		ly := padT + 4 + 16*si
+		lx := padL + (si%legendPerRow)*((chartW-padL-padR)/legendPerRow)
+		ly := chartH + (si/legendPerRow)*legendRow
 		fmt.Fprintf(&b, `<rect class="swatch" x="%d" y="%d" width="10" height="10" fill="%s"/>`, lx, ly, colour(si))
 		fmt.Fprintf(&b, `<text class="legend" x="%d" y="%d" font-size="11">%s</text>`, lx+14, ly+9, esc(s.Name))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// axes draws the grid, the y labels with their unit and the axis titles.
+func (c chart) axes(b *strings.Builder, top float64) {
+	esc := html.EscapeString
+	if c.YTitle != "" {
+		fmt.Fprintf(b, `<text class="ytitle" x="4" y="%d" font-size="11">%s</text>`, padT-10, esc(c.YTitle))
+	}
+	for i := 0; i <= gridLines; i++ {
+		y := float64(padT) + float64(plotH)*float64(i)/gridLines
+		v := top * float64(gridLines-i) / gridLines
+		fmt.Fprintf(b, `<line class="grid" x1="%d" y1="%s" x2="%d" y2="%s" stroke="#ddd"/>`, padL, coord(y), chartW-padR, coord(y))
+		fmt.Fprintf(b, `<text class="ylabel" x="%d" y="%s" text-anchor="end" font-size="11">%s%s%s</text>`, padL-6, coord(y+4), esc(c.Prefix), esc(num(math.Round(v*100)/100)), esc(c.Unit))
+	}
+	if c.XTitle != "" {
+		fmt.Fprintf(b, `<text class="xtitle" x="%d" y="%d" text-anchor="end" font-size="11">%s</text>`, chartW-padR, chartH-4, esc(c.XTitle))
+	}
 }

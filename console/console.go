@@ -36,6 +36,16 @@ type Credentials interface {
 	Configure(ctx context.Context, appID string, live bool, family string, params json.RawMessage) error
 	// Describe returns them with secrets replaced by fingerprints; ENotFound if unset.
 	Describe(ctx context.Context, appID string, live bool, family string) (map[string]any, error)
+	// ConfigureKeeping is Configure where the fields named in keep take
+	// their stored values (secrets the form left blank).
+	ConfigureKeeping(ctx context.Context, appID string, live bool, family string, params json.RawMessage, keep []string) error
+}
+
+// WebhookKeyRotation is the outcome of rotating an app's webhook signing key.
+type WebhookKeyRotation struct {
+	Generation   int
+	SwitchAt     time.Time
+	PublicKeyPEM string
 }
 
 // Config configures the console.
@@ -49,6 +59,13 @@ type Config struct {
 	CreateApp func(ctx context.Context, name string) (*core.NewApp, error)
 	// Kick wakes the webhook dispatcher after a resend; may be nil.
 	Kick func()
+	// CheckWebhookURL applies the outbound policy to a webhook URL being
+	// added (the API's check); nil accepts any http(s) URL.
+	CheckWebhookURL func(ctx context.Context, url string, live bool) error
+	// RotateWebhookKey publishes a new webhook signing key for the app and
+	// mode, the old one signing for overlap (polypay app
+	// rotate-webhook-key); nil hides the form.
+	RotateWebhookKey func(ctx context.Context, appID string, live bool, overlap time.Duration) (*WebhookKeyRotation, error)
 	// Recon is the reconciliation engine; nil until it is wired.
 	Recon Recon
 	Log   *slog.Logger
@@ -93,7 +110,7 @@ func New(cfg Config) *Console {
 	m.HandleFunc("POST /console/logout", c.authed(c.logout))
 	m.HandleFunc("GET /console/{$}", c.authed(c.overview))
 	m.HandleFunc("GET /console/apps", c.authed(c.apps))
-	m.HandleFunc("GET /console/apps/{app}", c.authed(c.app))
+	m.HandleFunc("GET /console/apps/{app}", c.authed(c.inApp(c.app)))
 	m.HandleFunc("GET /console/charges", c.authed(c.charges))
 	m.HandleFunc("GET /console/charges.csv", c.authed(c.chargesCSV))
 	m.HandleFunc("GET /console/charges/{id}", c.authed(c.charge))
@@ -103,6 +120,11 @@ func New(cfg Config) *Console {
 	m.HandleFunc("GET /console/recon", c.authed(c.recon))
 	m.HandleFunc("GET /console/reports", c.authed(c.reports))
 	m.HandleFunc("GET /console/reports.csv", c.authed(c.reportsCSV))
+	m.HandleFunc("GET /console/users", c.authed(c.users))
+	m.HandleFunc("GET /console/apps/{app}/risk", c.authed(c.inApp(c.riskOverview)))
+	m.HandleFunc("GET /console/apps/{app}/risk/lists", c.authed(c.inApp(c.riskLists)))
+	m.HandleFunc("GET /console/apps/{app}/risk/rules", c.authed(c.inApp(c.riskRules)))
+	m.HandleFunc("GET /console/apps/{app}/risk/review", c.authed(c.inApp(c.riskReview)))
 	for _, p := range PostRoutes {
 		m.HandleFunc("POST "+p.Pattern, c.authed(c.post(p.Action, c.postHandler(p.Pattern))))
 	}
@@ -128,20 +150,63 @@ var PostRoutes = []PostRoute{
 	{"/console/charges/{id}/refund", ActRefund},
 	{"/console/deliveries/{id}/resend", ActResend},
 	{"/console/recon/{id}/resolve", ActResolve},
+	{"/console/apps/{app}/keys", ActRollKeys},
+	{"/console/apps/{app}/webhook-key", ActRollKeys},
+	{"/console/apps/{app}/webhooks", ActWebhooks},
+	{"/console/apps/{app}/webhooks/{ep}/delete", ActWebhooks},
+	{"/console/apps/{app}/webhooks/{ep}/test", ActWebhooks},
+	{"/console/users", ActManageUsers},
+	{"/console/users/{user}/role", ActManageUsers},
+	{"/console/users/{user}/disable", ActManageUsers},
+	{"/console/users/{user}/enable", ActManageUsers},
+	{"/console/users/{user}/reset", ActManageUsers},
+	{"/console/apps/{app}/risk/unblock", ActManageRisk},
+	{"/console/apps/{app}/risk/lists", ActManageRisk},
+	{"/console/apps/{app}/risk/lists/{id}/delete", ActManageRisk},
+	{"/console/apps/{app}/risk/rules", ActManageRisk},
+	{"/console/apps/{app}/risk/rules/dry-run", ActManageRisk},
+	{"/console/apps/{app}/risk/rules/{id}", ActManageRisk},
+	{"/console/apps/{app}/risk/rules/{id}/toggle", ActManageRisk},
+	{"/console/apps/{app}/risk/rules/{id}/delete", ActManageRisk},
+	{"/console/apps/{app}/risk/review/{id}/approve", ActReviewRisk},
+	{"/console/apps/{app}/risk/review/{id}/reject", ActReviewRisk},
 }
 
 func (c *Console) postHandler(pattern string) handler {
 	switch pattern {
 	case "/console/apps":
-		return c.createApp
+		return c.orgWide(c.createApp)
 	case "/console/apps/{app}/channels":
-		return c.setChannel
+		return c.inApp(c.setChannel)
 	case "/console/charges/{id}/refund":
 		return c.refund
 	case "/console/deliveries/{id}/resend":
 		return c.resend
 	case "/console/recon/{id}/resolve":
 		return c.resolve
+	case "/console/apps/{app}/keys":
+		return c.inApp(c.rollKeys)
+	case "/console/apps/{app}/webhook-key":
+		return c.inApp(c.rotateWebhookKey)
+	case "/console/apps/{app}/webhooks":
+		return c.inApp(c.addWebhook)
+	case "/console/apps/{app}/webhooks/{ep}/delete":
+		return c.inApp(c.deleteWebhook)
+	case "/console/apps/{app}/webhooks/{ep}/test":
+		return c.inApp(c.testWebhook)
+	case "/console/users":
+		return c.orgWide(c.inviteUser)
+	case "/console/users/{user}/role":
+		return c.orgWide(c.userAction(c.setRole))
+	case "/console/users/{user}/disable":
+		return c.orgWide(c.userAction(c.disableUser))
+	case "/console/users/{user}/enable":
+		return c.orgWide(c.userAction(c.enableUser))
+	case "/console/users/{user}/reset":
+		return c.orgWide(c.userAction(c.resetPassword))
+	}
+	if h := c.riskPostHandler(pattern); h != nil {
+		return c.inApp(h)
 	}
 	panic("console: no handler for " + pattern)
 }

@@ -439,7 +439,7 @@ func TestSessionExpiry(t *testing.T) {
 
 // samplePath fills a POST route's wildcards.
 func samplePath(p string) string {
-	r := strings.NewReplacer("{app}", "app_nonexistent0000", "{id}", "x_nonexistent")
+	r := strings.NewReplacer("{app}", "app_nonexistent0000", "{id}", "x_nonexistent", "{user}", "usr_nonexistent", "{ep}", "we_nonexistent")
 	return r.Replace(p)
 }
 
@@ -489,11 +489,16 @@ func TestRoles(t *testing.T) {
 		clients[role] = signedIn(t, e, role)
 	}
 	allowed := map[console.Action][]console.Role{
-		console.ActCreateApp:  {console.RoleOwner, console.RoleAdmin},
-		console.ActSetChannel: {console.RoleOwner, console.RoleAdmin},
-		console.ActRefund:     {console.RoleOwner, console.RoleAdmin, console.RoleFinance},
-		console.ActResend:     {console.RoleOwner, console.RoleAdmin},
-		console.ActResolve:    {console.RoleOwner, console.RoleAdmin, console.RoleFinance},
+		console.ActCreateApp:   {console.RoleOwner, console.RoleAdmin},
+		console.ActSetChannel:  {console.RoleOwner, console.RoleAdmin},
+		console.ActRefund:      {console.RoleOwner, console.RoleAdmin, console.RoleFinance},
+		console.ActResend:      {console.RoleOwner, console.RoleAdmin},
+		console.ActResolve:     {console.RoleOwner, console.RoleAdmin, console.RoleFinance},
+		console.ActRollKeys:    {console.RoleOwner, console.RoleAdmin},
+		console.ActWebhooks:    {console.RoleOwner, console.RoleAdmin},
+		console.ActManageUsers: {console.RoleOwner, console.RoleAdmin},
+		console.ActManageRisk:  {console.RoleOwner, console.RoleAdmin},
+		console.ActReviewRisk:  {console.RoleOwner, console.RoleAdmin},
 	}
 	for _, rt := range console.PostRoutes {
 		for role, c := range clients {
@@ -692,7 +697,7 @@ func TestReconPages(t *testing.T) {
 	if err != nil || len(rows) != 3 {
 		t.Fatalf("report CSV: %v %q", err, rep.Body)
 	}
-	if got := strings.Join(rows[1], ","); got != "2026-03-01,"+e.App.AppID+",alipay_qr,cny,3,300.00,10.00,1.74,288.26" {
+	if got := strings.Join(rows[1], ","); got != "2026-03-01,"+e.App.AppID+",false,alipay_qr,cny,3,300.00,10.00,1.74,288.26" {
 		t.Fatalf("report row %q", got)
 	}
 	if rows[2][1] != "'=cmd" {

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/store"
 )
 
@@ -39,7 +41,7 @@ func (c *Console) newPage(w http.ResponseWriter, r *http.Request) *page {
 	if k := r.URL.Query().Get("done"); k != "" {
 		// Only known confirmations: the parameter must not inject text.
 		switch k {
-		case "saved", "resent", "resolved", "refund_done":
+		case "saved", "resent", "resolved", "refund_done", "test_sent", "deleted", "unblocked", "review_approved", "review_rejected":
 			p.Flash = T(p.Lang, k)
 			if ref := r.URL.Query().Get("ref"); idLike(ref) {
 				p.Flash += ref
@@ -58,6 +60,31 @@ func (p *page) Can(a string) bool { return p.Role.Can(Action(a)) }
 
 // Amount formats minor units.
 func (p *page) Amount(minor int64, currency string) string { return formatAmount(minor, currency) }
+
+// Money formats minor units with the currency's sign: "¥1.43", "$10.00".
+func (p *page) Money(minor int64, currency string) string { return formatMoney(minor, currency) }
+
+// ChargeState names a charge's state for people: a paid charge refunded in
+// part is "partially refunded", in full "refunded"; otherwise its status.
+func (p *page) ChargeState(ch *polypay.Charge) string {
+	captured := ch.AmountCaptured
+	if captured == 0 {
+		captured = ch.Amount
+	}
+	switch {
+	case ch.AmountRefunded > 0 && ch.AmountRefunded < captured:
+		return p.T("partially_refunded")
+	case ch.AmountRefunded > 0 || ch.Refunded:
+		return p.T("fully_refunded")
+	}
+	return string(ch.Status)
+}
+
+// Zone names the console's time zone ("UTC+08:00").
+func (p *page) Zone() string { return zoneLabel(p.c.now().In(p.c.cfg.Location)) }
+
+// LastDays is "Last n days".
+func (p *page) LastDays(n string) string { return fmt.Sprintf(p.T("last_days"), n) }
 
 // Time formats unix seconds in the console's zone; 0 is blank.
 func (p *page) Time(unix int64) string {
@@ -110,7 +137,7 @@ func (p *page) Mode(live bool) string {
 }
 
 func parsePages() map[string]*template.Template {
-	base := template.Must(template.New("layout.html").ParseFS(assets, "templates/layout.html"))
+	base := template.Must(template.New("layout.html").Funcs(template.FuncMap{"dict": dict}).ParseFS(assets, "templates/layout.html"))
 	names, err := fs.Glob(assets, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -164,4 +191,14 @@ func idLike(s string) bool {
 		}
 	}
 	return true
+}
+
+// dict builds a map for a sub-template from key, value pairs.
+func dict(kv ...any) map[string]any {
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		k, _ := kv[i].(string)
+		m[k] = kv[i+1]
+	}
+	return m
 }

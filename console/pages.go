@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -85,100 +84,6 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request, p *page) {
 	http.Redirect(w, r, "/console/login", http.StatusSeeOther)
 }
 
-// --- overview: charts ---
-
-type overviewData struct {
-	Days       int
-	Mode       string
-	Volume     any
-	Rate       any
-	Table      []store.DayStat
-	DayLabels  map[int64]string
-	HasCharges bool
-}
-
-func (c *Console) overview(w http.ResponseWriter, r *http.Request, p *page) {
-	days, _ := strconv.Atoi(r.URL.Query().Get("days"))
-	if days <= 0 || days > 90 {
-		days = 14
-	}
-	mode := r.URL.Query().Get("mode")
-	if mode != "test" && mode != "live" {
-		mode = ""
-	}
-	loc := c.cfg.Location
-	today := startOfDay(c.now(), loc)
-	first := today.AddDate(0, 0, -(days - 1))
-	_, offset := today.Zone()
-	var stats []store.DayStat
-	if err := c.cfg.DB.Read(r.Context(), func(tx *store.Tx) (err error) {
-		stats, err = tx.DailyChannelStats(r.Context(), mode, first.Unix(), int64(offset))
-		return
-	}); err != nil {
-		c.failErr(w, r, p, err)
-		return
-	}
-	volume, rate := buildCharts(stats, first, days, offset)
-	volume.Title, rate.Title = p.T("volume"), p.T("success_rate")
-	labels := map[int64]string{}
-	for _, s := range stats {
-		labels[s.Day] = time.Unix(s.Day*86400-int64(offset), 0).In(loc).Format("2006-01-02")
-	}
-	p.Title, p.Nav = p.T("overview"), "overview"
-	c.render(w, p, http.StatusOK, "overview", overviewData{Days: days, Mode: mode, Volume: volume.render(), Rate: rate.render(),
-		Table: stats, DayLabels: labels, HasCharges: len(stats) > 0})
-}
-
-func startOfDay(t time.Time, loc *time.Location) time.Time {
-	t = t.In(loc)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
-}
-
-// buildCharts turns per-day, per-channel counts into a volume bar chart
-// (paid amount in major units) and a success-rate line chart (paid / all
-// created, in percent; no point on days without charges).
-func buildCharts(stats []store.DayStat, first time.Time, days, offset int) (chart, chart) {
-	firstDay := (first.Unix() + int64(offset)) / 86400
-	labels := make([]string, days)
-	for i := range labels {
-		labels[i] = first.AddDate(0, 0, i).Format("01-02")
-	}
-	var names []string
-	idx := map[string]int{}
-	for _, s := range stats {
-		if _, ok := idx[s.Channel]; !ok {
-			idx[s.Channel] = len(names)
-			names = append(names, s.Channel)
-		}
-	}
-	sort.Strings(names)
-	for i, n := range names {
-		idx[n] = i
-	}
-	vol := make([]series, len(names))
-	rate := make([]series, len(names))
-	for i, n := range names {
-		vol[i] = series{Name: n, Values: make([]float64, days)}
-		rate[i] = series{Name: n, Values: make([]float64, days)}
-		for d := range rate[i].Values {
-			rate[i].Values[d] = math.NaN()
-		}
-	}
-	for _, s := range stats {
-		d := int(s.Day - firstDay)
-		if d < 0 || d >= days {
-			continue
-		}
-		i := idx[s.Channel]
-		// Charts need floats for drawing; amounts in the tables stay exact.
-		vol[i].Values[d] = float64(s.PaidAmount) / 100
-		if s.Count > 0 {
-			rate[i].Values[d] = 100 * float64(s.Paid) / float64(s.Count)
-		}
-	}
-	return chart{Labels: labels, Series: vol, Kind: "bar"}, chart{Labels: labels, Series: rate, Kind: "line", Max: 100, Unit: "%"}
-}
-
 // --- apps, keys, credentials, webhooks ---
 
 func (c *Console) apps(w http.ResponseWriter, r *http.Request, p *page) {
@@ -187,8 +92,14 @@ func (c *Console) apps(w http.ResponseWriter, r *http.Request, p *page) {
 		c.failErr(w, r, p, err)
 		return
 	}
+	var seen []*polypay.App
+	for _, a := range apps {
+		if p.Sees(a.ID) {
+			seen = append(seen, a)
+		}
+	}
 	p.Title, p.Nav = p.T("apps"), "apps"
-	c.render(w, p, http.StatusOK, "apps", map[string]any{"Apps": apps})
+	c.render(w, p, http.StatusOK, "apps", map[string]any{"Apps": seen})
 }
 
 func (c *Console) createApp(w http.ResponseWriter, r *http.Request, p *page) {
@@ -201,135 +112,6 @@ func (c *Console) createApp(w http.ResponseWriter, r *http.Request, p *page) {
 	// Shown once, in this response only: only the keys' hashes are kept.
 	p.Title, p.Nav = p.T("apps"), "apps"
 	c.render(w, p, http.StatusOK, "app_created", a)
-}
-
-type keyView struct {
-	Prefix      string
-	Fingerprint string
-	Live        bool
-	Kind        string
-	Created     int64
-}
-
-type credView struct {
-	Family string
-	Live   bool
-	Params string // redacted JSON, "" when unset
-}
-
-func (c *Console) app(w http.ResponseWriter, r *http.Request, p *page) {
-	ctx := r.Context()
-	appID := r.PathValue("app")
-	var app *polypay.App
-	var keys []store.APIKeyInfo
-	var eps []*polypay.WebhookEndpoint
-	err := c.cfg.DB.Read(ctx, func(tx *store.Tx) (err error) {
-		if app, err = tx.GetApp(ctx, appID); err != nil {
-			return err
-		}
-		if keys, err = tx.APIKeys(ctx, appID); err != nil {
-			return err
-		}
-		for _, live := range []bool{false, true} {
-			e, err := tx.ListWebhookEndpoints(ctx, appID, live)
-			if err != nil {
-				return err
-			}
-			eps = append(eps, e...)
-		}
-		return nil
-	})
-	if err != nil {
-		c.failErr(w, r, p, err)
-		return
-	}
-	var kv []keyView
-	for _, k := range keys {
-		prefix := "sk_"
-		if k.Kind == store.KeyPublishable {
-			prefix = "pk_"
-		}
-		if k.Live {
-			prefix += "live_"
-		} else {
-			prefix += "test_"
-		}
-		kv = append(kv, keyView{Prefix: prefix + "…", Fingerprint: "sha256:" + k.Hash[:12], Live: k.Live, Kind: k.Kind, Created: k.Created})
-	}
-	var creds []credView
-	for _, fam := range c.cfg.Families {
-		for _, live := range []bool{false, true} {
-			cv := credView{Family: fam, Live: live}
-			d, err := c.cfg.Credentials.Describe(ctx, appID, live, fam)
-			switch {
-			case polypay.ErrorCode(err) == polypay.ENotFound:
-			case err != nil:
-				c.failErr(w, r, p, err)
-				return
-			default:
-				b, _ := json.MarshalIndent(d, "", "  ")
-				cv.Params = string(b)
-			}
-			creds = append(creds, cv)
-		}
-	}
-	p.Title, p.Nav = app.Name, "apps"
-	c.render(w, p, http.StatusOK, "app", map[string]any{"App": app, "Keys": kv, "Creds": creds, "Endpoints": eps, "Families": c.cfg.Families,
-		"Schemas": credSchemas(c.cfg.Families, p.Lang)})
-}
-
-// credSchema is a family's credential fields as the set-credentials form
-// explains them (the family descriptor's schema).
-type credSchema struct {
-	Family string
-	Fields []credField
-}
-
-type credField struct {
-	Name             string
-	Secret, Required bool
-	Hint             string
-}
-
-func credSchemas(families []string, lang string) []credSchema {
-	var out []credSchema
-	for _, fam := range families {
-		f := polypay.LookupFamily(fam)
-		if f == nil || len(f.Credentials) == 0 {
-			continue
-		}
-		s := credSchema{Family: fam}
-		for _, cf := range f.Credentials {
-			s.Fields = append(s.Fields, credField{Name: cf.Name, Secret: cf.Secret, Required: cf.Required, Hint: cf.Hint.In(lang)})
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-func (c *Console) setChannel(w http.ResponseWriter, r *http.Request, p *page) {
-	appID := r.PathValue("app")
-	fam := r.PostForm.Get("family")
-	live := r.PostForm.Get("mode") == "live"
-	params := strings.TrimSpace(r.PostForm.Get("params"))
-	if !json.Valid([]byte(params)) || !strings.HasPrefix(params, "{") {
-		c.fail(w, r, p, http.StatusBadRequest, "bad_request", "params: JSON object")
-		return
-	}
-	known := false
-	for _, f := range c.cfg.Families {
-		known = known || f == fam
-	}
-	if !known {
-		c.fail(w, r, p, http.StatusBadRequest, "bad_request", "family")
-		return
-	}
-	if err := c.cfg.Credentials.Configure(r.Context(), appID, live, fam, json.RawMessage(params)); err != nil {
-		c.failErr(w, r, p, err)
-		return
-	}
-	c.log().Info("console: channel credentials set", "user", p.User.ID, "app", appID, "family", fam, "live", live)
-	redirectDone(w, r, "/console/apps/"+appID, "saved", "")
 }
 
 func (c *Console) webhookLog(w http.ResponseWriter, r *http.Request, p *page) {
@@ -348,6 +130,9 @@ func (c *Console) webhookLog(w http.ResponseWriter, r *http.Request, p *page) {
 		c.failErr(w, r, p, err)
 		return
 	}
+	if !c.seesOrNotFound(w, r, p, ep.AppID) {
+		return
+	}
 	p.Title, p.Nav = p.T("webhooks"), "apps"
 	c.render(w, p, http.StatusOK, "webhooks", map[string]any{"Endpoint": ep, "Deleted": deleted, "Deliveries": ds})
 }
@@ -356,10 +141,18 @@ func (c *Console) resend(w http.ResponseWriter, r *http.Request, p *page) {
 	ctx := r.Context()
 	id := r.PathValue("id")
 	var epID string
-	if err := c.cfg.DB.Read(ctx, func(tx *store.Tx) error {
-		return tx.DeliveryEndpoint(ctx, id, &epID)
+	var ep *polypay.WebhookEndpoint
+	if err := c.cfg.DB.Read(ctx, func(tx *store.Tx) (err error) {
+		if err = tx.DeliveryEndpoint(ctx, id, &epID); err != nil {
+			return err
+		}
+		ep, _, err = tx.WebhookEndpoint(ctx, epID)
+		return err
 	}); err != nil {
 		c.failErr(w, r, p, err)
+		return
+	}
+	if !c.seesOrNotFound(w, r, p, ep.AppID) {
 		return
 	}
 	nid, err := webhook.Resend(ctx, c.cfg.DB, id, c.now())
@@ -378,9 +171,9 @@ func (c *Console) resend(w http.ResponseWriter, r *http.Request, p *page) {
 
 // filter reads the search form. Amounts are in major units (yuan), dates
 // YYYY-MM-DD in the console's zone, "to" inclusive.
-func (c *Console) filter(r *http.Request, limit int) (store.TxnFilter, error) {
+func (c *Console) filter(r *http.Request, p *page, limit int) (store.TxnFilter, error) {
 	q := r.URL.Query()
-	f := store.TxnFilter{AppID: q.Get("app"), Mode: q.Get("mode"), ID: strings.TrimSpace(q.Get("id")),
+	f := store.TxnFilter{AppID: q.Get("app"), Apps: p.Scope(), Mode: q.Get("mode"), ID: strings.TrimSpace(q.Get("id")),
 		OrderNo: strings.TrimSpace(q.Get("order_no")), Channel: q.Get("channel"), Status: q.Get("status"),
 		Before: q.Get("before"), Limit: limit}
 	if f.Mode != "test" && f.Mode != "live" {
@@ -434,7 +227,7 @@ const pageSize = 50
 
 func (c *Console) search(w http.ResponseWriter, r *http.Request, p *page, kind string) {
 	ctx := r.Context()
-	f, err := c.filter(r, pageSize)
+	f, err := c.filter(r, p, pageSize)
 	if err != nil {
 		c.failErr(w, r, p, err)
 		return
@@ -478,7 +271,7 @@ func (c *Console) refunds(w http.ResponseWriter, r *http.Request, p *page) {
 // transaction so that a large export holds no snapshot open for long.
 func (c *Console) chargesCSV(w http.ResponseWriter, r *http.Request, p *page) {
 	ctx := r.Context()
-	f, err := c.filter(r, 500)
+	f, err := c.filter(r, p, 500)
 	if err != nil {
 		c.failErr(w, r, p, err)
 		return
@@ -508,7 +301,7 @@ func (c *Console) chargesCSV(w http.ResponseWriter, r *http.Request, p *page) {
 
 func (c *Console) refundsCSV(w http.ResponseWriter, r *http.Request, p *page) {
 	ctx := r.Context()
-	f, err := c.filter(r, 500)
+	f, err := c.filter(r, p, 500)
 	if err != nil {
 		c.failErr(w, r, p, err)
 		return
@@ -563,6 +356,9 @@ func (c *Console) charge(w http.ResponseWriter, r *http.Request, p *page) {
 		if err != nil {
 			return err
 		}
+		if !p.Sees(ch.AppID) {
+			return polypay.NotFound("charge", ch.ID)
+		}
 		d.Charge = ch
 		if d.Refunds, _, err = tx.ListRefunds(ctx, ch.ID, "", "", 100); err != nil {
 			return err
@@ -593,6 +389,9 @@ func (c *Console) refund(w http.ResponseWriter, r *http.Request, p *page) {
 		if ch, err = tx.ChargeByID(ctx, r.PathValue("id")); err != nil {
 			return err
 		}
+		if !p.Sees(ch.AppID) {
+			return polypay.NotFound("charge", ch.ID)
+		}
 		app, err = tx.GetApp(ctx, ch.AppID)
 		return err
 	}); err != nil {
@@ -602,7 +401,7 @@ func (c *Console) refund(w http.ResponseWriter, r *http.Request, p *page) {
 	var amount int64
 	if s := strings.TrimSpace(r.PostForm.Get("amount")); s != "" {
 		var err error
-		if amount, err = parseAmount(s, "amount"); err != nil || amount <= 0 {
+		if amount, err = parseMoney(s, "amount", ch.Currency); err != nil || amount <= 0 {
 			if err == nil {
 				err = polypay.ParamError("amount", "amount must be positive")
 			}
@@ -664,7 +463,50 @@ func (c *Console) recon(w http.ResponseWriter, r *http.Request, p *page) {
 		c.failErr(w, r, p, err)
 		return
 	}
-	c.render(w, p, http.StatusOK, "recon", map[string]any{"Runs": runs, "Open": ds, "Resolved": done})
+	c.render(w, p, http.StatusOK, "recon", map[string]any{"Runs": scopedRuns(p, runs), "Open": scopedDiscrepancies(p, ds),
+		"Resolved": scopedDiscrepancies(p, done)})
+}
+
+// scopedRuns keeps the runs of the user's apps (a run without an app, a
+// whole-family run, only for org-wide users).
+func scopedRuns(p *page, runs []ReconRun) []ReconRun {
+	if p.OrgWide() {
+		return runs
+	}
+	var out []ReconRun
+	for _, r := range runs {
+		if r.AppID != "" && p.Sees(r.AppID) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func scopedDiscrepancies(p *page, ds []Discrepancy) []Discrepancy {
+	if p.OrgWide() {
+		return ds
+	}
+	var out []Discrepancy
+	for _, d := range ds {
+		if p.Sees(d.AppID) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// discrepancyInScope finds an open discrepancy among those the user sees.
+func (c *Console) discrepancyInScope(r *http.Request, p *page, id string) (bool, error) {
+	if p.OrgWide() {
+		return true, nil
+	}
+	ds, err := c.cfg.Recon.Discrepancies(r.Context(), DiscrepancyFilter{OpenOnly: true, Limit: 1000})
+	for _, d := range ds {
+		if d.ID == id {
+			return p.Sees(d.AppID), err
+		}
+	}
+	return false, err
 }
 
 func (c *Console) resolve(w http.ResponseWriter, r *http.Request, p *page) {
@@ -678,6 +520,13 @@ func (c *Console) resolve(w http.ResponseWriter, r *http.Request, p *page) {
 		return
 	}
 	id := r.PathValue("id")
+	if ok, err := c.discrepancyInScope(r, p, id); err != nil || !ok {
+		if err == nil {
+			err = polypay.NotFound("discrepancy", id)
+		}
+		c.failErr(w, r, p, err)
+		return
+	}
 	if err := c.cfg.Recon.Resolve(r.Context(), id, note, p.User.Email); err != nil {
 		c.failErr(w, r, p, err)
 		return
@@ -686,20 +535,46 @@ func (c *Console) resolve(w http.ResponseWriter, r *http.Request, p *page) {
 	redirectDone(w, r, "/console/recon", "resolved", "")
 }
 
-func (c *Console) reportDay(r *http.Request) (string, error) {
-	day := r.URL.Query().Get("date")
-	if day == "" {
-		return startOfDay(c.now(), c.cfg.Location).AddDate(0, 0, -1).Format("2006-01-02"), nil
+// reportDay is the date asked for or, without one, the latest day with a
+// payment in the user's apps (yesterday when there is none): a report
+// that opens on an empty day tells nothing. latest says it was chosen so.
+func (c *Console) reportDay(r *http.Request, p *page) (day string, latest bool, err error) {
+	day = r.URL.Query().Get("date")
+	if day != "" {
+		if _, err := time.Parse("2006-01-02", day); err != nil {
+			return "", false, polypay.ParamError("date", "date %q must be YYYY-MM-DD", day)
+		}
+		return day, false, nil
 	}
-	if _, err := time.Parse("2006-01-02", day); err != nil {
-		return "", polypay.ParamError("date", "date %q must be YYYY-MM-DD", day)
+	var paid int64
+	if err := c.cfg.DB.Read(r.Context(), func(tx *store.Tx) (err error) {
+		paid, err = tx.LatestPaid(r.Context(), p.Scope())
+		return err
+	}); err != nil {
+		return "", false, err
 	}
-	return day, nil
+	if paid == 0 {
+		return startOfDay(c.now(), c.cfg.Location).AddDate(0, 0, -1).Format("2006-01-02"), false, nil
+	}
+	return time.Unix(paid, 0).In(c.cfg.Location).Format("2006-01-02"), true, nil
+}
+
+func scopedRows(p *page, rows []ReportRow) []ReportRow {
+	if p.OrgWide() {
+		return rows
+	}
+	var out []ReportRow
+	for _, x := range rows {
+		if p.Sees(x.AppID) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func (c *Console) reports(w http.ResponseWriter, r *http.Request, p *page) {
 	p.Title, p.Nav = p.T("reports"), "reports"
-	day, err := c.reportDay(r)
+	day, latest, err := c.reportDay(r, p)
 	if err != nil {
 		c.failErr(w, r, p, err)
 		return
@@ -713,11 +588,11 @@ func (c *Console) reports(w http.ResponseWriter, r *http.Request, p *page) {
 		c.failErr(w, r, p, err)
 		return
 	}
-	c.render(w, p, http.StatusOK, "reports", map[string]any{"Day": day, "Rows": rows})
+	c.render(w, p, http.StatusOK, "reports", map[string]any{"Day": day, "Rows": scopedRows(p, rows), "Latest": latest})
 }
 
 func (c *Console) reportsCSV(w http.ResponseWriter, r *http.Request, p *page) {
-	day, err := c.reportDay(r)
+	day, _, err := c.reportDay(r, p)
 	if err != nil {
 		c.failErr(w, r, p, err)
 		return
@@ -732,9 +607,9 @@ func (c *Console) reportsCSV(w http.ResponseWriter, r *http.Request, p *page) {
 		return
 	}
 	out := newCSV(w, "report-"+day+".csv")
-	out.Write("day", "app", "channel", "currency", "count", "gross", "refunds", "fees", "net")
-	for _, x := range rows {
-		out.Write(x.Day, x.AppID, x.Channel, x.Currency, strconv.FormatInt(x.Count, 10), formatAmount(x.Gross, x.Currency),
+	out.Write("day", "app", "livemode", "channel", "currency", "count", "gross", "refunds", "fees", "net")
+	for _, x := range scopedRows(p, rows) {
+		out.Write(x.Day, x.AppID, strconv.FormatBool(x.Live), x.Channel, x.Currency, strconv.FormatInt(x.Count, 10), formatAmount(x.Gross, x.Currency),
 			formatAmount(x.Refunds, x.Currency), formatAmount(x.Fees, x.Currency), formatAmount(x.Net, x.Currency))
 	}
 	out.Flush()

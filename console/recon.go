@@ -26,6 +26,8 @@ type Recon interface {
 // ReconRun is one reconciliation of one channel family and day.
 type ReconRun struct {
 	ID            string
+	AppID         string
+	Live          bool
 	Day           string // YYYY-MM-DD
 	Channel       string
 	Status        string // running, succeeded, failed
@@ -75,6 +77,7 @@ type Discrepancy struct {
 type ReportRow struct {
 	Day      string
 	AppID    string
+	Live     bool
 	Channel  string
 	Currency string
 	Count    int64 // paid charges

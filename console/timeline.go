@@ -74,6 +74,11 @@ func (c *Console) timeline(ctx context.Context, tx *store.Tx, p *page, ch *polyp
 			}
 		}
 	}
+	rs, err := c.riskEntries(ctx, tx, p, ch)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, rs...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
 	return out, nil
 }

@@ -143,7 +143,7 @@ func TestPasswordHash(t *testing.T) {
 }
 
 func TestRolePermissions(t *testing.T) {
-	for _, a := range []Action{ActCreateApp, ActSetChannel, ActRefund, ActResend, ActResolve, ActManageUsers} {
+	for _, a := range []Action{ActCreateApp, ActSetChannel, ActRefund, ActResend, ActResolve, ActManageUsers, ActRollKeys, ActWebhooks} {
 		if RoleReadOnly.Can(a) {
 			t.Errorf("read_only can %s", a)
 		}
@@ -289,8 +289,11 @@ func TestChartLines(t *testing.T) {
 		points int
 	}{
 		{"Full", []float64{100, 50, 0, 75}, 1, 4},
-		{"Gap", []float64{100, nan, 50, 60}, 1, 3}, // a lone point before a gap draws no line
-		{"TwoRuns", []float64{100, 90, nan, 50, 60}, 2, 4},
+		// A day without charges has no rate; the line runs across it
+		// rather than breaking into loose dots.
+		{"Gap", []float64{100, nan, 50, 60}, 1, 3},
+		{"TwoRuns", []float64{100, 90, nan, 50, 60}, 1, 4},
+		{"LonePoint", []float64{nan, 70, nan}, 0, 1},
 		{"NoData", []float64{nan, nan}, 0, 0},
 		{"Clamped", []float64{150, -5}, 1, 2},
 	}

@@ -45,24 +45,30 @@ func CreateApp(ctx context.Context, db *store.DB, name string) (*NewApp, error) 
 	a := &NewApp{AppID: polypay.NewAppID(), Name: name,
 		SecretKeyTest: newKey("sk_test_"), SecretKeyLive: newKey("sk_live_"),
 		PublishableKeyTest: newKey("pk_test_"), PublishableKeyLive: newKey("pk_live_")}
-	err := db.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertApp(ctx, &polypay.App{ID: a.AppID, Name: name, Created: tx.Now()}); err != nil {
-			return err
-		}
-		for _, k := range []struct {
-			key  string
-			live bool
-			kind string
-		}{{a.SecretKeyTest, false, store.KeySecret}, {a.SecretKeyLive, true, store.KeySecret},
-			{a.PublishableKeyTest, false, store.KeyPublishable}, {a.PublishableKeyLive, true, store.KeyPublishable}} {
-			if err := tx.InsertAPIKey(ctx, KeyHash(k.key), a.AppID, k.live, k.kind); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := db.Write(ctx, func(tx *store.Tx) error { return insertApp(ctx, tx, a) })
 	if err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// insertApp stores a new app and the hashes of its four keys.
+func insertApp(ctx context.Context, tx interface {
+	AppStore
+	Clock
+}, a *NewApp) error {
+	if err := tx.InsertApp(ctx, &polypay.App{ID: a.AppID, Name: a.Name, Created: tx.Now()}); err != nil {
+		return err
+	}
+	for _, k := range []struct {
+		key  string
+		live bool
+		kind string
+	}{{a.SecretKeyTest, false, store.KeySecret}, {a.SecretKeyLive, true, store.KeySecret},
+		{a.PublishableKeyTest, false, store.KeyPublishable}, {a.PublishableKeyLive, true, store.KeyPublishable}} {
+		if err := tx.InsertAPIKey(ctx, KeyHash(k.key), a.AppID, k.live, k.kind); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/risk"
 	"github.com/polypay/polypay/store"
 )
 
@@ -37,7 +38,7 @@ type CardSettingsParams struct {
 // DefaultProcessor names the card family's default account in Processors.
 const DefaultProcessor = "default"
 
-func (s *Service) cardSettings(ctx context.Context, tx *store.Tx, appID string, live bool) (*CardSettings, error) {
+func (s *Service) cardSettings(ctx context.Context, tx AppStore, appID string, live bool) (*CardSettings, error) {
 	cs := &CardSettings{Object: "card_settings", App: appID, Livemode: live, ThreeDSecure: polypay.ThreeDSAutomatic,
 		Processors: []string{DefaultProcessor}}
 	raw, err := tx.CardSettings(ctx, appID, live)
@@ -53,7 +54,7 @@ func (s *Service) cardSettings(ctx context.Context, tx *store.Tx, appID string, 
 // GetCardSettings returns the caller's card settings.
 func (s *Service) GetCardSettings(ctx context.Context, who Caller) (*CardSettings, error) {
 	var cs *CardSettings
-	err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+	err := s.read(ctx, func(tx Tx) (err error) {
 		cs, err = s.cardSettings(ctx, tx, who.App.ID, who.Live)
 		return err
 	})
@@ -80,7 +81,7 @@ func (s *Service) SetCardSettings(ctx context.Context, who Caller, p CardSetting
 		}
 	}
 	var out *CardSettings
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		cs, err := s.cardSettings(ctx, tx, who.App.ID, who.Live)
 		if err != nil {
 			return err
@@ -130,13 +131,15 @@ func processorAccount(processor string) string {
 // error moves on only when the processor confirms it holds no trade.
 func (s *Service) createCard(ctx context.Context, c *polypay.Charge, req polypay.ChannelRequest) ([]byte, error) {
 	var cs *CardSettings
-	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+	if err := s.read(ctx, func(tx Tx) (err error) {
 		cs, err = s.cardSettings(ctx, tx, c.AppID, c.Livemode)
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	req.ThreeDS = cs.ThreeDSecure
+	if req.ThreeDS != polypay.ThreeDSRequired { // the risk engine may require it (screen)
+		req.ThreeDS = cs.ThreeDSecure
+	}
 	family := s.Channels.Family(c.Channel)
 	var up, down []string
 	for _, p := range cs.Processors {
@@ -172,7 +175,7 @@ type CardSource interface {
 	// transaction that stores the charge. EInvalid naming extra[source] or
 	// extra[customer] when unusable; another app's or mode's objects do
 	// not exist.
-	CardForCharge(ctx context.Context, tx *store.Tx, appID string, live bool, source, customer string) (*polypay.CardData, error)
+	CardForCharge(ctx context.Context, tx Tx, appID string, live bool, source, customer string) (*polypay.CardData, error)
 }
 
 // cardExtra is what a card charge's extra may carry, besides a wallet
@@ -265,8 +268,8 @@ func takeWalletToken(c *polypay.Charge, req *polypay.ChannelRequest, extra json.
 // it, resolves its card into req.Card in the same transaction, which
 // consumes a single-use token.
 func (s *Service) insertCardCharge(ctx context.Context, c *polypay.Charge, req *polypay.ChannelRequest, x cardExtra, wallet bool, now int64) error {
-	return s.DB.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertCharge(ctx, c, NextCheck(c, now)); err != nil {
+	return s.write(ctx, func(tx Tx) error {
+		if err := s.insertCharge(ctx, tx, c, now); err != nil {
 			return err
 		}
 		if wallet {
@@ -282,7 +285,7 @@ func (s *Service) insertCardCharge(ctx context.Context, c *polypay.Charge, req *
 // create: the account and attempts used, the credential, and, when
 // declined is not nil, the decline that closes a still pending charge.
 func (s *Service) recordCardCreate(ctx context.Context, c *polypay.Charge, cred []byte, declined *polypay.Error) error {
-	return s.DB.Write(ctx, func(tx *store.Tx) error {
+	return s.write(ctx, func(tx Tx) error {
 		cur, err := tx.LockCharge(ctx, c.ID)
 		if err != nil {
 			return err
@@ -290,6 +293,9 @@ func (s *Service) recordCardCreate(ctx context.Context, c *polypay.Charge, cred 
 		cur.Account, cur.Attempts, cur.Credential = c.Account, c.Attempts, cred
 		if declined != nil && cur.Status == polypay.ChargePending {
 			closeDeclined(cur, declined)
+			if err := risk.FailedTx(ctx, tx, c.ID); err != nil {
+				return err
+			}
 		}
 		return tx.UpdateCharge(ctx, cur)
 	})

@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/polypay/polypay"
-	"github.com/polypay/polypay/store"
 )
 
 // MaxAllowedOrigins bounds cashier_settings.allowed_origins.
@@ -33,7 +32,12 @@ type CashierSettings struct {
 	// AllowedOrigins may embed the cashier (frame-ancestors) and receive its
 	// postMessage reports, besides the origin of the order's return_url.
 	AllowedOrigins []string `json:"allowed_origins"`
-	Updated        int64    `json:"updated"`
+	// DisplayName is the merchant's name the cashier shows its customers
+	// ("" shows none: an app's own name may be an internal one).
+	DisplayName string `json:"display_name"`
+	// Logo is the merchant's logo the cashier shows, nil for none.
+	Logo    *CashierLogo `json:"logo"`
+	Updated int64        `json:"updated"`
 }
 
 // CashierSettingsParams are the fields given to POST; nil means unchanged.
@@ -42,6 +46,9 @@ type CashierSettingsParams struct {
 	Labels           *map[string]map[string]string
 	DisabledChannels *[]string
 	AllowedOrigins   *[]string
+	DisplayName      *string
+	// Logo is a data URL (DecodeLogo), or "" to remove the logo.
+	Logo *string
 }
 
 func checkCashierChannels(param string, chans []string) error {
@@ -158,6 +165,9 @@ func CheckCashierSettings(cs *CashierSettings) error {
 			}
 		}
 	}
+	if err := checkDisplayName(cs.DisplayName); err != nil {
+		return err
+	}
 	if len(cs.AllowedOrigins) > MaxAllowedOrigins {
 		return polypay.ParamError("allowed_origins", "allowed_origins 最多 %d 个", MaxAllowedOrigins)
 	}
@@ -190,7 +200,7 @@ func normalizeSettings(cs *CashierSettings) {
 	}
 }
 
-func loadCashierSettings(ctx context.Context, tx *store.Tx, appID string, live bool) (*CashierSettings, error) {
+func loadCashierSettings(ctx context.Context, tx AppStore, appID string, live bool) (*CashierSettings, error) {
 	raw, err := tx.CashierSettings(ctx, appID, live)
 	if err != nil {
 		return nil, err
@@ -210,10 +220,13 @@ func loadCashierSettings(ctx context.Context, tx *store.Tx, appID string, live b
 // settings when none were set).
 func (s *Service) CashierSettingsFor(ctx context.Context, appID string, live bool) (*CashierSettings, error) {
 	var cs *CashierSettings
-	err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+	err := s.read(ctx, func(tx Tx) (err error) {
 		cs, err = loadCashierSettings(ctx, tx, appID, live)
 		return err
 	})
+	if cs != nil && cs.Logo != nil {
+		cs.Logo.URL = s.BaseURL + LogoPath(cs.Logo)
+	}
 	return cs, err
 }
 
@@ -226,7 +239,7 @@ func (s *Service) GetCashierSettings(ctx context.Context, who Caller) (*CashierS
 // settings in its mode and returns the result.
 func (s *Service) SetCashierSettings(ctx context.Context, who Caller, p CashierSettingsParams) (*CashierSettings, error) {
 	var out *CashierSettings
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		cs, err := loadCashierSettings(ctx, tx, who.App.ID, who.Live)
 		if err != nil {
 			return err
@@ -243,8 +256,16 @@ func (s *Service) SetCashierSettings(ctx context.Context, who Caller, p CashierS
 		if p.AllowedOrigins != nil {
 			cs.AllowedOrigins = *p.AllowedOrigins
 		}
+		if p.DisplayName != nil {
+			cs.DisplayName = *p.DisplayName
+		}
 		if err := CheckCashierSettings(cs); err != nil {
 			return err
+		}
+		if p.Logo != nil {
+			if cs.Logo, err = setLogo(ctx, tx, who, *p.Logo, s.now().Unix()); err != nil {
+				return err
+			}
 		}
 		normalizeSettings(cs)
 		cs.Updated = s.now().Unix()
@@ -253,6 +274,9 @@ func (s *Service) SetCashierSettings(ctx context.Context, who Caller, p CashierS
 			return err
 		}
 		out = cs
+		if cs.Logo != nil {
+			cs.Logo.URL = s.BaseURL + LogoPath(cs.Logo)
+		}
 		return tx.PutCashierSettings(ctx, who.App.ID, who.Live, raw, cs.Updated)
 	})
 	return out, err

@@ -10,6 +10,7 @@ import (
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/metrics"
+	"github.com/polypay/polypay/risk"
 	"github.com/polypay/polypay/store"
 )
 
@@ -75,6 +76,9 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	if err != nil {
 		return nil, err
 	}
+	if ctx, err = s.screen(ctx, c, &req); err != nil {
+		return nil, err
+	}
 	if isScan(c.Channel) {
 		return s.createScan(ctx, ch, c, now, hook)
 	}
@@ -127,7 +131,7 @@ func timeExpire(given int64, family string, now int64) (int64, error) {
 // there is none.
 func (s *Service) chargeByOrderNo(ctx context.Context, appID string, live bool, orderNo string) (*polypay.Charge, error) {
 	var c *polypay.Charge
-	err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+	err := s.read(ctx, func(tx Tx) (err error) {
 		c, err = tx.ChargeByOrderNo(ctx, appID, live, orderNo)
 		return err
 	})
@@ -180,8 +184,8 @@ func (s *Service) directChannel(ctx context.Context, who Caller, p ChargeParams,
 // charge is the answer.
 func (s *Service) storeCharge(ctx context.Context, c *polypay.Charge, now int64, hook Hook) (any, error) {
 	var out any
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertCharge(ctx, c, NextCheck(c, now)); err != nil {
+	err := s.write(ctx, func(tx Tx) error {
+		if err := s.insertCharge(ctx, tx, c, now); err != nil {
 			return err
 		}
 		w, err := RenderCharge(ctx, tx, c)
@@ -215,8 +219,8 @@ func (s *Service) storeCharge(ctx context.Context, c *polypay.Charge, now int64,
 func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay.Charge, now int64, hook Hook) (any, error) {
 	// Until the create's outcome is known, the charge is in doubt: if this
 	// node dies during the call, the poller verifies it (verifyDoubt).
-	if err := s.DB.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertCharge(ctx, c, NextCheck(c, now)); err != nil {
+	if err := s.write(ctx, func(tx Tx) error {
+		if err := s.insertCharge(ctx, tx, c, now); err != nil {
 			return err
 		}
 		return tx.SetDoubtCheck(ctx, c.ID, now+ScanWindow+DoubtGrace)
@@ -239,12 +243,15 @@ func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay
 			return nil, &polypay.Error{Code: polypay.EChannel, ChannelCode: "channel_timeout", Err: err,
 				Message: "渠道未及时响应，交易已撤销或将被撤销；请使用新的 order_no 重新收款"}
 		}
-		if werr := s.DB.Write(ctx, func(tx *store.Tx) error {
+		if werr := s.write(ctx, func(tx Tx) error {
 			cur, err := tx.LockCharge(ctx, c.ID)
 			if err != nil || cur.Status != polypay.ChargePending {
 				return err
 			}
 			closeDeclined(cur, pe)
+			if err := risk.FailedTx(ctx, tx, c.ID); err != nil {
+				return err
+			}
 			if err := tx.SetDoubtCheck(ctx, c.ID, 0); err != nil {
 				return err
 			}
@@ -254,7 +261,7 @@ func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay
 		}
 		return nil, channelErr(err)
 	}
-	if err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	if err := s.write(ctx, func(tx Tx) error {
 		cur, err := tx.LockCharge(ctx, c.ID)
 		if err != nil {
 			return err
@@ -276,7 +283,7 @@ func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay
 		return nil, aerr
 	}
 	var cur *polypay.Charge
-	if err := s.DB.Read(ctx, func(tx *store.Tx) (e error) { cur, e = tx.LockCharge(ctx, c.ID); return }); err != nil {
+	if err := s.read(ctx, func(tx Tx) (e error) { cur, e = tx.LockCharge(ctx, c.ID); return }); err != nil {
 		return nil, err
 	}
 	return s.existingCharge(ctx, cur, c.ParamsHash, hook)
@@ -314,7 +321,7 @@ func (s *Service) settleReversedScan(ctx context.Context, ch polypay.Channel, c 
 		s.Log.Error("recording a reversed scan charge", "charge", chargeID, "err", err)
 		return
 	}
-	if err := s.DB.Write(ctx, func(tx *store.Tx) error { return tx.SetDoubtCheck(ctx, chargeID, 0) }); err != nil {
+	if err := s.write(ctx, func(tx Tx) error { return tx.SetDoubtCheck(ctx, chargeID, 0) }); err != nil {
 		s.Log.Warn("clearing a settled doubt", "charge", chargeID, "err", err)
 	}
 }
@@ -329,7 +336,7 @@ const DoubtGrace = 30
 // meanwhile. It reports whether the doubt is settled.
 func (s *Service) verifyDoubt(ctx context.Context, id string) (bool, error) {
 	var c *polypay.Charge
-	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) { c, err = tx.LockCharge(ctx, id); return }); err != nil {
+	if err := s.read(ctx, func(tx Tx) (err error) { c, err = tx.LockCharge(ctx, id); return }); err != nil {
 		return false, err
 	}
 	ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
@@ -356,7 +363,7 @@ func (s *Service) verifyDoubt(ctx context.Context, id string) (bool, error) {
 	default:
 		return false, nil // still open at the channel: ask again later
 	}
-	return true, s.DB.Write(ctx, func(tx *store.Tx) error { return tx.SetDoubtCheck(ctx, id, 0) })
+	return true, s.write(ctx, func(tx Tx) error { return tx.SetDoubtCheck(ctx, id, 0) })
 }
 
 // applyReversal records that the channel reversed a charge's trade. A
@@ -366,7 +373,7 @@ func (s *Service) verifyDoubt(ctx context.Context, id string) (bool, error) {
 // at the channel, whose trade is closed, and release their reservation.
 func (s *Service) applyReversal(ctx context.Context, chargeID string) error {
 	var was polypay.ChargeStatus
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		c, err := tx.LockCharge(ctx, chargeID)
 		if err != nil {
 			return err
@@ -402,8 +409,8 @@ func (s *Service) unknownOutcome(ctx context.Context, c *polypay.Charge, now int
 		return err
 	}
 	c.Credential = nil
-	if werr := s.DB.Write(ctx, func(tx *store.Tx) error {
-		return tx.InsertCharge(ctx, c, NextCheck(c, now))
+	if werr := s.write(ctx, func(tx Tx) error {
+		return s.insertCharge(ctx, tx, c, now)
 	}); werr != nil && !store.IsUniqueViolation(werr) {
 		s.Log.Error("keeping charge after an unknown channel outcome", "charge", c.ID, "err", werr)
 	}
@@ -427,7 +434,7 @@ func (s *Service) existingCharge(ctx context.Context, c *polypay.Charge, paramsH
 		if err != nil {
 			return nil, channelErr(err)
 		}
-		if err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		if err := s.write(ctx, func(tx Tx) error {
 			cur, err := tx.LockCharge(ctx, c.ID)
 			if err != nil {
 				return err
@@ -442,7 +449,7 @@ func (s *Service) existingCharge(ctx context.Context, c *polypay.Charge, paramsH
 		}
 	}
 	var out any
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		cur, err := tx.LockCharge(ctx, c.ID)
 		if err != nil {
 			return err
@@ -469,7 +476,7 @@ func channelErr(err error) error {
 // GetCharge returns a charge rendered for the API.
 func (s *Service) GetCharge(ctx context.Context, who Caller, id string) (any, error) {
 	var out any
-	err := s.DB.Read(ctx, func(tx *store.Tx) error {
+	err := s.read(ctx, func(tx Tx) error {
 		c, err := tx.GetCharge(ctx, who.App.ID, who.Live, id)
 		if err != nil {
 			return err
@@ -485,7 +492,7 @@ func (s *Service) GetCharge(ctx context.Context, who Caller, id string) (any, er
 // the reason.
 func (s *Service) Reverse(ctx context.Context, who Caller, id string) (any, error) {
 	var c *polypay.Charge
-	if err := s.DB.Read(ctx, func(tx *store.Tx) error {
+	if err := s.read(ctx, func(tx Tx) error {
 		var err error
 		c, err = tx.GetCharge(ctx, who.App.ID, who.Live, id)
 		return err
@@ -506,7 +513,7 @@ func (s *Service) Reverse(ctx context.Context, who Caller, id string) (any, erro
 // the notification log in the same transaction, with the outcome.
 func (s *Service) applyTrade(ctx context.Context, chargeID string, t *polypay.Trade, source string, rec *store.NotificationRecord) (polypay.NotifyOutcome, error) {
 	var res tradeResult
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		var err error
 		res, err = s.applyTradeTx(ctx, tx, chargeID, t, source)
 		if err == nil && rec != nil {
@@ -540,7 +547,7 @@ func outcomeOnly(o polypay.NotifyOutcome) (tradeResult, error) {
 
 // applyTradeTx locks the charge, refuses another trade's word, and hands
 // the trade to the function for its state.
-func (s *Service) applyTradeTx(ctx context.Context, tx *store.Tx, chargeID string, t *polypay.Trade, source string) (tradeResult, error) {
+func (s *Service) applyTradeTx(ctx context.Context, tx orderBooks, chargeID string, t *polypay.Trade, source string) (tradeResult, error) {
 	c, err := tx.LockCharge(ctx, chargeID)
 	if err != nil {
 		return tradeResult{}, err
@@ -579,7 +586,7 @@ func (s *Service) logTrade(chargeID, source string, outcome polypay.NotifyOutcom
 // (charge.captured too for a pre-authorization). A payment after close is
 // applied all the same, because the money is real, and flagged for the
 // merchant, who decides whether to ship or refund.
-func (s *Service) applyPaid(ctx context.Context, tx *store.Tx, c *polypay.Charge, t *polypay.Trade) (tradeResult, error) {
+func (s *Service) applyPaid(ctx context.Context, tx orderBooks, c *polypay.Charge, t *polypay.Trade) (tradeResult, error) {
 	if c.Paid() {
 		return outcomeOnly(polypay.OutcomeDuplicate)
 	}
@@ -603,7 +610,11 @@ func (s *Service) applyPaid(ctx context.Context, tx *store.Tx, c *polypay.Charge
 	if err != nil {
 		return tradeResult{}, err
 	}
-	res := tradeResult{outcome: polypay.OutcomeApplied, queued: queued, paidChannel: c.Channel}
+	closed, err := s.closeReview(ctx, tx, c, risk.ReviewApproved) // a held charge captured
+	if err != nil {
+		return tradeResult{}, err
+	}
+	res := tradeResult{outcome: polypay.OutcomeApplied, queued: queued + closed, paidChannel: c.Channel}
 	if lateAfterClose {
 		res.outcome = polypay.OutcomeAppliedAfterClose
 	}
@@ -631,7 +642,7 @@ func recordPayment(c *polypay.Charge, t *polypay.Trade, now int64) {
 
 // emitPaid stores charge.succeeded for a paid charge, preceded by
 // charge.captured for a pre-authorization. It returns the events queued.
-func (s *Service) emitPaid(ctx context.Context, tx *store.Tx, c *polypay.Charge) (int, error) {
+func (s *Service) emitPaid(ctx context.Context, tx chargeEvents, c *polypay.Charge) (int, error) {
 	w, err := RenderCharge(ctx, tx, c)
 	if err != nil {
 		return 0, err
@@ -652,7 +663,7 @@ func (s *Service) emitPaid(ctx context.Context, tx *store.Tx, c *polypay.Charge)
 // applyAuthorized marks a pre-authorization's pending charge authorized,
 // with the hold's expiry. An authorization of a charge created with
 // capture, or of a closed one, is left alone.
-func (s *Service) applyAuthorized(ctx context.Context, tx *store.Tx, c *polypay.Charge, t *polypay.Trade) (tradeResult, error) {
+func (s *Service) applyAuthorized(ctx context.Context, tx chargeBooks, c *polypay.Charge, t *polypay.Trade) (tradeResult, error) {
 	switch {
 	case !c.AuthOnly:
 		// The channel holds funds we never asked it to hold: leave the
@@ -676,7 +687,7 @@ func (s *Service) applyAuthorized(ctx context.Context, tx *store.Tx, c *polypay.
 
 // applyFailed closes a pending charge whose payment failed, with the
 // channel's reason (payment_failed when it gives none).
-func (s *Service) applyFailed(ctx context.Context, tx *store.Tx, c *polypay.Charge, t *polypay.Trade) (tradeResult, error) {
+func (s *Service) applyFailed(ctx context.Context, tx chargeEvents, c *polypay.Charge, t *polypay.Trade) (tradeResult, error) {
 	if c.Status != polypay.ChargePending {
 		return outcomeOnly(polypay.OutcomeDuplicate)
 	}
@@ -685,13 +696,16 @@ func (s *Service) applyFailed(ctx context.Context, tx *store.Tx, c *polypay.Char
 	if c.FailureCode == "" {
 		c.FailureCode = "payment_failed"
 	}
+	if err := risk.FailedTx(ctx, tx, c.ID); err != nil { // declined, 3-D Secure failed
+		return tradeResult{}, err
+	}
 	return s.storeAndAnnounce(ctx, tx, c, t, polypay.EventChargeFailed, polypay.OutcomeClosed)
 }
 
 // storeAndAnnounce stores a charge that applyAuthorized or applyFailed
 // changed, with the trade's 3-D Secure result, and announces it with an
 // event of typ; the result has outcome.
-func (s *Service) storeAndAnnounce(ctx context.Context, tx *store.Tx, c *polypay.Charge, t *polypay.Trade, typ string, outcome polypay.NotifyOutcome) (tradeResult, error) {
+func (s *Service) storeAndAnnounce(ctx context.Context, tx chargeEvents, c *polypay.Charge, t *polypay.Trade, typ string, outcome polypay.NotifyOutcome) (tradeResult, error) {
 	if t.ThreeDS != nil {
 		c.ThreeDS = t.ThreeDS
 	}
@@ -707,7 +721,7 @@ func (s *Service) storeAndAnnounce(ctx context.Context, tx *store.Tx, c *polypay
 
 // applyClosed closes a pending charge whose trade the channel closed; no
 // event is stored.
-func applyClosed(ctx context.Context, tx *store.Tx, c *polypay.Charge) (tradeResult, error) {
+func applyClosed(ctx context.Context, tx ChargeStore, c *polypay.Charge) (tradeResult, error) {
 	if c.Status == polypay.ChargeAuthorized {
 		// The hold was released at the channel: by polypay's own void or
 		// expiry, which record it themselves with the right event (reversed
@@ -726,7 +740,7 @@ func applyClosed(ctx context.Context, tx *store.Tx, c *polypay.Charge) (tradeRes
 }
 
 // emitCharge stores an event of typ carrying the charge as it is now.
-func (s *Service) emitCharge(ctx context.Context, tx *store.Tx, c *polypay.Charge, typ string) (int, error) {
+func (s *Service) emitCharge(ctx context.Context, tx chargeEvents, c *polypay.Charge, typ string) (int, error) {
 	w, err := RenderCharge(ctx, tx, c)
 	if err != nil {
 		return 0, err

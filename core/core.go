@@ -16,6 +16,7 @@ import (
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/health"
+	"github.com/polypay/polypay/risk"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/telemetry"
 	"github.com/polypay/polypay/wire"
@@ -56,6 +57,10 @@ type Service struct {
 	// committed, so the dispatcher can send them without waiting for a poll.
 	OnEvent func()
 
+	// Risk screens every new charge before its channel is called (package
+	// risk); nil screens nothing.
+	Risk *risk.Engine
+
 	// Health is the channel accounts' health (routing skips down
 	// accounts, the cashier hides channels without a usable one); nil
 	// treats every account as healthy.
@@ -89,9 +94,9 @@ type Caller struct {
 // Hook runs inside every write transaction that produces the object returned
 // to the caller; the API uses it to store Idempotency-Key results atomically
 // with the state change.
-type Hook func(tx *store.Tx, obj any) error
+type Hook func(tx Tx, obj any) error
 
-func runHook(h Hook, tx *store.Tx, obj any) error {
+func runHook(h Hook, tx Tx, obj any) error {
 	if h == nil {
 		return nil
 	}
@@ -114,7 +119,7 @@ func hashJSON(v any) string {
 }
 
 // RenderCharge renders a charge with its refunds as Ping++ JSON.
-func RenderCharge(ctx context.Context, tx *store.Tx, c *polypay.Charge) (*wire.Charge, error) {
+func RenderCharge(ctx context.Context, tx RefundStore, c *polypay.Charge) (*wire.Charge, error) {
 	var refunds []*polypay.Refund
 	more := false
 	if c.Refunded {
@@ -128,7 +133,7 @@ func RenderCharge(ctx context.Context, tx *store.Tx, c *polypay.Charge) (*wire.C
 }
 
 // emit stores an event for obj and queues its webhook deliveries.
-func (s *Service) emit(ctx context.Context, tx *store.Tx, appID string, live bool, typ, requestID string, obj any) (int, error) {
+func (s *Service) emit(ctx context.Context, tx EventStore, appID string, live bool, typ, requestID string, obj any) (int, error) {
 	body, err := wire.Marshal(obj)
 	if err != nil {
 		return 0, err

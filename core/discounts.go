@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/polypay/polypay"
-	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/wire"
 )
 
@@ -187,14 +186,14 @@ func (s *Service) OrderDiscount(ctx context.Context, o *polypay.Order, channel s
 // eligible for (EligibleRules).
 func (s *Service) OrderRules(ctx context.Context, o *polypay.Order) ([]*polypay.Discount, error) {
 	var rules []*polypay.Discount
-	err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+	err := s.read(ctx, func(tx Tx) (err error) {
 		rules, err = s.orderRules(ctx, tx, o)
 		return err
 	})
 	return rules, err
 }
 
-func (s *Service) orderRules(ctx context.Context, tx *store.Tx, o *polypay.Order) ([]*polypay.Discount, error) {
+func (s *Service) orderRules(ctx context.Context, tx OrderStore, o *polypay.Order) ([]*polypay.Discount, error) {
 	rules, err := tx.Discounts(ctx, o.AppID, o.Livemode)
 	if err != nil {
 		return nil, err
@@ -245,7 +244,7 @@ func (s *Service) CreateDiscount(ctx context.Context, who Caller, p DiscountPara
 	d := &polypay.Discount{ID: polypay.NewID("dsc_"), AppID: who.App.ID, Livemode: who.Live, Channel: p.Channel,
 		Type: p.Type, AmountOff: p.AmountOff, PercentOff: p.PercentOff, MinAmount: p.MinAmount, Label: p.Label,
 		Created: s.now().Unix(), FirstPaymentOnly: p.FirstPaymentOnly}
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		rules, err := tx.Discounts(ctx, who.App.ID, who.Live)
 		if err != nil {
 			return err
@@ -264,7 +263,7 @@ func (s *Service) CreateDiscount(ctx context.Context, who Caller, p DiscountPara
 // ListDiscounts lists the caller's app's rules in the caller's mode.
 func (s *Service) ListDiscounts(ctx context.Context, who Caller) (wire.List, error) {
 	var rules []*polypay.Discount
-	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+	if err := s.read(ctx, func(tx Tx) (err error) {
 		rules, err = tx.Discounts(ctx, who.App.ID, who.Live)
 		return err
 	}); err != nil {
@@ -280,7 +279,7 @@ func (s *Service) ListDiscounts(ctx context.Context, who Caller) (wire.List, err
 // DeleteDiscount deletes a rule: the cashier stops offering it; charges
 // already created with it keep their amount.
 func (s *Service) DeleteDiscount(ctx context.Context, who Caller, id string) (map[string]any, error) {
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		_, err := tx.DeleteDiscount(ctx, who.App.ID, who.Live, id)
 		return err
 	})

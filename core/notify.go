@@ -51,7 +51,7 @@ func (s *Service) HandleNotification(ctx context.Context, req polypay.NotifyRequ
 	}
 	// The charge must be this app's, in this mode.
 	var c *polypay.Charge
-	err = s.DB.Read(ctx, func(tx *store.Tx) error {
+	err = s.read(ctx, func(tx Tx) error {
 		var err error
 		c, err = tx.GetCharge(ctx, appID, live, n.Trade.OutTradeNo)
 		return err
@@ -104,7 +104,7 @@ func (s *Service) record(ctx context.Context, rec store.NotificationRecord) {
 	if len(rec.Detail) > 500 {
 		rec.Detail = rec.Detail[:500]
 	}
-	if err := s.DB.Write(ctx, func(tx *store.Tx) error { return tx.RecordNotification(ctx, rec) }); err != nil {
+	if err := s.write(ctx, func(tx Tx) error { return tx.RecordNotification(ctx, rec) }); err != nil {
 		s.Log.Error("recording notification", "err", err)
 	}
 	if polypay.NotifyOutcome(rec.Outcome).Anomalous() {

@@ -93,6 +93,9 @@ func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*
 	} else if p.TimeExpire > now.Add(MaxExpiry).Unix() {
 		return nil, polypay.ParamError("time_expire", "time_expire 不能晚于 %d 天后", int(MaxExpiry/(24*time.Hour)))
 	}
+	if err := s.screenOrder(ctx, who, p); err != nil {
+		return nil, err
+	}
 	hashed := p
 	hashed.TimeExpire = 0
 	paramsHash := hashJSON(hashed)
@@ -104,7 +107,7 @@ func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*
 		Channels: chansJSON, ReturnURL: p.ReturnURL, Metadata: p.Metadata, Status: polypay.OrderCreated,
 		Created: now.Unix(), TimeExpire: p.TimeExpire, CashierToken: string(tok), ParamsHash: paramsHash, UID: p.UID}
 	var out *wire.Order
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		existing, err := tx.OrderByMerchantNo(ctx, who.App.ID, who.Live, p.MerchantOrderNo)
 		if err != nil {
 			return err
@@ -130,7 +133,7 @@ func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*
 // one of its charges has been paid.
 func (s *Service) GetOrder(ctx context.Context, who Caller, id string) (*wire.Order, error) {
 	var o *polypay.Order
-	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+	if err := s.read(ctx, func(tx Tx) (err error) {
 		o, err = tx.GetOrder(ctx, who.App.ID, who.Live, id)
 		return err
 	}); err != nil {
@@ -141,7 +144,7 @@ func (s *Service) GetOrder(ctx context.Context, who Caller, id string) (*wire.Or
 		return nil, err
 	}
 	var out *wire.Order
-	err = s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+	err = s.read(ctx, func(tx Tx) (err error) {
 		out, err = s.renderOrder(ctx, tx, o)
 		return err
 	})
@@ -151,7 +154,7 @@ func (s *Service) GetOrder(ctx context.Context, who Caller, id string) (*wire.Or
 // OrderCharges returns an order's charges rendered for the API.
 func (s *Service) OrderCharges(ctx context.Context, who Caller, id string) (wire.List, error) {
 	var out wire.List
-	err := s.DB.Read(ctx, func(tx *store.Tx) error {
+	err := s.read(ctx, func(tx Tx) error {
 		o, err := tx.GetOrder(ctx, who.App.ID, who.Live, id)
 		if err != nil {
 			return err
@@ -162,7 +165,7 @@ func (s *Service) OrderCharges(ctx context.Context, who Caller, id string) (wire
 	return out, err
 }
 
-func orderChargeList(ctx context.Context, tx *store.Tx, o *polypay.Order) (wire.List, []*wire.Charge, error) {
+func orderChargeList(ctx context.Context, tx orderCharges, o *polypay.Order) (wire.List, []*wire.Charge, error) {
 	links, err := tx.OrderCharges(ctx, o.ID)
 	if err != nil {
 		return wire.List{}, nil, err
@@ -184,7 +187,7 @@ func orderChargeList(ctx context.Context, tx *store.Tx, o *polypay.Order) (wire.
 	return wire.NewList("/v1/orders/"+o.ID+"/charges", false, data), cs, nil
 }
 
-func (s *Service) renderOrder(ctx context.Context, tx *store.Tx, o *polypay.Order) (*wire.Order, error) {
+func (s *Service) renderOrder(ctx context.Context, tx orderCharges, o *polypay.Order) (*wire.Order, error) {
 	list, cs, err := orderChargeList(ctx, tx, o)
 	if err != nil {
 		return nil, err
@@ -233,7 +236,7 @@ func (s *Service) renderOrder(ctx context.Context, tx *store.Tx, o *polypay.Orde
 // mismatch of id or token is ENotFound, so a guessed URL learns nothing.
 func (s *Service) OrderForCashier(ctx context.Context, id, token string) (*polypay.Order, error) {
 	var o *polypay.Order
-	err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+	err := s.read(ctx, func(tx Tx) (err error) {
 		o, err = tx.OrderByID(ctx, id)
 		return err
 	})
@@ -254,7 +257,7 @@ func (s *Service) RefreshOrder(ctx context.Context, o *polypay.Order) (*polypay.
 		return o, nil
 	}
 	var paid *polypay.Charge
-	if err := s.DB.Read(ctx, func(tx *store.Tx) error {
+	if err := s.read(ctx, func(tx Tx) error {
 		links, err := tx.OrderCharges(ctx, o.ID)
 		if err != nil {
 			return err
@@ -274,7 +277,7 @@ func (s *Service) RefreshOrder(ctx context.Context, o *polypay.Order) (*polypay.
 		return o, err
 	}
 	var out *polypay.Order
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		var err error
 		out, err = markOrderPaid(ctx, tx, o.ID, paid)
 		return err
@@ -286,7 +289,7 @@ func (s *Service) RefreshOrder(ctx context.Context, o *polypay.Order) (*polypay.
 // charge's discount, and books the discount, in the caller's transaction.
 // applyTrade calls it in the transaction that marks the charge paid, so an
 // order is paid (and its discount booked) the moment its charge is.
-func markOrderPaid(ctx context.Context, tx *store.Tx, orderID string, paid *polypay.Charge) (*polypay.Order, error) {
+func markOrderPaid(ctx context.Context, tx orderBooks, orderID string, paid *polypay.Charge) (*polypay.Order, error) {
 	cur, err := tx.OrderByID(ctx, orderID)
 	if polypay.ErrorCode(err) == polypay.ENotFound {
 		return nil, nil
@@ -328,7 +331,7 @@ func markOrderPaid(ctx context.Context, tx *store.Tx, orderID string, paid *poly
 // "discounts_offset", leaving channel and merchant balances untouched. The
 // order's gross sale is the merchant credit of its charge plus its
 // "discounts" debit. ledger.Check checks both against coupon_amount.
-func postDiscount(ctx context.Context, tx *store.Tx, o *polypay.Order) error {
+func postDiscount(ctx context.Context, tx LedgerStore, o *polypay.Order) error {
 	if o.CouponAmount <= 0 {
 		return nil
 	}
@@ -339,7 +342,7 @@ func postDiscount(ctx context.Context, tx *store.Tx, o *polypay.Order) error {
 // setLatestDiscount records on an unpaid order the discount of the charge
 // just created or reused for it (coupon_amount shows that of the latest
 // charge until one is paid).
-func setLatestDiscount(ctx context.Context, tx *store.Tx, orderID string, l store.OrderCharge) error {
+func setLatestDiscount(ctx context.Context, tx OrderStore, orderID string, l store.OrderCharge) error {
 	cur, err := tx.OrderByID(ctx, orderID)
 	if err != nil || !cur.Status.CanBecome(polypay.OrderPaid) {
 		return err
@@ -388,7 +391,7 @@ func (s *Service) PayOrder(ctx context.Context, o *polypay.Order, channel, clien
 	var rules []*polypay.Discount
 	var reuse *polypay.Charge
 	var reuseLink store.OrderCharge
-	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+	if err := s.read(ctx, func(tx Tx) (err error) {
 		if app, err = tx.GetApp(ctx, o.AppID); err != nil {
 			return err
 		}
@@ -417,7 +420,7 @@ func (s *Service) PayOrder(ctx context.Context, o *polypay.Order, channel, clien
 	}
 	if reuse != nil {
 		// Its amount was fixed with the discount of its creation.
-		if err := s.DB.Write(ctx, func(tx *store.Tx) error { return setLatestDiscount(ctx, tx, o.ID, reuseLink) }); err != nil {
+		if err := s.write(ctx, func(tx Tx) error { return setLatestDiscount(ctx, tx, o.ID, reuseLink) }); err != nil {
 			return nil, err
 		}
 		return reuse, nil
@@ -426,7 +429,7 @@ func (s *Service) PayOrder(ctx context.Context, o *polypay.Order, channel, clien
 	// A declined card attempt keeps its charge (and order_no) but gets no
 	// link: skip the order_nos already taken, or the customer's next card
 	// would collide with the declined one.
-	if err := s.DB.Read(ctx, func(tx *store.Tx) error {
+	if err := s.read(ctx, func(tx Tx) error {
 		for ; seq <= 99; seq++ {
 			c, err := tx.ChargeByOrderNo(ctx, o.AppID, o.Livemode, fmt.Sprintf("%s%02d", o.ID, seq))
 			if err != nil || c == nil {
@@ -458,7 +461,7 @@ func (s *Service) PayOrder(ctx context.Context, o *polypay.Order, channel, clien
 		ClientIP: clientIP, Currency: o.Currency, Subject: o.Subject, Body: o.Body, Description: o.Description,
 		Extra: ex, Metadata: meta, TimeExpire: o.TimeExpire}
 	who := Caller{App: app, Live: o.Livemode}
-	_, err := s.CreateCharge(ctx, who, p, func(tx *store.Tx, obj any) error {
+	_, err := s.CreateCharge(ctx, who, p, func(tx Tx, obj any) error {
 		w := obj.(*wire.Charge)
 		l := link
 		l.ChargeID, l.Created = w.ID, tx.Now()
@@ -474,7 +477,7 @@ func (s *Service) PayOrder(ctx context.Context, o *polypay.Order, channel, clien
 		return nil, err
 	}
 	var c *polypay.Charge
-	err = s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+	err = s.read(ctx, func(tx Tx) (err error) {
 		c, err = tx.ChargeByOrderNo(ctx, o.AppID, o.Livemode, p.OrderNo)
 		return err
 	})
@@ -484,7 +487,7 @@ func (s *Service) PayOrder(ctx context.Context, o *polypay.Order, channel, clien
 // OrderCharge returns the order's most recent charge on a channel, or nil.
 func (s *Service) OrderCharge(ctx context.Context, o *polypay.Order, channel string) (*polypay.Charge, error) {
 	var c *polypay.Charge
-	err := s.DB.Read(ctx, func(tx *store.Tx) error {
+	err := s.read(ctx, func(tx Tx) error {
 		links, err := tx.OrderCharges(ctx, o.ID)
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/risk"
 	"github.com/polypay/polypay/store"
 )
 
@@ -17,7 +18,7 @@ import (
 func (s *Service) Poll(ctx context.Context) (int, error) {
 	now := s.now().Unix()
 	var charges, refunds []string
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		charges, refunds = nil, nil
 		ids, err := tx.DueCharges(ctx, now, 100)
 		if err != nil {
@@ -95,8 +96,17 @@ func (s *Service) housekeep(ctx context.Context, now int64) error {
 	if s.RejectedPerApp != 0 {
 		p.RejectedPerApp = s.RejectedPerApp
 	}
-	return s.DB.Write(ctx, func(tx *store.Tx) error {
+	if err := s.write(ctx, func(tx Tx) error {
 		_, err := tx.Trim(ctx, p)
+		return err
+	}); err != nil {
+		return err
+	}
+	if s.Risk == nil {
+		return nil
+	}
+	return s.DB.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.TrimRisk(ctx, (now-int64(risk.AttemptRetention/time.Second))*1000, risk.DecisionsPerApp)
 		return err
 	})
 }
@@ -161,7 +171,7 @@ func due(c *polypay.Charge, now int64) bool {
 
 func (s *Service) checkCharge(ctx context.Context, id string, now int64) error {
 	var c *polypay.Charge
-	if err := s.DB.Read(ctx, func(tx *store.Tx) error {
+	if err := s.read(ctx, func(tx Tx) error {
 		var err error
 		c, err = tx.LockCharge(ctx, id)
 		return err
@@ -197,7 +207,7 @@ func (s *Service) checkCharge(ctx context.Context, id string, now int64) error {
 func (s *Service) checkRefund(ctx context.Context, orderNo string) error {
 	var c *polypay.Charge
 	var r *polypay.Refund
-	if err := s.DB.Read(ctx, func(tx *store.Tx) error {
+	if err := s.read(ctx, func(tx Tx) error {
 		var err error
 		if r, err = tx.RefundByOrderNo(ctx, orderNo); err != nil {
 			return err
@@ -241,7 +251,7 @@ func (s *Service) RunPoller(ctx context.Context, interval time.Duration) {
 // again a minute later.
 func (s *Service) verifyDoubts(ctx context.Context, now int64) (int, error) {
 	var ids []string
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		ids = nil
 		due, err := tx.DueDoubts(ctx, now, 100)
 		if err != nil {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/polypay/polypay"
-	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/risk"
 )
 
 // HoldDuration is how long polypay keeps a pre-authorization's funds held
@@ -53,7 +53,7 @@ func (s *Service) withNotifyURL(ctx context.Context, c *polypay.Charge) context.
 // unchanged, so a merchant may retry a capture whose answer it lost.
 func (s *Service) Capture(ctx context.Context, who Caller, id string, p CaptureParams, hook Hook) (any, error) {
 	var c *polypay.Charge
-	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+	if err := s.read(ctx, func(tx Tx) (err error) {
 		c, err = tx.GetCharge(ctx, who.App.ID, who.Live, id)
 		return err
 	}); err != nil {
@@ -142,7 +142,7 @@ func (s *Service) voidHold(ctx context.Context, c *polypay.Charge) (any, error) 
 // markVoided records a released hold with its event, once.
 func (s *Service) markVoided(ctx context.Context, id string, to polypay.ChargeStatus, event string) error {
 	queued := 0
-	err := s.DB.Write(ctx, func(tx *store.Tx) (err error) {
+	err := s.write(ctx, func(tx Tx) (err error) {
 		queued = 0
 		c, err := tx.LockCharge(ctx, id)
 		if err != nil {
@@ -161,7 +161,15 @@ func (s *Service) markVoided(ctx context.Context, id string, to polypay.ChargeSt
 		if err := tx.UpdateCharge(ctx, c); err != nil {
 			return err
 		}
-		queued, err = s.emitCharge(ctx, tx, c, event)
+		if queued, err = s.emitCharge(ctx, tx, c, event); err != nil {
+			return err
+		}
+		outcome := risk.ReviewRejected
+		if to != polypay.ChargeReversed {
+			outcome = risk.ReviewExpired
+		}
+		closed, err := s.closeReview(ctx, tx, c, outcome)
+		queued += closed
 		return err
 	})
 	s.kick(queued)
@@ -170,7 +178,7 @@ func (s *Service) markVoided(ctx context.Context, id string, to polypay.ChargeSt
 
 func (s *Service) render(ctx context.Context, id string, hook Hook) (any, error) {
 	var out any
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		c, err := tx.LockCharge(ctx, id)
 		if err != nil {
 			return err
@@ -190,7 +198,7 @@ func (s *Service) render(ctx context.Context, id string, hook Hook) (any, error)
 // tried again in ten minutes.
 func (s *Service) expireHolds(ctx context.Context, now int64) (int, error) {
 	var ids []string
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		ids = nil
 		due, err := tx.ExpiredHolds(ctx, now, 100)
 		if err != nil {
@@ -218,7 +226,7 @@ func (s *Service) expireHolds(ctx context.Context, now int64) (int, error) {
 
 func (s *Service) expireHold(ctx context.Context, id string) error {
 	var c *polypay.Charge
-	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) { c, err = tx.LockCharge(ctx, id); return }); err != nil {
+	if err := s.read(ctx, func(tx Tx) (err error) { c, err = tx.LockCharge(ctx, id); return }); err != nil {
 		return err
 	}
 	a, err := s.authorizer(ctx, c)

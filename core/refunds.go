@@ -28,7 +28,7 @@ func (s *Service) CreateRefund(ctx context.Context, who Caller, chargeID string,
 	var c *polypay.Charge
 	var r *polypay.Refund
 	var out any
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		var err error
 		c, err = tx.GetCharge(ctx, who.App.ID, who.Live, chargeID)
 		if err != nil {
@@ -110,9 +110,12 @@ func (s *Service) askRefund(ctx context.Context, c *polypay.Charge, r *polypay.R
 // the refund rendered, and the outcome for the notification log.
 func (s *Service) applyRefund(ctx context.Context, chargeID, orderNo string, res *polypay.RefundResult, cumulative int64, source string, hook Hook, rec *store.NotificationRecord) (any, polypay.NotifyOutcome, error) {
 	var done refundApplied
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		var err error
-		done, err = s.applyRefundTx(ctx, tx, chargeID, orderNo, res, cumulative, hook)
+		done, err = s.applyRefundTx(ctx, tx, chargeID, orderNo, res, cumulative)
+		if err == nil && done.out != nil {
+			err = runHook(hook, tx, done.out)
+		}
 		if err == nil && rec != nil {
 			r := *rec
 			r.Outcome = string(done.outcome)
@@ -145,7 +148,7 @@ type refundApplied struct {
 // applyRefundTx applies a refund result inside tx: a result the refund's
 // status cannot become is a duplicate, amounts the channel states must
 // agree with ours, and a succeeded refund is posted and announced.
-func (s *Service) applyRefundTx(ctx context.Context, tx *store.Tx, chargeID, orderNo string, res *polypay.RefundResult, cumulative int64, hook Hook) (refundApplied, error) {
+func (s *Service) applyRefundTx(ctx context.Context, tx refundBooks, chargeID, orderNo string, res *polypay.RefundResult, cumulative int64) (refundApplied, error) {
 	r, err := tx.RefundByOrderNo(ctx, orderNo)
 	if err != nil {
 		return refundApplied{}, err
@@ -155,7 +158,7 @@ func (s *Service) applyRefundTx(ctx context.Context, tx *store.Tx, chargeID, ord
 	}
 	if !r.Status.CanBecome(res.Status) {
 		w := wire.FromRefund(r)
-		return refundApplied{out: w, outcome: polypay.OutcomeDuplicate}, runHook(hook, tx, w)
+		return refundApplied{out: w, outcome: polypay.OutcomeDuplicate}, nil
 	}
 	c, err := tx.LockCharge(ctx, r.ChargeID)
 	if err != nil {
@@ -180,7 +183,7 @@ func (s *Service) applyRefundTx(ctx context.Context, tx *store.Tx, chargeID, ord
 			return refundApplied{}, err
 		}
 	}
-	return refundApplied{out: w, queued: queued, outcome: polypay.OutcomeApplied}, runHook(hook, tx, w)
+	return refundApplied{out: w, queued: queued, outcome: polypay.OutcomeApplied}, nil
 }
 
 // refundAmountsAgree reports whether the amounts a channel states about
@@ -199,7 +202,7 @@ func refundAmountsAgree(c *polypay.Charge, r *polypay.Refund, res *polypay.Refun
 // settleRefund books a refund's end on its charge: a succeeded refund
 // adds to amount_refunded and is posted to the ledger; a failed one
 // releases the amount it reserved.
-func settleRefund(ctx context.Context, tx *store.Tx, c *polypay.Charge, r *polypay.Refund, res *polypay.RefundResult) error {
+func settleRefund(ctx context.Context, tx refundBooks, c *polypay.Charge, r *polypay.Refund, res *polypay.RefundResult) error {
 	switch res.Status {
 	case polypay.RefundSucceeded:
 		r.TimeSucceed = res.SucceededAt
@@ -220,7 +223,7 @@ func settleRefund(ctx context.Context, tx *store.Tx, c *polypay.Charge, r *polyp
 // GetRefund returns one refund of a charge.
 func (s *Service) GetRefund(ctx context.Context, who Caller, chargeID, id string) (any, error) {
 	var out any
-	err := s.DB.Read(ctx, func(tx *store.Tx) error {
+	err := s.read(ctx, func(tx Tx) error {
 		if ok, err := tx.ChargeExists(ctx, who.App.ID, who.Live, chargeID); err != nil {
 			return err
 		} else if !ok {
@@ -239,7 +242,7 @@ func (s *Service) GetRefund(ctx context.Context, who Caller, chargeID, id string
 // ListRefunds lists a charge's refunds.
 func (s *Service) ListRefunds(ctx context.Context, who Caller, chargeID, after, before string, limit int) (any, error) {
 	var out any
-	err := s.DB.Read(ctx, func(tx *store.Tx) error {
+	err := s.read(ctx, func(tx Tx) error {
 		if ok, err := tx.ChargeExists(ctx, who.App.ID, who.Live, chargeID); err != nil {
 			return err
 		} else if !ok {

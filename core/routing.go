@@ -51,7 +51,7 @@ const MaxRouteAccounts = 10
 // routesFor returns an app's routing for a family, nil when none is set.
 func (s *Service) routesFor(ctx context.Context, appID string, live bool, family string) (*RouteSettings, error) {
 	var raw []byte
-	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+	if err := s.read(ctx, func(tx Tx) (err error) {
 		raw, err = tx.ChannelRoutes(ctx, appID, live, family)
 		return
 	}); err != nil || raw == nil {
@@ -67,7 +67,7 @@ func (s *Service) routesFor(ctx context.Context, appID string, live bool, family
 // ListRoutes returns the caller's routing settings, one per family.
 func (s *Service) ListRoutes(ctx context.Context, who Caller) ([]*RouteSettings, error) {
 	var raws [][]byte
-	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+	if err := s.read(ctx, func(tx Tx) (err error) {
 		raws, err = tx.ListChannelRoutes(ctx, who.App.ID, who.Live)
 		return
 	}); err != nil {
@@ -115,7 +115,7 @@ func (s *Service) SetRoutes(ctx context.Context, who Caller, family string, acco
 		return nil, polypay.ParamError("accounts", "至少一个账户的 weight 须大于 0")
 	}
 	rs := &RouteSettings{Object: "channel_route", App: who.App.ID, Livemode: who.Live, Channel: family, Accounts: accounts}
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		rs.Updated = tx.Now()
 		var b []byte
 		if len(accounts) > 0 {
@@ -246,7 +246,7 @@ func (s *Service) failover(ctx context.Context, c *polypay.Charge, req polypay.C
 	for i, name := range accounts {
 		c.Account = processorAccount(name)
 		if stored && i > 0 {
-			if err := s.DB.Write(ctx, func(tx *store.Tx) error {
+			if err := s.write(ctx, func(tx Tx) error {
 				cur, err := tx.LockCharge(ctx, c.ID)
 				if err != nil {
 					return err
@@ -356,7 +356,7 @@ func (s *Service) AvailableChannels(ctx context.Context, appID string, live bool
 		return nil
 	}
 	var refs []store.AccountRef
-	if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+	if err := s.read(ctx, func(tx Tx) (err error) {
 		refs, err = tx.ChannelAccounts(ctx, appID, live)
 		return
 	}); err != nil {
@@ -391,7 +391,7 @@ func (s *Service) channelUp(ctx context.Context, appID string, live bool, ch str
 	names := []string{DefaultProcessor}
 	if isCard(ch) {
 		var cs *CardSettings
-		if err := s.DB.Read(ctx, func(tx *store.Tx) (err error) {
+		if err := s.read(ctx, func(tx Tx) (err error) {
 			cs, err = s.cardSettings(ctx, tx, appID, live)
 			return
 		}); err == nil {
@@ -437,7 +437,7 @@ func (s *Service) HealthChanged(ctx context.Context, c health.Change) error {
 		"account": c.Account.AccountName(), "livemode": c.Account.Live, "status": c.To, "previous_status": c.From,
 		"reason": c.Reason, "changed": c.At.Unix()}
 	queued := 0
-	err := s.DB.Write(ctx, func(tx *store.Tx) (err error) {
+	err := s.write(ctx, func(tx Tx) (err error) {
 		if _, err := tx.GetApp(ctx, c.Account.App); err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/reconcile"
-	"github.com/polypay/polypay/store"
 )
 
 // Reconciliation decides which differences a query may settle and checks
@@ -55,7 +54,7 @@ func (s *Service) SettleRefund(ctx context.Context, orderNo string) (*polypay.Re
 	var c *polypay.Charge
 	var r *polypay.Refund
 	read := func() error {
-		return s.DB.Read(ctx, func(tx *store.Tx) error {
+		return s.read(ctx, func(tx Tx) error {
 			var err error
 			if r, err = tx.RefundByOrderNo(ctx, orderNo); err != nil {
 				return err
@@ -88,7 +87,7 @@ func (s *Service) SettleRefund(ctx context.Context, orderNo string) (*polypay.Re
 
 func (s *Service) lockedCharge(ctx context.Context, id string) (*polypay.Charge, error) {
 	var c *polypay.Charge
-	err := s.DB.Read(ctx, func(tx *store.Tx) error {
+	err := s.read(ctx, func(tx Tx) error {
 		var err error
 		c, err = tx.LockCharge(ctx, id)
 		return err
@@ -100,7 +99,7 @@ func (s *Service) lockedCharge(ctx context.Context, id string) (*polypay.Charge,
 // summary object for an app and queues its webhook deliveries.
 func (s *Service) EmitSummary(ctx context.Context, appID string, live bool, typ string, obj any) error {
 	queued := 0
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		var err error
 		queued, err = s.emit(ctx, tx, appID, live, typ, "", obj)
 		return err

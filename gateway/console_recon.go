@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/console"
 	"github.com/polypay/polypay/reconcile"
 )
@@ -38,7 +39,7 @@ func (c consoleRecon) Runs(ctx context.Context, limit int) ([]console.ReconRun, 
 		if status == reconcile.RunDone {
 			status = "succeeded" // the console's word (and its colour) for a finished run
 		}
-		out = append(out, console.ReconRun{ID: r.ID, Day: r.Day, Channel: r.Family, Status: status,
+		out = append(out, console.ReconRun{ID: r.ID, AppID: r.AppID, Live: r.Live, Day: r.Day, Channel: r.Family, Status: status,
 			Started: unix(r.Started), Finished: unix(r.Finished), Matched: int(r.Matched),
 			Discrepancies: int(r.Found()), Open: int(r.Open), Error: r.Error})
 	}
@@ -76,8 +77,8 @@ func (c consoleRecon) Resolve(ctx context.Context, id, note, by string) error {
 	return err
 }
 
-// DailyReport lists every app's day (reconcile.Reporter.AllApps); test-mode
-// rows carry "(test)" after the app id.
+// DailyReport lists every app's day (reconcile.Reporter.AllApps), each row
+// with its app and mode.
 func (c consoleRecon) DailyReport(ctx context.Context, day string) ([]console.ReportRow, error) {
 	reps, err := c.reports.AllApps(ctx, day)
 	if err != nil {
@@ -85,14 +86,31 @@ func (c consoleRecon) DailyReport(ctx context.Context, day string) ([]console.Re
 	}
 	var out []console.ReportRow
 	for _, rep := range reps {
-		label := rep.App
-		if !rep.Live {
-			label += " (test)"
-		}
 		for _, r := range rep.Rows {
-			out = append(out, console.ReportRow{Day: day, AppID: label, Channel: r.Channel, Currency: r.Currency,
+			out = append(out, console.ReportRow{Day: day, AppID: rep.App, Live: rep.Live, Channel: r.Channel, Currency: r.Currency,
 				Count: r.Charges, Gross: r.Gross, Refunds: r.RefundAmount, Fees: r.Fees, Net: r.Net})
 		}
 	}
 	return out, nil
+}
+
+// ConsoleCheckWebhookURL applies the dispatcher's outbound policy to a
+// webhook URL added in the console, as POST /v1/webhook_endpoints does.
+func (n *Node) ConsoleCheckWebhookURL(ctx context.Context, raw string, live bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := n.Dispatcher.Policy.CheckURLContext(ctx, raw, live); err != nil {
+		return &polypay.Error{Code: polypay.EInvalid, Param: "url", Message: "url is not reachable under the outbound policy: " + err.Error(), Err: err}
+	}
+	return nil
+}
+
+// ConsoleRotateWebhookKey rotates an app's webhook signing key from the
+// console, as `polypay app rotate-webhook-key --overlap` does.
+func (n *Node) ConsoleRotateWebhookKey(ctx context.Context, appID string, live bool, overlap time.Duration) (*console.WebhookKeyRotation, error) {
+	r, err := n.WebhookKeys.Rotate(ctx, appID, live, overlap)
+	if err != nil {
+		return nil, err
+	}
+	return &console.WebhookKeyRotation{Generation: r.Generation, SwitchAt: r.SwitchAt, PublicKeyPEM: string(r.PublicKeyPEM)}, nil
 }

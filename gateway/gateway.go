@@ -20,12 +20,14 @@ import (
 	"github.com/polypay/polypay/api"
 	"github.com/polypay/polypay/cashier"
 	"github.com/polypay/polypay/channel"
+	"github.com/polypay/polypay/clientip"
 	"github.com/polypay/polypay/console"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/credstore"
 	"github.com/polypay/polypay/health"
 	"github.com/polypay/polypay/outbound"
 	"github.com/polypay/polypay/reconcile"
+	"github.com/polypay/polypay/risk"
 	"github.com/polypay/polypay/sandbox"
 	"github.com/polypay/polypay/seal"
 	"github.com/polypay/polypay/store"
@@ -61,6 +63,17 @@ type Config struct {
 	// then starts none of its own, so sandbox trades outlive its restarts
 	// and are shared by every node. Empty: the node serves them itself.
 	SimURL string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (--trusted-proxy): rate limits and the risk engine then
+	// see the client's address, not the proxy's.
+	TrustedProxies []netip.Prefix
+	// Risk tunes the risk engine's built-in rules (risk.Config); its zero
+	// value is the defaults, Off turns screening off.
+	Risk risk.Config
+	// SimTodaysBills makes this node's own simulators serve today's
+	// statement so far (sandbox.WithTodaysBills), so that test payments can
+	// be reconciled the day they are made.
+	SimTodaysBills bool
 	// WebhookSchedule overrides the retry gaps (tests).
 	WebhookSchedule []time.Duration
 	// SignResponses signs every API reply; default on (see api.Server).
@@ -183,16 +196,13 @@ type Node struct {
 // OpenStore opens the store and the master-key box for a configuration;
 // the CLI's offline commands use it too.
 func OpenStore(ctx context.Context, cfg Config) (*store.DB, *seal.Box, error) {
-	key, err := seal.LoadMasterKeyFile(cfg.masterKeyFile(), true)
-	if err != nil {
-		return nil, nil, err
-	}
-	box, err := seal.New(key)
-	if err != nil {
-		return nil, nil, err
-	}
 	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
+		return nil, nil, err
+	}
+	box, err := openBox(ctx, db, cfg)
+	if err != nil {
+		db.Close()
 		return nil, nil, err
 	}
 	return db, box, nil
@@ -316,6 +326,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	if cfg.SimURL != "" {
 		simOpts = append(simOpts, sandbox.WithRemoteSim())
 	}
+	if cfg.SimTodaysBills {
+		simOpts = append(simOpts, sandbox.WithTodaysBills())
+	}
 	reg, sb, err := OpenChannels(ctx, db, box, simURL, log, mon, simOpts, channel.WithAllowedHosts(cfg.AllowChannelHosts))
 	if err != nil {
 		mon.Close()
@@ -334,6 +347,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	}
 	disp := &webhook.Dispatcher{DB: db, Keys: wkeys, Policy: &outbound.Policy{Allow: cfg.AllowWebhookNets}, Log: log, Schedule: cfg.WebhookSchedule}
 	svc := &core.Service{DB: db, Channels: reg, BaseURL: url, Log: log, OnEvent: disp.Kick, Health: mon, Cards: vaultCards{vlt}}
+	if !cfg.Risk.Off {
+		svc.Risk = &risk.Engine{Store: risk.OnDB(db), Config: cfg.Risk, Log: log, OnEvent: disp.Kick}
+	}
 	mon.OnChange = func(c health.Change) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -353,9 +369,10 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	srv.NotifyRateLimit = orDefault(cfg.NotifyRateLimit, DefaultNotifyRateLimit)
 	svc.RejectedRetention, svc.RejectedPerApp = cfg.RejectedRetention, cfg.RejectedPerApp
 	srv.Outbound = disp.Policy
+	srv.Proxies = &clientip.Resolver{Trusted: cfg.TrustedProxies}
 	n := &Node{URL: url, DB: db, Svc: svc, Registry: reg, Sandbox: sb, ReplySigner: replySigner, WebhookKeys: wkeys, Dispatcher: disp, API: srv, Box: box, Vault: vlt, Health: mon, log: log}
 	n.Cashier = cashier.New(cashier.Config{Svc: svc, DB: db, Log: log, Vault: vlt, WebhookPublicKeys: n.webhookPublicKeys,
-		NewDemoApp: n.demoApp(cfg.Demo), WechatOAuth: sb.WechatOAuth})
+		NewDemoApp: n.demoApp(cfg.Demo), WechatOAuth: sb.WechatOAuth, Proxies: srv.Proxies})
 	srv.Cashier = n.Cashier
 	n.Recon = &reconcile.Engine{Store: db, Channels: reg, Settler: svc, Log: log}
 	n.Reports = &reconcile.Reporter{Store: db, Families: reg}
@@ -376,6 +393,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	}
 	n.Console = console.New(console.Config{DB: db, Svc: svc, Credentials: reg, Families: families, Channels: reg.Channels(),
 		CreateApp: n.CreateApp, Kick: disp.Kick, Recon: recon, Log: log, PublicURL: cfg.PublicURL,
+		CheckWebhookURL: n.ConsoleCheckWebhookURL, RotateWebhookKey: n.ConsoleRotateWebhookKey,
 		Secure: strings.HasPrefix(cfg.PublicURL, "https://")})
 	return n, nil
 }
@@ -442,9 +460,19 @@ func (n *Node) Close(ctx context.Context) error {
 // vaultCards lets core take card charges' cards from the vault.
 type vaultCards struct{ v *vault.Vault }
 
-func (c vaultCards) CardForCharge(ctx context.Context, tx *store.Tx, appID string, live bool, source, customer string) (*polypay.CardData, error) {
+func (c vaultCards) CardForCharge(ctx context.Context, tx core.Tx, appID string, live bool, source, customer string) (*polypay.CardData, error) {
 	card, _, err := c.v.CardForCharge(ctx, tx, appID, live, source, customer)
 	return card, err
+}
+
+// CardFingerprint implements core.CardFingerprints: the card a source
+// names, for the risk engine, without consuming its token.
+func (c vaultCards) CardFingerprint(ctx context.Context, appID string, live bool, source, customer string) (string, error) {
+	_, card, err := c.v.PeekCard(ctx, appID, live, source, customer)
+	if err != nil || card == nil {
+		return "", err
+	}
+	return card.Fingerprint, nil
 }
 
 // backlog reads the node's queues for the metrics.

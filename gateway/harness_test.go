@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polypay/polypay/apidoc/apidoctest"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
 	"github.com/polypay/polypay/store/storetest"
@@ -106,7 +107,9 @@ func (e *env) do(method, path, key string, body any, hdr ...string) *resp {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	// Every exchange is checked against the API reference (apidoc): an
+	// undocumented route or field fails the test that met it.
+	res, err := apidoctest.Client(e.t).Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

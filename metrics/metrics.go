@@ -82,13 +82,19 @@ var (
 	APILatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "polypay_api_request_duration_seconds", Help: "API request latency by route pattern.", Buckets: latencyBuckets},
 		[]string{"route"})
+	// RiskDecisions counts risk decisions by rule kind (allow_list,
+	// block_list, card_testing, card_spread, merchant_rule, none) and
+	// action: fixed sets, never a merchant rule's id or name.
+	RiskDecisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "polypay_risk_decisions_total", Help: "Risk decisions by rule kind and action."},
+		[]string{"rule", "action"})
 )
 
 func init() {
 	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		ChannelRequests, ChannelLatency, ChannelProbes, ChannelHealth, ChannelBreaker, RoutingFallbacks,
 		Notifications, NotificationLag, ChargesCreated, ChargesPaid,
-		WebhookDeliveries, WebhookLatency, APIRequests, APILatency)
+		WebhookDeliveries, WebhookLatency, APIRequests, APILatency, RiskDecisions)
 }
 
 // Backlog reports a node's queues, read from the store at scrape time.

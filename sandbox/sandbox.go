@@ -52,6 +52,8 @@ type Sandbox struct {
 	// (polypay sim, a test harness), which keeps their trades across this
 	// node's restarts; this process's own simulator objects stay unused.
 	remote bool
+	// todaysBills: see WithTodaysBills.
+	todaysBills bool
 	// simClient, when set, is the simulators' client for notifications.
 	simClient *http.Client
 	log       *slog.Logger
@@ -104,6 +106,15 @@ func WithRemoteSim() Option {
 	return func(s *Sandbox) { s.remote = true }
 }
 
+// WithTodaysBills makes the Alipay and WeChat Pay simulators serve the
+// statement of the current day as it stands, where the real channels (and
+// the simulators by default) serve a day only once it has ended: a
+// developer reconciles the test payments just made without waiting for
+// tomorrow. Signed timestamps stay on the real clock.
+func WithTodaysBills() Option {
+	return func(s *Sandbox) { s.todaysBills = true }
+}
+
 // WithSimHTTPClient gives the simulators the client they send their
 // notifications with (fault-injection tests wrap its transport).
 func WithSimHTTPClient(c *http.Client) Option {
@@ -142,8 +153,19 @@ func New(ctx context.Context, db *store.DB, box *seal.Box, simURL string, log *s
 	for _, f := range []simFamily{s.alipay, s.wechat, s.unionpay, s.paypal, s.stripe} {
 		s.families[f.name()] = f
 	}
+	if s.todaysBills {
+		// A day's bill exists once the bill clock has passed it: a clock a
+		// day ahead makes today's exist now.
+		tomorrow := func() time.Time { return time.Now().Add(24 * time.Hour) }
+		s.alipay.sim.SetBillClock(tomorrow)
+		s.wechat.sim.SetBillClock(tomorrow)
+	}
 	return s, nil
 }
+
+// URL is where the sandbox connectors reach the simulators: this
+// process's simulator listener, or the remote host (WithRemoteSim).
+func (s *Sandbox) URL() string { return s.simURL }
 
 // Attach gives the simulators the registry whose test-mode credentials
 // they serve (the registry made with this sandbox).

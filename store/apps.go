@@ -28,14 +28,15 @@ func (tx *Tx) InsertAPIKey(ctx context.Context, hash, appID string, live bool, k
 	return err
 }
 
-// AppByKeyHash finds the app and mode a key belongs to; ENotFound if none.
+// AppByKeyHash finds the app and mode a key belongs to; ENotFound if none
+// or if the key expired (a rolled key after its overlap).
 func (tx *Tx) AppByKeyHash(ctx context.Context, hash string) (*polypay.App, bool, string, error) {
 	var a polypay.App
 	var live int
 	var kind string
-	err := tx.queryRow(ctx, `SELECT a.id, a.name, a.created, a.request_public_key, k.livemode, k.kind
- FROM api_keys k JOIN apps a ON a.id = k.app_id WHERE k.key_hash = ?`, hash).
-		Scan(&a.ID, &a.Name, &a.Created, &a.RequestPublicKey, &live, &kind)
+	err := tx.queryRow(ctx, `SELECT a.id, a.name, a.created, a.request_public_key, a.error_language, k.livemode, k.kind
+ FROM api_keys k JOIN apps a ON a.id = k.app_id WHERE k.key_hash = ? AND (k.expires = 0 OR k.expires > ?)`, hash, tx.now).
+		Scan(&a.ID, &a.Name, &a.Created, &a.RequestPublicKey, &a.ErrorLanguage, &live, &kind)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, "", polypay.Errorf(polypay.ENotFound, "no such key")
 	}
@@ -45,8 +46,8 @@ func (tx *Tx) AppByKeyHash(ctx context.Context, hash string) (*polypay.App, bool
 // GetApp returns an app by id.
 func (tx *Tx) GetApp(ctx context.Context, id string) (*polypay.App, error) {
 	var a polypay.App
-	err := tx.queryRow(ctx, `SELECT id, name, created, request_public_key FROM apps WHERE id=?`, id).
-		Scan(&a.ID, &a.Name, &a.Created, &a.RequestPublicKey)
+	err := tx.queryRow(ctx, `SELECT id, name, created, request_public_key, error_language FROM apps WHERE id=?`, id).
+		Scan(&a.ID, &a.Name, &a.Created, &a.RequestPublicKey, &a.ErrorLanguage)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, polypay.NotFound("app", id)
 	}

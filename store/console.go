@@ -16,20 +16,26 @@ type ConsoleUser struct {
 	Role     string
 	Password string // encoded Argon2id hash with its parameters and salt
 	Created  int64
+	Disabled bool
+	// Apps scopes the user to these apps; empty means every app.
+	Apps []string
 }
 
-const consoleUserCols = `id, email, role, password, created`
+const consoleUserCols = `id, email, role, password, created, disabled, apps`
 
 func scanConsoleUser(s scanner) (*ConsoleUser, error) {
 	var u ConsoleUser
-	err := s.Scan(&u.ID, &u.Email, &u.Role, &u.Password, &u.Created)
+	var disabled int
+	var apps string
+	err := s.Scan(&u.ID, &u.Email, &u.Role, &u.Password, &u.Created, &disabled, &apps)
+	u.Disabled, u.Apps = disabled == 1, strings.Fields(apps)
 	return &u, err
 }
 
 // InsertConsoleUser stores a user; a unique violation when the email is taken.
 func (tx *Tx) InsertConsoleUser(ctx context.Context, u *ConsoleUser) error {
-	_, err := tx.exec(ctx, `INSERT INTO console_users (`+consoleUserCols+`) VALUES (?,?,?,?,?)`,
-		u.ID, u.Email, u.Role, u.Password, u.Created)
+	_, err := tx.exec(ctx, `INSERT INTO console_users (`+consoleUserCols+`) VALUES (?,?,?,?,?,?,?)`,
+		u.ID, u.Email, u.Role, u.Password, u.Created, b2i(u.Disabled), strings.Join(u.Apps, " "))
 	return err
 }
 
@@ -140,15 +146,20 @@ func (tx *Tx) InsertConsoleSession(ctx context.Context, s *ConsoleSession) error
 func (tx *Tx) ConsoleSession(ctx context.Context, idHash string) (*ConsoleSession, *ConsoleUser, error) {
 	var s ConsoleSession
 	var u ConsoleUser
-	err := tx.queryRow(ctx, `SELECT s.id_hash, s.user_id, s.csrf, s.created, s.seen, u.id, u.email, u.role, u.password, u.created
- FROM console_sessions s JOIN console_users u ON u.id = s.user_id WHERE s.id_hash=?`, idHash).
-		Scan(&s.IDHash, &s.UserID, &s.CSRF, &s.Created, &s.Seen, &u.ID, &u.Email, &u.Role, &u.Password, &u.Created)
+	var disabled int
+	var apps string
+	// A disabled user's sessions are deleted when disabling; the join
+	// condition refuses them anyway, should one survive.
+	err := tx.queryRow(ctx, `SELECT s.id_hash, s.user_id, s.csrf, s.created, s.seen, u.id, u.email, u.role, u.password, u.created, u.disabled, u.apps
+ FROM console_sessions s JOIN console_users u ON u.id = s.user_id WHERE s.id_hash=? AND u.disabled=0`, idHash).
+		Scan(&s.IDHash, &s.UserID, &s.CSRF, &s.Created, &s.Seen, &u.ID, &u.Email, &u.Role, &u.Password, &u.Created, &disabled, &apps)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
+	u.Disabled, u.Apps = disabled == 1, strings.Fields(apps)
 	return &s, &u, nil
 }
 
@@ -195,11 +206,13 @@ type APIKeyInfo struct {
 	Live    bool
 	Kind    string
 	Created int64
+	Expires int64 // 0: never; a rolled key works until then
 }
 
-// APIKeys lists an app's keys.
-func (tx *Tx) APIKeys(ctx context.Context, appID string) ([]APIKeyInfo, error) {
-	rows, err := tx.query(ctx, `SELECT key_hash, livemode, kind, created FROM api_keys WHERE app_id=? ORDER BY livemode, kind`, appID)
+// APIKeys lists an app's keys that have not expired by now (unix seconds).
+func (tx *Tx) APIKeys(ctx context.Context, appID string, now int64) ([]APIKeyInfo, error) {
+	rows, err := tx.query(ctx, `SELECT key_hash, livemode, kind, created, expires FROM api_keys WHERE app_id=? AND (expires=0 OR expires>?)
+ ORDER BY livemode, kind, created`, appID, now)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +221,7 @@ func (tx *Tx) APIKeys(ctx context.Context, appID string) ([]APIKeyInfo, error) {
 	for rows.Next() {
 		var k APIKeyInfo
 		var live int
-		if err := rows.Scan(&k.Hash, &live, &k.Kind, &k.Created); err != nil {
+		if err := rows.Scan(&k.Hash, &live, &k.Kind, &k.Created, &k.Expires); err != nil {
 			return nil, err
 		}
 		k.Live = live == 1
@@ -221,7 +234,8 @@ func (tx *Tx) APIKeys(ctx context.Context, appID string) ([]APIKeyInfo, error) {
 // console's search.
 type TxnFilter struct {
 	AppID     string
-	Mode      string // "test", "live" or "" for both
+	Apps      []string // when set, only these apps (a console user's scope)
+	Mode      string   // "test", "live" or "" for both
 	ID        string
 	OrderNo   string // a refund matches by its own or its charge's order number
 	Channel   string
@@ -239,6 +253,12 @@ func (f TxnFilter) where(tx *Tx, p string) ([]string, []any) {
 	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
 	if f.AppID != "" {
 		add(p+"app_id = ?", f.AppID)
+	}
+	if len(f.Apps) > 0 {
+		where = append(where, p+"app_id IN (?"+strings.Repeat(",?", len(f.Apps)-1)+")")
+		for _, a := range f.Apps {
+			args = append(args, a)
+		}
 	}
 	switch f.Mode {
 	case "test":

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/store"
@@ -179,4 +180,29 @@ func (v *Vault) open(c *store.VaultCard) (*polypay.CardData, error) {
 		return nil, errors.New("vault: sealed card is malformed")
 	}
 	return &polypay.CardData{Number: s.Number, ExpMonth: s.ExpMonth, ExpYear: s.ExpYear, Name: s.Name}, nil
+}
+
+// NumberFingerprint is the fingerprint of a card number as typed, digits
+// only, even when it is not a valid number ("" without digits or without
+// the vault's keys): the risk engine counts card tests by it, invalid
+// numbers included.
+func (v *Vault) NumberFingerprint(appID string, live bool, raw string) string {
+	var b strings.Builder
+	for i := 0; i < len(raw) && b.Len() < 19; i++ {
+		if c := raw[i]; c >= '0' && c <= '9' {
+			b.WriteByte(c)
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	r, err := v.Keys.current(false)
+	if err != nil {
+		return ""
+	}
+	fp, err := fingerprint(r.FingerprintKey, appID, live, b.String())
+	if err != nil {
+		return ""
+	}
+	return fp
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polypay/polypay/apidoc/apidoctest"
 	"github.com/polypay/polypay/gateway"
 	"github.com/polypay/polypay/gateway/gatewaytest"
 	"github.com/polypay/polypay/vault"
@@ -138,7 +139,8 @@ func (c *client) do(method, path, key string, body any, form bool) (int, map[str
 	req, _ := http.NewRequest(method, c.base+path, rd)
 	req.Header.Set("Content-Type", ct)
 	req.SetBasicAuth(key, "")
-	res, err := http.DefaultClient.Do(req)
+	// Checked against the API reference (apidoc) as the gateway tests are.
+	res, err := apidoctest.Client(c.t).Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -311,7 +311,7 @@ func (v *Vault) attach(ctx context.Context, tx *store.Tx, c *store.VaultCustomer
 
 // takeToken checks that a token can be used (by customer, when given) and
 // consumes it within tx.
-func (v *Vault) takeToken(ctx context.Context, tx *store.Tx, appID string, live bool, tokenID, customer, param string) (*store.VaultToken, *store.VaultCard, error) {
+func (v *Vault) takeToken(ctx context.Context, tx CardTx, appID string, live bool, tokenID, customer, param string) (*store.VaultToken, *store.VaultCard, error) {
 	t, card, err := v.checkToken(ctx, tx, appID, live, tokenID, customer, param)
 	if err != nil {
 		return nil, nil, err
@@ -329,7 +329,7 @@ func (v *Vault) takeToken(ctx context.Context, tx *store.Tx, appID string, live 
 }
 
 // checkToken finds a usable token without consuming it.
-func (v *Vault) checkToken(ctx context.Context, tx *store.Tx, appID string, live bool, tokenID, customer, param string) (*store.VaultToken, *store.VaultCard, error) {
+func (v *Vault) checkToken(ctx context.Context, tx CardTx, appID string, live bool, tokenID, customer, param string) (*store.VaultToken, *store.VaultCard, error) {
 	t, err := tx.GetVaultToken(ctx, appID, live, tokenID)
 	if polypay.ErrorCode(err) == polypay.ENotFound {
 		return nil, nil, polypay.ParamError(param, "未找到 token : %s。", tokenID)
@@ -555,6 +555,15 @@ func (v *Vault) DeleteSource(ctx context.Context, appID string, live bool, custo
 	})
 }
 
+// CardTx is what resolving a charge's card needs of the store transaction
+// that creates the charge; the gateway core's transaction provides it.
+type CardTx interface {
+	GetVaultCard(ctx context.Context, appID string, live bool, id string) (*store.VaultCard, error)
+	GetVaultCustomer(ctx context.Context, appID string, live bool, id string) (*store.VaultCustomer, error)
+	GetVaultToken(ctx context.Context, appID string, live bool, id string) (*store.VaultToken, error)
+	ConsumeVaultToken(ctx context.Context, appID string, live bool, id string, now int64) (bool, error)
+}
+
 // CardForCharge resolves a card charge's source inside the write
 // transaction that creates the charge, and decrypts the card for the
 // processor call:
@@ -570,7 +579,7 @@ func (v *Vault) DeleteSource(ctx context.Context, appID string, live bool, custo
 // unknown, used, expired or another app's or mode's token or card look the
 // same to the caller. The returned CardData lives in memory only; it
 // redacts itself when printed.
-func (v *Vault) CardForCharge(ctx context.Context, tx *store.Tx, appID string, live bool, source, customer string) (*polypay.CardData, *Card, error) {
+func (v *Vault) CardForCharge(ctx context.Context, tx CardTx, appID string, live bool, source, customer string) (*polypay.CardData, *Card, error) {
 	return v.resolve(ctx, tx, appID, live, source, customer, true)
 }
 
@@ -593,12 +602,12 @@ func (v *Vault) PeekCard(ctx context.Context, appID string, live bool, source, c
 // ConsumeToken marks a token used inside tx (when a charge's source was
 // checked with PeekCard). EInvalid (param extra[source]) if it is unknown,
 // used or expired by now.
-func (v *Vault) ConsumeToken(ctx context.Context, tx *store.Tx, appID string, live bool, tokenID, customer string) error {
+func (v *Vault) ConsumeToken(ctx context.Context, tx CardTx, appID string, live bool, tokenID, customer string) error {
 	_, _, err := v.takeToken(ctx, tx, appID, live, tokenID, customer, "extra[source]")
 	return err
 }
 
-func (v *Vault) resolve(ctx context.Context, tx *store.Tx, appID string, live bool, source, customer string, consume bool) (*polypay.CardData, *Card, error) {
+func (v *Vault) resolve(ctx context.Context, tx CardTx, appID string, live bool, source, customer string, consume bool) (*polypay.CardData, *Card, error) {
 	const param = "extra[source]"
 	var row *store.VaultCard
 	cvc := ""

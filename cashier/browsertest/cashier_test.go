@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/polypay/polypay/apidoc/apidoctest"
 	"github.com/polypay/polypay/browsertest/chromium"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
@@ -183,7 +184,8 @@ func (nd *node) api(method, path string, body any) map[string]any {
 	}
 	req, _ := http.NewRequest(method, nd.n.URL+path, rd)
 	req.SetBasicAuth(nd.app.SecretKeyTest, "")
-	res, err := http.DefaultClient.Do(req)
+	// Checked against the API reference (apidoc) as the gateway tests are.
+	res, err := apidoctest.Client(nd.t).Do(req)
 	if err != nil {
 		nd.t.Fatal(err)
 	}

@@ -296,12 +296,12 @@ func apiError(op string, e sdk.Error) error {
 	if e.Code == codeUnknown || e.SubCode == subSystemError {
 		return fmt.Errorf("alipay %s: outcome unknown (%s %s: %s): %w", op, e.Code, e.SubCode, e.SubMsg, e)
 	}
-	pe := &polypay.Error{Code: polypay.EChannel, ChannelCode: e.SubCode, Message: e.SubMsg, Err: e}
+	pe := &polypay.Error{Code: polypay.EChannel, ChannelCode: e.SubCode, Message: e.SubMsg, ChannelMessage: e.SubMsg, Err: e}
 	if pe.ChannelCode == "" {
 		pe.ChannelCode = string(e.Code)
 	}
 	if pe.Message == "" {
-		pe.Message = e.Msg
+		pe.Message, pe.ChannelMessage = string(e.Msg), string(e.Msg)
 	}
 	if pe.Message == "" {
 		pe.Message = "alipay " + op + " failed with code " + string(e.Code)

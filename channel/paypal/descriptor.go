@@ -14,7 +14,11 @@ var Family = polypay.Family{
 		{Name: Channel, Cashier: &polypay.CashierInfo{Present: polypay.PresentRedirect,
 			Label:           polypay.Label{Zh: "PayPal", En: "PayPal"},
 			Clients:         []string{polypay.ClientMobile, polypay.ClientDesktop},
-			ReturnURLParams: []string{"return_url"}}},
+			ReturnURLParams: []string{"return_url"}},
+			Extra: []polypay.ExtraParam{
+				{Name: "return_url", Doc: "http(s) URL PayPal sends the buyer back to after approving"},
+				{Name: "cancel_url", Doc: "http(s) URL for a cancelled approval (default return_url)"},
+			}},
 	},
 	ChargeExpiry:  2 * time.Hour,
 	StatementZone: time.UTC,

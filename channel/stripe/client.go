@@ -534,7 +534,7 @@ func apiError(op string, err error) error {
 	} else {
 		msg = "Stripe: " + msg
 	}
-	return &polypay.Error{Code: polypay.EChannel, ChannelCode: code, Message: msg, Err: fmt.Errorf("stripe %s: %s (%s)", op, se.Type, se.Code)}
+	return &polypay.Error{Code: polypay.EChannel, ChannelCode: code, Message: msg, ChannelMessage: se.Msg, Err: fmt.Errorf("stripe %s: %s (%s)", op, se.Type, se.Code)}
 }
 
 // prefixTransport puts a path prefix before every request path.

@@ -406,8 +406,9 @@ func refusal(op string, rsp map[string]string) error {
 	}
 	if msg == "" {
 		msg = "UnionPay " + op + " refused with respCode " + code
+		return &polypay.Error{Code: polypay.EChannel, ChannelCode: code, Message: msg}
 	}
-	return &polypay.Error{Code: polypay.EChannel, ChannelCode: code, Message: msg}
+	return &polypay.Error{Code: polypay.EChannel, ChannelCode: code, Message: msg, ChannelMessage: msg}
 }
 
 // QueryCharge asks queryTrans.do about the charge's orderId. TradeNotFound

@@ -30,8 +30,8 @@ var harness = channeltest.Harness{Family: &unionpay.Family, Start: func(t *testi
 			forged := selfSigned(otherKey, 69629715988, "041@"+merID+"@merchant@1")
 			return f.client(t, unionpay.Family.Channels[0].Name, func(c *unionpay.Config) { c.PrivateKeyPEM, c.SignCertPEM = pemKey(otherKey), forged })
 		},
-		Charge:     newCharge,
-		Pay:        f.payCredential,
+		Charge: newCharge,
+		Pay:    f.payCredential,
 		Resign: func(t *testing.T, n channeltest.Notice, ch channeltest.Change, sg channeltest.Signing) channeltest.Notice {
 			v, err := url.ParseQuery(string(n.Body))
 			if err != nil {

@@ -638,7 +638,7 @@ func statusError(op string, status int, code, message string, cause error) error
 	if status == http.StatusTooManyRequests || status >= 500 || status == 0 {
 		return fmt.Errorf("wechatpay %s: outcome unknown (HTTP %d %s: %s): %w", op, status, code, message, cause)
 	}
-	pe := &polypay.Error{Code: polypay.EChannel, ChannelCode: code, Message: message, Err: cause}
+	pe := &polypay.Error{Code: polypay.EChannel, ChannelCode: code, Message: message, ChannelMessage: message, Err: cause}
 	if pe.ChannelCode == "" {
 		pe.ChannelCode = strconv.Itoa(status)
 	}

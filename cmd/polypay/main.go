@@ -20,10 +20,12 @@ import (
 
 	"github.com/polypay/polypay/bench"
 	"github.com/polypay/polypay/channel"
+	"github.com/polypay/polypay/clientip"
 	"github.com/polypay/polypay/console"
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
 	"github.com/polypay/polypay/ledger"
+	"github.com/polypay/polypay/risk"
 	"github.com/polypay/polypay/sandbox"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/telemetry"
@@ -33,7 +35,9 @@ import (
 const usage = `polypay: a self-hosted, Ping++-compatible payment gateway
 
 Usage:
-  polypay serve [--addr 127.0.0.1:8080] [--data ./polypay-data] [--database postgres://...] [--public-url URL]
+  polypay version                            print the version and commit (also --version)
+  polypay serve [--config polypay.toml]      every serve flag may be set in the file or as $POLYPAY_<FLAG>
+                [--addr 127.0.0.1:8080] [--data ./polypay-data] [--database postgres://...] [--public-url URL]
                 [--probe-interval 30s] [--otlp-endpoint host:4318]
                 [--sim-url URL]              use the simulators served by "polypay sim" instead of its own
                 [--admin-addr 127.0.0.1:9464]  where /metrics and pprof are served ('' for nowhere)
@@ -58,6 +62,9 @@ Usage:
                                              new vault key-encryption key; re-wrap every card
   polypay reconcile --date YYYY-MM-DD [--channel C] [--app APP] [--live]
                                              check the channels' statements against polypay; exit 1 while discrepancies are open
+  polypay sandbox reset [--app APP] [--yes]  delete test-mode data (charges, refunds, orders, events, webhook
+                                             deliveries, ledger postings, reconciliations...); live data and
+                                             apps, keys and credentials stay; without --yes only counts
   polypay bench [--duration 5s] [--postgres URL]
                                              measure throughput against this machine's ceilings
 
@@ -65,9 +72,8 @@ Every command takes --data and --database to pick the store.
 `
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
+	if code, done := preflight(os.Args[1:], os.Stdout, os.Stderr); done {
+		os.Exit(code)
 	}
 	var err error
 	switch cmd := os.Args[1]; cmd {
@@ -85,6 +91,8 @@ func main() {
 		err = vaultCmd(os.Args[2:])
 	case "reconcile":
 		err = reconcileCmd(os.Args[2:])
+	case "sandbox":
+		err = sandboxCmd(os.Args[2:], os.Stdout)
 	case "console":
 		err = consoleCmd(os.Args[2:], os.Stdin, os.Stderr)
 	case "bench":
@@ -94,9 +102,9 @@ func main() {
 	default:
 		err = fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 	}
-	if err != nil {
+	if code := exitCode(err); code != 0 {
 		fmt.Fprintln(os.Stderr, "polypay:", err)
-		os.Exit(1)
+		os.Exit(code)
 	}
 }
 
@@ -123,11 +131,12 @@ func serve(args []string) error {
 	fs.DurationVar(&cfg.Health.ProbeInterval, "probe-interval", 30*time.Second, "probe every configured channel account this often (0: no probes)")
 	fs.DurationVar(&cfg.Health.OpenTimeout, "breaker-timeout", 30*time.Second, "how long a down channel account gets no traffic before a probe tests it")
 	fs.StringVar(&cfg.SimURL, "sim-url", "", "URL of the simulators served by 'polypay sim' on this store (default: this node serves its own)")
+	fs.BoolVar(&cfg.SimTodaysBills, "sim-todays-bills", true, "test mode: the Alipay and WeChat Pay simulators serve today's statement so far (the real channels only serve ended days)")
 	webhookRetry := fs.String("webhook-retry", "", "comma-separated gaps between webhook retries, e.g. 1s,2s,5s (default Ping++'s 2m,10m,10m,1h,2h,6h,15h; for tests)")
 	outboundFlags(fs, cfg)
 	securityFlags(fs, cfg)
 	signResponses := fs.Bool("sign-responses", true, "sign every API reply (X-Pingplusplus-Signature), as Ping++ does; costs one RSA signature per request")
-	if err := fs.Parse(args); err != nil {
+	if err := parseLayered(fs, args, os.LookupEnv); err != nil {
 		return err
 	}
 	cfg.NoResponseSignatures = !*signResponses
@@ -156,6 +165,7 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	recordSandboxHost(ctx, n.DB, n.Sandbox.URL(), cfg.Log)
 	<-ctx.Done()
 	cfg.Log.Info("shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -171,6 +181,7 @@ func simCmd(args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8090", "listen address")
 	publicURL := fs.String("public-url", "", "URL browsers reach the simulators at (default http://<addr>)")
 	speed := fs.Float64("sim-speed", 1, "run the simulators' notification retry schedules this many times faster")
+	todaysBills := fs.Bool("sim-todays-bills", true, "the Alipay and WeChat Pay simulators serve today's statement so far (the real channels only serve ended days)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -190,7 +201,11 @@ func simCmd(args []string) error {
 	if *publicURL == "" {
 		*publicURL = self
 	}
-	_, sb, err := gateway.OpenChannels(ctx, db, box, self, log, nil, []sandbox.Option{sandbox.WithSimSpeed(*speed), sandbox.WithPublicURL(*publicURL)})
+	simOpts := []sandbox.Option{sandbox.WithSimSpeed(*speed), sandbox.WithPublicURL(*publicURL)}
+	if *todaysBills {
+		simOpts = append(simOpts, sandbox.WithTodaysBills())
+	}
+	_, sb, err := gateway.OpenChannels(ctx, db, box, self, log, nil, simOpts)
 	if err != nil {
 		return err
 	}
@@ -406,4 +421,22 @@ func securityFlags(fs *flag.FlagSet, cfg *gateway.Config) {
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", gateway.DefaultReadTimeout, "time a client has to send a whole request, body included")
 	fs.DurationVar(&cfg.RejectedRetention, "notification-retention", core.DefaultRejectedRetention, "how long records of rejected notifications are kept")
 	fs.IntVar(&cfg.RejectedPerApp, "notification-cap", core.DefaultRejectedPerApp, "records of rejected notifications kept per app (the newest)")
+	fs.Func("trusted-proxy", "CIDR[,...] reverse proxies whose X-Forwarded-For names the client (rate limits, the risk engine, the cashier)",
+		func(s string) error {
+			p, err := clientip.ParsePrefixes(strings.Split(s, ","))
+			cfg.TrustedProxies = append(cfg.TrustedProxies, p...)
+			return err
+		})
+	riskFlags(fs, cfg)
+}
+
+// riskFlags tune the risk engine's built-in card-testing rules (both: many
+// cards from one IP, one card from many IPs).
+func riskFlags(fs *flag.FlagSet, cfg *gateway.Config) {
+	d := risk.DefaultCardTesting
+	fs.BoolVar(&cfg.Risk.Off, "risk-off", false, "turn the risk engine off: no screening, no counters (see docs/risk.md)")
+	fs.IntVar(&cfg.Risk.CardTesting.Distinct, "risk-cards", d.Distinct, "distinct cards from one IP (or IPs for one card) within --risk-window that, mostly failing, block it")
+	fs.DurationVar(&cfg.Risk.CardTesting.Window, "risk-window", d.Window, "window of the card-testing rules and of the velocity counters rules read")
+	fs.IntVar(&cfg.Risk.CardTesting.FailedPercent, "risk-failed-percent", d.FailedPercent, "share of failed attempts (declines, failed 3-D Secure, invalid numbers) that makes the card-testing rules fire")
+	fs.DurationVar(&cfg.Risk.CardTesting.BlockFor, "risk-block-for", d.BlockFor, "how long a card-testing rule blocks the IP or card")
 }

@@ -23,10 +23,11 @@ var errOpen = errors.New("open discrepancies remain")
 
 // reconcileCmd: polypay reconcile --date YYYY-MM-DD [--channel C] [--app APP] [--live].
 // It starts this node's machinery in-process (store, channels, core; no
-// listener for merchants) and reconciles each app and family. Test mode
-// statements come from the simulators of this process, which hold the
-// traffic this process saw: in test mode the daily job of the serving node
-// is what reconciles its traffic.
+// listener for merchants) and reconciles each app and family. In test mode
+// the statements must come from the simulators that took the payments,
+// which keep their trades in memory: the ones the serving node recorded in
+// the store (or --sim-url), never fresh ones of this process, whose empty
+// books would make every test payment a discrepancy.
 func reconcileCmd(args []string) error {
 	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
 	cfg := storeFlags(fs)
@@ -34,11 +35,19 @@ func reconcileCmd(args []string) error {
 	ch := fs.String("channel", "", "channel family or channel (alipay, wx, alipay_qr, ...); default: every family")
 	app := fs.String("app", "", "app id; default: every app")
 	live := fs.Bool("live", false, "reconcile live mode (default: test mode)")
+	simURL := fs.String("sim-url", "", "test mode: URL of the simulators that took the payments (default: those of the node last started on this store)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *date == "" {
 		*date = time.Now().In(reconcile.Shanghai).AddDate(0, 0, -1).Format("2006-01-02")
+	}
+	if !*live {
+		u, err := sandboxHost(cfg, *simURL)
+		if err != nil {
+			return err
+		}
+		cfg.SimURL = u
 	}
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -2,7 +2,7 @@
 
 // Drives Ping++'s official Node SDK (npm `pingpp`, exactly 2.1.6) against a
 // polypay node. Only the host is changed on the SDK; everything else is the
-// SDK's own behaviour. Spec references are to /work/shared/spec/pingpp-compat.md.
+// SDK's own behaviour. Spec references (§) are to docs/pingpp-compat.md.
 //
 // The whole charge flow runs on every channel polypay simulates in test
 // mode (CHANNELS: Alipay, WeChat Pay, UnionPay, PayPal, cards and Apple Pay):
@@ -23,7 +23,12 @@
 //   POLYPAY_PUBKEY_FILE          POLYPAY_APP's test-mode webhook public key (PEM), what
 //                                GET /v1/webhook_endpoints/public_key serves to POLYPAY_KEY
 //   POLYPAY_REPLY_PUBKEY_FILE    the node's API reply public key (PEM): replies are signed with it
-//   POLYPAY_APPLEPAY_TOKEN       a sandbox Apple Pay PKPaymentToken paymentData (JSON)
+//   POLYPAY_APPLEPAY_TOKEN       optional: a sandbox Apple Pay PKPaymentToken paymentData (JSON);
+//                                by default one is made here for the test card 4242424242424242,
+//                                as the sandbox wallet would hand it to an app
+//
+// `go test ./compat/` runs it against a fresh node with all of these set
+// (after `cd compat/node && npm ci`); that is the usual way to run it.
 //
 // Prints one JSON summary line on stdout and exits 0 when every check
 // passes; on the first failure it prints "COMPAT FAIL [step]: ..." on stderr
@@ -1000,6 +1005,21 @@ async function preauthFlow(cfg, sdk, hooks, pubKey, spec) {
   return { channel, captured: cap.id, refund: refundId, voided: rev.id, events: events.concat(b.events, [revEv.id]) };
 }
 
+// sandboxApplePayToken makes the paymentData the sandbox accepts for a test
+// card, in the format of sim/stripesim's ApplePayToken: an EC_v1 token whose
+// data is the (unencrypted, sandbox) payment data.
+function sandboxApplePayToken(pan) {
+  const exp = new Date();
+  const yy = String((exp.getUTCFullYear() + 2) % 100).padStart(2, '0');
+  const data = { applicationPrimaryAccountNumber: pan, applicationExpirationDate: yy + '1231',
+    currencyCode: '840', deviceManufacturerIdentifier: '040010030273', paymentDataType: '3DSecure',
+    paymentData: { onlinePaymentCryptogram: crypto.randomBytes(20).toString('base64'), eciIndicator: '07' } };
+  return { version: 'EC_v1', data: Buffer.from(JSON.stringify(data)).toString('base64'),
+    signature: Buffer.from('sandbox').toString('base64'),
+    header: { ephemeralPublicKey: crypto.randomBytes(65).toString('base64'),
+      publicKeyHash: crypto.randomBytes(32).toString('base64'), transactionId: crypto.randomBytes(16).toString('hex') } };
+}
+
 async function main() {
   const cfg = {
     host: env('POLYPAY_HOST'),
@@ -1007,7 +1027,8 @@ async function main() {
     key: env('POLYPAY_KEY'),
     pk: env('POLYPAY_PK'),
     app: env('POLYPAY_APP'),
-    applePayToken: JSON.parse(env('POLYPAY_APPLEPAY_TOKEN')),
+    applePayToken: process.env.POLYPAY_APPLEPAY_TOKEN
+      ? JSON.parse(process.env.POLYPAY_APPLEPAY_TOKEN) : sandboxApplePayToken('4242424242424242'),
   };
   const pubKey = fs.readFileSync(env('POLYPAY_PUBKEY_FILE'), 'utf8');
   replyKey = fs.readFileSync(env('POLYPAY_REPLY_PUBKEY_FILE'), 'utf8');

@@ -71,8 +71,8 @@ func (b *tab) signIn(email string) {
 	}
 }
 
-// money renders minor units the way the console does (2 decimals).
-func money(minor int64) string { return fmt.Sprintf("%d.%02d", minor/100, minor%100) }
+// money renders yuan minor units the way the console does ("¥36.00").
+func money(minor int64) string { return fmt.Sprintf("¥%d.%02d", minor/100, minor%100) }
 
 // TestReconcileInConsole runs a day of mixed test traffic on Alipay and
 // WeChat Pay through a whole node, injects differences into the
@@ -198,9 +198,9 @@ func TestReconcileInConsole(t *testing.T) {
 		})
 		kinds := func(k string) string { return console.T("en", k) }
 		want = append(want,
-			card{Kind: kinds(reconcile.OnlyPolypay), Charge: d, Ours: "8.00 paid", Theirs: "—", Head: f.fam},
-			card{Kind: kinds(reconcile.OnlyChannel), Charge: ghost, Ours: "—", Theirs: "9.99 succeeded", Head: f.fam},
-			card{Kind: kinds(reconcile.AmountDiffers), Charge: ex, Ours: "7.00 paid", Theirs: "7.01 succeeded", Head: f.fam})
+			card{Kind: kinds(reconcile.OnlyPolypay), Charge: d, Ours: "¥8.00 paid", Theirs: "—", Head: f.fam},
+			card{Kind: kinds(reconcile.OnlyChannel), Charge: ghost, Ours: "—", Theirs: "¥9.99 succeeded", Head: f.fam},
+			card{Kind: kinds(reconcile.AmountDiffers), Charge: ex, Ours: "¥7.00 paid", Theirs: "¥7.01 succeeded", Head: f.fam})
 	}
 
 	for _, id := range closing {
@@ -250,9 +250,9 @@ func TestReconcileInConsole(t *testing.T) {
 			t.Fatalf("runs %q, want one per family", runs)
 		}
 		for _, f := range families {
-			i := slices.IndexFunc(runs, func(r []string) bool { return r[1] == f.fam })
-			// day, channel, status, matched, discrepancies (the settled one too), open
-			if i < 0 || !slices.Equal(runs[i][:6], []string{day, f.fam, "succeeded", "4", "4", "3"}) {
+			i := slices.IndexFunc(runs, func(r []string) bool { return r[3] == f.fam })
+			// day, app, mode, channel, status, matched, discrepancies (the settled one too), open
+			if i < 0 || !slices.Equal(runs[i][:8], []string{day, e.App.AppID, "Test", f.fam, "succeeded", "4", "4", "3"}) {
 				t.Errorf("run of %s: %q", f.fam, runs)
 			}
 		}
@@ -336,7 +336,7 @@ func TestReconcileInConsole(t *testing.T) {
 		for _, x := range rep["data"].([]any) {
 			m := x.(map[string]any)
 			n := func(k string) int64 { return int64(m[k].(float64)) }
-			apiRows = append(apiRows, []string{e.App.AppID + " (test)", m["channel"].(string), m["currency"].(string),
+			apiRows = append(apiRows, []string{e.App.AppID, "Test", m["channel"].(string), m["currency"].(string),
 				fmt.Sprint(n("charges_count")), money(n("gross_amount")), money(n("refunds_amount")), money(n("fees_amount")), money(n("net_amount"))})
 			if ch := m["channel"]; (ch == "alipay_qr" || ch == "wx_pub_qr") && (n("gross_amount") != 3600 || n("refunds_amount") != 300 || n("fees_amount") == 0) {
 				t.Errorf("API report row %v", m) // A+B+D+E+F paid, A refunded 3.00, fees from the statements
@@ -349,8 +349,8 @@ func TestReconcileInConsole(t *testing.T) {
 			t.Fatalf("reports page: %d", st)
 		}
 		shown := b.cells("#report")
-		slices.SortFunc(shown, func(x, y []string) int { return strings.Compare(x[1], y[1]) })
-		slices.SortFunc(apiRows, func(x, y []string) int { return strings.Compare(x[1], y[1]) })
+		slices.SortFunc(shown, func(x, y []string) int { return strings.Compare(x[2], y[2]) })
+		slices.SortFunc(apiRows, func(x, y []string) int { return strings.Compare(x[2], y[2]) })
 		if fmt.Sprint(shown) != fmt.Sprint(apiRows) {
 			t.Errorf("report page rows\n%q\nAPI\n%q", shown, apiRows)
 		}

@@ -53,6 +53,9 @@ type Options struct {
 	// consoles instead of the in-memory stand-in; Env.Recon is then nil
 	// and the test runs the engine (Node.Recon, Node.Daily) itself.
 	RealRecon bool
+	// Log receives the clocked console's log (text); nil discards it.
+	// Tests read it to check that no secret is logged.
+	Log io.Writer
 }
 
 // Start runs the environment with the engine stand-in; everything stops
@@ -85,7 +88,8 @@ func StartWith(t testing.TB, o Options) *Env {
 	}
 	con := console.New(console.Config{DB: n.DB, Svc: n.Svc, Credentials: n.Registry, Families: families,
 		Channels: n.Registry.Channels(), CreateApp: n.CreateApp, Kick: n.Dispatcher.Kick, Recon: recon, Now: clk.Now,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		CheckWebhookURL: n.ConsoleCheckWebhookURL, RotateWebhookKey: n.ConsoleRotateWebhookKey,
+		Log: slog.New(slog.NewTextHandler(logTo(o.Log), nil))})
 	srv := httptest.NewServer(con)
 	t.Cleanup(srv.Close)
 	for role, email := range Users {
@@ -269,4 +273,11 @@ func (r *Recon) DailyReport(_ context.Context, day string) ([]console.ReportRow,
 // OrderNo makes a unique order number with a prefix.
 func OrderNo(prefix string) string {
 	return fmt.Sprintf("%s%d", prefix, time.Now().UnixNano()%1e12)
+}
+
+func logTo(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
 }
