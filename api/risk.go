@@ -135,11 +135,7 @@ func (s *Server) deleteRiskRule(w http.ResponseWriter, r *http.Request, who core
 
 func (s *Server) listRiskRules(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte, a *risk.Admin) error {
 	rs, err := a.Rules(r.Context(), who.App.ID, who.Live)
-	data := make([]any, len(rs))
-	for i, x := range rs {
-		data[i] = x
-	}
-	return s.answer(w, r, wire.NewList(r.URL.Path, false, data), err)
+	return s.answer(w, r, listOf(r.URL.Path, rs), err)
 }
 
 func (s *Server) addRiskListEntry(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte, a *risk.Admin) error {
@@ -170,11 +166,7 @@ func (s *Server) addRiskListEntry(w http.ResponseWriter, r *http.Request, who co
 
 func (s *Server) listRiskList(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte, a *risk.Admin) error {
 	es, err := a.ListEntries(r.Context(), who.App.ID, who.Live)
-	data := make([]any, len(es))
-	for i, x := range es {
-		data[i] = x
-	}
-	return s.answer(w, r, wire.NewList(r.URL.Path, false, data), err)
+	return s.answer(w, r, listOf(r.URL.Path, es), err)
 }
 
 func (s *Server) deleteRiskListEntry(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte, a *risk.Admin) error {
@@ -185,11 +177,7 @@ func (s *Server) deleteRiskListEntry(w http.ResponseWriter, r *http.Request, who
 
 func (s *Server) listRiskBlocks(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte, a *risk.Admin) error {
 	bs, err := a.Blocks(r.Context(), who.App.ID, who.Live)
-	data := make([]any, len(bs))
-	for i, x := range bs {
-		data[i] = x
-	}
-	return s.answer(w, r, wire.NewList(r.URL.Path, false, data), err)
+	return s.answer(w, r, listOf(r.URL.Path, bs), err)
 }
 
 func (s *Server) deleteRiskBlock(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte, a *risk.Admin) error {
@@ -211,11 +199,7 @@ func (s *Server) listRiskDecisions(w http.ResponseWriter, r *http.Request, who c
 		return err
 	}
 	ds, err := a.Decisions(r.Context(), who.App.ID, who.Live, q.v.Get("charge"), limit)
-	data := make([]any, len(ds))
-	for i, x := range ds {
-		data[i] = x
-	}
-	return s.answer(w, r, wire.NewList(r.URL.Path, false, data), err)
+	return s.answer(w, r, listOf(r.URL.Path, ds), err)
 }
 
 // deleted is Ping++'s answer to a DELETE.
@@ -232,4 +216,13 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, out any, err err
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 	return nil
+}
+
+// listOf is a Ping++ list of xs (all of them: risk lists are bounded).
+func listOf[T any](url string, xs []T) wire.List {
+	data := make([]any, len(xs))
+	for i, x := range xs {
+		data[i] = x
+	}
+	return wire.NewList(url, false, data)
 }
