@@ -41,11 +41,18 @@ type Family struct {
 	// family (the params of POST /v1/apps/{app}/channels), in the order
 	// they are checked and shown. It is not about a charge's credential.
 	Credentials []CredentialField
+	// Brand names the payment brand mark the cashier shows for the
+	// family's channels (cashier/assets/brand/<Brand>.svg); a channel may
+	// name its own (ChannelInfo.Brand).
+	Brand string
 }
 
 // ChannelInfo describes one Ping++ channel of a family.
 type ChannelInfo struct {
 	Name string
+	// Brand, when set, is the channel's own brand mark instead of its
+	// family's (Apple Pay's channels in the card and UnionPay families).
+	Brand string
 	// QR: the customer is shown a QR code to scan (polled often while they
 	// are likely scanning it).
 	QR bool

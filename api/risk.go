@@ -182,7 +182,7 @@ func (s *Server) listRiskBlocks(w http.ResponseWriter, r *http.Request, who core
 
 func (s *Server) deleteRiskBlock(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte, a *risk.Admin) error {
 	kind, value := r.PathValue("kind"), r.PathValue("value")
-	if kind != "ip" && kind != "card" {
+	if kind != risk.KindIP && kind != risk.KindCard {
 		return polypay.ParamError("kind", "kind 必须是 ip 或 card")
 	}
 	err := a.Unblock(r.Context(), who.App.ID, who.Live, kind, value)

@@ -396,7 +396,7 @@ func (s *Server) createToken(r *http.Request, who core.Caller, raw []byte) (any,
 		return nil, err
 	}
 	tok, err := s.Vault.Tokenize(r.Context(), who.App.ID, who.Live, p.Card, p.Customer)
-	if err != nil && s.Svc.Risk != nil && strings.HasPrefix(paramOf(err), "card[") {
+	if err != nil && s.Svc.Risk != nil && strings.HasPrefix(paramOf(err), vault.CardParams) {
 		// An invalid card is a failed card test; a valid one is not an
 		// attempt yet (its charge is).
 		if aerr := s.Svc.Risk.Attempt(r.Context(), f, true); aerr != nil {

@@ -18,15 +18,8 @@ import (
 // brands' logos. The marks are served as images (an <img> runs no script
 // in an SVG) from polypay's origin, so the pages' img-src 'self' holds.
 
-// familyBrands is the mark of each family's channels. A family added to
-// polypay needs one here (TestEveryChannelHasABrand fails without).
-var familyBrands = map[string]string{
-	"alipay": "alipay",
-	"wx":     "wechatpay",
-	"upacp":  "unionpay",
-	"paypal": "paypal",
-	"stripe": "card",
-}
+// genericCard is the mark of a card form that names no network.
+const genericCard = "card"
 
 // cardNetworks are the marks shown with the card form's channel: the
 // networks a card processor takes.
@@ -35,13 +28,14 @@ var cardNetworks = []string{"visa", "mastercard", "unionpay", "amex", "jcb"}
 // BrandOf is the mark of a channel: Apple Pay's for the Apple Pay
 // channels of any family, else its family's; "" for an unknown channel.
 func BrandOf(ch string) string {
-	if strings.Contains(ch, "applepay") {
-		return "applepay"
+	info, f := polypay.LookupChannel(ch)
+	switch {
+	case f == nil:
+		return ""
+	case info.Brand != "":
+		return info.Brand
 	}
-	if _, f := polypay.LookupChannel(ch); f != nil {
-		return familyBrands[f.Name]
-	}
-	return ""
+	return f.Brand
 }
 
 // BrandMarks lists every mark the cashier serves (at /cashier/static/brand/<name>.svg).

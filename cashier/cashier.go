@@ -697,7 +697,7 @@ func (c *Cashier) screen(ctx context.Context, f risk.Facts) (bool, error) {
 // card test.
 func (c *Cashier) cardTestFailed(ctx context.Context, f risk.Facts, err error) {
 	var pe *polypay.Error
-	if c.cfg.Svc.Risk == nil || !errors.As(err, &pe) || !strings.HasPrefix(pe.Param, "card[") {
+	if c.cfg.Svc.Risk == nil || !errors.As(err, &pe) || !strings.HasPrefix(pe.Param, vault.CardParams) {
 		return
 	}
 	if aerr := c.cfg.Svc.Risk.Attempt(ctx, f, true); aerr != nil {

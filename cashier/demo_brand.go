@@ -71,7 +71,7 @@ func acceptedMarks() []string {
 	seen := map[string]bool{}
 	for _, ch := range polypay.CashierChannels() {
 		for _, m := range append([]string{BrandOf(ch)}, cardNetworksOf(ch)...) {
-			if m != "" && m != "card" && !seen[m] {
+			if m != "" && m != genericCard && !seen[m] {
 				seen[m] = true
 				out = append(out, brandPath(m))
 			}

@@ -14,6 +14,15 @@ import (
 	"strings"
 )
 
+// Kinds of facts a block or list entry is keyed by.
+const (
+	KindIP       = "ip"
+	KindCard     = "card" // the vault's card fingerprint
+	KindEmail    = "email"
+	KindCustomer = "customer"
+	KindDevice   = "device"
+)
+
 // Route says which path asks: each spends or tests a card or account.
 type Route string
 

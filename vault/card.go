@@ -136,6 +136,11 @@ func Funding(number string) (funding, bank string) {
 	return FundingUnknown, ""
 }
 
+// CardParams starts the name of every card field's parameter
+// (card[number], card[exp_month], ...): an error naming one is about the
+// card the customer typed.
+const CardParams = "card["
+
 // NormalizeNumber strips the spaces and dashes people type between digit
 // groups and validates the rest: digits only, 12-19 of them, Luhn. Errors
 // name card[number] and never repeat the number.

@@ -9,7 +9,8 @@ import (
 // Family describes the alipay family to the rest of polypay (see
 // polypay.Family); package channel registers it.
 var Family = polypay.Family{
-	Name: "alipay",
+	Name:  "alipay",
+	Brand: "alipay",
 	// ChannelQR first: the account's probe and statement channel. The
 	// cashier lists PC before wap.
 	Channels: []polypay.ChannelInfo{

@@ -9,7 +9,8 @@ import (
 // Family describes the paypal family to the rest of polypay (see
 // polypay.Family); package channel registers it.
 var Family = polypay.Family{
-	Name: "paypal",
+	Name:  "paypal",
+	Brand: "paypal",
 	Channels: []polypay.ChannelInfo{
 		{Name: Channel, Cashier: &polypay.CashierInfo{Present: polypay.PresentRedirect,
 			Label:           polypay.Label{Zh: "PayPal", En: "PayPal"},

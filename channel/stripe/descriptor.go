@@ -10,7 +10,8 @@ import (
 // to the rest of polypay (see polypay.Family); package channel registers
 // it.
 var Family = polypay.Family{
-	Name: "stripe",
+	Name:  "stripe",
+	Brand: "card",
 	Channels: []polypay.ChannelInfo{
 		{Name: ChannelCard, Card: true, Cashier: &polypay.CashierInfo{Present: polypay.PresentCardForm,
 			Label:           polypay.Label{Zh: "银行卡（Visa / Mastercard 等）", En: "Card (Visa, Mastercard, …)"},
@@ -22,7 +23,7 @@ var Family = polypay.Family{
 				{Name: "three_d_secure", Doc: "required or automatic (default: the app's card settings)"},
 				{Name: "return_url", Doc: "http(s) URL the customer returns to after a 3-D Secure challenge"},
 			}},
-		{Name: ChannelApplePay, Card: true,
+		{Name: ChannelApplePay, Brand: "applepay", Card: true,
 			WalletToken: &polypay.WalletToken{Param: "apple_pay_token", Hint: "Apple Pay 的 PKPaymentToken.paymentData"},
 			Extra: []polypay.ExtraParam{
 				{Name: "apple_pay_token", Required: true, Doc: "the PKPaymentToken's paymentData object (not stored)"},

@@ -10,6 +10,7 @@ import (
 // of polypay (see polypay.Family); package channel registers it.
 var Family = polypay.Family{
 	Name:    "upacp",
+	Brand:   "unionpay",
 	Aliases: []string{"unionpay"},
 	// ChannelApp first: the account's probe and statement channel. The
 	// cashier lists PC before wap.
@@ -31,7 +32,7 @@ var Family = polypay.Family{
 			Extra: []polypay.ExtraParam{
 				{Name: "result_url", Required: true, Doc: "http(s) URL the customer returns to (UnionPay's frontUrl)"},
 			}},
-		{Name: ChannelApplePay},
+		{Name: ChannelApplePay, Brand: "applepay"},
 	},
 	ChargeExpiry:  24 * time.Hour,
 	StatementZone: polypay.ChinaTime,

@@ -9,7 +9,8 @@ import (
 // Family describes the wx (WeChat Pay API v3) family to the rest of
 // polypay (see polypay.Family); package channel registers it.
 var Family = polypay.Family{
-	Name: "wx",
+	Name:  "wx",
+	Brand: "wechatpay",
 	// ChannelQR first: the account's probe and statement channel. The
 	// cashier lists wap before JSAPI.
 	Channels: []polypay.ChannelInfo{
