@@ -11,7 +11,7 @@ import (
 // rule's own window (suffix _t for card testing, _s for card spread) when
 // it differs. Each is one indexed count in the store, so every node on one
 // database sees the same numbers.
-func counters(ctx context.Context, tx Tx, f Facts, cfg Config, now int64) (Counters, error) {
+func counters(ctx context.Context, tx Tx, f Facts, cfg Config, now int64, need needs) (Counters, error) {
 	c := Counters{}
 	since := func(w time.Duration) int64 { return now*1000 - w.Milliseconds() }
 	type q struct {
@@ -26,7 +26,7 @@ func counters(ctx context.Context, tx Tx, f Facts, cfg Config, now int64) (Count
 		{"customer", key(f.AppID, "customer", f.Customer), "customer", "cards", cfg.Window},
 	}
 	for _, x := range qs {
-		if x.value == "" {
+		if x.value == "" || !need[x.kind] {
 			continue
 		}
 		n, err := tx.RiskCounts(ctx, f.AppID, f.Live, x.kind, x.value, since(x.window))
@@ -58,3 +58,23 @@ func counters(ctx context.Context, tx Tx, f Facts, cfg Config, now int64) (Count
 func equalFold(a, b string) bool {
 	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
 }
+
+// needs says which counters to read: by IP and card always (the built-in
+// rules), by email, device and customer only when a merchant rule reads
+// them (each is a query on the hot path).
+type needs map[string]bool
+
+func needsOf(conditions []string) needs {
+	n := needs{"ip": true, "card": true}
+	for _, c := range conditions {
+		for _, k := range []string{"email", "device", "customer"} {
+			if strings.Contains(c, k+"_") {
+				n[k] = true
+			}
+		}
+	}
+	return n
+}
+
+// allNeeds reads every counter (dry runs, where cost is no concern).
+var allNeeds = needs{"ip": true, "card": true, "email": true, "device": true, "customer": true}

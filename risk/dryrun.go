@@ -40,7 +40,7 @@ func (a *Admin) DryRun(ctx context.Context, appID string, live bool, condition s
 		now := a.Now()
 		for _, c := range charges {
 			f := factsOf(c)
-			cs, err := counters(ctx, tx, f, cfg, now)
+			cs, err := counters(ctx, tx, f, cfg, now, allNeeds)
 			if err != nil {
 				return err
 			}

@@ -248,14 +248,18 @@ func (e *Engine) evaluate(ctx context.Context, tx Tx, cfg Config, f Facts, now i
 			return Decision{}, nil, err
 		}
 	}
-	c, err := counters(ctx, tx, f, cfg, now)
+	rules, err := tx.RiskRules(ctx, f.AppID, f.Live)
+	if err != nil {
+		return Decision{}, nil, err
+	}
+	c, err := counters(ctx, tx, f, cfg, now, needsOf(conditions(rules)))
 	if err != nil {
 		return Decision{}, nil, err
 	}
 	if blk := builtIn(cfg, f, c, now); blk != nil {
 		return Decision{Action: Block, Rule: blk.Rule, Counters: c}, blk, nil
 	}
-	d, err := e.merchantRules(ctx, tx, f, c)
+	d, err := e.merchantRules(rules, f, c)
 	d.Counters = c
 	return d, nil, err
 }
@@ -331,10 +335,9 @@ func builtIn(cfg Config, f Facts, c Counters, now int64) *store.RiskBlock {
 // merchantRules evaluates the app's enabled rules by priority; the first
 // that matches decides. A rule that fails to evaluate is skipped and
 // logged: a broken rule must not block honest customers.
-func (e *Engine) merchantRules(ctx context.Context, tx Tx, f Facts, c Counters) (Decision, error) {
-	rules, err := tx.RiskRules(ctx, f.AppID, f.Live)
-	if err != nil || len(rules) == 0 {
-		return Decision{Action: Allow}, err
+func (e *Engine) merchantRules(rules []*store.RiskRule, f Facts, c Counters) (Decision, error) {
+	if len(rules) == 0 {
+		return Decision{Action: Allow}, nil
 	}
 	v := vars(f, c)
 	for _, r := range rules {
@@ -382,6 +385,17 @@ func (c Counters) public() map[string]int64 {
 	for _, n := range counterNames {
 		if v, ok := c[n]; ok {
 			out[n] = v
+		}
+	}
+	return out
+}
+
+// conditions are the enabled rules' conditions.
+func conditions(rules []*store.RiskRule) []string {
+	var out []string
+	for _, r := range rules {
+		if r.Enabled {
+			out = append(out, r.Condition)
 		}
 	}
 	return out

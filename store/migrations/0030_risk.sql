@@ -19,8 +19,13 @@ CREATE TABLE risk_attempts (
     failed    INTEGER NOT NULL DEFAULT 0,
     at_ms     BIGINT NOT NULL
 );
-CREATE INDEX risk_attempts_ip ON risk_attempts (app_id, livemode, ip, at_ms);
-CREATE INDEX risk_attempts_card ON risk_attempts (app_id, livemode, card, at_ms);
+-- Each counter is one range scan of a covering index: the key, the time,
+-- then the columns it counts (the distinct column and failed).
+CREATE INDEX risk_attempts_ip ON risk_attempts (app_id, livemode, ip, at_ms, card, failed);
+CREATE INDEX risk_attempts_card ON risk_attempts (app_id, livemode, card, at_ms, ip, failed);
+CREATE INDEX risk_attempts_email ON risk_attempts (app_id, livemode, email, at_ms, card, failed);
+CREATE INDEX risk_attempts_device ON risk_attempts (app_id, livemode, device, at_ms, card, failed);
+CREATE INDEX risk_attempts_customer ON risk_attempts (app_id, livemode, customer, at_ms, card, failed);
 CREATE INDEX risk_attempts_charge ON risk_attempts (charge_id);
 CREATE INDEX risk_attempts_at ON risk_attempts (at_ms);
 
