@@ -41,6 +41,9 @@ func (c *Cashier) payCard(w http.ResponseWriter, r *http.Request) {
 	facts := risk.Facts{AppID: o.AppID, Live: o.Livemode, Route: risk.RouteCashier, Channel: card, Amount: o.Amount,
 		Currency: o.Currency, IP: c.clientIP(r), Customer: o.UID,
 		Card: c.cfg.Vault.NumberFingerprint(o.AppID, o.Livemode, r.PostForm.Get("number"))}
+	if n, err := vault.NormalizeNumber(r.PostForm.Get("number")); err == nil {
+		facts.BINCountry = vault.Country(n)
+	}
 	if blocked, err := c.screen(r.Context(), facts); err != nil || blocked {
 		back(map[bool]string{true: "risk", false: "channel_down"}[blocked]) // never which rule
 		return

@@ -12,7 +12,9 @@ import (
 // source names, without consuming a token (the vault's PeekCard). The
 // card source may implement it; without it card facts are not screened.
 type CardFingerprints interface {
-	CardFingerprint(ctx context.Context, appID string, live bool, source, customer string) (string, error)
+	// CardFacts returns the card's fingerprint and issuing country ("" when
+	// unknown).
+	CardFacts(ctx context.Context, appID string, live bool, source, customer string) (fingerprint, country string, err error)
 }
 
 // riskExtra is what a charge's extra may tell the risk engine.
@@ -36,7 +38,7 @@ func (s *Service) chargeFacts(ctx context.Context, c *polypay.Charge) risk.Facts
 		Email: x.Email, Device: x.DeviceID}
 	if fp, ok := s.Cards.(CardFingerprints); ok && isCard(c.Channel) && (x.Source != "" || x.Customer != "") {
 		// An unusable source is refused by the vault later, naming it.
-		f.Card, _ = fp.CardFingerprint(ctx, c.AppID, c.Livemode, x.Source, x.Customer)
+		f.Card, f.BINCountry, _ = fp.CardFacts(ctx, c.AppID, c.Livemode, x.Source, x.Customer)
 	}
 	return f
 }

@@ -465,14 +465,14 @@ func (c vaultCards) CardForCharge(ctx context.Context, tx core.Tx, appID string,
 	return card, err
 }
 
-// CardFingerprint implements core.CardFingerprints: the card a source
-// names, for the risk engine, without consuming its token.
-func (c vaultCards) CardFingerprint(ctx context.Context, appID string, live bool, source, customer string) (string, error) {
-	_, card, err := c.v.PeekCard(ctx, appID, live, source, customer)
-	if err != nil || card == nil {
-		return "", err
+// CardFacts implements core.CardFingerprints: the card a source names,
+// for the risk engine, without consuming its token.
+func (c vaultCards) CardFacts(ctx context.Context, appID string, live bool, source, customer string) (string, string, error) {
+	cd, card, err := c.v.PeekCard(ctx, appID, live, source, customer)
+	if err != nil || card == nil || cd == nil {
+		return "", "", err
 	}
-	return card.Fingerprint, nil
+	return card.Fingerprint, vault.Country(cd.Number), nil
 }
 
 // backlog reads the node's queues for the metrics.

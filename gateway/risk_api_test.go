@@ -34,6 +34,8 @@ func TestRiskRuleActions(t *testing.T) {
 		{"name": "risky net", "condition": `cidr("100.64.0.0/10").containsIP(ip(client_ip))`, "action": "require_3ds", "priority": 2},
 		{"name": "big", "condition": `amount >= 50000 && currency == "usd"`, "action": "review", "priority": 3},
 		{"name": "vip", "condition": `client_ip == "192.0.2.77"`, "action": "allow", "priority": 0},
+		{"name": "no cards from BR", "condition": `country == "BR" && route == "charge"`, "action": "block", "priority": 4},
+		{"name": "no CA cards typed", "condition": `country == "CA" && route == "token"`, "action": "block", "priority": 5},
 	} {
 		if res := e.do("POST", rules, e.sk(), r); res.Status != 200 || !strings.HasPrefix(res.str("id"), "rr_") {
 			t.Fatalf("create rule: %d %s", res.Status, res.Body)
@@ -60,7 +62,7 @@ func TestRiskRuleActions(t *testing.T) {
 	held := ""
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.cardCharge(fmt.Sprintf("RISK%02d", i), tc.ip, "4242424242424242", tc.amount)
+			r := e.cardCharge(fmt.Sprintf("RISK%02d", i), tc.ip, "4242424242424242", tc.amount) // a US card
 			if !tc.check(r) {
 				t.Fatalf("%d %s", r.Status, r.Body)
 			}
@@ -88,6 +90,18 @@ func TestRiskRuleActions(t *testing.T) {
 		}
 		return opened && closed
 	})
+	// The issuing country (Stripe's country test cards): a rule on charges
+	// refuses the Brazilian card's charge naming itself to the merchant; a
+	// rule on tokens refuses the Canadian card as it is typed, telling the
+	// browser nothing of the rule.
+	if r := e.cardCharge("RISKBR", "192.0.2.12", "4000000760000002", 1000); r.Status != 402 || !strings.Contains(string(r.Body), "no cards from BR") {
+		t.Fatalf("charge of a BR card: %d %s", r.Status, r.Body)
+	}
+	tok := e.do("POST", "/v1/tokens", e.app.PublishableKeyTest, map[string]any{"card": map[string]any{"number": "4000001240000000",
+		"exp_month": 12, "exp_year": time.Now().Year() + 2, "cvc": "123"}})
+	if tok.Status != 402 || tok.str("error", "code") != "risk_blocked" || strings.Contains(string(tok.Body), "CA cards") {
+		t.Fatalf("token of a CA card: %d %s", tok.Status, tok.Body)
+	}
 	// The held charge is the merchant's to capture; its decision is on record.
 	ds := e.do("GET", "/v1/apps/"+e.app.AppID+"/risk_decisions", e.sk(), nil)
 	if ds.Status != 200 || !strings.Contains(string(ds.Body), `"action":"review"`) || strings.Contains(string(ds.Body), "4242424242424242") {

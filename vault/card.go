@@ -126,6 +126,28 @@ var binInfo = map[string]struct{ funding, bank string }{
 	"601111": {FundingCredit, ""},
 }
 
+// binCountries are the issuing countries (ISO 3166-1 alpha-2) polypay
+// knows without a BIN database: the documented test cards', by their
+// longest distinguishing prefix (Stripe's international test cards carry
+// the country's numeric code in digits 7-9).
+var binCountries = map[string]string{
+	"424242": "US", "400005": "US", "555555": "US", "520082": "US", "510510": "US", "378282": "US", "371449": "US",
+	"601111": "US", "356600": "JP", "620000": "CN",
+	"4000000760": "BR", "4000001240": "CA", "4000004840": "MX", "4000000400": "AT", "4000000560": "BE",
+	"4000002500": "FR", "4000002760": "DE", "4000003920": "JP", "4000008260": "GB", "4000001560": "CN",
+}
+
+// Country returns the issuing country of a card number, "" when polypay
+// does not know it (the risk engine's `country`).
+func Country(number string) string {
+	for n := min(len(number), 10); n >= 6; n-- {
+		if c, ok := binCountries[number[:n]]; ok {
+			return c
+		}
+	}
+	return ""
+}
+
 // Funding returns the card's funding kind and issuing bank when known.
 func Funding(number string) (funding, bank string) {
 	if len(number) >= 6 {

@@ -166,3 +166,18 @@ func TestCardInputDoesNotPrint(t *testing.T) {
 		}
 	}
 }
+
+func TestCountry(t *testing.T) {
+	for _, tc := range []struct{ number, want string }{
+		{"4242424242424242", "US"},
+		{"4000000760000002", "BR"},
+		{"4000001240000000", "CA"},
+		{"6200000000000005", "CN"},
+		{"4000000000000002", ""}, // a decline card: no country documented
+		{"42", ""},
+	} {
+		if got := Country(tc.number); got != tc.want {
+			t.Errorf("Country(%s) = %q, want %q", tc.number, got, tc.want)
+		}
+	}
+}
