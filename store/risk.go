@@ -289,6 +289,12 @@ func (tx *Tx) RiskDecisions(ctx context.Context, appID string, live bool, charge
 	if err != nil {
 		return nil, err
 	}
+	return scanRiskDecisions(rows, appID, live)
+}
+
+// scanRiskDecisions reads rows of (id, charge_id, route, action, rule,
+// facts, created) of one app and mode, and closes them.
+func scanRiskDecisions(rows *sql.Rows, appID string, live bool) ([]RiskDecision, error) {
 	defer rows.Close()
 	var out []RiskDecision
 	for rows.Next() {

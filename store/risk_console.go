@@ -79,16 +79,5 @@ func (tx *Tx) RiskOpenReviews(ctx context.Context, appID string, live bool, limi
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []RiskDecision
-	for rows.Next() {
-		d := RiskDecision{AppID: appID, Live: live}
-		var facts string
-		if err := rows.Scan(&d.ID, &d.ChargeID, &d.Route, &d.Action, &d.Rule, &facts, &d.Created); err != nil {
-			return nil, err
-		}
-		d.Facts = []byte(facts)
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return scanRiskDecisions(rows, appID, live)
 }
