@@ -391,7 +391,7 @@ func (s *Server) createToken(r *http.Request, who core.Caller, raw []byte) (any,
 		return nil, err
 	}
 	f := risk.Facts{AppID: who.App.ID, Live: who.Live, Route: risk.RouteToken, IP: s.peerIP(r),
-		Card: s.Vault.NumberFingerprint(who.App.ID, who.Live, p.Card.Number), BINCountry: vault.Country(digits(p.Card.Number))}
+		Card: s.Vault.NumberFingerprint(who.App.ID, who.Live, p.Card.Number), BINCountry: vault.Country(vault.Digits(p.Card.Number))}
 	if err := s.screenToken(r.Context(), f); err != nil {
 		return nil, err
 	}
@@ -651,15 +651,4 @@ func (s *Server) deleteSource(r *http.Request, who core.Caller, _ []byte) (any, 
 		return nil, err
 	}
 	return map[string]any{"deleted": true, "id": card}, nil
-}
-
-// digits keeps the digits of a card number as typed (spaces and dashes
-// dropped), for its issuing country before the vault validates it.
-func digits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
 }

@@ -33,7 +33,7 @@ type riskExtra struct {
 func (s *Service) chargeFacts(ctx context.Context, c *polypay.Charge) risk.Facts {
 	var x riskExtra
 	_ = json.Unmarshal(c.Extra, &x) // extra was checked; missing fields are no facts
-	f := risk.Facts{AppID: c.AppID, Live: c.Livemode, Route: risk.RouteCharge, ChargeID: c.ID, Channel: c.Channel,
+	f := risk.Facts{AppID: c.AppID, Live: c.Livemode, Route: risk.RouteCharge, ChargeID: c.ID, OrderNo: c.OrderNo, Channel: c.Channel,
 		Amount: c.Amount, Currency: c.Currency, IP: c.ClientIP, Customer: firstOf(x.Customer, x.BuyerID, x.OpenID),
 		Email: x.Email, Device: x.DeviceID}
 	if fp, ok := s.Cards.(CardFingerprints); ok && isCard(c.Channel) && (x.Source != "" || x.Customer != "") {

@@ -208,6 +208,13 @@ func TestRiskLists(t *testing.T) {
 	if r := e.cardCharge("LIST01", "203.0.113.50", "4242424242424242", 1000); r.Status != 402 || !strings.Contains(string(r.Body), "block_list") {
 		t.Fatalf("blocked range: %d %s", r.Status, r.Body)
 	}
+	// The refused charge was never stored: its decision names the order,
+	// not a charge id that would answer 404.
+	ds := e.do("GET", "/v1/apps/"+e.app.AppID+"/risk_decisions", e.sk(), nil)
+	d := ds.JSON["data"].([]any)[0].(map[string]any)
+	if d["charge"] != nil || d["facts"].(map[string]any)["order_no"] != "LIST01" || d["rule"] != "block_list" {
+		t.Fatalf("decision of the refused charge: %v", d)
+	}
 	if r := e.cardCharge("LIST02", "203.0.113.9", "4242424242424242", 1000); r.Status != 200 || r.JSON["paid"] != true {
 		t.Fatalf("allowed address: %d %s", r.Status, r.Body)
 	}

@@ -374,8 +374,13 @@ func record(d Decision, f Facts, now int64) store.RiskDecision {
 		"route": f.Route, "channel": f.Channel, "amount": f.Amount, "currency": f.Currency,
 		"client_ip": f.IP, "card_fingerprint": f.Card, "country": f.BINCountry, "customer": f.Customer,
 		"email": maskEmail(f.Email), "device_id": f.Device, "rule_name": d.RuleName, "velocity": d.Counters.public(),
+		"order_no": f.OrderNo,
 	})
-	return store.RiskDecision{ID: d.ID, AppID: f.AppID, Live: f.Live, ChargeID: f.ChargeID, Route: string(f.Route),
+	charge := f.ChargeID
+	if d.Blocked() {
+		charge = "" // never stored: the id would answer 404
+	}
+	return store.RiskDecision{ID: d.ID, AppID: f.AppID, Live: f.Live, ChargeID: charge, Route: string(f.Route),
 		Action: string(d.Action), Rule: d.Rule, Facts: facts, Created: now}
 }
 

@@ -43,6 +43,9 @@ type Facts struct {
 	Live     bool
 	Route    Route
 	ChargeID string
+	// OrderNo is the merchant's order_no: a blocked charge is never
+	// stored, so its decision names the order, not a charge id.
+	OrderNo string
 
 	Channel  string
 	Amount   int64

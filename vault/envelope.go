@@ -187,22 +187,29 @@ func (v *Vault) open(c *store.VaultCard) (*polypay.CardData, error) {
 // the vault's keys): the risk engine counts card tests by it, invalid
 // numbers included.
 func (v *Vault) NumberFingerprint(appID string, live bool, raw string) string {
-	var b strings.Builder
-	for i := 0; i < len(raw) && b.Len() < 19; i++ {
-		if c := raw[i]; c >= '0' && c <= '9' {
-			b.WriteByte(c)
-		}
-	}
-	if b.Len() == 0 {
+	digits := Digits(raw)
+	if digits == "" {
 		return ""
 	}
 	r, err := v.Keys.current(false)
 	if err != nil {
 		return ""
 	}
-	fp, err := fingerprint(r.FingerprintKey, appID, live, b.String())
+	fp, err := fingerprint(r.FingerprintKey, appID, live, digits)
 	if err != nil {
 		return ""
 	}
 	return fp
+}
+
+// Digits keeps the digits of a card number as typed, at most 19 (the
+// longest PAN): what identifies a number before it is validated.
+func Digits(raw string) string {
+	var b strings.Builder
+	for i := 0; i < len(raw) && b.Len() < 19; i++ {
+		if c := raw[i]; c >= '0' && c <= '9' {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
