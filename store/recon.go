@@ -372,8 +372,15 @@ func (tx *Tx) ClaimJob(ctx context.Context, job, owner string, staleBefore int64
 	var finished, claimed int64
 	err := tx.queryRow(ctx, `SELECT claimed, finished FROM recon_jobs WHERE job=?`+tx.forUpdate(), job).Scan(&claimed, &finished)
 	if errors.Is(err, sql.ErrNoRows) {
-		_, err := tx.exec(ctx, `INSERT INTO recon_jobs (job, owner, claimed) VALUES (?,?,?)`, job, owner, tx.now)
-		return err == nil, err
+		// Another node may insert the same job meanwhile: the loser claims
+		// nothing, instead of failing on the primary key (seen on PostgreSQL
+		// by the store conformance suite's racing claimers).
+		res, err := tx.exec(ctx, `INSERT INTO recon_jobs (job, owner, claimed) VALUES (?,?,?) ON CONFLICT (job) DO NOTHING`, job, owner, tx.now)
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		return n == 1, err
 	}
 	if err != nil || finished != 0 || claimed >= staleBefore {
 		return false, err
