@@ -81,7 +81,26 @@ type Charge struct {
 	// ParamsHash fingerprints the creation parameters so that a repeated
 	// order_no can be told apart from a conflicting one.
 	ParamsHash string
+	// RiskReview is the charge's risk review: "" when none was opened,
+	// otherwise one of the Review* states.
+	RiskReview string
 }
+
+// Risk review states of a charge (Charge.RiskReview). A review is opened
+// by a risk rule's "review" action; the merchant approves or rejects it,
+// or it expires with the charge (or its hold).
+const (
+	ReviewOpen     = "open"
+	ReviewApproved = "approved" // captured (a hold) or sent to its channel
+	ReviewRejected = "rejected" // voided (a hold) or closed unsent
+	ReviewExpired  = "expired"  // ran out unreviewed
+)
+
+// HeldUnsent reports whether the charge waits for its risk review before
+// polypay sends it to the channel: such a charge has no credential, and
+// nothing exists at the channel. (A card charge under review is held as
+// an authorization instead: AuthOnly.)
+func (c *Charge) HeldUnsent() bool { return c.RiskReview == ReviewOpen && !c.AuthOnly }
 
 // Paid reports whether the charge has been paid (and possibly reversed later).
 func (c *Charge) Paid() bool { return c.TimePaid != 0 }

@@ -9,6 +9,10 @@ package polypay
 var catalog = map[Lang]map[string]string{LangEN: catalogEN, LangZH: catalogZH}
 
 var catalogEN = map[string]string{
+	"charge %s 正在等待风控复核，尚未发往渠道":                                               "charge %s waits for its risk review and has not been sent to its channel",
+	"action 须为 approve 或 reject":                                              "action must be approve or reject",
+	"支付 %s 没有待审核的风控复核":                                                        "charge %s has no open risk review",
+	"支付 %s 已过期，不能再发往渠道":                                                       "charge %s has expired and can no longer be sent to its channel",
 	"%s 不接受 SVG（SVG 可含脚本与外部引用）：请导出为 PNG 或 JPEG":                               "%s does not accept SVG (SVG can carry scripts and external references): export a PNG or JPEG",
 	"%s 不是有效的 %s id（%s_...）":                                                  "%s is not a valid %s id (%s_...)",
 	"%s 不是有效的 id":                                                             "%s is not a valid id",

@@ -120,6 +120,29 @@ func (s *Server) captureCharge(w http.ResponseWriter, r *http.Request, who core.
 	})
 }
 
+// reviewCharge decides a charge's open risk review: {"action":"approve"}
+// captures or sends it, {"action":"reject"} voids or closes it.
+func (s *Server) reviewCharge(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+	b, err := parseBody(raw)
+	if err != nil {
+		return err
+	}
+	action, err := b.str("action", true, 16)
+	if err != nil {
+		return err
+	}
+	if action != "approve" && action != "reject" {
+		return polypay.ParamError("action", "action 须为 approve 或 reject")
+	}
+	if err := b.unknown(); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) {
+		return s.Svc.DecideReview(r.Context(), who, id, action == "approve", h)
+	})
+}
+
 func (s *Server) createCharge(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
 	p, err := parseChargeParams(raw)
 	if err != nil {
@@ -543,6 +566,9 @@ func (s *Server) testPay(w http.ResponseWriter, r *http.Request, who core.Caller
 	}
 	if c.Status != polypay.ChargePending {
 		return polypay.ParamError("id", "charge %s 当前不可支付（已支付、已关闭或已撤销）", c.ID)
+	}
+	if c.HeldUnsent() {
+		return polypay.ParamError("id", "charge %s 正在等待风控复核，尚未发往渠道", c.ID)
 	}
 	if s.Sandbox == nil {
 		return polypay.Errorf(polypay.ENotSupported, "sandbox is not running")

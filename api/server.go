@@ -107,6 +107,7 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("GET /v1/charges/{id}", s.authed(s.getCharge))
 	m.HandleFunc("POST /v1/charges/{id}/reverse", s.authed(s.reverseCharge))
 	m.HandleFunc("POST /v1/charges/{id}/capture", s.authed(s.captureCharge))
+	m.HandleFunc("POST /v1/charges/{id}/risk_review", s.authed(s.reviewCharge))
 	m.HandleFunc("POST /v1/charges/{id}/refunds", s.authed(s.createRefund))
 	m.HandleFunc("GET /v1/charges/{id}/refunds", s.authed(s.listRefunds))
 	m.HandleFunc("GET /v1/charges/{id}/refunds/{rid}", s.authed(s.getRefund))

@@ -323,7 +323,7 @@ type formField struct{ Name, Value string }
 type view struct {
 	T          map[string]string
 	Lang       string
-	State      string // choose, qr, redirect, jsapi, paid, expired
+	State      string // choose, qr, redirect, jsapi, waiting, review, paid, expired
 	Order      *polypay.Order
 	Token      string
 	SelfURL    string
@@ -542,6 +542,12 @@ func (c *Cashier) frontReturn(w http.ResponseWriter, r *http.Request) {
 // showCharge fills the view for the order's pending charge on ch.
 func (c *Cashier) showCharge(r *http.Request, o *polypay.Order, ch string, v *view) bool {
 	ch0, err := c.cfg.Svc.OrderCharge(r.Context(), o, ch)
+	if err == nil && ch0 != nil && ch0.Status == polypay.ChargePending && ch0.HeldUnsent() {
+		// Held for the merchant's risk review: a neutral wait, reloaded
+		// until the charge is sent (its credential appears) or closed.
+		v.Channel, v.ChannelLbl, v.State = ch, channelLabel(v.Settings, ch, v.Lang), "review"
+		return true
+	}
 	if err != nil || ch0 == nil || ch0.Status != polypay.ChargePending || len(ch0.Credential) == 0 {
 		return false
 	}

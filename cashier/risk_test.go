@@ -60,3 +60,44 @@ func TestRiskRefusalIsNeutral(t *testing.T) {
 		})
 	}
 }
+
+// TestRiskReviewWaits: a wallet charge the merchant's rule holds for
+// review shows the customer a neutral wait (no rule, no QR), and the QR
+// once the merchant approves.
+func TestRiskReviewWaits(t *testing.T) {
+	nd := start(t)
+	if s, _, raw := nd.do("POST", "/v1/apps/"+nd.app.AppID+"/risk_rules",
+		map[string]any{"name": "every QR", "condition": `channel == "alipay_qr"`, "action": "review"}); s != 200 {
+		t.Fatalf("rule: %d %s", s, raw)
+	}
+	s, o, raw := nd.do("POST", "/v1/orders", nd.orderBody("risk-review"))
+	if s != 200 {
+		t.Fatalf("order: %d %s", s, raw)
+	}
+	cashierURL := o["cashier_url"].(string)
+	tok := cashierURL[strings.Index(cashierURL, "?t=")+3:]
+	res, err := http.PostForm(nd.n.URL+"/cashier/"+o["id"].(string)+"/pay", map[string][]string{"t": {tok}, "channel": {"alipay_qr"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	page := string(b)
+	if !strings.Contains(page, `id="review_section"`) || strings.Contains(page, `id="qr_section"`) || strings.Contains(page, "every QR") {
+		t.Fatalf("held charge's page: %.600s", page)
+	}
+	_, list, _ := nd.do("GET", "/v1/charges?limit=1&app[id]="+nd.app.AppID, nil)
+	id := list["data"].([]any)[0].(map[string]any)["id"].(string)
+	if s, _, raw := nd.do("POST", "/v1/charges/"+id+"/risk_review", map[string]any{"action": "approve"}); s != 200 {
+		t.Fatalf("approve: %d %s", s, raw)
+	}
+	res, err = http.Get(res.Request.URL.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(b), `id="qr_section"`) {
+		t.Fatalf("after approval the page shows no QR: %.600s", b)
+	}
+}

@@ -194,9 +194,8 @@ func (c *Console) riskReview(w http.ResponseWriter, r *http.Request, p *page) {
 	c.render(w, p, http.StatusOK, "risk_review", d)
 }
 
-// heldCharges are the open reviews whose charge is still authorized (a
-// review of a charge that could not be held, a wallet QR, leaves nothing
-// to approve).
+// heldCharges are the open reviews whose charge still waits: authorized
+// (a card hold) or pending unsent (a wallet charge with no credential).
 func (c *Console) heldCharges(ctx context.Context, b *riskBase) ([]heldCharge, error) {
 	ds, err := c.riskAdmin().OpenReviews(ctx, b.App.ID, b.Live, riskReviewMax)
 	if err != nil {
@@ -212,7 +211,7 @@ func (c *Console) heldCharges(ctx context.Context, b *riskBase) ([]heldCharge, e
 			if err != nil {
 				return err
 			}
-			if ch.Status == polypay.ChargeAuthorized && ch.AuthOnly {
+			if waitingReview(ch) {
 				out = append(out, heldCharge{Charge: ch, Decision: d, IP: factString(d.Facts, "client_ip"),
 					RuleName: factString(d.Facts, "rule_name")})
 			}
@@ -222,9 +221,13 @@ func (c *Console) heldCharges(ctx context.Context, b *riskBase) ([]heldCharge, e
 	return out, err
 }
 
-// riskDecide approves (captures) or rejects (voids) a held charge, as
-// POST /v1/charges/{id}/capture and /reverse do: core closes the review
-// in the same transaction.
+// waitingReview: a charge held for review that can still be decided.
+func waitingReview(ch *polypay.Charge) bool {
+	return (ch.AuthOnly && ch.Status == polypay.ChargeAuthorized) || (ch.HeldUnsent() && ch.Status == polypay.ChargePending)
+}
+
+// riskDecide approves or rejects a held charge as
+// POST /v1/charges/{id}/risk_review does (core.DecideReview).
 func (c *Console) riskDecide(approve bool) handler {
 	return func(w http.ResponseWriter, r *http.Request, p *page) {
 		b, err := c.loadRiskBase(r, p, "/review")
@@ -260,15 +263,11 @@ func (c *Console) decideHeld(ctx context.Context, b *riskBase, id string, approv
 	if err != nil {
 		return err
 	}
-	if !reviewOpen(ds) || ch.Status != polypay.ChargeAuthorized {
+	if !reviewOpen(ds) || !waitingReview(ch) {
 		return polypay.ParamError("id", "charge %s is not held for review", id)
 	}
 	who := core.Caller{App: b.App, Live: b.Live, RequestID: polypay.NewID("iar_")}
-	if approve {
-		_, err = c.cfg.Svc.Capture(ctx, who, id, core.CaptureParams{}, nil)
-	} else {
-		_, err = c.cfg.Svc.Reverse(ctx, who, id)
-	}
+	_, err = c.cfg.Svc.DecideReview(ctx, who, id, approve, nil)
 	return err
 }
 

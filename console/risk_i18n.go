@@ -9,6 +9,8 @@ var riskMessages = map[string][2]string{
 	"risk_lists":           {"黑白名单", "Allow and block lists"},
 	"risk_rules":           {"风控规则", "Risk rules"},
 	"risk_review":          {"待审核", "Review queue"},
+	"risk_hold_unsent":     {"未发往渠道，批准后发送", "not sent; approving sends it"},
+	"risk_hold_authorized": {"已授权，批准即扣款", "authorized; approving captures"},
 	"risk_last_24h":        {"最近 24 小时的决策", "Decisions in the last 24 hours"},
 	"risk_act_block":       {"已拦截", "Blocked"},
 	"risk_act_review":      {"转人工审核", "Held for review"},

@@ -278,6 +278,18 @@ func TestRiskOverviewAndReview(t *testing.T) {
 		}
 		held = append(held, ch["id"].(string))
 	}
+	// Wallet charges a rule reviews wait unsent, with no credential.
+	if r := c.post(riskURL(e, "/rules"), url.Values{"csrf": {tok}, "mode": {"test"}, "name": {"big qr"}, "action": {"review"},
+		"condition": {`channel == "alipay_qr" && amount >= 50000`}, "priority": {"2"}}); r.Status != 303 {
+		t.Fatalf("add rule: %d", r.Status)
+	}
+	for range 2 {
+		st, ch := qrCharge(t, e, "192.0.2.11", 60000)
+		if risk, _ := ch["risk"].(map[string]any); st != 200 || risk["hold"] != "unsent" || len(ch["credential"].(map[string]any)) != 0 {
+			t.Fatalf("held QR charge: %d %v", st, ch)
+		}
+		held = append(held, ch["id"].(string))
+	}
 	until := e.Clock.Now().Add(time.Hour).Unix()
 	if err := e.Node.DB.Write(ctx, func(tx *store.Tx) error {
 		return tx.PutRiskBlock(ctx, store.RiskBlock{AppID: e.App.AppID, Kind: "ip", Value: "192.0.2.66", Rule: "card_testing",
@@ -287,7 +299,7 @@ func TestRiskOverviewAndReview(t *testing.T) {
 	}
 
 	ov := c.get(riskURL(e, "") + "?mode=test").Body
-	for _, w := range []string{`id="count-block">3<`, `id="count-review">2<`, `<td class="nowrap">198.51.100.7</td><td class="num">2</td>`,
+	for _, w := range []string{`id="count-block">3<`, `id="count-review">4<`, `<td class="nowrap">198.51.100.7</td><td class="num">2</td>`,
 		`<td><code>block_list</code></td><td class="num">3</td>`, "192.0.2.66", "card_testing"} {
 		if !strings.Contains(ov, w) {
 			t.Errorf("overview lacks %q", w)
@@ -313,17 +325,28 @@ func TestRiskOverviewAndReview(t *testing.T) {
 			t.Fatalf("queue lacks %s", id)
 		}
 	}
+	if !strings.Contains(q, `id="hold-`+held[2]+`">not sent`) || !strings.Contains(q, `id="hold-`+held[0]+`">authorized`) {
+		t.Error("the queue does not tell held-unsent from authorized charges")
+	}
 	decide := []struct {
-		id, verb, status string
-		paid             bool
-	}{{held[0], "approve", "paid", true}, {held[1], "reject", "reversed", false}}
+		name, id, verb string
+		want           func(ch map[string]any) bool
+	}{
+		{"CaptureHold", held[0], "approve", func(ch map[string]any) bool { return ch["paid"] == true }},
+		{"VoidHold", held[1], "reject", func(ch map[string]any) bool { return ch["reversed"] == true }},
+		{"SendUnsent", held[2], "approve", func(ch map[string]any) bool {
+			cred, _ := ch["credential"].(map[string]any)
+			return ch["paid"] == false && cred["alipay_qr"] != nil
+		}},
+		{"CloseUnsent", held[3], "reject", func(ch map[string]any) bool { return ch["failure_code"] == "risk_rejected" }},
+	}
 	for _, d := range decide {
-		t.Run(d.verb, func(t *testing.T) {
+		t.Run(d.name, func(t *testing.T) {
 			r := c.post(riskURL(e, "/review/"+d.id+"/"+d.verb), url.Values{"csrf": {tok}, "mode": {"test"}})
 			if r.Status != 303 {
 				t.Fatalf("%d %.300s", r.Status, r.Body)
 			}
-			if _, ch := e.API("GET", "/v1/charges/"+d.id, nil); ch["paid"] != d.paid {
+			if _, ch := e.API("GET", "/v1/charges/"+d.id, nil); !d.want(ch) {
 				t.Fatalf("after %s: %v", d.verb, ch)
 			}
 			if strings.Contains(c.get(queue).Body, `id="held-`+d.id+`"`) {

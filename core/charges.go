@@ -79,6 +79,11 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	if ctx, err = s.screen(ctx, c, &req); err != nil {
 		return nil, err
 	}
+	if c.HeldUnsent() {
+		// Stored without a credential: nothing reaches the channel until
+		// the merchant approves the review (DecideReview).
+		return s.storeCharge(ctx, c, now, hook)
+	}
 	if isScan(c.Channel) {
 		return s.createScan(ctx, ch, c, now, hook)
 	}
@@ -424,27 +429,10 @@ func (s *Service) existingCharge(ctx context.Context, c *polypay.Charge, paramsH
 	}
 	// Card charges are not re-sent: the card was used once, and the
 	// poller settles the first attempt by query.
-	if c.Status == polypay.ChargePending && len(c.Credential) == 0 && !isScan(c.Channel) && !isCard(c.Channel) {
+	// A charge held for risk review is not sent until the merchant approves.
+	if c.Status == polypay.ChargePending && len(c.Credential) == 0 && !isScan(c.Channel) && !isCard(c.Channel) && !c.HeldUnsent() {
 		// An earlier create timed out: ask the channel again for the same trade.
-		ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
-		if err != nil {
-			return nil, err
-		}
-		cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(s.Channels.Family(c.ChannelRoute()), c.AppID, c.Livemode), AuthorizeOnly: c.AuthOnly})
-		if err != nil {
-			return nil, channelErr(err)
-		}
-		if err := s.write(ctx, func(tx Tx) error {
-			cur, err := tx.LockCharge(ctx, c.ID)
-			if err != nil {
-				return err
-			}
-			if len(cur.Credential) == 0 {
-				cur.Credential = cred
-				return tx.UpdateCharge(ctx, cur)
-			}
-			return nil
-		}); err != nil {
+		if err := s.resend(ctx, c); err != nil {
 			return nil, err
 		}
 	}
@@ -462,6 +450,31 @@ func (s *Service) existingCharge(ctx context.Context, c *polypay.Charge, paramsH
 		return runHook(hook, tx, w)
 	})
 	return out, err
+}
+
+// resend asks the channel for a stored charge's credential (the same
+// out_trade_no, so at most one trade exists) and stores it unless another
+// request stored one first.
+func (s *Service) resend(ctx context.Context, c *polypay.Charge) error {
+	ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
+	if err != nil {
+		return err
+	}
+	cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(s.Channels.Family(c.ChannelRoute()), c.AppID, c.Livemode), AuthorizeOnly: c.AuthOnly})
+	if err != nil {
+		return channelErr(err)
+	}
+	return s.write(ctx, func(tx Tx) error {
+		cur, err := tx.LockCharge(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if len(cur.Credential) == 0 && cur.Status == polypay.ChargePending {
+			cur.Credential = cred
+			return tx.UpdateCharge(ctx, cur)
+		}
+		return nil
+	})
 }
 
 // channelErr turns a connector failure into the error the merchant sees.

@@ -137,6 +137,13 @@ const (
 // NextCheck is when the poller should next ask the channel about an unpaid
 // charge, given the time now.
 func NextCheck(c *polypay.Charge, now int64) int64 {
+	if c.HeldUnsent() {
+		// Nothing to ask the channel yet; only the review's expiry is due.
+		if c.TimeExpire > now {
+			return c.TimeExpire
+		}
+		return now + 60
+	}
 	age := now - c.Created
 	var next int64
 	if isScan(c.Channel) {
@@ -177,6 +184,13 @@ func (s *Service) checkCharge(ctx context.Context, id string, now int64) error {
 		return err
 	}); err != nil {
 		return err
+	}
+	if c.HeldUnsent() {
+		if due(c, now) {
+			_, err := s.rejectHeld(ctx, c.ID, polypay.ReviewExpired, nil)
+			return err
+		}
+		return nil
 	}
 	ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
 	if err != nil {

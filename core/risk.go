@@ -75,10 +75,18 @@ func (s *Service) screen(ctx context.Context, c *polypay.Charge, req *polypay.Ch
 	case risk.Require3DS:
 		req.ThreeDS = polypay.ThreeDSRequired
 	case risk.Review:
-		if f.CanHold {
+		switch {
+		case f.CanHold:
 			// Held: authorized only, captured when the merchant approves.
 			c.AuthOnly, req.AuthorizeOnly = true, true
+			c.RiskReview = polypay.ReviewOpen
+		case !isCard(c.Channel) && !isScan(c.Channel):
+			// Held unsent: no trade at the channel until approved.
+			c.RiskReview = polypay.ReviewOpen
 		}
+		// A payment code cannot wait (it expires within a minute), and a
+		// card processor that cannot authorize cannot hold: those proceed,
+		// with the decision recorded.
 	}
 	return risk.WithPending(ctx, f), nil
 }
@@ -105,10 +113,15 @@ func (s *Service) authorizes(ctx context.Context, c *polypay.Charge) bool {
 }
 
 // closeReview ends a held charge's review in the transaction that
-// captured (approved) or voided (rejected, expired) it.
+// captured or sent (approved), voided or closed (rejected, expired) it,
+// storing the outcome on the charge.
 func (s *Service) closeReview(ctx context.Context, tx chargeEvents, c *polypay.Charge, outcome string) (int, error) {
-	if s.Risk == nil || !c.AuthOnly {
+	if c.RiskReview != polypay.ReviewOpen {
 		return 0, nil
+	}
+	c.RiskReview = outcome
+	if err := tx.UpdateCharge(ctx, c); err != nil {
+		return 0, err
 	}
 	closed, err := risk.CloseReviewTx(ctx, tx, c, outcome, tx.Now())
 	if closed {

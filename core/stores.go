@@ -36,6 +36,7 @@ type ChargeStore interface {
 	ListCharges(ctx context.Context, f store.ChargeFilter) ([]*polypay.Charge, bool, error)
 	DueCharges(ctx context.Context, now int64, limit int) ([]string, error)
 	ClaimCharge(ctx context.Context, id string, now, next int64) (bool, error)
+	ScheduleCheck(ctx context.Context, id string, at int64) error
 	SetDoubtCheck(ctx context.Context, id string, at int64) error
 	DueDoubts(ctx context.Context, now int64, limit int) ([]string, error)
 	ClaimDoubt(ctx context.Context, id string, now, next int64) (bool, error)

@@ -9,9 +9,9 @@ import (
 
 // Review outcomes, as risk.review_closed events and decisions say.
 const (
-	ReviewApproved = "approved" // the merchant captured the held charge
-	ReviewRejected = "rejected" // the merchant voided it
-	ReviewExpired  = "expired"  // the hold ran out unreviewed
+	ReviewApproved = polypay.ReviewApproved // captured, or sent to the channel
+	ReviewRejected = polypay.ReviewRejected // voided, or closed unsent
+	ReviewExpired  = polypay.ReviewExpired  // ran out unreviewed
 )
 
 // ReviewTx is what closing a review needs of the transaction that

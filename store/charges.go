@@ -14,7 +14,7 @@ import (
 const chargeCols = `id, app_id, livemode, channel, order_no, client_ip, amount, amount_settle, currency,
  subject, body, description, extra, metadata, status, created, time_paid, time_expire, transaction_no,
  amount_refunded, refunded, failure_code, failure_msg, credential, params_hash, auth_only,
- time_authorized, hold_expire, amount_captured, three_d_secure, attempts, account`
+ time_authorized, hold_expire, amount_captured, three_d_secure, attempts, account, risk_review`
 
 type scanner interface{ Scan(...any) error }
 
@@ -25,7 +25,7 @@ func scanCharge(s scanner) (*polypay.Charge, error) {
 	err := s.Scan(&c.ID, &c.AppID, &live, &c.Channel, &c.OrderNo, &c.ClientIP, &c.Amount, &c.AmountSettle,
 		&c.Currency, &c.Subject, &c.Body, &c.Description, &extra, &meta, &status, &c.Created, &c.TimePaid,
 		&c.TimeExpire, &c.TransactionNo, &c.AmountRefunded, &refunded, &c.FailureCode, &c.FailureMsg,
-		&cred, &c.ParamsHash, &authOnly, &c.TimeAuthorized, &c.HoldExpire, &c.AmountCaptured, &tds, &attempts, &c.Account)
+		&cred, &c.ParamsHash, &authOnly, &c.TimeAuthorized, &c.HoldExpire, &c.AmountCaptured, &tds, &attempts, &c.Account, &c.RiskReview)
 	if err != nil {
 		return nil, err
 	}
@@ -60,12 +60,12 @@ func b2i(b bool) int {
 // fails with a unique violation (see IsUniqueViolation).
 func (tx *Tx) InsertCharge(ctx context.Context, c *polypay.Charge, nextCheck int64) error {
 	_, err := tx.exec(ctx, `INSERT INTO charges (`+chargeCols+`, next_check)
- VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+ VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		c.ID, c.AppID, b2i(c.Livemode), c.Channel, c.OrderNo, c.ClientIP, c.Amount, c.AmountSettle,
 		c.Currency, c.Subject, c.Body, c.Description, string(c.Extra), string(c.Metadata), string(c.Status),
 		c.Created, c.TimePaid, c.TimeExpire, c.TransactionNo, c.AmountRefunded, b2i(c.Refunded),
 		c.FailureCode, c.FailureMsg, string(c.Credential), c.ParamsHash, b2i(c.AuthOnly), c.TimeAuthorized,
-		c.HoldExpire, c.AmountCaptured, threeDS(c.ThreeDS), string(c.Attempts), c.Account, nextCheck)
+		c.HoldExpire, c.AmountCaptured, threeDS(c.ThreeDS), string(c.Attempts), c.Account, c.RiskReview, nextCheck)
 	return err
 }
 
@@ -74,10 +74,10 @@ func (tx *Tx) InsertCharge(ctx context.Context, c *polypay.Charge, nextCheck int
 func (tx *Tx) UpdateCharge(ctx context.Context, c *polypay.Charge) error {
 	_, err := tx.exec(ctx, `UPDATE charges SET status=?, time_paid=?, transaction_no=?, amount_refunded=?,
  refunded=?, failure_code=?, failure_msg=?, credential=?, extra=?, time_authorized=?, hold_expire=?,
- amount_captured=?, amount_settle=?, three_d_secure=?, attempts=?, account=? WHERE id=?`,
+ amount_captured=?, amount_settle=?, three_d_secure=?, attempts=?, account=?, risk_review=? WHERE id=?`,
 		string(c.Status), c.TimePaid, c.TransactionNo, c.AmountRefunded, b2i(c.Refunded), c.FailureCode,
 		c.FailureMsg, string(c.Credential), string(c.Extra), c.TimeAuthorized, c.HoldExpire, c.AmountCaptured,
-		c.AmountSettle, threeDS(c.ThreeDS), string(c.Attempts), c.Account, c.ID)
+		c.AmountSettle, threeDS(c.ThreeDS), string(c.Attempts), c.Account, c.RiskReview, c.ID)
 	return err
 }
 
@@ -261,6 +261,13 @@ func (tx *Tx) ClaimHold(ctx context.Context, id string, now, next int64) (bool, 
 // this caller won it (another node may have claimed it first).
 func (tx *Tx) ClaimCharge(ctx context.Context, id string, now, next int64) (bool, error) {
 	return tx.claim(ctx, `UPDATE charges SET next_check = ? WHERE id = ? AND status = 'pending' AND next_check <= ?`, next, id, now)
+}
+
+// ScheduleCheck sets when an unpaid charge's next check is due (a held
+// charge, once sent, is asked about at once rather than at its expiry).
+func (tx *Tx) ScheduleCheck(ctx context.Context, id string, at int64) error {
+	_, err := tx.exec(ctx, `UPDATE charges SET next_check = ? WHERE id = ? AND status = 'pending'`, at, id)
+	return err
 }
 
 func (tx *Tx) claim(ctx context.Context, q string, args ...any) (bool, error) {

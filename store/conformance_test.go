@@ -162,7 +162,8 @@ func fullCharge(app string) *polypay.Charge {
 		Refunded: true, FailureCode: "fc", FailureMsg: "fm", Credential: []byte(`{"url":"https://pay"}`), AuthOnly: true,
 		TimeAuthorized: 1700000100, HoldExpire: 1700600000, AmountCaptured: 1200,
 		ThreeDS:  &polypay.ThreeDSResult{Flow: "challenge", Authenticated: true, LiabilityShift: true, Version: "2.2.0"},
-		Attempts: []byte(`[{"processor":"a"}]`), Account: "backup", ParamsHash: "ph"}
+		Attempts: []byte(`[{"processor":"a"}]`), Account: "backup", ParamsHash: "ph",
+		RiskReview: polypay.ReviewOpen}
 }
 
 // getCharge reads a charge through ChargeStore.
@@ -224,7 +225,7 @@ func chargeUpdate(t *testing.T, db *store.DB) {
 	want.Refunded, want.FailureCode, want.FailureMsg, want.Credential = false, "fc2", "fm2", []byte(`{"url":"https://other"}`)
 	want.Extra, want.TimeAuthorized, want.HoldExpire, want.AmountCaptured = []byte(`{"k":"w"}`), 1700000300, 1700700000, 1000
 	want.AmountSettle, want.ThreeDS = 1000, &polypay.ThreeDSResult{Flow: "frictionless", Version: "2.1.0"}
-	want.Attempts, want.Account = []byte(`[{"processor":"b"}]`), "third"
+	want.Attempts, want.Account, want.RiskReview = []byte(`[{"processor":"b"}]`), "third", polypay.ReviewApproved
 	// The creation parameters are not the update's to change.
 	upd := want
 	upd.Amount, upd.OrderNo, upd.Metadata, upd.Currency, upd.Subject = 1, "other", []byte(`{"x":2}`), "eur", "x"
@@ -369,6 +370,10 @@ func chargeClaims(t *testing.T, db *store.DB) {
 			return s.ClaimCharge(ctx, id, now, next)
 		})
 	}
+	schedule := func(id string, at int64) bool {
+		mustWrite(t, db, func(s core.ChargeStore) error { return s.ScheduleCheck(ctx, id, at) })
+		return true
+	}
 	steps := []struct {
 		name string
 		do   func() any
@@ -383,6 +388,10 @@ func chargeClaims(t *testing.T, db *store.DB) {
 		{"NotDueYet", func() any { return claim(c2.ID, 150, 300) }, false},
 		{"PaidNeverClaimed", func() any { return claim(settled.ID, 150, 300) }, false},
 		{"DueAgainAtNext", func() any { return due(300, 10) }, []string{c2.ID, c1.ID}},
+		{"ScheduleEarlier", func() any { return schedule(c1.ID, 120) }, true},
+		{"DueAtScheduled", func() any { return due(130, 10) }, []string{c1.ID}},
+		{"SchedulePaidIgnored", func() any { return schedule(settled.ID, 0) }, true},
+		{"PaidStillNotDue", func() any { return due(130, 10) }, []string{c1.ID}},
 	}
 	for _, s := range steps {
 		if got := s.do(); !reflect.DeepEqual(got, s.want) {

@@ -63,6 +63,15 @@ type Charge struct {
 	AmountCaptured   *int64                 `json:"amount_captured,omitempty"`    // taken from the hold
 	ThreeDSecure     *polypay.ThreeDSResult `json:"three_d_secure,omitempty"`     // 3-D Secure outcome of a card charge
 	ProcessorAttempt json.RawMessage        `json:"processor_attempts,omitempty"` // card processors tried, in order
+	Risk             *ChargeRisk            `json:"risk,omitempty"`               // a risk review, when one was opened
+}
+
+// ChargeRisk is a charge's risk review: its state (open, approved,
+// rejected, expired) and how the charge waits while it is open: held as an
+// authorization, or unsent (no credential until approved).
+type ChargeRisk struct {
+	Review string `json:"review"`
+	Hold   string `json:"hold"` // authorization | unsent
 }
 
 func nullInt(v int64) *int64 {
@@ -115,6 +124,12 @@ func FromCharge(c *polypay.Charge, refunds []*polypay.Refund, refundsMore bool) 
 		}
 	}
 	w.ThreeDSecure = c.ThreeDS
+	if c.RiskReview != "" {
+		w.Risk = &ChargeRisk{Review: c.RiskReview, Hold: "unsent"}
+		if c.AuthOnly {
+			w.Risk.Hold = "authorization"
+		}
+	}
 	if len(c.Attempts) > 0 {
 		w.ProcessorAttempt = c.Attempts
 	}

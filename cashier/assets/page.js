@@ -67,6 +67,10 @@
     return;
   }
   if (state === "expired") { return; }
+  if (state === "review") {
+    // Held for the merchant's review: reload until the charge is sent.
+    setTimeout(function () { window.location.reload(); }, 5000);
+  }
 
   var finished = false;
   function changed(status, via) {

@@ -369,3 +369,29 @@ func TestCashierExpired(t *testing.T) {
 	}
 	page.screenshot("desktop-expired.png")
 }
+
+// TestCashierRiskReview: a QR charge held for the merchant's risk review
+// shows a neutral wait; the page reloads itself and shows the QR once the
+// merchant approves through the API.
+func TestCashierRiskReview(t *testing.T) {
+	nd := startNode(t)
+	browser := newBrowser(t)
+	nd.api("POST", "/v1/apps/"+nd.app.AppID+"/risk_rules", map[string]any{"name": "review QR",
+		"condition": `channel == "alipay_qr"`, "action": "review"})
+	o := nd.order("https://shop.example/done", 0)
+	page := newTab(t, browser, desktopUA, 1280, 860, false)
+	page.open(o["cashier_url"].(string))
+	page.click("#ch_alipay_qr")
+	if got := page.text("live"); got != "正在确认订单，请稍候…" {
+		t.Fatalf("held charge's page says %q: %s", got, page.text("cashier"))
+	}
+	page.screenshot("desktop-risk-review.png")
+	ch := nd.orderCharge(o["id"].(string), "alipay_qr")
+	if r := nd.api("POST", "/v1/charges/"+ch["id"].(string)+"/risk_review", map[string]any{"action": "approve"}); r["risk"].(map[string]any)["review"] != "approved" {
+		t.Fatalf("approve: %v", r)
+	}
+	page.waitFor("the QR after approval", `!!document.getElementById("qr_content")`)
+	if code := eval[string](page, `document.getElementById("qr_content").value`); !strings.HasPrefix(code, "https://qr.alipay.com/") {
+		t.Fatalf("QR content %q", code)
+	}
+}
