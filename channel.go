@@ -76,6 +76,8 @@ type NotifyKind int
 const (
 	NotifyTrade NotifyKind = iota + 1
 	NotifyRefund
+	// NotifyPayout is about a transfer: PayoutNo and Payout are set.
+	NotifyPayout
 )
 
 // Notification is a verified, parsed asynchronous notification. Connectors
@@ -94,6 +96,10 @@ type Notification struct {
 	RefundAmount int64
 	RefundStatus RefundStatus
 	RefundAt     int64
+	// For payouts: PayoutNo is the transfer's Transfer.PayoutNo (Alipay
+	// out_biz_no, WeChat out_detail_no), Payout the channel's word on it.
+	PayoutNo string
+	Payout   *PayoutResult
 }
 
 // ChannelRequest bundles what a connector needs to start a charge.

@@ -8,6 +8,7 @@ type StatementKind string
 const (
 	StatementPayment StatementKind = "payment" // money in for a trade (a capture, for pre-authorizations)
 	StatementRefund  StatementKind = "refund"  // money back to the customer
+	StatementPayout  StatementKind = "payout"  // money out to a payee (a transfer); PayoutNo set
 )
 
 // StatementLine is one line of a channel's own statement (Alipay's trade
@@ -19,6 +20,7 @@ type StatementLine struct {
 	OutTradeNo    string // our charge id as the channel knows it
 	TransactionNo string // the channel's trade number
 	RefundNo      string // our refund order_no, for refunds
+	PayoutNo      string // the transfer's PayoutNo, for payouts
 	Amount        int64  // minor units, positive for payments and refunds alike
 	Fee           int64  // the channel's fee on this line, minor units (may be 0)
 	Currency      string // ISO 4217, lower case
