@@ -22,6 +22,13 @@ const (
 	EventRiskBlocked      = "risk.blocked"
 	EventRiskReviewOpened = "risk.review_opened"
 	EventRiskReviewClosed = "risk.review_closed"
+	// Money out (Ping++'s payout events).
+	EventTransferSucceeded      = "transfer.succeeded"
+	EventTransferFailed         = "transfer.failed"
+	EventBatchTransferSucceeded = "batch_transfer.succeeded" // also on partial success, as Ping++
+	EventRedEnvelopeSent        = "red_envelope.sent"
+	EventRedEnvelopeReceived    = "red_envelope.received"
+	EventBatchRefundSucceeded   = "batch_refund.succeeded"
 )
 
 // Event records something that happened to an object; Object is the full

@@ -17,6 +17,7 @@ import (
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/health"
 	"github.com/polypay/polypay/risk"
+	"github.com/polypay/polypay/seal"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/telemetry"
 	"github.com/polypay/polypay/wire"
@@ -56,6 +57,13 @@ type Service struct {
 	// OnEvent is called after a transaction that queued webhook deliveries
 	// committed, so the dispatcher can send them without waiting for a poll.
 	OnEvent func()
+
+	// Payouts finds the payout connectors (transfers, red envelopes); nil
+	// refuses them.
+	Payouts PayoutChannels
+	// Box seals what payouts must not keep in plaintext (a payee's card
+	// number); nil refuses such payouts.
+	Box *seal.Box
 
 	// Risk screens every new charge before its channel is called (package
 	// risk); nil screens nothing.

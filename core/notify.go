@@ -49,6 +49,16 @@ func (s *Service) HandleNotification(ctx context.Context, req polypay.NotifyRequ
 	if n.MerchantID != merchantID {
 		return refuse(polypay.OutcomeRejectedForeign, "notification names merchant "+n.MerchantID), nil
 	}
+	if n.Kind == polypay.NotifyPayout {
+		rec.ObjectID = polypay.TransferIDOf(n.PayoutNo)
+		outcome, err := s.applyPayoutNotification(ctx, appID, live, n)
+		if err != nil {
+			return refuse(polypay.OutcomeError, err.Error()), nil
+		}
+		counted, rec.Outcome = outcome, string(outcome)
+		s.record(ctx, rec)
+		return ch.Ack(outcome.Acked()), nil
+	}
 	// The charge must be this app's, in this mode.
 	var c *polypay.Charge
 	err = s.read(ctx, func(tx Tx) error {

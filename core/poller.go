@@ -65,6 +65,11 @@ func (s *Service) Poll(ctx context.Context) (int, error) {
 	if err != nil {
 		return len(charges) + len(refunds) + holds, err
 	}
+	payouts, err := s.pollPayouts(ctx, now)
+	holds += payouts
+	if err != nil {
+		return len(charges) + len(refunds) + holds, err
+	}
 	doubts, err := s.verifyDoubts(ctx, now)
 	if err == nil {
 		err = s.housekeep(ctx, now)

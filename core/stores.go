@@ -136,6 +136,50 @@ type RiskStore interface {
 	InsertRiskDecision(ctx context.Context, d store.RiskDecision) error
 }
 
+// PayoutStore holds transfers, batches, red envelopes, batch refunds and
+// the payout approval settings.
+type PayoutStore interface {
+	InsertTransfer(ctx context.Context, t *store.TransferRow, nextCheck int64) error
+	UpdateTransfer(ctx context.Context, t *store.TransferRow) error
+	GetTransfer(ctx context.Context, appID string, live bool, id string) (*store.TransferRow, error)
+	LockTransfer(ctx context.Context, id string) (*store.TransferRow, error)
+	TransferByOrderNo(ctx context.Context, appID string, live bool, channel, orderNo string) (*store.TransferRow, error)
+	ListTransfers(ctx context.Context, appID string, live bool, channel, status string, p store.Page) ([]*store.TransferRow, bool, error)
+	BatchMembers(ctx context.Context, batchID string) ([]*store.TransferRow, error)
+	DueTransfers(ctx context.Context, now int64, limit int) ([]string, error)
+	ClaimTransfer(ctx context.Context, id string, now, next int64) (bool, error)
+	ScheduleTransfer(ctx context.Context, id string, at int64) error
+	PayoutExists(ctx context.Context, table, appID string, live bool, id string) (bool, error)
+
+	InsertBatchTransfer(ctx context.Context, b *store.BatchTransferRow) error
+	UpdateBatchTransfer(ctx context.Context, b *store.BatchTransferRow) error
+	GetBatchTransfer(ctx context.Context, appID string, live bool, id string) (*store.BatchTransferRow, error)
+	LockBatchTransfer(ctx context.Context, id string) (*store.BatchTransferRow, error)
+	BatchTransferByNo(ctx context.Context, appID string, live bool, batchNo string) (*store.BatchTransferRow, error)
+	ListBatchTransfers(ctx context.Context, appID string, live bool, p store.Page) ([]*store.BatchTransferRow, bool, error)
+	OpenBatchTransfers(ctx context.Context, limit int) ([]string, error)
+
+	InsertBatchRefund(ctx context.Context, b *store.BatchRefundRow) error
+	UpdateBatchRefund(ctx context.Context, b *store.BatchRefundRow) error
+	GetBatchRefund(ctx context.Context, appID string, live bool, id string) (*store.BatchRefundRow, error)
+	LockBatchRefund(ctx context.Context, id string) (*store.BatchRefundRow, error)
+	BatchRefundByNo(ctx context.Context, appID string, live bool, batchNo string) (*store.BatchRefundRow, error)
+	ListBatchRefunds(ctx context.Context, appID string, live bool, p store.Page) ([]*store.BatchRefundRow, bool, error)
+	OpenBatchRefunds(ctx context.Context, limit int) ([]string, error)
+
+	InsertRedEnvelope(ctx context.Context, r *store.RedEnvelopeRow, nextCheck int64) error
+	UpdateRedEnvelope(ctx context.Context, r *store.RedEnvelopeRow) error
+	GetRedEnvelope(ctx context.Context, appID string, live bool, id string) (*store.RedEnvelopeRow, error)
+	LockRedEnvelope(ctx context.Context, id string) (*store.RedEnvelopeRow, error)
+	RedEnvelopeByOrderNo(ctx context.Context, appID string, live bool, orderNo string) (*store.RedEnvelopeRow, error)
+	ListRedEnvelopes(ctx context.Context, appID string, live bool, p store.Page) ([]*store.RedEnvelopeRow, bool, error)
+	DueRedEnvelopes(ctx context.Context, now int64, limit int) ([]string, error)
+	ClaimRedEnvelope(ctx context.Context, id string, now, next int64) (bool, error)
+
+	PayoutSettings(ctx context.Context, appID string, live bool) (polypay.PayoutSettings, error)
+	PutPayoutSettings(ctx context.Context, appID string, live bool, s polypay.PayoutSettings) error
+}
+
 // Tx is every concern at once: what a Hook may touch, since it runs inside
 // whichever transaction produced the caller's object.
 type Tx interface {
@@ -148,6 +192,7 @@ type Tx interface {
 	IdempotencyStore
 	CardStore
 	RiskStore
+	PayoutStore
 	logoStore
 }
 

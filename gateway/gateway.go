@@ -346,7 +346,8 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 		log.Info("vault: card fingerprints re-derived per app and mode", "cards", n)
 	}
 	disp := &webhook.Dispatcher{DB: db, Keys: wkeys, Policy: &outbound.Policy{Allow: cfg.AllowWebhookNets}, Log: log, Schedule: cfg.WebhookSchedule}
-	svc := &core.Service{DB: db, Channels: reg, BaseURL: url, Log: log, OnEvent: disp.Kick, Health: mon, Cards: vaultCards{vlt}}
+	svc := &core.Service{DB: db, Channels: reg, BaseURL: url, Log: log, OnEvent: disp.Kick, Health: mon, Cards: vaultCards{vlt},
+		Payouts: reg, Box: box}
 	if !cfg.Risk.Off {
 		svc.Risk = &risk.Engine{Store: risk.OnDB(db), Config: cfg.Risk, Log: log, OnEvent: disp.Kick}
 	}

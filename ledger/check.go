@@ -40,6 +40,24 @@ type Books interface {
 	// LedgerFees calls fn with every fee line recorded by reconciliation and
 	// the entries of refTypes whose ref_id is the line's key.
 	LedgerFees(ctx context.Context, refTypes []string, fn func(FeeRecord) error) error
+	// LedgerPayouts calls fn with every transfer and red envelope and the
+	// entries of refTypes whose ref_id is its id.
+	LedgerPayouts(ctx context.Context, refTypes []string, fn func(PayoutRecord) error) error
+}
+
+// PayoutRecord is a transfer or a red envelope with its entries: Kind
+// "transfer" or "red_envelope", Status its status, Sent whether a red
+// envelope ever left (sent, received, refunding or refund).
+type PayoutRecord struct {
+	Kind     string
+	ID       string
+	AppID    string
+	Livemode bool
+	Currency string
+	Channel  string
+	Amount   int64
+	Status   string
+	Entries  []Entry
 }
 
 // Entry is one stored ledger line.
@@ -121,6 +139,7 @@ type Summary struct {
 	Refunds      int
 	Orders       int
 	Fees         int
+	Payouts      int
 	Balances     map[string]int64 // "app/mode/currency/account" -> balance
 }
 
@@ -131,7 +150,9 @@ var (
 	refundRefs = []string{RefRefund}
 	orderRefs  = []string{RefDiscount}
 	feeRefs    = []string{RefFee}
-	recordOf   = map[string]string{RefCharge: "charge", RefReversal: "charge", RefRefund: "refund", RefDiscount: "order", RefFee: "fee line"}
+	payoutRefs = []string{RefTransfer, RefRedEnvelope, RefRedEnvelopeRefund}
+	recordOf   = map[string]string{RefCharge: "charge", RefReversal: "charge", RefRefund: "refund", RefDiscount: "order", RefFee: "fee line",
+		RefTransfer: "transfer", RefRedEnvelope: "red envelope", RefRedEnvelopeRefund: "red envelope"}
 )
 
 // Check verifies the books: every transaction balances within its book;
@@ -171,6 +192,7 @@ func (c *checker) run(ctx context.Context, b Books) error {
 		func(ctx context.Context, b Books) error { return b.LedgerRefunds(ctx, refundRefs, c.refund) },
 		func(ctx context.Context, b Books) error { return b.LedgerOrders(ctx, orderRefs, c.order) },
 		func(ctx context.Context, b Books) error { return b.LedgerFees(ctx, feeRefs, c.fee) },
+		func(ctx context.Context, b Books) error { return b.LedgerPayouts(ctx, payoutRefs, c.payout) },
 		c.orphans,
 		c.books,
 	}
@@ -257,6 +279,34 @@ func (c *checker) fee(r FeeRecord) error {
 	c.sum.Fees++
 	c.record(r.Entries)
 	c.agree("fee", r.Fee.Ref, Fee(r.Fee), r.Entries)
+	return nil
+}
+
+// payout: a paid transfer has its TransferPaid postings, any other none;
+// a red envelope that left has its RedEnvelopeSent postings, and one
+// refunded its RedEnvelopeRefunded postings too.
+func (c *checker) payout(r PayoutRecord) error {
+	c.sum.Payouts++
+	c.record(r.Entries)
+	if r.Kind == "transfer" {
+		want := TransferPaid(&polypay.Transfer{ID: r.ID, AppID: r.AppID, Livemode: r.Livemode, Currency: r.Currency, Channel: r.Channel, Amount: r.Amount})
+		if r.Status != string(polypay.TransferPaid) {
+			want.Lines = nil
+		}
+		c.agree("transfer", r.ID, want, r.Entries)
+		return nil
+	}
+	env := &polypay.RedEnvelope{ID: r.ID, AppID: r.AppID, Livemode: r.Livemode, Currency: r.Currency, Channel: r.Channel, Amount: r.Amount}
+	sent, back := RedEnvelopeSent(env), RedEnvelopeRefunded(env)
+	switch polypay.RedEnvelopeStatus(r.Status) {
+	case polypay.RedEnvelopeSending, polypay.RedEnvelopeFailed:
+		sent.Lines, back.Lines = nil, nil
+	case polypay.RedEnvelopeRefund:
+	default:
+		back.Lines = nil
+	}
+	c.agree("red_envelope", r.ID, sent, r.Entries)
+	c.agree("red_envelope", r.ID, back, r.Entries)
 	return nil
 }
 

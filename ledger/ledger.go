@@ -41,6 +41,11 @@ const (
 	RefRefund   = "refund"   // a refund succeeded: the refund's id
 	RefDiscount = "discount" // a paid order's discount memo: the order's id
 	RefFee      = "fee"      // a statement line's channel fee: the line's key
+	RefTransfer = "transfer" // a transfer paid out: the transfer's id
+	// RefRedEnvelope: a red envelope sent; RefRedEnvelopeRefund: its money
+	// back, unclaimed (both: the envelope's id).
+	RefRedEnvelope       = "red_envelope"
+	RefRedEnvelopeRefund = "red_envelope_refund"
 )
 
 // Txn is one ledger transaction: its book (app, mode, currency), the ref it
@@ -105,6 +110,34 @@ func Reversed(c *polypay.Charge) Txn {
 		return move(t, AccountMerchant, ChannelAccount(c.Channel), back)
 	}
 	return t
+}
+
+// TransferPaid is a transfer the channel paid: the merchant's funds at the
+// channel went to the payee, and the gateway owes the merchant that much
+// less.
+//
+//	debit  merchant           amount
+//	credit channel:<channel>  amount
+func TransferPaid(t *polypay.Transfer) Txn {
+	tx := Txn{AppID: t.AppID, Livemode: t.Livemode, Currency: t.Currency, RefType: RefTransfer, RefID: t.ID}
+	return move(tx, AccountMerchant, ChannelAccount(t.Channel), t.Amount)
+}
+
+// RedEnvelopeSent is a red envelope WeChat sent: the money left the
+// merchant's funds at WeChat for the recipient.
+//
+//	debit  merchant         amount
+//	credit channel:wx_pub   amount
+func RedEnvelopeSent(r *polypay.RedEnvelope) Txn {
+	t := Txn{AppID: r.AppID, Livemode: r.Livemode, Currency: r.Currency, RefType: RefRedEnvelope, RefID: r.ID}
+	return move(t, AccountMerchant, ChannelAccount(r.Channel), r.Amount)
+}
+
+// RedEnvelopeRefunded is a red envelope left unclaimed: WeChat gave the
+// money back to the merchant's funds (the reverse of RedEnvelopeSent).
+func RedEnvelopeRefunded(r *polypay.RedEnvelope) Txn {
+	t := Txn{AppID: r.AppID, Livemode: r.Livemode, Currency: r.Currency, RefType: RefRedEnvelopeRefund, RefID: r.ID}
+	return move(t, ChannelAccount(r.Channel), AccountMerchant, r.Amount)
 }
 
 // Order is what the books need of an order.

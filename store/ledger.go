@@ -242,3 +242,26 @@ func (tx *Tx) eachRow(ctx context.Context, q string, args []any, fn func(*sql.Ro
 	}
 	return rows.Err()
 }
+
+// LedgerPayouts calls fn with every transfer, then every red envelope,
+// each with its entries of refTypes.
+func (tx *Tx) LedgerPayouts(ctx context.Context, refTypes []string, fn func(ledger.PayoutRecord) error) error {
+	for _, kind := range []struct{ kind, table string }{{"transfer", "transfers"}, {"red_envelope", "red_envelopes"}} {
+		q := `SELECT p.id, p.app_id, p.livemode, p.currency, p.channel, p.amount, p.status, ` + entryCols + `
+ FROM ` + kind.table + ` p` + entryJoin("p.id", refTypes) + ` ORDER BY p.id`
+		err := eachRecord(ctx, tx, q, strArgs(refTypes), func(rows *sql.Rows, e *entryRow) (string, ledger.PayoutRecord, error) {
+			r := ledger.PayoutRecord{Kind: kind.kind}
+			var live int
+			err := rows.Scan(append([]any{&r.ID, &r.AppID, &live, &r.Currency, &r.Channel, &r.Amount, &r.Status}, e.dest()...)...)
+			r.Livemode = live == 1
+			return r.ID, r, err
+		}, func(r ledger.PayoutRecord, es []ledger.Entry) error {
+			r.Entries = es
+			return fn(r)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
