@@ -27,7 +27,7 @@ type payee struct {
 	sends    int
 	dupPaid  int
 	answer   func(no string) (polypay.PayoutState, error) // nil: paid at once
-	loseSend func(no string) bool                          // the request never arrives
+	loseSend func(no string) bool                         // the request never arrives
 }
 
 var errLost = errors.New("connection reset: outcome unknown")
@@ -77,7 +77,9 @@ func (p *payee) QueryTransfer(_ context.Context, t *polypay.Transfer) (*polypay.
 
 type onePayee struct{ p *payee }
 
-func (o onePayee) Payouter(context.Context, string, bool, string) (polypay.Payouter, error) { return o.p, nil }
+func (o onePayee) Payouter(context.Context, string, bool, string) (polypay.Payouter, error) {
+	return o.p, nil
+}
 func (o onePayee) RedEnvelopes(context.Context, string, bool) (polypay.RedEnvelopeSender, error) {
 	return nil, polypay.ParamError("channel", "no red envelopes")
 }
