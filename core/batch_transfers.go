@@ -452,7 +452,7 @@ func (s *Service) CancelBatchTransfer(ctx context.Context, who Caller, id string
 		if b.Status != polypay.BatchScheduled {
 			return polypay.ParamError("status", "批量付款 %s 的状态是 %s，只有 scheduled 的批次可以取消", b.ID, b.Status)
 		}
-		return s.setBatchMembers(ctx, tx, b, polypay.BatchCanceled, polypay.TransferCanceled, "", 0)
+		return s.setBatchMembers(ctx, tx, b, polypay.BatchCanceled, polypay.TransferCanceled, "", 0, 0)
 	})
 	if err != nil {
 		return nil, err
@@ -463,7 +463,21 @@ func (s *Service) CancelBatchTransfer(ctx context.Context, who Caller, id string
 // ApproveBatchTransfer releases a scheduled batch for sending; its creator
 // may not approve it.
 func (s *Service) ApproveBatchTransfer(ctx context.Context, who Caller, id, approver string) (any, error) {
-	err := s.write(ctx, func(tx Tx) error {
+	var b0 *store.BatchTransferRow
+	if err := s.read(ctx, func(tx Tx) (err error) { b0, err = tx.GetBatchTransfer(ctx, who.App.ID, who.Live, id); return }); err != nil {
+		return nil, err
+	}
+	pay, err := s.payouter(ctx, who.App.ID, who.Live, b0.Channel)
+	if err != nil {
+		return nil, err
+	}
+	// As at creation: fan-out members are due at once (dispatchBatch or the
+	// poller claims each), a batch call's are left to that call.
+	var delay int64
+	if _, ok := pay.(polypay.BatchPayouter); ok {
+		delay = QuerySchedule[0]
+	}
+	err = s.write(ctx, func(tx Tx) error {
 		b, err := tx.GetBatchTransfer(ctx, who.App.ID, who.Live, id)
 		if err != nil {
 			return err
@@ -474,7 +488,7 @@ func (s *Service) ApproveBatchTransfer(ctx context.Context, who Caller, id, appr
 		case b.CreatedBy == approver:
 			return polypay.ParamError("id", "不能审批自己发起的批量付款 %s", b.ID)
 		}
-		return s.setBatchMembers(ctx, tx, b, polypay.BatchPending, polypay.TransferPending, approver, tx.Now())
+		return s.setBatchMembers(ctx, tx, b, polypay.BatchPending, polypay.TransferPending, approver, tx.Now(), delay)
 	})
 	if err != nil {
 		return nil, err
@@ -484,7 +498,7 @@ func (s *Service) ApproveBatchTransfer(ctx context.Context, who Caller, id, appr
 }
 
 // setBatchMembers moves a scheduled batch and its scheduled transfers on.
-func (s *Service) setBatchMembers(ctx context.Context, tx Tx, b *store.BatchTransferRow, bs polypay.BatchStatus, ts polypay.TransferStatus, approver string, at int64) error {
+func (s *Service) setBatchMembers(ctx context.Context, tx Tx, b *store.BatchTransferRow, bs polypay.BatchStatus, ts polypay.TransferStatus, approver string, at, delay int64) error {
 	b.Status, b.ApprovedBy, b.ApprovedAt = bs, approver, at
 	if err := tx.UpdateBatchTransfer(ctx, b); err != nil {
 		return err
@@ -502,7 +516,7 @@ func (s *Service) setBatchMembers(ctx context.Context, tx Tx, b *store.BatchTran
 			return err
 		}
 		if ts == polypay.TransferPending {
-			if err := tx.ScheduleTransfer(ctx, t.ID, tx.Now()+QuerySchedule[0]); err != nil {
+			if err := tx.ScheduleTransfer(ctx, t.ID, tx.Now()+delay); err != nil {
 				return err
 			}
 		}

@@ -60,14 +60,20 @@ func (s *Service) checkTransfer(ctx context.Context, id string) {
 	if t.Status != polypay.TransferPending {
 		return
 	}
-	if !t.Sent {
-		s.waitPayoutRate(ctx, t)
-		s.sendTransfer(ctx, id)
-		return
-	}
 	pay, err := s.payouter(ctx, t.AppID, t.Livemode, t.Channel)
 	if err != nil {
 		s.logTransferErr("finding payout connector", id, err)
+		return
+	}
+	bp, batchCall := pay.(polypay.BatchPayouter)
+	batchCall = batchCall && t.BatchID != ""
+	if !t.Sent {
+		if batchCall {
+			s.resendBatch(ctx, bp, t.BatchID, false) // its batch, in one call
+			return
+		}
+		s.waitPayoutRate(ctx, t)
+		s.sendTransfer(ctx, id)
 		return
 	}
 	res, err := pay.QueryTransfer(ctx, &t.Transfer)
@@ -77,8 +83,8 @@ func (s *Service) checkTransfer(ctx context.Context, id string) {
 	}
 	if res.State == polypay.PayoutNotFound {
 		s.Log.Warn("channel holds no payout for a transfer sent earlier: sending it again", "transfer", id)
-		if bp, ok := pay.(polypay.BatchPayouter); ok && t.BatchID != "" {
-			s.resendBatch(ctx, bp, t.BatchID) // the batch, under its own number
+		if batchCall {
+			s.resendBatch(ctx, bp, t.BatchID, true) // the batch, under its own number
 			return
 		}
 		res, err = s.callTransfer(ctx, t)
@@ -95,9 +101,10 @@ func (s *Service) waitPayoutRate(ctx context.Context, t *store.TransferRow) {
 	_ = l.(*rate.Limiter).Wait(ctx) // a canceled context ends the poll anyway
 }
 
-// resendBatch sends a batch whose batch call the channel never received
-// again, under the same batch number.
-func (s *Service) resendBatch(ctx context.Context, bp polypay.BatchPayouter, batchID string) {
+// resendBatch sends a batch's members in one batch call under the batch's
+// number: those never sent (again false: a node died before its batch
+// call), or all pending ones (again true: the channel never received it).
+func (s *Service) resendBatch(ctx context.Context, bp polypay.BatchPayouter, batchID string, again bool) {
 	var b *store.BatchTransferRow
 	var members []*store.TransferRow
 	if err := s.read(ctx, func(tx Tx) (err error) {
@@ -110,5 +117,5 @@ func (s *Service) resendBatch(ctx context.Context, bp polypay.BatchPayouter, bat
 		s.Log.Error("reading batch transfer", "batch", batchID, "err", err)
 		return
 	}
-	s.sendBatch(ctx, bp, b, members, true)
+	s.sendBatch(ctx, bp, b, members, again)
 }
