@@ -54,6 +54,13 @@ const (
 	ActWebhooks    Action = "manage_webhooks"
 	ActManageRisk  Action = "manage_risk" // rules, lists, lifting blocks
 	ActReviewRisk  Action = "review_risk" // approving or rejecting held charges
+	// ActApprovePayout approves (sends) or cancels a scheduled transfer or
+	// batch. Finance and owners only: an admin can roll the app's API keys
+	// and so create payouts through the API, which would let one person
+	// both ask for and release money (core refuses only a payout's
+	// recorded creator, and API payouts are recorded as "api").
+	ActApprovePayout  Action = "approve_payout"
+	ActPayoutSettings Action = "payout_settings" // the approval threshold and batch rule
 )
 
 // Can is the permission table: read_only can do none of these.
@@ -63,6 +70,10 @@ func (r Role) Can(a Action) bool {
 		return r == RoleOwner || r == RoleAdmin
 	case ActRefund, ActResolve:
 		return r == RoleOwner || r == RoleAdmin || r == RoleFinance
+	case ActApprovePayout:
+		return r == RoleOwner || r == RoleFinance
+	case ActPayoutSettings:
+		return r == RoleOwner || r == RoleAdmin
 	case ActManageUsers:
 		// Admins manage users too, but not owners (see manageable).
 		return r == RoleOwner || r == RoleAdmin

@@ -125,6 +125,15 @@ func New(cfg Config) *Console {
 	m.HandleFunc("GET /console/apps/{app}/risk/lists", c.authed(c.inApp(c.riskLists)))
 	m.HandleFunc("GET /console/apps/{app}/risk/rules", c.authed(c.inApp(c.riskRules)))
 	m.HandleFunc("GET /console/apps/{app}/risk/review", c.authed(c.inApp(c.riskReview)))
+	m.HandleFunc("GET /console/payouts", c.authed(c.payoutsIndex))
+	m.HandleFunc("GET /console/apps/{app}/payouts", c.authed(c.inApp(c.payoutList("", "transfers", fillTransfers))))
+	m.HandleFunc("GET /console/apps/{app}/payouts/batches", c.authed(c.inApp(c.payoutList("/batches", "batches", fillBatches))))
+	m.HandleFunc("GET /console/apps/{app}/payouts/red-envelopes", c.authed(c.inApp(c.payoutList("/red-envelopes", "red_envelopes", fillEnvelopes))))
+	m.HandleFunc("GET /console/apps/{app}/payouts/batch-refunds", c.authed(c.inApp(c.payoutList("/batch-refunds", "batch_refunds", fillBatchRefunds))))
+	m.HandleFunc("GET /console/apps/{app}/payouts/approvals", c.authed(c.inApp(c.payoutApprovals)))
+	m.HandleFunc("GET /console/apps/{app}/payouts/transfers/{id}", c.authed(c.inApp(c.payoutTransfer)))
+	m.HandleFunc("GET /console/apps/{app}/payouts/batches/{id}", c.authed(c.inApp(c.payoutBatch)))
+	m.HandleFunc("GET /console/apps/{app}/payouts/batch-refunds/{id}", c.authed(c.inApp(c.payoutBatchRefund)))
 	for _, p := range PostRoutes {
 		m.HandleFunc("POST "+p.Pattern, c.authed(c.post(p.Action, c.postHandler(p.Pattern))))
 	}
@@ -170,6 +179,11 @@ var PostRoutes = []PostRoute{
 	{"/console/apps/{app}/risk/rules/{id}/delete", ActManageRisk},
 	{"/console/apps/{app}/risk/review/{id}/approve", ActReviewRisk},
 	{"/console/apps/{app}/risk/review/{id}/reject", ActReviewRisk},
+	{"/console/apps/{app}/payouts/transfers/{id}/approve", ActApprovePayout},
+	{"/console/apps/{app}/payouts/transfers/{id}/cancel", ActApprovePayout},
+	{"/console/apps/{app}/payouts/batches/{id}/approve", ActApprovePayout},
+	{"/console/apps/{app}/payouts/batches/{id}/cancel", ActApprovePayout},
+	{"/console/apps/{app}/payouts/settings", ActPayoutSettings},
 }
 
 func (c *Console) postHandler(pattern string) handler {
@@ -206,6 +220,9 @@ func (c *Console) postHandler(pattern string) handler {
 		return c.orgWide(c.userAction(c.resetPassword))
 	}
 	if h := c.riskPostHandler(pattern); h != nil {
+		return c.inApp(h)
+	}
+	if h := c.payoutPostHandler(pattern); h != nil {
 		return c.inApp(h)
 	}
 	panic("console: no handler for " + pattern)

@@ -499,6 +499,9 @@ func TestRoles(t *testing.T) {
 		console.ActManageUsers: {console.RoleOwner, console.RoleAdmin},
 		console.ActManageRisk:  {console.RoleOwner, console.RoleAdmin},
 		console.ActReviewRisk:  {console.RoleOwner, console.RoleAdmin},
+		// Payouts: finance releases money, admins set the rules (auth.go).
+		console.ActApprovePayout:  {console.RoleOwner, console.RoleFinance},
+		console.ActPayoutSettings: {console.RoleOwner, console.RoleAdmin},
 	}
 	for _, rt := range console.PostRoutes {
 		for role, c := range clients {

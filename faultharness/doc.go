@@ -6,6 +6,11 @@
 // simulators and the receiver misbehave. It then checks the invariants
 // against the simulators' own books and prints them as a table.
 //
+// The load takes money in (charges, refunds) and pays it out: transfers
+// and batch transfers on the alipay channel (payouts_test.go), checked
+// against the Alipay simulator's payouts and funds: every payee paid
+// exactly once, or not at all when the account is frozen or unknown.
+//
 //	go test -tags faultharness -run TestFaultHarness -timeout 30m ./faultharness -args -duration 10m
 //	go test -tags faultharness -run TestFaultHarness ./faultharness   # short: 60 s, about 5 crashes
 //	... -args -postgres postgres://postgres@127.0.0.1:5432/test?sslmode=disable   # on PostgreSQL

@@ -86,15 +86,16 @@ type harness struct {
 	api    string
 	client *http.Client
 
-	db     *store.DB
-	reg    *channel.Registry
-	sb     *sandbox.Sandbox
-	faults *simfault.Faults
-	simURL string
-	app    *core.NewApp
-	aliMID string // the app's sandbox Alipay app_id
-	wxMID  string // the app's sandbox WeChat Pay mchid
-	recv   *receiver
+	db      *store.DB
+	reg     *channel.Registry
+	sb      *sandbox.Sandbox
+	faults  *simfault.Faults
+	simURL  string
+	app     *core.NewApp
+	aliMID  string // the app's sandbox Alipay app_id
+	wxMID   string // the app's sandbox WeChat Pay mchid
+	recv    *receiver
+	payouts *payouts // the payees the merchant asked for (payouts_test.go)
 
 	procMu  sync.Mutex
 	proc    *exec.Cmd
@@ -207,6 +208,7 @@ func newHarness(t *testing.T, seed uint64) *harness {
 	if h.wxMID, err = h.reg.SandboxMerchantID(ctx, h.app.AppID, "wx"); err != nil {
 		t.Fatal(err)
 	}
+	h.startPayouts()
 
 	// polypay on a fixed address: channels notify the URL given when the
 	// charge was made, so every incarnation must listen where the first did.
@@ -420,7 +422,11 @@ func (h *harness) run() {
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(end) {
-				h.flow()
+				if h.float() < payoutShare {
+					h.payoutFlow()
+				} else {
+					h.flow()
+				}
 			}
 		}()
 	}
@@ -629,6 +635,7 @@ type state struct {
 	undeliverable int
 	received      map[string]int
 	ledger        map[string]int64 // account -> balance
+	pay           *payoutState
 	h             *harness
 }
 
@@ -714,14 +721,14 @@ func (h *harness) snapshot() *state {
 		h.t.Fatalf("reading polypay's charges: %v", err)
 	}
 	s.readSQL()
+	h.snapshotPayouts(s)
 	s.received = h.recv.received()
 	return s
 }
 
-// readSQL reads what the store has no listing for: every event, and the
-// ledger's balances.
-func (s *state) readSQL() {
-	h := s.h
+// openSQL opens polypay's database read-only, with the placeholder of its
+// first parameter.
+func (h *harness) openSQL() (*sql.DB, string) {
 	var db *sql.DB
 	var err error
 	ph := "?"
@@ -734,6 +741,14 @@ func (s *state) readSQL() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	return db, ph
+}
+
+// readSQL reads what the store has no listing for: every event, and the
+// ledger's balances.
+func (s *state) readSQL() {
+	h := s.h
+	db, ph := h.openSQL()
 	defer db.Close()
 	// An event made before the harness registered its endpoint has nowhere
 	// to go (the daily reconciliation job may emit one as the node starts,
@@ -807,7 +822,7 @@ func (s *state) converged() bool {
 			return false
 		}
 	}
-	return true
+	return s.pay.converged()
 }
 
 // check prints the table and fails the test on any broken invariant.
@@ -911,8 +926,12 @@ func (h *harness) check() {
 	add("channel refunds unknown to polypay (twice sent)", orphans, 0, orphans == 0)
 	add("refunds still pending / failed in polypay", "-", fmt.Sprintf("%d / %d", ppPending, ppFailed), ppPending == 0)
 
+	// 2b. Payouts (payouts_test.go).
+	h.checkPayouts(s, add, problem)
+
 	// 3. Statements: net money per Ping++ channel, from the channel's books,
-	// from polypay's charges and refunds, and from polypay's ledger.
+	// from polypay's charges, refunds and transfers, and from polypay's
+	// ledger.
 	chNet, ppNet := map[string]int64{}, map[string]int64{}
 	for _, tr := range s.trades() {
 		row := s.charges[tr.outTradeNo]
@@ -931,6 +950,13 @@ func (h *harness) check() {
 		if polypayPaid(row.c) {
 			ppNet[row.c.Channel] += row.c.Amount - row.c.AmountRefunded
 		}
+	}
+	chOut, ppOut := s.pay.netByChannel()
+	for n, v := range chOut {
+		chNet[n] -= v
+	}
+	for n, v := range ppOut {
+		ppNet[n] -= v
 	}
 	var names []string
 	seen := map[string]bool{}
@@ -991,6 +1017,7 @@ func (h *harness) check() {
 			problem("%d events for one state change: %s", n, k)
 		}
 	}
+	lackEvents += s.pay.lackEvents(perObject, problem)
 	for id, row := range s.charges {
 		if polypayPaid(row.c) && perObject[polypay.EventChargeSucceeded+" "+id] != 1 {
 			lackEvents++
@@ -1024,6 +1051,7 @@ func (h *harness) check() {
 		h.counted("charges created"), h.counted("charges requested"), h.counted("charges refused"), h.counted("customer payments"),
 		h.counted("declined"), h.counted("abandoned"), h.counted("refunds requested"), h.counted("refunds refused"),
 		h.counted("reversals refused"), h.counted("api retries"))
+	fmt.Fprintln(&b, h.payoutLoad())
 	fmt.Fprintf(&b, "channel faults: %d API calls: %d 503, %d 502 after the work, %d hung, %d hung after the work; %d notifications: %d dropped, %d reply lost, %d duplicated, %d delayed, %d re-ordered, %d failed (polypay down)\n",
 		fs.Requests, fs.Fail5xx, fs.Fail5xxAfter, fs.Hang, fs.HangAfter, fs.Notifications, fs.Drop, fs.LoseReply, fs.Duplicate, fs.Delay, fs.Reorder, fs.SendError)
 	fmt.Fprintf(&b, "merchant endpoint: %d requests: %d answered 500, %d hung past polypay's timeout, %d refused during outages\n\n",

@@ -12,9 +12,12 @@ import (
 type matcher struct {
 	req   Request
 	chans []string
-	// the day's records, by charge id and refund order_no
-	chargeByID map[string]*polypay.Charge
-	refundByNo map[string]*polypay.Refund
+	// payoutChans are the family's transfer channels (payoutChannels).
+	payoutChans []string
+	// the day's records, by charge id, refund order_no and transfer id
+	chargeByID   map[string]*polypay.Charge
+	refundByNo   map[string]*polypay.Refund
+	transferByID map[string]*polypay.Transfer
 }
 
 // ours reports whether a charge belongs to the reconciled app, mode and family.
@@ -24,15 +27,18 @@ func (m *matcher) ours(c *polypay.Charge) bool {
 
 // match pairs statement lines with polypay's records: every line becomes
 // an item, and so does every record of the day no line named.
-func (m *matcher) match(ctx context.Context, db Store, lines []polypay.StatementLine, charges []*polypay.Charge,
-	refunds []*polypay.Refund, step func()) ([]*item, error) {
+func (m *matcher) match(ctx context.Context, db Store, lines []polypay.StatementLine, recs records, step func()) ([]*item, error) {
 	m.chargeByID = map[string]*polypay.Charge{}
-	for _, c := range charges {
+	for _, c := range recs.charges {
 		m.chargeByID[c.ID] = c
 	}
 	m.refundByNo = map[string]*polypay.Refund{}
-	for _, r := range refunds {
+	for _, r := range recs.refunds {
 		m.refundByNo[r.OrderNo] = r
+	}
+	m.transferByID = map[string]*polypay.Transfer{}
+	for _, t := range recs.transfers {
+		m.transferByID[t.ID] = t
 	}
 	seen := map[string]bool{}
 	var items []*item
@@ -45,13 +51,13 @@ func (m *matcher) match(ctx context.Context, db Store, lines []polypay.Statement
 			items = append(items, it)
 			step()
 		}
-		for _, c := range charges {
+		for _, c := range recs.charges {
 			if !seen[lineKey(&polypay.StatementLine{Kind: polypay.StatementPayment, OutTradeNo: c.ID})] {
 				items = append(items, unstatedCharge(c))
 			}
 			step()
 		}
-		for _, r := range refunds {
+		for _, r := range recs.refunds {
 			if r.Status != polypay.RefundFailed && !seen[lineKey(&polypay.StatementLine{Kind: polypay.StatementRefund, RefundNo: r.OrderNo})] {
 				it, err := unstatedRefund(ctx, tx, r)
 				if err != nil {
@@ -61,6 +67,7 @@ func (m *matcher) match(ctx context.Context, db Store, lines []polypay.Statement
 			}
 			step()
 		}
+		items = append(items, m.unstatedTransfers(recs.transfers, seen, step)...)
 		return nil
 	})
 	return items, err
@@ -71,16 +78,8 @@ func (m *matcher) match(ctx context.Context, db Store, lines []polypay.Statement
 func (m *matcher) lineItem(ctx context.Context, tx Tx, l *polypay.StatementLine, seen map[string]bool) (*item, error) {
 	it := &item{line: l}
 	it.out.Statement = l
-	it.out.ChargeID, it.out.RefundNo = l.OutTradeNo, l.RefundNo
-	c, err := m.lineCharge(ctx, tx, l)
-	if err != nil {
+	if err := m.lineRecords(ctx, tx, it); err != nil {
 		return nil, err
-	}
-	it.charge = c
-	if l.Kind == polypay.StatementRefund && l.RefundNo != "" {
-		if it.refund, err = m.lineRefund(ctx, tx, l, c); err != nil {
-			return nil, err
-		}
 	}
 	key := lineKey(l)
 	it.dup = seen[key]
@@ -89,6 +88,30 @@ func (m *matcher) lineItem(ctx context.Context, tx Tx, l *polypay.StatementLine,
 		return nil, err
 	}
 	return it, nil
+}
+
+// lineRecords finds what polypay holds of a line: the transfer a payout
+// line names, the charge (and refund) a payment or refund line names.
+func (m *matcher) lineRecords(ctx context.Context, tx Tx, it *item) error {
+	l := it.line
+	if l.Kind == polypay.StatementPayout {
+		if l.PayoutNo != "" {
+			it.out.TransferID = polypay.TransferIDOf(l.PayoutNo)
+		}
+		var err error
+		it.transfer, err = m.lineTransfer(ctx, tx, l)
+		return err
+	}
+	it.out.ChargeID, it.out.RefundNo = l.OutTradeNo, l.RefundNo
+	c, err := m.lineCharge(ctx, tx, l)
+	if err != nil {
+		return err
+	}
+	it.charge = c
+	if l.Kind == polypay.StatementRefund && l.RefundNo != "" {
+		it.refund, err = m.lineRefund(ctx, tx, l, c)
+	}
+	return err
 }
 
 // lineCharge is the charge a line names, nil when polypay has none of
@@ -148,8 +171,12 @@ func unstatedRefund(ctx context.Context, tx Tx, r *polypay.Refund) (*item, error
 }
 
 // lineKey identifies what a line is about: one payment per charge, one
-// line per refund number (Alipay's reversal of a paid trade has none).
+// line per refund number (Alipay's reversal of a paid trade has none), one
+// payout per transfer.
 func lineKey(l *polypay.StatementLine) string {
+	if l.Kind == polypay.StatementPayout {
+		return "payout:" + l.PayoutNo
+	}
 	if l.Kind == polypay.StatementRefund {
 		if l.RefundNo == "" {
 			return "reverse:" + l.OutTradeNo
@@ -177,6 +204,9 @@ func (m *matcher) classify(ctx context.Context, tx Tx, it *item) error {
 	if it.dup {
 		set(OnlyChannel, "the statement lists %s a second time", lineKey(l))
 		return nil
+	}
+	if l.Kind == polypay.StatementPayout {
+		return m.classifyPayout(ctx, tx, it, set)
 	}
 	if c == nil {
 		set(OnlyChannel, "the channel has a %s of %d for %q that polypay does not know", l.Kind, l.Amount, l.OutTradeNo)
@@ -242,15 +272,8 @@ func (m *matcher) classify(ctx context.Context, tx Tx, it *item) error {
 func (m *matcher) recheck(ctx context.Context, db Store, it *item) error {
 	was := it.out.Kind
 	return db.ReadRecon(ctx, func(tx Tx) error {
-		c, err := tx.LockCharge(ctx, it.charge.ID)
-		if err != nil {
+		if err := reload(ctx, tx, it); err != nil {
 			return err
-		}
-		it.charge = c
-		if it.refund != nil {
-			if it.refund, err = tx.RefundByOrderNo(ctx, it.refund.OrderNo); err != nil {
-				return err
-			}
 		}
 		if err := m.classify(ctx, tx, it); err != nil {
 			return err
@@ -261,4 +284,20 @@ func (m *matcher) recheck(ctx context.Context, db Store, it *item) error {
 		}
 		return nil
 	})
+}
+
+// reload reads an item's records again.
+func reload(ctx context.Context, tx Tx, it *item) error {
+	var err error
+	if it.transfer != nil {
+		it.transfer, err = tx.TransferByID(ctx, it.transfer.ID)
+		return err
+	}
+	if it.charge, err = tx.LockCharge(ctx, it.charge.ID); err != nil {
+		return err
+	}
+	if it.refund != nil {
+		it.refund, err = tx.RefundByOrderNo(ctx, it.refund.OrderNo)
+	}
+	return err
 }

@@ -1,10 +1,10 @@
 // Package reconcile checks polypay's records against the channels' own
 // statements (对账): for one app, mode, channel family and day it downloads
 // the statement through the connector (polypay.Statementer), matches it
-// line by line with the charges, refunds and ledger postings of that day,
-// settles by an active query what a query can settle, posts the channel's
-// fees to the ledger once per line, and keeps what is left as open
-// discrepancies until someone resolves them with a note.
+// line by line with the charges, refunds, transfers and ledger postings of
+// that day, settles by an active query what a query can settle, posts the
+// channel's fees to the ledger once per line, and keeps what is left as
+// open discrepancies until someone resolves them with a note.
 package reconcile
 
 import (
@@ -37,6 +37,18 @@ type Settler interface {
 	// order_no) and applies a final answer; ENotFound for an unknown
 	// refund, else the connector's errors.
 	SettleRefund(ctx context.Context, orderNo string) (*polypay.Refund, error)
+}
+
+// TransferSettler is a Settler that can also settle a transfer: ask the
+// channel about a pending transfer (QueryTransfer, never a send) and apply
+// a final answer the way the transfer poller does. It is optional: with a
+// Settler that lacks it, a payout line whose transfer polypay still holds
+// pending stays status_differs until a later run, the poller having
+// settled it meanwhile.
+type TransferSettler interface {
+	// SettleTransfer returns the transfer as it is afterwards; ENotFound
+	// for an unknown transfer, else the connector's errors.
+	SettleTransfer(ctx context.Context, transferID string) (*polypay.Transfer, error)
 }
 
 // Engine runs reconciliations.
@@ -121,8 +133,11 @@ type Line struct {
 	ChargeID  string
 	RefundID  string
 	RefundNo  string
-	Settled   bool // a query settled a difference and it now matches
-	Detail    string
+	// TransferID is the transfer a payout line names (tr_ + its
+	// PayoutNo), or a paid transfer no line names.
+	TransferID string
+	Settled    bool // a query settled a difference and it now matches
+	Detail     string
 }
 
 // Result is a finished run.
@@ -134,12 +149,21 @@ type Result struct {
 
 // item is one thing to classify, with what polypay knows of it.
 type item struct {
-	line   *polypay.StatementLine // nil: only polypay has it
-	charge *polypay.Charge
-	refund *polypay.Refund
-	out    Line
-	disc   *Discrepancy
-	dup    bool
+	line     *polypay.StatementLine // nil: only polypay has it
+	charge   *polypay.Charge
+	refund   *polypay.Refund
+	transfer *polypay.Transfer // payout lines and unstated transfers
+	out      Line
+	disc     *Discrepancy
+	dup      bool
+}
+
+// records are polypay's side of a day: charges paid, refunds made and
+// transfers paid in it.
+type records struct {
+	charges   []*polypay.Charge
+	refunds   []*polypay.Refund
+	transfers []*polypay.Transfer
 }
 
 // Run reconciles one app's family for one day and stores the outcome: the
@@ -201,16 +225,16 @@ func (e *Engine) progress(req Request, run *Run, step string) {
 }
 
 func (e *Engine) run(ctx context.Context, req Request, st polypay.Statementer, run *Run, chans []string, from, to int64) (*Result, error) {
-	lines, charges, refunds, err := e.load(ctx, req, st, chans, from, to)
+	m := &matcher{req: req, chans: chans, payoutChans: payoutChannels(chans)}
+	lines, recs, err := e.load(ctx, req, st, m, from, to)
 	if err != nil {
 		return nil, err
 	}
 	run.StatementLines = int64(len(lines))
-	run.Total = int64(1 + len(lines) + len(charges) + len(refunds) + 1)
+	run.Total = int64(1 + len(lines) + len(recs.charges) + len(recs.refunds) + len(recs.transfers) + 1)
 	e.progress(req, run, "download")
 
-	m := &matcher{req: req, chans: chans}
-	items, err := m.match(ctx, e.Store, lines, charges, refunds, func() { e.progress(req, run, "match") })
+	items, err := m.match(ctx, e.Store, lines, recs, func() { e.progress(req, run, "match") })
 	if err != nil {
 		return nil, err
 	}
@@ -230,10 +254,10 @@ func (e *Engine) run(ctx context.Context, req Request, st polypay.Statementer, r
 	return res, nil
 }
 
-// load downloads the day's statement and reads polypay's charges paid and
-// refunds made that day.
-func (e *Engine) load(ctx context.Context, req Request, st polypay.Statementer, chans []string, from, to int64) (
-	lines []polypay.StatementLine, charges []*polypay.Charge, refunds []*polypay.Refund, err error) {
+// load downloads the day's statement and reads polypay's charges paid,
+// refunds made and transfers paid that day.
+func (e *Engine) load(ctx context.Context, req Request, st polypay.Statementer, m *matcher, from, to int64) (
+	lines []polypay.StatementLine, recs records, err error) {
 	lines, err = st.Statement(ctx, req.Day)
 	if polypay.ErrorCode(err) == polypay.ENotFound {
 		// No statement: the channel saw no money move that day (or has
@@ -241,20 +265,23 @@ func (e *Engine) load(ctx context.Context, req Request, st polypay.Statementer, 
 		lines, err = nil, nil
 	}
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("statement of %s for %s: %w", req.Family, req.Day, err)
+		return nil, recs, fmt.Errorf("statement of %s for %s: %w", req.Family, req.Day, err)
 	}
 	err = e.Store.ReadRecon(ctx, func(tx Tx) error {
 		var err error
-		if charges, err = tx.ChargesPaidBetween(ctx, req.AppID, req.Live, chans, from, to); err != nil {
+		if recs.charges, err = tx.ChargesPaidBetween(ctx, req.AppID, req.Live, m.chans, from, to); err != nil {
 			return err
 		}
-		refunds, err = tx.RefundsCreatedBetween(ctx, req.AppID, req.Live, chans, from, to)
+		if recs.refunds, err = tx.RefundsCreatedBetween(ctx, req.AppID, req.Live, m.chans, from, to); err != nil {
+			return err
+		}
+		recs.transfers, err = tx.TransfersPaidBetween(ctx, req.AppID, req.Live, m.payoutChans, from, to)
 		return err
 	})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, recs, err
 	}
-	return lines, charges, refunds, nil
+	return lines, recs, nil
 }
 
 // settleAll settles what a query can: the channel's word then goes through
@@ -264,7 +291,7 @@ func (e *Engine) load(ctx context.Context, req Request, st polypay.Statementer, 
 func (e *Engine) settleAll(ctx context.Context, req Request, run *Run, m *matcher, items []*item) error {
 	var settle []*item
 	for _, it := range items {
-		if settleable(it) {
+		if e.settleable(it) {
 			settle = append(settle, it)
 		}
 	}
@@ -273,7 +300,8 @@ func (e *Engine) settleAll(ctx context.Context, req Request, run *Run, m *matche
 		if err := e.settle(ctx, it); err != nil {
 			it.out.Detail += fmt.Sprintf("; query failed: %v", errorText(err))
 			if e.Log != nil {
-				e.Log.Warn("reconcile: settling by query", "charge", it.out.ChargeID, "refund_no", it.out.RefundNo, "err", err)
+				e.Log.Warn("reconcile: settling by query", "charge", it.out.ChargeID, "refund_no", it.out.RefundNo,
+					"transfer", it.out.TransferID, "err", err)
 			}
 		} else if err := m.recheck(ctx, e.Store, it); err != nil {
 			return err
@@ -342,8 +370,10 @@ func (r *Run) count(l *Line) {
 	}
 }
 
-// settleable: polypay is behind the channel in a way a query can fix.
-func settleable(it *item) bool {
+// settleable: polypay is behind the channel in a way a query can fix. A
+// transfer polypay failed (or never sent) while the channel paid it is
+// not: decided transfers never change, so that one waits for a person.
+func (e *Engine) settleable(it *item) bool {
 	if it.out.Kind != StatusDiffers || it.line == nil {
 		return false
 	}
@@ -352,13 +382,20 @@ func settleable(it *item) bool {
 		return it.charge != nil && !it.charge.Paid()
 	case polypay.StatementRefund:
 		return it.refund != nil && it.refund.Status == polypay.RefundPending
+	case polypay.StatementPayout:
+		_, ok := e.Settler.(TransferSettler)
+		return ok && it.transfer != nil && it.transfer.Status == polypay.TransferPending
 	}
 	return false
 }
 
 func (e *Engine) settle(ctx context.Context, it *item) error {
-	if it.line.Kind == polypay.StatementPayment {
+	switch it.line.Kind {
+	case polypay.StatementPayment:
 		_, _, err := e.Settler.SettleCharge(ctx, it.charge.ID)
+		return err
+	case polypay.StatementPayout:
+		_, err := e.Settler.(TransferSettler).SettleTransfer(ctx, it.transfer.ID)
 		return err
 	}
 	_, err := e.Settler.SettleRefund(ctx, it.refund.OrderNo)
@@ -367,12 +404,22 @@ func (e *Engine) settle(ctx context.Context, it *item) error {
 
 func discrepancy(req Request, runID string, it *item) *Discrepancy {
 	d := &Discrepancy{RunID: runID, AppID: req.AppID, Live: req.Live, Family: req.Family, Day: req.Day,
-		Kind: it.out.Kind, ChargeID: it.out.ChargeID, RefundID: it.out.RefundID, RefundNo: it.out.RefundNo, Detail: it.out.Detail}
+		Kind: it.out.Kind, ChargeID: it.out.ChargeID, RefundID: it.out.RefundID, RefundNo: it.out.RefundNo,
+		TransferID: it.out.TransferID, Detail: it.out.Detail}
 	if l := it.line; l != nil {
 		d.LineKind, d.TransactionNo, d.Currency, d.ChannelAmount = string(l.Kind), l.TransactionNo, l.Currency, l.Amount
 		d.ChannelStatus = "succeeded"
 	}
 	switch {
+	case it.transfer != nil:
+		t := it.transfer
+		d.PolypayAmount, d.PolypayStatus, d.Currency = t.Amount, string(t.Status), t.Currency
+		if d.LineKind == "" {
+			d.LineKind = string(polypay.StatementPayout)
+		}
+		if d.TransactionNo == "" {
+			d.TransactionNo = t.TransactionNo
+		}
 	case it.refund != nil:
 		d.PolypayAmount, d.PolypayStatus, d.Currency = it.refund.Amount, string(it.refund.Status), it.refund.Currency
 		if d.LineKind == "" {
@@ -391,11 +438,19 @@ func discrepancy(req Request, runID string, it *item) *Discrepancy {
 }
 
 // feeOf is the ledger posting of a line's fee: only for lines tied to one
-// of the app's charges (the fee of a line polypay cannot place waits until
-// someone finds out whose money it was), keyed by the line.
+// of the app's charges or transfers (the fee of a line polypay cannot
+// place waits until someone finds out whose money it was), keyed by the
+// line.
 func feeOf(req Request, runID string, it *item) (FeeLine, bool) {
 	l := it.line
-	if l == nil || l.Fee == 0 || it.charge == nil || it.dup {
+	if l == nil || l.Fee == 0 || it.dup {
+		return FeeLine{}, false
+	}
+	if t := it.transfer; t != nil {
+		return FeeLine{RefID: "payout:" + t.ID, AppID: req.AppID, Live: req.Live, Channel: t.Channel, Day: req.Day,
+			Currency: t.Currency, Amount: l.Fee, RunID: runID}, true
+	}
+	if it.charge == nil {
 		return FeeLine{}, false
 	}
 	ref := "pay:" + it.charge.ID

@@ -59,6 +59,12 @@ type Tx interface {
 	// RefundByOrderNo returns a refund by its order_no; ENotFound when
 	// there is none.
 	RefundByOrderNo(ctx context.Context, orderNo string) (*polypay.Refund, error)
+	// TransfersPaidBetween returns an app's transfers on channels paid in
+	// [from, to) (time_transferred, unix seconds).
+	TransfersPaidBetween(ctx context.Context, appID string, live bool, channels []string, from, to int64) ([]*polypay.Transfer, error)
+	// TransferByID returns a transfer of any app; ENotFound when there is
+	// none.
+	TransferByID(ctx context.Context, id string) (*polypay.Transfer, error)
 	// LedgerSum is the sum of an account's ledger entries for one ref.
 	LedgerSum(ctx context.Context, refType, refID, account string) (int64, error)
 	// PostFee records a line's fee and posts it to the ledger (ledger.Fee)
@@ -149,10 +155,11 @@ type Discrepancy struct {
 	Family        string
 	Day           string
 	Kind          string // OnlyPolypay, OnlyChannel, AmountDiffers, StatusDiffers
-	LineKind      string // payment or refund
+	LineKind      string // payment, refund or payout
 	ChargeID      string // the charge (out_trade_no) concerned
 	RefundID      string // polypay's refund id, if known
 	RefundNo      string // the refund's order_no, if any
+	TransferID    string // the transfer concerned (tr_ + the line's PayoutNo), for payouts
 	TransactionNo string
 	Currency      string
 	ChannelAmount int64 // 0 when the channel has no line
@@ -180,10 +187,10 @@ type DiscrepancyFilter struct {
 
 // FeeLine is one statement line's fee, for Tx.PostFee.
 type FeeLine struct {
-	RefID    string // the line's key: "pay:<charge id>" or "refund:<refund no>"
+	RefID    string // the line's key: "pay:<charge id>", "refund:<refund no>" or "payout:<transfer id>"
 	AppID    string
 	Live     bool
-	Channel  string // the charge's channel: its clearing account is credited
+	Channel  string // the charge's (or transfer's) channel: its clearing account is credited
 	Day      string
 	Currency string
 	Amount   int64 // > 0 taken, < 0 given back

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -13,6 +14,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/channel"
@@ -56,6 +58,13 @@ func (f *wechatFamily) credentials() (json.RawMessage, error) {
 	n, _ := rand.Int(rand.Reader, big.NewInt(9_000_000_000))
 	serial := make([]byte, 20)
 	rand.Read(serial)
+	serial[0] &= 0x7f // a certificate serial is a positive number
+	cert, err := sandboxAPICert(k, serial)
+	if err != nil {
+		return nil, err
+	}
+	v2 := make([]byte, 32)
+	polypay.RandomBase62(v2)
 	appid := make([]byte, 8)
 	rand.Read(appid)
 	v3 := make([]byte, 32)
@@ -71,8 +80,25 @@ func (f *wechatFamily) credentials() (json.RawMessage, error) {
 		PlatformPublicKey:   f.sim.PublicKeyPEM(),
 		PlatformPublicKeyID: f.sim.PublicKeyID(),
 		AppSecret:           hex.EncodeToString(secret),
+		APIv2Key:            string(v2),
+		APICert:             cert,
 		Sandbox:             true,
 	})
+}
+
+// sandboxAPICert is the merchant API certificate of a sandbox account: a
+// self-signed certificate of its private key whose serial is the
+// account's merchant_serial_no, as WeChat issues apiclient_cert.pem (red
+// envelopes use it as their TLS client certificate).
+func sandboxAPICert(k *rsa.PrivateKey, serial []byte) (string, error) {
+	tmpl := &x509.Certificate{SerialNumber: new(big.Int).SetBytes(serial), Subject: pkix.Name{CommonName: "polypay sandbox merchant"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(10, 0, 0),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), nil
 }
 
 // merchant tells the simulator a sandbox merchant's keys.
@@ -90,7 +116,7 @@ func (f *wechatFamily) merchant(mchid string) (*wechatsim.Merchant, bool) {
 		return nil, false
 	}
 	return &wechatsim.Merchant{MchID: c.MchID, AppIDs: []string{c.AppID}, SerialNo: c.MerchantSerialNo,
-		PublicKey: &rk.PublicKey, APIv3Key: c.APIv3Key, AppSecret: sandboxAppSecret(c)}, true
+		PublicKey: &rk.PublicKey, APIv3Key: c.APIv3Key, AppSecret: sandboxAppSecret(c), APIv2Key: c.APIv2Key}, true
 }
 
 func (f *wechatFamily) pay(ctx context.Context, merchantID string, c *polypay.Charge, success bool) error {

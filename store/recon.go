@@ -114,22 +114,24 @@ func (tx *Tx) ListReconRuns(ctx context.Context, f reconcile.RunFilter) ([]*reco
 }
 
 const discCols = `id, run_id, app_id, livemode, family, day, kind, line_kind, charge_id, refund_id, refund_no, transaction_no,
- currency, channel_amount, polypay_amount, channel_status, polypay_status, detail, resolved, resolved_by, note, resolved_at, created`
+ currency, channel_amount, polypay_amount, channel_status, polypay_status, detail, resolved, resolved_by, note, resolved_at, created,
+ transfer_id`
 
 func scanDisc(s scanner) (*reconcile.Discrepancy, error) {
 	var d reconcile.Discrepancy
 	var live, resolved int
 	err := s.Scan(&d.ID, &d.RunID, &d.AppID, &live, &d.Family, &d.Day, &d.Kind, &d.LineKind, &d.ChargeID, &d.RefundID,
 		&d.RefundNo, &d.TransactionNo, &d.Currency, &d.ChannelAmount, &d.PolypayAmount, &d.ChannelStatus, &d.PolypayStatus,
-		&d.Detail, &resolved, &d.ResolvedBy, &d.Note, &d.ResolvedAt, &d.Created)
+		&d.Detail, &resolved, &d.ResolvedBy, &d.Note, &d.ResolvedAt, &d.Created, &d.TransferID)
 	d.Live, d.Resolved = live == 1, resolved == 1
 	return &d, err
 }
 
 // ReplaceOpenDiscrepancies drops the open discrepancies of an app's family
 // and day and inserts ds (a new run's findings), except those someone
-// already resolved (same kind, objects and amounts): resolved ones are kept
-// as they are. It returns the ones inserted.
+// already resolved (same kind, objects - charge, refund or transfer - and
+// amounts): resolved ones are kept as they are. It returns the ones
+// inserted.
 func (tx *Tx) ReplaceOpenDiscrepancies(ctx context.Context, appID string, live bool, family, day string, ds []*reconcile.Discrepancy) ([]*reconcile.Discrepancy, error) {
 	if _, err := tx.exec(ctx, `DELETE FROM recon_discrepancies WHERE app_id=? AND livemode=? AND family=? AND day=? AND resolved=0`,
 		appID, b2i(live), family, day); err != nil {
@@ -141,7 +143,8 @@ func (tx *Tx) ReplaceOpenDiscrepancies(ctx context.Context, appID string, live b
 		return nil, err
 	}
 	key := func(d *reconcile.Discrepancy) string {
-		return fmt.Sprintf("%s|%s|%s|%s|%s|%d|%d", d.Kind, d.LineKind, d.ChargeID, d.RefundNo, d.TransactionNo, d.ChannelAmount, d.PolypayAmount)
+		return fmt.Sprintf("%s|%s|%s|%s|%s|%s|%d|%d", d.Kind, d.LineKind, d.ChargeID, d.RefundNo, d.TransferID, d.TransactionNo,
+			d.ChannelAmount, d.PolypayAmount)
 	}
 	done := map[string]bool{}
 	for _, d := range resolved {
@@ -157,10 +160,10 @@ func (tx *Tx) ReplaceOpenDiscrepancies(ctx context.Context, appID string, live b
 			d.ID = polypay.NewID("dsc_")
 		}
 		d.Created = tx.now
-		if _, err := tx.exec(ctx, `INSERT INTO recon_discrepancies (`+discCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		if _, err := tx.exec(ctx, `INSERT INTO recon_discrepancies (`+discCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			d.ID, d.RunID, d.AppID, b2i(d.Live), d.Family, d.Day, d.Kind, d.LineKind, d.ChargeID, d.RefundID, d.RefundNo,
 			d.TransactionNo, d.Currency, d.ChannelAmount, d.PolypayAmount, d.ChannelStatus, d.PolypayStatus, d.Detail,
-			b2i(d.Resolved), d.ResolvedBy, d.Note, d.ResolvedAt, d.Created); err != nil {
+			b2i(d.Resolved), d.ResolvedBy, d.Note, d.ResolvedAt, d.Created, d.TransferID); err != nil {
 			return nil, err
 		}
 	}

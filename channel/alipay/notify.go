@@ -13,9 +13,12 @@ import (
 // req.Body is the raw form body; nothing else of the request is read.
 // The RSA2 signature covers every field except sign and sign_type, sorted
 // and joined k=v&... (checked by the SDK with the Alipay public key).
+// Besides trade_status_sync notifications (payments, refunds) it reads
+// the alipay.fund.trans.order.changed message of a transfer, verified the
+// same way, as a NotifyPayout.
 // Errors: ErrBadSignature (wrapped) when the signature does not verify,
-// EInvalid for a malformed body or fields, ENotSupported for a notify_type
-// or trade_status this connector does not know.
+// EInvalid for a malformed body or fields, ENotSupported for a
+// notify_type, msg_method or status this connector does not know.
 func (c *Client) ParseNotification(ctx context.Context, req polypay.NotifyRequest) (*polypay.Notification, error) {
 	values, err := url.ParseQuery(string(req.Body))
 	if err != nil {
@@ -34,6 +37,11 @@ func (c *Client) ParseNotification(ctx context.Context, req polypay.NotifyReques
 	// The certificate serial is not signed; dropping it keeps verification
 	// on the configured public key instead of a key the sender names.
 	values.Del("alipay_cert_sn")
+	if values.Get("msg_method") != "" {
+		// An open-platform message (version 1.1): biz_content holds the
+		// event, e.g. a transfer order decided (notify_payout.go).
+		return c.parseMessage(ctx, values)
+	}
 	n, err := c.api.DecodeNotification(ctx, values)
 	if err != nil {
 		return nil, fmt.Errorf("alipay notification: %w: %w", polypay.ErrBadSignature, err)

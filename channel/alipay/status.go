@@ -45,3 +45,29 @@ func refundStatus(s string) (polypay.RefundStatus, error) {
 		Message: fmt.Sprintf("alipay refund_status %q is not supported", s),
 	}
 }
+
+// payoutState maps the status of a transfer order
+// (alipay.fund.trans.uni.transfer, alipay.fund.trans.common.query, the
+// alipay.fund.trans.order.changed message). The switch is exhaustive over
+// the statuses Alipay documents for its fund orders; anything else is not
+// supported rather than guessed.
+func payoutState(s string) (polypay.PayoutState, error) {
+	switch s {
+	case "SUCCESS":
+		return polypay.PayoutPaid, nil
+	case "DEALING", // being paid
+		"WAIT_PAY", // waiting to be paid (red packets, app transfers)
+		"INIT":     // created, nothing paid yet
+		return polypay.PayoutProcessing, nil
+	case "FAIL": // refused after it was accepted; the money is back
+		return polypay.PayoutFailed, nil
+	case "REFUND": // 退票: a bank card sent the money back
+		return polypay.PayoutFailed, nil
+	case "CLOSED": // closed before it was paid
+		return polypay.PayoutFailed, nil
+	}
+	return "", &polypay.Error{
+		Code:    polypay.ENotSupported,
+		Message: fmt.Sprintf("alipay transfer status %q is not supported", s),
+	}
+}

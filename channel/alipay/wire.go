@@ -118,3 +118,18 @@ type refundRsp struct {
 	sdk.TradeRefundRsp
 	GmtRefundPay string `json:"gmt_refund_pay"`
 }
+
+// uniTransfer is the SDK's typed alipay.fund.trans.uni.transfer request
+// plus notify_url, a common parameter its Params leaves out.
+type uniTransfer struct {
+	sdk.FundTransUniTransfer
+	notifyURL string
+}
+
+func (u uniTransfer) Params() map[string]string {
+	m := u.FundTransUniTransfer.Params()
+	if u.notifyURL != "" {
+		m["notify_url"] = u.notifyURL
+	}
+	return m
+}

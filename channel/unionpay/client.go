@@ -28,6 +28,10 @@
 // after a lost answer, find the completion again. If UnionPay refuses a
 // stale txnTime on those (the demos warn of "txnTime无效"), this is the
 // place to change, at the cost of that idempotency.
+//
+// Payouts (代付, Ping++'s transfer channel unionpay) are payout.go: every
+// connector of the family implements polypay.Payouter, and its
+// ParseNotification reads payout notifications too.
 package unionpay
 
 import (
@@ -59,6 +63,12 @@ const (
 
 // Channels lists every channel of the family.
 var Channels = []string{ChannelApp, ChannelWap, ChannelPC, ChannelApplePay}
+
+// ChannelPayout is Ping++'s transfer channel of UnionPay (代付, payout.go).
+// It charges nothing, so it is not one of the family's Channels; New takes
+// it for a connector that only pays out (any of the family's connectors
+// pays out too).
+const ChannelPayout = "unionpay"
 
 // Production hosts.
 const (
@@ -102,6 +112,11 @@ type Config struct {
 	// certificates, the only trust anchors for signPubKeyCert.
 	RootCertPEM   string
 	MiddleCertPEM string
+	// EncryptCertPEM is UnionPay's encryption certificate, which payouts
+	// encrypt the card number with (encryptCertId is its serial); without
+	// it the number is sent in the clear, as UnionPay's test environment
+	// allows.
+	EncryptCertPEM string
 	// AppleMerchantID is the Apple Pay merchant id (merchant.com...),
 	// required for applepay_upacp.
 	AppleMerchantID string
@@ -128,6 +143,7 @@ type Client struct {
 	certID  string
 	key     *rsa.PrivateKey
 	vf      *verifier
+	enc     *encrypter // nil: card numbers travel in the clear
 	base    string
 	front   string // the gateway host browsers post the front form to
 	fileURL string
@@ -141,13 +157,14 @@ var (
 	_ polypay.Channel     = (*Client)(nil)
 	_ polypay.Statementer = (*Client)(nil)
 	_ polypay.Authorizer  = (*Client)(nil)
+	_ polypay.Payouter    = (*Client)(nil)
 )
 
 // New builds the connector. EInvalid for an unknown channel or unusable
 // credentials.
 func New(channel string, cfg Config) (*Client, error) {
 	switch channel {
-	case ChannelApp, ChannelWap, ChannelPC, ChannelApplePay:
+	case ChannelApp, ChannelWap, ChannelPC, ChannelApplePay, ChannelPayout:
 	default:
 		return nil, polypay.Errorf(polypay.EInvalid, "unionpay: %q is not a UnionPay channel", channel)
 	}
@@ -179,6 +196,11 @@ func New(channel string, cfg Config) (*Client, error) {
 	}
 	if cfg.Test {
 		c.mode = "01"
+	}
+	if cfg.EncryptCertPEM != "" {
+		if c.enc, err = newEncrypter(cfg.EncryptCertPEM, vf); err != nil {
+			return nil, &polypay.Error{Code: polypay.EInvalid, Message: "unionpay: encrypt_cert: " + err.Error(), Err: err}
+		}
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{Timeout: 30 * time.Second}
@@ -298,6 +320,9 @@ func (c *Client) fields(txnType, txnSubType, bizType string) map[string]string {
 // sends the same orderId and txnTime. EInvalid for a bad charge or extra;
 // EChannel when UnionPay refuses.
 func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) ([]byte, error) {
+	if c.channel == ChannelPayout {
+		return nil, polypay.ErrNotSupported(c.channel, "charges")
+	}
 	ch := req.Charge
 	if err := checkMoney(ch.Currency, ch.Amount); err != nil {
 		return nil, err

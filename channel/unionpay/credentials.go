@@ -11,12 +11,16 @@ import (
 // Family.Credentials), PEM throughout: the merchant signing key and its
 // certificate (certId is the certificate's serial), UnionPay's root and
 // middle certificates, and for applepay_upacp the Apple Pay merchant id.
+// encrypt_cert, UnionPay's encryption certificate, encrypts the card
+// numbers of payouts; it is optional (test environments take them in the
+// clear).
 type Credentials struct {
 	MerID           string `json:"mer_id"`
 	PrivateKey      string `json:"private_key"`
 	SignCert        string `json:"sign_cert"`
 	RootCert        string `json:"root_cert"`
 	MiddleCert      string `json:"middle_cert"`
+	EncryptCert     string `json:"encrypt_cert,omitempty"`
 	AppleMerchantID string `json:"apple_merchant_id,omitempty"`
 	BaseURL         string `json:"base_url,omitempty"`
 	FileURL         string `json:"file_url,omitempty"`
@@ -33,7 +37,7 @@ func DecodeCredentials(raw json.RawMessage) (*Credentials, error) {
 // sandbox ones and the HTTP client are the caller's).
 func (c *Credentials) Config() Config {
 	return Config{MerID: c.MerID, PrivateKeyPEM: c.PrivateKey, SignCertPEM: c.SignCert, RootCertPEM: c.RootCert,
-		MiddleCertPEM: c.MiddleCert, AppleMerchantID: c.AppleMerchantID, BaseURL: c.BaseURL, FileURL: c.FileURL}
+		MiddleCertPEM: c.MiddleCert, EncryptCertPEM: c.EncryptCert, AppleMerchantID: c.AppleMerchantID, BaseURL: c.BaseURL, FileURL: c.FileURL}
 }
 
 // ValidateCredentials checks credentials (the key can sign, the

@@ -48,6 +48,8 @@ var Family = polypay.Family{
 			Hint: polypay.Label{Zh: "银联根证书（PEM）", En: "UnionPay's root certificate (PEM)"}},
 		{Name: "middle_cert",
 			Hint: polypay.Label{Zh: "银联中级证书（PEM）", En: "UnionPay's middle certificate (PEM)"}},
+		{Name: "encrypt_cert",
+			Hint: polypay.Label{Zh: "银联敏感信息加密证书（PEM），代付时加密卡号；测试环境可不填", En: "UnionPay's encryption certificate (PEM), which encrypts card numbers of payouts; optional in the test environment"}},
 		{Name: "apple_merchant_id",
 			Hint: polypay.Label{Zh: "Apple Pay 商户 ID（applepay_upacp 用）", En: "the Apple Pay merchant id (for applepay_upacp)"}},
 		{Name: "base_url",

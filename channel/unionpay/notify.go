@@ -17,6 +17,8 @@ import (
 // completion (the capture: TradePaid for the completed amount) and 32 its
 // cancel (TradeClosed, which core ignores for an authorized charge). The charge of a refund or cancellation comes from reqReserved,
 // which polypay sets to the charge's orderId and UnionPay signs and echoes.
+// txnType 12 with bizType 000401 is a payout (NotifyPayout: the orderId is
+// the transfer's PayoutNo, respCode its outcome by payoutState).
 // ErrBadSignature when the signature or signPubKeyCert does not verify.
 func (c *Client) ParseNotification(_ context.Context, req polypay.NotifyRequest) (*polypay.Notification, error) {
 	form, err := url.ParseQuery(string(req.Body))
@@ -40,6 +42,9 @@ func parseVerified(v map[string]string, now func() time.Time) (*polypay.Notifica
 	amount, err := parseFen(v["txnAmt"])
 	if err != nil {
 		return nil, err
+	}
+	if v["txnType"] == txnPayout {
+		return parsePayout(v, now())
 	}
 	n := &polypay.Notification{ID: v["queryId"], MerchantID: v["merId"]}
 	at := traceTime(v["traceTime"], now())
@@ -99,6 +104,27 @@ func parseVerified(v map[string]string, now func() time.Time) (*polypay.Notifica
 	// currencyCode is ISO 4217 numeric (156 for CNY), signed with the rest.
 	n.Trade.Currency = v["currencyCode"]
 	return n, nil
+}
+
+// parsePayout reads a verified payout notification. Payouts are in CNY
+// only, and PayoutResult states no currency, so any other currencyCode is
+// refused here.
+func parsePayout(v map[string]string, now time.Time) (*polypay.Notification, error) {
+	if v["bizType"] != bizPayout {
+		return nil, &polypay.Error{Code: polypay.ENotSupported, Message: fmt.Sprintf("unionpay notification txnType 12 of bizType %q is not supported", v["bizType"])}
+	}
+	if !validPayoutNo(v["orderId"]) {
+		return nil, fmt.Errorf("unionpay payout notification: orderId %q is no polypay payout", v["orderId"])
+	}
+	if v["currencyCode"] != currencyCNY {
+		return nil, fmt.Errorf("unionpay payout notification: currencyCode %q, want %s", v["currencyCode"], currencyCNY)
+	}
+	res, err := payoutResult(v["respCode"], v["respMsg"], v, now)
+	if err != nil {
+		return nil, err
+	}
+	return &polypay.Notification{Kind: polypay.NotifyPayout, ID: v["queryId"], MerchantID: v["merId"],
+		PayoutNo: v["orderId"], Payout: res}, nil
 }
 
 // TradeID is the UnionPay trade polypay keeps for a charge: the queryId

@@ -42,7 +42,9 @@ func TestParseNotification(t *testing.T) {
 	c := f.conn
 	purchase, refund, revoke := readFile(t, "notify_purchase.form"), readFile(t, "notify_refund.form"), readFile(t, "notify_revoke.form")
 	preauth, finish, cancel := readFile(t, "notify_preauth.form"), readFile(t, "notify_preauth_finish.form"), readFile(t, "notify_preauth_cancel.form")
+	payout := readFile(t, "notify_payout.form")
 	const chargeID = "ch_0Rk3dF6wJx00101aBcDeFgHiJ"
+	const payoutNo = "0Rk3dF8PayoutAbCdEf01234"
 	tests := []struct {
 		name  string
 		body  string
@@ -91,6 +93,30 @@ func TestParseNotification(t *testing.T) {
 		{"ErrSignMethod", signForm(t, f.sim, purchase, func(v map[string]string) { v["signMethod"] = "11" }), nil, polypay.ErrBadSignature, true},
 		{"ErrUnknownTxnType", signForm(t, f.sim, strings.Replace(purchase, "txnType=01", "txnType=72", 1), nil), nil, nil, true},
 		{"ErrNotForm", "%zz", nil, nil, true},
+		{"OKPayout12", signForm(t, f.sim, payout, nil), func(n *polypay.Notification) bool {
+			p := n.Payout
+			return n.Kind == polypay.NotifyPayout && n.PayoutNo == payoutNo && n.MerchantID == merID && p != nil &&
+				p.State == polypay.PayoutPaid && p.Amount == 1000 && p.TransactionNo == "782611211140001112223" && p.PaidAt != 0 &&
+				n.Trade.OutTradeNo == ""
+		}, nil, false},
+		{"OKPayoutFailed", signForm(t, f.sim, strings.Replace(payout, "respCode=00", "respCode=66", 1), nil), func(n *polypay.Notification) bool {
+			p := n.Payout
+			return n.Kind == polypay.NotifyPayout && p.State == polypay.PayoutFailed && p.FailureCode == "66" && p.PaidAt == 0
+		}, nil, false},
+		// UnionPay's payout guide: 60 and 34 are still being decided.
+		{"OKPayoutProcessing60", signForm(t, f.sim, strings.Replace(payout, "respCode=00", "respCode=60", 1), nil), func(n *polypay.Notification) bool {
+			return n.Kind == polypay.NotifyPayout && n.Payout.State == polypay.PayoutProcessing && n.Payout.FailureCode == ""
+		}, nil, false},
+		{"OKPayoutCardRedacted", signForm(t, f.sim, strings.NewReplacer("respCode=00", "respCode=61", "respMsg=%E6%88%90%E5%8A%9F%5B0000000%5D", "respMsg=card+6216261000000000018+invalid").Replace(payout), nil),
+			func(n *polypay.Notification) bool {
+				return n.Payout.State == polypay.PayoutFailed && !strings.Contains(n.Payout.FailureMsg, "6216261000000000018") && n.Payout.FailureMsg == "card *** invalid"
+			}, nil, false},
+		{"ErrPayoutTampered", signForm(t, f.sim, payout, func(v map[string]string) { v["respCode"] = "00"; v["txnAmt"] = "1" }), nil, polypay.ErrBadSignature, true},
+		{"ErrPayoutBizType", signForm(t, f.sim, strings.Replace(payout, "bizType=000401", "bizType=000201", 1), nil), nil, nil, true},
+		{"ErrPayoutForeignOrder", signForm(t, f.sim, strings.Replace(payout, "orderId=0Rk3dF8PayoutAbCdEf01234", "orderId=ch0Rk3dF6wJx00101aBcDeFgHiJ", 1), nil), nil, nil, true},
+		{"ErrPayoutCurrency", signForm(t, f.sim, strings.Replace(payout, "currencyCode=156", "currencyCode=840", 1), nil), nil, nil, true},
+		{"ErrPayoutUnknownCode", signForm(t, f.sim, strings.Replace(payout, "respCode=00", "respCode=Z9", 1), nil), nil, nil, true},
+		{"ErrPayoutNoAmount", signForm(t, f.sim, strings.Replace(payout, "txnAmt=1000&", "", 1), nil), nil, nil, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,7 +143,7 @@ func FuzzParseNotification(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, name := range []string{"notify_purchase.form", "notify_refund.form", "notify_revoke.form",
-		"notify_preauth.form", "notify_preauth_finish.form", "notify_preauth_cancel.form"} {
+		"notify_preauth.form", "notify_preauth_finish.form", "notify_preauth_cancel.form", "notify_payout.form"} {
 		f.Add(readFile(f, name), true)
 	}
 	f.Add("txnAmt=-1&txnType=01&orderId=ch", true)
@@ -141,6 +167,10 @@ func FuzzParseNotification(f *testing.F) {
 		if !sign {
 			t.Fatalf("an unsigned body parsed: %q", raw)
 		}
+		if n.Kind == polypay.NotifyPayout {
+			checkPayoutNotice(t, n)
+			return
+		}
 		if n.Trade.OutTradeNo == "" || !strings.HasPrefix(n.Trade.OutTradeNo, "ch_") {
 			t.Fatalf("parsed without a charge: %+v", n)
 		}
@@ -148,4 +178,41 @@ func FuzzParseNotification(f *testing.F) {
 			t.Fatalf("negative amount: %+v", n)
 		}
 	})
+}
+
+// checkPayoutNotice holds for every payout notification that parses: it
+// names a payout, states a positive amount, and a failure keeps its code
+// and no card number.
+func checkPayoutNotice(t *testing.T, n *polypay.Notification) {
+	t.Helper()
+	p := n.Payout
+	if p == nil || len(n.PayoutNo) != 24 || p.Amount <= 0 || n.Trade.OutTradeNo != "" {
+		t.Fatalf("payout notification %+v %+v", n, p)
+	}
+	switch p.State {
+	case polypay.PayoutPaid, polypay.PayoutProcessing:
+		if p.FailureCode != "" {
+			t.Fatalf("%s payout with failure code %q", p.State, p.FailureCode)
+		}
+	case polypay.PayoutFailed:
+		if p.FailureCode == "" || digitRun(p.FailureMsg) >= 12 {
+			t.Fatalf("failed payout %+v", p)
+		}
+	default:
+		t.Fatalf("payout notification state %q", p.State)
+	}
+}
+
+// digitRun is the longest run of digits in s.
+func digitRun(s string) int {
+	best, run := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			run++
+			best = max(best, run)
+		} else {
+			run = 0
+		}
+	}
+	return best
 }

@@ -128,7 +128,8 @@ func SplitZM(line string) (map[string]string, error) {
 }
 
 // ParseZM reads a ZM file of settlement day d. Purchases (txnType 01),
-// pre-authorization completions (03) and refunds (04) become lines;
+// pre-authorization completions (03), refunds (04) and payouts (12, whose
+// orderId is the transfer's PayoutNo) become lines;
 // cancellations (31) become refunds of the whole amount; other records are
 // skipped, pre-authorizations (02) and their cancels (32) among them: a
 // hold moves no money. A refund line's TransactionNo is the
@@ -166,6 +167,8 @@ func ParseZM(r io.Reader, d time.Time) ([]polypay.StatementLine, error) {
 			if f["txnType"] == "04" {
 				l.RefundNo = f["orderId"]
 			}
+		case txnPayout:
+			l.Kind, l.PayoutNo, l.TransactionNo = polypay.StatementPayout, f["orderId"], f["queryId"]
 		default:
 			continue
 		}

@@ -7,6 +7,11 @@
 // Credentials are public-key mode: the merchant API key and its certificate
 // serial sign requests; the WeChat Pay platform public key and its id
 // (PUB_KEY_ID_...) verify responses and notifications.
+//
+// The same connector pays out (polypay.BatchPayouter, payout.go: WeChat's
+// merchant transfers, on wx, wx_pub and wx_lite) and sends cash red
+// envelopes (polypay.RedEnvelopeSender, redpack.go: WeChat's v2 XML calls,
+// on wx_pub, with the optional APIv2 key and API certificate).
 package wechatpay
 
 import (
@@ -67,6 +72,11 @@ type Config struct {
 	// responses and notifications.
 	PlatformPublicKeyPEM string
 	PlatformPublicKeyID  string
+	// APIv2Key and APICertPEM (the merchant API certificate of
+	// PrivateKeyPEM, apiclient_cert.pem) are for the v2 red envelope calls
+	// (redpack.go); without them those calls are refused.
+	APIv2Key   string
+	APICertPEM string
 	// BaseURL is where the API is reached; "" means DefaultBaseURL. Point
 	// it at the simulator in test mode: requests to WeChat Pay's host are
 	// rewritten to it (a path in it is prepended to every request path).
@@ -88,6 +98,10 @@ type Client struct {
 	// validator (platform key, key id, 5-minute window).
 	responses *validators.WechatPayResponseValidator
 	scan      *gowx.ClientV3 // wx_pub_scan only
+	// v2 sends the red envelope calls; nil, with v2Err saying why, when
+	// the credentials cannot (no APIv2 key and API certificate).
+	v2    *v2Client
+	v2Err error
 }
 
 var _ polypay.Channel = (*Client)(nil)
@@ -143,6 +157,11 @@ func New(channel string, cfg Config) (*Client, error) {
 	}
 	c := &Client{channel: channel, mchID: cfg.MchID, appID: cfg.AppID, apiV3Key: cfg.APIv3Key, api: api,
 		download: download, verifier: verifier, responses: validators.NewWechatPayResponseValidator(verifier)}
+	// Unusable v2 credentials only make the red envelope calls fail: the
+	// charges do not need them.
+	if c.v2, c.v2Err = newV2Client(cfg); c.v2 == nil && c.v2Err == nil {
+		c.v2Err = errors.New("the credentials have no api_v2_key and api_cert")
+	}
 	if channel == ChannelScan {
 		gp, err := gowx.NewClientV3(cfg.MchID, cfg.MerchantSerialNo, cfg.APIv3Key, cfg.PrivateKeyPEM)
 		if err != nil {

@@ -21,8 +21,15 @@ type Credentials struct {
 	// gives the hosted cashier's wx_pub its payer's openid. Optional, but
 	// the cashier cannot offer wx_pub in live mode without it.
 	AppSecret string `json:"app_secret,omitempty"`
-	BaseURL   string `json:"base_url,omitempty"`
-	Sandbox   bool   `json:"sandbox,omitempty"`
+	// APIv2Key and APICert are for the v2 calls that still need them, the
+	// cash red envelopes: the APIv2 key signs them and the merchant API
+	// certificate (apiclient_cert.pem, whose key is PrivateKey) is their
+	// TLS client certificate. Optional: without them red envelopes are
+	// refused.
+	APIv2Key string `json:"api_v2_key,omitempty"`
+	APICert  string `json:"api_cert,omitempty"`
+	BaseURL  string `json:"base_url,omitempty"`
+	Sandbox  bool   `json:"sandbox,omitempty"`
 }
 
 // DecodeCredentials reads the family's credentials; EInvalid when they are
@@ -36,7 +43,7 @@ func DecodeCredentials(raw json.RawMessage) (*Credentials, error) {
 func (c *Credentials) Config() Config {
 	return Config{MchID: c.MchID, AppID: c.AppID, MerchantSerialNo: c.MerchantSerialNo,
 		PrivateKeyPEM: c.PrivateKey, APIv3Key: c.APIv3Key, PlatformPublicKeyPEM: c.PlatformPublicKey,
-		PlatformPublicKeyID: c.PlatformPublicKeyID, BaseURL: c.BaseURL}
+		PlatformPublicKeyID: c.PlatformPublicKeyID, APIv2Key: c.APIv2Key, APICertPEM: c.APICert, BaseURL: c.BaseURL}
 }
 
 // ValidateCredentials checks credentials (the keys parse and can sign) and
@@ -59,6 +66,9 @@ func ValidateCredentials(raw json.RawMessage) (string, error) {
 	}
 	if err := credkit.CanSign(c.PrivateKey); err != nil {
 		return "", polypay.ParamError("params[private_key]", "private_key cannot sign: %v", err)
+	}
+	if err := checkV2Credentials(c); err != nil {
+		return "", err
 	}
 	return c.MchID, nil
 }

@@ -9,11 +9,13 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -35,6 +37,7 @@ const (
 	apiV3Key = "0123456789abcdefghijABCDEFGHIJ01"
 	keyID    = "PUB_KEY_ID_0119000001092026112100000000000001"
 	openID   = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+	apiV2Key = "v2KEY0123456789abcdefghijklmnop1"
 )
 
 var allChannels = []string{wechatpay.ChannelApp, wechatpay.ChannelPub, wechatpay.ChannelLite, wechatpay.ChannelQR, wechatpay.ChannelWap, wechatpay.ChannelScan}
@@ -45,6 +48,9 @@ var (
 	platformKey, merchantKey, otherKey *rsa.PrivateKey
 	merchantPKCS1, merchantPKCS8       string
 	platformPub, otherPub, merchantPub string
+	// merchantCert is the merchant API certificate (apiclient_cert.pem)
+	// of merchantKey, under the serial the v3 calls sign with.
+	merchantCert string
 )
 
 func TestMain(m *testing.M) {
@@ -57,6 +63,7 @@ func TestMain(m *testing.M) {
 	merchantPKCS1 = string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(merchantKey)}))
 	merchantPKCS8 = pkcs8(merchantKey)
 	platformPub, otherPub, merchantPub = spki(&platformKey.PublicKey), spki(&otherKey.PublicKey), spki(&merchantKey.PublicKey)
+	merchantCert = certPEM(merchantKey, serial)
 	os.Exit(m.Run())
 }
 
@@ -66,6 +73,22 @@ func pkcs8(k *rsa.PrivateKey) string {
 		panic(err)
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
+
+// certPEM self-signs a certificate of key with serial (hex).
+func certPEM(key *rsa.PrivateKey, serialHex string) string {
+	sn, ok := new(big.Int).SetString(serialHex, 16)
+	if !ok {
+		panic("bad serial " + serialHex)
+	}
+	tpl := &x509.Certificate{SerialNumber: sn, Subject: pkix.Name{CommonName: mchID + " (test merchant)"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		panic(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
 
 func spki(pub *rsa.PublicKey) string {
@@ -121,6 +144,7 @@ func config(base string) wechatpay.Config {
 	return wechatpay.Config{
 		MchID: mchID, AppID: appID, MerchantSerialNo: serial, PrivateKeyPEM: merchantPKCS8, APIv3Key: apiV3Key,
 		PlatformPublicKeyPEM: platformPub, PlatformPublicKeyID: keyID, BaseURL: base,
+		APIv2Key: apiV2Key, APICertPEM: merchantCert,
 	}
 }
 
@@ -132,24 +156,30 @@ func newEnv(t *testing.T, retry ...time.Duration) *env {
 // newEnvWith is newEnv with the simulator's handler behind wrap (nil: none).
 func newEnvWith(t *testing.T, wrap func(http.Handler) http.Handler, retry ...time.Duration) *env {
 	t.Helper()
+	return newEnvOpts(t, wrap, nil, retry...)
+}
+
+// newEnvOpts is newEnvWith with the simulator's options changed by opts
+// (nil: none).
+func newEnvOpts(t *testing.T, wrap func(http.Handler) http.Handler, opts func(*wechatsim.Options), retry ...time.Duration) *env {
+	t.Helper()
 	if retry == nil {
 		retry = []time.Duration{time.Hour}
 	}
 	e := &env{clock: &clock{t: time.Now()}, answers: []bool{true}, conns: map[string]*wechatpay.Client{}}
-	e.sim = wechatsim.New(wechatsim.Options{
+	o := wechatsim.Options{
 		PrivateKey:  platformKey,
 		PublicKeyID: keyID,
-		Merchant: func(id string) (*wechatsim.Merchant, bool) {
-			if id != mchID {
-				return nil, false
-			}
-			return &wechatsim.Merchant{MchID: mchID, AppIDs: []string{appID}, SerialNo: serial, PublicKey: &merchantKey.PublicKey, APIv3Key: apiV3Key}, true
-		},
-		Now:        e.clock.Now,
-		Retry:      retry,
-		UserPaying: 5 * time.Second,
-		FeeRate:    60,
-	})
+		Merchant:    simMerchant,
+		Now:         e.clock.Now,
+		Retry:       retry,
+		UserPaying:  5 * time.Second,
+		FeeRate:     60,
+	}
+	if opts != nil {
+		opts(&o)
+	}
+	e.sim = wechatsim.New(o)
 	// Mounted as the registry would: under a prefix, stripped.
 	var simHandler http.Handler = e.sim
 	if wrap != nil {
@@ -181,6 +211,15 @@ func newEnvWith(t *testing.T, wrap func(http.Handler) http.Handler, retry ...tim
 	t.Cleanup(e.sim.Close) // runs first: no retry may outlive the receiver
 	e.notifyURL = rcv.URL + "/notify/wechatpay/app_1/test"
 	return e
+}
+
+// simMerchant is the test merchant as the simulator knows it.
+func simMerchant(id string) (*wechatsim.Merchant, bool) {
+	if id != mchID {
+		return nil, false
+	}
+	return &wechatsim.Merchant{MchID: mchID, AppIDs: []string{appID}, SerialNo: serial, PublicKey: &merchantKey.PublicKey,
+		APIv3Key: apiV3Key, APIv2Key: apiV2Key}, true
 }
 
 func newConn(t *testing.T, channel string, cfg wechatpay.Config) *wechatpay.Client {

@@ -62,6 +62,8 @@ func (c *Client) ParseNotification(ctx context.Context, req polypay.NotifyReques
 		return parseTransaction(env.ID, []byte(plain))
 	case "REFUND.SUCCESS", "REFUND.ABNORMAL", "REFUND.CLOSED":
 		return parseRefund(env.ID, env.EventType, []byte(plain))
+	case "MCHTRANSFER.BATCH.FINISHED", "MCHTRANSFER.BATCH.CLOSED":
+		return c.parseTransferBatch(ctx, env.ID, []byte(plain))
 	}
 	return nil, &polypay.Error{Code: polypay.ENotSupported, Message: fmt.Sprintf("wechatpay event_type %q is not supported", env.EventType)}
 }
@@ -153,6 +155,52 @@ func parseRefund(id, event string, plain []byte) (*polypay.Notification, error) 
 		}
 	}
 	return n, nil
+}
+
+// parseTransferBatch reads a transfer batch's end. Only single transfers
+// are sent with a notify URL (payout.go), so a batch of one detail whose
+// out_batch_no is that detail's PayoutNo is what arrives: the detail is
+// then queried, since the notification says how many details were paid,
+// not why one failed. A batch of several details cannot name one payout:
+// ENotSupported (polypay's poller queries them).
+func (c *Client) parseTransferBatch(ctx context.Context, id string, plain []byte) (*polypay.Notification, error) {
+	p, err := parseBatchPayload(plain)
+	if err != nil {
+		return nil, err
+	}
+	if p.TotalNum != 1 {
+		return nil, &polypay.Error{Code: polypay.ENotSupported,
+			Message: fmt.Sprintf("wechatpay transfer batch %s of %d details: its payouts are queried", p.OutBatchNo, p.TotalNum)}
+	}
+	t := &polypay.Transfer{ID: polypay.TransferIDOf(p.OutBatchNo)}
+	res, err := c.queryDetail(ctx, p.OutBatchNo, t)
+	if err != nil {
+		return nil, err
+	}
+	if res.State == polypay.PayoutNotFound {
+		return nil, polypay.Errorf(polypay.EInvalid, "wechatpay notification: batch %s has no detail of that number", p.OutBatchNo)
+	}
+	return &polypay.Notification{Kind: polypay.NotifyPayout, ID: id, MerchantID: p.Mchid, PayoutNo: p.OutBatchNo, Payout: res}, nil
+}
+
+// parseBatchPayload reads the decrypted resource of MCHTRANSFER.BATCH.*.
+func parseBatchPayload(plain []byte) (*batchPayload, error) {
+	var p batchPayload
+	if err := json.Unmarshal(plain, &p); err != nil {
+		return nil, &polypay.Error{Code: polypay.EInvalid, Message: "wechatpay notification: transfer batch is not JSON", Err: err}
+	}
+	if p.Mchid == "" || p.OutBatchNo == "" || !alnum(p.OutBatchNo) || len(p.OutBatchNo) > 32 {
+		return nil, polypay.Errorf(polypay.EInvalid, "wechatpay notification: mchid and out_batch_no (letters and digits) are required")
+	}
+	switch p.BatchStatus {
+	case "FINISHED", "CLOSED":
+	default:
+		return nil, &polypay.Error{Code: polypay.ENotSupported, Message: fmt.Sprintf("wechatpay transfer batch_status %q in a notification", p.BatchStatus)}
+	}
+	if p.TotalNum < 1 || p.TotalNum > maxBatch {
+		return nil, polypay.Errorf(polypay.EInvalid, "wechatpay notification: total_num must be 1 to %d", maxBatch)
+	}
+	return &p, nil
 }
 
 // TradeID is the WeChat Pay trade polypay keeps for a charge: its

@@ -235,3 +235,19 @@ type refundPayload struct {
 		Refund *int64 `json:"refund"`
 	} `json:"amount"`
 }
+
+// batchPayload is the decrypted resource of MCHTRANSFER.BATCH.* events.
+type batchPayload struct {
+	Mchid         string `json:"mchid"`
+	OutBatchNo    string `json:"out_batch_no"`
+	BatchID       string `json:"batch_id"`
+	BatchStatus   string `json:"batch_status"`
+	TotalNum      int64  `json:"total_num"`
+	TotalAmount   int64  `json:"total_amount"`
+	SuccessAmount int64  `json:"success_amount"`
+	SuccessNum    int64  `json:"success_num"`
+	FailAmount    int64  `json:"fail_amount"`
+	FailNum       int64  `json:"fail_num"`
+	CloseReason   string `json:"close_reason"`
+	UpdateTime    string `json:"update_time"`
+}

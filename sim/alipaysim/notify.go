@@ -15,7 +15,9 @@ type Delivery struct {
 	simkit.Delivery
 	NotifyID    string
 	TradeStatus string
-	OutBizNo    string // set for refund notifications
+	OutBizNo    string // set for refund notifications and transfer messages
+	// PayoutStatus is a transfer message's status (fund_notify.go).
+	PayoutStatus string
 }
 
 // acked is Alipay's acknowledgement.

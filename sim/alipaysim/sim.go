@@ -53,7 +53,13 @@
 // fresh payment code with a chosen outcome (28, 29 or 30 above). See
 // wallet.go.
 //
-// All state (trades, refunds, cashier sessions, delivery log, pending
+// Transfers to Alipay accounts (alipay.fund.trans.uni.transfer,
+// alipay.fund.trans.common.query, the alipay.fund.trans.order.changed
+// message) pay the sandbox payees from each app's available funds; see
+// fund.go and transfer.go. POST <sim>/fund/topup tops the funds up and
+// POST <sim>/fund/decide decides a pending transfer (fund_admin.go).
+//
+// All state (trades, refunds, transfers, funds, cashier sessions, delivery log, pending
 // retries) lives in memory: it is per process and is lost on restart, like
 // a sandbox that was reset. Notifications are sent by simkit's Notifier.
 package alipaysim
@@ -122,6 +128,19 @@ type Options struct {
 	// rounded half up to the fen; refunds return the fee in proportion.
 	// Zero charges no fee.
 	FeeRate int64
+	// Payees are the accounts transfers can pay (fund.go); nil means
+	// SandboxPayees. An invalid or repeated one is skipped.
+	Payees []Payee
+	// Funds is each app's available funds, in fen, until they are set or
+	// topped up; zero means DefaultFunds.
+	Funds int64
+	// InstantPayouts makes alipay.fund.trans.uni.transfer pay at once
+	// (SUCCESS), as Alipay mostly does for Alipay accounts. By default a
+	// transfer is DEALING until it is queried or decided (transfer.go).
+	InstantPayouts bool
+	// HoldPayouts keeps DEALING transfers DEALING when they are queried:
+	// only DecidePayout (or <sim>/fund/decide) decides them.
+	HoldPayouts bool
 }
 
 // DefaultUserPayingFor is the default of Options.UserPayingFor.
@@ -164,6 +183,17 @@ type Sim struct {
 	sessions  map[string]*session  // cashier pages by token
 	bills     map[string]*billFile // bill downloads by token
 	feeRate   int64
+
+	// The fund side (fund.go, transfer.go).
+	payees           map[string]*Payee // by user id and by logon id
+	funds            map[string]int64  // available fen by app_id, once set
+	defaultFunds     int64
+	orders           map[fundKey]*fundOrder
+	byOrderID        map[string]*fundOrder
+	accountLog       map[string][]accountLogEntry // by app_id (accountlog.go)
+	instantPayouts   bool
+	holdPayouts      bool
+	payoutDeliveries simkit.Deliveries[Delivery] // by out_biz_no
 	// simkit.Hooks gives tests TamperBill, LoseNotifications and
 	// SetBillClock.
 	simkit.Hooks
@@ -186,6 +216,25 @@ func New(o Options) *Sim {
 		sessions:  map[string]*session{},
 		bills:     map[string]*billFile{},
 		feeRate:   o.FeeRate,
+
+		payees:         map[string]*Payee{},
+		funds:          map[string]int64{},
+		defaultFunds:   o.Funds,
+		orders:         map[fundKey]*fundOrder{},
+		byOrderID:      map[string]*fundOrder{},
+		accountLog:     map[string][]accountLogEntry{},
+		instantPayouts: o.InstantPayouts,
+		holdPayouts:    o.HoldPayouts,
+	}
+	if s.defaultFunds <= 0 {
+		s.defaultFunds = DefaultFunds
+	}
+	payees := o.Payees
+	if payees == nil {
+		payees = SandboxPayees()
+	}
+	for _, p := range payees {
+		_ = s.addPayee(p) // documented: an invalid or repeated payee is skipped
 	}
 	if s.paying <= 0 {
 		s.paying = DefaultUserPayingFor
@@ -292,6 +341,10 @@ var methods = map[string]handler{
 	"alipay.trade.refund":               (*Sim).refund,
 	"alipay.trade.fastpay.refund.query": (*Sim).refundQuery,
 	methodBill:                          (*Sim).billDownloadURL,
+	methodTransfer:                      (*Sim).transfer,
+	methodTransferQuery:                 (*Sim).transferQuery,
+	methodAccountQuery:                  (*Sim).accountQuery,
+	methodAccountLog:                    (*Sim).accountLogQuery,
 }
 
 func isAPIMethod(m string) bool { _, ok := methods[m]; return ok }
@@ -316,7 +369,8 @@ const maxBody = 1 << 20
 // alipay.trade.wap.pay and alipay.trade.page.pay get the HTML cashier, and
 // the cashier's own buttons post back here. <sim>/wallet and
 // <sim>/wallet/code are the simulated buyer's wallet (see wallet.go);
-// <sim>/downloadBillFile.resource serves trade bills (see bill.go).
+// <sim>/downloadBillFile.resource serves trade bills (see bill.go);
+// <sim>/fund... is the sandbox's fund desk (see fund_admin.go).
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if page, ok := simkit.WalletPage(r.URL.Path); ok {
 		s.wallet.Serve(w, r, page)
@@ -324,6 +378,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasSuffix(r.URL.Path, billPath) {
 		s.serveBill(w, r)
+		return
+	}
+	if page, ok := fundPage(r.URL.Path); ok {
+		s.serveFund(w, r, page)
 		return
 	}
 	var params url.Values

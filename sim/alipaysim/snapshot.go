@@ -53,3 +53,32 @@ func (s *Sim) Trades() []TradeSnapshot {
 	sort.Slice(out, func(i, j int) bool { return out[i].OutTradeNo < out[j].OutTradeNo })
 	return out
 }
+
+// PayoutSnapshot is the sim's own record of one transfer order. The sim
+// keys transfers by app and out_biz_no, so a repeated request never
+// appears twice.
+type PayoutSnapshot struct {
+	AppID       string
+	OutBizNo    string
+	OrderID     string
+	Amount      int64  // fen
+	Status      string // DEALING, SUCCESS or FAIL
+	PayeeUserID string
+	Created     time.Time
+	DecidedAt   time.Time // zero while DEALING
+	ErrorCode   string    // for FAIL
+}
+
+// Payouts returns a copy of every transfer order the sim holds, sorted by
+// out_biz_no.
+func (s *Sim) Payouts() []PayoutSnapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]PayoutSnapshot, 0, len(s.orders))
+	for _, o := range s.orders {
+		out = append(out, PayoutSnapshot{AppID: o.appID, OutBizNo: o.outBizNo, OrderID: o.orderID, Amount: o.amount,
+			Status: o.status, PayeeUserID: o.payee.UserID, Created: o.created, DecidedAt: o.decided, ErrorCode: o.errorCode})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].OutBizNo < out[j].OutBizNo })
+	return out
+}

@@ -66,7 +66,8 @@ func (s *Sim) file(v map[string]string) (map[string]string, *apiError) {
 
 // fee is the sim's merchant discount rate, 0.6%, rounded half up, on
 // purchases and pre-authorization completions; refunds and cancellations
-// hand nothing back, and holds (02, 32) move no money.
+// hand nothing back, holds (02, 32) move no money, and payouts (12) are
+// free in the sim.
 func fee(t *trade) string {
 	if !collects(t) {
 		return "C000000000000"
@@ -80,9 +81,13 @@ func collects(t *trade) bool { return t.txnType == "01" || t.txnType == "03" }
 // zmLine writes a record's columns: fixed widths, left-aligned text,
 // zero-padded amounts, one space between columns.
 func zmLine(t *trade) string {
-	// The trade codes of 02, 03 and 32 are the sim's own; readers go by
-	// the txnType column.
-	code := map[string]string{"01": "S22", "02": "S10", "03": "S24", "04": "S30", "31": "S31", "32": "S11"}[t.txnType]
+	// The trade codes of 02, 03, 32 and 12 are the sim's own; readers go
+	// by the txnType column.
+	code := map[string]string{"01": "S22", "02": "S10", "03": "S24", "04": "S30", "31": "S31", "32": "S11", txnPayout: "S56"}[t.txnType]
+	biz, subType := "000201", "00"
+	if t.txnType == txnPayout {
+		biz = bizPayout
+	}
 	settle, settleAmt := "C", t.amount
 	switch {
 	case t.txnType == "02" || t.txnType == "32":
@@ -98,7 +103,7 @@ func zmLine(t *trade) string {
 		{t.accNo, 19}, {fmt.Sprintf("%012d", t.amount), 12}, {"5811", 4}, {"07", 2}, {t.queryID, 21},
 		{"", 2}, {t.orderID, 32}, {"01", 2}, {"", 6}, {"", 10},
 		{fee(t), 13}, {fmt.Sprintf("%s%012d", settle, settleAmt), 13}, {"0001", 4}, {"", 15}, {t.txnType, 2},
-		{"00", 2}, {"000201", 6}, {"01", 2}, {"", 4}, {"", 32},
+		{subType, 2}, {biz, 6}, {"01", 2}, {"", 4}, {"", 32},
 		{"0", 1}, {t.origQryID, 21}, {t.merID, 15},
 	}
 	var b strings.Builder

@@ -4,11 +4,14 @@
 //	POST /gateway/api/frontTransReq.do  browser form → card-entry page
 //	POST /gateway/api/appTransReq.do    → tn (in-app control, Apple Pay)
 //	POST /gateway/api/backTransReq.do   refund (04), purchase cancellation (31),
-//	                                    pre-authorization completion (03) and cancel (32)
+//	                                    pre-authorization completion (03) and cancel (32),
+//	                                    payout (代付, 12: see payout.go)
 //	POST /gateway/api/queryTrans.do     txnType 00 by orderId + txnTime
 //	POST /filedownload/                 file transfer (txnType 76): zipped ZM file
 //	GET  /cashier?tn=…                  card-entry page for a tn (the app control)
 //	GET  /applepay?tn=…, POST /applepay/pay  simulated Apple Pay sheet / token
+//	/_test/payout/…                     test endpoints: payout funds top-up, deciding
+//	                                    a payout (testapi.go); not UnionPay's
 //
 // Every request's signature is checked against the merchant's registered
 // certificate (certId must be its serial): a bad one gets respCode 11
@@ -69,6 +72,11 @@ type Options struct {
 	// RootKey, MiddleKey and SignKey are the sim's PKI keys; fresh ones are
 	// generated when nil. The certificates are derived from them.
 	RootKey, MiddleKey, SignKey *rsa.PrivateKey
+	// EncryptKey is the key of the encryption certificate merchants
+	// encrypt card numbers with (encryptCertId); nil uses SignKey, so the
+	// certificate survives restarts with the keys a caller keeps already
+	// (UnionPay's own are two keys; this is a simulator).
+	EncryptKey *rsa.PrivateKey
 	// Merchant returns a merchant by merId; never called with the lock held.
 	Merchant   func(merID string) (*Merchant, bool)
 	HTTPClient *http.Client
@@ -77,6 +85,12 @@ type Options struct {
 	// nil means DefaultRetry, an empty non-nil slice none.
 	Retry  []time.Duration
 	Logger *slog.Logger
+	// PayoutFunds is what each merchant's payout account holds when the
+	// sim first meets it, fen; 0 means DefaultPayoutFunds, negative none.
+	PayoutFunds int64
+	// CardDailyLimit is what a payee card receives per day at most, fen,
+	// unless its Payee says otherwise; 0 means DefaultCardDailyLimit.
+	CardDailyLimit int64
 }
 
 // DefaultRetry is UnionPay's schedule: 5 sends, 1, 2, 4 and 5 minutes apart.
@@ -94,6 +108,9 @@ var cst = time.FixedZone("CST", 8*3600)
 type Sim struct {
 	signKey                                 *rsa.PrivateKey
 	rootCertPEM, middleCertPEM, signCertPEM string
+	encKey                                  *rsa.PrivateKey
+	encCertPEM, encCertID                   string
+	payoutFunds, cardLimit                  int64
 	merchant                                func(string) (*Merchant, bool)
 	now                                     func() time.Time
 	log                                     *slog.Logger
@@ -109,6 +126,9 @@ type Sim struct {
 	byTN      map[string]*trade
 	byQueryID map[string]*trade
 	seq       int64
+	payees    map[string]Payee // by card number
+	funds     map[string]int64 // merId → payout funds, fen
+	cardDay   map[string]int64 // card/YYYYMMDD → fen paid out or held
 }
 
 // HoldPeriod is how long a pre-authorization holds funds: UnionPay takes
@@ -129,11 +149,12 @@ type trade struct {
 	queryID                          string
 	traceNo                          string
 	at                               time.Time
-	accNo                            string // masked card number
-	origQryID                        string // refunds and cancellations
-	refunded                         int64  // purchases and completions
-	cancelled                        bool   // purchases (31) and pre-authorizations (32)
-	completed                        bool   // pre-authorizations
+	accNo                            string  // masked card number
+	origQryID                        string  // refunds and cancellations
+	refunded                         int64   // purchases and completions
+	cancelled                        bool    // purchases (31) and pre-authorizations (32)
+	completed                        bool    // pre-authorizations
+	po                               *payout // payouts (12) only
 }
 
 // New builds a Sim; Close stops its retries.
@@ -152,9 +173,29 @@ func New(o Options) *Sim {
 	root, rootPEM := issue(1, name("CFCA SIM ROOT"), true, &rootKey.PublicKey, nil, rootKey)
 	mid, midPEM := issue(2, name("CFCA SIM OCA1"), true, &midKey.PublicKey, root, rootKey)
 	_, signPEM := issue(69629715988, name(SignCertCN), false, &signKey.PublicKey, mid, midKey)
+	encKey := o.EncryptKey
+	if encKey == nil {
+		encKey = signKey
+	}
+	_, encPEM := issue(EncryptCertSerial, name(EncryptCertCN), false, &encKey.PublicKey, mid, midKey)
 	s := &Sim{signKey: signKey, rootCertPEM: string(rootPEM), middleCertPEM: string(midPEM), signCertPEM: string(signPEM),
+		encKey: encKey, encCertPEM: string(encPEM), encCertID: strconv.FormatInt(EncryptCertSerial, 10),
+		payoutFunds: o.PayoutFunds, cardLimit: o.CardDailyLimit,
 		merchant: o.Merchant, now: o.Now, log: o.Logger,
-		trades: map[string]*trade{}, byTN: map[string]*trade{}, byQueryID: map[string]*trade{}}
+		trades: map[string]*trade{}, byTN: map[string]*trade{}, byQueryID: map[string]*trade{},
+		payees: map[string]Payee{}, funds: map[string]int64{}, cardDay: map[string]int64{}}
+	switch {
+	case s.payoutFunds == 0:
+		s.payoutFunds = DefaultPayoutFunds
+	case s.payoutFunds < 0:
+		s.payoutFunds = 0
+	}
+	if s.cardLimit <= 0 {
+		s.cardLimit = DefaultCardDailyLimit
+	}
+	for _, p := range SeedPayees() {
+		s.payees[p.Card] = p
+	}
 	if s.merchant == nil {
 		s.merchant = func(string) (*Merchant, bool) { return nil, false }
 	}
@@ -176,6 +217,7 @@ func New(o Options) *Sim {
 	m.HandleFunc("POST /cashier/pay", s.cashierPay)
 	m.HandleFunc("GET /applepay", s.applePage)
 	m.HandleFunc("POST /applepay/pay", s.applePay)
+	s.testRoutes(m)
 	s.mux = m
 	return s
 }
@@ -196,6 +238,9 @@ var respMsg = map[string]string{
 	"00": "成功[0000000]", "10": "报文格式错误", "11": "验证签名失败", "12": "重复交易", "13": "报文交易要素缺失",
 	"31": "商户状态不正确", "32": "无此交易权限", "33": "交易金额超限", "34": "查无此交易", "35": "原交易不存在或状态不正确",
 	"36": "与原交易信息不符", "60": "交易失败，详情请咨询您的发卡行", "98": "文件不存在",
+	"05": "交易已受理，请稍后查询交易结果", "30": "交易未通过，请尝试使用其他银联卡支付或联系95516",
+	"61": "输入的卡号无效，请确认后输入", "62": "交易失败，发卡银行不支持该商户，请更换其他银行卡", "63": "卡状态不正确",
+	"64": "卡上的余额不足", "66": "持卡人身份信息或手机号输入不正确，验证失败",
 }
 
 type apiError struct{ code, msg string }
@@ -380,6 +425,9 @@ func (s *Sim) numberLocked(n int) string {
 }
 
 func (s *Sim) back(v map[string]string) (map[string]string, *apiError) {
+	if v["txnType"] == txnPayout {
+		return s.payout(v)
+	}
 	for _, k := range []string{"orderId", "origQryId", "txnTime", "txnAmt", "backUrl"} {
 		if v[k] == "" {
 			return nil, fail("13", k)
@@ -449,12 +497,22 @@ func (s *Sim) query(v map[string]string) (map[string]string, *apiError) {
 	if v["orderId"] == "" || v["txnTime"] == "" {
 		return nil, fail("13", "orderId/txnTime")
 	}
+	now := s.now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	t := s.trades[key(v["merId"], v["orderId"])]
 	if t == nil || t.txnTime != v["txnTime"] || !t.submitted {
+		s.mu.Unlock()
 		return nil, fail("34", "")
 	}
+	// The first query of a processing payout decides it (Ping++'s test
+	// mode settles a transfer when the merchant retrieves it); the answer
+	// goes first, the notification follows.
+	var n *simkit.Notice
+	if t.po != nil && !t.po.decided && !s.heldLocked(t.po) {
+		n = s.decideLocked(t, "", now)
+	}
+	defer s.notifier.Post(n)
+	defer s.mu.Unlock()
 	out := map[string]string{"txnType": t.txnType, "txnAmt": strconv.FormatInt(t.amount, 10), "currencyCode": "156",
 		"origRespCode": t.origRespCode, "origRespMsg": t.origRespMsg, "queryId": t.queryID, "traceNo": t.traceNo,
 		"accNo": t.accNo, "origQryId": t.origQryID}
@@ -592,6 +650,12 @@ func (s *Sim) noticeLocked(t *trade) *simkit.Notice {
 	if t.txnType == "01" || t.txnType == "02" {
 		v["txnSubType"], v["payCardType"], v["payType"] = "01", "01", "0001"
 	}
+	return s.signedNotice(t, v)
+}
+
+// signedNotice signs a notification's fields and addresses it to the
+// trade's backUrl.
+func (s *Sim) signedNotice(t *trade, v map[string]string) *simkit.Notice {
 	s.sign(v)
 	form := url.Values{}
 	for k, x := range v {

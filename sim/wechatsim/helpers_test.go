@@ -29,6 +29,7 @@ const (
 	serial   = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
 	apiV3Key = "0123456789abcdefghijABCDEFGHIJ01"
 	keyID    = "PUB_KEY_ID_0119000001092026112100000000000001"
+	apiV2Key = "v2KEY0123456789abcdefghijklmnop1"
 )
 
 var cst = time.FixedZone("CST", 8*3600)
@@ -75,7 +76,7 @@ func merchants(id string) (*wechatsim.Merchant, bool) {
 		return nil, false
 	}
 	return &wechatsim.Merchant{MchID: mchid, AppIDs: []string{appid, "wx_other_app_0001"}, SerialNo: serial,
-		PublicKey: &merchantKey.PublicKey, APIv3Key: apiV3Key}, true
+		PublicKey: &merchantKey.PublicKey, APIv3Key: apiV3Key, APIv2Key: apiV2Key}, true
 }
 
 func newEnv(t *testing.T, retry ...time.Duration) *env {

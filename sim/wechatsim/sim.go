@@ -35,6 +35,18 @@
 // fresh payment code (13…, or 1300… for USERPAYING, which that page can
 // then confirm or cancel). See wallet.go.
 //
+// Merchant transfers (商家转账到零钱, /v3/transfer/batches, transfer.go) pay
+// the payees the sim knows (SandboxPayees under every appid, AddPayee)
+// from the merchant's funds (Options.Funds, TopUp): a batch is ACCEPTED,
+// its details wait PROCESSING and are decided when the merchant queries
+// them (or, with Options.HoldPayouts, by SettleTransfer). Cash red
+// envelopes (v2 XML /mmpaymkttransfers/sendredpack and gethbinfo,
+// redpack.go, signed with Merchant.APIv2Key, the API certificate checked
+// when served over TLS) go SENDING, SENT, then RECEIVED when opened
+// (OpenRedEnvelope, or the merchant's query) or REFUND after 24 hours.
+// The sandbox endpoints under <prefix>/sandbox/{mchid}/ (sandboxapi.go)
+// top up funds and decide transfers and envelopes over HTTP.
+//
 // All state (trades, refunds, delivery log, pending retries) lives in
 // memory: it is per process and is lost on restart, like a sandbox that was
 // reset. Notifications are sent by simkit's Notifier.
@@ -73,6 +85,9 @@ type Merchant struct {
 	// AppSecret is the official account's AppSecret, which the web OAuth
 	// endpoints (oauth.go) check; empty refuses every code exchange.
 	AppSecret string
+	// APIv2Key is the APIv2 key the v2 XML calls (red envelopes,
+	// redpack.go) are signed with; empty refuses them all.
+	APIv2Key string
 }
 
 // Options configures a Sim. Only Merchant is required for the sim to accept
@@ -111,6 +126,24 @@ type Options struct {
 	// the fen; refunds return the fee in proportion, printed negative.
 	// Zero charges no fee.
 	FeeRate int64
+	// Funds is each merchant's available balance (fen) for transfers and
+	// red envelopes before any top-up; 0 means DefaultFunds.
+	Funds int64
+	// PayeeDailyLimit is what one payee may receive from one merchant's
+	// transfers in a Beijing day (fen); 0 means DefaultPayeeDailyLimit.
+	PayeeDailyLimit int64
+	// HoldPayouts keeps transfers PROCESSING and red envelopes SENT when
+	// the merchant queries them, until SettleTransfer, OpenRedEnvelope or
+	// their sandbox endpoints (sandboxapi.go) decide; by default a query
+	// decides them, as Ping++'s test mode does on retrieve.
+	HoldPayouts bool
+	// RedpackSending is how long a new red envelope stays SENDING before
+	// it is SENT; 0: sent at once.
+	RedpackSending time.Duration
+	// RequireClientCert refuses v2 certificate calls (red envelopes) made
+	// over plain HTTP, where the merchant's API certificate cannot be
+	// checked; over TLS the certificate is always checked.
+	RequireClientCert bool
 }
 
 // DefaultRetry is WeChat Pay's notification retry schedule: 15 retries over
@@ -158,6 +191,20 @@ type Sim struct {
 	bills      map[string]*bill      // by download token
 	oauthCodes map[string]*oauthCode // web OAuth codes, by code
 	feeRate    int64
+
+	// Payouts and red envelopes (transfer.go, redpack.go, payee.go).
+	payees          map[string]map[string]Payee // by appid ("" = every appid), openid
+	funds           map[string]int64            // available balance by mchid
+	received        map[dayKey]int64            // transfers paid to a payee in a day
+	redpackCount    map[dayKey]int              // envelopes sent to a user in a day
+	batches         map[batchKey]*transferBatch
+	byBatchID       map[string]*transferBatch
+	redpacks        map[redpackKey]*redpack
+	defaultFunds    int64
+	payeeDailyLimit int64
+	holdPayouts     bool
+	redpackSending  time.Duration
+	requireCert     bool
 	// simkit.Hooks gives tests TamperBill, LoseNotifications and
 	// SetBillClock.
 	simkit.Hooks
@@ -179,6 +226,21 @@ func New(o Options) *Sim {
 		refunds:    map[refundKey]*refund{},
 		bills:      map[string]*bill{},
 		feeRate:    o.FeeRate,
+
+		payees: map[string]map[string]Payee{}, funds: map[string]int64{}, received: map[dayKey]int64{},
+		redpackCount: map[dayKey]int{}, batches: map[batchKey]*transferBatch{}, byBatchID: map[string]*transferBatch{},
+		redpacks: map[redpackKey]*redpack{}, defaultFunds: o.Funds, payeeDailyLimit: o.PayeeDailyLimit,
+		holdPayouts: o.HoldPayouts, redpackSending: o.RedpackSending, requireCert: o.RequireClientCert,
+	}
+	if s.defaultFunds <= 0 {
+		s.defaultFunds = DefaultFunds
+	}
+	if s.payeeDailyLimit <= 0 {
+		s.payeeDailyLimit = DefaultPayeeDailyLimit
+	}
+	s.payees[""] = map[string]Payee{}
+	for _, p := range SandboxPayees {
+		s.payees[""][p.OpenID] = p
 	}
 	if s.key == nil {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -332,6 +394,11 @@ var routes = []route{
 	{method: http.MethodGet, pattern: []string{"v3", "bill", "tradebill"}, h: (*Sim).tradeBill},
 	{method: http.MethodGet, pattern: []string{"v3", "billdownload", "file"}, h: (*Sim).billFile, unsigned: true},
 	{method: http.MethodGet, pattern: []string{"v3", "certificates"}, h: (*Sim).certificates},
+	{method: http.MethodPost, pattern: []string{"v3", "transfer", "batches"}, h: (*Sim).initiateBatch},
+	{method: http.MethodGet, pattern: []string{"v3", "transfer", "batches", "out-batch-no", "*"}, h: (*Sim).batchByOutNo},
+	{method: http.MethodGet, pattern: []string{"v3", "transfer", "batches", "out-batch-no", "*", "details", "out-detail-no", "*"}, h: (*Sim).detailByOutNo},
+	{method: http.MethodGet, pattern: []string{"v3", "transfer", "batches", "batch-id", "*"}, h: (*Sim).batchByID},
+	{method: http.MethodGet, pattern: []string{"v3", "transfer", "batches", "batch-id", "*", "details", "detail-id", "*"}, h: (*Sim).detailByID},
 }
 
 // match finds the route of a canonical path; allowed lists the methods of a
@@ -386,6 +453,14 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveOAuth(w, r, mchid, op)
 		return
 	}
+	if mchid, op, ok := sandboxPath(r.URL.Path); ok {
+		s.serveSandbox(w, r, mchid, op)
+		return
+	}
+	if op, ok := v2Path(r.URL.Path); ok {
+		s.serveV2(w, r, op)
+		return
+	}
 	uri := r.URL.RequestURI()
 	if i := strings.Index(uri, "/v3/"); i > 0 {
 		uri = uri[i:] // mounted under a prefix without StripPrefix
@@ -426,6 +501,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if aerr != nil {
 		s.writeError(w, accept, aerr)
+		if rep.after != nil {
+			rep.after() // a batch a failed lookup finished still notifies
+		}
 		return
 	}
 	if rt.unsigned {
