@@ -28,6 +28,11 @@ type Family struct {
 	ChargeExpiry time.Duration
 	// StatementZone is the time zone the channel cuts its statement days in.
 	StatementZone *time.Location
+	// StatementPayouts: the family's statement lists its payouts
+	// (StatementPayout lines), so reconciliation reports a paid transfer
+	// no line names. Without it payouts are matched only when a line names
+	// them.
+	StatementPayouts bool
 	// OrderNo is the family's order_no rule (Ping++ spec §2.2.1); the zero
 	// value means DefaultOrderNo.
 	OrderNo OrderNoRule

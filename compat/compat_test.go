@@ -213,6 +213,25 @@ func runNodeCompat(t *testing.T, nodeBin, script, databaseURL string) {
 			Voided   string   `json:"voided"`
 			Events   []string `json:"events"`
 		} `json:"preauth"`
+		Payouts struct {
+			Transfer struct {
+				ID     string   `json:"transfer"`
+				Events []string `json:"events"`
+			} `json:"transfer"`
+			BatchTransfer struct {
+				ID     string   `json:"batch_transfer"`
+				Events []string `json:"events"`
+			} `json:"batch_transfer"`
+			RedEnvelope struct {
+				ID      string   `json:"red_envelope"`
+				Skipped string   `json:"skipped"`
+				Events  []string `json:"events"`
+			} `json:"red_envelope"`
+			BatchRefund struct {
+				ID     string   `json:"batch_refund"`
+				Events []string `json:"events"`
+			} `json:"batch_refund"`
+		} `json:"payouts"`
 	}
 	if err := json.Unmarshal([]byte(summary), &sum); err != nil || !sum.OK {
 		t.Fatalf("compat.js exited 0 without a success summary (%v):\n%s\n%s", err, summary, stderr.String())
@@ -240,6 +259,27 @@ func runNodeCompat(t *testing.T, nodeBin, script, databaseURL string) {
 		if !held[ch] {
 			t.Errorf("compat.js did not complete pre-authorization on %s", ch)
 		}
+	}
+	// Payouts: a transfer (transfer.succeeded), a batch of three
+	// (transfer.succeeded each, batch_transfer.succeeded), a red envelope
+	// (red_envelope.sent and .received), a batch refund of two charges
+	// (refund.succeeded each, batch_refund.succeeded).
+	p := sum.Payouts
+	if p.Transfer.ID == "" || len(p.Transfer.Events) != 1 {
+		t.Errorf("compat.js did not complete the transfer flow: %+v", p.Transfer)
+	}
+	if p.BatchTransfer.ID == "" || len(p.BatchTransfer.Events) != 4 {
+		t.Errorf("compat.js did not complete the batch transfer flow: %+v", p.BatchTransfer)
+	}
+	if p.BatchRefund.ID == "" || len(p.BatchRefund.Events) != 3 {
+		t.Errorf("compat.js did not complete the batch refund flow: %+v", p.BatchRefund)
+	}
+	switch re := p.RedEnvelope; {
+	case re.Skipped != "":
+		// The sandbox's WeChat credentials cannot send red envelopes yet.
+		t.Logf("compat.js skipped red envelope create: %s", re.Skipped)
+	case re.ID == "" || len(re.Events) != 2:
+		t.Errorf("compat.js did not complete the red envelope flow: %+v", re)
 	}
 	t.Logf("compat.js (%v): %s", took, summary)
 }

@@ -34,16 +34,28 @@ func (s *Service) CreateBatchRefund(ctx context.Context, who Caller, p BatchRefu
 	b := &store.BatchRefundRow{ParamsHash: hashJSON(p)}
 	b.BatchRefund = polypay.BatchRefund{ID: newBatchID(s.now()), AppID: who.App.ID, Livemode: who.Live, BatchNo: p.BatchNo,
 		Description: p.Description, Metadata: p.Metadata, Items: p.Charges, Status: polypay.BatchCreated, Created: s.now().Unix()}
+	out, existing, err := s.storeBatchRefund(ctx, who, b, hook)
+	if err != nil || existing {
+		return out, err
+	}
+	s.runBatchRefund(ctx, who, b.ID)
+	return s.renderBatchRefund(ctx, who, b.ID, hook)
+}
+
+// storeBatchRefund checks and inserts a new batch refund; for a batch_no
+// already used it answers that batch (existing true) or refuses different
+// parameters.
+func (s *Service) storeBatchRefund(ctx context.Context, who Caller, b *store.BatchRefundRow, hook Hook) (any, bool, error) {
 	var out any
 	existing := false
 	err := s.write(ctx, func(tx Tx) error {
-		old, err := tx.BatchRefundByNo(ctx, who.App.ID, who.Live, p.BatchNo)
+		old, err := tx.BatchRefundByNo(ctx, b.AppID, b.Livemode, b.BatchNo)
 		if err != nil {
 			return err
 		}
 		if old != nil {
 			if old.ParamsHash != b.ParamsHash {
-				return polypay.ParamError("batch_no", "批次号 %s 已被使用，且参数与原请求不同", p.BatchNo)
+				return polypay.ParamError("batch_no", "批次号 %s 已被使用，且参数与原请求不同", b.BatchNo)
 			}
 			existing = true
 			if out, err = renderBatchRefundTx(ctx, tx, old); err != nil {
@@ -56,11 +68,11 @@ func (s *Service) CreateBatchRefund(ctx context.Context, who Caller, p BatchRefu
 		}
 		return tx.InsertBatchRefund(ctx, b)
 	})
-	if err != nil || existing {
-		return out, err
+	if store.IsUniqueViolation(err) {
+		// A concurrent request with the same batch_no stored first.
+		return s.storeBatchRefund(ctx, who, b, hook)
 	}
-	s.runBatchRefund(ctx, who, b.ID)
-	return s.renderBatchRefund(ctx, who, b.ID, hook)
+	return out, existing, err
 }
 
 // checkBatchRefund refuses the batch at its first charge that cannot be

@@ -54,27 +54,38 @@ func (s *Service) CreateRedEnvelope(ctx context.Context, who Caller, p RedEnvelo
 	if err := sender.CheckRedEnvelope(&r.RedEnvelope); err != nil {
 		return nil, err
 	}
+	out, existing, err := s.storeRedEnvelope(ctx, r, hook)
+	if err != nil || existing {
+		return out, err
+	}
+	s.sendEnvelope(ctx, r.ID)
+	return s.renderEnvelope(ctx, who, r.ID, hook)
+}
+
+// storeRedEnvelope inserts a new envelope; for an order_no already used
+// it answers that envelope (existing true) or refuses different parameters.
+func (s *Service) storeRedEnvelope(ctx context.Context, r *store.RedEnvelopeRow, hook Hook) (any, bool, error) {
 	var out any
 	existing := false
-	err = s.write(ctx, func(tx Tx) error {
-		old, err := tx.RedEnvelopeByOrderNo(ctx, who.App.ID, who.Live, p.OrderNo)
+	err := s.write(ctx, func(tx Tx) error {
+		old, err := tx.RedEnvelopeByOrderNo(ctx, r.AppID, r.Livemode, r.OrderNo)
 		if err != nil {
 			return err
 		}
 		if old != nil {
 			if old.ParamsHash != r.ParamsHash {
-				return polypay.ParamError("order_no", "红包订单号 %s 已被使用，且参数与原请求不同", p.OrderNo)
+				return polypay.ParamError("order_no", "红包订单号 %s 已被使用，且参数与原请求不同", r.OrderNo)
 			}
 			existing, out = true, wire.FromRedEnvelope(&old.RedEnvelope)
 			return runHook(hook, tx, out)
 		}
 		return tx.InsertRedEnvelope(ctx, r, tx.Now()+transferQueryAfter(0))
 	})
-	if err != nil || existing {
-		return out, err
+	if store.IsUniqueViolation(err) {
+		// A concurrent request with the same order_no stored first.
+		return s.storeRedEnvelope(ctx, r, hook)
 	}
-	s.sendEnvelope(ctx, r.ID)
-	return s.renderEnvelope(ctx, who, r.ID, hook)
+	return out, existing, err
 }
 
 // sendEnvelope marks an envelope sent, calls WeChat and applies the answer.

@@ -119,3 +119,35 @@ func (s *Service) resendBatch(ctx context.Context, bp polypay.BatchPayouter, bat
 	}
 	s.sendBatch(ctx, bp, b, members, again)
 }
+
+// SettleTransfer implements reconcile.TransferSettler: a pending transfer
+// a statement names is asked about (never sent) and a final answer applied
+// as the poller would. It returns the transfer as it is afterwards.
+func (s *Service) SettleTransfer(ctx context.Context, id string) (*polypay.Transfer, error) {
+	var t *store.TransferRow
+	load := func() error {
+		return s.read(ctx, func(tx Tx) (err error) { t, err = tx.LockTransfer(ctx, id); return })
+	}
+	if err := load(); err != nil {
+		return nil, err
+	}
+	if t.Status == polypay.TransferPending && t.Sent {
+		pay, err := s.payouter(ctx, t.AppID, t.Livemode, t.Channel)
+		if err != nil {
+			return nil, err
+		}
+		res, err := pay.QueryTransfer(ctx, &t.Transfer)
+		if err != nil {
+			return nil, err
+		}
+		if res.State != polypay.PayoutNotFound {
+			if _, err := s.applyPayout(ctx, id, res, "reconcile"); err != nil {
+				return nil, err
+			}
+		}
+		if err := load(); err != nil {
+			return nil, err
+		}
+	}
+	return &t.Transfer, nil
+}

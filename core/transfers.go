@@ -310,9 +310,19 @@ func (s *Service) settleTest(ctx context.Context, who Caller, id string) error {
 		return err
 	}
 	if t.Status == polypay.TransferPending {
-		s.checkTransfer(ctx, t.ID)
+		s.queryTest(ctx, t.ID)
 	}
 	return nil
+}
+
+// queryTest asks the channel about a sent test-mode transfer and applies a
+// final answer. It never sends: a retrieve racing the send in flight would
+// find nothing at the channel yet and send the payout a second time. The
+// poller and the fan-out, which claim a transfer first, are the senders.
+func (s *Service) queryTest(ctx context.Context, id string) {
+	if _, err := s.SettleTransfer(ctx, id); err != nil {
+		s.Log.Warn("querying test-mode transfer on retrieve", "transfer", id, "err", err)
+	}
 }
 
 func (s *Service) renderTransfer(ctx context.Context, who Caller, id string, hook Hook) (any, error) {

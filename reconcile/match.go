@@ -67,7 +67,9 @@ func (m *matcher) match(ctx context.Context, db Store, lines []polypay.Statement
 			}
 			step()
 		}
-		items = append(items, m.unstatedTransfers(recs.transfers, seen, step)...)
+		if f := polypay.LookupFamily(m.req.Family); f != nil && f.StatementPayouts {
+			items = append(items, m.unstatedTransfers(recs.transfers, seen, step)...)
+		}
 		return nil
 	})
 	return items, err

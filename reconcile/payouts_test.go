@@ -15,6 +15,10 @@ import (
 	"github.com/polypay/polypay/reconcile"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
+
+	// Registers the family descriptors, which say whose statements list
+	// payouts (polypay.Family.StatementPayouts).
+	_ "github.com/polypay/polypay/channel"
 )
 
 // The payout tests run the engine against a real store (SQLite, and

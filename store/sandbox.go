@@ -75,6 +75,11 @@ var sandboxDeletes = []sandboxDelete{
 	{"risk_attempts", `%[2]s`},
 	{"risk_decisions", `%[2]s`},
 	{"risk_blocks", `%[2]s`},
+	// Payouts made in test mode (the sandbox simulators paid them).
+	{"transfers", `%[2]s`},
+	{"batch_transfers", `%[2]s`},
+	{"red_envelopes", `%[2]s`},
+	{"batch_refunds", `%[2]s`},
 }
 
 // SandboxResetTables are the tables ResetTestMode clears of test-mode rows.
@@ -90,10 +95,12 @@ func SandboxResetTables() []string {
 // ResetTestMode leaves alone: an app's configuration in test mode (keys,
 // sandbox credentials, webhook endpoints and keys, routes, cashier and card
 // settings, discounts), which a developer wants to keep using after the
-// reset. Risk rules and allow/deny lists are the merchant's settings too.
+// reset. Risk rules, allow/deny lists and payout approval settings are the
+// merchant's settings too.
 var SandboxKeptTables = []string{
 	"api_keys", "channel_configs", "webhook_endpoints", "webhook_keys", "channel_routes",
 	"cashier_settings", "cashier_logos", "card_settings", "discounts", "risk_rules", "risk_lists",
+	"payout_settings",
 }
 
 // ResetTestMode deletes the test-mode data of one app, or of every app

@@ -199,6 +199,10 @@ func FromBatchRefund(b *polypay.BatchRefund, refunds map[string]*polypay.Refund)
 		if r := refunds[it.Refund]; r != nil {
 			c.Status, c.FailureMsg = string(r.Status), nullStr(r.FailureMsg)
 			data = append(data, FromRefund(r))
+		} else if b.Status.Decided() {
+			// Decided without a refund: the charge changed after the batch
+			// was checked, and its refund was refused.
+			c.Status = "failed"
 		}
 		w.Charges = append(w.Charges, c)
 	}

@@ -57,6 +57,7 @@ var Family = polypay.Family{
 	},
 	ChargeExpiry:     24 * time.Hour,
 	StatementZone:    polypay.ChinaTime,
+	StatementPayouts: true, // the account log / settlement file lists payouts
 	OrderNo:          polypay.OrderNoRule{Min: 1, Max: 64},
 	DiscountByFamily: true,
 	SandboxWallet:    "/sim/alipay/wallet",

@@ -34,9 +34,10 @@ var Family = polypay.Family{
 			}},
 		{Name: ChannelApplePay, Brand: "applepay"},
 	},
-	ChargeExpiry:  24 * time.Hour,
-	StatementZone: polypay.ChinaTime,
-	OrderNo:       polypay.OrderNoRule{Min: 8, Max: 40},
+	ChargeExpiry:     24 * time.Hour,
+	StatementZone:    polypay.ChinaTime,
+	StatementPayouts: true, // the account log / settlement file lists payouts
+	OrderNo:          polypay.OrderNoRule{Min: 8, Max: 40},
 	Credentials: []polypay.CredentialField{
 		{Name: "mer_id", Required: true,
 			Hint: polypay.Label{Zh: "银联商户号（15 位）", En: "the UnionPay merchant id (15 characters)"}},

@@ -13,7 +13,11 @@
 // polypay extension, README) runs on the channels that hold funds
 // (PREAUTH_CHANNELS): create with capture=false, approve, capture less than
 // held through the SDK's own resource machinery, void another with
-// charges.reverse.
+// charges.reverse. Payouts (spec §2.5–2.8) run on Alipay: transfers and
+// batch transfers through the SDK (create, retrieve, which settles them in
+// test mode, list, the webhooks), red envelopes on WeChat's simulator when
+// the sandbox's credentials can send them, and batch refunds with plain HTTP (the SDK's batchRefunds
+// resource is broken, and is checked to make no batch).
 //
 // Environment:
 //   POLYPAY_HOST, POLYPAY_PORT   where polypay listens (plain HTTP)
@@ -1005,6 +1009,242 @@ async function preauthFlow(cfg, sdk, hooks, pubKey, spec) {
   return { channel, captured: cap.id, refund: refundId, voided: rev.id, events: events.concat(b.events, [revEv.id]) };
 }
 
+// --- Payouts (spec §2.5–2.8) on the alipay channel, paid by the sandbox's
+// Alipay simulator. Its documented sandbox payees (sim/alipaysim fund.go)
+// are paid by any transfer within their limits.
+const PAYEES = [
+  { account: 'payee@sandbox.com', name: '沙箱环境' },
+  { account: '13800138000', name: '张三' },
+  { account: 'unverified@sandbox.com', name: '李四' },
+];
+const TRANSFER_AMOUNT = 1000;
+
+function checkTransfer(t, what, app, orderNo, amount) {
+  check(isPlainObject(t), what + ': not an object', t);
+  check(t.object === 'transfer', what + ': object != "transfer"', t.object);
+  check(typeof t.id === 'string' && /^tr_[0-9A-Za-z]{24}$/.test(t.id), what + ': id is not tr_ + 24 characters', t.id);
+  check(t.livemode === false, what + ': livemode is not false', t.livemode);
+  check(t.app === app, what + ': app is not the app id string', t.app);
+  check(t.channel === 'alipay' && t.type === 'b2c' && t.currency === 'cny', what + ': channel, type or currency', t);
+  if (orderNo !== undefined) check(t.order_no === orderNo, what + ': order_no', t.order_no);
+  check(t.amount === amount, what + ': amount', t.amount);
+  check(isInt(t.created), what + ': created is not an integer', t.created);
+  check(t.time_transferred === null || isInt(t.time_transferred), what + ': time_transferred is neither null nor an integer', t.time_transferred);
+  check(['scheduled', 'pending', 'paid', 'failed', 'canceled'].includes(t.status), what + ': status', t.status);
+  for (const f of ['extra', 'metadata']) {
+    check(isPlainObject(t[f]), what + ': ' + f + ' is not an object', t[f]);
+  }
+}
+
+function checkBatchTransfer(b, what, app, batchNo, amount, n) {
+  check(isPlainObject(b), what + ': not an object', b);
+  check(b.object === 'batch_transfer', what + ': object != "batch_transfer"', b.object);
+  check(typeof b.id === 'string' && /^[0-9]{18}$/.test(b.id), what + ': id is not 18 digits (spec §2.6)', b.id);
+  check(b.app === app && b.batch_no === batchNo && b.channel === 'alipay', what + ': app, batch_no or channel', b);
+  check(b.amount === amount && b.currency === 'cny' && b.type === 'b2c', what + ': amount, currency (cny by default) or type', b);
+  check(isInt(b.created) && isInt(b.fee), what + ': created or fee is not an integer', b);
+  check(Array.isArray(b.recipients) && b.recipients.length === n, what + ': recipients', b.recipients);
+  for (const r of b.recipients) {
+    check(isPlainObject(r) && /^tr_[0-9A-Za-z]{24}$/.test(r.transfer) && typeof r.status === 'string',
+      what + ': a recipient has no transfer id or status (spec §2.6)', r);
+  }
+}
+
+// Retrieves with get until done(obj), as test mode decides payouts when
+// the merchant looks (spec §2.5).
+async function until(get, done, what) {
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  for (;;) {
+    const obj = await get();
+    if (done(obj) || Date.now() > deadline) {
+      check(done(obj), what + ': not decided within ' + STEP_TIMEOUT_MS + ' ms', obj);
+      return obj;
+    }
+    await sleep(200);
+  }
+}
+
+async function transferFlow(cfg, sdk, hooks, pubKey) {
+  step = 'transfers.create';
+  const orderNo = 'tr' + Date.now() + randomAlnum(8);
+  const params = {
+    app: { id: cfg.app }, channel: 'alipay', order_no: orderNo, amount: TRANSFER_AMOUNT, type: 'b2c', currency: 'cny',
+    recipient: PAYEES[0].account, description: 'compat transfer', extra: { recipient_name: PAYEES[0].name },
+    metadata: { compat: 'node' },
+  };
+  const tr = await sdk.transfers.create(JSON.parse(JSON.stringify(params)));
+  checkTransfer(tr, 'transfers.create', cfg.app, orderNo, TRANSFER_AMOUNT);
+  check(tr.status === 'pending' && tr.time_transferred === null, 'transfers.create: not pending (spec §2.5 test mode)', tr);
+  check(tr.recipient === PAYEES[0].account && tr.extra.recipient_name === PAYEES[0].name && tr.metadata.compat === 'node',
+    'transfers.create: recipient, extra or metadata not as sent', tr);
+  const again = await sdk.transfers.create(JSON.parse(JSON.stringify(params)));
+  check(again.id === tr.id, 'transfers.create: the same order_no and parameters made another transfer', again);
+  step = 'transfers.create: order_no reused';
+  const e = await expectReject(sdk.transfers.create(Object.assign({}, params, { amount: TRANSFER_AMOUNT + 1 })),
+    'transfers.create with a used order_no and another amount');
+  check(e instanceof PingppErrors.PingppInvalidRequestError && e.param === 'order_no',
+    'transfers.create with a used order_no: not an invalid_request_error naming order_no', { type: e.type, param: e.param, message: e.message });
+
+  step = 'transfers.retrieve';
+  const paid = await until(() => sdk.transfers.retrieve(tr.id), (t) => t.status === 'paid', 'transfers.retrieve');
+  checkTransfer(paid, 'transfers.retrieve', cfg.app, orderNo, TRANSFER_AMOUNT);
+  check(paid.amount_settle === TRANSFER_AMOUNT && isInt(paid.time_transferred) && typeof paid.transaction_no === 'string',
+    'transfers.retrieve: a paid transfer lacks amount_settle, time_transferred or transaction_no', paid);
+  step = 'transfer.succeeded webhook';
+  const ev = checkWebhook(await hooks.waitFor('transfer.succeeded', tr.id, STEP_TIMEOUT_MS), 'transfer.succeeded', 'transfer', tr.id, pubKey);
+  check(ev.data.object.status === 'paid', 'transfer.succeeded webhook: data.object.status', ev.data.object.status);
+
+  step = 'transfers.list';
+  const list = await sdk.transfers.list({ limit: 10 });
+  checkList(list, '/v1/transfers', 'transfers.list');
+  check(list.data.some((t) => t && t.id === tr.id), 'transfers.list: the transfer is not listed', list.data);
+  return { transfer: tr.id, events: [ev.id] };
+}
+
+async function batchTransferFlow(cfg, sdk, hooks, pubKey) {
+  step = 'batchTransfers.create';
+  const batchNo = 'bt' + Date.now() + randomAlnum(6);
+  const recipients = PAYEES.map((p, i) => ({ account: p.account, amount: 100 * (i + 1), name: p.name }));
+  // As NODE's docs/batch_transfer.md: app a string, no currency.
+  const bt = await sdk.batchTransfers.create({ app: cfg.app, batch_no: batchNo, channel: 'alipay', amount: 600,
+    description: 'compat batch transfer', recipients, type: 'b2c' });
+  checkBatchTransfer(bt, 'batchTransfers.create', cfg.app, batchNo, 600, 3);
+
+  step = 'batchTransfers.retrieve';
+  const done = await until(() => sdk.batchTransfers.retrieve(bt.id), (b) => b.status === 'succeeded', 'batchTransfers.retrieve');
+  checkBatchTransfer(done, 'batchTransfers.retrieve', cfg.app, batchNo, 600, 3);
+  check(isInt(done.time_succeeded), 'batchTransfers.retrieve: time_succeeded is not an integer once succeeded', done.time_succeeded);
+  const events = [];
+  for (const r of done.recipients) {
+    check(r.status === 'paid', 'batchTransfers.retrieve: a recipient is not paid', r);
+    step = 'batch member transfer.succeeded webhook';
+    events.push(checkWebhook(await hooks.waitFor('transfer.succeeded', r.transfer, STEP_TIMEOUT_MS), 'transfer.succeeded', 'transfer', r.transfer, pubKey).id);
+    const member = await sdk.transfers.retrieve(r.transfer);
+    checkTransfer(member, 'transfers.retrieve (batch member)', cfg.app, r.order_no, r.amount);
+    check(member.batch_no === bt.id && member.status === 'paid', 'batch member: batch_no is not the batch id, or not paid', member);
+  }
+  step = 'batch_transfer.succeeded webhook';
+  const ev = checkWebhook(await hooks.waitFor('batch_transfer.succeeded', bt.id, STEP_TIMEOUT_MS),
+    'batch_transfer.succeeded', 'batch_transfer', bt.id, pubKey);
+  check(ev.data.object.status === 'succeeded', 'batch_transfer.succeeded webhook: data.object.status', ev.data.object.status);
+  events.push(ev.id);
+
+  step = 'batchTransfers.list';
+  const list = await sdk.batchTransfers.list({ page: 1 });
+  checkList(list, '/v1/batch_transfers', 'batchTransfers.list({page: 1})');
+  check(list.data.some((b) => b && b.id === bt.id), 'batchTransfers.list: the batch is not listed', list.data);
+  step = 'batchTransfers.cancel';
+  const e = await expectReject(sdk.batchTransfers.cancel(bt.id), 'batchTransfers.cancel of a succeeded batch');
+  check(e instanceof PingppErrors.PingppInvalidRequestError && e.param === 'status',
+    'batchTransfers.cancel of a succeeded batch: not an invalid_request_error naming status', { type: e.type, param: e.param, message: e.message });
+  return { batch_transfer: bt.id, events };
+}
+
+// A sandbox payee of the WeChat simulator, under every appid
+// (sim/wechatsim payee.go SandboxPayees).
+const SANDBOX_OPENID = 'oUpF8uSandboxPayee0000000001';
+
+// Red envelopes (spec §2.7) need the WeChat connector's v2 API
+// (api_v2_key, api_cert): where the sandbox's WeChat credentials lack
+// them, create is refused naming channel and the flow reports itself
+// skipped. Sent at create (red_envelope.sent), the envelope is opened by
+// the simulator when the merchant first retrieves it (red_envelope.received).
+async function redEnvelopeFlow(cfg, sdk, hooks, pubKey) {
+  step = 'redEnvelopes.list';
+  const list = await sdk.redEnvelopes.list({ limit: 3 });
+  checkList(list, '/v1/red_envelopes', 'redEnvelopes.list');
+  step = 'redEnvelopes.retrieve (unknown)';
+  const missing = 'red_' + randomAlnum(24);
+  const e404 = await expectReject(sdk.redEnvelopes.retrieve(missing), 'redEnvelopes.retrieve(' + missing + ')');
+  check(e404 instanceof PingppErrors.PingppInvalidRequestError && e404.param === 'id', 'unknown red envelope: not 404 naming id', e404);
+
+  step = 'redEnvelopes.create';
+  const orderNo = randomDigits(20);
+  let re;
+  try {
+    re = await sdk.redEnvelopes.create({ app: { id: cfg.app }, channel: 'wx_pub', order_no: orderNo, amount: 100, currency: 'cny',
+      recipient: SANDBOX_OPENID, subject: 'compat', body: '恭喜发财', description: 'compat red envelope',
+      extra: { send_name: 'polypay compat', nick_name: 'polypay' } });
+  } catch (e) {
+    if (e instanceof PingppErrors.PingppInvalidRequestError && e.param === 'channel') {
+      return { skipped: e.message, events: [] };
+    }
+    throw e;
+  }
+  check(isPlainObject(re) && re.object === 'red_envelope' && /^red_[0-9A-Za-z]{24}$/.test(re.id), 'redEnvelopes.create: not a red_envelope', re);
+  check(re.app === cfg.app && re.order_no === orderNo && re.amount === 100 && re.channel === 'wx_pub', 'redEnvelopes.create: fields', re);
+  for (const f of ['received', 'refunded']) {
+    check(re[f] === null || isInt(re[f]), 'redEnvelopes.create: ' + f + ' is neither null nor a timestamp (spec §2.7)', re[f]);
+  }
+  step = 'redEnvelopes.retrieve';
+  const got = await until(() => sdk.redEnvelopes.retrieve(re.id), (r) => r.status === 'received', 'redEnvelopes.retrieve');
+  check(isInt(got.received) && got.refunded === null && typeof got.transaction_no === 'string',
+    'redEnvelopes.retrieve: an opened envelope lacks received or transaction_no (spec §2.7)', got);
+  const events = [];
+  for (const type of ['red_envelope.sent', 'red_envelope.received']) {
+    step = type + ' webhook';
+    events.push(checkWebhook(await hooks.waitFor(type, re.id, STEP_TIMEOUT_MS), type, 'red_envelope', re.id, pubKey).id);
+  }
+  step = 'redEnvelopes.list';
+  const after = await sdk.redEnvelopes.list({ limit: 3 });
+  checkList(after, '/v1/red_envelopes', 'redEnvelopes.list');
+  check(after.data.some((r) => r && r.id === re.id), 'redEnvelopes.list: the envelope is not listed', after.data);
+  return { red_envelope: re.id, events };
+}
+
+// Batch refunds: NODE 2.1.6's batchRefunds resource posts to
+// /v1/charges/undefined/refunds (spec §2.1 note), which makes no batch;
+// the batch is made with plain HTTP, refunding what is left of two charges
+// the channel flows paid and partly refunded.
+async function batchRefundFlow(cfg, sdk, hooks, pubKey, flows) {
+  step = 'batchRefunds.create (the SDK\'s broken path)';
+  const batchNo = 'br' + randomAlnum(12);
+  const charges = flows.filter((f) => f.channel === 'alipay_qr' || f.channel === 'alipay').map((f) => f.charge);
+  check(charges.length === 2, 'batch refund: the alipay_qr and alipay flows made no charges', flows);
+  const body = { app: cfg.app, batch_no: batchNo, description: 'compat batch refund', charges: charges.map((c) => ({ charge: c })) };
+  const broken = await expectReject(sdk.batchRefunds.create(body), 'batchRefunds.create');
+  check(broken instanceof PingppErrors.PingppInvalidRequestError, 'batchRefunds.create: not an invalid_request_error',
+    { type: broken.type, param: broken.param, message: broken.message });
+
+  step = 'POST /v1/batch_refunds';
+  const res = await rawRequest(cfg, 'POST', '/v1/batch_refunds', body, cfg.key);
+  checkRawReply(res, 'POST /v1/batch_refunds', pubKey);
+  check(res.status === 200, 'POST /v1/batch_refunds: status ' + res.status, res.json);
+  const br = res.json;
+  check(br.object === 'batch_refund' && /^[0-9]{18}$/.test(br.id) && br.batch_no === batchNo && br.app === cfg.app,
+    'POST /v1/batch_refunds: not the batch refund asked for (spec §2.8)', br);
+  check(Array.isArray(br.charges) && br.charges.length === 2 &&
+    br.charges.every((c) => charges.includes(c.charge) && c.amount === CHARGE_AMOUNT - REFUND_AMOUNT),
+    'POST /v1/batch_refunds: charges[] does not refund what was left of each charge', br.charges);
+  checkList(br.refunds, '/v1/batch_refunds/' + br.id + '/refunds', 'batch refund refunds');
+
+  step = 'GET /v1/batch_refunds/{id}';
+  const done = await until(async () => {
+    const r = await rawRequest(cfg, 'GET', '/v1/batch_refunds/' + br.id, undefined, cfg.key);
+    checkRawReply(r, 'GET /v1/batch_refunds/{id}', pubKey);
+    return r.json;
+  }, (b) => b.status === 'succeeded', 'GET /v1/batch_refunds/{id}');
+  check(isInt(done.time_succeeded), 'batch refund: time_succeeded is not an integer once succeeded', done.time_succeeded);
+  const events = [];
+  for (const c of done.charges) {
+    check(c.status === 'succeeded' && /^re_[0-9A-Za-z]{24}$/.test(c.refund), 'batch refund: a charge was not refunded', c);
+    step = 'batch refund: refund.succeeded webhook';
+    events.push(checkWebhook(await hooks.waitFor('refund.succeeded', c.refund, STEP_TIMEOUT_MS), 'refund.succeeded', 'refund', c.refund, pubKey).id);
+    const ch = await sdk.charges.retrieve(c.charge);
+    check(ch.refunded === true && ch.amount_refunded === CHARGE_AMOUNT, 'batch refund: the charge is not refunded in full', ch);
+  }
+  step = 'batch_refund.succeeded webhook';
+  events.push(checkWebhook(await hooks.waitFor('batch_refund.succeeded', br.id, STEP_TIMEOUT_MS),
+    'batch_refund.succeeded', 'batch_refund', br.id, pubKey).id);
+
+  step = 'GET /v1/batch_refunds?page=1';
+  const list = await rawRequest(cfg, 'GET', '/v1/batch_refunds?page=1&per_page=10', undefined, cfg.key);
+  checkRawReply(list, 'GET /v1/batch_refunds', pubKey);
+  checkList(list.json, '/v1/batch_refunds', 'GET /v1/batch_refunds');
+  check(list.json.data.some((b) => b && b.id === br.id), 'GET /v1/batch_refunds: the batch is not listed', list.json.data);
+  return { batch_refund: br.id, events };
+}
+
 // sandboxApplePayToken makes the paymentData the sandbox accepts for a test
 // card, in the format of sim/stripesim's ApplePayToken: an EC_v1 token whose
 // data is the (unencrypted, sandbox) payment data.
@@ -1139,14 +1379,22 @@ async function main() {
     preauth.push(await preauthFlow(cfg, sdk, hooks, pubKey, spec));
   }
 
+  // --- Payouts: transfers, batch transfers, red envelopes, batch refunds.
+  const payouts = {
+    transfer: await transferFlow(cfg, sdk, hooks, pubKey),
+    batch_transfer: await batchTransferFlow(cfg, sdk, hooks, pubKey),
+    red_envelope: await redEnvelopeFlow(cfg, sdk, hooks, pubKey),
+    batch_refund: await batchRefundFlow(cfg, sdk, hooks, pubKey, results),
+  };
+
   // No unexpected deliveries: one charge.succeeded and one refund.succeeded
-  // per channel, plus the pre-authorizations' events, each event delivered
-  // once, every one signed.
+  // per channel, plus the pre-authorizations' and the payouts' events, each
+  // event delivered once, every one signed.
   step = 'webhook summary';
   const types = hooks.deliveries.map((d) => (d.json ? d.json.type : '?'));
   const ids = hooks.deliveries.map((d) => (d.json ? d.json.id : '?'));
   check(new Set(ids).size === ids.length, 'webhooks: an event was delivered more than once', ids);
-  const expected = results.concat(preauth).flatMap((r) => r.events).sort();
+  const expected = results.concat(preauth, Object.values(payouts)).flatMap((r) => r.events).sort();
   check(jsonEqual(ids.slice().sort(), expected), 'webhooks: the deliveries are not exactly the events of the flows',
     { delivered: ids, expected });
   for (const d of hooks.deliveries) {
@@ -1166,6 +1414,7 @@ async function main() {
     events: first.events,
     flows: results,
     preauth,
+    payouts,
     webhooks: types,
   }) + '\n');
 }
