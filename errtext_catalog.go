@@ -281,6 +281,8 @@ var catalogEN = map[string]string{
 	"付款 %s 属于批量付款 %s，请审批整个批次":                                 "payout %s belongs to batch transfer %s: approve the whole batch",
 	"付款 %s 不在待审批状态":                                           "payout %s does not await approval",
 	"批量付款 %s 不在待审批状态":                                         "batch transfer %s does not await approval",
+	"API 密钥只能收紧付款审批（调低 approve_above，不能设为 0 或调高）；放宽须由所有者或管理员在控制台操作": "a secret key can only tighten payout approval (lower approve_above, never 0 or higher); an owner or admin loosens it in the console",
+	"API 密钥只能开启批量付款审批；关闭须由所有者或管理员在控制台操作":                            "a secret key can only switch batch approval on; an owner or admin switches it off in the console",
 	// Payouts: the connectors' checks (channel/alipay, channel/wechatpay).
 	"支付宝企业付款金额须为 %d 到 %d 分":                                                 "an Alipay payout's amount must be %d to %d fen",
 	"支付宝企业付款的 order_no 须为 1 到 64 位字母或数字":                                    "an Alipay payout's order_no must be 1 to 64 letters or digits",

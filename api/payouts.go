@@ -732,6 +732,17 @@ func (s *Server) listBatchRefunds(w http.ResponseWriter, r *http.Request, who co
 
 // --- Payout settings.
 
+// looser reports whether approve_above going from old to new lets more
+// transfers through unapproved (0 approves nothing). Approval is the
+// control against a leaked secret key, so the key may only tighten it;
+// the console, with its users, roles and second factor, may loosen it.
+func looser(old, new int64) bool {
+	if old == 0 {
+		return false // nothing was approved: any threshold is tighter
+	}
+	return new == 0 || new > old
+}
+
 // payoutSettings is GET/PUT /v1/apps/{app}/payout_settings' object, in
 // the key's mode.
 type payoutSettings struct {
@@ -787,9 +798,15 @@ func (s *Server) putPayoutSettings(w http.ResponseWriter, r *http.Request, who c
 		return err
 	}
 	if hasAbove {
+		if looser(st.ApproveAbove, above) {
+			return polypay.ParamError("approve_above", "API 密钥只能收紧付款审批（调低 approve_above，不能设为 0 或调高）；放宽须由所有者或管理员在控制台操作")
+		}
 		st.ApproveAbove = above
 	}
 	if hasBatches {
+		if st.ApproveBatches && !batches {
+			return polypay.ParamError("approve_batches", "API 密钥只能开启批量付款审批；关闭须由所有者或管理员在控制台操作")
+		}
 		st.ApproveBatches = batches
 	}
 	st, err = s.Svc.PutPayoutSettings(r.Context(), who, st)

@@ -666,10 +666,16 @@ func TestReconPages(t *testing.T) {
 		TradeNo: "2026030122001", TheirAmount: 1200, Currency: "cny", TheirStatus: "TRADE_SUCCESS"})
 	e.Recon.SetReport("2026-03-01", []console.ReportRow{{Day: "2026-03-01", AppID: e.App.AppID, Channel: "alipay_qr", Currency: "cny",
 		Count: 3, Gross: 30000, Refunds: 1000, Fees: 174, Net: 28826}, {Day: "2026-03-01", AppID: "=cmd", Channel: "wx", Currency: "cny"}})
+	e.Recon.AddDiscrepancy(console.Discrepancy{ID: "dis_2", RunID: "run_1", Day: "2026-03-01", Channel: "alipay", AppID: e.App.AppID,
+		Kind: "only_in_polypay", TransferID: "tr_0Vd7Ireg0006xRX7cFPH5Z01", OurAmount: 500, Currency: "cny", OurStatus: "paid"})
 	c := signedIn(t, e, console.RoleFinance)
 	page := c.get("/console/recon")
 	if !strings.Contains(page.Body, "2026030122001") || !strings.Contains(page.Body, "Only in the channel") {
 		t.Fatalf("recon page lacks the discrepancy: %.500s", page.Body)
+	}
+	// A payout discrepancy links its transfer in the console, in its mode.
+	if link := `href="/console/apps/` + e.App.AppID + `/payouts/transfers/tr_0Vd7Ireg0006xRX7cFPH5Z01?mode=test"`; !strings.Contains(page.Body, link) {
+		t.Fatalf("recon page lacks the transfer link %s", link)
 	}
 	tok := csrfField.FindStringSubmatch(page.Body)[1]
 	tests := []struct {

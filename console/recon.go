@@ -60,6 +60,7 @@ type Discrepancy struct {
 	Kind        string // only_in_polypay, only_in_channel, amount_differs, status_differs
 	ChargeID    string
 	RefundID    string
+	TransferID  string // a payout line's transfer (only_in_channel: one polypay may not have)
 	TradeNo     string // the channel's transaction number
 	OurAmount   int64  // minor units
 	TheirAmount int64

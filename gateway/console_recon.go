@@ -59,7 +59,7 @@ func (c consoleRecon) Discrepancies(ctx context.Context, f console.DiscrepancyFi
 	out := make([]console.Discrepancy, 0, len(ds))
 	for _, d := range ds {
 		out = append(out, console.Discrepancy{ID: d.ID, RunID: d.RunID, Day: d.Day, Channel: d.Family, AppID: d.AppID, Live: d.Live,
-			Kind: d.Kind, ChargeID: d.ChargeID, RefundID: d.RefundID, TradeNo: d.TransactionNo, OurAmount: d.PolypayAmount,
+			Kind: d.Kind, ChargeID: d.ChargeID, RefundID: d.RefundID, TransferID: d.TransferID, TradeNo: d.TransactionNo, OurAmount: d.PolypayAmount,
 			TheirAmount: d.ChannelAmount, Currency: d.Currency, OurStatus: d.PolypayStatus, TheirStatus: d.ChannelStatus,
 			Open: !d.Resolved, Note: d.Note, ResolvedBy: d.ResolvedBy, ResolvedAt: unix(d.ResolvedAt)})
 	}

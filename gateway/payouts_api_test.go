@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/ledger"
 	"github.com/polypay/polypay/sim/alipaysim"
 	"github.com/polypay/polypay/sim/wechatsim"
+	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
 )
 
@@ -769,4 +772,47 @@ func TestPayoutConcurrentCreates(t *testing.T) {
 		}
 		checkLedger(t, e)
 	})
+}
+
+// TestPayoutApprovalOnlyTightensWithKey: approval guards against a leaked
+// secret key, so the key may lower approve_above or switch batch approval
+// on, never the reverse; the console's owners and admins may.
+func TestPayoutApprovalOnlyTightensWithKey(t *testing.T) {
+	e := start(t, storetest.Backends(t)[0], nil)
+	path := "/v1/apps/" + e.app.AppID + "/payout_settings"
+	steps := []struct {
+		body  string
+		param string // "" when accepted
+	}{
+		{`{"approve_above":5000}`, ""},
+		{`{"approve_above":3000}`, ""},
+		{`{"approve_above":3001}`, "approve_above"},
+		{`{"approve_above":0}`, "approve_above"},
+		{`{"approve_batches":true}`, ""},
+		{`{"approve_batches":false}`, "approve_batches"},
+		{`{"approve_above":3000,"approve_batches":true}`, ""},
+	}
+	for _, s := range steps {
+		r := e.do("PUT", path, e.sk(), s.body)
+		if s.param == "" {
+			ok(t, s.body, r)
+		} else {
+			refused(t, s.body, r, 400, s.param)
+		}
+	}
+	st := ok(t, "settings", e.do("GET", path, e.sk(), nil))
+	if st.num("approve_above") != 3000 || st.JSON["approve_batches"] != true {
+		t.Fatalf("settings after refused loosening: %s", st.Body)
+	}
+	// The console (an owner) loosens them.
+	var app *polypay.App
+	if err := e.node.DB.Read(ctx, func(tx *store.Tx) (err error) { app, err = tx.GetApp(ctx, e.app.AppID); return }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.node.Svc.PutPayoutSettings(ctx, core.Caller{App: app}, polypay.PayoutSettings{}); err != nil {
+		t.Fatal(err)
+	}
+	if st := ok(t, "settings", e.do("GET", path, e.sk(), nil)); st.num("approve_above") != 0 || st.JSON["approve_batches"] != false {
+		t.Fatalf("settings after the console loosened them: %s", st.Body)
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -100,10 +101,10 @@ func runReconcile(ctx context.Context, n *gateway.Node, o reconcileOpts, stdout,
 	if res.Open > 0 {
 		fmt.Fprintln(stdout)
 		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "DISCREPANCY\tKIND\tCHARGE\tREFUND_NO\tCHANNEL\tPOLYPAY\tDETAIL")
+		fmt.Fprintln(tw, "DISCREPANCY\tKIND\tCHARGE_OR_TRANSFER\tREFUND_NO\tCHANNEL\tPOLYPAY\tDETAIL")
 		for _, r := range res.Results {
 			for _, d := range r.Discrepancies {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d %s\t%d %s\t%s\n", d.ID, d.Kind, d.ChargeID, d.RefundNo, d.ChannelAmount,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d %s\t%d %s\t%s\n", d.ID, d.Kind, cmp.Or(d.ChargeID, d.TransferID), d.RefundNo, d.ChannelAmount,
 					d.ChannelStatus, d.PolypayAmount, d.PolypayStatus, d.Detail)
 			}
 		}
