@@ -263,7 +263,7 @@ func TestIsolationAndLists(t *testing.T) {
 			{"ListUnknownParam", "/v1/charges?app[id]=" + e.app.AppID + "&colour=red", e.sk(), 400, "colour"},
 			{"ListBadBool", "/v1/charges?app[id]=" + e.app.AppID + "&paid=maybe", e.sk(), 400, "paid"},
 			{"UnknownEvent", "/v1/events/evt_nope", e.sk(), 404, "id"},
-			{"UnknownPath", "/v1/transfers", e.sk(), 404, "id"},
+			{"UnknownPath", "/v1/no_such_resources", e.sk(), 404, "id"},
 			{"NodeBatchRefundBug", "/v1/charges/undefined/refunds", e.sk(), 404, "id"},
 		}
 		for _, tc := range tests {

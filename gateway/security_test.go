@@ -107,7 +107,11 @@ func TestNotifyUnknownTargetLeavesNoTrace(t *testing.T) {
 	if st != 200 {
 		t.Fatalf("admin /metrics: %d", st)
 	}
-	if len(body) > 200_000 || strings.Contains(body, "bitcoin") || strings.Contains(body, "xxxxxxxx") {
+	// The size bound is below one request's 400 kB of text; what fills
+	// /metrics legitimately (every route's histograms, counted by all the
+	// package's tests) grows with the API, which checkLabels holds to fixed
+	// label sets.
+	if len(body) > 380_000 || strings.Contains(body, "bitcoin") || strings.Contains(body, "xxxxxxxx") {
 		t.Errorf("/metrics (%d bytes) holds text from requests", len(body))
 	}
 	checkLabels(t) // the metrics are process-wide: other tests' counts are there too
