@@ -283,6 +283,18 @@ var catalogEN = map[string]string{
 	"批量付款 %s 不在待审批状态":                                         "batch transfer %s does not await approval",
 	"API 密钥只能收紧付款审批（调低 approve_above，不能设为 0 或调高）；放宽须由所有者或管理员在控制台操作": "a secret key can only tighten payout approval (lower approve_above, never 0 or higher); an owner or admin loosens it in the console",
 	"API 密钥只能开启批量付款审批；关闭须由所有者或管理员在控制台操作":                            "a secret key can only switch batch approval on; an owner or admin switches it off in the console",
+	// The account system: api/accounts.go, core/accounts.go, core/balance_moves.go.
+	"%s 须为 1 到 64 位字母、数字或 _-.@":        "%s must be 1 to 64 letters, digits or _-.@",
+	"gender 须为 MALE 或 FEMALE":          "gender must be MALE or FEMALE",
+	"type 须为 customer 或 merchant":      "type must be customer or merchant",
+	"user_fee 须为 0 到 amount - 1 之间的整数": "user_fee must be an integer from 0 to amount - 1",
+	"不能转账给自己":                          "a user cannot transfer to themselves",
+	"用户 %s 不存在":                        "user %s does not exist",
+	"用户 %s 已存在":                        "user %s already exists",
+	"用户 %s 已被禁用":                       "user %s is disabled",
+	"用户 %s 的余额不足":                      "user %s does not have enough balance",
+	"赠送订单号 %s 已被使用，且参数与原请求不同":          "bonus order_no %s is already used, with different parameters",
+	"转账订单号 %s 已被使用，且参数与原请求不同":          "balance transfer order_no %s is already used, with different parameters",
 	// Payouts: the connectors' checks (channel/alipay, channel/wechatpay).
 	"支付宝企业付款金额须为 %d 到 %d 分":                                                 "an Alipay payout's amount must be %d to %d fen",
 	"支付宝企业付款的 order_no 须为 1 到 64 位字母或数字":                                    "an Alipay payout's order_no must be 1 to 64 letters or digits",

@@ -29,6 +29,10 @@ const (
 	EventRedEnvelopeSent        = "red_envelope.sent"
 	EventRedEnvelopeReceived    = "red_envelope.received"
 	EventBatchRefundSucceeded   = "batch_refund.succeeded"
+	// The account system: polypay's names, in the style of Ping++'s
+	// balance.withdrawal.succeeded (Ping++ documents no events for these).
+	EventBalanceBonusSucceeded    = "balance.bonus.succeeded"
+	EventBalanceTransferSucceeded = "balance.transfer.succeeded"
 )
 
 // Event records something that happened to an object; Object is the full

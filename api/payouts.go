@@ -450,7 +450,15 @@ func (s *Server) listBatchTransfers(w http.ResponseWriter, r *http.Request, who 
 // batchTransfers.list({page: 1})), or polypay's cursors (limit,
 // starting_after, ending_before), over core's cursor list.
 func (s *Server) pagedList(w http.ResponseWriter, r *http.Request, who core.Caller, list func(store.Page) (wire.List, error)) error {
-	q, err := parseQuery(r, "app[id]", "app", "limit", "starting_after", "ending_before", "page", "per_page")
+	return s.pagedQuery(w, r, who, nil, func(_ query, p store.Page) (wire.List, error) { return list(p) })
+}
+
+// pagedQuery is pagedList with filters: the query may also carry the
+// names in filters, which list reads from q.
+func (s *Server) pagedQuery(w http.ResponseWriter, r *http.Request, who core.Caller, filters []string,
+	list func(query, store.Page) (wire.List, error)) error {
+	allowed := append([]string{"app[id]", "app", "limit", "starting_after", "ending_before", "page", "per_page"}, filters...)
+	q, err := parseQuery(r, allowed...)
 	if err != nil {
 		return err
 	}
@@ -462,7 +470,7 @@ func (s *Server) pagedList(w http.ResponseWriter, r *http.Request, who core.Call
 	if err != nil {
 		return err
 	}
-	out, err := walkPages(list, p, page)
+	out, err := walkPages(func(p store.Page) (wire.List, error) { return list(q, p) }, p, page)
 	return s.answer(w, r, out, err)
 }
 

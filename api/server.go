@@ -154,6 +154,7 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("GET /v1/channels/health", s.authed(s.channelHealth))
 	s.riskRoutes(m)
 	s.payoutRoutes(m)
+	s.accountRoutes(m)
 	m.HandleFunc("GET /v1/channels/sla", s.authed(s.channelSLA))
 	if s.Credentials != nil {
 		m.HandleFunc("POST /v1/apps/{app}/channels", s.authed(s.setChannel))

@@ -232,6 +232,12 @@ func runNodeCompat(t *testing.T, nodeBin, script, databaseURL string) {
 				Events []string `json:"events"`
 			} `json:"batch_refund"`
 		} `json:"payouts"`
+		Accounts struct {
+			Bonus    string           `json:"balance_bonus"`
+			Transfer string           `json:"balance_transfer"`
+			Balances map[string]int64 `json:"balances"`
+			Events   []string         `json:"events"`
+		} `json:"accounts"`
 	}
 	if err := json.Unmarshal([]byte(summary), &sum); err != nil || !sum.OK {
 		t.Fatalf("compat.js exited 0 without a success summary (%v):\n%s\n%s", err, summary, stderr.String())
@@ -280,6 +286,20 @@ func runNodeCompat(t *testing.T, nodeBin, script, databaseURL string) {
 		t.Logf("compat.js skipped red envelope create: %s", re.Skipped)
 	case re.ID == "" || len(re.Events) != 2:
 		t.Errorf("compat.js did not complete the red envelope flow: %+v", re)
+	}
+	// The account system: a bonus of 1000 to one user, a transfer of 300
+	// with a user fee of 10 to another (balance.bonus.succeeded and
+	// balance.transfer.succeeded), leaving 700 and 290.
+	if a := sum.Accounts; a.Bonus == "" || a.Transfer == "" || len(a.Events) != 2 || len(a.Balances) != 2 {
+		t.Errorf("compat.js did not complete the account system flow: %+v", a)
+	} else {
+		var got []int64
+		for _, b := range a.Balances {
+			got = append(got, b)
+		}
+		if !(got[0] == 700 && got[1] == 290 || got[0] == 290 && got[1] == 700) {
+			t.Errorf("compat.js account system flow: balances %v, want 700 and 290", a.Balances)
+		}
 	}
 	t.Logf("compat.js (%v): %s", took, summary)
 }

@@ -180,6 +180,27 @@ type PayoutStore interface {
 	PutPayoutSettings(ctx context.Context, appID string, live bool, s polypay.PayoutSettings) error
 }
 
+// AccountStore holds the account system: users, their balances and the
+// movements of those.
+type AccountStore interface {
+	InsertUser(ctx context.Context, u *polypay.User) error
+	UpdateUser(ctx context.Context, u *polypay.User) error
+	GetUser(ctx context.Context, appID string, live bool, id string) (*polypay.User, error)
+	ListUsers(ctx context.Context, appID string, live bool, p store.Page) ([]*polypay.User, bool, error)
+	MoveBalance(ctx context.Context, appID string, live bool, user string, delta int64) (int64, bool, error)
+	InsertBalanceTxn(ctx context.Context, t *polypay.BalanceTransaction) error
+	GetBalanceTxn(ctx context.Context, appID string, live bool, id string) (*polypay.BalanceTransaction, error)
+	ListBalanceTxns(ctx context.Context, appID string, live bool, user string, p store.Page) ([]*polypay.BalanceTransaction, bool, error)
+	InsertBonus(ctx context.Context, b *store.BalanceBonusRow) error
+	GetBonus(ctx context.Context, appID string, live bool, id string) (*store.BalanceBonusRow, error)
+	BonusByOrderNo(ctx context.Context, appID string, live bool, orderNo string) (*store.BalanceBonusRow, error)
+	ListBonuses(ctx context.Context, appID string, live bool, user string, p store.Page) ([]*store.BalanceBonusRow, bool, error)
+	InsertBalanceTransfer(ctx context.Context, t *store.BalanceTransferRow) error
+	GetBalanceTransfer(ctx context.Context, appID string, live bool, id string) (*store.BalanceTransferRow, error)
+	BalanceTransferByOrderNo(ctx context.Context, appID string, live bool, orderNo string) (*store.BalanceTransferRow, error)
+	ListBalanceTransfers(ctx context.Context, appID string, live bool, user string, p store.Page) ([]*store.BalanceTransferRow, bool, error)
+}
+
 // Tx is every concern at once: what a Hook may touch, since it runs inside
 // whichever transaction produced the caller's object.
 type Tx interface {
@@ -193,6 +214,7 @@ type Tx interface {
 	CardStore
 	RiskStore
 	PayoutStore
+	AccountStore
 	logoStore
 }
 

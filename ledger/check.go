@@ -43,6 +43,27 @@ type Books interface {
 	// LedgerPayouts calls fn with every transfer and red envelope and the
 	// entries of refTypes whose ref_id is its id.
 	LedgerPayouts(ctx context.Context, refTypes []string, fn func(PayoutRecord) error) error
+	// LedgerBalanceMoves calls fn with every balance bonus and balance
+	// transfer and the entries of refTypes whose ref_id is its id.
+	LedgerBalanceMoves(ctx context.Context, refTypes []string, fn func(BalanceMoveRecord) error) error
+	// LedgerUsers calls fn with every user's available balance.
+	LedgerUsers(ctx context.Context, fn func(UserRecord) error) error
+}
+
+// BalanceMoveRecord is a balance bonus (Transfer nil) or a balance
+// transfer (Bonus nil) with its entries.
+type BalanceMoveRecord struct {
+	Bonus    *polypay.BalanceBonus
+	Transfer *polypay.BalanceTransfer
+	Entries  []Entry
+}
+
+// UserRecord is a user's available balance.
+type UserRecord struct {
+	AppID    string
+	Livemode bool
+	ID       string
+	Balance  int64
 }
 
 // PayoutRecord is a transfer or a red envelope with its entries: Kind
@@ -140,6 +161,7 @@ type Summary struct {
 	Orders       int
 	Fees         int
 	Payouts      int
+	Users        int
 	Balances     map[string]int64 // "app/mode/currency/account" -> balance
 }
 
@@ -151,8 +173,10 @@ var (
 	orderRefs  = []string{RefDiscount}
 	feeRefs    = []string{RefFee}
 	payoutRefs = []string{RefTransfer, RefRedEnvelope, RefRedEnvelopeRefund}
+	moveRefs   = []string{RefBalanceBonus, RefBalanceTransfer}
 	recordOf   = map[string]string{RefCharge: "charge", RefReversal: "charge", RefRefund: "refund", RefDiscount: "order", RefFee: "fee line",
-		RefTransfer: "transfer", RefRedEnvelope: "red envelope", RefRedEnvelopeRefund: "red envelope"}
+		RefTransfer: "transfer", RefRedEnvelope: "red envelope", RefRedEnvelopeRefund: "red envelope",
+		RefBalanceBonus: "balance bonus", RefBalanceTransfer: "balance transfer"}
 )
 
 // Check verifies the books: every transaction balances within its book;
@@ -193,8 +217,10 @@ func (c *checker) run(ctx context.Context, b Books) error {
 		func(ctx context.Context, b Books) error { return b.LedgerOrders(ctx, orderRefs, c.order) },
 		func(ctx context.Context, b Books) error { return b.LedgerFees(ctx, feeRefs, c.fee) },
 		func(ctx context.Context, b Books) error { return b.LedgerPayouts(ctx, payoutRefs, c.payout) },
+		func(ctx context.Context, b Books) error { return b.LedgerBalanceMoves(ctx, moveRefs, c.balanceMove) },
 		c.orphans,
 		c.books,
+		func(ctx context.Context, b Books) error { return b.LedgerUsers(ctx, c.user) },
 	}
 	for _, step := range steps {
 		if err := step(ctx, b); err != nil {
@@ -307,6 +333,30 @@ func (c *checker) payout(r PayoutRecord) error {
 	}
 	c.agree("red_envelope", r.ID, sent, r.Entries)
 	c.agree("red_envelope", r.ID, back, r.Entries)
+	return nil
+}
+
+// balanceMove: a bonus has its BonusGiven postings and a balance transfer
+// its BalanceTransferred postings (both are final when stored).
+func (c *checker) balanceMove(r BalanceMoveRecord) error {
+	c.record(r.Entries)
+	if r.Bonus != nil {
+		c.agree("balance_bonus", r.Bonus.ID, BonusGiven(r.Bonus), r.Entries)
+		return nil
+	}
+	c.agree("balance_transfer", r.Transfer.ID, BalanceTransferred(r.Transfer), r.Entries)
+	return nil
+}
+
+// user: a user's available balance is what the books say the merchant
+// owes them (the credit balance of user:<id>), never below zero. It runs
+// after books, which collected every account's balance.
+func (c *checker) user(u UserRecord) error {
+	c.sum.Users++
+	owed := -c.sum.Balances[bookOf(u.AppID, u.Livemode, polypay.BalanceCurrency)+"/"+UserAccount(u.ID)]
+	if u.Balance != owed || u.Balance < 0 {
+		c.add("user", u.AppID+"/"+u.ID, "available_balance %d but the books owe %d", u.Balance, owed)
+	}
 	return nil
 }
 

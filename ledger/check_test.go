@@ -207,6 +207,13 @@ func TestCheck(t *testing.T) {
 			k.postFee(k.feeLine(rev, -2))
 			return nil
 		}},
+		{"UserBalances", func(k *books) []string {
+			k.bonus("alice", 1000, true)
+			k.bonus("bob", 500, true)
+			k.exec(`UPDATE users SET available_balance = 999 WHERE id = 'bob'`) // the books owe 500
+			unposted := k.bonus("carol", 200, false)
+			return []string{"balance_bonus " + unposted, "user " + k.app + "/bob", "user " + k.app + "/carol"}
+		}},
 		{"Unbalanced", func(k *books) []string {
 			c := k.charge(100, paid)
 			txn := k.entries("cny", ledger.RefCharge, c.ID, polypay.Posting{Account: ledger.ChannelAccount(c.Channel), Amount: 100},
@@ -441,4 +448,28 @@ func TestCheckSummary(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bonus gives a new user amount of stored value, with its postings when
+// posted; it returns the bonus's id.
+func (k *books) bonus(user string, amount int64, posted bool) string {
+	k.t.Helper()
+	b := &store.BalanceBonusRow{BalanceBonus: polypay.BalanceBonus{ID: polypay.NewID("bb_"), AppID: k.app, User: user,
+		Amount: amount, OrderNo: "b" + user, Metadata: []byte("{}"), BalanceTransaction: "btx_" + user, Created: 1700000000}, ParamsHash: "h"}
+	k.write(func(tx *store.Tx) error {
+		if err := tx.InsertUser(ctx, &polypay.User{ID: user, AppID: k.app, Type: "customer", Metadata: []byte("{}"), Created: 1700000000}); err != nil {
+			return err
+		}
+		if _, _, err := tx.MoveBalance(ctx, k.app, false, user, amount); err != nil {
+			return err
+		}
+		if err := tx.InsertBonus(ctx, b); err != nil {
+			return err
+		}
+		if !posted {
+			return nil
+		}
+		return tx.Post(ctx, ledger.BonusGiven(&b.BalanceBonus))
+	})
+	return b.ID
 }

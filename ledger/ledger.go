@@ -23,12 +23,20 @@ import (
 //	fees               expense: channel fees taken on statement lines
 //	discounts          contra-revenue: merchant-funded discounts given (a memo)
 //	discounts_offset   the discount memo's counterpart
+//	user:<id>          liability: the stored value an app's user holds (account system)
+//	bonuses            expense: stored value the merchant gave users
+//	user_fees          revenue: fees the merchant kept on balance transfers
 const (
 	AccountMerchant        = "merchant"
 	AccountFees            = "fees"
 	AccountDiscounts       = "discounts"
 	AccountDiscountsOffset = "discounts_offset"
+	AccountBonuses         = "bonuses"
+	AccountUserFees        = "user_fees"
 )
+
+// UserAccount names the balance account of an app's user.
+func UserAccount(user string) string { return "user:" + user }
 
 // ChannelAccount names the clearing account of a channel.
 func ChannelAccount(channel string) string { return "channel:" + channel }
@@ -46,6 +54,10 @@ const (
 	// back, unclaimed (both: the envelope's id).
 	RefRedEnvelope       = "red_envelope"
 	RefRedEnvelopeRefund = "red_envelope_refund"
+	// RefBalanceBonus: a bonus given; RefBalanceTransfer: value moved
+	// between two users (the bonus's or transfer's id).
+	RefBalanceBonus    = "balance_bonus"
+	RefBalanceTransfer = "balance_transfer"
 )
 
 // Txn is one ledger transaction: its book (app, mode, currency), the ref it
@@ -187,6 +199,32 @@ func Fee(f FeeLine) Txn {
 	t := Txn{AppID: f.AppID, Livemode: f.Livemode, Currency: f.Currency, RefType: RefFee, RefID: f.Ref}
 	if f.Amount != 0 {
 		return move(t, AccountFees, ChannelAccount(f.Channel), f.Amount)
+	}
+	return t
+}
+
+// BonusGiven is stored value the merchant gave a user: no money moved,
+// the merchant owes the user more.
+//
+//	debit  bonuses    amount
+//	credit user:<id>  amount
+func BonusGiven(b *polypay.BalanceBonus) Txn {
+	t := Txn{AppID: b.AppID, Livemode: b.Livemode, Currency: polypay.BalanceCurrency, RefType: RefBalanceBonus, RefID: b.ID}
+	return move(t, AccountBonuses, UserAccount(b.User), b.Amount)
+}
+
+// BalanceTransferred is value one user sent another, less the fee the
+// merchant keeps.
+//
+//	debit  user:<from>  amount
+//	credit user:<to>    amount - user_fee
+//	credit user_fees    user_fee (when there is one)
+func BalanceTransferred(bt *polypay.BalanceTransfer) Txn {
+	t := Txn{AppID: bt.AppID, Livemode: bt.Livemode, Currency: polypay.BalanceCurrency, RefType: RefBalanceTransfer, RefID: bt.ID}
+	t.Lines = []polypay.Posting{{Account: UserAccount(bt.User), Amount: bt.Amount},
+		{Account: UserAccount(bt.Recipient), Amount: -(bt.Amount - bt.UserFee)}}
+	if bt.UserFee > 0 {
+		t.Lines = append(t.Lines, polypay.Posting{Account: AccountUserFees, Amount: -bt.UserFee})
 	}
 	return t
 }

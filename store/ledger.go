@@ -265,3 +265,42 @@ func (tx *Tx) LedgerPayouts(ctx context.Context, refTypes []string, fn func(ledg
 	}
 	return nil
 }
+
+// LedgerBalanceMoves streams balance bonuses and balance transfers with
+// their entries of refTypes.
+func (tx *Tx) LedgerBalanceMoves(ctx context.Context, refTypes []string, fn func(ledger.BalanceMoveRecord) error) error {
+	q := `SELECT b.id, b.app_id, b.livemode, b.user_id, b.amount, ` + entryCols + `
+ FROM balance_bonuses b` + entryJoin("b.id", refTypes) + ` ORDER BY b.id`
+	err := eachRecord(ctx, tx, q, strArgs(refTypes), func(rows *sql.Rows, e *entryRow) (string, ledger.BalanceMoveRecord, error) {
+		b := &polypay.BalanceBonus{}
+		var live int
+		err := rows.Scan(append([]any{&b.ID, &b.AppID, &live, &b.User, &b.Amount}, e.dest()...)...)
+		b.Livemode = live == 1
+		return b.ID, ledger.BalanceMoveRecord{Bonus: b}, err
+	}, func(r ledger.BalanceMoveRecord, es []ledger.Entry) error {
+		r.Entries = es
+		return fn(r)
+	})
+	if err != nil {
+		return err
+	}
+	q = `SELECT t.id, t.app_id, t.livemode, t.user_id, t.recipient, t.amount, t.user_fee, ` + entryCols + `
+ FROM balance_transfers t` + entryJoin("t.id", refTypes) + ` ORDER BY t.id`
+	return eachRecord(ctx, tx, q, strArgs(refTypes), func(rows *sql.Rows, e *entryRow) (string, ledger.BalanceMoveRecord, error) {
+		t := &polypay.BalanceTransfer{}
+		var live int
+		err := rows.Scan(append([]any{&t.ID, &t.AppID, &live, &t.User, &t.Recipient, &t.Amount, &t.UserFee}, e.dest()...)...)
+		t.Livemode = live == 1
+		return t.ID, ledger.BalanceMoveRecord{Transfer: t}, err
+	}, func(r ledger.BalanceMoveRecord, es []ledger.Entry) error {
+		r.Entries = es
+		return fn(r)
+	})
+}
+
+// LedgerUsers streams every user's available balance.
+func (tx *Tx) LedgerUsers(ctx context.Context, fn func(ledger.UserRecord) error) error {
+	return tx.UserBalances(ctx, func(app string, live bool, user string, bal int64) error {
+		return fn(ledger.UserRecord{AppID: app, Livemode: live, ID: user, Balance: bal})
+	})
+}

@@ -80,6 +80,11 @@ var sandboxDeletes = []sandboxDelete{
 	{"batch_transfers", `%[2]s`},
 	{"red_envelopes", `%[2]s`},
 	{"batch_refunds", `%[2]s`},
+	// The account system's test-mode users and the value they hold.
+	{"balance_transactions", `%[2]s`},
+	{"balance_bonuses", `%[2]s`},
+	{"balance_transfers", `%[2]s`},
+	{"users", `%[2]s`},
 }
 
 // SandboxResetTables are the tables ResetTestMode clears of test-mode rows.

@@ -17,7 +17,11 @@
 // batch transfers through the SDK (create, retrieve, which settles them in
 // test mode, list, the webhooks), red envelopes on WeChat's simulator when
 // the sandbox's credentials can send them, and batch refunds with plain HTTP (the SDK's batchRefunds
-// resource is broken, and is checked to make no batch).
+// resource is broken, and is checked to make no batch). The account system
+// (spec §2.11) runs through the SDK's users, balanceBonuses,
+// balanceTransfers and balanceTransactions: two users, a bonus (keyed by
+// its order_no), a balance transfer with a user fee, an overdraft refused,
+// the balances and balance transactions that follow, and the webhooks.
 //
 // Environment:
 //   POLYPAY_HOST, POLYPAY_PORT   where polypay listens (plain HTTP)
@@ -1245,6 +1249,199 @@ async function batchRefundFlow(cfg, sdk, hooks, pubKey, flows) {
   return { batch_refund: br.id, events };
 }
 
+// --- The account system (spec §2.11): users with stored value, balance
+// bonuses, balance transfers between users and the balance transactions
+// that record every movement, under /v1/apps/{app}, through the SDK's own
+// users, balanceBonuses, balanceTransfers and balanceTransactions.
+const BONUS_AMOUNT = 1000;
+const BALANCE_TRANSFER_AMOUNT = 300;
+const BALANCE_TRANSFER_FEE = 10;
+
+function checkUser(u, what, app, id, balance) {
+  check(isPlainObject(u), what + ': not an object', u);
+  check(u.object === 'user', what + ': object != "user"', u.object);
+  check(u.id === id, what + ': id is not the id the merchant chose', u.id);
+  check(u.app === app, what + ': app is not the app id string', u.app);
+  check(u.livemode === false, what + ': livemode is not false', u.livemode);
+  check(u.type === 'customer', what + ': type is not customer by default', u.type);
+  check(u.disabled === false, what + ': disabled is not false', u.disabled);
+  check(isInt(u.created), what + ': created is not an integer', u.created);
+  check(isPlainObject(u.metadata), what + ': metadata is not an object', u.metadata);
+  check(isInt(u.withdrawable_balance) && isInt(u.available_coupons) && Array.isArray(u.settle_accounts),
+    what + ': withdrawable_balance, available_coupons or settle_accounts', u);
+  if (balance !== undefined) {
+    check(u.available_balance === balance, what + ': available_balance is not ' + balance, u.available_balance);
+  }
+}
+
+function checkBonus(b, what, app, user, orderNo) {
+  check(isPlainObject(b), what + ': not an object', b);
+  check(b.object === 'balance_bonus', what + ': object != "balance_bonus"', b.object);
+  check(typeof b.id === 'string' && /^bb_[0-9A-Za-z]{24}$/.test(b.id), what + ': id is not bb_ + 24 characters', b.id);
+  check(b.app === app && b.livemode === false, what + ': app or livemode', b);
+  check(b.user === user && b.amount === BONUS_AMOUNT && b.order_no === orderNo, what + ': user, amount or order_no', b);
+  check(b.paid === true && isInt(b.time_paid) && isInt(b.created), what + ': not paid when made, or times not integers', b);
+  check(typeof b.balance_transaction === 'string' && /^btx_/.test(b.balance_transaction),
+    what + ': balance_transaction is not a btx_ id', b.balance_transaction);
+  check(isPlainObject(b.metadata), what + ': metadata is not an object', b.metadata);
+}
+
+function checkBalanceTransfer(t, what, app, user, recipient, orderNo) {
+  check(isPlainObject(t), what + ': not an object', t);
+  check(t.object === 'balance_transfer', what + ': object != "balance_transfer"', t.object);
+  check(typeof t.id === 'string' && /^btr_[0-9A-Za-z]{24}$/.test(t.id), what + ': id is not btr_ + 24 characters', t.id);
+  check(t.app === app && t.livemode === false, what + ': app or livemode', t);
+  check(t.status === 'succeeded', what + ': status is not succeeded', t.status);
+  check(t.user === user && t.recipient === recipient && t.order_no === orderNo, what + ': user, recipient or order_no', t);
+  check(t.amount === BALANCE_TRANSFER_AMOUNT && t.user_fee === BALANCE_TRANSFER_FEE, what + ': amount or user_fee', t);
+  check(/^btx_/.test(t.user_balance_transaction || '') && /^btx_/.test(t.recipient_balance_transaction || ''),
+    what + ': user_balance_transaction or recipient_balance_transaction is not a btx_ id', t);
+  check(isInt(t.created) && isPlainObject(t.metadata), what + ': created or metadata', t);
+}
+
+function checkBalanceTxn(x, what, app, user, type, amount, after) {
+  check(isPlainObject(x), what + ': not an object', x);
+  check(x.object === 'balance_transaction', what + ': object != "balance_transaction"', x.object);
+  check(typeof x.id === 'string' && /^btx_[0-9A-Za-z]{24}$/.test(x.id), what + ': id is not btx_ + 24 characters', x.id);
+  check(x.app === app && x.livemode === false && x.user === user, what + ': app, livemode or user', x);
+  check(x.type === type && x.amount === amount && x.available_balance === after,
+    what + ': not ' + type + ' ' + amount + ' → ' + after, x);
+  check(typeof x.source === 'string' && x.source !== '' && isInt(x.created), what + ': source or created', x);
+}
+
+async function accountFlow(cfg, sdk, hooks, pubKey) {
+  const app = cfg.app;
+  const tag = randomAlnum(8);
+  const alice = 'cmpA_' + tag;
+  const bob = 'cmpB_' + tag;
+
+  step = 'users.create';
+  const a = await sdk.users.create(app, { id: alice, name: 'Alice', email: 'alice@example.com', metadata: { compat: 'node' } });
+  checkUser(a, 'users.create', app, alice, 0);
+  check(a.name === 'Alice' && a.email === 'alice@example.com' && a.metadata.compat === 'node',
+    'users.create: name, email or metadata not as sent', a);
+  const b = await sdk.users.create(app, { id: bob });
+  checkUser(b, 'users.create', app, bob, 0);
+  step = 'users.create: id taken';
+  const dup = await expectReject(sdk.users.create(app, { id: alice }), 'users.create with a taken id');
+  check(dup instanceof PingppErrors.PingppInvalidRequestError && dup.param === 'id',
+    'users.create with a taken id: not an invalid_request_error naming id', { type: dup.type, param: dup.param, message: dup.message });
+
+  step = 'users.retrieve';
+  checkUser(await sdk.users.retrieve(app, alice), 'users.retrieve', app, alice, 0);
+  step = 'users.update';
+  const renamed = await sdk.users.update(app, bob, { name: 'Bob' });
+  checkUser(renamed, 'users.update', app, bob, 0);
+  check(renamed.name === 'Bob', 'users.update: name not changed', renamed.name);
+  check((await sdk.users.retrieve(app, bob)).name === 'Bob', 'users.retrieve after update: name not changed');
+
+  step = 'users.list';
+  const users = await sdk.users.list(app, { page: 1, per_page: 100 });
+  checkList(users, '/v1/apps/' + app + '/users', 'users.list({page: 1, per_page: 100})');
+  for (const id of [alice, bob]) {
+    check(users.data.some((u) => u && u.id === id), 'users.list: ' + id + ' is not listed', users.data.map((u) => u && u.id));
+  }
+  const one = await sdk.users.list(app, { page: 1, per_page: 1 });
+  checkList(one, '/v1/apps/' + app + '/users', 'users.list({page: 1, per_page: 1})');
+  check(one.data.length === 1 && one.has_more === true, 'users.list with per_page 1: not one user and has_more', one);
+  checkUser(one.data[0], 'users.list item', app, one.data[0] && one.data[0].id);
+
+  // --- A bonus of BONUS_AMOUNT to alice, keyed by its order_no.
+  step = 'balanceBonuses.create';
+  const bonusNo = 'bb' + Date.now() + randomAlnum(6);
+  const bonusParams = { user: alice, amount: BONUS_AMOUNT, order_no: bonusNo, description: 'compat bonus', metadata: { compat: 'node' } };
+  const bonus = await sdk.balanceBonuses.create(app, JSON.parse(JSON.stringify(bonusParams)));
+  checkBonus(bonus, 'balanceBonuses.create', app, alice, bonusNo);
+  check(bonus.description === 'compat bonus' && bonus.metadata.compat === 'node', 'balanceBonuses.create: description or metadata', bonus);
+  step = 'balanceBonuses.create: same order_no';
+  const again = await sdk.balanceBonuses.create(app, JSON.parse(JSON.stringify(bonusParams)));
+  check(again.id === bonus.id, 'balanceBonuses.create: the same order_no and parameters made another bonus', { first: bonus.id, again });
+  const reused = await expectReject(sdk.balanceBonuses.create(app, Object.assign({}, bonusParams, { amount: BONUS_AMOUNT + 1 })),
+    'balanceBonuses.create with a used order_no and another amount');
+  check(reused instanceof PingppErrors.PingppInvalidRequestError && reused.param === 'order_no',
+    'balanceBonuses.create with a used order_no: not an invalid_request_error naming order_no',
+    { type: reused.type, param: reused.param, message: reused.message });
+  checkUser(await sdk.users.retrieve(app, alice), 'users.retrieve after the bonus (credited once)', app, alice, BONUS_AMOUNT);
+
+  step = 'balanceBonuses.retrieve';
+  const gotBonus = await sdk.balanceBonuses.retrieve(app, bonus.id);
+  checkBonus(gotBonus, 'balanceBonuses.retrieve', app, alice, bonusNo);
+  check(jsonEqual(gotBonus, bonus), 'balanceBonuses.retrieve differs from create', { created: bonus, retrieved: gotBonus });
+  step = 'balanceBonuses.list';
+  const bonuses = await sdk.balanceBonuses.list(app, { limit: 10 });
+  checkList(bonuses, '/v1/apps/' + app + '/balance_bonuses', 'balanceBonuses.list');
+  check(bonuses.data.some((x) => x && x.id === bonus.id), 'balanceBonuses.list: the bonus is not listed', bonuses.data);
+  step = 'balance.bonus.succeeded webhook';
+  const bonusEv = checkWebhook(await hooks.waitFor('balance.bonus.succeeded', bonus.id, STEP_TIMEOUT_MS),
+    'balance.bonus.succeeded', 'balance_bonus', bonus.id, pubKey);
+  check(bonusEv.data.object.amount === BONUS_AMOUNT && bonusEv.data.object.user === alice,
+    'balance.bonus.succeeded webhook: data.object amount or user', bonusEv.data.object);
+
+  // --- alice sends bob BALANCE_TRANSFER_AMOUNT, the merchant keeps BALANCE_TRANSFER_FEE.
+  step = 'balanceTransfers.create';
+  const transferNo = 'bt' + Date.now() + randomAlnum(6);
+  const tr = await sdk.balanceTransfers.create(app, { user: alice, recipient: bob, amount: BALANCE_TRANSFER_AMOUNT,
+    user_fee: BALANCE_TRANSFER_FEE, order_no: transferNo, description: 'compat balance transfer', metadata: { compat: 'node' } });
+  checkBalanceTransfer(tr, 'balanceTransfers.create', app, alice, bob, transferNo);
+  const wantA = BONUS_AMOUNT - BALANCE_TRANSFER_AMOUNT; // 700
+  const wantB = BALANCE_TRANSFER_AMOUNT - BALANCE_TRANSFER_FEE; // 290
+  checkUser(await sdk.users.retrieve(app, alice), 'users.retrieve (sender)', app, alice, wantA);
+  checkUser(await sdk.users.retrieve(app, bob), 'users.retrieve (recipient)', app, bob, wantB);
+
+  step = 'balanceTransfers.retrieve';
+  const gotTr = await sdk.balanceTransfers.retrieve(app, tr.id);
+  checkBalanceTransfer(gotTr, 'balanceTransfers.retrieve', app, alice, bob, transferNo);
+  check(jsonEqual(gotTr, tr), 'balanceTransfers.retrieve differs from create', { created: tr, retrieved: gotTr });
+  step = 'balanceTransfers.list';
+  const transfers = await sdk.balanceTransfers.list(app, { user: bob, limit: 10 });
+  checkList(transfers, '/v1/apps/' + app + '/balance_transfers', 'balanceTransfers.list({user})');
+  check(transfers.data.some((x) => x && x.id === tr.id), 'balanceTransfers.list: the transfer is not listed for its recipient', transfers.data);
+  step = 'balance.transfer.succeeded webhook';
+  const trEv = checkWebhook(await hooks.waitFor('balance.transfer.succeeded', tr.id, STEP_TIMEOUT_MS),
+    'balance.transfer.succeeded', 'balance_transfer', tr.id, pubKey);
+  check(trEv.data.object.status === 'succeeded' && trEv.data.object.user_fee === BALANCE_TRANSFER_FEE,
+    'balance.transfer.succeeded webhook: data.object status or user_fee', trEv.data.object);
+
+  // --- An overdraft is refused and moves nothing.
+  step = 'balanceTransfers.create: overdraft';
+  const over = await expectReject(sdk.balanceTransfers.create(app, { user: alice, recipient: bob, amount: wantA + 1,
+    order_no: 'bt' + Date.now() + randomAlnum(6), description: 'compat overdraft' }), 'balanceTransfers.create beyond the balance');
+  check(over instanceof PingppErrors.PingppInvalidRequestError && over.rawType === 'invalid_request_error' && over.param === 'amount',
+    'balanceTransfers.create beyond the balance: not an invalid_request_error naming amount',
+    { type: over.type, rawType: over.rawType, param: over.param, message: over.message });
+  checkUser(await sdk.users.retrieve(app, alice), 'users.retrieve after the overdraft (sender)', app, alice, wantA);
+  checkUser(await sdk.users.retrieve(app, bob), 'users.retrieve after the overdraft (recipient)', app, bob, wantB);
+
+  // --- Balance transactions: every movement, newest first.
+  step = 'balanceTransactions.list';
+  const txA = await sdk.balanceTransactions.list(app, { user: alice, limit: 10 });
+  checkList(txA, '/v1/apps/' + app + '/balance_transactions', 'balanceTransactions.list({user: alice})');
+  check(txA.data.length === 2, 'balanceTransactions.list: the sender has not exactly two movements', txA.data);
+  checkBalanceTxn(txA.data[0], 'balanceTransactions.list (sender, newest)', app, alice, 'transfer', -BALANCE_TRANSFER_AMOUNT, wantA);
+  checkBalanceTxn(txA.data[1], 'balanceTransactions.list (sender, oldest)', app, alice, 'balance_bonus', BONUS_AMOUNT, BONUS_AMOUNT);
+  check(txA.data[0].id === tr.user_balance_transaction && txA.data[0].source === tr.id &&
+    txA.data[1].id === bonus.balance_transaction && txA.data[1].source === bonus.id,
+    'balanceTransactions.list: the sender\'s movements are not the bonus\'s and the transfer\'s', txA.data);
+  const txB = await sdk.balanceTransactions.list(app, { user: bob, page: 1, per_page: 10 });
+  checkList(txB, '/v1/apps/' + app + '/balance_transactions', 'balanceTransactions.list({user: bob, page: 1})');
+  check(txB.data.length === 1, 'balanceTransactions.list: the recipient has not exactly one movement', txB.data);
+  checkBalanceTxn(txB.data[0], 'balanceTransactions.list (recipient)', app, bob, 'receipts', wantB, wantB);
+  step = 'balanceTransactions.retrieve';
+  const gotTx = await sdk.balanceTransactions.retrieve(app, tr.recipient_balance_transaction);
+  checkBalanceTxn(gotTx, 'balanceTransactions.retrieve', app, bob, 'receipts', wantB, wantB);
+  check(jsonEqual(gotTx, txB.data[0]), 'balanceTransactions.retrieve differs from the list', { listed: txB.data[0], retrieved: gotTx });
+
+  // --- Another app's path is refused (the key's app only), with a signed reply.
+  step = 'GET /v1/apps/{other}/users';
+  const other = await rawRequest(cfg, 'GET', '/v1/apps/app_' + randomAlnum(16) + '/users/' + alice, undefined, cfg.key);
+  checkRawReply(other, 'GET /v1/apps/{other app}/users/{user}', pubKey);
+  check(other.status === 404 && other.json.error.type === 'invalid_request_error' && other.json.error.param === 'app',
+    'GET /v1/apps/{other app}/users/{user}: not 404 naming app', other.json);
+
+  return { users: [alice, bob], balance_bonus: bonus.id, balance_transfer: tr.id,
+    balances: { [alice]: wantA, [bob]: wantB }, events: [bonusEv.id, trEv.id] };
+}
+
 // sandboxApplePayToken makes the paymentData the sandbox accepts for a test
 // card, in the format of sim/stripesim's ApplePayToken: an EC_v1 token whose
 // data is the (unencrypted, sandbox) payment data.
@@ -1387,14 +1584,17 @@ async function main() {
     batch_refund: await batchRefundFlow(cfg, sdk, hooks, pubKey, results),
   };
 
+  // --- The account system: users, bonuses, balance transfers and transactions.
+  const accounts = await accountFlow(cfg, sdk, hooks, pubKey);
+
   // No unexpected deliveries: one charge.succeeded and one refund.succeeded
-  // per channel, plus the pre-authorizations' and the payouts' events, each
-  // event delivered once, every one signed.
+  // per channel, plus the pre-authorizations', the payouts' and the account
+  // system's events, each event delivered once, every one signed.
   step = 'webhook summary';
   const types = hooks.deliveries.map((d) => (d.json ? d.json.type : '?'));
   const ids = hooks.deliveries.map((d) => (d.json ? d.json.id : '?'));
   check(new Set(ids).size === ids.length, 'webhooks: an event was delivered more than once', ids);
-  const expected = results.concat(preauth, Object.values(payouts)).flatMap((r) => r.events).sort();
+  const expected = results.concat(preauth, Object.values(payouts), [accounts]).flatMap((r) => r.events).sort();
   check(jsonEqual(ids.slice().sort(), expected), 'webhooks: the deliveries are not exactly the events of the flows',
     { delivered: ids, expected });
   for (const d of hooks.deliveries) {
@@ -1415,6 +1615,7 @@ async function main() {
     flows: results,
     preauth,
     payouts,
+    accounts,
     webhooks: types,
   }) + '\n');
 }

@@ -1,0 +1,94 @@
+package polypay
+
+import "encoding/json"
+
+// The account system (Ping++ §2.11, 账户系统): an app's users with stored
+// value, and the movements of that value. A user's balance is money the
+// merchant owes the user, in the app's balance currency (BalanceCurrency),
+// kept in minor units; it never goes below zero.
+
+// BalanceCurrency is the currency of every user balance: Ping++'s account
+// system holds CNY only.
+const BalanceCurrency = "cny"
+
+// User is one of an app's users, under an id the merchant chose.
+type User struct {
+	ID                  string
+	AppID               string
+	Livemode            bool
+	Type                string // "customer" (default) or "merchant"
+	Name                string
+	Email               string
+	Mobile              string
+	Gender              string // "MALE", "FEMALE" or ""
+	Address             string
+	Avatar              string
+	Disabled            bool
+	Identified          bool
+	AvailableBalance    int64
+	WithdrawableBalance int64
+	Metadata            json.RawMessage
+	Created             int64
+}
+
+// BalanceTxnType says what moved a balance (Ping++'s balance_transaction
+// types).
+type BalanceTxnType string
+
+const (
+	BalanceTxnBonus       BalanceTxnType = "balance_bonus"     // the merchant gave value
+	BalanceTxnTransferOut BalanceTxnType = "transfer"          // sent to another user
+	BalanceTxnReceipts    BalanceTxnType = "receipts"          // received from another user
+	BalanceTxnRecharge    BalanceTxnType = "recharge"          // paid in through a charge
+	BalanceTxnPayment     BalanceTxnType = "payment"           // spent on an order
+	BalanceTxnRefund      BalanceTxnType = "payment_refund"    // an order's balance part refunded
+	BalanceTxnWithdrawal  BalanceTxnType = "withdrawal"        // paid out
+	BalanceTxnWdRevoke    BalanceTxnType = "withdrawal_revoke" // a withdrawal canceled
+)
+
+// BalanceTransaction is one movement of one user's balance: Amount is
+// signed (credit > 0), AvailableBalance the balance right after it.
+type BalanceTransaction struct {
+	ID               string
+	AppID            string
+	Livemode         bool
+	User             string
+	Type             BalanceTxnType
+	Amount           int64
+	AvailableBalance int64
+	Source           string // the bonus, transfer, recharge... that moved it
+	Description      string
+	Created          int64
+}
+
+// BalanceBonus is value the merchant gives a user (赠送).
+type BalanceBonus struct {
+	ID                 string
+	AppID              string
+	Livemode           bool
+	User               string
+	Amount             int64
+	OrderNo            string
+	Description        string
+	Metadata           json.RawMessage
+	BalanceTransaction string
+	Created            int64
+}
+
+// BalanceTransfer moves value from one user to another; the recipient
+// gets Amount - UserFee, the merchant keeps UserFee.
+type BalanceTransfer struct {
+	ID                          string
+	AppID                       string
+	Livemode                    bool
+	User                        string
+	Recipient                   string
+	Amount                      int64
+	UserFee                     int64
+	OrderNo                     string
+	Description                 string
+	Metadata                    json.RawMessage
+	UserBalanceTransaction      string
+	RecipientBalanceTransaction string
+	Created                     int64
+}

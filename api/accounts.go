@@ -1,0 +1,274 @@
+package api
+
+import (
+	"net/http"
+	"regexp"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/wire"
+)
+
+// The account system (pingpp-compat §2.11): users, balance bonuses,
+// balance transfers and balance transactions, under /v1/apps/{app}. Lists
+// take Ping++'s page and per_page or polypay's cursors.
+func (s *Server) accountRoutes(m *http.ServeMux) {
+	m.HandleFunc("POST /v1/apps/{app}/users", s.authed(s.inApp(s.createUser)))
+	m.HandleFunc("GET /v1/apps/{app}/users", s.authed(s.inApp(s.listUsers)))
+	m.HandleFunc("GET /v1/apps/{app}/users/{user}", s.authed(s.inApp(s.getUser)))
+	m.HandleFunc("PUT /v1/apps/{app}/users/{user}", s.authed(s.inApp(s.updateUser)))
+	m.HandleFunc("POST /v1/apps/{app}/balance_bonuses", s.authed(s.inApp(s.createBonus)))
+	m.HandleFunc("GET /v1/apps/{app}/balance_bonuses", s.authed(s.inApp(s.listBonuses)))
+	m.HandleFunc("GET /v1/apps/{app}/balance_bonuses/{id}", s.authed(s.inApp(s.getBonus)))
+	m.HandleFunc("POST /v1/apps/{app}/balance_transfers", s.authed(s.inApp(s.createBalanceTransfer)))
+	m.HandleFunc("GET /v1/apps/{app}/balance_transfers", s.authed(s.inApp(s.listBalanceTransfers)))
+	m.HandleFunc("GET /v1/apps/{app}/balance_transfers/{id}", s.authed(s.inApp(s.getBalanceTransfer)))
+	m.HandleFunc("GET /v1/apps/{app}/balance_transactions", s.authed(s.inApp(s.listBalanceTxns)))
+	m.HandleFunc("GET /v1/apps/{app}/balance_transactions/{id}", s.authed(s.inApp(s.getBalanceTxn)))
+}
+
+// inApp refuses a path naming another app than the key's (404 naming app).
+func (s *Server) inApp(h authedHandler) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+		if err := s.appFromPath(r, who); err != nil {
+			return err
+		}
+		return h(w, r, who, raw)
+	}
+}
+
+// userIDRe is a merchant-chosen user id: Ping++ allows letters, digits and
+// _-.@ up to 64 characters.
+var userIDRe = regexp.MustCompile(`^[A-Za-z0-9_.@-]{1,64}$`)
+
+func userID(b *body, name string) (string, error) {
+	v, err := b.str(name, true, 0)
+	if err == nil && !userIDRe.MatchString(v) {
+		err = polypay.ParamError(name, "%s 须为 1 到 64 位字母、数字或 _-.@", name)
+	}
+	return v, err
+}
+
+// --- Users.
+
+// optStr reads an optional string into a pointer: nil when absent.
+func optStr(b *body, name string, max int) (*string, error) {
+	if _, ok := b.raw(name); !ok {
+		return nil, nil
+	}
+	v, err := b.str(name, false, max)
+	return &v, err
+}
+
+func optBool(b *body, name string) (*bool, error) {
+	if _, ok := b.raw(name); !ok {
+		return nil, nil
+	}
+	v, err := b.bool(name, false)
+	return &v, err
+}
+
+// parseUserFields reads the profile fields a user is created or updated
+// with.
+func parseUserFields(b *body, p *core.UserParams) (err error) {
+	for _, f := range []struct {
+		name string
+		max  int
+		to   **string
+	}{{"name", 64, &p.Name}, {"email", 128, &p.Email}, {"mobile", 32, &p.Mobile}, {"address", 255, &p.Address},
+		{"avatar", 255, &p.Avatar}, {"type", 16, &p.Type}, {"gender", 8, &p.Gender}} {
+		if *f.to, err = optStr(b, f.name, f.max); err != nil {
+			return err
+		}
+	}
+	if p.Type != nil && *p.Type != "customer" && *p.Type != "merchant" {
+		return polypay.ParamError("type", "type 须为 customer 或 merchant")
+	}
+	if p.Gender != nil && *p.Gender != "" && *p.Gender != "MALE" && *p.Gender != "FEMALE" {
+		return polypay.ParamError("gender", "gender 须为 MALE 或 FEMALE")
+	}
+	if p.Disabled, err = optBool(b, "disabled"); err != nil {
+		return err
+	}
+	if p.Identified, err = optBool(b, "identified"); err != nil {
+		return err
+	}
+	if _, ok := b.raw("metadata"); ok {
+		if p.Metadata, err = payoutMetadata(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseUserParams(raw []byte, create bool) (core.UserParams, error) {
+	var p core.UserParams
+	b, err := parseBody(raw)
+	if err != nil {
+		return p, err
+	}
+	if create {
+		if p.ID, err = userID(b, "id"); err != nil {
+			return p, err
+		}
+	}
+	if err := parseUserFields(b, &p); err != nil {
+		return p, err
+	}
+	return p, b.unknown()
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+	p, err := parseUserParams(raw, true)
+	if err != nil {
+		return err
+	}
+	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) { return s.Svc.CreateUser(r.Context(), who, p, h) })
+}
+
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+	p, err := parseUserParams(raw, false)
+	if err != nil {
+		return err
+	}
+	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) {
+		return s.Svc.UpdateUser(r.Context(), who, r.PathValue("user"), p, h)
+	})
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	out, err := s.Svc.GetUser(r.Context(), who, r.PathValue("user"))
+	return s.answer(w, r, out, err)
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	return s.pagedQuery(w, r, who, nil, func(_ query, p store.Page) (wire.List, error) {
+		return s.Svc.ListUsers(r.Context(), who, r.URL.Path, p)
+	})
+}
+
+// --- Balance bonuses.
+
+func parseBonusParams(raw []byte) (core.BonusParams, error) {
+	var p core.BonusParams
+	b, err := parseBody(raw)
+	if err != nil {
+		return p, err
+	}
+	if p.User, err = userID(b, "user"); err != nil {
+		return p, err
+	}
+	if p.Amount, err = payoutAmount(b, "amount"); err != nil {
+		return p, err
+	}
+	if p.OrderNo, err = alnumNo(b, "order_no", 1, 64); err != nil {
+		return p, err
+	}
+	if p.Description, err = b.text("description", false, maxPayoutText); err != nil {
+		return p, err
+	}
+	if p.Metadata, err = payoutMetadata(b); err != nil {
+		return p, err
+	}
+	return p, b.unknown()
+}
+
+func (s *Server) createBonus(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+	p, err := parseBonusParams(raw)
+	if err != nil {
+		return err
+	}
+	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) { return s.Svc.CreateBonus(r.Context(), who, p, h) })
+}
+
+func (s *Server) getBonus(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	out, err := s.Svc.GetBonus(r.Context(), who, r.PathValue("id"))
+	return s.answer(w, r, out, err)
+}
+
+func (s *Server) listBonuses(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	return s.pagedQuery(w, r, who, []string{"user"}, func(q query, p store.Page) (wire.List, error) {
+		return s.Svc.ListBonuses(r.Context(), who, r.URL.Path, q.v.Get("user"), p)
+	})
+}
+
+// --- Balance transfers.
+
+func parseBalanceTransferParams(raw []byte) (core.BalanceTransferParams, error) {
+	var p core.BalanceTransferParams
+	b, err := parseBody(raw)
+	if err != nil {
+		return p, err
+	}
+	if p.User, err = userID(b, "user"); err != nil {
+		return p, err
+	}
+	if p.Recipient, err = userID(b, "recipient"); err != nil {
+		return p, err
+	}
+	if p.Amount, err = payoutAmount(b, "amount"); err != nil {
+		return p, err
+	}
+	fee, _, err := b.int("user_fee", false)
+	if err != nil {
+		return p, err
+	}
+	p.UserFee = fee
+	if p.OrderNo, err = alnumNo(b, "order_no", 1, 64); err != nil {
+		return p, err
+	}
+	if p.Description, err = b.text("description", false, maxPayoutText); err != nil {
+		return p, err
+	}
+	if p.Metadata, err = payoutMetadata(b); err != nil {
+		return p, err
+	}
+	return p, b.unknown()
+}
+
+func (s *Server) createBalanceTransfer(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+	p, err := parseBalanceTransferParams(raw)
+	if err != nil {
+		return err
+	}
+	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) {
+		return s.Svc.CreateBalanceTransfer(r.Context(), who, p, h)
+	})
+}
+
+func (s *Server) getBalanceTransfer(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	out, err := s.Svc.GetBalanceTransfer(r.Context(), who, r.PathValue("id"))
+	return s.answer(w, r, out, err)
+}
+
+func (s *Server) listBalanceTransfers(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	return s.pagedQuery(w, r, who, []string{"user"}, func(q query, p store.Page) (wire.List, error) {
+		return s.Svc.ListBalanceTransfers(r.Context(), who, r.URL.Path, q.v.Get("user"), p)
+	})
+}
+
+// --- Balance transactions.
+
+func (s *Server) getBalanceTxn(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	out, err := s.Svc.GetBalanceTxn(r.Context(), who, r.PathValue("id"))
+	return s.answer(w, r, out, err)
+}
+
+func (s *Server) listBalanceTxns(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	return s.pagedQuery(w, r, who, []string{"user"}, func(q query, p store.Page) (wire.List, error) {
+		return s.Svc.ListBalanceTxns(r.Context(), who, r.URL.Path, q.v.Get("user"), p)
+	})
+}

@@ -1,0 +1,171 @@
+package gateway_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/polypay/polypay/store/storetest"
+)
+
+// The account system end to end on a real node: users, bonuses, balance
+// transfers and balance transactions, on both stores.
+
+func (e *env) acct(path string) string { return "/v1/apps/" + e.app.AppID + path }
+
+func (e *env) newUser(t *testing.T, id string) {
+	t.Helper()
+	ok(t, "user "+id, e.do("POST", e.acct("/users"), e.sk(), map[string]any{"id": id, "name": "用户 " + id}))
+}
+
+func (e *env) balanceOf(t *testing.T, id string) int64 {
+	t.Helper()
+	return ok(t, "user "+id, e.do("GET", e.acct("/users/"+id), e.sk(), nil)).num("available_balance")
+}
+
+func (e *env) bonus(orderNo, user string, amount int64) *resp {
+	return e.do("POST", e.acct("/balance_bonuses"), e.sk(), map[string]any{"user": user, "amount": amount, "order_no": orderNo})
+}
+
+func (e *env) balanceTransfer(orderNo, from, to string, amount, fee int64) *resp {
+	return e.do("POST", e.acct("/balance_transfers"), e.sk(), map[string]any{"user": from, "recipient": to,
+		"amount": amount, "user_fee": fee, "order_no": orderNo, "description": "分账"})
+}
+
+// TestAccountFlow: a bonus and a transfer move balances as they say, are
+// keyed by order_no, announce themselves, and every refusal names its
+// parameter and changes nothing.
+func TestAccountFlow(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b storetest.Backend) {
+		e := start(t, b, nil)
+		rc := e.listen()
+		e.newUser(t, "alice")
+		e.newUser(t, "bob")
+		refused(t, "same id", e.do("POST", e.acct("/users"), e.sk(), map[string]any{"id": "alice"}), 400, "id")
+
+		bonus := ok(t, "bonus", e.bonus("BONUS001", "alice", 1000))
+		if again := ok(t, "bonus again", e.bonus("BONUS001", "alice", 1000)); again.str("id") != bonus.str("id") {
+			t.Fatalf("a repeated bonus made another: %s", again.Body)
+		}
+		refused(t, "bonus order_no reused", e.bonus("BONUS001", "alice", 999), 400, "order_no")
+		tr := ok(t, "transfer", e.balanceTransfer("BT001", "alice", "bob", 300, 10))
+		if tr.str("status") != "succeeded" || tr.str("user_balance_transaction") == "" || tr.str("recipient_balance_transaction") == "" {
+			t.Fatalf("transfer: %s", tr.Body)
+		}
+		refusals := []struct {
+			name  string
+			r     *resp
+			param string
+		}{
+			{"overdraft", e.balanceTransfer("BT002", "alice", "bob", 701, 0), "amount"},
+			{"to self", e.balanceTransfer("BT003", "alice", "alice", 1, 0), "recipient"},
+			{"unknown recipient", e.balanceTransfer("BT004", "alice", "carol", 1, 0), "recipient"},
+			{"unknown user", e.bonus("BONUS002", "carol", 1), "user"},
+			{"fee too high", e.balanceTransfer("BT005", "alice", "bob", 10, 10), "user_fee"},
+			{"bad user id", e.bonus("BONUS003", "a b", 1), "user"},
+			{"unknown field", e.do("POST", e.acct("/users"), e.sk(), map[string]any{"id": "dave", "colour": "red"}), "colour"},
+		}
+		for _, r := range refusals {
+			refused(t, r.name, r.r, 400, r.param)
+		}
+		ok(t, "disable bob", e.do("PUT", e.acct("/users/bob"), e.sk(), map[string]any{"disabled": true}))
+		refused(t, "to a disabled user", e.balanceTransfer("BT006", "alice", "bob", 1, 0), 400, "recipient")
+
+		if a, b := e.balanceOf(t, "alice"), e.balanceOf(t, "bob"); a != 700 || b != 290 {
+			t.Fatalf("balances alice %d, bob %d; want 700 and 290", a, b)
+		}
+		txns := ok(t, "alice's transactions", e.do("GET", e.acct("/balance_transactions?user=alice"), e.sk(), nil))
+		data, _ := txns.JSON["data"].([]any)
+		var got []string
+		for _, d := range data {
+			m := d.(map[string]any)
+			got = append(got, fmt.Sprintf("%s %v→%v", m["type"], m["amount"], m["available_balance"]))
+		}
+		if fmt.Sprint(got) != "[transfer -300→700 balance_bonus 1000→1000]" {
+			t.Fatalf("alice's balance transactions: %v", got)
+		}
+		rc.awaitEvent(t, bonus.str("id"), "balance.bonus.succeeded")
+		rc.awaitEvent(t, tr.str("id"), "balance.transfer.succeeded")
+		checkLedger(t, e)
+	})
+}
+
+// TestAccountConcurrentDebits: 100 transfers racing to spend one balance
+// spend it at most once, on SQLite and PostgreSQL; transfers in both
+// directions at once neither deadlock nor lose money.
+func TestAccountConcurrentDebits(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b storetest.Backend) {
+		e := start(t, b, nil)
+		e.newUser(t, "payer")
+		e.newUser(t, "payee")
+		ok(t, "bonus", e.bonus("FUND0001", "payer", 1000))
+		ok(t, "bonus", e.bonus("FUND0002", "payee", 1000))
+		var mu sync.Mutex
+		statuses := map[int]int{}
+		var wg sync.WaitGroup
+		for i := range 100 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				from, to := "payer", "payee"
+				if i%10 == 9 { // some go the other way
+					from, to = to, from
+				}
+				r := e.balanceTransfer(fmt.Sprintf("RACE%04d", i), from, to, 30, 0)
+				if r.Status != 200 && r.str("error", "param") != "amount" {
+					t.Errorf("transfer %d: %d %s", i, r.Status, r.Body)
+				}
+				mu.Lock()
+				statuses[r.Status]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		payer, payee := e.balanceOf(t, "payer"), e.balanceOf(t, "payee")
+		if payer < 0 || payee < 0 || payer+payee != 2000 {
+			t.Fatalf("balances %d + %d after %v, want 2000 in all, none below zero", payer, payee, statuses)
+		}
+		// 90 transfers of 30 out of the payer's 1000 plus what came back:
+		// it ran dry, so some were refused.
+		if statuses[400] == 0 || statuses[200]+statuses[400] != 100 {
+			t.Fatalf("answers %v", statuses)
+		}
+		checkLedger(t, e)
+	})
+}
+
+// TestAccountIsolation: another app's key, and the live key, see none of
+// an app's users or balance movements.
+func TestAccountIsolation(t *testing.T) {
+	e := start(t, storetest.Backends(t)[0], nil)
+	other, err := e.node.CreateApp(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.newUser(t, "alice")
+	e.newUser(t, "bob")
+	bonus := ok(t, "bonus", e.bonus("ISO00001", "alice", 500))
+	tr := ok(t, "transfer", e.balanceTransfer("ISO00002", "alice", "bob", 100, 0))
+	objects := []string{"/users/alice", "/balance_bonuses/" + bonus.str("id"), "/balance_transfers/" + tr.str("id"),
+		"/balance_transactions/" + tr.str("user_balance_transaction")}
+	lists := []string{"/users", "/balance_bonuses", "/balance_transfers", "/balance_transactions"}
+	for _, p := range objects {
+		// The other app naming this app in the path is refused as app...
+		refused(t, "other app "+p, e.do("GET", e.acct(p), other.SecretKeyTest, nil), 404, "app")
+		// ...and the live key of this app finds nothing in test data.
+		refused(t, "live "+p, e.do("GET", e.acct(p), e.app.SecretKeyLive, nil), 404, "id")
+	}
+	for _, p := range lists {
+		refused(t, "other app list "+p, e.do("GET", e.acct(p), other.SecretKeyTest, nil), 404, "app")
+		if r := ok(t, "live list "+p, e.do("GET", e.acct(p), e.app.SecretKeyLive, nil)); len(ids(r)) != 0 {
+			t.Errorf("live key lists %s: %s", p, r.Body)
+		}
+	}
+	// The other app's own user of the same id is another user.
+	ok(t, "their alice", e.do("POST", "/v1/apps/"+other.AppID+"/users", other.SecretKeyTest, map[string]any{"id": "alice"}))
+	if r := ok(t, "their alice", e.do("GET", "/v1/apps/"+other.AppID+"/users/alice", other.SecretKeyTest, nil)); r.num("available_balance") != 0 {
+		t.Fatalf("another app's alice: %s", r.Body)
+	}
+	refused(t, "bonus on their alice via our path", e.do("POST", "/v1/apps/"+other.AppID+"/balance_bonuses", e.sk(),
+		map[string]any{"user": "alice", "amount": 1, "order_no": "X1"}), 404, "app")
+}

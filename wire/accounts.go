@@ -1,0 +1,116 @@
+package wire
+
+import (
+	"encoding/json"
+
+	"github.com/polypay/polypay"
+)
+
+// User is Ping++'s user object of the account system (pingpp-compat §2.11).
+type User struct {
+	ID                  string          `json:"id"`
+	Object              string          `json:"object"`
+	App                 string          `json:"app"`
+	Livemode            bool            `json:"livemode"`
+	Type                string          `json:"type"`
+	Name                *string         `json:"name"`
+	Email               *string         `json:"email"`
+	Mobile              *string         `json:"mobile"`
+	Gender              *string         `json:"gender"`
+	Address             *string         `json:"address"`
+	Avatar              *string         `json:"avatar"`
+	Disabled            bool            `json:"disabled"`
+	Identified          bool            `json:"identified"`
+	AvailableBalance    int64           `json:"available_balance"`
+	WithdrawableBalance int64           `json:"withdrawable_balance"`
+	AvailableCoupons    int             `json:"available_coupons"`
+	SettleAccounts      []any           `json:"settle_accounts"`
+	Metadata            json.RawMessage `json:"metadata"`
+	Created             int64           `json:"created"`
+}
+
+// FromUser renders a user. Coupons and settle accounts are not built yet:
+// available_coupons is 0 and settle_accounts empty.
+func FromUser(u *polypay.User) *User {
+	return &User{ID: u.ID, Object: "user", App: u.AppID, Livemode: u.Livemode, Type: u.Type, Name: nullStr(u.Name),
+		Email: nullStr(u.Email), Mobile: nullStr(u.Mobile), Gender: nullStr(u.Gender), Address: nullStr(u.Address),
+		Avatar: nullStr(u.Avatar), Disabled: u.Disabled, Identified: u.Identified, AvailableBalance: u.AvailableBalance,
+		WithdrawableBalance: u.WithdrawableBalance, SettleAccounts: []any{}, Metadata: object(u.Metadata), Created: u.Created}
+}
+
+// BalanceTransaction is Ping++'s balance_transaction object.
+type BalanceTransaction struct {
+	ID               string  `json:"id"`
+	Object           string  `json:"object"`
+	App              string  `json:"app"`
+	Livemode         bool    `json:"livemode"`
+	User             string  `json:"user"`
+	Type             string  `json:"type"`
+	Amount           int64   `json:"amount"`
+	AvailableBalance int64   `json:"available_balance"`
+	Source           string  `json:"source"`
+	Description      *string `json:"description"`
+	Created          int64   `json:"created"`
+}
+
+// FromBalanceTxn renders a balance transaction.
+func FromBalanceTxn(t *polypay.BalanceTransaction) *BalanceTransaction {
+	return &BalanceTransaction{ID: t.ID, Object: "balance_transaction", App: t.AppID, Livemode: t.Livemode, User: t.User,
+		Type: string(t.Type), Amount: t.Amount, AvailableBalance: t.AvailableBalance, Source: t.Source,
+		Description: nullStr(t.Description), Created: t.Created}
+}
+
+// BalanceBonus is Ping++'s balance_bonus object. A bonus is paid when
+// made; polypay does not refund bonuses (refunded false, amount_refunded 0).
+type BalanceBonus struct {
+	ID                 string          `json:"id"`
+	Object             string          `json:"object"`
+	App                string          `json:"app"`
+	Livemode           bool            `json:"livemode"`
+	User               string          `json:"user"`
+	Amount             int64           `json:"amount"`
+	OrderNo            string          `json:"order_no"`
+	Paid               bool            `json:"paid"`
+	Refunded           bool            `json:"refunded"`
+	AmountRefunded     int64           `json:"amount_refunded"`
+	TimePaid           int64           `json:"time_paid"`
+	BalanceTransaction string          `json:"balance_transaction"`
+	Description        *string         `json:"description"`
+	Metadata           json.RawMessage `json:"metadata"`
+	Created            int64           `json:"created"`
+}
+
+// FromBonus renders a balance bonus.
+func FromBonus(b *polypay.BalanceBonus) *BalanceBonus {
+	return &BalanceBonus{ID: b.ID, Object: "balance_bonus", App: b.AppID, Livemode: b.Livemode, User: b.User, Amount: b.Amount,
+		OrderNo: b.OrderNo, Paid: true, TimePaid: b.Created, BalanceTransaction: b.BalanceTransaction,
+		Description: nullStr(b.Description), Metadata: object(b.Metadata), Created: b.Created}
+}
+
+// BalanceTransfer is Ping++'s balance_transfer object; polypay's are
+// decided when made (status succeeded).
+type BalanceTransfer struct {
+	ID                          string          `json:"id"`
+	Object                      string          `json:"object"`
+	App                         string          `json:"app"`
+	Livemode                    bool            `json:"livemode"`
+	Status                      string          `json:"status"`
+	User                        string          `json:"user"`
+	Recipient                   string          `json:"recipient"`
+	Amount                      int64           `json:"amount"`
+	UserFee                     int64           `json:"user_fee"`
+	OrderNo                     string          `json:"order_no"`
+	UserBalanceTransaction      string          `json:"user_balance_transaction"`
+	RecipientBalanceTransaction string          `json:"recipient_balance_transaction"`
+	Description                 *string         `json:"description"`
+	Metadata                    json.RawMessage `json:"metadata"`
+	Created                     int64           `json:"created"`
+}
+
+// FromBalanceTransfer renders a balance transfer.
+func FromBalanceTransfer(t *polypay.BalanceTransfer) *BalanceTransfer {
+	return &BalanceTransfer{ID: t.ID, Object: "balance_transfer", App: t.AppID, Livemode: t.Livemode, Status: "succeeded",
+		User: t.User, Recipient: t.Recipient, Amount: t.Amount, UserFee: t.UserFee, OrderNo: t.OrderNo,
+		UserBalanceTransaction: t.UserBalanceTransaction, RecipientBalanceTransaction: t.RecipientBalanceTransaction,
+		Description: nullStr(t.Description), Metadata: object(t.Metadata), Created: t.Created}
+}
