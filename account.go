@@ -92,3 +92,84 @@ type BalanceTransfer struct {
 	RecipientBalanceTransaction string
 	Created                     int64
 }
+
+// Recharge is a user's balance paid in through a charge (充值): the user
+// is credited Amount - UserFee, plus BonusAmount as a balance bonus, when
+// the charge is paid, once.
+type Recharge struct {
+	ID                 string
+	AppID              string
+	Livemode           bool
+	User               string
+	ChargeOrderNo      string // the charge's order_no: the recharge's key
+	ChargeID           string // empty until the charge exists
+	ParamsHash         string // of the creation parameters (not rendered)
+	Amount             int64
+	UserFee            int64
+	BonusAmount        int64
+	Description        string
+	Metadata           json.RawMessage
+	Succeeded          bool
+	TimeSucceeded      int64
+	BalanceTransaction string
+	BalanceBonus       string
+	Created            int64
+}
+
+// SettleAccount is where a user's withdrawals on one channel are paid.
+type SettleAccount struct {
+	ID        string
+	AppID     string
+	Livemode  bool
+	User      string
+	Channel   string
+	Recipient SettleRecipient
+	Created   int64
+}
+
+// SettleRecipient is the payee of a settle account (Ping++'s recipient).
+type SettleRecipient struct {
+	Account      string `json:"account"`
+	Name         string `json:"name"`
+	Type         string `json:"type,omitempty"` // b2c (default) or b2b
+	OpenBank     string `json:"open_bank,omitempty"`
+	OpenBankCode string `json:"open_bank_code,omitempty"`
+}
+
+// WithdrawalStatus is a withdrawal's state: created (the balance is held,
+// awaiting the merchant's confirmation), pending (its transfer is on its
+// way), succeeded, failed (the transfer failed: the balance is given
+// back) or canceled (before confirmation: given back).
+type WithdrawalStatus string
+
+const (
+	WithdrawalCreated   WithdrawalStatus = "created"
+	WithdrawalPending   WithdrawalStatus = "pending"
+	WithdrawalSucceeded WithdrawalStatus = "succeeded"
+	WithdrawalFailed    WithdrawalStatus = "failed"
+	WithdrawalCanceled  WithdrawalStatus = "canceled"
+)
+
+// Withdrawal is a user's balance paid out to their settle account
+// through a transfer of Amount - UserFee.
+type Withdrawal struct {
+	ID                 string
+	AppID              string
+	Livemode           bool
+	User               string
+	Amount             int64
+	UserFee            int64
+	Channel            string
+	OrderNo            string
+	SettleAccount      string
+	TransferOrderNo    string
+	TransferID         string
+	Status             WithdrawalStatus
+	Description        string
+	Metadata           json.RawMessage
+	FailureMsg         string
+	BalanceTransaction string
+	Created            int64
+	TimeSucceeded      int64
+	TimeCanceled       int64
+}

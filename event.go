@@ -33,6 +33,12 @@ const (
 	// balance.withdrawal.succeeded (Ping++ documents no events for these).
 	EventBalanceBonusSucceeded    = "balance.bonus.succeeded"
 	EventBalanceTransferSucceeded = "balance.transfer.succeeded"
+	// A recharge's charge was paid and the user credited (Ping++'s name).
+	EventRechargeSucceeded = "recharge.succeeded"
+	// A withdrawal's transfer was paid (Ping++'s name), or failed and the
+	// amount went back to the user's balance (polypay's).
+	EventWithdrawalSucceeded = "balance.withdrawal.succeeded"
+	EventWithdrawalFailed    = "balance.withdrawal.failed"
 )
 
 // Event records something that happened to an object; Object is the full

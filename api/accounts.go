@@ -1,6 +1,8 @@
 package api
 
 import (
+	"encoding/json"
+	"errors"
 	"net/http"
 	"regexp"
 
@@ -26,6 +28,9 @@ func (s *Server) accountRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /v1/apps/{app}/balance_transfers/{id}", s.authed(s.inApp(s.getBalanceTransfer)))
 	m.HandleFunc("GET /v1/apps/{app}/balance_transactions", s.authed(s.inApp(s.listBalanceTxns)))
 	m.HandleFunc("GET /v1/apps/{app}/balance_transactions/{id}", s.authed(s.inApp(s.getBalanceTxn)))
+	m.HandleFunc("POST /v1/apps/{app}/recharges", s.authed(s.inApp(s.createRecharge)))
+	m.HandleFunc("GET /v1/apps/{app}/recharges", s.authed(s.inApp(s.listRecharges)))
+	m.HandleFunc("GET /v1/apps/{app}/recharges/{id}", s.authed(s.inApp(s.getRecharge)))
 }
 
 // inApp refuses a path naming another app than the key's (404 naming app).
@@ -270,5 +275,118 @@ func (s *Server) getBalanceTxn(w http.ResponseWriter, r *http.Request, who core.
 func (s *Server) listBalanceTxns(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
 	return s.pagedQuery(w, r, who, []string{"user"}, func(q query, p store.Page) (wire.List, error) {
 		return s.Svc.ListBalanceTxns(r.Context(), who, r.URL.Path, q.v.Get("user"), p)
+	})
+}
+
+// --- Recharges.
+
+// parseRecharge reads a recharge: the user, the embedded charge (Ping++'s
+// charge parameters without app; currency cny when absent), user_fee,
+// balance_bonus {amount}, from_user (the same user: paying for someone
+// else is not built), description and metadata.
+func parseRechargeParams(raw []byte, appID string) (core.RechargeParams, error) {
+	var p core.RechargeParams
+	b, err := parseBody(raw)
+	if err != nil {
+		return p, err
+	}
+	if p.User, err = userID(b, "user"); err != nil {
+		return p, err
+	}
+	if from, err := b.str("from_user", false, 64); err != nil {
+		return p, err
+	} else if from != "" && from != p.User {
+		return p, polypay.ParamError("from_user", "暂不支持为其他用户充值：from_user 须与 user 相同")
+	}
+	if p.Charge, err = rechargeCharge(b, appID); err != nil {
+		return p, err
+	}
+	if p.UserFee, _, err = b.int("user_fee", false); err != nil {
+		return p, err
+	}
+	if p.BonusAmount, err = rechargeBonus(b); err != nil {
+		return p, err
+	}
+	if p.Description, err = b.text("description", false, maxPayoutText); err != nil {
+		return p, err
+	}
+	if p.Metadata, err = payoutMetadata(b); err != nil {
+		return p, err
+	}
+	return p, b.unknown()
+}
+
+// rechargeCharge reads the embedded charge with the charge parser, its
+// errors naming charge[...].
+func rechargeCharge(b *body, appID string) (core.ChargeParams, error) {
+	if err := requireObject(b, "charge"); err != nil {
+		return core.ChargeParams{}, err
+	}
+	raw, _ := b.raw("charge")
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return core.ChargeParams{}, polypay.ParamError("charge", "charge 必须是 JSON 对象")
+	}
+	for _, k := range []string{"app", "capture"} { // the app is the path's; a recharge is never a hold
+		if _, ok := m[k]; ok {
+			return core.ChargeParams{}, polypay.ParamError("charge["+k+"]", "未知参数: charge[%s]", k)
+		}
+	}
+	m["app"], _ = json.Marshal(appID)
+	if _, ok := m["currency"]; !ok {
+		m["currency"] = json.RawMessage(`"cny"`)
+	}
+	inner, _ := json.Marshal(m)
+	p, err := parseChargeParams(inner)
+	var pe *polypay.Error
+	if errors.As(err, &pe) && pe.Param != "" {
+		pe.Param = "charge[" + pe.Param + "]"
+	}
+	return p, err
+}
+
+// rechargeBonus reads balance_bonus {"amount": n}; 0 when absent.
+func rechargeBonus(b *body) (int64, error) {
+	raw, ok := b.raw("balance_bonus")
+	if !ok {
+		return 0, nil
+	}
+	inner, err := parseBody(raw)
+	if err != nil {
+		return 0, polypay.ParamError("balance_bonus", "balance_bonus 必须是 JSON 对象")
+	}
+	n, _, err := inner.int("amount", true)
+	if err == nil && (n < 0 || n > core.MaxAmount) {
+		err = polypay.ParamError("balance_bonus[amount]", "balance_bonus[amount] 须为 0 到 %d 之间的整数", core.MaxAmount)
+	}
+	if err == nil {
+		err = inner.unknown()
+	}
+	var pe *polypay.Error
+	if errors.As(err, &pe) && pe.Param != "" && pe.Param != "balance_bonus[amount]" {
+		pe.Param = "balance_bonus[" + pe.Param + "]"
+	}
+	return n, err
+}
+
+func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+	p, err := parseRechargeParams(raw, who.App.ID)
+	if err != nil {
+		return err
+	}
+	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) { return s.Svc.CreateRecharge(r.Context(), who, p, h) })
+}
+
+func (s *Server) getRecharge(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	out, err := s.Svc.GetRecharge(r.Context(), who, r.PathValue("id"))
+	return s.answer(w, r, out, err)
+}
+
+func (s *Server) listRecharges(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	return s.pagedQuery(w, r, who, []string{"user"}, func(q query, p store.Page) (wire.List, error) {
+		return s.Svc.ListRecharges(r.Context(), who, r.URL.Path, q.v.Get("user"), p)
 	})
 }

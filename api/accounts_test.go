@@ -79,3 +79,39 @@ func FuzzParseBalanceMoveParams(f *testing.F) {
 		return errT
 	})
 }
+
+const (
+	rechargeBody = `{"user":"u1","user_fee":10,"balance_bonus":{"amount":100},"charge":{"order_no":"RC1","channel":"alipay_qr",
+		"amount":1000,"client_ip":"127.0.0.1","subject":"充值","body":"余额充值"}}`
+	withdrawalBody = `{"user":"u1","amount":300,"user_fee":10,"channel":"alipay","order_no":"WD1","description":"提现"}`
+	settleBody     = `{"channel":"unionpay","recipient":{"account":"6216261000000000018","name":"全渠道","open_bank_code":"0102"}}`
+)
+
+// FuzzParseAccountMoneyParams: recharges, withdrawals and settle accounts
+// refuse what they cannot take with a parameter error, and what they take
+// is in range.
+func FuzzParseAccountMoneyParams(f *testing.F) {
+	f.Add([]byte(withdrawalBody))
+	f.Add([]byte(settleBody))
+	f.Add([]byte(`{"charge":{"capture":false,"app":"x"},"balance_bonus":[]}`))
+	fuzzPayoutParser(f, rechargeBody, func(raw []byte) error {
+		r, errR := parseRechargeParams(raw, "app_x")
+		if errR == nil && (r.Charge.AppID != "app_x" || r.Charge.AuthOnly || r.BonusAmount < 0 || !userIDRe.MatchString(r.User)) {
+			panic(fmt.Sprintf("accepted recharge %+v", r))
+		}
+		w, errW := parseWithdrawalParams(raw)
+		if errW == nil && (w.Amount < 1 || !userIDRe.MatchString(w.User)) {
+			panic(fmt.Sprintf("accepted withdrawal %+v", w))
+		}
+		s, errS := parseSettleAccountParams(raw)
+		if errS == nil && s.Recipient.Account == "" {
+			panic(fmt.Sprintf("accepted settle account %+v", s))
+		}
+		for _, err := range []error{errR, errW, errS} {
+			if err != nil && polypay.ErrorCode(err) != polypay.EInvalid {
+				return err
+			}
+		}
+		return nil
+	})
+}

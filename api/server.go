@@ -155,6 +155,7 @@ func (s *Server) Handler() http.Handler {
 	s.riskRoutes(m)
 	s.payoutRoutes(m)
 	s.accountRoutes(m)
+	s.withdrawalRoutes(m)
 	m.HandleFunc("GET /v1/channels/sla", s.authed(s.channelSLA))
 	if s.Credentials != nil {
 		m.HandleFunc("POST /v1/apps/{app}/channels", s.authed(s.setChannel))

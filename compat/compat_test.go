@@ -235,6 +235,10 @@ func runNodeCompat(t *testing.T, nodeBin, script, databaseURL string) {
 		Accounts struct {
 			Bonus    string           `json:"balance_bonus"`
 			Transfer string           `json:"balance_transfer"`
+			Recharge string           `json:"recharge"`
+			Settle   string           `json:"settle_account"`
+			Withdraw string           `json:"withdrawal"`
+			Canceled string           `json:"canceled_withdrawal"`
 			Balances map[string]int64 `json:"balances"`
 			Events   []string         `json:"events"`
 		} `json:"accounts"`
@@ -289,16 +293,24 @@ func runNodeCompat(t *testing.T, nodeBin, script, databaseURL string) {
 	}
 	// The account system: a bonus of 1000 to one user, a transfer of 300
 	// with a user fee of 10 to another (balance.bonus.succeeded and
-	// balance.transfer.succeeded), leaving 700 and 290.
-	if a := sum.Accounts; a.Bonus == "" || a.Transfer == "" || len(a.Events) != 2 || len(a.Balances) != 2 {
+	// balance.transfer.succeeded), then a recharge of 500 with a user fee
+	// of 5 and a bonus of 50 to the first, paid in the sandbox
+	// (charge.succeeded, balance.bonus.succeeded, recharge.succeeded),
+	// then a withdrawal of 200 with a user fee of 10 to the first's alipay
+	// settle account, confirmed and paid by a transfer of 190
+	// (transfer.succeeded, balance.withdrawal.succeeded), and one of 100
+	// canceled before confirmation (given back), leaving
+	// 700 + 495 + 50 - 200 = 1045 and 290.
+	if a := sum.Accounts; a.Bonus == "" || a.Transfer == "" || a.Recharge == "" || a.Settle == "" || a.Withdraw == "" ||
+		a.Canceled == "" || len(a.Events) != 7 || len(a.Balances) != 2 {
 		t.Errorf("compat.js did not complete the account system flow: %+v", a)
 	} else {
 		var got []int64
 		for _, b := range a.Balances {
 			got = append(got, b)
 		}
-		if !(got[0] == 700 && got[1] == 290 || got[0] == 290 && got[1] == 700) {
-			t.Errorf("compat.js account system flow: balances %v, want 700 and 290", a.Balances)
+		if !(got[0] == 1045 && got[1] == 290 || got[0] == 290 && got[1] == 1045) {
+			t.Errorf("compat.js account system flow: balances %v, want 1045 and 290", a.Balances)
 		}
 	}
 	t.Logf("compat.js (%v): %s", took, summary)

@@ -134,6 +134,8 @@ func New(cfg Config) *Console {
 	m.HandleFunc("GET /console/apps/{app}/payouts/transfers/{id}", c.authed(c.inApp(c.payoutTransfer)))
 	m.HandleFunc("GET /console/apps/{app}/payouts/batches/{id}", c.authed(c.inApp(c.payoutBatch)))
 	m.HandleFunc("GET /console/apps/{app}/payouts/batch-refunds/{id}", c.authed(c.inApp(c.payoutBatchRefund)))
+	m.HandleFunc("GET /console/apps/{app}/users", c.authed(c.inApp(c.accountUsers)))
+	m.HandleFunc("GET /console/apps/{app}/users/{user}", c.authed(c.inApp(c.accountUser)))
 	for _, p := range PostRoutes {
 		m.HandleFunc("POST "+p.Pattern, c.authed(c.post(p.Action, c.postHandler(p.Pattern))))
 	}

@@ -127,7 +127,7 @@ func (s *Service) ListUsers(ctx context.Context, who Caller, url string, p store
 
 // activeUser is an app's user that may move money: it exists and is not
 // disabled. param names the request parameter that named it.
-func activeUser(ctx context.Context, tx Tx, who Caller, id, param string) (*polypay.User, error) {
+func activeUser(ctx context.Context, tx AccountStore, who Caller, id, param string) (*polypay.User, error) {
 	u, err := tx.GetUser(ctx, who.App.ID, who.Live, id)
 	if polypay.ErrorCode(err) == polypay.ENotFound {
 		return nil, polypay.ParamError(param, "用户 %s 不存在", id)
@@ -143,7 +143,7 @@ func activeUser(ctx context.Context, tx Tx, who Caller, id, param string) (*poly
 
 // moveBalance changes a user's balance by delta and records the balance
 // transaction; a debit the balance cannot cover is refused naming param.
-func moveBalance(ctx context.Context, tx Tx, who Caller, user string, delta int64, typ polypay.BalanceTxnType,
+func moveBalance(ctx context.Context, tx AccountStore, who Caller, user string, delta int64, typ polypay.BalanceTxnType,
 	source, desc, param string) (*polypay.BalanceTransaction, error) {
 	after, ok, err := tx.MoveBalance(ctx, who.App.ID, who.Live, user, delta)
 	if err != nil {

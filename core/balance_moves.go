@@ -54,11 +54,18 @@ func (s *Service) CreateBonus(ctx context.Context, who Caller, p BonusParams, ho
 	return out, err
 }
 
-// giveBonus credits the user and records the bonus, its postings and event.
+// giveBonus credits an active user and records the bonus, its postings
+// and event.
 func (s *Service) giveBonus(ctx context.Context, tx Tx, who Caller, b *store.BalanceBonusRow) (int, error) {
 	if _, err := activeUser(ctx, tx, who, b.User, "user"); err != nil {
 		return 0, err
 	}
+	return s.creditBonus(ctx, tx, who, b)
+}
+
+// creditBonus credits the user and records the bonus, its postings and
+// event.
+func (s *Service) creditBonus(ctx context.Context, tx accountBooks, who Caller, b *store.BalanceBonusRow) (int, error) {
 	b.Created = tx.Now()
 	bt, err := moveBalance(ctx, tx, who, b.User, b.Amount, polypay.BalanceTxnBonus, b.ID, b.Description, "amount")
 	if err != nil {

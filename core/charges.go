@@ -44,6 +44,9 @@ const MaxExpiry = 15 * 24 * time.Hour
 // parameters returns the existing charge; with other parameters it is an
 // error naming order_no. Nothing is written when the channel refuses.
 func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, hook Hook) (any, error) {
+	if p.Channel == BalanceChannel {
+		return s.createBalanceCharge(ctx, who, p, hook)
+	}
 	if err := s.checkChargeParams(who, p); err != nil {
 		return nil, err
 	}
@@ -623,6 +626,11 @@ func (s *Service) applyPaid(ctx context.Context, tx orderBooks, c *polypay.Charg
 	if err != nil {
 		return tradeResult{}, err
 	}
+	credited, err := s.creditRecharge(ctx, tx, c)
+	if err != nil {
+		return tradeResult{}, err
+	}
+	queued += credited
 	closed, err := s.closeReview(ctx, tx, c, risk.ReviewApproved) // a held charge captured
 	if err != nil {
 		return tradeResult{}, err

@@ -28,6 +28,7 @@ func (s *Service) CreateRefund(ctx context.Context, who Caller, chargeID string,
 	var c *polypay.Charge
 	var r *polypay.Refund
 	var out any
+	queued := 0
 	err := s.write(ctx, func(tx Tx) error {
 		var err error
 		c, err = tx.GetCharge(ctx, who.App.ID, who.Live, chargeID)
@@ -39,6 +40,14 @@ func (s *Service) CreateRefund(ctx context.Context, who Caller, chargeID string,
 		}
 		if c.Status == polypay.ChargeReversed {
 			return polypay.ParamError("charge", "订单 %s 已撤销，不能退款", c.OrderNo)
+		}
+		// A recharge's money is the user's balance now: refunding its
+		// charge would pay it out twice. Recharge refunds (which debit the
+		// balance first) are not built yet.
+		if rc, err := tx.RechargeByOrderNo(ctx, c.AppID, c.Livemode, c.OrderNo); err != nil {
+			return err
+		} else if rc != nil {
+			return polypay.ParamError("charge", "订单 %s 是充值 %s 的支付，暂不支持退款（充值退款尚未实现）", c.OrderNo, rc.ID)
 		}
 		reserved, err := tx.Reserved(ctx, c.ID)
 		if err != nil {
@@ -71,11 +80,18 @@ func (s *Service) CreateRefund(ctx context.Context, who Caller, chargeID string,
 		}
 		c.Refunded = true
 		w := wire.FromRefund(r)
+		if c.Channel == BalanceChannel {
+			// No channel to ask: the amount goes back to the balance now.
+			if w, queued, err = s.refundToBalance(ctx, tx, c, r); err != nil {
+				return err
+			}
+		}
 		out = w
 		return runHook(hook, tx, w)
 	})
-	if err != nil {
-		return nil, err
+	s.kick(queued)
+	if err != nil || c.Channel == BalanceChannel {
+		return out, err
 	}
 	res, err := s.askRefund(ctx, c, r)
 	if err != nil {

@@ -183,6 +183,7 @@ type PayoutStore interface {
 // AccountStore holds the account system: users, their balances and the
 // movements of those.
 type AccountStore interface {
+	Clock
 	InsertUser(ctx context.Context, u *polypay.User) error
 	UpdateUser(ctx context.Context, u *polypay.User) error
 	GetUser(ctx context.Context, appID string, live bool, id string) (*polypay.User, error)
@@ -199,6 +200,22 @@ type AccountStore interface {
 	GetBalanceTransfer(ctx context.Context, appID string, live bool, id string) (*store.BalanceTransferRow, error)
 	BalanceTransferByOrderNo(ctx context.Context, appID string, live bool, orderNo string) (*store.BalanceTransferRow, error)
 	ListBalanceTransfers(ctx context.Context, appID string, live bool, user string, p store.Page) ([]*store.BalanceTransferRow, bool, error)
+	InsertRecharge(ctx context.Context, r *polypay.Recharge) error
+	MarkRechargeSucceeded(ctx context.Context, r *polypay.Recharge) (bool, error)
+	GetRecharge(ctx context.Context, appID string, live bool, id string) (*polypay.Recharge, error)
+	RechargeByOrderNo(ctx context.Context, appID string, live bool, orderNo string) (*polypay.Recharge, error)
+	SetRechargeCharge(ctx context.Context, id, chargeID string) error
+	ListRecharges(ctx context.Context, appID string, live bool, user string, p store.Page) ([]*polypay.Recharge, bool, error)
+	InsertSettleAccount(ctx context.Context, a *store.SettleAccountRow) error
+	GetSettleAccount(ctx context.Context, appID string, live bool, user, id string) (*store.SettleAccountRow, error)
+	DeleteSettleAccount(ctx context.Context, appID string, live bool, user, id string) error
+	ListSettleAccounts(ctx context.Context, appID string, live bool, user string) ([]*store.SettleAccountRow, error)
+	InsertWithdrawal(ctx context.Context, w *store.WithdrawalRow) error
+	MoveWithdrawal(ctx context.Context, w *store.WithdrawalRow, from polypay.WithdrawalStatus) (bool, error)
+	GetWithdrawal(ctx context.Context, appID string, live bool, id string) (*store.WithdrawalRow, error)
+	WithdrawalByOrderNo(ctx context.Context, appID string, live bool, orderNo string) (*store.WithdrawalRow, error)
+	WithdrawalByTransfer(ctx context.Context, appID string, live bool, channel, orderNo string) (*store.WithdrawalRow, error)
+	ListWithdrawals(ctx context.Context, appID string, live bool, user, status string, p store.Page) ([]*store.WithdrawalRow, bool, error)
 }
 
 // Tx is every concern at once: what a Hook may touch, since it runs inside
@@ -247,10 +264,17 @@ type (
 	refundBooks interface {
 		chargeBooks
 	}
-	// orderBooks changes an order with its charges and discounts.
+	// accountBooks moves users' balances with their postings and events,
+	// and renders the charges recharges embed.
+	accountBooks interface {
+		AccountStore
+		chargeBooks
+	}
+	// orderBooks changes an order with its charges and discounts; a paid
+	// charge may be a recharge's.
 	orderBooks interface {
 		OrderStore
-		chargeBooks
+		accountBooks
 	}
 )
 

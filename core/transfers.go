@@ -284,11 +284,15 @@ func (s *Service) decideTransfer(ctx context.Context, tx Tx, t *store.TransferRo
 		return 0, err
 	}
 	queued, err := s.emit(ctx, tx, t.AppID, t.Livemode, typ, "", wire.FromTransfer(&t.Transfer))
-	if err != nil || t.BatchID == "" {
+	if err != nil {
 		return queued, err
 	}
+	ended, err := s.endWithdrawal(ctx, tx, &t.Transfer) // a withdrawal's transfer ends it
+	if err != nil || t.BatchID == "" {
+		return queued + ended, err
+	}
 	n, err := s.advanceBatch(ctx, tx, t.BatchID)
-	return queued + n, err
+	return queued + ended + n, err
 }
 
 // GetTransfer answers a transfer. In test mode a pending transfer is
@@ -394,7 +398,11 @@ func (s *Service) CancelTransfer(ctx context.Context, who Caller, id string, hoo
 			return polypay.ParamError("id", "付款 %s 属于批量付款 %s，请取消整个批次", t.ID, t.BatchID)
 		}
 		t.Status = polypay.TransferCanceled
-		return tx.UpdateTransfer(ctx, t)
+		if err := tx.UpdateTransfer(ctx, t); err != nil {
+			return err
+		}
+		_, err = s.endWithdrawal(ctx, tx, &t.Transfer)
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -10,6 +10,10 @@
 // and batch transfers on the alipay channel (payouts_test.go), checked
 // against the Alipay simulator's payouts and funds: every payee paid
 // exactly once, or not at all when the account is frozen or unknown.
+// Users recharge their balance through charges the simulators take
+// (recharges_test.go): a recharge is credited exactly when the channel
+// kept its charge's payment, once, and each user's available_balance is
+// the sum of their credited recharges (amount - user_fee + bonus).
 //
 //	go test -tags faultharness -run TestFaultHarness -timeout 30m ./faultharness -args -duration 10m
 //	go test -tags faultharness -run TestFaultHarness ./faultharness   # short: 60 s, about 5 crashes

@@ -97,6 +97,8 @@ type harness struct {
 	recv    *receiver
 	payouts *payouts // the payees the merchant asked for (payouts_test.go)
 
+	recharges *recharges // the users and recharges the merchant asked for (recharges_test.go)
+
 	procMu  sync.Mutex
 	proc    *exec.Cmd
 	exited  chan struct{}
@@ -209,6 +211,7 @@ func newHarness(t *testing.T, seed uint64) *harness {
 		t.Fatal(err)
 	}
 	h.startPayouts()
+	h.startRecharges()
 
 	// polypay on a fixed address: channels notify the URL given when the
 	// charge was made, so every incarnation must listen where the first did.
@@ -422,9 +425,12 @@ func (h *harness) run() {
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(end) {
-				if h.float() < payoutShare {
+				switch x := h.float(); {
+				case x < payoutShare:
 					h.payoutFlow()
-				} else {
+				case x < payoutShare+rechargeShare:
+					h.rechargeFlow()
+				default:
 					h.flow()
 				}
 			}
@@ -636,6 +642,7 @@ type state struct {
 	received      map[string]int
 	ledger        map[string]int64 // account -> balance
 	pay           *payoutState
+	rch           *rechargeState
 	h             *harness
 }
 
@@ -722,6 +729,7 @@ func (h *harness) snapshot() *state {
 	}
 	s.readSQL()
 	h.snapshotPayouts(s)
+	h.snapshotRecharges(s)
 	s.received = h.recv.received()
 	return s
 }
@@ -929,6 +937,9 @@ func (h *harness) check() {
 	// 2b. Payouts (payouts_test.go).
 	h.checkPayouts(s, add, problem)
 
+	// 2c. Recharges (recharges_test.go).
+	h.checkRecharges(s, add, problem)
+
 	// 3. Statements: net money per Ping++ channel, from the channel's books,
 	// from polypay's charges, refunds and transfers, and from polypay's
 	// ledger.
@@ -1052,6 +1063,7 @@ func (h *harness) check() {
 		h.counted("declined"), h.counted("abandoned"), h.counted("refunds requested"), h.counted("refunds refused"),
 		h.counted("reversals refused"), h.counted("api retries"))
 	fmt.Fprintln(&b, h.payoutLoad())
+	fmt.Fprintln(&b, h.rechargeLoad())
 	fmt.Fprintf(&b, "channel faults: %d API calls: %d 503, %d 502 after the work, %d hung, %d hung after the work; %d notifications: %d dropped, %d reply lost, %d duplicated, %d delayed, %d re-ordered, %d failed (polypay down)\n",
 		fs.Requests, fs.Fail5xx, fs.Fail5xxAfter, fs.Hang, fs.HangAfter, fs.Notifications, fs.Drop, fs.LoseReply, fs.Duplicate, fs.Delay, fs.Reorder, fs.SendError)
 	fmt.Fprintf(&b, "merchant endpoint: %d requests: %d answered 500, %d hung past polypay's timeout, %d refused during outages\n\n",

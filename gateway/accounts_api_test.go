@@ -169,3 +169,114 @@ func TestAccountIsolation(t *testing.T) {
 	refused(t, "bonus on their alice via our path", e.do("POST", "/v1/apps/"+other.AppID+"/balance_bonuses", e.sk(),
 		map[string]any{"user": "alice", "amount": 1, "order_no": "X1"}), 404, "app")
 }
+
+func (e *env) rechargeBody(orderNo, user string, amount, fee, bonus int64) map[string]any {
+	return map[string]any{"user": user, "user_fee": fee, "balance_bonus": map[string]any{"amount": bonus},
+		"description": "余额充值", "charge": map[string]any{"order_no": orderNo, "channel": "alipay_qr", "amount": amount,
+			"client_ip": "127.0.0.1", "subject": "充值", "body": "余额充值"}}
+}
+
+// TestRecharge: a recharge's balance moves only when its charge's verified
+// payment arrives, once; its charge cannot be refunded around the balance.
+func TestRecharge(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b storetest.Backend) {
+		e := start(t, b, nil)
+		rc := e.listen()
+		e.newUser(t, "alice")
+		body := e.rechargeBody("RC000001", "alice", 1000, 10, 100)
+		rec := ok(t, "recharge", e.do("POST", e.acct("/recharges"), e.sk(), body))
+		chID := rec.str("charge", "id")
+		if rec.str("object") != "recharge" || rec.JSON["succeeded"] != false || chID == "" || rec.str("charge", "credential", "alipay_qr") == "" {
+			t.Fatalf("recharge: %s", rec.Body)
+		}
+		if again := ok(t, "again", e.do("POST", e.acct("/recharges"), e.sk(), body)); again.str("id") != rec.str("id") {
+			t.Fatalf("a repeated recharge made another: %s", again.Body)
+		}
+		if bal := e.balanceOf(t, "alice"); bal != 0 {
+			t.Fatalf("credited %d before the payment", bal)
+		}
+		e.pay(chID)
+		rc.awaitEvent(t, rec.str("id"), "recharge.succeeded")
+		got := ok(t, "recharge", e.do("GET", e.acct("/recharges/"+rec.str("id")), e.sk(), nil))
+		if got.JSON["succeeded"] != true || got.num("balance_bonus", "amount") != 100 || got.JSON["charge"].(map[string]any)["paid"] != true {
+			t.Fatalf("after payment: %s", got.Body)
+		}
+		// The payment's notification again (as the channel retries) changes nothing.
+		e.do("POST", "/v1/test/charges/"+chID+"/pay", e.sk(), `{"result":"success"}`)
+		if bal := e.balanceOf(t, "alice"); bal != 990+100 {
+			t.Fatalf("balance %d, want 1090 (1000 - fee 10 + bonus 100)", bal)
+		}
+		badChannel := e.rechargeBody("RC000004", "alice", 100, 0, 0)
+		badChannel["charge"].(map[string]any)["channel"] = "bitcoin"
+		refusals := []struct {
+			name  string
+			r     *resp
+			param string
+		}{
+			{"refund its charge", e.do("POST", "/v1/charges/"+chID+"/refunds", e.sk(), map[string]any{"description": "x"}), "charge"},
+			{"fee too high", e.do("POST", e.acct("/recharges"), e.sk(), e.rechargeBody("RC000002", "alice", 100, 100, 0)), "user_fee"},
+			{"unknown user", e.do("POST", e.acct("/recharges"), e.sk(), e.rechargeBody("RC000003", "nobody", 100, 0, 0)), "user"},
+			{"bad channel", e.do("POST", e.acct("/recharges"), e.sk(), badChannel), "charge[channel]"},
+			{"ordinary order_no", e.do("POST", e.acct("/recharges"), e.sk(), e.rechargeBody(e.ordinary(t), "alice", 100, 0, 0)), "charge[order_no]"},
+		}
+		for _, r := range refusals {
+			refused(t, r.name, r.r, 400, r.param)
+		}
+		if l := ok(t, "list", e.do("GET", e.acct("/recharges?user=alice"), e.sk(), nil)); len(ids(l)) != 1 {
+			t.Fatalf("recharges listed: %s", l.Body)
+		}
+		checkLedger(t, e)
+	})
+}
+
+// ordinary is the order_no of an ordinary charge.
+func (e *env) ordinary(t *testing.T) string {
+	e.createCharge("ORD00001", 100)
+	return "ORD00001"
+}
+
+func (e *env) balanceCharge(orderNo, user string, amount int64) *resp {
+	return e.do("POST", "/v1/charges", e.sk(), map[string]any{"order_no": orderNo, "app": map[string]any{"id": e.app.AppID},
+		"channel": "balance", "amount": amount, "client_ip": "127.0.0.1", "currency": "cny", "subject": "会员商品",
+		"body": "余额支付", "extra": map[string]any{"user": user}})
+}
+
+// TestBalanceChannel: a charge on the balance channel is paid from the
+// user's balance when created, or refused when the balance cannot cover
+// it; its refunds give the amount back at once.
+func TestBalanceChannel(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b storetest.Backend) {
+		e := start(t, b, nil)
+		rc := e.listen()
+		e.newUser(t, "alice")
+		ok(t, "bonus", e.bonus("FUNDBAL1", "alice", 1000))
+		ch := ok(t, "charge", e.balanceCharge("BAL00001", "alice", 300))
+		if ch.JSON["paid"] != true || ch.num("amount_settle") != 300 || ch.str("transaction_no") == "" {
+			t.Fatalf("balance charge: %s", ch.Body)
+		}
+		if again := ok(t, "again", e.balanceCharge("BAL00001", "alice", 300)); again.str("id") != ch.str("id") {
+			t.Fatalf("a repeated charge made another: %s", again.Body)
+		}
+		rc.awaitEvent(t, ch.str("id"), "charge.succeeded")
+		if bal := e.balanceOf(t, "alice"); bal != 700 {
+			t.Fatalf("balance after paying 300: %d", bal)
+		}
+		refused(t, "overdraft", e.balanceCharge("BAL00002", "alice", 701), 400, "amount")
+		refused(t, "unknown user", e.balanceCharge("BAL00003", "nobody", 1), 400, "extra[user]")
+		refused(t, "no user", e.do("POST", "/v1/charges", e.sk(), map[string]any{"order_no": "BAL00004", "app": map[string]any{"id": e.app.AppID},
+			"channel": "balance", "amount": 1, "client_ip": "127.0.0.1", "currency": "cny", "subject": "s", "body": "b"}), 400, "extra[user]")
+		if r := e.do("GET", "/v1/charges?app[id]="+e.app.AppID+"&limit=10", e.sk(), nil); len(ids(r)) != 1 {
+			t.Fatalf("a refused balance charge was stored: %s", r.Body)
+		}
+		re := ok(t, "refund", e.do("POST", "/v1/charges/"+ch.str("id")+"/refunds", e.sk(), map[string]any{"amount": 100, "description": "退货"}))
+		if re.str("status") != "succeeded" {
+			t.Fatalf("balance refund: %s", re.Body)
+		}
+		rc.awaitEvent(t, re.str("id"), "refund.succeeded")
+		refused(t, "refund too much", e.do("POST", "/v1/charges/"+ch.str("id")+"/refunds", e.sk(), map[string]any{"amount": 201, "description": "x"}), 400, "amount")
+		if bal := e.balanceOf(t, "alice"); bal != 800 {
+			t.Fatalf("balance after a refund of 100: %d", bal)
+		}
+		checkLedger(t, e)
+	})
+}

@@ -50,12 +50,14 @@ type Books interface {
 	LedgerUsers(ctx context.Context, fn func(UserRecord) error) error
 }
 
-// BalanceMoveRecord is a balance bonus (Transfer nil) or a balance
-// transfer (Bonus nil) with its entries.
+// BalanceMoveRecord is one of a balance bonus, a balance transfer or a
+// recharge (the others nil) with its entries.
 type BalanceMoveRecord struct {
-	Bonus    *polypay.BalanceBonus
-	Transfer *polypay.BalanceTransfer
-	Entries  []Entry
+	Bonus      *polypay.BalanceBonus
+	Transfer   *polypay.BalanceTransfer
+	Recharge   *polypay.Recharge
+	Withdrawal *polypay.Withdrawal
+	Entries    []Entry
 }
 
 // UserRecord is a user's available balance.
@@ -168,15 +170,16 @@ type Summary struct {
 // The ref types whose ref_id names each kind of record, and the record's
 // name in findings.
 var (
-	chargeRefs = []string{RefCharge, RefReversal}
-	refundRefs = []string{RefRefund}
+	chargeRefs = []string{RefCharge, RefReversal, RefBalancePayment}
+	refundRefs = []string{RefRefund, RefBalanceRefund}
 	orderRefs  = []string{RefDiscount}
 	feeRefs    = []string{RefFee}
 	payoutRefs = []string{RefTransfer, RefRedEnvelope, RefRedEnvelopeRefund}
-	moveRefs   = []string{RefBalanceBonus, RefBalanceTransfer}
+	moveRefs   = []string{RefBalanceBonus, RefBalanceTransfer, RefRecharge, RefWithdrawal, RefWithdrawalRelease, RefWithdrawalPaid}
 	recordOf   = map[string]string{RefCharge: "charge", RefReversal: "charge", RefRefund: "refund", RefDiscount: "order", RefFee: "fee line",
 		RefTransfer: "transfer", RefRedEnvelope: "red envelope", RefRedEnvelopeRefund: "red envelope",
-		RefBalanceBonus: "balance bonus", RefBalanceTransfer: "balance transfer"}
+		RefBalancePayment: "charge", RefBalanceRefund: "refund", RefBalanceBonus: "balance bonus", RefBalanceTransfer: "balance transfer", RefRecharge: "recharge",
+		RefWithdrawal: "withdrawal", RefWithdrawalRelease: "withdrawal", RefWithdrawalPaid: "withdrawal"}
 )
 
 // Check verifies the books: every transaction balances within its book;
@@ -259,6 +262,11 @@ func (c *checker) charge(r ChargeRecord) error {
 		rev.Lines = nil
 	}
 	c.agree("charge", ch.ID, rev, r.Entries)
+	bal := BalancePaid(ch, userOf(r.Entries, RefBalancePayment))
+	if ch.Channel != BalanceChannel || !ch.Paid() {
+		bal.Lines = nil
+	}
+	c.agree("charge", ch.ID, bal, r.Entries)
 	if ch.AmountRefunded != r.RefundsSucceeded {
 		c.add("charge", ch.ID, "amount_refunded %d but succeeded refunds sum to %d", ch.AmountRefunded, r.RefundsSucceeded)
 	}
@@ -277,7 +285,24 @@ func (c *checker) refund(r RefundRecord) error {
 		want.Lines = nil
 	}
 	c.agree("refund", r.Refund.ID, want, r.Entries)
+	back := BalanceRefunded(&r.Refund, userOf(r.Entries, RefBalanceRefund))
+	if r.Charge.Channel != BalanceChannel || r.Refund.Status != polypay.RefundSucceeded {
+		back.Lines = nil
+	}
+	c.agree("refund", r.Refund.ID, back, r.Entries)
 	return nil
+}
+
+// userOf is the user whose balance account entries of refType move (the
+// balance channel's postings name the user only there); the users check
+// holds each user's balance to the books.
+func userOf(es []Entry, refType string) string {
+	for _, e := range es {
+		if u, ok := strings.CutPrefix(e.Account, "user:"); ok && e.RefType == refType {
+			return u
+		}
+	}
+	return "?"
 }
 
 // order: coupon_amount is below amount; a paid order was paid by a charge
@@ -337,15 +362,44 @@ func (c *checker) payout(r PayoutRecord) error {
 }
 
 // balanceMove: a bonus has its BonusGiven postings and a balance transfer
-// its BalanceTransferred postings (both are final when stored).
+// its BalanceTransferred postings (both are final when stored); a
+// succeeded recharge has its RechargeCredited postings, any other none.
 func (c *checker) balanceMove(r BalanceMoveRecord) error {
 	c.record(r.Entries)
-	if r.Bonus != nil {
+	switch {
+	case r.Bonus != nil:
 		c.agree("balance_bonus", r.Bonus.ID, BonusGiven(r.Bonus), r.Entries)
+		return nil
+	case r.Withdrawal != nil:
+		c.withdrawal(r.Withdrawal, r.Entries)
+		return nil
+	case r.Recharge != nil:
+		want := RechargeCredited(r.Recharge)
+		if !r.Recharge.Succeeded {
+			want.Lines = nil
+		}
+		c.agree("recharge", r.Recharge.ID, want, r.Entries)
 		return nil
 	}
 	c.agree("balance_transfer", r.Transfer.ID, BalanceTransferred(r.Transfer), r.Entries)
 	return nil
+}
+
+// withdrawal: every withdrawal held its amount; a canceled or failed one
+// gave it back, a succeeded one paid it out, any other neither yet.
+func (c *checker) withdrawal(w *polypay.Withdrawal, es []Entry) {
+	released, paid := WithdrawalReleased(w), WithdrawalPaid(w)
+	switch w.Status {
+	case polypay.WithdrawalCanceled, polypay.WithdrawalFailed:
+		paid.Lines = nil
+	case polypay.WithdrawalSucceeded:
+		released.Lines = nil
+	default:
+		released.Lines, paid.Lines = nil, nil
+	}
+	for _, want := range []Txn{WithdrawalHeld(w), released, paid} {
+		c.agree("withdrawal", w.ID, want, es)
+	}
 }
 
 // user: a user's available balance is what the books say the merchant

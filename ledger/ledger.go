@@ -26,6 +26,7 @@ import (
 //	user:<id>          liability: the stored value an app's user holds (account system)
 //	bonuses            expense: stored value the merchant gave users
 //	user_fees          revenue: fees the merchant kept on balance transfers
+//	withdrawals        liability: users' balances on their way out (held by a withdrawal)
 const (
 	AccountMerchant        = "merchant"
 	AccountFees            = "fees"
@@ -33,6 +34,7 @@ const (
 	AccountDiscountsOffset = "discounts_offset"
 	AccountBonuses         = "bonuses"
 	AccountUserFees        = "user_fees"
+	AccountWithdrawals     = "withdrawals"
 )
 
 // UserAccount names the balance account of an app's user.
@@ -58,6 +60,16 @@ const (
 	// between two users (the bonus's or transfer's id).
 	RefBalanceBonus    = "balance_bonus"
 	RefBalanceTransfer = "balance_transfer"
+	RefRecharge        = "recharge" // a recharge credited: the recharge's id
+	// A withdrawal's balance held, given back, or paid out (the
+	// withdrawal's id).
+	RefWithdrawal        = "withdrawal"
+	RefWithdrawalRelease = "withdrawal_release"
+	RefWithdrawalPaid    = "withdrawal_paid"
+	// A charge on the balance channel spent a user's balance; a refund of
+	// one gave it back (the charge's and the refund's id).
+	RefBalancePayment = "balance_payment"
+	RefBalanceRefund  = "balance_refund"
 )
 
 // Txn is one ledger transaction: its book (app, mode, currency), the ref it
@@ -227,4 +239,68 @@ func BalanceTransferred(bt *polypay.BalanceTransfer) Txn {
 		t.Lines = append(t.Lines, polypay.Posting{Account: AccountUserFees, Amount: -bt.UserFee})
 	}
 	return t
+}
+
+// RechargeCredited is a recharge whose charge was paid: of what the
+// merchant was credited for the charge (ChargePaid), amount - user_fee is
+// now owed to the user.
+//
+//	debit  merchant   amount - user_fee
+//	credit user:<id>  amount - user_fee
+func RechargeCredited(r *polypay.Recharge) Txn {
+	t := Txn{AppID: r.AppID, Livemode: r.Livemode, Currency: polypay.BalanceCurrency, RefType: RefRecharge, RefID: r.ID}
+	return move(t, AccountMerchant, UserAccount(r.User), r.Amount-r.UserFee)
+}
+
+// WithdrawalHeld is a withdrawal's amount taken from the user's balance
+// when it is created.
+//
+//	debit  user:<id>     amount
+//	credit withdrawals   amount
+func WithdrawalHeld(w *polypay.Withdrawal) Txn {
+	return move(withdrawalTxn(w, RefWithdrawal), UserAccount(w.User), AccountWithdrawals, w.Amount)
+}
+
+// WithdrawalReleased gives a canceled or failed withdrawal's amount back
+// (the reverse of WithdrawalHeld).
+func WithdrawalReleased(w *polypay.Withdrawal) Txn {
+	return move(withdrawalTxn(w, RefWithdrawalRelease), AccountWithdrawals, UserAccount(w.User), w.Amount)
+}
+
+// WithdrawalPaid is a withdrawal whose transfer was paid: the merchant
+// owes the user nothing more and is owed the amount back, of which the
+// transfer (TransferPaid) paid amount - user_fee out; the fee stays.
+//
+//	debit  withdrawals  amount
+//	credit merchant     amount
+func WithdrawalPaid(w *polypay.Withdrawal) Txn {
+	return move(withdrawalTxn(w, RefWithdrawalPaid), AccountWithdrawals, AccountMerchant, w.Amount)
+}
+
+func withdrawalTxn(w *polypay.Withdrawal, ref string) Txn {
+	return Txn{AppID: w.AppID, Livemode: w.Livemode, Currency: polypay.BalanceCurrency, RefType: ref, RefID: w.ID}
+}
+
+// BalanceChannel is the charge channel that pays from a user's balance.
+const BalanceChannel = "balance"
+
+// BalancePaid is a charge on the balance channel: the user's stored value
+// became the charge's payment, which ChargePaid then credits to the
+// merchant from channel:balance.
+//
+//	debit  user:<id>         amount_captured
+//	credit channel:balance   amount_captured
+func BalancePaid(c *polypay.Charge, user string) Txn {
+	t := Txn{AppID: c.AppID, Livemode: c.Livemode, Currency: c.Currency, RefType: RefBalancePayment, RefID: c.ID}
+	return move(t, UserAccount(user), ChannelAccount(BalanceChannel), c.AmountCaptured)
+}
+
+// BalanceRefunded gives a balance charge's refund back to the user (after
+// Refunded took it from the merchant into channel:balance).
+//
+//	debit  channel:balance  amount
+//	credit user:<id>        amount
+func BalanceRefunded(r *polypay.Refund, user string) Txn {
+	t := Txn{AppID: r.AppID, Livemode: r.Livemode, Currency: r.Currency, RefType: RefBalanceRefund, RefID: r.ID}
+	return move(t, ChannelAccount(BalanceChannel), UserAccount(user), r.Amount)
 }

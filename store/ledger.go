@@ -284,6 +284,37 @@ func (tx *Tx) LedgerBalanceMoves(ctx context.Context, refTypes []string, fn func
 	if err != nil {
 		return err
 	}
+	q = `SELECT r.id, r.app_id, r.livemode, r.user_id, r.amount, r.user_fee, r.succeeded, ` + entryCols + `
+ FROM recharges r` + entryJoin("r.id", refTypes) + ` ORDER BY r.id`
+	err = eachRecord(ctx, tx, q, strArgs(refTypes), func(rows *sql.Rows, e *entryRow) (string, ledger.BalanceMoveRecord, error) {
+		r := &polypay.Recharge{}
+		var live, ok int
+		err := rows.Scan(append([]any{&r.ID, &r.AppID, &live, &r.User, &r.Amount, &r.UserFee, &ok}, e.dest()...)...)
+		r.Livemode, r.Succeeded = live == 1, ok == 1
+		return r.ID, ledger.BalanceMoveRecord{Recharge: r}, err
+	}, func(r ledger.BalanceMoveRecord, es []ledger.Entry) error {
+		r.Entries = es
+		return fn(r)
+	})
+	if err != nil {
+		return err
+	}
+	q = `SELECT w.id, w.app_id, w.livemode, w.user_id, w.amount, w.status, ` + entryCols + `
+ FROM withdrawals w` + entryJoin("w.id", refTypes) + ` ORDER BY w.id`
+	err = eachRecord(ctx, tx, q, strArgs(refTypes), func(rows *sql.Rows, e *entryRow) (string, ledger.BalanceMoveRecord, error) {
+		w := &polypay.Withdrawal{}
+		var live int
+		var status string
+		err := rows.Scan(append([]any{&w.ID, &w.AppID, &live, &w.User, &w.Amount, &status}, e.dest()...)...)
+		w.Livemode, w.Status = live == 1, polypay.WithdrawalStatus(status)
+		return w.ID, ledger.BalanceMoveRecord{Withdrawal: w}, err
+	}, func(r ledger.BalanceMoveRecord, es []ledger.Entry) error {
+		r.Entries = es
+		return fn(r)
+	})
+	if err != nil {
+		return err
+	}
 	q = `SELECT t.id, t.app_id, t.livemode, t.user_id, t.recipient, t.amount, t.user_fee, ` + entryCols + `
  FROM balance_transfers t` + entryJoin("t.id", refTypes) + ` ORDER BY t.id`
 	return eachRecord(ctx, tx, q, strArgs(refTypes), func(rows *sql.Rows, e *entryRow) (string, ledger.BalanceMoveRecord, error) {

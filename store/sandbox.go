@@ -84,6 +84,9 @@ var sandboxDeletes = []sandboxDelete{
 	{"balance_transactions", `%[2]s`},
 	{"balance_bonuses", `%[2]s`},
 	{"balance_transfers", `%[2]s`},
+	{"recharges", `%[2]s`},
+	{"withdrawals", `%[2]s`},
+	{"settle_accounts", `%[2]s`},
 	{"users", `%[2]s`},
 }
 

@@ -114,3 +114,90 @@ func FromBalanceTransfer(t *polypay.BalanceTransfer) *BalanceTransfer {
 		UserBalanceTransaction: t.UserBalanceTransaction, RecipientBalanceTransaction: t.RecipientBalanceTransaction,
 		Description: nullStr(t.Description), Metadata: object(t.Metadata), Created: t.Created}
 }
+
+// Recharge is Ping++'s recharge object: the charge that pays it is
+// embedded (with its credential), as Ping++'s clients unwrap it.
+type Recharge struct {
+	ID                 string          `json:"id"`
+	Object             string          `json:"object"`
+	App                string          `json:"app"`
+	Livemode           bool            `json:"livemode"`
+	User               string          `json:"user"`
+	FromUser           string          `json:"from_user"`
+	Amount             int64           `json:"amount"`
+	UserFee            int64           `json:"user_fee"`
+	Succeeded          bool            `json:"succeeded"`
+	TimeSucceeded      *int64          `json:"time_succeeded"`
+	Refunded           bool            `json:"refunded"`
+	Charge             *Charge         `json:"charge"`
+	BalanceBonus       *BalanceBonus   `json:"balance_bonus"`
+	BalanceTransaction *string         `json:"balance_transaction"`
+	Description        *string         `json:"description"`
+	Metadata           json.RawMessage `json:"metadata"`
+	Created            int64           `json:"created"`
+}
+
+// FromRecharge renders a recharge with its charge and, once credited, its
+// bonus. Recharge refunds are not built: refunded is false.
+func FromRecharge(r *polypay.Recharge, c *Charge, bonus *polypay.BalanceBonus) *Recharge {
+	w := &Recharge{ID: r.ID, Object: "recharge", App: r.AppID, Livemode: r.Livemode, User: r.User, FromUser: r.User,
+		Amount: r.Amount, UserFee: r.UserFee, Succeeded: r.Succeeded, TimeSucceeded: nullInt(r.TimeSucceeded), Charge: c,
+		BalanceTransaction: nullStr(r.BalanceTransaction), Description: nullStr(r.Description), Metadata: object(r.Metadata),
+		Created: r.Created}
+	if bonus != nil {
+		w.BalanceBonus = FromBonus(bonus)
+	}
+	return w
+}
+
+// Withdrawal is Ping++'s withdrawal object.
+type Withdrawal struct {
+	ID                 string          `json:"id"`
+	Object             string          `json:"object"`
+	App                string          `json:"app"`
+	Livemode           bool            `json:"livemode"`
+	Status             string          `json:"status"`
+	User               string          `json:"user"`
+	Amount             int64           `json:"amount"`
+	UserFee            int64           `json:"user_fee"`
+	Fee                int64           `json:"fee"`
+	Channel            string          `json:"channel"`
+	OrderNo            string          `json:"order_no"`
+	SettleAccount      string          `json:"settle_account"`
+	Transfer           *string         `json:"transfer"`
+	BalanceTransaction string          `json:"balance_transaction"`
+	FailureMsg         *string         `json:"failure_msg"`
+	Description        *string         `json:"description"`
+	Metadata           json.RawMessage `json:"metadata"`
+	Created            int64           `json:"created"`
+	TimeSucceeded      *int64          `json:"time_succeeded"`
+	TimeCanceled       *int64          `json:"time_canceled"`
+}
+
+// FromWithdrawal renders a withdrawal; fee (the channel's) is 0: polypay
+// passes no channel fee on to the user.
+func FromWithdrawal(w *polypay.Withdrawal) *Withdrawal {
+	return &Withdrawal{ID: w.ID, Object: "withdrawal", App: w.AppID, Livemode: w.Livemode, Status: string(w.Status),
+		User: w.User, Amount: w.Amount, UserFee: w.UserFee, Channel: w.Channel, OrderNo: w.OrderNo,
+		SettleAccount: w.SettleAccount, Transfer: nullStr(w.TransferID), BalanceTransaction: w.BalanceTransaction,
+		FailureMsg: nullStr(w.FailureMsg), Description: nullStr(w.Description), Metadata: object(w.Metadata),
+		Created: w.Created, TimeSucceeded: nullInt(w.TimeSucceeded), TimeCanceled: nullInt(w.TimeCanceled)}
+}
+
+// SettleAccount is Ping++'s settle_account object.
+type SettleAccount struct {
+	ID        string                  `json:"id"`
+	Object    string                  `json:"object"`
+	App       string                  `json:"app"`
+	Livemode  bool                    `json:"livemode"`
+	User      string                  `json:"user"`
+	Channel   string                  `json:"channel"`
+	Recipient polypay.SettleRecipient `json:"recipient"`
+	Created   int64                   `json:"created"`
+}
+
+// FromSettleAccount renders a settle account (a bank card's number masked).
+func FromSettleAccount(a *polypay.SettleAccount) *SettleAccount {
+	return &SettleAccount{ID: a.ID, Object: "settle_account", App: a.AppID, Livemode: a.Livemode, User: a.User,
+		Channel: a.Channel, Recipient: a.Recipient, Created: a.Created}
+}

@@ -301,7 +301,7 @@ function checkList(l, url, what) {
   check(Array.isArray(l.data), what + ': data is not an array', l.data);
 }
 
-function checkCharge(c, what, app, orderNo, channel, currency = 'cny') {
+function checkCharge(c, what, app, orderNo, channel, currency = 'cny', amount = CHARGE_AMOUNT) {
   check(isPlainObject(c), what + ': not an object', c);
   check(c.object === 'charge', what + ': object != "charge"', c.object);
   check(typeof c.id === 'string' && /^ch_[0-9A-Za-z]{24}$/.test(c.id), what + ': id is not ch_ + 24 characters', c.id);
@@ -309,7 +309,7 @@ function checkCharge(c, what, app, orderNo, channel, currency = 'cny') {
   check(c.app === app, what + ': app is not the app id string (spec §2.2.2)', c.app);
   check(c.channel === channel, what + ': channel', c.channel);
   check(c.order_no === orderNo, what + ': order_no', c.order_no);
-  check(c.amount === CHARGE_AMOUNT, what + ': amount', c.amount);
+  check(c.amount === amount, what + ': amount', c.amount);
   check(c.currency === currency, what + ': currency', c.currency);
   check(isInt(c.created), what + ': created is not an integer', c.created);
   check(isInt(c.time_expire) && c.time_expire > c.created, what + ': time_expire', c.time_expire);
@@ -1250,12 +1250,20 @@ async function batchRefundFlow(cfg, sdk, hooks, pubKey, flows) {
 }
 
 // --- The account system (spec §2.11): users with stored value, balance
-// bonuses, balance transfers between users and the balance transactions
-// that record every movement, under /v1/apps/{app}, through the SDK's own
-// users, balanceBonuses, balanceTransfers and balanceTransactions.
+// bonuses, balance transfers between users, recharges paid by a charge,
+// settle accounts and withdrawals paid out by a transfer, and the balance
+// transactions that record every movement, under /v1/apps/{app}, through
+// the SDK's own users, balanceBonuses, balanceTransfers, recharge,
+// settleAccounts, withdrawals and balanceTransactions.
 const BONUS_AMOUNT = 1000;
 const BALANCE_TRANSFER_AMOUNT = 300;
 const BALANCE_TRANSFER_FEE = 10;
+const RECHARGE_AMOUNT = 500; // the recharge's charge, on alipay_qr
+const RECHARGE_FEE = 5; // the merchant keeps it: the user gets 495
+const RECHARGE_BONUS = 50; // credited with it as a balance bonus
+const WITHDRAWAL_AMOUNT = 200; // held from the balance at create
+const WITHDRAWAL_FEE = 10; // the merchant keeps it: the transfer pays 190
+const CANCELED_WITHDRAWAL = 100; // a second withdrawal, canceled: given back
 
 function checkUser(u, what, app, id, balance) {
   check(isPlainObject(u), what + ': not an object', u);
@@ -1297,6 +1305,54 @@ function checkBalanceTransfer(t, what, app, user, recipient, orderNo) {
   check(/^btx_/.test(t.user_balance_transaction || '') && /^btx_/.test(t.recipient_balance_transaction || ''),
     what + ': user_balance_transaction or recipient_balance_transaction is not a btx_ id', t);
   check(isInt(t.created) && isPlainObject(t.metadata), what + ': created or metadata', t);
+}
+
+function checkRecharge(r, what, app, user, orderNo) {
+  check(isPlainObject(r), what + ': not an object', r);
+  check(r.object === 'recharge', what + ': object != "recharge"', r.object);
+  check(typeof r.id === 'string' && /^rch_[0-9A-Za-z]{24}$/.test(r.id), what + ': id is not rch_ + 24 characters', r.id);
+  check(r.app === app && r.livemode === false, what + ': app or livemode', r);
+  check(r.user === user && r.from_user === user, what + ': user or from_user', r);
+  check(r.amount === RECHARGE_AMOUNT && r.user_fee === RECHARGE_FEE, what + ': amount or user_fee', r);
+  check(typeof r.succeeded === 'boolean' && r.refunded === false, what + ': succeeded or refunded', r);
+  check(isInt(r.created) && isPlainObject(r.metadata), what + ': created or metadata', r);
+  // The charge is embedded whole, as /v1/charges answers it.
+  checkCharge(r.charge, what + ': charge', app, orderNo, 'alipay_qr', 'cny', RECHARGE_AMOUNT);
+  if (r.succeeded) {
+    check(isInt(r.time_succeeded) && /^btx_/.test(r.balance_transaction || ''), what + ': time_succeeded or balance_transaction once succeeded', r);
+    check(r.charge.paid === true, what + ': succeeded but its charge is not paid', r.charge);
+    check(isPlainObject(r.balance_bonus) && r.balance_bonus.object === 'balance_bonus' && r.balance_bonus.amount === RECHARGE_BONUS &&
+      r.balance_bonus.user === user && r.balance_bonus.paid === true, what + ': balance_bonus is not the credited bonus', r.balance_bonus);
+  } else {
+    check(r.time_succeeded === null && r.balance_transaction === null && r.balance_bonus === null,
+      what + ': time_succeeded, balance_transaction or balance_bonus set before the payment', r);
+    check(r.charge.paid === false, what + ': the charge is paid before paying', r.charge);
+  }
+}
+
+function checkSettleAccount(a, what, app, user, channel, payee) {
+  check(isPlainObject(a), what + ': not an object', a);
+  check(a.object === 'settle_account', what + ': object != "settle_account"', a.object);
+  check(typeof a.id === 'string' && /^sa_[0-9A-Za-z]{24}$/.test(a.id), what + ': id is not sa_ + 24 characters', a.id);
+  check(a.app === app && a.livemode === false && a.user === user && a.channel === channel, what + ': app, livemode, user or channel', a);
+  check(isPlainObject(a.recipient) && a.recipient.account === payee.account && a.recipient.name === payee.name,
+    what + ': recipient not as sent', a.recipient);
+  check(isInt(a.created), what + ': created is not an integer', a.created);
+}
+
+function checkWithdrawal(w, what, app, user, orderNo, amount, fee, settleAccount) {
+  check(isPlainObject(w), what + ': not an object', w);
+  check(w.object === 'withdrawal', what + ': object != "withdrawal"', w.object);
+  check(typeof w.id === 'string' && /^wd_[0-9A-Za-z]{24}$/.test(w.id), what + ': id is not wd_ + 24 characters', w.id);
+  check(w.app === app && w.livemode === false && w.user === user && w.order_no === orderNo, what + ': app, livemode, user or order_no', w);
+  check(w.amount === amount && w.user_fee === fee && w.fee === 0 && w.channel === 'alipay', what + ': amount, user_fee, fee or channel', w);
+  check(w.settle_account === settleAccount, what + ': settle_account is not the user\'s alipay settle account', w.settle_account);
+  check(/^btx_/.test(w.balance_transaction || ''), what + ': balance_transaction is not a btx_ id', w.balance_transaction);
+  check(['created', 'pending', 'succeeded', 'failed', 'canceled'].includes(w.status), what + ': status', w.status);
+  check(w.transfer === null || /^tr_[0-9A-Za-z]{24}$/.test(w.transfer), what + ': transfer is neither null nor a tr_ id', w.transfer);
+  check(w.time_succeeded === null || isInt(w.time_succeeded), what + ': time_succeeded', w.time_succeeded);
+  check(w.time_canceled === null || isInt(w.time_canceled), what + ': time_canceled', w.time_canceled);
+  check(isInt(w.created) && isPlainObject(w.metadata), what + ': created or metadata', w);
 }
 
 function checkBalanceTxn(x, what, app, user, type, amount, after) {
@@ -1383,7 +1439,7 @@ async function accountFlow(cfg, sdk, hooks, pubKey) {
   const tr = await sdk.balanceTransfers.create(app, { user: alice, recipient: bob, amount: BALANCE_TRANSFER_AMOUNT,
     user_fee: BALANCE_TRANSFER_FEE, order_no: transferNo, description: 'compat balance transfer', metadata: { compat: 'node' } });
   checkBalanceTransfer(tr, 'balanceTransfers.create', app, alice, bob, transferNo);
-  const wantA = BONUS_AMOUNT - BALANCE_TRANSFER_AMOUNT; // 700
+  let wantA = BONUS_AMOUNT - BALANCE_TRANSFER_AMOUNT; // 700, until the recharge
   const wantB = BALANCE_TRANSFER_AMOUNT - BALANCE_TRANSFER_FEE; // 290
   checkUser(await sdk.users.retrieve(app, alice), 'users.retrieve (sender)', app, alice, wantA);
   checkUser(await sdk.users.retrieve(app, bob), 'users.retrieve (recipient)', app, bob, wantB);
@@ -1431,6 +1487,200 @@ async function accountFlow(cfg, sdk, hooks, pubKey) {
   checkBalanceTxn(gotTx, 'balanceTransactions.retrieve', app, bob, 'receipts', wantB, wantB);
   check(jsonEqual(gotTx, txB.data[0]), 'balanceTransactions.retrieve differs from the list', { listed: txB.data[0], retrieved: gotTx });
 
+  // --- alice recharges RECHARGE_AMOUNT on alipay_qr: the merchant keeps
+  // RECHARGE_FEE, alice gets a RECHARGE_BONUS bonus with it; nothing moves
+  // until the charge is paid.
+  step = 'recharge.create';
+  check(typeof sdk.recharge === 'object' && typeof sdk.recharge.create === 'function', 'pingpp 2.1.6 has no recharge resource');
+  const rechargeNo = 'rc' + Date.now() + randomAlnum(6);
+  const rechargeParams = { user: alice, user_fee: RECHARGE_FEE, balance_bonus: { amount: RECHARGE_BONUS },
+    description: 'compat recharge', metadata: { compat: 'node' },
+    charge: { order_no: rechargeNo, channel: 'alipay_qr', amount: RECHARGE_AMOUNT, client_ip: '127.0.0.1',
+      subject: 'compat recharge', body: 'compat recharge: Ping++ Node SDK 2.1.6' } };
+  const rch = await sdk.recharge.create(app, JSON.parse(JSON.stringify(rechargeParams)));
+  checkRecharge(rch, 'recharge.create', app, alice, rechargeNo);
+  check(rch.succeeded === false, 'recharge.create: succeeded before the payment', rch);
+  check(rch.description === 'compat recharge' && rch.metadata.compat === 'node', 'recharge.create: description or metadata', rch);
+  check(rch.charge.credential.object === 'credential' && typeof rch.charge.credential.alipay_qr === 'string',
+    'recharge.create: the embedded charge has no alipay_qr credential', rch.charge.credential);
+  CHANNELS.find((c) => c.channel === 'alipay_qr').credential(rch.charge.credential.alipay_qr);
+  step = 'recharge.create: same order_no';
+  const rchAgain = await sdk.recharge.create(app, JSON.parse(JSON.stringify(rechargeParams)));
+  check(rchAgain.id === rch.id && rchAgain.charge.id === rch.charge.id,
+    'recharge.create: the same order_no and parameters made another recharge', { first: rch.id, again: rchAgain.id });
+  checkUser(await sdk.users.retrieve(app, alice), 'users.retrieve before the recharge is paid', app, alice, wantA);
+
+  step = 'recharge: test pay';
+  const rchPay = await rawRequest(cfg, 'POST', '/v1/test/charges/' + rch.charge.id + '/pay', { result: 'success' }, cfg.key);
+  checkRawReply(rchPay, 'recharge: POST /v1/test/charges/{id}/pay', pubKey);
+  check(rchPay.status === 200 && isPlainObject(rchPay.json) && rchPay.json.id === rch.charge.id && rchPay.json.paid === true,
+    'recharge: POST /v1/test/charges/{id}/pay: reply is not the paid charge', rchPay.raw.toString('utf8'));
+  step = 'recharge.succeeded webhook';
+  const rchEv = checkWebhook(await hooks.waitFor('recharge.succeeded', rch.id, STEP_TIMEOUT_MS),
+    'recharge.succeeded', 'recharge', rch.id, pubKey);
+  checkRecharge(rchEv.data.object, 'recharge.succeeded webhook: data.object', app, alice, rechargeNo);
+  check(rchEv.data.object.succeeded === true, 'recharge.succeeded webhook: data.object.succeeded is not true', rchEv.data.object);
+  const rchBonusId = rchEv.data.object.balance_bonus.id;
+  const rchChargeEv = checkWebhook(await hooks.waitFor('charge.succeeded', rch.charge.id, STEP_TIMEOUT_MS),
+    'charge.succeeded', 'charge', rch.charge.id, pubKey);
+  const rchBonusEv = checkWebhook(await hooks.waitFor('balance.bonus.succeeded', rchBonusId, STEP_TIMEOUT_MS),
+    'balance.bonus.succeeded', 'balance_bonus', rchBonusId, pubKey);
+
+  step = 'recharge.retrieve';
+  const gotRch = await sdk.recharge.retrieve(app, rch.id);
+  checkRecharge(gotRch, 'recharge.retrieve', app, alice, rechargeNo);
+  check(gotRch.succeeded === true && gotRch.balance_bonus.id === rchBonusId, 'recharge.retrieve: not succeeded with its bonus after the webhook', gotRch);
+  wantA += RECHARGE_AMOUNT - RECHARGE_FEE + RECHARGE_BONUS; // 700 + 495 + 50 = 1245
+  checkUser(await sdk.users.retrieve(app, alice), 'users.retrieve after the recharge', app, alice, wantA);
+  step = 'recharge.list';
+  const recharges = await sdk.recharge.list(app, { user: alice, limit: 10 });
+  checkList(recharges, '/v1/apps/' + app + '/recharges', 'recharge.list({user: alice})');
+  check(recharges.data.length === 1 && recharges.data[0].id === rch.id, 'recharge.list: not exactly alice\'s recharge', recharges.data);
+  checkRecharge(recharges.data[0], 'recharge.list item', app, alice, rechargeNo);
+  const rechargePage = await sdk.recharge.list(app, { page: 1, per_page: 10 });
+  checkList(rechargePage, '/v1/apps/' + app + '/recharges', 'recharge.list({page: 1, per_page: 10})');
+  check(rechargePage.data.some((x) => x && x.id === rch.id), 'recharge.list by page: the recharge is not listed', rechargePage.data);
+  const bobRecharges = await sdk.recharge.list(app, { user: bob, limit: 10 });
+  check(bobRecharges.data.length === 0, 'recharge.list({user: bob}): bob made no recharge', bobRecharges.data);
+
+  step = 'balanceTransactions.list after the recharge';
+  const txR = await sdk.balanceTransactions.list(app, { user: alice, limit: 2 });
+  checkList(txR, '/v1/apps/' + app + '/balance_transactions', 'balanceTransactions.list({user: alice, limit: 2})');
+  const rchTx = txR.data.find((x) => x && x.type === 'recharge');
+  const rchBonusTx = txR.data.find((x) => x && x.type === 'balance_bonus');
+  check(txR.data.length === 2 && rchTx && rchBonusTx, 'balanceTransactions.list: the newest two are not the recharge\'s and its bonus\'s', txR.data);
+  check(rchTx.id === gotRch.balance_transaction && rchTx.source === rch.id && rchTx.amount === RECHARGE_AMOUNT - RECHARGE_FEE,
+    'balanceTransactions.list: the recharge movement', rchTx);
+  check(rchBonusTx.source === rchBonusId && rchBonusTx.amount === RECHARGE_BONUS, 'balanceTransactions.list: the recharge bonus movement', rchBonusTx);
+  check(txR.data[0].available_balance === wantA, 'balanceTransactions.list: the newest movement does not leave ' + wantA, txR.data);
+
+  // Recharge refunds are not built: a refund of its charge would pay the
+  // money out while alice keeps the balance, so it is refused.
+  step = 'charges.createRefund on a recharge\'s charge';
+  const rchRefund = await expectReject(sdk.charges.createRefund(rch.charge.id, { amount: 1, description: 'compat' }),
+    'charges.createRefund on a recharge\'s charge');
+  check(rchRefund instanceof PingppErrors.PingppInvalidRequestError && rchRefund.param === 'charge',
+    'charges.createRefund on a recharge\'s charge: not an invalid_request_error naming charge',
+    { type: rchRefund.type, param: rchRefund.param, message: rchRefund.message });
+  checkUser(await sdk.users.retrieve(app, alice), 'users.retrieve after the refused refund', app, alice, wantA);
+
+
+  // --- Settle accounts: alice is paid on alipay at the sandbox payee.
+  step = 'settleAccounts.create';
+  check(typeof sdk.settleAccounts === 'object' && typeof sdk.settleAccounts.create === 'function' &&
+    typeof sdk.withdrawals === 'object' && typeof sdk.withdrawals.confirm === 'function',
+    'pingpp 2.1.6 has no settleAccounts or withdrawals resource');
+  const payee = PAYEES[0];
+  const sa = await sdk.settleAccounts.create(app, alice, { channel: 'alipay', recipient: { account: payee.account, name: payee.name, type: 'b2c' } });
+  checkSettleAccount(sa, 'settleAccounts.create', app, alice, 'alipay', payee);
+  step = 'settleAccounts.create: a second on the channel';
+  const saDup = await expectReject(sdk.settleAccounts.create(app, alice, { channel: 'alipay', recipient: { account: PAYEES[1].account, name: PAYEES[1].name } }),
+    'settleAccounts.create: a second alipay settle account');
+  check(saDup instanceof PingppErrors.PingppInvalidRequestError && saDup.param === 'channel',
+    'settleAccounts.create: a second alipay settle account: not an invalid_request_error naming channel',
+    { type: saDup.type, param: saDup.param, message: saDup.message });
+  step = 'settleAccounts.list';
+  const sas = await sdk.settleAccounts.list(app, alice);
+  checkList(sas, '/v1/apps/' + app + '/users/' + alice + '/settle_accounts', 'settleAccounts.list');
+  check(sas.data.length === 1 && jsonEqual(sas.data[0], sa), 'settleAccounts.list: not exactly alice\'s settle account', sas.data);
+  step = 'settleAccounts.retrieve';
+  const gotSa = await sdk.settleAccounts.retrieve(app, alice, sa.id);
+  check(jsonEqual(gotSa, sa), 'settleAccounts.retrieve differs from create', { created: sa, retrieved: gotSa });
+  step = 'settleAccounts.delete';
+  const bobSa = await sdk.settleAccounts.create(app, bob, { channel: 'alipay', recipient: { account: PAYEES[1].account, name: PAYEES[1].name } });
+  checkSettleAccount(bobSa, 'settleAccounts.create (bob)', app, bob, 'alipay', PAYEES[1]);
+  const del = await sdk.settleAccounts.delete(app, bob, bobSa.id);
+  check(isPlainObject(del) && del.id === bobSa.id && del.object === 'settle_account' && del.deleted === true,
+    'settleAccounts.delete: not {id, object: settle_account, deleted: true}', del);
+  check((await sdk.settleAccounts.list(app, bob)).data.length === 0, 'settleAccounts.list after delete: bob still has one');
+  step = 'withdrawals.create without a settle account';
+  const noSa = await expectReject(sdk.withdrawals.create(app, { user: bob, amount: 100, channel: 'alipay',
+    order_no: 'wd' + Date.now() + randomAlnum(6) }), 'withdrawals.create for a user without a settle account');
+  check(noSa instanceof PingppErrors.PingppInvalidRequestError && noSa.param === 'settle_account',
+    'withdrawals.create without a settle account: not an invalid_request_error naming settle_account',
+    { type: noSa.type, param: noSa.param, message: noSa.message });
+
+  // --- alice withdraws WITHDRAWAL_AMOUNT: held at once; confirmed, a
+  // transfer of amount - user_fee pays the sandbox payee; the merchant
+  // keeps WITHDRAWAL_FEE.
+  step = 'withdrawals.create';
+  const wdNo = 'wd' + Date.now() + randomAlnum(6);
+  const wdParams = { user: alice, amount: WITHDRAWAL_AMOUNT, user_fee: WITHDRAWAL_FEE, channel: 'alipay', order_no: wdNo,
+    description: 'compat withdrawal', metadata: { compat: 'node' }, extra: {} };
+  const wd = await sdk.withdrawals.create(app, JSON.parse(JSON.stringify(wdParams)));
+  checkWithdrawal(wd, 'withdrawals.create', app, alice, wdNo, WITHDRAWAL_AMOUNT, WITHDRAWAL_FEE, sa.id);
+  check(wd.status === 'created' && wd.transfer === null && wd.description === 'compat withdrawal' && wd.metadata.compat === 'node',
+    'withdrawals.create: not created without a transfer, or description or metadata not as sent', wd);
+  wantA -= WITHDRAWAL_AMOUNT; // 1245 - 200 = 1045
+  checkUser(await sdk.users.retrieve(app, alice), 'users.retrieve after withdrawals.create (held)', app, alice, wantA);
+  const wdAgain = await sdk.withdrawals.create(app, JSON.parse(JSON.stringify(wdParams)));
+  check(wdAgain.id === wd.id, 'withdrawals.create: the same order_no and parameters made another withdrawal', { first: wd.id, again: wdAgain.id });
+  checkUser(await sdk.users.retrieve(app, alice), 'users.retrieve after a repeated withdrawals.create (held once)', app, alice, wantA);
+
+  step = 'withdrawals.confirm';
+  const conf = await sdk.withdrawals.confirm(app, wd.id);
+  checkWithdrawal(conf, 'withdrawals.confirm', app, alice, wdNo, WITHDRAWAL_AMOUNT, WITHDRAWAL_FEE, sa.id);
+  check(conf.status === 'pending' && typeof conf.transfer === 'string', 'withdrawals.confirm: not pending with its transfer', conf);
+  step = 'withdrawals.retrieve';
+  const wdDone = await until(() => sdk.withdrawals.retrieve(app, wd.id), (w) => w.status !== 'pending', 'withdrawals.retrieve');
+  checkWithdrawal(wdDone, 'withdrawals.retrieve', app, alice, wdNo, WITHDRAWAL_AMOUNT, WITHDRAWAL_FEE, sa.id);
+  check(wdDone.status === 'succeeded' && isInt(wdDone.time_succeeded) && wdDone.transfer === conf.transfer && wdDone.failure_msg === null,
+    'withdrawals.retrieve: not succeeded through its transfer', wdDone);
+  const wdTr = await sdk.transfers.retrieve(wdDone.transfer);
+  checkTransfer(wdTr, 'transfers.retrieve (the withdrawal\'s)', app, undefined, WITHDRAWAL_AMOUNT - WITHDRAWAL_FEE);
+  check(wdTr.status === 'paid' && wdTr.recipient === payee.account && wdTr.extra.recipient_name === payee.name,
+    'transfers.retrieve (the withdrawal\'s): not paid to the settle account', wdTr);
+  step = 'balance.withdrawal.succeeded webhook';
+  const wdEv = checkWebhook(await hooks.waitFor('balance.withdrawal.succeeded', wd.id, STEP_TIMEOUT_MS),
+    'balance.withdrawal.succeeded', 'withdrawal', wd.id, pubKey);
+  check(wdEv.data.object.status === 'succeeded' && wdEv.data.object.transfer === wdDone.transfer,
+    'balance.withdrawal.succeeded webhook: data.object status or transfer', wdEv.data.object);
+  const wdTrEv = checkWebhook(await hooks.waitFor('transfer.succeeded', wdDone.transfer, STEP_TIMEOUT_MS),
+    'transfer.succeeded', 'transfer', wdDone.transfer, pubKey);
+  checkUser(await sdk.users.retrieve(app, alice), 'users.retrieve after the withdrawal succeeded', app, alice, wantA);
+  step = 'withdrawals.cancel after success';
+  const lateCancel = await expectReject(sdk.withdrawals.cancel(app, wd.id), 'withdrawals.cancel of a succeeded withdrawal');
+  check(lateCancel instanceof PingppErrors.PingppInvalidRequestError && lateCancel.param === 'status',
+    'withdrawals.cancel of a succeeded withdrawal: not an invalid_request_error naming status',
+    { type: lateCancel.type, param: lateCancel.param, message: lateCancel.message });
+
+  // --- A second withdrawal, canceled before confirmation: given back.
+  step = 'withdrawals.cancel';
+  const wd2No = 'wd' + Date.now() + randomAlnum(6);
+  const wd2 = await sdk.withdrawals.create(app, { user: alice, amount: CANCELED_WITHDRAWAL, channel: 'alipay', order_no: wd2No,
+    settle_account: sa.id, description: 'compat withdrawal, canceled' });
+  checkWithdrawal(wd2, 'withdrawals.create (second)', app, alice, wd2No, CANCELED_WITHDRAWAL, 0, sa.id);
+  checkUser(await sdk.users.retrieve(app, alice), 'users.retrieve after the second withdrawals.create', app, alice, wantA - CANCELED_WITHDRAWAL);
+  const canceled = await sdk.withdrawals.cancel(app, wd2.id);
+  checkWithdrawal(canceled, 'withdrawals.cancel', app, alice, wd2No, CANCELED_WITHDRAWAL, 0, sa.id);
+  check(canceled.status === 'canceled' && isInt(canceled.time_canceled) && canceled.transfer === null,
+    'withdrawals.cancel: not canceled without a transfer', canceled);
+  checkUser(await sdk.users.retrieve(app, alice), 'users.retrieve after withdrawals.cancel (given back)', app, alice, wantA);
+  const lateConfirm = await expectReject(sdk.withdrawals.confirm(app, wd2.id), 'withdrawals.confirm of a canceled withdrawal');
+  check(lateConfirm instanceof PingppErrors.PingppInvalidRequestError && lateConfirm.param === 'status',
+    'withdrawals.confirm of a canceled withdrawal: not an invalid_request_error naming status',
+    { type: lateConfirm.type, param: lateConfirm.param, message: lateConfirm.message });
+
+  step = 'withdrawals.list';
+  const wds = await sdk.withdrawals.list(app, { user: alice, limit: 10 });
+  checkList(wds, '/v1/apps/' + app + '/withdrawals', 'withdrawals.list({user: alice})');
+  check(wds.data.length === 2 && wds.data[0].id === wd2.id && wds.data[1].id === wd.id,
+    'withdrawals.list: not alice\'s two withdrawals, newest first', wds.data.map((w) => w && w.id));
+  check(jsonEqual(wds.data[1], wdDone), 'withdrawals.list item differs from retrieve', { listed: wds.data[1], retrieved: wdDone });
+  const wdsOk = await sdk.withdrawals.list(app, { user: alice, status: 'succeeded', page: 1, per_page: 10 });
+  checkList(wdsOk, '/v1/apps/' + app + '/withdrawals', 'withdrawals.list({status: succeeded, page: 1})');
+  check(wdsOk.data.length === 1 && wdsOk.data[0].id === wd.id, 'withdrawals.list({status: succeeded}): not the succeeded one', wdsOk.data);
+
+  step = 'balanceTransactions.list after the withdrawals';
+  const txW = await sdk.balanceTransactions.list(app, { user: alice, limit: 3 });
+  checkList(txW, '/v1/apps/' + app + '/balance_transactions', 'balanceTransactions.list({user: alice, limit: 3})');
+  check(txW.data.length === 3, 'balanceTransactions.list: not three movements', txW.data);
+  checkBalanceTxn(txW.data[0], 'balanceTransactions.list (the cancel)', app, alice, 'withdrawal_revoke', CANCELED_WITHDRAWAL, wantA);
+  checkBalanceTxn(txW.data[1], 'balanceTransactions.list (the canceled hold)', app, alice, 'withdrawal', -CANCELED_WITHDRAWAL, wantA - CANCELED_WITHDRAWAL);
+  checkBalanceTxn(txW.data[2], 'balanceTransactions.list (the withdrawal)', app, alice, 'withdrawal', -WITHDRAWAL_AMOUNT, wantA);
+  check(txW.data[0].source === wd2.id && txW.data[1].id === wd2.balance_transaction && txW.data[2].id === wd.balance_transaction &&
+    txW.data[2].source === wd.id, 'balanceTransactions.list: the movements are not the withdrawals\'', txW.data);
+
   // --- Another app's path is refused (the key's app only), with a signed reply.
   step = 'GET /v1/apps/{other}/users';
   const other = await rawRequest(cfg, 'GET', '/v1/apps/app_' + randomAlnum(16) + '/users/' + alice, undefined, cfg.key);
@@ -1438,8 +1688,9 @@ async function accountFlow(cfg, sdk, hooks, pubKey) {
   check(other.status === 404 && other.json.error.type === 'invalid_request_error' && other.json.error.param === 'app',
     'GET /v1/apps/{other app}/users/{user}: not 404 naming app', other.json);
 
-  return { users: [alice, bob], balance_bonus: bonus.id, balance_transfer: tr.id,
-    balances: { [alice]: wantA, [bob]: wantB }, events: [bonusEv.id, trEv.id] };
+  return { users: [alice, bob], balance_bonus: bonus.id, balance_transfer: tr.id, recharge: rch.id,
+    settle_account: sa.id, withdrawal: wd.id, canceled_withdrawal: wd2.id, balances: { [alice]: wantA, [bob]: wantB },
+    events: [bonusEv.id, trEv.id, rchChargeEv.id, rchBonusEv.id, rchEv.id, wdTrEv.id, wdEv.id] };
 }
 
 // sandboxApplePayToken makes the paymentData the sandbox accepts for a test
@@ -1584,7 +1835,8 @@ async function main() {
     batch_refund: await batchRefundFlow(cfg, sdk, hooks, pubKey, results),
   };
 
-  // --- The account system: users, bonuses, balance transfers and transactions.
+  // --- The account system: users, bonuses, balance transfers, recharges,
+  // settle accounts, withdrawals and transactions.
   const accounts = await accountFlow(cfg, sdk, hooks, pubKey);
 
   // No unexpected deliveries: one charge.succeeded and one refund.succeeded

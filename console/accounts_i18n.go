@@ -1,0 +1,51 @@
+package console
+
+// accountMessages are the account pages' strings, kept apart from
+// messages as the payout pages' are; init merges them and refuses a key
+// defined twice.
+var accountMessages = map[string][2]string{
+	"acct_users":         {"账户用户", "Account users"},
+	"acct_intro":         {"应用的账户系统用户及其余额（人民币），按模式查看；只读。", "The app's account-system users and their balances (CNY), per mode; read only."},
+	"acct_user":          {"账户用户", "Account user"},
+	"acct_name":          {"姓名", "Name"},
+	"acct_type":          {"用户类型", "Type"},
+	"acct_mobile":        {"手机号", "Mobile"},
+	"acct_gender":        {"性别", "Gender"},
+	"acct_address":       {"地址", "Address"},
+	"acct_avatar":        {"头像", "Avatar"},
+	"acct_metadata":      {"元数据", "Metadata"},
+	"acct_balance":       {"可用余额", "Available balance"},
+	"acct_withdrawable":  {"可提现余额", "Withdrawable balance"},
+	"acct_disabled":      {"已禁用", "Disabled"},
+	"acct_identified":    {"已实名", "Identified"},
+	"acct_yes":           {"是", "yes"},
+	"acct_no":            {"否", "no"},
+	"acct_txns":          {"余额明细", "Balance transactions"},
+	"acct_txn_type":      {"类型", "Type"},
+	"acct_balance_after": {"变动后余额", "Balance after"},
+	"acct_source":        {"来源", "Source"},
+	"acct_time":          {"时间", "Time"},
+	"acct_recharges":     {"充值", "Recharges"},
+	"acct_user_fee":      {"手续费", "User fee"},
+	"acct_succeeded":     {"已到账", "Succeeded"},
+	"acct_pending":       {"待支付", "pending"},
+	"acct_bonus":         {"赠送", "Bonus"},
+	"acct_bonuses":       {"赠送余额", "Balance bonuses"},
+	"acct_transfers":     {"余额转账", "Balance transfers"},
+	"acct_counterparty":  {"对方", "Counterparty"},
+	"acct_sent_to":       {"转给", "Sent to"},
+	"acct_received_from": {"来自", "Received from"},
+	"acct_recent":        {"只显示最近 20 条。", "Only the latest 20 are shown."},
+	"acct_other_mode":    {"切换到", "Switch to"},
+	"acct_back_to_users": {"全部账户用户", "All account users"},
+	"acct_no_users":      {"此模式下还没有用户。", "No users in this mode yet."},
+}
+
+func init() {
+	for k, v := range accountMessages {
+		if _, dup := messages[k]; dup {
+			panic("console: message " + k + " defined twice")
+		}
+		messages[k] = v
+	}
+}

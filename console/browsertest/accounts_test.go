@@ -1,0 +1,105 @@
+package browsertest_test
+
+import (
+	"testing"
+
+	"github.com/polypay/polypay/browsertest/chromium"
+	"github.com/polypay/polypay/console"
+	"github.com/polypay/polypay/console/consoletest"
+)
+
+// TestAccountPagesAtWidths opens the account pages (the users list in
+// each mode, a user with a bonus, a paid recharge and a balance transfer
+// out, the transfer's recipient, a disabled user and a live user) at the
+// console's widths (screenshot not blank, no sideways scroll); then a
+// read-only user goes from the app's page to its users, switches to test
+// mode, opens a user and reads the balances.
+func TestAccountPagesAtWidths(t *testing.T) {
+	ctx := chromium.Start(t)
+	e := consoletest.Start(t)
+	b := &tab{t: t, ctx: ctx, base: e.Node.URL, shots: screenshotDir(t)}
+	s := e.SeedAccounts()
+	app := "/console/apps/" + e.App.AppID + "/users"
+	pages := []struct{ name, path string }{
+		{"accounts-test", app + "?mode=test"},
+		{"accounts-live", app + "?mode=live"},
+		{"account-alice", app + "/" + s.Alice + "?mode=test"},
+		{"account-bob", app + "/" + s.Bob + "?mode=test"},
+		{"account-dave", app + "/" + s.Dave + "?mode=test"},
+		{"account-carol", app + "/" + s.Carol + "?mode=live"},
+	}
+	for _, wd := range widths {
+		t.Run(wd.name, func(t *testing.T) {
+			b.t = t
+			b.viewport(wd.w, wd.h, wd.name == "phone")
+			b.signIn(consoletest.Users[console.RoleOwner])
+			for _, pg := range pages {
+				if st := b.open(pg.path); st != 200 {
+					t.Fatalf("%s: status %d", pg.path, st)
+				}
+				b.check("console-" + wd.name + "-" + pg.name)
+			}
+			b.submit("#signout")
+		})
+	}
+
+	t.Run("Browse", func(t *testing.T) {
+		b.t = t
+		b.viewport(390, 844, true)
+		b.signIn(consoletest.Users[console.RoleReadOnly])
+		b.open("/console/apps/" + e.App.AppID)
+		if st := b.submit("#app-users"); st != 200 {
+			t.Fatalf("users link: status %d", st)
+		}
+		if got := b.text("#acct-mode"); got != "Live" {
+			t.Errorf("the app's users open in %q mode, want Live", got)
+		}
+		if got := b.text("#user-" + s.Carol + " .balance"); got != consoletest.CarolBalance {
+			t.Errorf("carol's balance %q, want %s", got, consoletest.CarolBalance)
+		}
+		if b.count("#user-"+s.Alice) != 0 {
+			t.Error("the live list shows a test user")
+		}
+		if st := b.submit("#acct-other-mode"); st != 200 {
+			t.Fatalf("switch to test: status %d", st)
+		}
+		if got := b.text("#user-" + s.Alice + " .balance"); got != consoletest.AliceBalance {
+			t.Errorf("alice's balance in the list %q, want %s", got, consoletest.AliceBalance)
+		}
+		if got := b.text("#user-" + s.Bob + " .balance"); got != consoletest.BobBalance {
+			t.Errorf("bob's balance in the list %q, want %s", got, consoletest.BobBalance)
+		}
+		b.check("console-phone-accounts-browse")
+		if st := b.submit("#user-" + s.Alice + " a"); st != 200 {
+			t.Fatalf("alice's page: status %d", st)
+		}
+		if got := b.text("#user-balance"); got != consoletest.AliceBalance {
+			t.Errorf("alice's balance %q, want %s", got, consoletest.AliceBalance)
+		}
+		// The newest movement first: the transfer to Bob, with its sign.
+		if got := b.text("#balance-txns tbody tr:first-child .amount"); got != "-¥25.00" {
+			t.Errorf("latest balance transaction %q, want -¥25.00", got)
+		}
+		if got := b.text("#balance-txns tbody tr:first-child .after"); got != consoletest.AliceBalance {
+			t.Errorf("balance after it %q, want %s", got, consoletest.AliceBalance)
+		}
+		// One recharge, one transfer, and two bonuses: the one given and the recharge's.
+		if n := b.count("#recharges tbody tr[id], #balance-transfers tbody tr[id], #bonuses tbody tr[id]"); n != 4 {
+			t.Errorf("%d recharges, transfers and bonuses, want 4", n)
+		}
+		if n := b.count("main form"); n != 0 {
+			t.Errorf("%d forms on the read-only user page", n)
+		}
+		if st := b.submit("#btr-" + s.Transfer + " .counterparty a"); st != 200 {
+			t.Fatalf("bob's page: status %d", st)
+		}
+		if got := b.text("#user-balance"); got != consoletest.BobBalance {
+			t.Errorf("bob's balance %q, want %s", got, consoletest.BobBalance)
+		}
+		if got := b.text("#balance-txns tbody tr:first-child .amount"); got != "+¥24.50" {
+			t.Errorf("bob's receipt %q, want +¥24.50", got)
+		}
+		b.check("console-phone-account-bob-browse")
+		b.submit("#signout")
+	})
+}

@@ -1,0 +1,539 @@
+//go:build faultharness
+
+package faultharness
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/polypay/polypay"
+)
+
+// Recharges (issue 18) under the same faults: the merchant's users pay
+// their balance in through a charge on any channel the simulators take,
+// and the customer pays it, declines, abandons it or pays it twice, while
+// polypay is SIGKILLed and the channels' notifications are lost,
+// duplicated and re-ordered. The balance is credited only in the
+// transaction that records the charge's verified payment.
+//
+// Afterwards every recharge is credited exactly when the channel kept its
+// charge's payment, once (one 'recharge' balance transaction, one bonus),
+// and each user's available_balance is the sum of their credited
+// recharges, amount - user_fee + bonus. Balance payments are not built
+// yet: nothing else moves the users' balances.
+
+// rechargeShare is the share of flows that recharge a user's balance.
+const rechargeShare = 0.1
+
+// rechargeUsers is how many users the merchant has.
+const rechargeUsers = 3
+
+// rechargeIntent is one recharge the merchant asked for, under one charge
+// order_no.
+type rechargeIntent struct {
+	orderNo      string
+	user         string
+	channel      string
+	amount       int64
+	userFee      int64
+	bonus        int64
+	answered     bool   // polypay answered 200
+	id, chargeID string // from the answer
+}
+
+// recharges is the merchant's side: its users and the recharges it asked
+// for.
+type recharges struct {
+	mu      sync.Mutex
+	users   []string
+	created map[string]bool
+	keys    map[string]string // user -> Idempotency-Key of its create
+	intents []*rechargeIntent
+}
+
+func (h *harness) startRecharges() {
+	r := &recharges{created: map[string]bool{}, keys: map[string]string{}}
+	for i := range rechargeUsers {
+		u := fmt.Sprintf("fh-user-%d", i+1)
+		r.users = append(r.users, u)
+		r.keys[u] = newKey()
+	}
+	h.recharges = r
+}
+
+// ensureUser creates the user once per harness, under the same
+// Idempotency-Key across crashes; a create polypay made before it died
+// answers 'already exists', which is as good.
+func (h *harness) ensureUser(u string) bool {
+	r := h.recharges
+	r.mu.Lock()
+	done, key := r.created[u], r.keys[u]
+	r.mu.Unlock()
+	if done {
+		return true
+	}
+	st, raw, err := h.doRetry("POST", "/v1/apps/"+h.app.AppID+"/users", map[string]any{"id": u, "name": "充值用户 " + u}, key)
+	ok := err == nil && (st == 200 || st == 400 && strings.Contains(string(raw), "已存在"))
+	if !ok {
+		h.t.Logf("user %s not created: %d %s %v", u, st, raw, err)
+		return false
+	}
+	r.mu.Lock()
+	if !r.created[u] {
+		r.created[u] = true
+		h.count("users created")
+	}
+	r.mu.Unlock()
+	return true
+}
+
+type rechargeJSON struct {
+	ID        string     `json:"id"`
+	User      string     `json:"user"`
+	Amount    int64      `json:"amount"`
+	UserFee   int64      `json:"user_fee"`
+	Succeeded bool       `json:"succeeded"`
+	Charge    chargeJSON `json:"charge"`
+}
+
+// rechargeFlow is one user recharging through one charge, paid by the
+// customer at the simulator (or declined, abandoned, paid twice).
+func (h *harness) rechargeFlow() {
+	r := h.recharges
+	u := r.users[h.intn(len(r.users))]
+	if !h.ensureUser(u) {
+		return
+	}
+	sc := scenes[h.intn(len(scenes))]
+	in := &rechargeIntent{orderNo: fmt.Sprintf("FR%d%06d", h.seed%100000, h.seq.Add(1)), user: u, channel: sc.channel,
+		amount: int64(100 + h.intn(20000))}
+	if h.float() < 0.4 {
+		in.userFee = int64(h.intn(int(in.amount / 10)))
+	}
+	charge := map[string]any{"order_no": in.orderNo, "channel": sc.channel, "amount": in.amount, "client_ip": "127.0.0.1",
+		"subject": "充值", "body": "余额充值"}
+	if ex := sc.extra(h); ex != nil {
+		charge["extra"] = ex
+	}
+	short := h.float() < 0.15
+	if short && !strings.HasSuffix(sc.channel, "_scan") {
+		charge["time_expire"] = time.Now().Unix() + int64(3+h.intn(10))
+	}
+	body := map[string]any{"user": u, "charge": charge, "description": "fault harness recharge"}
+	if in.userFee > 0 || h.float() < 0.3 {
+		body["user_fee"] = in.userFee
+	}
+	if h.float() < 0.4 {
+		in.bonus = int64(1 + h.intn(500))
+		body["balance_bonus"] = map[string]any{"amount": in.bonus}
+	}
+	key := ""
+	if h.float() < 0.3 {
+		key = newKey()
+	}
+	r.mu.Lock()
+	r.intents = append(r.intents, in)
+	r.mu.Unlock()
+	h.count("recharges requested")
+	path := "/v1/apps/" + h.app.AppID + "/recharges"
+	st, raw, err := h.doRetry("POST", path, body, key)
+	if err != nil || st != 200 {
+		h.count("recharges refused")
+		if st != 402 { // 402: the channel declined the payment code
+			h.t.Logf("recharge %s on %s refused: %d %s %v", in.orderNo, sc.channel, st, raw, err)
+		}
+		return
+	}
+	var rc rechargeJSON
+	if err := json.Unmarshal(raw, &rc); err != nil || rc.ID == "" || rc.Charge.ID == "" {
+		h.t.Errorf("recharge reply: %s", raw)
+		return
+	}
+	r.mu.Lock()
+	in.answered, in.id, in.chargeID = true, rc.ID, rc.Charge.ID
+	r.mu.Unlock()
+	h.count("recharges created")
+	if h.float() < 0.08 {
+		// The merchant repeats the create, without the key: the same
+		// recharge and charge come back.
+		if st, raw, err := h.doRetry("POST", path, body, ""); err == nil && st == 200 {
+			var again rechargeJSON
+			json.Unmarshal(raw, &again)
+			if again.ID != rc.ID || again.Charge.ID != rc.Charge.ID {
+				h.t.Errorf("recharge order_no %s: a repeated create made %s/%s (first %s/%s)", in.orderNo, again.ID, again.Charge.ID, rc.ID, rc.Charge.ID)
+			}
+		}
+	}
+	c := rc.Charge
+	if !strings.HasSuffix(sc.channel, "_scan") && !c.Paid {
+		cred := c.Credential[sc.channel]
+		switch x := h.float(); {
+		case short && x < 0.5, x < 0.15:
+			h.count("recharges abandoned")
+			return
+		case x < 0.3:
+			h.pay(c, cred, false)
+			h.count("recharges declined")
+			if h.float() < 0.5 {
+				return
+			}
+			h.pay(c, cred, true)
+		default:
+			h.pay(c, cred, true)
+		}
+		h.count("recharges paid by the customer")
+		if h.float() < 0.05 {
+			h.pay(c, cred, true) // pays twice: the channel must refuse
+		}
+	}
+	switch x := h.float(); {
+	case x < 0.1:
+		// A recharge's charge cannot be refunded (recharge refunds are not
+		// built): polypay must refuse, changing nothing.
+		time.Sleep(h.between(0, 3*time.Second))
+		if st, _, err := h.doRetry("POST", "/v1/charges/"+c.ID+"/refunds", map[string]any{"description": "fault harness"}, newKey()); err == nil && st == 400 {
+			h.count("recharge refunds refused")
+		}
+	case x < 0.4:
+		time.Sleep(h.between(0, 3*time.Second))
+		if st, _, err := h.doRetry("GET", path+"/"+rc.ID, nil, ""); err == nil && st == 200 {
+			h.count("recharges looked at")
+		}
+	}
+}
+
+// The checks.
+
+type ppRecharge struct {
+	id, user, chargeID, balanceTxn, bonusID string
+	amount, userFee, bonus                  int64
+	succeeded                               bool
+}
+
+// credit is what a credited recharge adds to the user's balance.
+func (r *ppRecharge) credit() int64 { return r.amount - r.userFee + r.bonus }
+
+type ppBalanceTxn struct {
+	id, user, typ, source string
+	amount                int64
+}
+
+type rechargeState struct {
+	recharges map[string]*ppRecharge // by id
+	balances  map[string]int64       // user -> available_balance
+	txns      []ppBalanceTxn
+	bonuses   map[string][]string // order_no -> bonus ids
+	intents   []rechargeIntent
+}
+
+func (h *harness) snapshotRecharges(s *state) {
+	rs := &rechargeState{recharges: map[string]*ppRecharge{}, balances: map[string]int64{}, bonuses: map[string][]string{}}
+	h.recharges.mu.Lock()
+	for _, in := range h.recharges.intents {
+		rs.intents = append(rs.intents, *in)
+	}
+	h.recharges.mu.Unlock()
+	db, ph := h.openSQL()
+	defer db.Close()
+	rows, err := db.Query(`SELECT id, user_id, charge_id, amount, user_fee, bonus_amount, succeeded, balance_transaction, balance_bonus
+ FROM recharges WHERE app_id = `+ph, h.app.AppID)
+	if err != nil {
+		h.t.Fatalf("reading recharges: %v", err)
+	}
+	for rows.Next() {
+		var r ppRecharge
+		var ok int64
+		if err := rows.Scan(&r.id, &r.user, &r.chargeID, &r.amount, &r.userFee, &r.bonus, &ok, &r.balanceTxn, &r.bonusID); err != nil {
+			h.t.Fatal(err)
+		}
+		r.succeeded = ok == 1
+		rs.recharges[r.id] = &r
+	}
+	rows.Close()
+	rows, err = db.Query(`SELECT id, available_balance FROM users WHERE app_id = `+ph, h.app.AppID)
+	if err != nil {
+		h.t.Fatalf("reading users: %v", err)
+	}
+	for rows.Next() {
+		var id string
+		var bal int64
+		if err := rows.Scan(&id, &bal); err != nil {
+			h.t.Fatal(err)
+		}
+		rs.balances[id] = bal
+	}
+	rows.Close()
+	rows, err = db.Query(`SELECT id, user_id, type, amount, source FROM balance_transactions WHERE app_id = `+ph, h.app.AppID)
+	if err != nil {
+		h.t.Fatalf("reading balance transactions: %v", err)
+	}
+	for rows.Next() {
+		var t ppBalanceTxn
+		if err := rows.Scan(&t.id, &t.user, &t.typ, &t.amount, &t.source); err != nil {
+			h.t.Fatal(err)
+		}
+		rs.txns = append(rs.txns, t)
+	}
+	rows.Close()
+	rows, err = db.Query(`SELECT id, order_no FROM balance_bonuses WHERE app_id = `+ph, h.app.AppID)
+	if err != nil {
+		h.t.Fatalf("reading balance bonuses: %v", err)
+	}
+	for rows.Next() {
+		var id, no string
+		if err := rows.Scan(&id, &no); err != nil {
+			h.t.Fatal(err)
+		}
+		rs.bonuses[no] = append(rs.bonuses[no], id)
+	}
+	rows.Close()
+	s.rch = rs
+}
+
+// checkRecharges adds the recharge invariants to the table: no balance
+// credited without a verified payment the channel kept, none credited
+// twice.
+func (h *harness) checkRecharges(s *state, add func(string, any, any, bool), problem func(string, ...any)) {
+	rs := s.rch
+	trades := map[string]channelTrade{}
+	for _, tr := range s.trades() {
+		trades[tr.outTradeNo] = tr
+	}
+
+	// What the merchant asked for against what polypay holds.
+	byOrderNo := map[string][]*ppRecharge{}
+	for _, r := range rs.recharges {
+		if row := s.charges[r.chargeID]; row != nil {
+			byOrderNo[row.c.OrderNo] = append(byOrderNo[row.c.OrderNo], r)
+		} else {
+			problem("recharge %s pays charge %s that polypay does not hold", r.id, r.chargeID)
+		}
+	}
+	chargeByOrderNo := map[string]*chargeRow{}
+	for _, row := range s.charges {
+		chargeByOrderNo[row.c.OrderNo] = row
+	}
+	var asked, held, wrong, orphans, orphansPaid int64
+	for _, in := range rs.intents {
+		asked++
+		got := byOrderNo[in.orderNo]
+		if len(got) == 0 {
+			if in.answered {
+				wrong++
+				problem("recharge %s: polypay answered %s, and holds no recharge", in.orderNo, in.id)
+			}
+			if row := chargeByOrderNo[in.orderNo]; row != nil {
+				// The create stored the charge and died (or the channel
+				// failed) before the recharge was stored with it.
+				orphans++
+				if tr, ok := trades[row.c.ID]; ok && tr.keptPaid() {
+					orphansPaid++
+					problem("recharge %s of %s: its charge %s (%s) is paid at the channel (%d), polypay holds no recharge: nothing credited",
+						in.orderNo, in.user, row.c.ID, row.c.Channel, tr.amount)
+				}
+			}
+			continue
+		}
+		held++
+		if len(got) > 1 {
+			wrong++
+			problem("recharge order_no %s: %d recharges", in.orderNo, len(got))
+		}
+		r := got[0]
+		if r.user != in.user || r.amount != in.amount || r.userFee != in.userFee || r.bonus != in.bonus {
+			wrong++
+			problem("recharge %s (%s): asked user %s amount %d fee %d bonus %d, holds %s %d %d %d", r.id, in.orderNo,
+				in.user, in.amount, in.userFee, in.bonus, r.user, r.amount, r.userFee, r.bonus)
+		}
+		if in.answered && (r.id != in.id || r.chargeID != in.chargeID) {
+			wrong++
+			problem("recharge %s: answered %s/%s, holds %s/%s", in.orderNo, in.id, in.chargeID, r.id, r.chargeID)
+		}
+	}
+	add("recharges asked for / held by polypay", asked, held, true)
+	add("recharges held twice or unlike what was asked", 0, wrong, wrong == 0)
+	add("recharge order_nos whose charge has no recharge (create failed, retry refused): paid at the channel / count",
+		orphansPaid, orphans, orphansPaid == 0)
+
+	// Credited iff the channel kept the charge's payment.
+	var chPaid, chPaidAmt, credited, creditedAmt, unpaidCredited, paidUncredited int64
+	for _, r := range rs.recharges {
+		tr, ok := trades[r.chargeID]
+		paid := ok && tr.keptPaid()
+		if paid {
+			chPaid++
+			chPaidAmt += tr.amount
+		}
+		if r.succeeded {
+			credited++
+			creditedAmt += r.amount
+		}
+		switch {
+		case r.succeeded && !paid:
+			unpaidCredited++
+			problem("recharge %s of %s credited %d; its charge %s at the channel: %+v, polypay: %s", r.id, r.user, r.credit(),
+				r.chargeID, tr, describe(s.charges[r.chargeID]))
+		case paid && !r.succeeded:
+			paidUncredited++
+			problem("recharge %s of %s not credited; its charge %s (%s) is paid at the channel (%d), polypay: %s", r.id, r.user,
+				r.chargeID, s.chargeChannel(r.chargeID), tr.amount, describe(s.charges[r.chargeID]))
+		}
+	}
+	add("recharges paid at the channel / credited (count)", chPaid, credited, chPaid == credited && unpaidCredited == 0 && paidUncredited == 0)
+	add("recharges paid at the channel / credited (fen)", chPaidAmt, creditedAmt, chPaidAmt == creditedAmt)
+	add("recharges credited without a kept payment / paid but not credited", 0, fmt.Sprintf("%d / %d", unpaidCredited, paidUncredited),
+		unpaidCredited == 0 && paidUncredited == 0)
+
+	// Once: one 'recharge' balance transaction per credited recharge (none
+	// otherwise), one bonus of its amount when it has one, one event.
+	rechargeTxns := map[string][]ppBalanceTxn{}
+	bonusTxns := map[string][]ppBalanceTxn{}
+	txnSum := map[string]int64{}
+	var strays int64
+	for _, t := range rs.txns {
+		txnSum[t.user] += t.amount
+		switch polypay.BalanceTxnType(t.typ) {
+		case polypay.BalanceTxnRecharge:
+			rechargeTxns[t.source] = append(rechargeTxns[t.source], t)
+			if rs.recharges[t.source] == nil {
+				strays++
+				problem("balance transaction %s: recharge %d to %s from %s, no recharge", t.id, t.amount, t.user, t.source)
+			}
+		case polypay.BalanceTxnBonus:
+			bonusTxns[t.source] = append(bonusTxns[t.source], t)
+		default:
+			strays++
+			problem("balance transaction %s of %s: %s %d (the harness moves balances only by recharges)", t.id, t.user, t.typ, t.amount)
+		}
+	}
+	events := map[string]int{}
+	for _, ev := range s.events {
+		events[ev.typ+" "+ev.objectID]++
+	}
+	var twice, bad, badEvents int64
+	for _, r := range rs.recharges {
+		ts := rechargeTxns[r.id]
+		if len(ts) > 1 {
+			twice++
+			problem("recharge %s of %s: %d recharge balance transactions", r.id, r.user, len(ts))
+		}
+		wantTxns := 0
+		if r.succeeded {
+			wantTxns = 1
+		}
+		if len(ts) != wantTxns {
+			bad++
+			problem("recharge %s (succeeded %v): %d recharge balance transactions", r.id, r.succeeded, len(ts))
+		}
+		for _, t := range ts {
+			if t.amount != r.amount-r.userFee || t.user != r.user {
+				bad++
+				problem("recharge %s of %s (%d - %d): balance transaction %s credits %d to %s", r.id, r.user, r.amount, r.userFee, t.id, t.amount, t.user)
+			}
+		}
+		if r.succeeded && len(ts) == 1 && r.balanceTxn != ts[0].id {
+			bad++
+			problem("recharge %s names balance transaction %q, holds %s", r.id, r.balanceTxn, ts[0].id)
+		}
+		bs := rs.bonuses["recharge_"+r.id]
+		wantBonus := 0
+		if r.succeeded && r.bonus > 0 {
+			wantBonus = 1
+		}
+		if len(bs) > 1 {
+			twice++
+		}
+		if len(bs) != wantBonus {
+			bad++
+			problem("recharge %s (succeeded %v, bonus %d): %d bonuses %v", r.id, r.succeeded, r.bonus, len(bs), bs)
+		}
+		for _, b := range bs {
+			bt := bonusTxns[b]
+			if len(bt) != 1 || bt[0].amount != r.bonus || bt[0].user != r.user {
+				bad++
+				problem("recharge %s: bonus %s of %d has balance transactions %+v", r.id, b, r.bonus, bt)
+			}
+			if events[polypay.EventBalanceBonusSucceeded+" "+b] != 1 {
+				badEvents++
+				problem("recharge %s: bonus %s with %d %s events", r.id, b, events[polypay.EventBalanceBonusSucceeded+" "+b], polypay.EventBalanceBonusSucceeded)
+			}
+		}
+		wantEvents := 0
+		if r.succeeded {
+			wantEvents = 1
+		}
+		if n := events[polypay.EventRechargeSucceeded+" "+r.id]; n != wantEvents {
+			badEvents++
+			problem("recharge %s (succeeded %v): %d %s events", r.id, r.succeeded, n, polypay.EventRechargeSucceeded)
+		}
+	}
+	add("recharges credited twice (2+ recharge or bonus balance transactions)", 0, twice, twice == 0)
+	add("recharges whose balance transactions or bonus are not 1 iff credited (0 otherwise)", 0, bad, bad == 0)
+	add("balance transactions not of a recharge", 0, strays, strays == 0)
+	add("recharges with != 1 recharge.succeeded / bonus event iff credited", 0, badEvents, badEvents == 0)
+
+	// A recharge's charge is never refunded.
+	var refunded int64
+	for _, r := range rs.recharges {
+		if row := s.charges[r.chargeID]; row != nil && len(row.refunds) > 0 {
+			refunded++
+			problem("recharge %s: its charge %s has %d refunds", r.id, r.chargeID, len(row.refunds))
+		}
+	}
+	add("refunds of recharges' charges: refused / made", h.counted("recharge refunds refused"), refunded, refunded == 0)
+
+	// Each user's balance: what their credited recharges add up to.
+	want := map[string]int64{}
+	for _, r := range rs.recharges {
+		if r.succeeded {
+			want[r.user] += r.credit()
+		}
+	}
+	var users []string
+	seen := map[string]bool{}
+	for _, m := range []map[string]int64{rs.balances, want, txnSum} {
+		for u := range m {
+			if !seen[u] {
+				users, seen[u] = append(users, u), true
+			}
+		}
+	}
+	sort.Strings(users)
+	for _, u := range users {
+		got := rs.balances[u]
+		api := int64(-1)
+		if st, raw, err := h.do("GET", "/v1/apps/"+h.app.AppID+"/users/"+u, nil, ""); err == nil && st == 200 {
+			var wu struct {
+				AvailableBalance int64 `json:"available_balance"`
+			}
+			json.Unmarshal(raw, &wu)
+			api = wu.AvailableBalance
+		}
+		ok := got == want[u] && txnSum[u] == got && api == got
+		if !ok {
+			problem("user %s: credited recharges %d, available_balance %d (API %d), balance transactions sum %d", u, want[u], got, api, txnSum[u])
+		}
+		add("user "+u+" balance (fen): credited recharges (amount - user_fee + bonus) / available_balance (db, api, txns)",
+			want[u], fmt.Sprintf("%d, %d, %d", got, api, txnSum[u]), ok)
+	}
+}
+
+// chargeChannel is the Ping++ channel of a charge polypay holds.
+func (s *state) chargeChannel(id string) string {
+	if row := s.charges[id]; row != nil {
+		return row.c.Channel
+	}
+	return "?"
+}
+
+// rechargeLoad is the load line of the recharges.
+func (h *harness) rechargeLoad() string {
+	return fmt.Sprintf("recharges: %d users, %d recharges requested (%d created, %d refused), %d paid by the customer, %d declined, %d abandoned, %d refunds refused, %d looked at",
+		h.counted("users created"), h.counted("recharges requested"), h.counted("recharges created"), h.counted("recharges refused"),
+		h.counted("recharges paid by the customer"), h.counted("recharges declined"), h.counted("recharges abandoned"),
+		h.counted("recharge refunds refused"), h.counted("recharges looked at"))
+}
