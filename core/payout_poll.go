@@ -23,7 +23,12 @@ func (s *Service) pollPayouts(ctx context.Context, now int64) (int, error) {
 		return n, err
 	}
 	batches, err := s.pollBatchRefunds(ctx)
-	return n + batches, err
+	n += batches
+	if err != nil {
+		return n, err
+	}
+	sent, err := s.pollWithdrawals(ctx, now)
+	return n + sent, err
 }
 
 // applyPayoutNotification applies a verified payout notification to the

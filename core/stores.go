@@ -216,6 +216,7 @@ type AccountStore interface {
 	WithdrawalByOrderNo(ctx context.Context, appID string, live bool, orderNo string) (*store.WithdrawalRow, error)
 	WithdrawalByTransfer(ctx context.Context, appID string, live bool, channel, orderNo string) (*store.WithdrawalRow, error)
 	ListWithdrawals(ctx context.Context, appID string, live bool, user, status string, p store.Page) ([]*store.WithdrawalRow, bool, error)
+	UnsentWithdrawals(ctx context.Context, createdBefore int64, limit int) ([]*store.WithdrawalRow, error)
 }
 
 // Tx is every concern at once: what a Hook may touch, since it runs inside

@@ -189,20 +189,25 @@ func (s *Service) ConfirmWithdrawal(ctx context.Context, who Caller, id string, 
 		return nil, err
 	}
 	if w.TransferID == "" {
+		// A transfer that cannot be made failed the withdrawal: answer it.
 		if err := s.sendWithdrawal(ctx, who, w); err != nil {
-			return nil, err
+			if code := polypay.ErrorCode(err); code != polypay.EInvalid && code != polypay.ENotFound {
+				return nil, err
+			}
 		}
 	}
 	return s.renderWithdrawal(ctx, who, id, hook)
 }
 
 // sendWithdrawal creates the withdrawal's transfer and records its id. A
-// transfer refused outright has already ended the withdrawal (endWithdrawal
-// runs when the transfer is decided).
+// transfer the channel refuses ends the withdrawal when it is decided
+// (endWithdrawal); one that cannot even be made (its settle account was
+// deleted, or the connector refuses the payee now) fails it here, the
+// amount given back.
 func (s *Service) sendWithdrawal(ctx context.Context, who Caller, w *store.WithdrawalRow) error {
 	acct, err := s.settleAccountByID(ctx, who, w.User, w.SettleAccount)
 	if err != nil {
-		return err
+		return s.failUnsent(ctx, w, err)
 	}
 	open, err := s.openSettleAccount(acct)
 	if err != nil {
@@ -217,6 +222,34 @@ func (s *Service) sendWithdrawal(ctx context.Context, who Caller, w *store.Withd
 		_, err = tx.MoveWithdrawal(ctx, cur, cur.Status)
 		return err
 	})
+	return s.failUnsent(ctx, w, err)
+}
+
+// failUnsent fails a confirmed withdrawal whose transfer cannot be made
+// (err is a parameter or not-found error), giving the amount back; any
+// other error is returned for the poller to try again.
+func (s *Service) failUnsent(ctx context.Context, w *store.WithdrawalRow, err error) error {
+	if code := polypay.ErrorCode(err); code != polypay.EInvalid && code != polypay.ENotFound {
+		return err
+	}
+	queued := 0
+	werr := s.write(ctx, func(tx Tx) error {
+		cur, gerr := tx.GetWithdrawal(ctx, w.AppID, w.Livemode, w.ID)
+		if gerr != nil || cur.Status != polypay.WithdrawalPending || cur.TransferID != "" {
+			return gerr
+		}
+		cur.Status, cur.FailureMsg = polypay.WithdrawalFailed, err.Error()
+		if rerr := s.releaseWithdrawal(ctx, tx, cur, polypay.WithdrawalPending); rerr != nil {
+			return rerr
+		}
+		var eerr error
+		queued, eerr = s.emit(ctx, tx, cur.AppID, cur.Livemode, polypay.EventWithdrawalFailed, "", wire.FromWithdrawal(&cur.Withdrawal))
+		return eerr
+	})
+	s.kick(queued)
+	if werr != nil {
+		return werr
+	}
 	return err
 }
 
@@ -333,4 +366,28 @@ func (s *Service) ListWithdrawals(ctx context.Context, who Caller, url, user, st
 		return err
 	})
 	return list, err
+}
+
+// WithdrawalSendAfter is how long a confirmed withdrawal may be without
+// its transfer before the poller creates it: a node that died between the
+// confirmation and the transfer leaves it so, and the merchant may not
+// confirm again.
+const WithdrawalSendAfter = 60
+
+// pollWithdrawals creates the transfers of confirmed withdrawals that have
+// none. The transfer's order_no is the withdrawal's, so a node racing this
+// one, or a late confirmation, finds the same transfer.
+func (s *Service) pollWithdrawals(ctx context.Context, now int64) (int, error) {
+	var stuck []*store.WithdrawalRow
+	err := s.read(ctx, func(tx Tx) (err error) {
+		stuck, err = tx.UnsentWithdrawals(ctx, now-WithdrawalSendAfter, 50)
+		return err
+	})
+	for _, w := range stuck {
+		who := Caller{App: &polypay.App{ID: w.AppID}, Live: w.Livemode}
+		if err := s.sendWithdrawal(ctx, who, w); err != nil {
+			s.Log.Warn("sending a confirmed withdrawal's transfer", "withdrawal", w.ID, "err", err)
+		}
+	}
+	return len(stuck), err
 }

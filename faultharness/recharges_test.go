@@ -209,7 +209,12 @@ func (h *harness) rechargeFlow() {
 // The checks.
 
 type ppRecharge struct {
-	id, user, chargeID, balanceTxn, bonusID string
+	id, user, orderNo, balanceTxn, bonusID string
+	// chargeID is '' until the charge is linked: a recharge is stored
+	// before its charge, and a create that died, or whose charge was
+	// declined, never links it. charge is the charge of orderNo polypay
+	// holds ('' when it never made one).
+	chargeID, charge string
 	amount, userFee, bonus                  int64
 	succeeded                               bool
 }
@@ -239,7 +244,7 @@ func (h *harness) snapshotRecharges(s *state) {
 	h.recharges.mu.Unlock()
 	db, ph := h.openSQL()
 	defer db.Close()
-	rows, err := db.Query(`SELECT id, user_id, charge_id, amount, user_fee, bonus_amount, succeeded, balance_transaction, balance_bonus
+	rows, err := db.Query(`SELECT id, user_id, charge_order_no, charge_id, amount, user_fee, bonus_amount, succeeded, balance_transaction, balance_bonus
  FROM recharges WHERE app_id = `+ph, h.app.AppID)
 	if err != nil {
 		h.t.Fatalf("reading recharges: %v", err)
@@ -247,7 +252,7 @@ func (h *harness) snapshotRecharges(s *state) {
 	for rows.Next() {
 		var r ppRecharge
 		var ok int64
-		if err := rows.Scan(&r.id, &r.user, &r.chargeID, &r.amount, &r.userFee, &r.bonus, &ok, &r.balanceTxn, &r.bonusID); err != nil {
+		if err := rows.Scan(&r.id, &r.user, &r.orderNo, &r.chargeID, &r.amount, &r.userFee, &r.bonus, &ok, &r.balanceTxn, &r.bonusID); err != nil {
 			h.t.Fatal(err)
 		}
 		r.succeeded = ok == 1
@@ -304,18 +309,33 @@ func (h *harness) checkRecharges(s *state, add func(string, any, any, bool), pro
 		trades[tr.outTradeNo] = tr
 	}
 
-	// What the merchant asked for against what polypay holds.
-	byOrderNo := map[string][]*ppRecharge{}
-	for _, r := range rs.recharges {
-		if row := s.charges[r.chargeID]; row != nil {
-			byOrderNo[row.c.OrderNo] = append(byOrderNo[row.c.OrderNo], r)
-		} else {
-			problem("recharge %s pays charge %s that polypay does not hold", r.id, r.chargeID)
-		}
-	}
+	// What the merchant asked for against what polypay holds. A recharge
+	// is stored before its charge, under the charge's order_no: its charge
+	// is the charge of that order_no, if polypay made one.
 	chargeByOrderNo := map[string]*chargeRow{}
 	for _, row := range s.charges {
 		chargeByOrderNo[row.c.OrderNo] = row
+	}
+	byOrderNo := map[string][]*ppRecharge{}
+	var unlinked, chargeless, chargelessCredited, badLinks int64
+	for _, r := range rs.recharges {
+		byOrderNo[r.orderNo] = append(byOrderNo[r.orderNo], r)
+		if row := chargeByOrderNo[r.orderNo]; row != nil {
+			r.charge = row.c.ID
+		}
+		switch {
+		case r.chargeID != "" && r.chargeID != r.charge:
+			badLinks++
+			problem("recharge %s (%s) names charge %s, polypay's charge of that order_no is %q", r.id, r.orderNo, r.chargeID, r.charge)
+		case r.chargeID == "" && r.charge != "":
+			unlinked++ // the create died, or the charge was declined, before the link
+		case r.charge == "":
+			chargeless++
+			if r.succeeded {
+				chargelessCredited++
+				problem("recharge %s of %s (%s) credited %d, and polypay never made its charge", r.id, r.user, r.orderNo, r.credit())
+			}
+		}
 	}
 	var asked, held, wrong, orphans, orphansPaid int64
 	for _, in := range rs.intents {
@@ -327,14 +347,14 @@ func (h *harness) checkRecharges(s *state, add func(string, any, any, bool), pro
 				problem("recharge %s: polypay answered %s, and holds no recharge", in.orderNo, in.id)
 			}
 			if row := chargeByOrderNo[in.orderNo]; row != nil {
-				// The create stored the charge and died (or the channel
-				// failed) before the recharge was stored with it.
+				// The recharge is stored before its charge: a charge of a
+				// recharge's order_no without the recharge is a bug.
 				orphans++
 				if tr, ok := trades[row.c.ID]; ok && tr.keptPaid() {
 					orphansPaid++
-					problem("recharge %s of %s: its charge %s (%s) is paid at the channel (%d), polypay holds no recharge: nothing credited",
-						in.orderNo, in.user, row.c.ID, row.c.Channel, tr.amount)
 				}
+				problem("recharge %s of %s: polypay holds its charge %s (%s, %s), no recharge", in.orderNo, in.user, row.c.ID,
+					row.c.Channel, describe(row))
 			}
 			continue
 		}
@@ -356,14 +376,17 @@ func (h *harness) checkRecharges(s *state, add func(string, any, any, bool), pro
 	}
 	add("recharges asked for / held by polypay", asked, held, true)
 	add("recharges held twice or unlike what was asked", 0, wrong, wrong == 0)
-	add("recharge order_nos whose charge has no recharge (create failed, retry refused): paid at the channel / count",
-		orphansPaid, orphans, orphansPaid == 0)
+	add("recharge order_nos with a charge and no recharge: paid at the channel / count", orphansPaid, orphans, orphans == 0)
+	add("recharges naming a charge not of their order_no", 0, badLinks, badLinks == 0)
+	add("recharges not linked to their charge (create died or declined) / whose charge polypay never made", "-",
+		fmt.Sprintf("%d / %d", unlinked, chargeless), true)
+	add("recharges credited whose charge polypay never made", 0, chargelessCredited, chargelessCredited == 0)
 
 	// Credited iff the channel kept the charge's payment.
 	var chPaid, chPaidAmt, credited, creditedAmt, unpaidCredited, paidUncredited int64
 	for _, r := range rs.recharges {
-		tr, ok := trades[r.chargeID]
-		paid := ok && tr.keptPaid()
+		tr, ok := trades[r.charge]
+		paid := r.charge != "" && ok && tr.keptPaid()
 		if paid {
 			chPaid++
 			chPaidAmt += tr.amount
@@ -375,12 +398,12 @@ func (h *harness) checkRecharges(s *state, add func(string, any, any, bool), pro
 		switch {
 		case r.succeeded && !paid:
 			unpaidCredited++
-			problem("recharge %s of %s credited %d; its charge %s at the channel: %+v, polypay: %s", r.id, r.user, r.credit(),
-				r.chargeID, tr, describe(s.charges[r.chargeID]))
+			problem("recharge %s of %s credited %d; its charge %q at the channel: %+v, polypay: %s", r.id, r.user, r.credit(),
+				r.charge, tr, describe(s.charges[r.charge]))
 		case paid && !r.succeeded:
 			paidUncredited++
-			problem("recharge %s of %s not credited; its charge %s (%s) is paid at the channel (%d), polypay: %s", r.id, r.user,
-				r.chargeID, s.chargeChannel(r.chargeID), tr.amount, describe(s.charges[r.chargeID]))
+			problem("recharge %s of %s not credited; its charge %s (%s, linked %q) is paid at the channel (%d), polypay: %s", r.id, r.user,
+				r.charge, s.chargeChannel(r.charge), r.chargeID, tr.amount, describe(s.charges[r.charge]))
 		}
 	}
 	add("recharges paid at the channel / credited (count)", chPaid, credited, chPaid == credited && unpaidCredited == 0 && paidUncredited == 0)
@@ -479,9 +502,9 @@ func (h *harness) checkRecharges(s *state, add func(string, any, any, bool), pro
 	// A recharge's charge is never refunded.
 	var refunded int64
 	for _, r := range rs.recharges {
-		if row := s.charges[r.chargeID]; row != nil && len(row.refunds) > 0 {
+		if row := s.charges[r.charge]; row != nil && len(row.refunds) > 0 {
 			refunded++
-			problem("recharge %s: its charge %s has %d refunds", r.id, r.chargeID, len(row.refunds))
+			problem("recharge %s: its charge %s has %d refunds", r.id, r.charge, len(row.refunds))
 		}
 	}
 	add("refunds of recharges' charges: refused / made", h.counted("recharge refunds refused"), refunded, refunded == 0)

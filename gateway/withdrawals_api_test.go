@@ -83,6 +83,15 @@ func TestWithdrawals(t *testing.T) {
 		if l := ok(t, "list", e.do("GET", e.acct("/withdrawals?user=alice&status=succeeded"), e.sk(), nil)); len(ids(l)) != 1 {
 			t.Fatalf("listed: %s", l.Body)
 		}
+		// Its settle account deleted before confirmation: it fails, given back.
+		gone := ok(t, "withdrawal", e.withdraw("WD000006", "alice", 500, 0))
+		ok(t, "delete account", e.do("DELETE", e.acct("/users/alice/settle_accounts/"+gone.str("settle_account")), e.sk(), nil))
+		if f := ok(t, "confirm", e.do("PUT", e.acct("/withdrawals/"+gone.str("id")), e.sk(), map[string]any{"status": "pending"})); f.str("status") != "failed" {
+			t.Fatalf("a withdrawal whose settle account is gone: %s", f.Body)
+		}
+		if bal := e.balanceOf(t, "alice"); bal != 7000 {
+			t.Fatalf("alice's balance after a failed withdrawal: %d, want 7000", bal)
+		}
 		checkLedger(t, e)
 	})
 }

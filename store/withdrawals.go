@@ -162,3 +162,23 @@ func (tx *Tx) ListWithdrawals(ctx context.Context, appID string, live bool, user
 	}
 	return listPage(ctx, tx, withdrawalCols, "withdrawals", where, args, p, scanWithdrawal)
 }
+
+// UnsentWithdrawals returns confirmed withdrawals made before createdBefore
+// that have no transfer yet.
+func (tx *Tx) UnsentWithdrawals(ctx context.Context, createdBefore int64, limit int) ([]*WithdrawalRow, error) {
+	rows, err := tx.query(ctx, `SELECT `+withdrawalCols+` FROM withdrawals WHERE status = 'pending' AND transfer_id = ''
+ AND created < ? ORDER BY created LIMIT ?`, createdBefore, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*WithdrawalRow
+	for rows.Next() {
+		w, err := scanWithdrawal(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
