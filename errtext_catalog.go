@@ -319,6 +319,12 @@ var catalogEN = map[string]string{
 	"balance 渠道须在 extra[user] 中填写付款用户的 id": "the balance channel needs the paying user's id in extra[user]",
 	"balance 渠道不支持参数 extra[%s]":            "the balance channel takes no extra[%s]",
 	"balance 渠道只支持 cny":                    "the balance channel supports cny only",
+	"充值不能使用 balance 渠道":                    "a recharge cannot be paid on the balance channel",
+	"提现 %s 不存在":                            "withdrawal %s does not exist",
+	"提现 %s 的状态是 %s，不是 created":             "withdrawal %s is %s, not created",
+	"withdrawals 须为提现 id 的数组":              "withdrawals must be an array of withdrawal ids",
+	"withdrawals 须有 1 到 %d 项":              "withdrawals must have 1 to %d items",
+	"withdrawals[%d] 为空、过长或重复":             "withdrawals[%d] is empty, too long or repeated",
 	// Payouts: the connectors' checks (channel/alipay, channel/wechatpay).
 	"支付宝企业付款金额须为 %d 到 %d 分":                                                 "an Alipay payout's amount must be %d to %d fen",
 	"支付宝企业付款的 order_no 须为 1 到 64 位字母或数字":                                    "an Alipay payout's order_no must be 1 to 64 letters or digits",

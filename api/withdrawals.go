@@ -1,6 +1,8 @@
 package api
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/polypay/polypay"
@@ -19,6 +21,9 @@ func (s *Server) withdrawalRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /v1/apps/{app}/withdrawals", s.authed(s.inApp(s.listWithdrawals)))
 	m.HandleFunc("GET /v1/apps/{app}/withdrawals/{id}", s.authed(s.inApp(s.getWithdrawal)))
 	m.HandleFunc("PUT /v1/apps/{app}/withdrawals/{id}", s.authed(s.inApp(s.updateWithdrawal)))
+	m.HandleFunc("POST /v1/apps/{app}/batch_withdrawals", s.authed(s.inApp(s.createBatchWithdrawal)))
+	m.HandleFunc("GET /v1/apps/{app}/batch_withdrawals", s.authed(s.inApp(s.listBatchWithdrawals)))
+	m.HandleFunc("GET /v1/apps/{app}/batch_withdrawals/{id}", s.authed(s.inApp(s.getBatchWithdrawal)))
 }
 
 func parseSettleAccountParams(raw []byte) (core.SettleAccountParams, error) {
@@ -190,5 +195,67 @@ func (s *Server) updateWithdrawal(w http.ResponseWriter, r *http.Request, who co
 func (s *Server) listWithdrawals(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
 	return s.pagedQuery(w, r, who, []string{"user", "status"}, func(q query, p store.Page) (wire.List, error) {
 		return s.Svc.ListWithdrawals(r.Context(), who, r.URL.Path, q.v.Get("user"), q.v.Get("status"), p)
+	})
+}
+
+// parseBatchWithdrawal reads {"withdrawals": [ids], "status": "pending"
+// (the default: confirm) | "canceled"}.
+func parseBatchWithdrawal(raw []byte) ([]string, string, error) {
+	b, err := parseBody(raw)
+	if err != nil {
+		return nil, "", err
+	}
+	list, ok := b.raw("withdrawals")
+	if !ok {
+		return nil, "", polypay.ParamError("withdrawals", "缺少参数: %s", "withdrawals")
+	}
+	var ids []string
+	if json.Unmarshal(list, &ids) != nil {
+		return nil, "", polypay.ParamError("withdrawals", "withdrawals 须为提现 id 的数组")
+	}
+	if len(ids) == 0 || len(ids) > core.MaxBatchWithdrawals {
+		return nil, "", polypay.ParamError("withdrawals", "withdrawals 须有 1 到 %d 项", core.MaxBatchWithdrawals)
+	}
+	seen := map[string]bool{}
+	for i, id := range ids {
+		if id == "" || len(id) > 64 || seen[id] {
+			return nil, "", polypay.ParamError(fmt.Sprintf("withdrawals[%d]", i), "withdrawals[%d] 为空、过长或重复", i)
+		}
+		seen[id] = true
+	}
+	status, err := b.str("status", false, 16)
+	if err != nil {
+		return nil, "", err
+	}
+	if status == "" {
+		status = "pending"
+	}
+	if status != "pending" && status != "canceled" {
+		return nil, "", polypay.ParamError("status", "status 只能是 pending（确认）或 canceled（取消）")
+	}
+	return ids, status, b.unknown()
+}
+
+func (s *Server) createBatchWithdrawal(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+	ids, status, err := parseBatchWithdrawal(raw)
+	if err != nil {
+		return err
+	}
+	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) {
+		return s.Svc.CreateBatchWithdrawal(r.Context(), who, ids, status, h)
+	})
+}
+
+func (s *Server) getBatchWithdrawal(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	out, err := s.Svc.GetBatchWithdrawal(r.Context(), who, r.PathValue("id"))
+	return s.answer(w, r, out, err)
+}
+
+func (s *Server) listBatchWithdrawals(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	return s.pagedList(w, r, who, func(p store.Page) (wire.List, error) {
+		return s.Svc.ListBatchWithdrawals(r.Context(), who, r.URL.Path, p)
 	})
 }

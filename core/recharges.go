@@ -39,6 +39,10 @@ func (s *Service) CreateRecharge(ctx context.Context, who Caller, p RechargePara
 	if p.Charge.Currency != polypay.BalanceCurrency {
 		return nil, polypay.ParamError("charge[currency]", "充值只支持 cny")
 	}
+	if p.Charge.Channel == BalanceChannel {
+		// A balance paying a balance would be a transfer under another name.
+		return nil, polypay.ParamError("charge[channel]", "充值不能使用 balance 渠道")
+	}
 	p.Charge.AppID = who.App.ID
 	r, err := s.storeRecharge(ctx, who, p)
 	if err != nil {

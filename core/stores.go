@@ -217,6 +217,9 @@ type AccountStore interface {
 	WithdrawalByTransfer(ctx context.Context, appID string, live bool, channel, orderNo string) (*store.WithdrawalRow, error)
 	ListWithdrawals(ctx context.Context, appID string, live bool, user, status string, p store.Page) ([]*store.WithdrawalRow, bool, error)
 	UnsentWithdrawals(ctx context.Context, createdBefore int64, limit int) ([]*store.WithdrawalRow, error)
+	InsertBatchWithdrawal(ctx context.Context, b *store.BatchWithdrawal) error
+	GetBatchWithdrawal(ctx context.Context, appID string, live bool, id string) (*store.BatchWithdrawal, error)
+	ListBatchWithdrawals(ctx context.Context, appID string, live bool, p store.Page) ([]*store.BatchWithdrawal, bool, error)
 }
 
 // Tx is every concern at once: what a Hook may touch, since it runs inside

@@ -208,6 +208,8 @@ func TestRecharge(t *testing.T) {
 		}
 		badChannel := e.rechargeBody("RC000004", "alice", 100, 0, 0)
 		badChannel["charge"].(map[string]any)["channel"] = "bitcoin"
+		fromBalance := e.rechargeBody("RC000005", "alice", 100, 0, 0)
+		fromBalance["charge"].(map[string]any)["channel"] = "balance"
 		refusals := []struct {
 			name  string
 			r     *resp
@@ -217,6 +219,7 @@ func TestRecharge(t *testing.T) {
 			{"fee too high", e.do("POST", e.acct("/recharges"), e.sk(), e.rechargeBody("RC000002", "alice", 100, 100, 0)), "user_fee"},
 			{"unknown user", e.do("POST", e.acct("/recharges"), e.sk(), e.rechargeBody("RC000003", "nobody", 100, 0, 0)), "user"},
 			{"bad channel", e.do("POST", e.acct("/recharges"), e.sk(), badChannel), "charge[channel]"},
+			{"paid from a balance", e.do("POST", e.acct("/recharges"), e.sk(), fromBalance), "charge[channel]"},
 			{"ordinary order_no", e.do("POST", e.acct("/recharges"), e.sk(), e.rechargeBody(e.ordinary(t), "alice", 100, 0, 0)), "charge[order_no]"},
 		}
 		for _, r := range refusals {

@@ -83,14 +83,30 @@ func TestWithdrawals(t *testing.T) {
 		if l := ok(t, "list", e.do("GET", e.acct("/withdrawals?user=alice&status=succeeded"), e.sk(), nil)); len(ids(l)) != 1 {
 			t.Fatalf("listed: %s", l.Body)
 		}
+		// A batch confirms many; one not created refuses the whole batch.
+		w1, w2 := ok(t, "w1", e.withdraw("WD000101", "alice", 100, 0)), ok(t, "w2", e.withdraw("WD000102", "alice", 200, 0))
+		refused(t, "batch with a done one", e.do("POST", e.acct("/batch_withdrawals"), e.sk(),
+			map[string]any{"withdrawals": []string{w1.str("id"), wd.str("id")}}), 400, "withdrawals[1]")
+		batch := ok(t, "batch", e.do("POST", e.acct("/batch_withdrawals"), e.sk(), map[string]any{"withdrawals": []string{w1.str("id"), w2.str("id")}}))
+		if batch.str("object") != "batch_withdrawal" || batch.num("total_amount") != 300 || batch.num("total_count") != 2 {
+			t.Fatalf("batch: %s", batch.Body)
+		}
+		e.settle(e.acct("/withdrawals/"+w1.str("id")), "succeeded")
+		e.settle(e.acct("/withdrawals/"+w2.str("id")), "succeeded")
+		if got := ok(t, "batch", e.do("GET", e.acct("/batch_withdrawals/"+batch.str("id")), e.sk(), nil)); got.num("succeeded_count") != 2 {
+			t.Fatalf("batch after: %s", got.Body)
+		}
+		if bal := e.balanceOf(t, "alice"); bal != 6700 {
+			t.Fatalf("alice's balance after the batch: %d, want 6700", bal)
+		}
 		// Its settle account deleted before confirmation: it fails, given back.
 		gone := ok(t, "withdrawal", e.withdraw("WD000006", "alice", 500, 0))
 		ok(t, "delete account", e.do("DELETE", e.acct("/users/alice/settle_accounts/"+gone.str("settle_account")), e.sk(), nil))
 		if f := ok(t, "confirm", e.do("PUT", e.acct("/withdrawals/"+gone.str("id")), e.sk(), map[string]any{"status": "pending"})); f.str("status") != "failed" {
 			t.Fatalf("a withdrawal whose settle account is gone: %s", f.Body)
 		}
-		if bal := e.balanceOf(t, "alice"); bal != 7000 {
-			t.Fatalf("alice's balance after a failed withdrawal: %d, want 7000", bal)
+		if bal := e.balanceOf(t, "alice"); bal != 6700 {
+			t.Fatalf("alice's balance after a failed withdrawal: %d, want 6700", bal)
 		}
 		checkLedger(t, e)
 	})

@@ -86,6 +86,7 @@ var sandboxDeletes = []sandboxDelete{
 	{"balance_transfers", `%[2]s`},
 	{"recharges", `%[2]s`},
 	{"withdrawals", `%[2]s`},
+	{"batch_withdrawals", `%[2]s`},
 	{"settle_accounts", `%[2]s`},
 	{"users", `%[2]s`},
 }

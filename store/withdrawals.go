@@ -182,3 +182,50 @@ func (tx *Tx) UnsentWithdrawals(ctx context.Context, createdBefore int64, limit 
 	}
 	return out, rows.Err()
 }
+
+// BatchWithdrawal is a stored batch withdrawal: the action (status pending
+// to confirm, canceled to cancel) and the withdrawals it named.
+type BatchWithdrawal struct {
+	ID          string
+	AppID       string
+	Livemode    bool
+	Status      string
+	Withdrawals []string
+	Created     int64
+}
+
+const batchWdCols = `id, app_id, livemode, status, withdrawals, created`
+
+func scanBatchWd(s scanner) (*BatchWithdrawal, error) {
+	var b BatchWithdrawal
+	var live int
+	var ids string
+	if err := s.Scan(&b.ID, &b.AppID, &live, &b.Status, &ids, &b.Created); err != nil {
+		return nil, err
+	}
+	b.Livemode = live == 1
+	return &b, json.Unmarshal([]byte(ids), &b.Withdrawals)
+}
+
+// InsertBatchWithdrawal stores a batch withdrawal.
+func (tx *Tx) InsertBatchWithdrawal(ctx context.Context, b *BatchWithdrawal) error {
+	ids, _ := json.Marshal(b.Withdrawals)
+	_, err := tx.exec(ctx, `INSERT INTO batch_withdrawals (`+batchWdCols+`) VALUES (?,?,?,?,?,?)`,
+		b.ID, b.AppID, b2i(b.Livemode), b.Status, string(ids), b.Created)
+	return err
+}
+
+// GetBatchWithdrawal returns an app's batch withdrawal in a mode.
+func (tx *Tx) GetBatchWithdrawal(ctx context.Context, appID string, live bool, id string) (*BatchWithdrawal, error) {
+	b, err := scanBatchWd(tx.queryRow(ctx, `SELECT `+batchWdCols+` FROM batch_withdrawals WHERE id=? AND app_id=? AND livemode=?`,
+		id, appID, b2i(live)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, polypay.NotFound("batch_withdrawal", id)
+	}
+	return b, err
+}
+
+// ListBatchWithdrawals pages through an app's batch withdrawals.
+func (tx *Tx) ListBatchWithdrawals(ctx context.Context, appID string, live bool, p Page) ([]*BatchWithdrawal, bool, error) {
+	return listPage(ctx, tx, batchWdCols, "batch_withdrawals", []string{"app_id = ?", "livemode = ?"}, []any{appID, b2i(live)}, p, scanBatchWd)
+}

@@ -201,3 +201,53 @@ func FromSettleAccount(a *polypay.SettleAccount) *SettleAccount {
 	return &SettleAccount{ID: a.ID, Object: "settle_account", App: a.AppID, Livemode: a.Livemode, User: a.User,
 		Channel: a.Channel, Recipient: a.Recipient, Created: a.Created}
 }
+
+// BatchWithdrawal is Ping++'s batch_withdrawal object: the withdrawals a
+// batch confirmed or canceled, as they are now, with counts and amounts
+// per status.
+type BatchWithdrawal struct {
+	ID              string `json:"id"`
+	Object          string `json:"object"`
+	App             string `json:"app"`
+	Livemode        bool   `json:"livemode"`
+	Status          string `json:"status"`
+	Created         int64  `json:"created"`
+	TotalAmount     int64  `json:"total_amount"`
+	TotalCount      int    `json:"total_count"`
+	SucceededAmount int64  `json:"succeeded_amount"`
+	SucceededCount  int    `json:"succeeded_count"`
+	FailedAmount    int64  `json:"failed_amount"`
+	FailedCount     int    `json:"failed_count"`
+	PendingAmount   int64  `json:"pending_amount"`
+	PendingCount    int    `json:"pending_count"`
+	CanceledAmount  int64  `json:"canceled_amount"`
+	CanceledCount   int    `json:"canceled_count"`
+	Withdrawals     List   `json:"withdrawals"`
+}
+
+// FromBatchWithdrawal renders a batch withdrawal over its withdrawals.
+func FromBatchWithdrawal(id, app string, live bool, status string, created int64, ws []*polypay.Withdrawal) *BatchWithdrawal {
+	b := &BatchWithdrawal{ID: id, Object: "batch_withdrawal", App: app, Livemode: live, Status: status, Created: created}
+	data := make([]any, 0, len(ws))
+	for _, w := range ws {
+		b.TotalAmount += w.Amount
+		b.TotalCount++
+		switch w.Status {
+		case polypay.WithdrawalSucceeded:
+			b.SucceededAmount += w.Amount
+			b.SucceededCount++
+		case polypay.WithdrawalFailed:
+			b.FailedAmount += w.Amount
+			b.FailedCount++
+		case polypay.WithdrawalCanceled:
+			b.CanceledAmount += w.Amount
+			b.CanceledCount++
+		default:
+			b.PendingAmount += w.Amount
+			b.PendingCount++
+		}
+		data = append(data, FromWithdrawal(w))
+	}
+	b.Withdrawals = NewList("/v1/apps/"+app+"/batch_withdrawals/"+id, false, data)
+	return b
+}
