@@ -239,6 +239,7 @@ func runNodeCompat(t *testing.T, nodeBin, script, databaseURL string) {
 			Settle   string           `json:"settle_account"`
 			Withdraw string           `json:"withdrawal"`
 			Canceled string           `json:"canceled_withdrawal"`
+			Batch    string           `json:"batch_withdrawal"`
 			Balances map[string]int64 `json:"balances"`
 			Events   []string         `json:"events"`
 		} `json:"accounts"`
@@ -299,18 +300,20 @@ func runNodeCompat(t *testing.T, nodeBin, script, databaseURL string) {
 	// then a withdrawal of 200 with a user fee of 10 to the first's alipay
 	// settle account, confirmed and paid by a transfer of 190
 	// (transfer.succeeded, balance.withdrawal.succeeded), and one of 100
-	// canceled before confirmation (given back), leaving
-	// 700 + 495 + 50 - 200 = 1045 and 290.
+	// canceled before confirmation (given back), then two of 150 and 50
+	// confirmed by one batch withdrawal and paid (transfer.succeeded and
+	// balance.withdrawal.succeeded each), leaving
+	// 700 + 495 + 50 - 200 - 200 = 845 and 290.
 	if a := sum.Accounts; a.Bonus == "" || a.Transfer == "" || a.Recharge == "" || a.Settle == "" || a.Withdraw == "" ||
-		a.Canceled == "" || len(a.Events) != 7 || len(a.Balances) != 2 {
+		a.Canceled == "" || a.Batch == "" || len(a.Events) != 11 || len(a.Balances) != 2 {
 		t.Errorf("compat.js did not complete the account system flow: %+v", a)
 	} else {
 		var got []int64
 		for _, b := range a.Balances {
 			got = append(got, b)
 		}
-		if !(got[0] == 1045 && got[1] == 290 || got[0] == 290 && got[1] == 1045) {
-			t.Errorf("compat.js account system flow: balances %v, want 1045 and 290", a.Balances)
+		if !(got[0] == 845 && got[1] == 290 || got[0] == 290 && got[1] == 845) {
+			t.Errorf("compat.js account system flow: balances %v, want 845 and 290", a.Balances)
 		}
 	}
 	t.Logf("compat.js (%v): %s", took, summary)

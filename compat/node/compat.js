@@ -1251,10 +1251,11 @@ async function batchRefundFlow(cfg, sdk, hooks, pubKey, flows) {
 
 // --- The account system (spec §2.11): users with stored value, balance
 // bonuses, balance transfers between users, recharges paid by a charge,
-// settle accounts and withdrawals paid out by a transfer, and the balance
-// transactions that record every movement, under /v1/apps/{app}, through
-// the SDK's own users, balanceBonuses, balanceTransfers, recharge,
-// settleAccounts, withdrawals and balanceTransactions.
+// settle accounts and withdrawals paid out by a transfer (one by one or
+// confirmed in a batch), and the balance transactions that record every
+// movement, under /v1/apps/{app}, through the SDK's own users,
+// balanceBonuses, balanceTransfers, recharge, settleAccounts, withdrawals,
+// batchWithdrawals and balanceTransactions.
 const BONUS_AMOUNT = 1000;
 const BALANCE_TRANSFER_AMOUNT = 300;
 const BALANCE_TRANSFER_FEE = 10;
@@ -1264,6 +1265,7 @@ const RECHARGE_BONUS = 50; // credited with it as a balance bonus
 const WITHDRAWAL_AMOUNT = 200; // held from the balance at create
 const WITHDRAWAL_FEE = 10; // the merchant keeps it: the transfer pays 190
 const CANCELED_WITHDRAWAL = 100; // a second withdrawal, canceled: given back
+const BATCH_WITHDRAWALS = [150, 50]; // two more, confirmed by one batch withdrawal
 
 function checkUser(u, what, app, id, balance) {
   check(isPlainObject(u), what + ': not an object', u);
@@ -1681,6 +1683,84 @@ async function accountFlow(cfg, sdk, hooks, pubKey) {
   check(txW.data[0].source === wd2.id && txW.data[1].id === wd2.balance_transaction && txW.data[2].id === wd.balance_transaction &&
     txW.data[2].source === wd.id, 'balanceTransactions.list: the movements are not the withdrawals\'', txW.data);
 
+  // --- Two more withdrawals, confirmed together by a batch withdrawal;
+  // a batch with a withdrawal that is not created is refused whole.
+  step = 'batchWithdrawals.create';
+  check(typeof sdk.batchWithdrawals === 'object' && typeof sdk.batchWithdrawals.create === 'function',
+    'pingpp 2.1.6 has no batchWithdrawals resource');
+  const bws = [];
+  for (const [i, amount] of BATCH_WITHDRAWALS.entries()) {
+    const no = 'wd' + Date.now() + randomAlnum(6);
+    const w = await sdk.withdrawals.create(app, { user: alice, amount, channel: 'alipay', order_no: no,
+      description: 'compat batch withdrawal ' + (i + 1) });
+    checkWithdrawal(w, 'withdrawals.create (batch member ' + (i + 1) + ')', app, alice, no, amount, 0, sa.id);
+    check(w.status === 'created', 'withdrawals.create (batch member ' + (i + 1) + '): not created', w);
+    bws.push(w);
+  }
+  const batchTotal = BATCH_WITHDRAWALS[0] + BATCH_WITHDRAWALS[1];
+  wantA -= batchTotal; // 1045 - 200 = 845, held at create
+  checkUser(await sdk.users.retrieve(app, alice), 'users.retrieve after the batch members were created (held)', app, alice, wantA);
+  step = 'batchWithdrawals.create with a succeeded withdrawal';
+  const badBatch = await expectReject(sdk.batchWithdrawals.create(app, { withdrawals: [bws[0].id, wd.id] }),
+    'batchWithdrawals.create with a succeeded withdrawal');
+  check(badBatch instanceof PingppErrors.PingppInvalidRequestError && badBatch.param === 'withdrawals[1]',
+    'batchWithdrawals.create with a succeeded withdrawal: not an invalid_request_error naming withdrawals[1]',
+    { type: badBatch.type, param: badBatch.param, message: badBatch.message });
+  const stillCreated = await sdk.withdrawals.retrieve(app, bws[0].id);
+  check(stillCreated.status === 'created' && stillCreated.transfer === null,
+    'withdrawals.retrieve after a refused batch: the first member is no longer created', stillCreated);
+  step = 'batchWithdrawals.create';
+  const checkBatch = (b, what) => {
+    check(isPlainObject(b), what + ': not an object', b);
+    check(b.object === 'batch_withdrawal', what + ': object != "batch_withdrawal"', b.object);
+    check(typeof b.id === 'string' && /^bwd_[0-9A-Za-z]{24}$/.test(b.id), what + ': id is not bwd_ + 24 characters', b.id);
+    check(b.app === app && b.livemode === false && b.status === 'pending' && isInt(b.created), what + ': app, livemode, status or created', b);
+    check(b.total_amount === batchTotal && b.total_count === 2, what + ': total_amount or total_count', b);
+    check(b.succeeded_amount + b.pending_amount === batchTotal && b.succeeded_count + b.pending_count === 2 &&
+      b.failed_amount === 0 && b.failed_count === 0 && b.canceled_amount === 0 && b.canceled_count === 0,
+    what + ': amounts or counts per status do not add up to two confirmed withdrawals', b);
+    checkList(b.withdrawals, '/v1/apps/' + app + '/batch_withdrawals/' + b.id, what + ': withdrawals');
+    check(b.withdrawals.has_more === false && b.withdrawals.data.length === 2 &&
+      b.withdrawals.data.every((w, i) => w.id === bws[i].id && ['pending', 'succeeded'].includes(w.status) && typeof w.transfer === 'string'),
+    what + ': withdrawals are not the two members, in order, confirmed with their transfers', b.withdrawals);
+    b.withdrawals.data.forEach((w, i) => checkWithdrawal(w, what + ': withdrawals.data[' + i + ']', app, alice, bws[i].order_no,
+      BATCH_WITHDRAWALS[i], 0, sa.id));
+  };
+  const batch = await sdk.batchWithdrawals.create(app, { withdrawals: bws.map((w) => w.id) });
+  checkBatch(batch, 'batchWithdrawals.create');
+  step = 'batchWithdrawals.retrieve';
+  // Test mode settles a pending withdrawal's transfer when the withdrawal
+  // is retrieved; the batch shows its members as they are.
+  const batchDone = await until(async () => {
+    for (const w of bws) await sdk.withdrawals.retrieve(app, w.id);
+    return sdk.batchWithdrawals.retrieve(app, batch.id);
+  }, (b) => b.pending_count === 0, 'batchWithdrawals.retrieve');
+  checkBatch(batchDone, 'batchWithdrawals.retrieve');
+  check(batchDone.id === batch.id && batchDone.created === batch.created && batchDone.succeeded_count === 2 &&
+    batchDone.succeeded_amount === batchTotal && batchDone.withdrawals.data.every((w) => w.status === 'succeeded' && isInt(w.time_succeeded)),
+  'batchWithdrawals.retrieve: not both succeeded', batchDone);
+  const batchEvents = [];
+  for (const w of batchDone.withdrawals.data) {
+    const tr = await sdk.transfers.retrieve(w.transfer);
+    checkTransfer(tr, 'transfers.retrieve (a batch member\'s)', app, undefined, w.amount);
+    check(tr.status === 'paid' && tr.recipient === payee.account, 'transfers.retrieve (a batch member\'s): not paid to the settle account', tr);
+    step = 'balance.withdrawal.succeeded webhook (batch member)';
+    const ev = checkWebhook(await hooks.waitFor('balance.withdrawal.succeeded', w.id, STEP_TIMEOUT_MS),
+      'balance.withdrawal.succeeded', 'withdrawal', w.id, pubKey);
+    const trEv = checkWebhook(await hooks.waitFor('transfer.succeeded', w.transfer, STEP_TIMEOUT_MS),
+      'transfer.succeeded', 'transfer', w.transfer, pubKey);
+    batchEvents.push(trEv.id, ev.id);
+  }
+  checkUser(await sdk.users.retrieve(app, alice), 'users.retrieve after the batch withdrawal succeeded', app, alice, wantA);
+  step = 'batchWithdrawals.list';
+  const bwl = await sdk.batchWithdrawals.list(app, { limit: 10 });
+  checkList(bwl, '/v1/apps/' + app + '/batch_withdrawals', 'batchWithdrawals.list({limit: 10})');
+  check(bwl.data.length >= 1 && jsonEqual(bwl.data[0], batchDone), 'batchWithdrawals.list: the newest is not the batch as retrieved',
+    { listed: bwl.data[0], retrieved: batchDone });
+  const bwlPage = await sdk.batchWithdrawals.list(app, { page: 1, per_page: 1 });
+  checkList(bwlPage, '/v1/apps/' + app + '/batch_withdrawals', 'batchWithdrawals.list({page: 1, per_page: 1})');
+  check(bwlPage.data.length === 1 && bwlPage.data[0].id === batch.id, 'batchWithdrawals.list({page: 1}): not the batch', bwlPage.data);
+
   // --- Another app's path is refused (the key's app only), with a signed reply.
   step = 'GET /v1/apps/{other}/users';
   const other = await rawRequest(cfg, 'GET', '/v1/apps/app_' + randomAlnum(16) + '/users/' + alice, undefined, cfg.key);
@@ -1689,8 +1769,9 @@ async function accountFlow(cfg, sdk, hooks, pubKey) {
     'GET /v1/apps/{other app}/users/{user}: not 404 naming app', other.json);
 
   return { users: [alice, bob], balance_bonus: bonus.id, balance_transfer: tr.id, recharge: rch.id,
-    settle_account: sa.id, withdrawal: wd.id, canceled_withdrawal: wd2.id, balances: { [alice]: wantA, [bob]: wantB },
-    events: [bonusEv.id, trEv.id, rchChargeEv.id, rchBonusEv.id, rchEv.id, wdTrEv.id, wdEv.id] };
+    settle_account: sa.id, withdrawal: wd.id, canceled_withdrawal: wd2.id, batch_withdrawal: batch.id,
+    balances: { [alice]: wantA, [bob]: wantB },
+    events: [bonusEv.id, trEv.id, rchChargeEv.id, rchBonusEv.id, rchEv.id, wdTrEv.id, wdEv.id, ...batchEvents] };
 }
 
 // sandboxApplePayToken makes the paymentData the sandbox accepts for a test
@@ -1836,7 +1917,7 @@ async function main() {
   };
 
   // --- The account system: users, bonuses, balance transfers, recharges,
-  // settle accounts, withdrawals and transactions.
+  // settle accounts, withdrawals, batch withdrawals and transactions.
   const accounts = await accountFlow(cfg, sdk, hooks, pubKey);
 
   // No unexpected deliveries: one charge.succeeded and one refund.succeeded
