@@ -214,9 +214,9 @@ type ppRecharge struct {
 	// before its charge, and a create that died, or whose charge was
 	// declined, never links it. charge is the charge of orderNo polypay
 	// holds ('' when it never made one).
-	chargeID, charge string
-	amount, userFee, bonus                  int64
-	succeeded                               bool
+	chargeID, charge       string
+	amount, userFee, bonus int64
+	succeeded              bool
 }
 
 // credit is what a credited recharge adds to the user's balance.
