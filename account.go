@@ -170,6 +170,7 @@ type Withdrawal struct {
 	FailureMsg         string
 	BalanceTransaction string
 	Created            int64
+	TimeConfirmed      int64
 	TimeSucceeded      int64
 	TimeCanceled       int64
 }

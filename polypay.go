@@ -6,6 +6,7 @@ package polypay
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error codes. Each maps to exactly one HTTP status and Ping++ error type in
@@ -78,4 +79,14 @@ func ErrorCode(err error) string {
 func NotFound(kind, id string) *Error {
 	const format = "未找到 %s : %s。"
 	return &Error{Code: ENotFound, Param: "id", Message: fmt.Sprintf(format, kind, id), Format: format, Args: []any{kind, id}}
+}
+
+// NestParam names parameter param inside object outer the way the API
+// names nested parameters: NestParam("charge", "extra[user]") is
+// "charge[extra][user]".
+func NestParam(outer, param string) string {
+	if i := strings.IndexByte(param, '['); i >= 0 {
+		return outer + "[" + param[:i] + "]" + param[i:]
+	}
+	return outer + "[" + param + "]"
 }

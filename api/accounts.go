@@ -340,7 +340,7 @@ func rechargeCharge(b *body, appID string) (core.ChargeParams, error) {
 	p, err := parseChargeParams(inner)
 	var pe *polypay.Error
 	if errors.As(err, &pe) && pe.Param != "" {
-		pe.Param = "charge[" + pe.Param + "]"
+		pe.Param = polypay.NestParam("charge", pe.Param)
 	}
 	return p, err
 }
@@ -364,7 +364,7 @@ func rechargeBonus(b *body) (int64, error) {
 	}
 	var pe *polypay.Error
 	if errors.As(err, &pe) && pe.Param != "" && pe.Param != "balance_bonus[amount]" {
-		pe.Param = "balance_bonus[" + pe.Param + "]"
+		pe.Param = polypay.NestParam("balance_bonus", pe.Param)
 	}
 	return n, err
 }

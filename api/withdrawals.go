@@ -53,7 +53,7 @@ func parseSettleAccountParams(raw []byte) (core.SettleAccountParams, error) {
 func parseSettleRecipient(b *body, r *polypay.SettleRecipient) (err error) {
 	defer func() {
 		if pe, ok := err.(*polypay.Error); ok && pe.Param != "" {
-			pe.Param = "recipient[" + pe.Param + "]"
+			pe.Param = polypay.NestParam("recipient", pe.Param)
 		}
 	}()
 	if r.Account, err = b.str("account", true, maxPayoutRecipient); err != nil {

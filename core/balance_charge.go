@@ -66,6 +66,9 @@ func (s *Service) createBalanceCharge(ctx context.Context, who Caller, p ChargeP
 		}
 		return s.existingCharge(ctx, existing, paramsHash, hook)
 	}
+	if err := s.heldByRecharge(ctx, who, p.OrderNo); err != nil {
+		return nil, err
+	}
 	c := newCharge(who, p, now, paramsHash)
 	var out any
 	queued := 0
@@ -99,8 +102,8 @@ func (s *Service) createBalanceCharge(ctx context.Context, who Caller, p ChargeP
 		out = w
 		return runHook(hook, tx, w)
 	})
-	if store.IsUniqueViolation(err) && out == nil {
-		return s.createBalanceCharge(ctx, who, p, hook) // a concurrent request stored it first
+	if again, ok := retryOnce(ctx); ok && store.IsUniqueViolation(err) && out == nil {
+		return s.createBalanceCharge(again, who, p, hook) // a concurrent request stored it first
 	}
 	s.kick(queued)
 	return out, err

@@ -47,8 +47,8 @@ func (s *Service) CreateBonus(ctx context.Context, who Caller, p BonusParams, ho
 		out = wire.FromBonus(&b.BalanceBonus)
 		return runHook(hook, tx, out)
 	})
-	if store.IsUniqueViolation(err) {
-		return s.CreateBonus(ctx, who, p, hook) // a concurrent request stored it first
+	if again, ok := retryOnce(ctx); ok && store.IsUniqueViolation(err) {
+		return s.CreateBonus(again, who, p, hook) // a concurrent request stored it first
 	}
 	s.kick(queued)
 	return out, err
@@ -158,8 +158,8 @@ func (s *Service) CreateBalanceTransfer(ctx context.Context, who Caller, p Balan
 		out = wire.FromBalanceTransfer(&t.BalanceTransfer)
 		return runHook(hook, tx, out)
 	})
-	if store.IsUniqueViolation(err) {
-		return s.CreateBalanceTransfer(ctx, who, p, hook)
+	if again, ok := retryOnce(ctx); ok && store.IsUniqueViolation(err) {
+		return s.CreateBalanceTransfer(again, who, p, hook)
 	}
 	s.kick(queued)
 	return out, err

@@ -68,9 +68,9 @@ func (s *Service) storeBatchRefund(ctx context.Context, who Caller, b *store.Bat
 		}
 		return tx.InsertBatchRefund(ctx, b)
 	})
-	if store.IsUniqueViolation(err) {
+	if again, ok := retryOnce(ctx); ok && store.IsUniqueViolation(err) {
 		// A concurrent request with the same batch_no stored first.
-		return s.storeBatchRefund(ctx, who, b, hook)
+		return s.storeBatchRefund(again, who, b, hook)
 	}
 	return out, existing, err
 }

@@ -227,8 +227,8 @@ func (s *Service) storeBatch(ctx context.Context, b *store.BatchTransferRow, mem
 		}
 		return nil
 	})
-	if store.IsUniqueViolation(err) {
-		return s.storeBatch(ctx, b, members, batchCall, hook)
+	if again, ok := retryOnce(ctx); ok && store.IsUniqueViolation(err) {
+		return s.storeBatch(again, b, members, batchCall, hook)
 	}
 	return out, existing, err
 }

@@ -68,6 +68,9 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	if existing != nil {
 		return s.existingCharge(ctx, existing, paramsHash, hook)
 	}
+	if err := s.heldByRecharge(ctx, who, p.OrderNo); err != nil {
+		return nil, err
+	}
 
 	c := newCharge(who, p, now, paramsHash)
 	routes, err := s.routesFor(ctx, who.App.ID, who.Live, family)

@@ -157,3 +157,17 @@ func (s *Service) kick(n int) {
 		s.OnEvent()
 	}
 }
+
+type retriedKey struct{}
+
+// retryOnce lets a create that lost a race on its order_no (a unique
+// violation) run once more, to answer the object the winner stored. Once
+// only: a violation that repeats is not that race (a concurrent request
+// with the same Idempotency-Key stored its key), and it goes back to the
+// caller, whose idempotency layer replays the winner's answer.
+func retryOnce(ctx context.Context) (context.Context, bool) {
+	if ctx.Value(retriedKey{}) != nil {
+		return ctx, false
+	}
+	return context.WithValue(ctx, retriedKey{}, true), true
+}

@@ -43,6 +43,9 @@ func (s *Service) CreateRecharge(ctx context.Context, who Caller, p RechargePara
 		// A balance paying a balance would be a transfer under another name.
 		return nil, polypay.ParamError("charge[channel]", "充值不能使用 balance 渠道")
 	}
+	if p.Charge.AuthOnly {
+		return nil, polypay.ParamError("charge[capture]", "未知参数: charge[%s]", "capture")
+	}
 	p.Charge.AppID = who.App.ID
 	r, err := s.storeRecharge(ctx, who, p)
 	if err != nil {
@@ -50,7 +53,7 @@ func (s *Service) CreateRecharge(ctx context.Context, who Caller, p RechargePara
 	}
 	var out any
 	queued := 0
-	_, err = s.CreateCharge(ctx, who, p.Charge, func(tx Tx, obj any) error {
+	_, err = s.CreateCharge(context.WithValue(ctx, rechargeKey{}, r.ChargeOrderNo), who, p.Charge, func(tx Tx, obj any) error {
 		w, n, err := s.linkRecharge(ctx, tx, r, obj.(*wire.Charge))
 		if err != nil {
 			return err
@@ -59,7 +62,44 @@ func (s *Service) CreateRecharge(ctx context.Context, who Caller, p RechargePara
 		return runHook(hook, tx, w)
 	})
 	s.kick(queued)
+	if polypay.ErrorCode(err) == polypay.EInvalid {
+		s.dropUnlinked(ctx, r)
+	}
 	return out, chargeParam(err)
+}
+
+// rechargeKey marks the context of a recharge's own charge creation: only
+// it may use an order_no a recharge holds.
+type rechargeKey struct{}
+
+// heldByRecharge refuses an ordinary charge whose order_no a recharge
+// holds (ctx is not that recharge's charge creation).
+func (s *Service) heldByRecharge(ctx context.Context, who Caller, orderNo string) error {
+	if mine, _ := ctx.Value(rechargeKey{}).(string); mine == orderNo {
+		return nil
+	}
+	return s.read(ctx, func(tx Tx) error {
+		r, err := tx.RechargeByOrderNo(ctx, who.App.ID, who.Live, orderNo)
+		if err == nil && r != nil {
+			err = polypay.ParamError("order_no", "订单号 %s 已被充值 %s 使用", orderNo, r.ID)
+		}
+		return err
+	})
+}
+
+// dropUnlinked removes a recharge whose charge was refused and never
+// stored, so the merchant may retry the order_no with corrected
+// parameters.
+func (s *Service) dropUnlinked(ctx context.Context, r *polypay.Recharge) {
+	err := s.write(ctx, func(tx Tx) error {
+		if c, err := tx.ChargeByOrderNo(ctx, r.AppID, r.Livemode, r.ChargeOrderNo); err != nil || c != nil {
+			return err
+		}
+		return tx.DeleteUnlinkedRecharge(ctx, r.ID)
+	})
+	if err != nil {
+		s.Log.Warn("removing a recharge whose charge was refused", "recharge", r.ID, "err", err)
+	}
 }
 
 // storeRecharge stores a new recharge for p's charge order_no, or returns
@@ -91,8 +131,8 @@ func (s *Service) storeRecharge(ctx context.Context, who Caller, p RechargeParam
 		r.Created = tx.Now()
 		return tx.InsertRecharge(ctx, r)
 	})
-	if store.IsUniqueViolation(err) {
-		return s.storeRecharge(ctx, who, p)
+	if again, ok := retryOnce(ctx); ok && store.IsUniqueViolation(err) {
+		return s.storeRecharge(again, who, p)
 	}
 	return r, err
 }
@@ -159,8 +199,21 @@ func renderRecharge(ctx context.Context, tx accountBooks, r *polypay.Recharge, c
 // and changes nothing.
 func (s *Service) creditRecharge(ctx context.Context, tx accountBooks, c *polypay.Charge) (int, error) {
 	r, err := tx.RechargeByOrderNo(ctx, c.AppID, c.Livemode, c.OrderNo)
-	if err != nil || r == nil || r.Succeeded {
+	if err != nil || r == nil || r.Succeeded || (r.ChargeID != "" && r.ChargeID != c.ID) {
 		return 0, err
+	}
+	if c.AmountCaptured != r.Amount {
+		// Not the payment the recharge asked for: credit nothing.
+		s.Log.Warn("recharge charge paid another amount; not credited", "recharge", r.ID, "charge", c.ID,
+			"paid", c.AmountCaptured, "amount", r.Amount)
+		return 0, nil
+	}
+	if r.ChargeID == "" {
+		// Paid before its creation linked it (a payment code paid at once).
+		r.ChargeID = c.ID
+		if err := tx.SetRechargeCharge(ctx, r.ID, c.ID); err != nil {
+			return 0, err
+		}
 	}
 	who := Caller{App: &polypay.App{ID: r.AppID}, Live: r.Livemode}
 	r.Succeeded, r.TimeSucceeded = true, tx.Now()
@@ -242,7 +295,7 @@ func (s *Service) ListRecharges(ctx context.Context, who Caller, url, user strin
 func chargeParam(err error) error {
 	var pe *polypay.Error
 	if errors.As(err, &pe) && pe.Param != "" && !strings.HasPrefix(pe.Param, "charge[") {
-		pe.Param = "charge[" + pe.Param + "]"
+		pe.Param = polypay.NestParam("charge", pe.Param)
 	}
 	return err
 }

@@ -81,9 +81,9 @@ func (s *Service) storeRedEnvelope(ctx context.Context, r *store.RedEnvelopeRow,
 		}
 		return tx.InsertRedEnvelope(ctx, r, tx.Now()+transferQueryAfter(0))
 	})
-	if store.IsUniqueViolation(err) {
+	if again, ok := retryOnce(ctx); ok && store.IsUniqueViolation(err) {
 		// A concurrent request with the same order_no stored first.
-		return s.storeRedEnvelope(ctx, r, hook)
+		return s.storeRedEnvelope(again, r, hook)
 	}
 	return out, existing, err
 }

@@ -126,9 +126,9 @@ func (s *Service) storeTransfer(ctx context.Context, t *store.TransferRow, hook 
 		}
 		return tx.InsertTransfer(ctx, t, tx.Now()+transferQueryAfter(0))
 	})
-	if store.IsUniqueViolation(err) {
+	if again, ok := retryOnce(ctx); ok && store.IsUniqueViolation(err) {
 		// A concurrent request with the same order_no stored first.
-		return s.storeTransfer(ctx, t, hook)
+		return s.storeTransfer(again, t, hook)
 	}
 	return out, existing, err
 }
@@ -384,6 +384,7 @@ func checkCursor(ctx context.Context, tx Tx, table string, who Caller, p store.P
 // CancelTransfer cancels a transfer still scheduled (waiting for
 // approval); anything already sent cannot be called back.
 func (s *Service) CancelTransfer(ctx context.Context, who Caller, id string, hook Hook) (any, error) {
+	queued := 0
 	err := s.write(ctx, func(tx Tx) error {
 		t, err := tx.GetTransfer(ctx, who.App.ID, who.Live, id)
 		if err != nil {
@@ -401,9 +402,10 @@ func (s *Service) CancelTransfer(ctx context.Context, who Caller, id string, hoo
 		if err := tx.UpdateTransfer(ctx, t); err != nil {
 			return err
 		}
-		_, err = s.endWithdrawal(ctx, tx, &t.Transfer)
+		queued, err = s.endWithdrawal(ctx, tx, &t.Transfer)
 		return err
 	})
+	s.kick(queued)
 	if err != nil {
 		return nil, err
 	}

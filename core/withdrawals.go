@@ -75,8 +75,8 @@ func (s *Service) CreateWithdrawal(ctx context.Context, who Caller, p Withdrawal
 		out = wire.FromWithdrawal(&w.Withdrawal)
 		return runHook(hook, tx, out)
 	})
-	if store.IsUniqueViolation(err) {
-		return s.CreateWithdrawal(ctx, who, p, hook)
+	if again, ok := retryOnce(ctx); ok && store.IsUniqueViolation(err) {
+		return s.CreateWithdrawal(again, who, p, hook)
 	}
 	return out, err
 }
@@ -176,7 +176,7 @@ func (s *Service) ConfirmWithdrawal(ctx context.Context, who Caller, id string, 
 		case polypay.WithdrawalPending:
 			return nil
 		case polypay.WithdrawalCreated:
-			w.Status = polypay.WithdrawalPending
+			w.Status, w.TimeConfirmed = polypay.WithdrawalPending, tx.Now()
 			ok, err := tx.MoveWithdrawal(ctx, w, polypay.WithdrawalCreated)
 			if err == nil && !ok {
 				err = polypay.ParamError("status", "提现 %s 的状态已改变，请重新查询", id)
@@ -227,19 +227,32 @@ func (s *Service) sendWithdrawal(ctx context.Context, who Caller, w *store.Withd
 
 // failUnsent fails a confirmed withdrawal whose transfer cannot be made
 // (err is a parameter or not-found error), giving the amount back; any
-// other error is returned for the poller to try again.
+// other error is returned for the poller to try again. A transfer made
+// by an earlier attempt (a crash before it was recorded here) is linked
+// instead: that one is on its way, and its outcome ends the withdrawal.
 func (s *Service) failUnsent(ctx context.Context, w *store.WithdrawalRow, err error) error {
 	if code := polypay.ErrorCode(err); code != polypay.EInvalid && code != polypay.ENotFound {
 		return err
 	}
 	queued := 0
 	werr := s.write(ctx, func(tx Tx) error {
+		queued = 0
 		cur, gerr := tx.GetWithdrawal(ctx, w.AppID, w.Livemode, w.ID)
 		if gerr != nil || cur.Status != polypay.WithdrawalPending || cur.TransferID != "" {
 			return gerr
 		}
+		t, gerr := tx.TransferByOrderNo(ctx, cur.AppID, cur.Livemode, cur.Channel, cur.TransferOrderNo)
+		if gerr != nil {
+			return gerr
+		}
+		if t != nil {
+			cur.TransferID = t.ID
+			_, gerr = tx.MoveWithdrawal(ctx, cur, polypay.WithdrawalPending)
+			return gerr
+		}
 		cur.Status, cur.FailureMsg = polypay.WithdrawalFailed, err.Error()
-		if rerr := s.releaseWithdrawal(ctx, tx, cur, polypay.WithdrawalPending); rerr != nil {
+		moved, rerr := s.releaseWithdrawal(ctx, tx, cur, polypay.WithdrawalPending)
+		if rerr != nil || !moved {
 			return rerr
 		}
 		var eerr error
@@ -266,7 +279,11 @@ func (s *Service) CancelWithdrawal(ctx context.Context, who Caller, id string, h
 			return nil
 		case polypay.WithdrawalCreated:
 			w.Status, w.TimeCanceled = polypay.WithdrawalCanceled, tx.Now()
-			return s.releaseWithdrawal(ctx, tx, w, polypay.WithdrawalCreated)
+			moved, err := s.releaseWithdrawal(ctx, tx, w, polypay.WithdrawalCreated)
+			if err == nil && !moved {
+				err = polypay.ParamError("status", "提现 %s 的状态已改变，请重新查询", id)
+			}
+			return err
 		}
 		return polypay.ParamError("status", "提现 %s 的状态是 %s，只有 created 的提现可以取消", id, w.Status)
 	})
@@ -278,16 +295,18 @@ func (s *Service) CancelWithdrawal(ctx context.Context, who Caller, id string, h
 
 // releaseWithdrawal moves w (now canceled or failed) out of `from` and
 // gives its amount back, with its postings.
-func (s *Service) releaseWithdrawal(ctx context.Context, tx Tx, w *store.WithdrawalRow, from polypay.WithdrawalStatus) error {
+// It reports whether w moved (false: another transaction moved it first,
+// and nothing was given back here).
+func (s *Service) releaseWithdrawal(ctx context.Context, tx Tx, w *store.WithdrawalRow, from polypay.WithdrawalStatus) (bool, error) {
 	ok, err := tx.MoveWithdrawal(ctx, w, from)
 	if err != nil || !ok {
-		return err
+		return false, err
 	}
 	who := Caller{App: &polypay.App{ID: w.AppID}, Live: w.Livemode}
 	if _, err := moveBalance(ctx, tx, who, w.User, w.Amount, polypay.BalanceTxnWdRevoke, w.ID, w.Description, "amount"); err != nil {
-		return err
+		return false, err
 	}
-	return tx.Post(ctx, ledger.WithdrawalReleased(&w.Withdrawal))
+	return true, tx.Post(ctx, ledger.WithdrawalReleased(&w.Withdrawal))
 }
 
 // endWithdrawal ends the withdrawal a decided transfer pays out, in the
@@ -296,7 +315,7 @@ func (s *Service) releaseWithdrawal(ctx context.Context, tx Tx, w *store.Withdra
 // withdrawal's, or a withdrawal already ended, changes nothing.
 func (s *Service) endWithdrawal(ctx context.Context, tx Tx, t *polypay.Transfer) (int, error) {
 	w, err := tx.WithdrawalByTransfer(ctx, t.AppID, t.Livemode, t.Channel, t.OrderNo)
-	if err != nil || w == nil || (w.Status != polypay.WithdrawalPending && w.Status != polypay.WithdrawalCreated) {
+	if err != nil || w == nil || w.Status != polypay.WithdrawalPending || (w.TransferID != "" && w.TransferID != t.ID) {
 		return 0, err
 	}
 	from := w.Status
@@ -315,7 +334,7 @@ func (s *Service) endWithdrawal(ctx context.Context, tx Tx, t *polypay.Transfer)
 		if t.Status == polypay.TransferCanceled {
 			w.FailureMsg = "付款已取消"
 		}
-		if err := s.releaseWithdrawal(ctx, tx, w, from); err != nil {
+		if moved, err := s.releaseWithdrawal(ctx, tx, w, from); err != nil || !moved {
 			return 0, err
 		}
 	}
@@ -368,8 +387,8 @@ func (s *Service) ListWithdrawals(ctx context.Context, who Caller, url, user, st
 	return list, err
 }
 
-// WithdrawalSendAfter is how long a confirmed withdrawal may be without
-// its transfer before the poller creates it: a node that died between the
+// WithdrawalSendAfter is how long (seconds after its confirmation) a
+// withdrawal may be without its transfer before the poller creates it: a node that died between the
 // confirmation and the transfer leaves it so, and the merchant may not
 // confirm again.
 const WithdrawalSendAfter = 60

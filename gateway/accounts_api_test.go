@@ -84,6 +84,27 @@ func TestAccountFlow(t *testing.T) {
 		if fmt.Sprint(got) != "[transfer -300→700 balance_bonus 1000→1000]" {
 			t.Fatalf("alice's balance transactions: %v", got)
 		}
+		// The same bonus asked 8 times at once under one Idempotency-Key
+		// is given once, and every answer is it.
+		var wg sync.WaitGroup
+		answers := make([]*resp, 8)
+		for i := range answers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				answers[i] = e.do("POST", e.acct("/balance_bonuses"), e.sk(), map[string]any{"user": "alice", "amount": 50,
+					"order_no": "BONUSKEY1"}, "Idempotency-Key", "bonus-key-1")
+			}()
+		}
+		wg.Wait()
+		for _, a := range answers {
+			if a.Status != 200 || a.str("id") != answers[0].str("id") {
+				t.Fatalf("concurrent bonus under one key: %d %s", a.Status, a.Body)
+			}
+		}
+		if bal := e.balanceOf(t, "alice"); bal != 750 {
+			t.Fatalf("alice has %d after one more bonus of 50, want 750", bal)
+		}
 		rc.awaitEvent(t, bonus.str("id"), "balance.bonus.succeeded")
 		rc.awaitEvent(t, tr.str("id"), "balance.transfer.succeeded")
 		checkLedger(t, e)
@@ -225,7 +246,27 @@ func TestRecharge(t *testing.T) {
 		for _, r := range refusals {
 			refused(t, r.name, r.r, 400, r.param)
 		}
-		if l := ok(t, "list", e.do("GET", e.acct("/recharges?user=alice"), e.sk(), nil)); len(ids(l)) != 1 {
+		// A payment code paid at once: the payment is recorded while the
+		// charge is created, and credits the recharge then.
+		scan := e.rechargeBody("RC000010", "alice", 500, 0, 0)
+		scan["charge"].(map[string]any)["channel"] = "alipay_scan"
+		scan["charge"].(map[string]any)["extra"] = map[string]any{"scan_code": "281234567890123456", "terminal_id": "T001"}
+		sr := ok(t, "scan recharge", e.do("POST", e.acct("/recharges"), e.sk(), scan))
+		if sr.JSON["succeeded"] != true {
+			t.Fatalf("a recharge paid at once: %s", sr.Body)
+		}
+		if bal := e.balanceOf(t, "alice"); bal != 1090+500 {
+			t.Fatalf("balance after a scan recharge: %d, want 1590", bal)
+		}
+		// A charge refused before it was stored leaves no recharge behind:
+		// the order_no may be used again with corrected parameters.
+		ok(t, "corrected", e.do("POST", e.acct("/recharges"), e.sk(), e.rechargeBody("RC000004", "alice", 100, 0, 0)))
+		// One stored and closed (a declined code) spends its order_no, as
+		// for any charge.
+		noCode := e.rechargeBody("RC000011", "alice", 100, 0, 0)
+		noCode["charge"].(map[string]any)["channel"] = "alipay_scan"
+		refused(t, "scan without a code", e.do("POST", e.acct("/recharges"), e.sk(), noCode), 400, "charge[extra][scan_code]")
+		if l := ok(t, "list", e.do("GET", e.acct("/recharges?user=alice"), e.sk(), nil)); len(ids(l)) != 3 {
 			t.Fatalf("recharges listed: %s", l.Body)
 		}
 		checkLedger(t, e)

@@ -57,7 +57,11 @@ type BalanceMoveRecord struct {
 	Transfer   *polypay.BalanceTransfer
 	Recharge   *polypay.Recharge
 	Withdrawal *polypay.Withdrawal
-	Entries    []Entry
+	// A recharge's charge: its status ("" when it has none) and what it
+	// captured.
+	ChargeStatus   string
+	ChargeCaptured int64
+	Entries        []Entry
 }
 
 // UserRecord is a user's available balance.
@@ -377,6 +381,9 @@ func (c *checker) balanceMove(r BalanceMoveRecord) error {
 		want := RechargeCredited(r.Recharge)
 		if !r.Recharge.Succeeded {
 			want.Lines = nil
+		} else if r.ChargeStatus != string(polypay.ChargePaid) || r.ChargeCaptured != r.Recharge.Amount {
+			c.add("recharge", r.Recharge.ID, "credited, but its charge %q is %q and captured %d of %d",
+				r.Recharge.ChargeID, r.ChargeStatus, r.ChargeCaptured, r.Recharge.Amount)
 		}
 		c.agree("recharge", r.Recharge.ID, want, r.Entries)
 		return nil

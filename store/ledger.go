@@ -284,14 +284,18 @@ func (tx *Tx) LedgerBalanceMoves(ctx context.Context, refTypes []string, fn func
 	if err != nil {
 		return err
 	}
-	q = `SELECT r.id, r.app_id, r.livemode, r.user_id, r.amount, r.user_fee, r.succeeded, ` + entryCols + `
+	q = `SELECT r.id, r.app_id, r.livemode, r.user_id, r.amount, r.user_fee, r.succeeded, r.charge_id,
+ COALESCE((SELECT c.status FROM charges c WHERE c.id=r.charge_id), ''),
+ COALESCE((SELECT c.amount_captured FROM charges c WHERE c.id=r.charge_id), 0), ` + entryCols + `
  FROM recharges r` + entryJoin("r.id", refTypes) + ` ORDER BY r.id`
 	err = eachRecord(ctx, tx, q, strArgs(refTypes), func(rows *sql.Rows, e *entryRow) (string, ledger.BalanceMoveRecord, error) {
 		r := &polypay.Recharge{}
+		rec := ledger.BalanceMoveRecord{Recharge: r}
 		var live, ok int
-		err := rows.Scan(append([]any{&r.ID, &r.AppID, &live, &r.User, &r.Amount, &r.UserFee, &ok}, e.dest()...)...)
+		err := rows.Scan(append([]any{&r.ID, &r.AppID, &live, &r.User, &r.Amount, &r.UserFee, &ok, &r.ChargeID,
+			&rec.ChargeStatus, &rec.ChargeCaptured}, e.dest()...)...)
 		r.Livemode, r.Succeeded = live == 1, ok == 1
-		return r.ID, ledger.BalanceMoveRecord{Recharge: r}, err
+		return r.ID, rec, err
 	}, func(r ledger.BalanceMoveRecord, es []ledger.Entry) error {
 		r.Entries = es
 		return fn(r)

@@ -34,6 +34,12 @@ func (tx *Tx) InsertRecharge(ctx context.Context, r *polypay.Recharge) error {
 	return err
 }
 
+// DeleteUnlinkedRecharge removes a recharge that never got its charge.
+func (tx *Tx) DeleteUnlinkedRecharge(ctx context.Context, id string) error {
+	_, err := tx.exec(ctx, `DELETE FROM recharges WHERE id=? AND charge_id='' AND succeeded=0`, id)
+	return err
+}
+
 // SetRechargeCharge records the charge a recharge is paid by.
 func (tx *Tx) SetRechargeCharge(ctx context.Context, id, chargeID string) error {
 	_, err := tx.exec(ctx, `UPDATE recharges SET charge_id=? WHERE id=?`, chargeID, id)

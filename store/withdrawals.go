@@ -81,7 +81,8 @@ type WithdrawalRow struct {
 }
 
 const withdrawalCols = `id, app_id, livemode, user_id, amount, user_fee, channel, order_no, settle_account, transfer_order_no,
- transfer_id, status, description, metadata, failure_msg, balance_transaction, params_hash, created, time_succeeded, time_canceled`
+ transfer_id, status, description, metadata, failure_msg, balance_transaction, params_hash, created, time_confirmed,
+ time_succeeded, time_canceled`
 
 func scanWithdrawal(s scanner) (*WithdrawalRow, error) {
 	var w WithdrawalRow
@@ -89,7 +90,7 @@ func scanWithdrawal(s scanner) (*WithdrawalRow, error) {
 	var status, meta string
 	err := s.Scan(&w.ID, &w.AppID, &live, &w.User, &w.Amount, &w.UserFee, &w.Channel, &w.OrderNo, &w.SettleAccount,
 		&w.TransferOrderNo, &w.TransferID, &status, &w.Description, &meta, &w.FailureMsg, &w.BalanceTransaction,
-		&w.ParamsHash, &w.Created, &w.TimeSucceeded, &w.TimeCanceled)
+		&w.ParamsHash, &w.Created, &w.TimeConfirmed, &w.TimeSucceeded, &w.TimeCanceled)
 	if err != nil {
 		return nil, err
 	}
@@ -100,19 +101,23 @@ func scanWithdrawal(s scanner) (*WithdrawalRow, error) {
 // InsertWithdrawal stores a withdrawal; a used order_no fails with a
 // unique violation.
 func (tx *Tx) InsertWithdrawal(ctx context.Context, w *WithdrawalRow) error {
-	_, err := tx.exec(ctx, `INSERT INTO withdrawals (`+withdrawalCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := tx.exec(ctx, `INSERT INTO withdrawals (`+withdrawalCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		w.ID, w.AppID, b2i(w.Livemode), w.User, w.Amount, w.UserFee, w.Channel, w.OrderNo, w.SettleAccount,
 		w.TransferOrderNo, w.TransferID, string(w.Status), w.Description, string(w.Metadata), w.FailureMsg,
-		w.BalanceTransaction, w.ParamsHash, w.Created, w.TimeSucceeded, w.TimeCanceled)
+		w.BalanceTransaction, w.ParamsHash, w.Created, w.TimeConfirmed, w.TimeSucceeded, w.TimeCanceled)
 	return err
 }
 
 // MoveWithdrawal changes a withdrawal's status from `from` to w.Status with
 // its other mutable fields; ok is false, and nothing changes, when it is
-// no longer in `from` (another request or the poller moved it first).
+// no longer in `from` (another request or the poller moved it first). A
+// transfer id once recorded is never replaced, and a withdrawal whose
+// transfer another transaction recorded meanwhile cannot be failed as
+// unsent (failing it with an empty w.TransferID matches nothing then).
 func (tx *Tx) MoveWithdrawal(ctx context.Context, w *WithdrawalRow, from polypay.WithdrawalStatus) (bool, error) {
-	res, err := tx.exec(ctx, `UPDATE withdrawals SET status=?, transfer_id=?, failure_msg=?, time_succeeded=?, time_canceled=?
- WHERE id=? AND status=?`, string(w.Status), w.TransferID, w.FailureMsg, w.TimeSucceeded, w.TimeCanceled, w.ID, string(from))
+	res, err := tx.exec(ctx, `UPDATE withdrawals SET status=?, transfer_id=?, failure_msg=?, time_confirmed=?, time_succeeded=?,
+ time_canceled=? WHERE id=? AND status=? AND (transfer_id = '' OR transfer_id = ?)`, string(w.Status), w.TransferID,
+		w.FailureMsg, w.TimeConfirmed, w.TimeSucceeded, w.TimeCanceled, w.ID, string(from), w.TransferID)
 	if err != nil {
 		return false, err
 	}
@@ -163,11 +168,11 @@ func (tx *Tx) ListWithdrawals(ctx context.Context, appID string, live bool, user
 	return listPage(ctx, tx, withdrawalCols, "withdrawals", where, args, p, scanWithdrawal)
 }
 
-// UnsentWithdrawals returns confirmed withdrawals made before createdBefore
-// that have no transfer yet.
-func (tx *Tx) UnsentWithdrawals(ctx context.Context, createdBefore int64, limit int) ([]*WithdrawalRow, error) {
+// UnsentWithdrawals returns withdrawals confirmed before confirmedBefore
+// that have no transfer yet, longest waiting first.
+func (tx *Tx) UnsentWithdrawals(ctx context.Context, confirmedBefore int64, limit int) ([]*WithdrawalRow, error) {
 	rows, err := tx.query(ctx, `SELECT `+withdrawalCols+` FROM withdrawals WHERE status = 'pending' AND transfer_id = ''
- AND created < ? ORDER BY created LIMIT ?`, createdBefore, limit)
+ AND time_confirmed < ? ORDER BY time_confirmed LIMIT ?`, confirmedBefore, limit)
 	if err != nil {
 		return nil, err
 	}

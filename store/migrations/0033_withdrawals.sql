@@ -39,9 +39,11 @@ CREATE TABLE withdrawals (
     balance_transaction TEXT NOT NULL,
     params_hash         TEXT NOT NULL,
     created             BIGINT NOT NULL,
+    time_confirmed      BIGINT NOT NULL DEFAULT 0,
     time_succeeded      BIGINT NOT NULL DEFAULT 0,
     time_canceled       BIGINT NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX withdrawals_order_no ON withdrawals (app_id, livemode, order_no);
 CREATE UNIQUE INDEX withdrawals_transfer ON withdrawals (app_id, livemode, channel, transfer_order_no);
 CREATE INDEX withdrawals_created ON withdrawals (app_id, livemode, created);
+CREATE INDEX withdrawals_unsent ON withdrawals (status, time_confirmed);
