@@ -169,8 +169,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who core.Cal
 	if len(key) > 255 {
 		return polypay.ParamError("Idempotency-Key", "Idempotency-Key 不能超过 255 个字符")
 	}
-	sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\n"), raw...))
-	hash := hex.EncodeToString(sum[:])
+	hash := s.requestHash(append([]byte(r.Method+" "+r.URL.Path+"\n"), raw...))
 	replay := func() (bool, error) {
 		var rec *store.IdemRecord
 		if err := s.DB.Read(r.Context(), func(tx *store.Tx) error {
@@ -610,4 +609,15 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply.WriteResponse(w)
+}
+
+// requestHash is the digest an Idempotency-Key's request is remembered
+// by: keyed with the master key when the node has one, because bodies may
+// carry a payee's card number (transfers, settle accounts).
+func (s *Server) requestHash(b []byte) string {
+	if s.Svc != nil && s.Svc.Box != nil {
+		return s.Svc.Box.MAC("idempotency", b)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -111,7 +111,7 @@ func (s *Service) newBatch(who Caller, p BatchTransferParams, pay polypay.Payout
 		return nil, nil, polypay.ParamError("amount", "amount %d 与 recipients 的金额之和 %d 不等", p.Amount, sum)
 	}
 	now := s.now()
-	b := &store.BatchTransferRow{ParamsHash: hashJSON(p)}
+	b := &store.BatchTransferRow{ParamsHash: s.secretHash("batch_transfer", p)}
 	b.BatchTransfer = polypay.BatchTransfer{ID: newBatchID(now), AppID: who.App.ID, Livemode: who.Live, BatchNo: p.BatchNo,
 		Channel: p.Channel, Type: p.Type, Amount: p.Amount, Currency: p.Currency, Description: p.Description,
 		Metadata: p.Metadata, Status: polypay.BatchPending, Created: now.Unix(), CreatedBy: "api"}

@@ -120,6 +120,16 @@ func (s *Service) NotifyURL(family, appID string, live bool) string {
 	return s.BaseURL + "/notify/" + family + "/" + appID + "/" + mode
 }
 
+// secretHash is hashJSON keyed with the master key when the node has one:
+// for parameters that may carry a card number (a transfer's extra).
+func (s *Service) secretHash(name string, v any) string {
+	if s.Box == nil {
+		return hashJSON(v)
+	}
+	b, _ := json.Marshal(v)
+	return s.Box.MAC(name, b)[:32]
+}
+
 func hashJSON(v any) string {
 	b, _ := json.Marshal(v)
 	h := sha256.Sum256(b)

@@ -90,7 +90,7 @@ func (s *Service) CreateTransfer(ctx context.Context, who Caller, p TransferPara
 
 // newTransfer is the pending transfer p asks for, not yet stored.
 func (s *Service) newTransfer(who Caller, p TransferParams) *store.TransferRow {
-	t := &store.TransferRow{ParamsHash: hashJSON(p)}
+	t := &store.TransferRow{ParamsHash: s.secretHash("transfer", p)}
 	t.Transfer = polypay.Transfer{ID: polypay.NewID("tr_"), AppID: who.App.ID, Livemode: who.Live, Channel: p.Channel,
 		OrderNo: p.OrderNo, Type: p.Type, Amount: p.Amount, Currency: p.Currency, Recipient: p.Recipient,
 		Description: p.Description, Extra: p.Extra, Metadata: p.Metadata, Status: polypay.TransferPending,

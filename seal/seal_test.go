@@ -2,6 +2,8 @@ package seal
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -57,5 +59,32 @@ func TestLoadMasterKeyCreatesOnce(t *testing.T) {
 	}
 	if _, err := LoadMasterKey(t.TempDir(), false); err == nil {
 		t.Fatal("missing key without create: no error")
+	}
+}
+
+// TestMAC: a MAC is stable for one key and name, differs across names and
+// keys, and is not the unkeyed SHA-256 a copied database could test
+// guesses against.
+func TestMAC(t *testing.T) {
+	k1, k2 := make([]byte, 32), make([]byte, 32)
+	k2[0] = 1
+	b1, _ := New(k1)
+	b2, _ := New(k2)
+	data := []byte(`{"card_number":"6216261000000000018"}`)
+	sum := sha256.Sum256(data)
+	tests := []struct {
+		name      string
+		a, b      string
+		wantEqual bool
+	}{
+		{"Stable", b1.MAC("x", data), b1.MAC("x", data), true},
+		{"OtherName", b1.MAC("x", data), b1.MAC("y", data), false},
+		{"OtherKey", b1.MAC("x", data), b2.MAC("x", data), false},
+		{"NotUnkeyed", b1.MAC("x", data), hex.EncodeToString(sum[:]), false},
+	}
+	for _, tc := range tests {
+		if (tc.a == tc.b) != tc.wantEqual {
+			t.Errorf("%s: %s vs %s", tc.name, tc.a, tc.b)
+		}
 	}
 }
