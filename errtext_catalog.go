@@ -326,6 +326,7 @@ var catalogEN = map[string]string{
 	"withdrawals 须有 1 到 %d 项":              "withdrawals must have 1 to %d items",
 	"withdrawals[%d] 为空、过长或重复":             "withdrawals[%d] is empty, too long or repeated",
 	"订单号 %s 已被充值 %s 使用":                    "order_no %s is used by recharge %s",
+	"充值暂不支持付款码渠道 %s":                       "recharges do not take payment-code channels such as %s yet",
 	// Payouts: the connectors' checks (channel/alipay, channel/wechatpay).
 	"支付宝企业付款金额须为 %d 到 %d 分":                                                 "an Alipay payout's amount must be %d to %d fen",
 	"支付宝企业付款的 order_no 须为 1 到 64 位字母或数字":                                    "an Alipay payout's order_no must be 1 to 64 letters or digits",

@@ -39,6 +39,12 @@ func (s *Service) CreateRecharge(ctx context.Context, who Caller, p RechargePara
 	if p.Charge.Currency != polypay.BalanceCurrency {
 		return nil, polypay.ParamError("charge[currency]", "充值只支持 cny")
 	}
+	if isScan(p.Charge.Channel) {
+		// A payment code's charge may be reversed at the channel after its
+		// outcome was in doubt; taking back a balance already credited (and
+		// perhaps spent) is not built, so recharges do not use them.
+		return nil, polypay.ParamError("charge[channel]", "充值暂不支持付款码渠道 %s", p.Charge.Channel)
+	}
 	if p.Charge.Channel == BalanceChannel {
 		// A balance paying a balance would be a transfer under another name.
 		return nil, polypay.ParamError("charge[channel]", "充值不能使用 balance 渠道")
