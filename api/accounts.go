@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -18,19 +19,19 @@ import (
 func (s *Server) accountRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /v1/apps/{app}/users", s.authed(s.inApp(s.createUser)))
 	m.HandleFunc("GET /v1/apps/{app}/users", s.authed(s.inApp(s.listUsers)))
-	m.HandleFunc("GET /v1/apps/{app}/users/{user}", s.authed(s.inApp(s.getUser)))
+	m.HandleFunc("GET /v1/apps/{app}/users/{user}", s.authed(s.inApp(s.getBy("user", s.Svc.GetUser))))
 	m.HandleFunc("PUT /v1/apps/{app}/users/{user}", s.authed(s.inApp(s.updateUser)))
 	m.HandleFunc("POST /v1/apps/{app}/balance_bonuses", s.authed(s.inApp(s.createBonus)))
 	m.HandleFunc("GET /v1/apps/{app}/balance_bonuses", s.authed(s.inApp(s.listBonuses)))
-	m.HandleFunc("GET /v1/apps/{app}/balance_bonuses/{id}", s.authed(s.inApp(s.getBonus)))
+	m.HandleFunc("GET /v1/apps/{app}/balance_bonuses/{id}", s.authed(s.inApp(s.getBy("id", s.Svc.GetBonus))))
 	m.HandleFunc("POST /v1/apps/{app}/balance_transfers", s.authed(s.inApp(s.createBalanceTransfer)))
 	m.HandleFunc("GET /v1/apps/{app}/balance_transfers", s.authed(s.inApp(s.listBalanceTransfers)))
-	m.HandleFunc("GET /v1/apps/{app}/balance_transfers/{id}", s.authed(s.inApp(s.getBalanceTransfer)))
+	m.HandleFunc("GET /v1/apps/{app}/balance_transfers/{id}", s.authed(s.inApp(s.getBy("id", s.Svc.GetBalanceTransfer))))
 	m.HandleFunc("GET /v1/apps/{app}/balance_transactions", s.authed(s.inApp(s.listBalanceTxns)))
-	m.HandleFunc("GET /v1/apps/{app}/balance_transactions/{id}", s.authed(s.inApp(s.getBalanceTxn)))
+	m.HandleFunc("GET /v1/apps/{app}/balance_transactions/{id}", s.authed(s.inApp(s.getBy("id", s.Svc.GetBalanceTxn))))
 	m.HandleFunc("POST /v1/apps/{app}/recharges", s.authed(s.inApp(s.createRecharge)))
 	m.HandleFunc("GET /v1/apps/{app}/recharges", s.authed(s.inApp(s.listRecharges)))
-	m.HandleFunc("GET /v1/apps/{app}/recharges/{id}", s.authed(s.inApp(s.getRecharge)))
+	m.HandleFunc("GET /v1/apps/{app}/recharges/{id}", s.authed(s.inApp(s.getBy("id", s.Svc.GetRecharge))))
 }
 
 // inApp refuses a path naming another app than the key's (404 naming app).
@@ -40,6 +41,17 @@ func (s *Server) inApp(h authedHandler) authedHandler {
 			return err
 		}
 		return h(w, r, who, raw)
+	}
+}
+
+// getBy answers GET of one object whose id is the path value key.
+func (s *Server) getBy(key string, get func(context.Context, core.Caller, string) (any, error)) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+		if _, err := parseQuery(r); err != nil {
+			return err
+		}
+		out, err := get(r.Context(), who, r.PathValue(key))
+		return s.answer(w, r, out, err)
 	}
 }
 
@@ -142,14 +154,6 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, who core.Cal
 	})
 }
 
-func (s *Server) getUser(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
-	out, err := s.Svc.GetUser(r.Context(), who, r.PathValue("user"))
-	return s.answer(w, r, out, err)
-}
-
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
 	return s.pagedQuery(w, r, who, nil, func(_ query, p store.Page) (wire.List, error) {
 		return s.Svc.ListUsers(r.Context(), who, r.URL.Path, p)
@@ -188,14 +192,6 @@ func (s *Server) createBonus(w http.ResponseWriter, r *http.Request, who core.Ca
 		return err
 	}
 	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) { return s.Svc.CreateBonus(r.Context(), who, p, h) })
-}
-
-func (s *Server) getBonus(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
-	out, err := s.Svc.GetBonus(r.Context(), who, r.PathValue("id"))
-	return s.answer(w, r, out, err)
 }
 
 func (s *Server) listBonuses(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
@@ -248,14 +244,6 @@ func (s *Server) createBalanceTransfer(w http.ResponseWriter, r *http.Request, w
 	})
 }
 
-func (s *Server) getBalanceTransfer(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
-	out, err := s.Svc.GetBalanceTransfer(r.Context(), who, r.PathValue("id"))
-	return s.answer(w, r, out, err)
-}
-
 func (s *Server) listBalanceTransfers(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
 	return s.pagedQuery(w, r, who, []string{"user"}, func(q query, p store.Page) (wire.List, error) {
 		return s.Svc.ListBalanceTransfers(r.Context(), who, r.URL.Path, q.v.Get("user"), p)
@@ -263,14 +251,6 @@ func (s *Server) listBalanceTransfers(w http.ResponseWriter, r *http.Request, wh
 }
 
 // --- Balance transactions.
-
-func (s *Server) getBalanceTxn(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
-	out, err := s.Svc.GetBalanceTxn(r.Context(), who, r.PathValue("id"))
-	return s.answer(w, r, out, err)
-}
 
 func (s *Server) listBalanceTxns(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
 	return s.pagedQuery(w, r, who, []string{"user"}, func(q query, p store.Page) (wire.List, error) {
@@ -375,14 +355,6 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request, who core
 		return err
 	}
 	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) { return s.Svc.CreateRecharge(r.Context(), who, p, h) })
-}
-
-func (s *Server) getRecharge(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
-	out, err := s.Svc.GetRecharge(r.Context(), who, r.PathValue("id"))
-	return s.answer(w, r, out, err)
 }
 
 func (s *Server) listRecharges(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {

@@ -19,11 +19,11 @@ func (s *Server) withdrawalRoutes(m *http.ServeMux) {
 	m.HandleFunc("DELETE /v1/apps/{app}/users/{user}/settle_accounts/{id}", s.authed(s.inApp(s.deleteSettleAccount)))
 	m.HandleFunc("POST /v1/apps/{app}/withdrawals", s.authed(s.inApp(s.createWithdrawal)))
 	m.HandleFunc("GET /v1/apps/{app}/withdrawals", s.authed(s.inApp(s.listWithdrawals)))
-	m.HandleFunc("GET /v1/apps/{app}/withdrawals/{id}", s.authed(s.inApp(s.getWithdrawal)))
+	m.HandleFunc("GET /v1/apps/{app}/withdrawals/{id}", s.authed(s.inApp(s.getBy("id", s.Svc.GetWithdrawal))))
 	m.HandleFunc("PUT /v1/apps/{app}/withdrawals/{id}", s.authed(s.inApp(s.updateWithdrawal)))
 	m.HandleFunc("POST /v1/apps/{app}/batch_withdrawals", s.authed(s.inApp(s.createBatchWithdrawal)))
 	m.HandleFunc("GET /v1/apps/{app}/batch_withdrawals", s.authed(s.inApp(s.listBatchWithdrawals)))
-	m.HandleFunc("GET /v1/apps/{app}/batch_withdrawals/{id}", s.authed(s.inApp(s.getBatchWithdrawal)))
+	m.HandleFunc("GET /v1/apps/{app}/batch_withdrawals/{id}", s.authed(s.inApp(s.getBy("id", s.Svc.GetBatchWithdrawal))))
 }
 
 func parseSettleAccountParams(raw []byte) (core.SettleAccountParams, error) {
@@ -158,14 +158,6 @@ func (s *Server) createWithdrawal(w http.ResponseWriter, r *http.Request, who co
 	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) { return s.Svc.CreateWithdrawal(r.Context(), who, p, h) })
 }
 
-func (s *Server) getWithdrawal(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
-	out, err := s.Svc.GetWithdrawal(r.Context(), who, r.PathValue("id"))
-	return s.answer(w, r, out, err)
-}
-
 // updateWithdrawal: {"status":"pending"} confirms, {"status":"canceled"}
 // cancels.
 func (s *Server) updateWithdrawal(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
@@ -244,14 +236,6 @@ func (s *Server) createBatchWithdrawal(w http.ResponseWriter, r *http.Request, w
 	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) {
 		return s.Svc.CreateBatchWithdrawal(r.Context(), who, ids, status, h)
 	})
-}
-
-func (s *Server) getBatchWithdrawal(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
-	out, err := s.Svc.GetBatchWithdrawal(r.Context(), who, r.PathValue("id"))
-	return s.answer(w, r, out, err)
 }
 
 func (s *Server) listBatchWithdrawals(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {

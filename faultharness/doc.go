@@ -13,7 +13,10 @@
 // Users recharge their balance through charges the simulators take
 // (recharges_test.go): a recharge is credited exactly when the channel
 // kept its charge's payment, once, and each user's available_balance is
-// the sum of their credited recharges (amount - user_fee + bonus).
+// the sum of their credited recharges (amount - user_fee + bonus), less
+// the balance charges they paid plus those charges' refunds
+// (balance_test.go): a balance charge is held only paid, once per
+// order_no, and no balance ever goes below zero.
 //
 //	go test -tags faultharness -run TestFaultHarness -timeout 30m ./faultharness -args -duration 10m
 //	go test -tags faultharness -run TestFaultHarness ./faultharness   # short: 60 s, about 5 crashes

@@ -430,6 +430,8 @@ func (h *harness) run() {
 					h.payoutFlow()
 				case x < payoutShare+rechargeShare:
 					h.rechargeFlow()
+				case x < payoutShare+rechargeShare+balanceShare:
+					h.balanceFlow()
 				default:
 					h.flow()
 				}
@@ -872,6 +874,9 @@ func (h *harness) check() {
 		}
 	}
 	for id, row := range s.charges {
+		if isBalance(row.c) {
+			continue // no channel's books: balance_test.go checks them
+		}
 		if polypayPaid(row.c) {
 			ppPaid++
 			ppPaidAmt += row.c.Amount
@@ -892,11 +897,16 @@ func (h *harness) check() {
 		var sum int64
 		for _, r := range row.refunds {
 			refundByNo[r.OrderNo] = r
+			if r.Status == polypay.RefundSucceeded {
+				sum += r.Amount
+			}
+			if isBalance(row.c) {
+				continue // refunded to the user's balance, no channel's: balance_test.go
+			}
 			switch r.Status {
 			case polypay.RefundSucceeded:
 				ppRefunds++
 				ppRefundAmt += r.Amount
-				sum += r.Amount
 			case polypay.RefundPending:
 				ppPending++
 			case polypay.RefundFailed:
@@ -958,7 +968,7 @@ func (h *harness) check() {
 		}
 	}
 	for _, row := range s.charges {
-		if polypayPaid(row.c) {
+		if polypayPaid(row.c) && !isBalance(row.c) {
 			ppNet[row.c.Channel] += row.c.Amount - row.c.AmountRefunded
 		}
 	}
@@ -1064,6 +1074,7 @@ func (h *harness) check() {
 		h.counted("reversals refused"), h.counted("api retries"))
 	fmt.Fprintln(&b, h.payoutLoad())
 	fmt.Fprintln(&b, h.rechargeLoad())
+	fmt.Fprintln(&b, h.balanceLoad())
 	fmt.Fprintf(&b, "channel faults: %d API calls: %d 503, %d 502 after the work, %d hung, %d hung after the work; %d notifications: %d dropped, %d reply lost, %d duplicated, %d delayed, %d re-ordered, %d failed (polypay down)\n",
 		fs.Requests, fs.Fail5xx, fs.Fail5xxAfter, fs.Hang, fs.HangAfter, fs.Notifications, fs.Drop, fs.LoseReply, fs.Duplicate, fs.Delay, fs.Reorder, fs.SendError)
 	fmt.Fprintf(&b, "merchant endpoint: %d requests: %d answered 500, %d hung past polypay's timeout, %d refused during outages\n\n",

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/ledger"
 )
 
 // Recharges (issue 18) under the same faults: the merchant's users pay
@@ -20,11 +21,15 @@ import (
 // duplicated and re-ordered. The balance is credited only in the
 // transaction that records the charge's verified payment.
 //
-// Afterwards every recharge is credited exactly when the channel kept its
-// charge's payment, once (one 'recharge' balance transaction, one bonus),
-// and each user's available_balance is the sum of their credited
-// recharges, amount - user_fee + bonus. Balance payments are not built
-// yet: nothing else moves the users' balances.
+// A recharge is stored before its charge, under the charge's order_no;
+// charge_id is '' until the charge is linked (and stays '' when the
+// create died before that, or the payment code was declined). Afterwards
+// every recharge is credited exactly when the channel kept the payment of
+// its order_no's charge, once (one 'recharge' balance transaction, one
+// bonus), never when polypay made no charge for it, and each user's
+// available_balance is the sum of their credited recharges, amount -
+// user_fee + bonus, less what they paid from it on the balance channel
+// plus its refunds (balance_test.go).
 
 // rechargeShare is the share of flows that recharge a user's balance.
 const rechargeShare = 0.1
@@ -53,6 +58,8 @@ type recharges struct {
 	created map[string]bool
 	keys    map[string]string // user -> Idempotency-Key of its create
 	intents []*rechargeIntent
+	// payments: the balance charges the merchant asked for (balance_test.go).
+	payments []*balanceIntent
 }
 
 func (h *harness) startRecharges() {
@@ -225,6 +232,7 @@ func (r *ppRecharge) credit() int64 { return r.amount - r.userFee + r.bonus }
 type ppBalanceTxn struct {
 	id, user, typ, source string
 	amount                int64
+	after                 int64 // the user's available_balance right after it
 }
 
 type rechargeState struct {
@@ -233,6 +241,7 @@ type rechargeState struct {
 	txns      []ppBalanceTxn
 	bonuses   map[string][]string // order_no -> bonus ids
 	intents   []rechargeIntent
+	payments  []balanceIntent
 }
 
 func (h *harness) snapshotRecharges(s *state) {
@@ -240,6 +249,9 @@ func (h *harness) snapshotRecharges(s *state) {
 	h.recharges.mu.Lock()
 	for _, in := range h.recharges.intents {
 		rs.intents = append(rs.intents, *in)
+	}
+	for _, in := range h.recharges.payments {
+		rs.payments = append(rs.payments, *in)
 	}
 	h.recharges.mu.Unlock()
 	db, ph := h.openSQL()
@@ -272,13 +284,13 @@ func (h *harness) snapshotRecharges(s *state) {
 		rs.balances[id] = bal
 	}
 	rows.Close()
-	rows, err = db.Query(`SELECT id, user_id, type, amount, source FROM balance_transactions WHERE app_id = `+ph, h.app.AppID)
+	rows, err = db.Query(`SELECT id, user_id, type, amount, available_balance, source FROM balance_transactions WHERE app_id = `+ph, h.app.AppID)
 	if err != nil {
 		h.t.Fatalf("reading balance transactions: %v", err)
 	}
 	for rows.Next() {
 		var t ppBalanceTxn
-		if err := rows.Scan(&t.id, &t.user, &t.typ, &t.amount, &t.source); err != nil {
+		if err := rows.Scan(&t.id, &t.user, &t.typ, &t.amount, &t.after, &t.source); err != nil {
 			h.t.Fatal(err)
 		}
 		rs.txns = append(rs.txns, t)
@@ -428,9 +440,12 @@ func (h *harness) checkRecharges(s *state, add func(string, any, any, bool), pro
 			}
 		case polypay.BalanceTxnBonus:
 			bonusTxns[t.source] = append(bonusTxns[t.source], t)
+		case polypay.BalanceTxnPayment, polypay.BalanceTxnRefund:
+			// Balance charges and their refunds: checkBalancePayments.
 		default:
 			strays++
-			problem("balance transaction %s of %s: %s %d (the harness moves balances only by recharges)", t.id, t.user, t.typ, t.amount)
+			problem("balance transaction %s of %s: %s %d (the harness moves balances only by recharges and balance charges)",
+				t.id, t.user, t.typ, t.amount)
 		}
 	}
 	events := map[string]int{}
@@ -496,7 +511,7 @@ func (h *harness) checkRecharges(s *state, add func(string, any, any, bool), pro
 	}
 	add("recharges credited twice (2+ recharge or bonus balance transactions)", 0, twice, twice == 0)
 	add("recharges whose balance transactions or bonus are not 1 iff credited (0 otherwise)", 0, bad, bad == 0)
-	add("balance transactions not of a recharge", 0, strays, strays == 0)
+	add("balance transactions not of a recharge, balance charge or its refund", 0, strays, strays == 0)
 	add("recharges with != 1 recharge.succeeded / bonus event iff credited", 0, badEvents, badEvents == 0)
 
 	// A recharge's charge is never refunded.
@@ -509,12 +524,23 @@ func (h *harness) checkRecharges(s *state, add func(string, any, any, bool), pro
 	}
 	add("refunds of recharges' charges: refused / made", h.counted("recharge refunds refused"), refunded, refunded == 0)
 
-	// Each user's balance: what their credited recharges add up to.
-	want := map[string]int64{}
+	// Balance charges and their refunds (balance_test.go).
+	moved := h.checkBalancePayments(s, add, problem)
+
+	// Each user's balance: what their credited recharges add up to, less
+	// their paid balance charges, plus those charges' refunds.
+	recharged := map[string]int64{}
 	for _, r := range rs.recharges {
 		if r.succeeded {
-			want[r.user] += r.credit()
+			recharged[r.user] += r.credit()
 		}
+	}
+	want := map[string]int64{}
+	for u, v := range recharged {
+		want[u] += v
+	}
+	for u, v := range moved {
+		want[u] += v
 	}
 	var users []string
 	seen := map[string]bool{}
@@ -536,12 +562,15 @@ func (h *harness) checkRecharges(s *state, add func(string, any, any, bool), pro
 			json.Unmarshal(raw, &wu)
 			api = wu.AvailableBalance
 		}
-		ok := got == want[u] && txnSum[u] == got && api == got
+		books := -s.ledger[ledger.UserAccount(u)] // the merchant owes it: a credit
+		ok := got == want[u] && txnSum[u] == got && api == got && books == got && got >= 0
 		if !ok {
-			problem("user %s: credited recharges %d, available_balance %d (API %d), balance transactions sum %d", u, want[u], got, api, txnSum[u])
+			problem("user %s: credited recharges %d, balance charges and refunds %d: want %d, available_balance %d (API %d), balance transactions sum %d, ledger %d",
+				u, recharged[u], moved[u], want[u], got, api, txnSum[u], books)
 		}
-		add("user "+u+" balance (fen): credited recharges (amount - user_fee + bonus) / available_balance (db, api, txns)",
-			want[u], fmt.Sprintf("%d, %d, %d", got, api, txnSum[u]), ok)
+		add("user "+u+" balance (fen): recharges credited (amount - user_fee + bonus) "+fmt.Sprint(recharged[u])+
+			" - balance charges + their refunds "+fmt.Sprint(moved[u])+" / available_balance >= 0 (db, api, txns, ledger)",
+			want[u], fmt.Sprintf("%d, %d, %d, %d", got, api, txnSum[u], books), ok)
 	}
 }
 
