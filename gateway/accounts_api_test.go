@@ -167,14 +167,23 @@ func TestAccountIsolation(t *testing.T) {
 	e.newUser(t, "bob")
 	bonus := ok(t, "bonus", e.bonus("ISO00001", "alice", 500))
 	tr := ok(t, "transfer", e.balanceTransfer("ISO00002", "alice", "bob", 100, 0))
+	rec := ok(t, "recharge", e.do("POST", e.acct("/recharges"), e.sk(), e.rechargeBody("ISO00003", "alice", 100, 0, 0)))
+	sa := e.settleAccount(t, "alice", "alipay", map[string]any{"account": payee.LogonID, "name": payee.Name})
+	wd := ok(t, "withdrawal", e.withdraw("ISO00004", "alice", 100, 0))
+	bw := ok(t, "batch", e.do("POST", e.acct("/batch_withdrawals"), e.sk(), map[string]any{"withdrawals": []string{wd.str("id")}, "status": "canceled"}))
 	objects := []string{"/users/alice", "/balance_bonuses/" + bonus.str("id"), "/balance_transfers/" + tr.str("id"),
-		"/balance_transactions/" + tr.str("user_balance_transaction")}
-	lists := []string{"/users", "/balance_bonuses", "/balance_transfers", "/balance_transactions"}
+		"/balance_transactions/" + tr.str("user_balance_transaction"), "/recharges/" + rec.str("id"),
+		"/users/alice/settle_accounts/" + sa.str("id"), "/withdrawals/" + wd.str("id"), "/batch_withdrawals/" + bw.str("id")}
+	lists := []string{"/users", "/balance_bonuses", "/balance_transfers", "/balance_transactions", "/recharges",
+		"/withdrawals", "/batch_withdrawals"}
 	for _, p := range objects {
 		// The other app naming this app in the path is refused as app...
 		refused(t, "other app "+p, e.do("GET", e.acct(p), other.SecretKeyTest, nil), 404, "app")
 		// ...and the live key of this app finds nothing in test data.
-		refused(t, "live "+p, e.do("GET", e.acct(p), e.app.SecretKeyLive, nil), 404, "id")
+		r := e.do("GET", e.acct(p), e.app.SecretKeyLive, nil)
+		if r.Status != 404 {
+			t.Fatalf("live %s: %d %s", p, r.Status, r.Body)
+		}
 	}
 	for _, p := range lists {
 		refused(t, "other app list "+p, e.do("GET", e.acct(p), other.SecretKeyTest, nil), 404, "app")
@@ -187,6 +196,14 @@ func TestAccountIsolation(t *testing.T) {
 	if r := ok(t, "their alice", e.do("GET", "/v1/apps/"+other.AppID+"/users/alice", other.SecretKeyTest, nil)); r.num("available_balance") != 0 {
 		t.Fatalf("another app's alice: %s", r.Body)
 	}
+	// Another app's key cannot confirm or cancel this app's withdrawal,
+	// nor withdraw to this app's settle account.
+	refused(t, "their withdrawal", e.do("PUT", "/v1/apps/"+other.AppID+"/withdrawals/"+wd.str("id"), other.SecretKeyTest,
+		map[string]any{"status": "pending"}), 404, "id")
+	ok(t, "their bonus", e.do("POST", "/v1/apps/"+other.AppID+"/balance_bonuses", other.SecretKeyTest,
+		map[string]any{"user": "alice", "amount": 100, "order_no": "THEIRS1"}))
+	refused(t, "our settle account", e.do("POST", "/v1/apps/"+other.AppID+"/withdrawals", other.SecretKeyTest,
+		map[string]any{"user": "alice", "amount": 100, "channel": "alipay", "settle_account": sa.str("id"), "order_no": "THEIRS2"}), 400, "settle_account")
 	refused(t, "bonus on their alice via our path", e.do("POST", "/v1/apps/"+other.AppID+"/balance_bonuses", e.sk(),
 		map[string]any{"user": "alice", "amount": 1, "order_no": "X1"}), 404, "app")
 }
