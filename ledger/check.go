@@ -61,6 +61,10 @@ type BalanceMoveRecord struct {
 	// captured.
 	ChargeStatus   string
 	ChargeCaptured int64
+	// A withdrawal's transfer (by its channel and order_no): its status
+	// ("" when none was made) and amount.
+	TransferStatus string
+	TransferAmount int64
 	Entries        []Entry
 }
 
@@ -376,6 +380,7 @@ func (c *checker) balanceMove(r BalanceMoveRecord) error {
 		return nil
 	case r.Withdrawal != nil:
 		c.withdrawal(r.Withdrawal, r.Entries)
+		c.withdrawalTransfer(r)
 		return nil
 	case r.Recharge != nil:
 		want := RechargeCredited(r.Recharge)
@@ -406,6 +411,28 @@ func (c *checker) withdrawal(w *polypay.Withdrawal, es []Entry) {
 	}
 	for _, want := range []Txn{WithdrawalHeld(w), released, paid} {
 		c.agree("withdrawal", w.ID, want, es)
+	}
+}
+
+// withdrawalTransfer: a withdrawal agrees with the transfer that pays it
+// out: succeeded only with its transfer paid amount - user_fee, failed or
+// canceled only with no transfer or one that did not pay, pending with
+// one not yet decided (or none yet), created with none.
+func (c *checker) withdrawalTransfer(r BalanceMoveRecord) {
+	w, ts := r.Withdrawal, polypay.TransferStatus(r.TransferStatus)
+	ok := true
+	switch w.Status {
+	case polypay.WithdrawalSucceeded:
+		ok = ts == polypay.TransferPaid && r.TransferAmount == w.Amount-w.UserFee
+	case polypay.WithdrawalFailed, polypay.WithdrawalCanceled:
+		ok = ts != polypay.TransferPaid && ts != polypay.TransferPending && ts != polypay.TransferScheduled
+	case polypay.WithdrawalPending:
+		ok = ts == "" || ts == polypay.TransferPending || ts == polypay.TransferScheduled
+	case polypay.WithdrawalCreated:
+		ok = ts == ""
+	}
+	if !ok {
+		c.add("withdrawal", w.ID, "is %s but its transfer is %q (%d)", w.Status, r.TransferStatus, r.TransferAmount)
 	}
 }
 

@@ -214,6 +214,13 @@ func TestCheck(t *testing.T) {
 			unposted := k.bonus("carol", 200, false)
 			return []string{"balance_bonus " + unposted, "user " + k.app + "/bob", "user " + k.app + "/carol"}
 		}},
+		{"WithdrawalWithoutPaidTransfer", func(k *books) []string {
+			k.bonus("dan", 1000, true)
+			// Succeeded, with all its postings and the balance debited, but
+			// no transfer ever paid it out.
+			id := k.withdrawal("dan", 300, polypay.WithdrawalSucceeded)
+			return []string{"withdrawal " + id}
+		}},
 		{"Unbalanced", func(k *books) []string {
 			c := k.charge(100, paid)
 			txn := k.entries("cny", ledger.RefCharge, c.ID, polypay.Posting{Account: ledger.ChannelAccount(c.Channel), Amount: 100},
@@ -472,4 +479,29 @@ func (k *books) bonus(user string, amount int64, posted bool) string {
 		return tx.Post(ctx, ledger.BonusGiven(&b.BalanceBonus))
 	})
 	return b.ID
+}
+
+// withdrawal stores a withdrawal of user's balance in status, with the
+// balance debited and the postings its status calls for; it returns its id.
+func (k *books) withdrawal(user string, amount int64, status polypay.WithdrawalStatus) string {
+	k.t.Helper()
+	w := &store.WithdrawalRow{Withdrawal: polypay.Withdrawal{ID: polypay.NewID("wd_"), AppID: k.app, User: user, Amount: amount,
+		Channel: "alipay", OrderNo: "w" + user, SettleAccount: "sa", TransferOrderNo: "wd" + user, Status: status,
+		Metadata: []byte("{}"), BalanceTransaction: "btx", Created: 1700000000}, ParamsHash: "h"}
+	k.write(func(tx *store.Tx) error {
+		if _, _, err := tx.MoveBalance(ctx, k.app, false, user, -amount); err != nil {
+			return err
+		}
+		if err := tx.InsertWithdrawal(ctx, w); err != nil {
+			return err
+		}
+		if err := tx.Post(ctx, ledger.WithdrawalHeld(&w.Withdrawal)); err != nil {
+			return err
+		}
+		if status == polypay.WithdrawalSucceeded {
+			return tx.Post(ctx, ledger.WithdrawalPaid(&w.Withdrawal))
+		}
+		return nil
+	})
+	return w.ID
 }

@@ -303,15 +303,21 @@ func (tx *Tx) LedgerBalanceMoves(ctx context.Context, refTypes []string, fn func
 	if err != nil {
 		return err
 	}
-	q = `SELECT w.id, w.app_id, w.livemode, w.user_id, w.amount, w.status, ` + entryCols + `
+	q = `SELECT w.id, w.app_id, w.livemode, w.user_id, w.amount, w.user_fee, w.status,
+ COALESCE((SELECT t.status FROM transfers t WHERE t.app_id=w.app_id AND t.livemode=w.livemode AND t.channel=w.channel
+  AND t.order_no=w.transfer_order_no), ''),
+ COALESCE((SELECT t.amount FROM transfers t WHERE t.app_id=w.app_id AND t.livemode=w.livemode AND t.channel=w.channel
+  AND t.order_no=w.transfer_order_no), 0), ` + entryCols + `
  FROM withdrawals w` + entryJoin("w.id", refTypes) + ` ORDER BY w.id`
 	err = eachRecord(ctx, tx, q, strArgs(refTypes), func(rows *sql.Rows, e *entryRow) (string, ledger.BalanceMoveRecord, error) {
 		w := &polypay.Withdrawal{}
+		rec := ledger.BalanceMoveRecord{Withdrawal: w}
 		var live int
 		var status string
-		err := rows.Scan(append([]any{&w.ID, &w.AppID, &live, &w.User, &w.Amount, &status}, e.dest()...)...)
+		err := rows.Scan(append([]any{&w.ID, &w.AppID, &live, &w.User, &w.Amount, &w.UserFee, &status,
+			&rec.TransferStatus, &rec.TransferAmount}, e.dest()...)...)
 		w.Livemode, w.Status = live == 1, polypay.WithdrawalStatus(status)
-		return w.ID, ledger.BalanceMoveRecord{Withdrawal: w}, err
+		return w.ID, rec, err
 	}, func(r ledger.BalanceMoveRecord, es []ledger.Entry) error {
 		r.Entries = es
 		return fn(r)
