@@ -21,10 +21,10 @@ func (s *Server) accountRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /v1/apps/{app}/users", s.authed(s.inApp(s.listUsers)))
 	m.HandleFunc("GET /v1/apps/{app}/users/{user}", s.authed(s.inApp(s.getBy("user", s.Svc.GetUser))))
 	m.HandleFunc("PUT /v1/apps/{app}/users/{user}", s.authed(s.inApp(s.updateUser)))
-	m.HandleFunc("POST /v1/apps/{app}/balance_bonuses", s.authed(s.inApp(s.createBonus)))
+	m.HandleFunc("POST /v1/apps/{app}/balance_bonuses", s.authed(s.inApp(creates(s, parseBonusParams, s.Svc.CreateBonus))))
 	m.HandleFunc("GET /v1/apps/{app}/balance_bonuses", s.authed(s.inApp(s.listBonuses)))
 	m.HandleFunc("GET /v1/apps/{app}/balance_bonuses/{id}", s.authed(s.inApp(s.getBy("id", s.Svc.GetBonus))))
-	m.HandleFunc("POST /v1/apps/{app}/balance_transfers", s.authed(s.inApp(s.createBalanceTransfer)))
+	m.HandleFunc("POST /v1/apps/{app}/balance_transfers", s.authed(s.inApp(creates(s, parseBalanceTransferParams, s.Svc.CreateBalanceTransfer))))
 	m.HandleFunc("GET /v1/apps/{app}/balance_transfers", s.authed(s.inApp(s.listBalanceTransfers)))
 	m.HandleFunc("GET /v1/apps/{app}/balance_transfers/{id}", s.authed(s.inApp(s.getBy("id", s.Svc.GetBalanceTransfer))))
 	m.HandleFunc("GET /v1/apps/{app}/balance_transactions", s.authed(s.inApp(s.listBalanceTxns)))
@@ -41,6 +41,19 @@ func (s *Server) inApp(h authedHandler) authedHandler {
 			return err
 		}
 		return h(w, r, who, raw)
+	}
+}
+
+// creates answers a create: the body parsed by parse, the object made by
+// create under the request's Idempotency-Key.
+func creates[P any](s *Server, parse func([]byte) (P, error),
+	create func(context.Context, core.Caller, P, core.Hook) (any, error)) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+		p, err := parse(raw)
+		if err != nil {
+			return err
+		}
+		return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) { return create(r.Context(), who, p, h) })
 	}
 }
 
@@ -186,14 +199,6 @@ func parseBonusParams(raw []byte) (core.BonusParams, error) {
 	return p, b.unknown()
 }
 
-func (s *Server) createBonus(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
-	p, err := parseBonusParams(raw)
-	if err != nil {
-		return err
-	}
-	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) { return s.Svc.CreateBonus(r.Context(), who, p, h) })
-}
-
 func (s *Server) listBonuses(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
 	return s.pagedQuery(w, r, who, []string{"user"}, func(q query, p store.Page) (wire.List, error) {
 		return s.Svc.ListBonuses(r.Context(), who, r.URL.Path, q.v.Get("user"), p)
@@ -232,16 +237,6 @@ func parseBalanceTransferParams(raw []byte) (core.BalanceTransferParams, error) 
 		return p, err
 	}
 	return p, b.unknown()
-}
-
-func (s *Server) createBalanceTransfer(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
-	p, err := parseBalanceTransferParams(raw)
-	if err != nil {
-		return err
-	}
-	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) {
-		return s.Svc.CreateBalanceTransfer(r.Context(), who, p, h)
-	})
 }
 
 func (s *Server) listBalanceTransfers(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {

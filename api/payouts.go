@@ -20,20 +20,20 @@ import (
 // connectors check the business and channel rules (order_no per channel,
 // payees, amounts left to refund).
 func (s *Server) payoutRoutes(m *http.ServeMux) {
-	m.HandleFunc("POST /v1/transfers", s.authed(s.createTransfer))
+	m.HandleFunc("POST /v1/transfers", s.authed(creates(s, parseTransferParams, s.Svc.CreateTransfer)))
 	m.HandleFunc("GET /v1/transfers", s.authed(s.listTransfers))
-	m.HandleFunc("GET /v1/transfers/{id}", s.authed(s.getTransfer))
+	m.HandleFunc("GET /v1/transfers/{id}", s.authed(s.getBy("id", s.Svc.GetTransfer)))
 	m.HandleFunc("PUT /v1/transfers/{id}", s.authed(s.cancelTransfer))
-	m.HandleFunc("POST /v1/batch_transfers", s.authed(s.createBatchTransfer))
+	m.HandleFunc("POST /v1/batch_transfers", s.authed(creates(s, parseBatchTransferParams, s.Svc.CreateBatchTransfer)))
 	m.HandleFunc("GET /v1/batch_transfers", s.authed(s.listBatchTransfers))
-	m.HandleFunc("GET /v1/batch_transfers/{id}", s.authed(s.getBatchTransfer))
+	m.HandleFunc("GET /v1/batch_transfers/{id}", s.authed(s.getBy("id", s.Svc.GetBatchTransfer)))
 	m.HandleFunc("PUT /v1/batch_transfers/{id}", s.authed(s.cancelBatchTransfer))
-	m.HandleFunc("POST /v1/red_envelopes", s.authed(s.createRedEnvelope))
+	m.HandleFunc("POST /v1/red_envelopes", s.authed(creates(s, parseRedEnvelopeParams, s.Svc.CreateRedEnvelope)))
 	m.HandleFunc("GET /v1/red_envelopes", s.authed(s.listRedEnvelopes))
-	m.HandleFunc("GET /v1/red_envelopes/{id}", s.authed(s.getRedEnvelope))
-	m.HandleFunc("POST /v1/batch_refunds", s.authed(s.createBatchRefund))
+	m.HandleFunc("GET /v1/red_envelopes/{id}", s.authed(s.getBy("id", s.Svc.GetRedEnvelope)))
+	m.HandleFunc("POST /v1/batch_refunds", s.authed(creates(s, parseBatchRefundParams, s.Svc.CreateBatchRefund)))
 	m.HandleFunc("GET /v1/batch_refunds", s.authed(s.listBatchRefunds))
-	m.HandleFunc("GET /v1/batch_refunds/{id}", s.authed(s.getBatchRefund))
+	m.HandleFunc("GET /v1/batch_refunds/{id}", s.authed(s.getBy("id", s.Svc.GetBatchRefund)))
 	m.HandleFunc("GET /v1/batch_refunds/{id}/refunds", s.authed(s.listBatchRefundRefunds))
 	m.HandleFunc("GET /v1/apps/{app}/payout_settings", s.authed(s.getPayoutSettings))
 	m.HandleFunc("PUT /v1/apps/{app}/payout_settings", s.authed(s.putPayoutSettings))
@@ -215,24 +215,6 @@ func parseTransferParams(raw []byte) (core.TransferParams, error) {
 	return p, b.unknown()
 }
 
-func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
-	p, err := parseTransferParams(raw)
-	if err != nil {
-		return err
-	}
-	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) {
-		return s.Svc.CreateTransfer(r.Context(), who, p, h)
-	})
-}
-
-func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
-	out, err := s.Svc.GetTransfer(r.Context(), who, r.PathValue("id"))
-	return s.answer(w, r, out, err)
-}
-
 // parseCancel reads the body of PUT /v1/transfers/{id} and PUT
 // /v1/batch_transfers/{id}: {"status":"canceled"}, the only change Ping++
 // allows.
@@ -412,24 +394,6 @@ func cardType(b *body, name string) (*int, error) {
 	return &v, nil
 }
 
-func (s *Server) createBatchTransfer(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
-	p, err := parseBatchTransferParams(raw)
-	if err != nil {
-		return err
-	}
-	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) {
-		return s.Svc.CreateBatchTransfer(r.Context(), who, p, h)
-	})
-}
-
-func (s *Server) getBatchTransfer(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
-	out, err := s.Svc.GetBatchTransfer(r.Context(), who, r.PathValue("id"))
-	return s.answer(w, r, out, err)
-}
-
 func (s *Server) cancelBatchTransfer(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
 	if err := parseCancel(raw); err != nil {
 		return err
@@ -585,24 +549,6 @@ func parseRedEnvelopeParams(raw []byte) (core.RedEnvelopeParams, error) {
 	return p, b.unknown()
 }
 
-func (s *Server) createRedEnvelope(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
-	p, err := parseRedEnvelopeParams(raw)
-	if err != nil {
-		return err
-	}
-	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) {
-		return s.Svc.CreateRedEnvelope(r.Context(), who, p, h)
-	})
-}
-
-func (s *Server) getRedEnvelope(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
-	out, err := s.Svc.GetRedEnvelope(r.Context(), who, r.PathValue("id"))
-	return s.answer(w, r, out, err)
-}
-
 func (s *Server) listRedEnvelopes(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
 	q, err := parseQuery(r, "app[id]", "app", "channel", "limit", "starting_after", "ending_before")
 	if err != nil {
@@ -694,24 +640,6 @@ func parseBatchRefundItem(name string, raw json.RawMessage) (polypay.BatchRefund
 		return it, polypay.ParamError(f("funding_source"), "%s 须为 unsettled_funds 或 recharge_funds", f("funding_source"))
 	}
 	return it, b.unknown()
-}
-
-func (s *Server) createBatchRefund(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
-	p, err := parseBatchRefundParams(raw)
-	if err != nil {
-		return err
-	}
-	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) {
-		return s.Svc.CreateBatchRefund(r.Context(), who, p, h)
-	})
-}
-
-func (s *Server) getBatchRefund(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
-	out, err := s.Svc.GetBatchRefund(r.Context(), who, r.PathValue("id"))
-	return s.answer(w, r, out, err)
 }
 
 // listBatchRefundRefunds serves the url of a batch refund's refunds list,

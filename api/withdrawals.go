@@ -17,7 +17,7 @@ func (s *Server) withdrawalRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /v1/apps/{app}/users/{user}/settle_accounts", s.authed(s.inApp(s.listSettleAccounts)))
 	m.HandleFunc("GET /v1/apps/{app}/users/{user}/settle_accounts/{id}", s.authed(s.inApp(s.getSettleAccount)))
 	m.HandleFunc("DELETE /v1/apps/{app}/users/{user}/settle_accounts/{id}", s.authed(s.inApp(s.deleteSettleAccount)))
-	m.HandleFunc("POST /v1/apps/{app}/withdrawals", s.authed(s.inApp(s.createWithdrawal)))
+	m.HandleFunc("POST /v1/apps/{app}/withdrawals", s.authed(s.inApp(creates(s, parseWithdrawalParams, s.Svc.CreateWithdrawal))))
 	m.HandleFunc("GET /v1/apps/{app}/withdrawals", s.authed(s.inApp(s.listWithdrawals)))
 	m.HandleFunc("GET /v1/apps/{app}/withdrawals/{id}", s.authed(s.inApp(s.getBy("id", s.Svc.GetWithdrawal))))
 	m.HandleFunc("PUT /v1/apps/{app}/withdrawals/{id}", s.authed(s.inApp(s.updateWithdrawal)))
@@ -148,14 +148,6 @@ func parseWithdrawalParams(raw []byte) (core.WithdrawalParams, error) {
 		return p, err
 	}
 	return p, b.unknown()
-}
-
-func (s *Server) createWithdrawal(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
-	p, err := parseWithdrawalParams(raw)
-	if err != nil {
-		return err
-	}
-	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) { return s.Svc.CreateWithdrawal(r.Context(), who, p, h) })
 }
 
 // updateWithdrawal: {"status":"pending"} confirms, {"status":"canceled"}
