@@ -39,6 +39,11 @@ const (
 	// amount went back to the user's balance (polypay's).
 	EventWithdrawalSucceeded = "balance.withdrawal.succeeded"
 	EventWithdrawalFailed    = "balance.withdrawal.failed"
+
+	// Ping++'s order events, and polypay's for a coupon redeemed on one.
+	EventOrderSucceeded = "order.succeeded"
+	EventOrderRefunded  = "order.refunded" // polypay's: the order refunded in full
+	EventCouponRedeemed = "coupon.redeemed"
 )
 
 // Event records something that happened to an object; Object is the full

@@ -45,6 +45,12 @@ type Order struct {
 	// UID is Ping++'s order uid: the merchant's id of the customer ("" for
 	// none). First-payment discounts look at a uid's paid orders.
 	UID string
+	// Coupon is the user's coupon the order redeems (Ping++'s coupon): its
+	// discount is CouponAmount, fixed when the order is created.
+	Coupon   string
+	ClientIP string
+	// Refunded: the order was refunded in full (order.refunded was sent).
+	Refunded bool
 }
 
 // Discount types.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -24,7 +25,7 @@ func parseOrderParams(raw []byte) (core.OrderParams, error) {
 	if p.AppID, err = b.appID(); err != nil {
 		return p, err
 	}
-	for _, part := range []func(*body, *core.OrderParams) error{orderIdentity, orderMoney, orderText, orderPage} {
+	for _, part := range []func(*body, *core.OrderParams) error{orderIdentity, orderMoney, orderText, orderPage, orderPingpp} {
 		if err := part(b, &p); err != nil {
 			return p, err
 		}
@@ -104,6 +105,37 @@ func orderPage(b *body, p *core.OrderParams) (err error) {
 	}
 	p.TimeExpire, _, err = b.int("time_expire", false)
 	return err
+}
+
+// orderPingpp reads Ping++'s own order parameters: the customer's IP, the
+// user's coupon, the amount after it, and the receiving and serving apps.
+// Profit sharing (royalty_users, royalty_template) is not built yet and is
+// refused naming the parameter rather than ignored.
+func orderPingpp(b *body, p *core.OrderParams) (err error) {
+	if p.ClientIP, err = b.str("client_ip", false, 45); err != nil {
+		return err
+	}
+	if p.ClientIP != "" && net.ParseIP(p.ClientIP) == nil {
+		return polypay.ParamError("client_ip", "client_ip 不是有效的 IP 地址")
+	}
+	if p.Coupon, err = b.str("coupon", false, 64); err != nil {
+		return err
+	}
+	if p.ActualAmount, _, err = b.int("actual_amount", false); err != nil {
+		return err
+	}
+	if p.ReceiptApp, err = b.str("receipt_app", false, 64); err != nil {
+		return err
+	}
+	if p.ServiceApp, err = b.str("service_app", false, 64); err != nil {
+		return err
+	}
+	for _, name := range []string{"royalty_users", "royalty_template"} {
+		if _, ok := b.raw(name); ok {
+			return polypay.ParamError(name, "%s（分润）尚未实现", name)
+		}
+	}
+	return nil
 }
 
 func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {

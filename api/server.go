@@ -155,6 +155,8 @@ func (s *Server) Handler() http.Handler {
 	s.riskRoutes(m)
 	s.payoutRoutes(m)
 	s.accountRoutes(m)
+	s.orderRoutes(m)
+	s.couponRoutes(m)
 	s.withdrawalRoutes(m)
 	m.HandleFunc("GET /v1/channels/sla", s.authed(s.channelSLA))
 	if s.Credentials != nil {

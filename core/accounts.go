@@ -88,10 +88,20 @@ func (s *Service) UpdateUser(ctx context.Context, who Caller, id string, p UserP
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		out = wire.FromUser(u)
+		if out, err = renderUser(ctx, tx, u); err != nil {
+			return err
+		}
 		return runHook(hook, tx, out)
 	})
 	return out, err
+}
+
+// renderUser renders a user with the coupons it can use now.
+func renderUser(ctx context.Context, tx Tx, u *polypay.User) (*wire.User, error) {
+	w := wire.FromUser(u)
+	n, err := tx.AvailableCoupons(ctx, u.AppID, u.Livemode, u.ID, tx.Now())
+	w.AvailableCoupons = n
+	return w, err
 }
 
 // GetUser answers one of the app's users.
@@ -100,7 +110,7 @@ func (s *Service) GetUser(ctx context.Context, who Caller, id string) (any, erro
 	err := s.read(ctx, func(tx Tx) error {
 		u, err := tx.GetUser(ctx, who.App.ID, who.Live, id)
 		if err == nil {
-			out = wire.FromUser(u)
+			out, err = renderUser(ctx, tx, u)
 		}
 		return err
 	})
@@ -115,12 +125,19 @@ func (s *Service) ListUsers(ctx context.Context, who Caller, url string, p store
 			return err
 		}
 		us, more, err := tx.ListUsers(ctx, who.App.ID, who.Live, p)
+		if err != nil {
+			return err
+		}
 		data := make([]any, 0, len(us))
 		for _, u := range us {
-			data = append(data, wire.FromUser(u))
+			w, err := renderUser(ctx, tx, u)
+			if err != nil {
+				return err
+			}
+			data = append(data, w)
 		}
 		list = wire.NewList(url, more, data)
-		return err
+		return nil
 	})
 	return list, err
 }

@@ -620,15 +620,19 @@ func (s *Service) applyPaid(ctx context.Context, tx orderBooks, c *polypay.Charg
 	if err := tx.Post(ctx, ledger.ChargePaid(c)); err != nil {
 		return tradeResult{}, err
 	}
+	queued := 0
 	if orderID := orderOf(c); orderID != "" {
-		if _, err := markOrderPaid(ctx, tx, orderID, c); err != nil {
+		_, n, err := s.markOrderPaid(ctx, tx, orderID, c)
+		if err != nil {
 			return tradeResult{}, err
 		}
+		queued += n
 	}
-	queued, err := s.emitPaid(ctx, tx, c)
+	n, err := s.emitPaid(ctx, tx, c)
 	if err != nil {
 		return tradeResult{}, err
 	}
+	queued += n
 	credited, err := s.creditRecharge(ctx, tx, c)
 	if err != nil {
 		return tradeResult{}, err

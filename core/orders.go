@@ -36,6 +36,12 @@ type OrderParams struct {
 	// UID is the merchant's customer id (Ping++'s order uid); omitempty
 	// keeps the idempotency hash of orders without one unchanged.
 	UID string `json:"uid,omitempty"`
+	// Ping++'s order parameters (omitempty for the same reason).
+	ClientIP     string `json:"client_ip,omitempty"`
+	Coupon       string `json:"coupon,omitempty"`
+	ActualAmount int64  `json:"actual_amount,omitempty"`
+	ReceiptApp   string `json:"receipt_app,omitempty"`
+	ServiceApp   string `json:"service_app,omitempty"`
 }
 
 // CashierURL is where the merchant sends the customer to pay an order.
@@ -82,8 +88,14 @@ func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*
 		chans = cashierChannels
 	}
 	chans = s.usableChannels(ctx, who.App.ID, who.Live, chans)
-	if len(chans) == 0 {
+	if len(chans) == 0 && len(p.Channels) > 0 {
 		return nil, polypay.ParamError("allowed_channels", "该 app 在当前模式下没有可在收银台使用的渠道")
+	}
+	if err := orderApps(who, p); err != nil {
+		return nil, err
+	}
+	if p.Coupon == "" && p.ActualAmount != 0 && p.ActualAmount != p.Amount {
+		return nil, polypay.ParamError("actual_amount", "未使用优惠券时 actual_amount 须等于 amount")
 	}
 	now := s.now()
 	if p.TimeExpire == 0 {
@@ -105,7 +117,8 @@ func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*
 	o := &polypay.Order{ID: newOrderID(now), AppID: who.App.ID, Livemode: who.Live, MerchantOrderNo: p.MerchantOrderNo,
 		Amount: p.Amount, Currency: p.Currency, Subject: p.Subject, Body: p.Body, Description: p.Description,
 		Channels: chansJSON, ReturnURL: p.ReturnURL, Metadata: p.Metadata, Status: polypay.OrderCreated,
-		Created: now.Unix(), TimeExpire: p.TimeExpire, CashierToken: string(tok), ParamsHash: paramsHash, UID: p.UID}
+		Created: now.Unix(), TimeExpire: p.TimeExpire, CashierToken: string(tok), ParamsHash: paramsHash, UID: p.UID,
+		Coupon: p.Coupon, ClientIP: p.ClientIP}
 	var out *wire.Order
 	err := s.write(ctx, func(tx Tx) error {
 		existing, err := tx.OrderByMerchantNo(ctx, who.App.ID, who.Live, p.MerchantOrderNo)
@@ -117,7 +130,7 @@ func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*
 				return polypay.ParamError("merchant_order_no", "商户订单号 %s 已被使用，且参数与原订单不同", p.MerchantOrderNo)
 			}
 			o = existing
-		} else if err := tx.InsertOrder(ctx, o); err != nil {
+		} else if err := s.insertOrder(ctx, tx, o, p.ActualAmount); err != nil {
 			return err
 		}
 		out, err = s.renderOrder(ctx, tx, o)
@@ -127,6 +140,28 @@ func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*
 		return nil, polypay.ParamError("merchant_order_no", "商户订单号 %s 正被另一请求使用，请重试", p.MerchantOrderNo)
 	}
 	return out, err
+}
+
+// insertOrder stores a new order, holding its coupon in the same
+// transaction.
+func (s *Service) insertOrder(ctx context.Context, tx Tx, o *polypay.Order, actual int64) error {
+	if o.Coupon != "" {
+		if err := holdOrderCoupon(ctx, tx, o, actual); err != nil {
+			return err
+		}
+	}
+	return tx.InsertOrder(ctx, o)
+}
+
+// orderApps checks Ping++'s receipt_app and service_app: sub-apps are not
+// built yet, so both can only be the order's own app.
+func orderApps(who Caller, p OrderParams) error {
+	for name, v := range map[string]string{"receipt_app": p.ReceiptApp, "service_app": p.ServiceApp} {
+		if v != "" && v != who.App.ID {
+			return polypay.ParamError(name, "%s 只能是订单所属的 app（子应用尚未实现）", name)
+		}
+	}
+	return nil
 }
 
 // GetOrder returns an order rendered for the API, after checking whether
@@ -213,6 +248,9 @@ func (s *Service) renderOrder(ctx context.Context, tx orderCharges, o *polypay.O
 		tp := o.TimePaid
 		out.TimePaid = &tp
 	}
+	if err := s.renderAccountFields(ctx, tx, o, cs, out); err != nil {
+		return nil, err
+	}
 	if len(out.Metadata) == 0 {
 		out.Metadata = json.RawMessage("{}")
 	}
@@ -256,7 +294,7 @@ func (s *Service) RefreshOrder(ctx context.Context, o *polypay.Order) (*polypay.
 	if !o.Status.CanBecome(polypay.OrderPaid) {
 		return o, nil
 	}
-	var paid *polypay.Charge
+	var paid []*polypay.Charge
 	if err := s.read(ctx, func(tx Tx) error {
 		links, err := tx.OrderCharges(ctx, o.ID)
 		if err != nil {
@@ -268,58 +306,102 @@ func (s *Service) RefreshOrder(ctx context.Context, o *polypay.Order) (*polypay.
 				return err
 			}
 			if c.Paid() {
-				paid = c
+				paid = append(paid, c)
+			}
+		}
+		return nil
+	}); err != nil || len(paid) == 0 {
+		return o, err
+	}
+	var out *polypay.Order
+	queued := 0
+	err := s.write(ctx, func(tx Tx) error {
+		out, queued = o, 0
+		for _, c := range paid {
+			cur, n, err := s.markOrderPaid(ctx, tx, o.ID, c)
+			if err != nil {
+				return err
+			}
+			out, queued = cur, queued+n
+			if cur.Status == polypay.OrderPaid {
 				return nil
 			}
 		}
 		return nil
-	}); err != nil || paid == nil {
-		return o, err
-	}
-	var out *polypay.Order
-	err := s.write(ctx, func(tx Tx) error {
-		var err error
-		out, err = markOrderPaid(ctx, tx, o.ID, paid)
-		return err
 	})
+	s.kick(queued)
 	return out, err
 }
 
 // markOrderPaid marks an unpaid order paid by one of its charges, with that
-// charge's discount, and books the discount, in the caller's transaction.
-// applyTrade calls it in the transaction that marks the charge paid, so an
-// order is paid (and its discount booked) the moment its charge is.
-func markOrderPaid(ctx context.Context, tx orderBooks, orderID string, paid *polypay.Charge) (*polypay.Order, error) {
+// charge's discount, books the discount, redeems the order's coupon and
+// announces order.succeeded, in the caller's transaction. applyTrade calls
+// it in the transaction that marks the charge paid, so an order is paid
+// (and its discount booked) the moment its charge is. A charge split with
+// a balance part (Partner) pays the order only once both parts are paid.
+func (s *Service) markOrderPaid(ctx context.Context, tx orderBooks, orderID string, paid *polypay.Charge) (*polypay.Order, int, error) {
 	cur, err := tx.OrderByID(ctx, orderID)
 	if polypay.ErrorCode(err) == polypay.ENotFound {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if !cur.Status.CanBecome(polypay.OrderPaid) {
-		return cur, nil
+		return cur, 0, nil
 	}
 	links, err := tx.OrderCharges(ctx, cur.ID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	linked := false
-	for _, l := range links {
-		if l.ChargeID == paid.ID {
-			cur.CouponAmount, cur.DiscountID, linked = l.DiscountAmount, l.DiscountID, true
+	var link *store.OrderCharge
+	for i := range links {
+		if links[i].ChargeID == paid.ID {
+			link = &links[i]
 		}
 	}
-	if !linked || cur.AppID != paid.AppID || cur.Livemode != paid.Livemode {
+	if link == nil || cur.AppID != paid.AppID || cur.Livemode != paid.Livemode {
 		// Only the order's own charges can pay it: a merchant's metadata
 		// naming an order proves nothing.
-		return cur, nil
+		return cur, 0, nil
 	}
+	if whole, err := partnerPaid(ctx, tx, cur, link); err != nil || !whole {
+		return cur, 0, err
+	}
+	cur.CouponAmount, cur.DiscountID = link.DiscountAmount, link.DiscountID
 	cur.Status, cur.TimePaid, cur.ChargeID = polypay.OrderPaid, paid.TimePaid, paid.ID
 	if err := tx.UpdateOrder(ctx, cur); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return cur, postDiscount(ctx, tx, cur)
+	if err := postDiscount(ctx, tx, cur); err != nil {
+		return nil, 0, err
+	}
+	queued, err := s.redeemCoupon(ctx, tx, cur)
+	if err != nil {
+		return nil, 0, err
+	}
+	w, err := s.renderOrder(ctx, tx, cur)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := s.emit(ctx, tx, cur.AppID, cur.Livemode, polypay.EventOrderSucceeded, "", w)
+	return cur, queued + n, err
+}
+
+// partnerPaid reports whether the other part of a split payment is paid
+// and not refunded (true when the charge has no partner).
+func partnerPaid(ctx context.Context, tx orderBooks, o *polypay.Order, link *store.OrderCharge) (bool, error) {
+	switch link.Partner {
+	case "":
+		return true, nil
+	case splitPending:
+		return false, nil
+	}
+	p, err := tx.GetCharge(ctx, o.AppID, o.Livemode, link.Partner)
+	if err != nil {
+		return false, err
+	}
+	return p.Paid() && p.AmountRefunded == 0, nil
 }
 
 // postDiscount records a paid order's discount in the books, in the
@@ -450,7 +532,10 @@ func (s *Service) PayOrder(ctx context.Context, o *polypay.Order, channel, clien
 	// The server decides the discount from the app's rules; the charge is
 	// for what remains (at least 1 fen, see DiscountAmount).
 	rule, off := BestDiscount(rules, channel, s.Channels.Family(channel), o.Amount)
-	link := store.OrderCharge{OrderID: o.ID, Channel: channel, Seq: seq}
+	if o.Coupon != "" { // the order's coupon is its discount: rules do not stack on it
+		rule, off = nil, o.CouponAmount
+	}
+	link := store.OrderCharge{OrderID: o.ID, Channel: channel, Seq: seq, DiscountAmount: off}
 	md := map[string]string{"order_id": o.ID, "merchant_order_no": o.MerchantOrderNo}
 	if rule != nil {
 		link.DiscountID, link.DiscountAmount = rule.ID, off

@@ -70,6 +70,14 @@ func (s *Service) Poll(ctx context.Context) (int, error) {
 	if err != nil {
 		return len(charges) + len(refunds) + holds, err
 	}
+	canceled, err := s.cancelExpiredOrders(ctx, now)
+	holds += canceled
+	if err == nil {
+		err = s.finishOrderRefunds(ctx, now)
+	}
+	if err != nil {
+		return len(charges) + len(refunds) + holds, err
+	}
 	doubts, err := s.verifyDoubts(ctx, now)
 	if err == nil {
 		err = s.housekeep(ctx, now)

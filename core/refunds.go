@@ -198,6 +198,11 @@ func (s *Service) applyRefundTx(ctx context.Context, tx refundBooks, chargeID, o
 		if queued, err = s.emit(ctx, tx, r.AppID, r.Livemode, polypay.EventRefundSucceeded, "", w); err != nil {
 			return refundApplied{}, err
 		}
+		n, err := s.orderRefunded(ctx, tx, c)
+		if err != nil {
+			return refundApplied{}, err
+		}
+		queued += n
 	}
 	return refundApplied{out: w, queued: queued, outcome: polypay.OutcomeApplied}, nil
 }

@@ -223,6 +223,33 @@ type AccountStore interface {
 	ListBatchWithdrawals(ctx context.Context, appID string, live bool, p store.Page) ([]*store.BatchWithdrawal, bool, error)
 }
 
+// CouponStore holds coupon templates, the coupons issued from them, and
+// the order refunds of Ping++'s order API.
+type CouponStore interface {
+	InsertCouponTemplate(ctx context.Context, t *polypay.CouponTemplate) error
+	UpdateCouponTemplate(ctx context.Context, t *polypay.CouponTemplate) error
+	GetCouponTemplate(ctx context.Context, appID string, live bool, id string) (*polypay.CouponTemplate, error)
+	ListCouponTemplates(ctx context.Context, appID string, live bool, p store.Page) ([]*polypay.CouponTemplate, bool, error)
+	CirculateCoupon(ctx context.Context, id string) (bool, error)
+	CountRedeemed(ctx context.Context, id string, delta int64) error
+	InsertCoupon(ctx context.Context, c *polypay.Coupon) error
+	UserCouponCount(ctx context.Context, templateID, user string) (int64, error)
+	GetCoupon(ctx context.Context, appID string, live bool, user, id string) (*polypay.Coupon, error)
+	ListCoupons(ctx context.Context, appID string, live bool, user, templateID string, redeemed *bool, p store.Page) ([]*polypay.Coupon, bool, error)
+	AvailableCoupons(ctx context.Context, appID string, live bool, user string, now int64) (int, error)
+	HoldCoupon(ctx context.Context, id, orderID string) (bool, error)
+	SetCoupon(ctx context.Context, c *polypay.Coupon) error
+	DeleteCoupon(ctx context.Context, id string) (bool, error)
+	ListOrders(ctx context.Context, appID string, live bool, f store.OrderFilter, p store.Page) ([]*polypay.Order, bool, error)
+	ExpiredHeldOrders(ctx context.Context, now int64, limit int) ([]string, error)
+	SetOrderChargePartner(ctx context.Context, orderID, chargeID, partner string) error
+	InsertOrderRefund(ctx context.Context, r *store.OrderRefund) error
+	SetOrderRefundParts(ctx context.Context, id, chargeRefund, balanceRefund string) error
+	GetOrderRefund(ctx context.Context, appID string, live bool, orderID, id string) (*store.OrderRefund, error)
+	ListOrderRefunds(ctx context.Context, appID string, live bool, orderID string, p store.Page) ([]*store.OrderRefund, bool, error)
+	UnfinishedOrderRefunds(ctx context.Context, createdBefore int64, limit int) ([]*store.OrderRefund, error)
+}
+
 // Tx is every concern at once: what a Hook may touch, since it runs inside
 // whichever transaction produced the caller's object.
 type Tx interface {
@@ -237,6 +264,7 @@ type Tx interface {
 	RiskStore
 	PayoutStore
 	AccountStore
+	CouponStore
 	logoStore
 }
 
@@ -268,6 +296,9 @@ type (
 	// refundBooks settles a refund against its charge.
 	refundBooks interface {
 		chargeBooks
+		OrderStore
+		CouponStore
+		AccountStore
 	}
 	// accountBooks moves users' balances with their postings and events,
 	// and renders the charges recharges embed.
@@ -279,6 +310,7 @@ type (
 	// charge may be a recharge's.
 	orderBooks interface {
 		OrderStore
+		CouponStore
 		accountBooks
 	}
 )
@@ -301,5 +333,6 @@ type (
 		OrderStore
 		ChargeStore
 		RefundStore
+		AccountStore
 	}
 )

@@ -143,7 +143,7 @@ type OrderRecord struct {
 	Order        Order
 	Paid         bool
 	ChargeID     string // the charge that paid it, else its latest one
-	ChargeAmount int64  // that charge's amount, -1 when there is none
+	ChargeAmount int64  // that charge's amount (with its split partner's), -1 when there is none
 	Entries      []Entry
 }
 

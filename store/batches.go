@@ -93,7 +93,8 @@ func (tx *Tx) OpenBatchTransfers(ctx context.Context, limit int) ([]string, erro
 func (tx *Tx) PayoutExists(ctx context.Context, table, appID string, live bool, id string) (bool, error) {
 	switch table {
 	case "transfers", "batch_transfers", "red_envelopes", "batch_refunds",
-		"users", "balance_transactions", "balance_bonuses", "balance_transfers", "recharges", "withdrawals", "batch_withdrawals":
+		"users", "balance_transactions", "balance_bonuses", "balance_transfers", "recharges", "withdrawals", "batch_withdrawals",
+		"coupon_templates", "coupons", "orders":
 	default:
 		return false, fmt.Errorf("store: no payout table %s", table)
 	}

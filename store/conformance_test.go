@@ -1289,7 +1289,7 @@ func fullOrder(app string) *polypay.Order {
 		Currency: "cny", Subject: "s", Body: "b", Description: "d", Channels: []byte(`["alipay_qr"]`),
 		ReturnURL: "https://m.example/back", Metadata: []byte(`{"m":1}`), Status: polypay.OrderPaid, Created: 1700000000,
 		TimePaid: 1700000100, TimeExpire: 1700003600, ChargeID: "ch_1", CashierToken: "tok", ParamsHash: "ph",
-		CouponAmount: 50, DiscountID: "dis_1", UID: "u1"}
+		CouponAmount: 50, DiscountID: "dis_1", UID: "u1", Coupon: "cpn_1", ClientIP: "10.0.0.1", Refunded: true}
 }
 
 func orderRoundTrip(t *testing.T, db *store.DB) {
@@ -1315,8 +1315,9 @@ func orderRoundTrip(t *testing.T, db *store.DB) {
 	}
 	want := *o
 	want.Status, want.TimePaid, want.ChargeID, want.CouponAmount, want.DiscountID = polypay.OrderCanceled, 1700000200, "ch_2", 70, "dis_2"
+	want.Amount, want.Subject, want.Refunded, want.TimeExpire, want.Coupon = 900, "s2", false, 1700007200, ""
 	upd := want
-	upd.Amount, upd.MerchantOrderNo, upd.UID = 1, "other", "u9" // not the update's to change
+	upd.MerchantOrderNo, upd.UID, upd.ClientIP = "other", "u9", "10.9.9.9" // not the update's to change
 	mustWrite(t, db, func(s core.OrderStore) error { return s.UpdateOrder(ctx, &upd) })
 	if got, _, _ := get(); !reflect.DeepEqual(got, &want) {
 		t.Fatalf("after UpdateOrder:\n got %+v\nwant %+v", got, &want)

@@ -128,10 +128,14 @@ func (tx *Tx) LedgerRefunds(ctx context.Context, refTypes []string, fn func(ledg
 	})
 }
 
-// LedgerOrders calls fn with every order and its entries of refTypes.
+// LedgerOrders calls fn with every order and its entries of refTypes. The
+// charge amount is that of the charge that paid it plus, for a payment
+// split with a user's balance, its partner's.
 func (tx *Tx) LedgerOrders(ctx context.Context, refTypes []string, fn func(ledger.OrderRecord) error) error {
 	q := `SELECT o.id, o.app_id, o.livemode, o.currency, o.amount, o.coupon_amount, o.status, o.charge_id,
- COALESCE((SELECT c.amount FROM charges c WHERE c.id=o.charge_id), -1), ` + entryCols + `
+ COALESCE((SELECT c.amount FROM charges c WHERE c.id=o.charge_id), -1)
+ + COALESCE((SELECT p.amount FROM order_charges oc JOIN charges p ON p.id = oc.partner
+   WHERE oc.order_id = o.id AND oc.charge_id = o.charge_id), 0), ` + entryCols + `
  FROM orders o` + entryJoin("o.id", refTypes) + ` ORDER BY o.id`
 	return eachRecord(ctx, tx, q, strArgs(refTypes), func(rows *sql.Rows, e *entryRow) (string, ledger.OrderRecord, error) {
 		var r ledger.OrderRecord

@@ -19,22 +19,27 @@ type OrderCharge struct {
 	// charge's amount is the order's amount minus DiscountAmount.
 	DiscountID     string
 	DiscountAmount int64
+	// Partner is the other charge of a payment split between a user's
+	// balance and a channel: the order is paid when both are.
+	Partner string
 }
 
 const orderCols = `id, app_id, livemode, merchant_order_no, amount, currency, subject, body, description,
- channels, return_url, metadata, status, created, time_paid, time_expire, charge_id, cashier_token, params_hash, coupon_amount, discount_id, uid`
+ channels, return_url, metadata, status, created, time_paid, time_expire, charge_id, cashier_token, params_hash, coupon_amount, discount_id, uid,
+ coupon, client_ip, refunded`
 
 func scanOrder(s scanner) (*polypay.Order, error) {
 	var o polypay.Order
-	var live int
+	var live, refunded int
 	var chans, meta, status string
 	err := s.Scan(&o.ID, &o.AppID, &live, &o.MerchantOrderNo, &o.Amount, &o.Currency, &o.Subject, &o.Body,
 		&o.Description, &chans, &o.ReturnURL, &meta, &status, &o.Created, &o.TimePaid, &o.TimeExpire,
-		&o.ChargeID, &o.CashierToken, &o.ParamsHash, &o.CouponAmount, &o.DiscountID, &o.UID)
+		&o.ChargeID, &o.CashierToken, &o.ParamsHash, &o.CouponAmount, &o.DiscountID, &o.UID,
+		&o.Coupon, &o.ClientIP, &refunded)
 	if err != nil {
 		return nil, err
 	}
-	o.Livemode, o.Status = live == 1, polypay.OrderStatus(status)
+	o.Livemode, o.Status, o.Refunded = live == 1, polypay.OrderStatus(status), refunded == 1
 	o.Channels, o.Metadata = []byte(chans), []byte(meta)
 	return &o, nil
 }
@@ -42,18 +47,56 @@ func scanOrder(s scanner) (*polypay.Order, error) {
 // InsertOrder stores a new order; a repeated merchant_order_no in the same
 // app and mode fails with a unique violation.
 func (tx *Tx) InsertOrder(ctx context.Context, o *polypay.Order) error {
-	_, err := tx.exec(ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := tx.exec(ctx, `INSERT INTO orders (`+orderCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		o.ID, o.AppID, b2i(o.Livemode), o.MerchantOrderNo, o.Amount, o.Currency, o.Subject, o.Body, o.Description,
 		string(o.Channels), o.ReturnURL, string(o.Metadata), string(o.Status), o.Created, o.TimePaid, o.TimeExpire,
-		o.ChargeID, o.CashierToken, o.ParamsHash, o.CouponAmount, o.DiscountID, o.UID)
+		o.ChargeID, o.CashierToken, o.ParamsHash, o.CouponAmount, o.DiscountID, o.UID, o.Coupon, o.ClientIP, b2i(o.Refunded))
 	return err
 }
 
 // UpdateOrder writes an order's mutable fields.
 func (tx *Tx) UpdateOrder(ctx context.Context, o *polypay.Order) error {
-	_, err := tx.exec(ctx, `UPDATE orders SET status=?, time_paid=?, charge_id=?, coupon_amount=?, discount_id=? WHERE id=?`,
-		string(o.Status), o.TimePaid, o.ChargeID, o.CouponAmount, o.DiscountID, o.ID)
+	_, err := tx.exec(ctx, `UPDATE orders SET status=?, time_paid=?, charge_id=?, coupon_amount=?, discount_id=?, refunded=?,
+ amount=?, subject=?, body=?, description=?, metadata=?, time_expire=?, coupon=? WHERE id=?`,
+		string(o.Status), o.TimePaid, o.ChargeID, o.CouponAmount, o.DiscountID, b2i(o.Refunded),
+		o.Amount, o.Subject, o.Body, o.Description, string(o.Metadata), o.TimeExpire, o.Coupon, o.ID)
 	return err
+}
+
+// OrderFilter narrows an order list; empty fields do not filter.
+type OrderFilter struct {
+	UID, MerchantOrderNo, Status string
+	Paid, Refunded               *bool
+}
+
+// ListOrders pages through an app's orders, newest first.
+func (tx *Tx) ListOrders(ctx context.Context, appID string, live bool, f OrderFilter, p Page) ([]*polypay.Order, bool, error) {
+	where, args := []string{"app_id = ?", "livemode = ?"}, []any{appID, b2i(live)}
+	for col, v := range map[string]string{"uid": f.UID, "merchant_order_no": f.MerchantOrderNo, "status": f.Status} {
+		if v != "" {
+			where, args = append(where, col+" = ?"), append(args, v)
+		}
+	}
+	if f.Paid != nil {
+		op := "<>"
+		if *f.Paid {
+			op = "="
+		}
+		where, args = append(where, "status "+op+" ?"), append(args, string(polypay.OrderPaid))
+	}
+	if f.Refunded != nil {
+		where, args = append(where, "refunded = ?"), append(args, b2i(*f.Refunded))
+	}
+	return listPage(ctx, tx, orderCols, "orders", where, args, p, scanOrder)
+}
+
+// ExpiredHeldOrders lists unpaid orders past their expiry that hold a
+// coupon or a paid balance part, for the poller to cancel (which gives
+// both back).
+func (tx *Tx) ExpiredHeldOrders(ctx context.Context, now int64, limit int) ([]string, error) {
+	return tx.ids(ctx, `SELECT o.id FROM orders o WHERE o.status = ? AND o.time_expire <= ? AND (o.coupon <> ''
+ OR EXISTS (SELECT 1 FROM order_charges oc WHERE oc.order_id = o.id AND oc.partner <> '')) ORDER BY o.id LIMIT ?`,
+		string(polypay.OrderCreated), now, limit)
 }
 
 // GetOrder returns the app's order in the given mode; ENotFound otherwise.
@@ -88,14 +131,20 @@ func (tx *Tx) OrderByMerchantNo(ctx context.Context, appID string, live bool, no
 
 // InsertOrderCharge links a charge to an order.
 func (tx *Tx) InsertOrderCharge(ctx context.Context, oc OrderCharge) error {
-	_, err := tx.exec(ctx, `INSERT INTO order_charges (order_id, charge_id, channel, seq, created, discount_id, discount_amount) VALUES (?,?,?,?,?,?,?)`,
-		oc.OrderID, oc.ChargeID, oc.Channel, oc.Seq, oc.Created, oc.DiscountID, oc.DiscountAmount)
+	_, err := tx.exec(ctx, `INSERT INTO order_charges (order_id, charge_id, channel, seq, created, discount_id, discount_amount, partner) VALUES (?,?,?,?,?,?,?,?)`,
+		oc.OrderID, oc.ChargeID, oc.Channel, oc.Seq, oc.Created, oc.DiscountID, oc.DiscountAmount, oc.Partner)
+	return err
+}
+
+// SetOrderChargePartner names a split charge's partner.
+func (tx *Tx) SetOrderChargePartner(ctx context.Context, orderID, chargeID, partner string) error {
+	_, err := tx.exec(ctx, `UPDATE order_charges SET partner=? WHERE order_id=? AND charge_id=?`, partner, orderID, chargeID)
 	return err
 }
 
 // OrderCharges lists an order's charges, oldest first.
 func (tx *Tx) OrderCharges(ctx context.Context, orderID string) ([]OrderCharge, error) {
-	rows, err := tx.query(ctx, `SELECT order_id, charge_id, channel, seq, created, discount_id, discount_amount FROM order_charges WHERE order_id=? ORDER BY seq`, orderID)
+	rows, err := tx.query(ctx, `SELECT order_id, charge_id, channel, seq, created, discount_id, discount_amount, partner FROM order_charges WHERE order_id=? ORDER BY seq`, orderID)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +152,7 @@ func (tx *Tx) OrderCharges(ctx context.Context, orderID string) ([]OrderCharge, 
 	var out []OrderCharge
 	for rows.Next() {
 		var oc OrderCharge
-		if err := rows.Scan(&oc.OrderID, &oc.ChargeID, &oc.Channel, &oc.Seq, &oc.Created, &oc.DiscountID, &oc.DiscountAmount); err != nil {
+		if err := rows.Scan(&oc.OrderID, &oc.ChargeID, &oc.Channel, &oc.Seq, &oc.Created, &oc.DiscountID, &oc.DiscountAmount, &oc.Partner); err != nil {
 			return nil, err
 		}
 		out = append(out, oc)

@@ -57,6 +57,7 @@ var sandboxDeletes = []sandboxDelete{
 	{"events", `%[2]s`},
 	// order_charges has no mode of its own: it follows its order or charge.
 	{"order_charges", `t.order_id IN (SELECT s.id FROM orders s WHERE %[1]s) OR t.charge_id IN (SELECT s.id FROM charges s WHERE %[1]s)`},
+	{"order_refunds", `%[2]s`},
 	{"orders", `%[2]s`},
 	{"recon_discrepancies", `%[2]s`},
 	{"recon_runs", `%[2]s`},
@@ -89,6 +90,8 @@ var sandboxDeletes = []sandboxDelete{
 	{"batch_withdrawals", `%[2]s`},
 	{"settle_accounts", `%[2]s`},
 	{"users", `%[2]s`},
+	{"coupons", `%[2]s`},
+	{"coupon_templates", `%[2]s`},
 }
 
 // SandboxResetTables are the tables ResetTestMode clears of test-mode rows.

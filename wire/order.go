@@ -37,6 +37,43 @@ type Order struct {
 	AllowedChannels  []string        `json:"allowed_channels"`
 	ReturnURL        *string         `json:"return_url"`
 	CashierURL       string          `json:"cashier_url"`
+	// Ping++'s account-system fields: the coupon redeemed, the user's
+	// balance (when uid names a user), and the apps (the order's own app:
+	// sub-apps are not built).
+	Coupon           *string  `json:"coupon"`
+	ClientIP         *string  `json:"client_ip"`
+	AvailableBalance int64    `json:"available_balance"`
+	ReceiptApp       string   `json:"receipt_app"`
+	ServiceApp       string   `json:"service_app"`
+	AvailableMethods []string `json:"available_methods"`
+}
+
+// OrderRefund is Ping++'s order refund: what was refunded of the order's
+// balance part and of its channel part, with the refunds that did it.
+type OrderRefund struct {
+	ID                 string          `json:"id"`
+	Object             string          `json:"object"`
+	Order              string          `json:"order"`
+	App                string          `json:"app"`
+	Livemode           bool            `json:"livemode"`
+	UID                *string         `json:"uid"`
+	MerchantOrderNo    string          `json:"merchant_order_no"`
+	Coupon             *string         `json:"coupon"`
+	Amount             int64           `json:"amount"`
+	CouponAmount       int64           `json:"coupon_amount"`
+	BalanceAmount      int64           `json:"balance_amount"`
+	ChargeAmount       int64           `json:"charge_amount"`
+	BalanceRefund      *string         `json:"balance_refund"`
+	BalanceTransaction *string         `json:"balance_transaction"`
+	Charge             *string         `json:"charge"`
+	ChargeRefund       *string         `json:"charge_refund"`
+	Status             string          `json:"status"`
+	TimeSucceed        *int64          `json:"time_succeed"`
+	Description        *string         `json:"description"`
+	RefundMode         *string         `json:"refund_mode"`
+	Metadata           json.RawMessage `json:"metadata"`
+	Extra              json.RawMessage `json:"extra"`
+	Created            int64           `json:"created"`
 }
 
 // Discount is polypay's discount rule object.
