@@ -216,12 +216,33 @@ func (s *Service) PayOrderAPI(ctx context.Context, who Caller, id string, p Orde
 		}
 		seq++
 	}
-	if sp.charge > 0 {
+	if sp.charge > 0 && !s.openChannelPart(ctx, o, links, sp, balanceID, p.Channel) {
 		if err := s.payChannelPart(ctx, who, o, sp, seq, balanceID, p); err != nil {
 			return nil, err
 		}
 	}
 	return s.GetOrder(ctx, who, o.ID)
+}
+
+// openChannelPart reports whether the order already has an open charge
+// for this channel part (same channel, amount and balance partner): a
+// retried pay answers it instead of starting a second payment.
+func (s *Service) openChannelPart(ctx context.Context, o *polypay.Order, links []store.OrderCharge, sp split, balanceID, channel string) bool {
+	found := false
+	_ = s.read(ctx, func(tx Tx) error {
+		for _, l := range links {
+			if l.Channel != channel || l.Partner != balanceID {
+				continue
+			}
+			c, err := tx.GetCharge(ctx, o.AppID, o.Livemode, l.ChargeID)
+			if err != nil {
+				return err
+			}
+			found = found || (c.Status == polypay.ChargePending && c.Amount == sp.charge && len(c.Credential) > 0)
+		}
+		return nil
+	})
+	return found
 }
 
 func (s *Service) orderWithLinks(ctx context.Context, who Caller, id string) (*polypay.Order, []store.OrderCharge, error) {

@@ -24,7 +24,10 @@ func (e *env) issue(t *testing.T, user, tmpl string) string {
 
 func (e *env) pingppOrder(no, uid, coupon string, amount int64) *resp {
 	body := map[string]any{"app": e.app.AppID, "merchant_order_no": no, "amount": amount, "currency": "cny",
-		"client_ip": "127.0.0.1", "subject": "商品", "body": "描述", "uid": uid}
+		"client_ip": "127.0.0.1", "subject": "商品", "body": "描述"}
+	if uid != "" {
+		body["uid"] = uid
+	}
 	if coupon != "" {
 		body["coupon"] = coupon
 	}
