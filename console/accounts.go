@@ -143,8 +143,9 @@ type accountUserData struct {
 	Recharges []*wire.Recharge
 	Bonuses   []*wire.BalanceBonus
 	Transfers []*wire.BalanceTransfer
+	Coupons   []*wire.Coupon
 	// The lists had more than accountRecent entries.
-	MoreTxns, MoreRecharges, MoreBonuses, MoreTransfers bool
+	MoreTxns, MoreRecharges, MoreBonuses, MoreTransfers, MoreCoupons bool
 }
 
 // accountUser shows one user: 404 when the app has no such user in the
@@ -192,6 +193,11 @@ func (c *Console) accountUser(w http.ResponseWriter, r *http.Request, p *page) {
 		func() error {
 			l, err := c.cfg.Svc.ListBalanceTransfers(ctx, who, "/v1/balance_transfers", id, pg)
 			d.Transfers, d.MoreTransfers = dataOf[*wire.BalanceTransfer](l), l.HasMore
+			return err
+		},
+		func() error {
+			l, err := c.cfg.Svc.ListCoupons(ctx, who, "/v1/coupons", id, "", nil, pg)
+			d.Coupons, d.MoreCoupons = dataOf[*wire.Coupon](l), l.HasMore
 			return err
 		},
 	}

@@ -39,6 +39,18 @@ var accountMessages = map[string][2]string{
 	"acct_other_mode":    {"切换到", "Switch to"},
 	"acct_back_to_users": {"全部账户用户", "All account users"},
 	"acct_no_users":      {"此模式下还没有用户。", "No users in this mode yet."},
+	"acct_coupon_tmpls":  {"优惠券模板", "Coupon templates"},
+	"acct_coupon_intro":  {"应用的优惠券模板及其发放、核销情况，按模式查看；只读。", "The app's coupon templates with how many were issued and redeemed, per mode; read only."},
+	"acct_coupons":       {"优惠券", "Coupons"},
+	"acct_coupon_off":    {"优惠", "Off"},
+	"acct_coupon_min":    {"起用金额", "Minimum order"},
+	"acct_circulated":    {"已发放", "Issued"},
+	"acct_redeemed":      {"已核销", "Redeemed"},
+	"acct_refundable":    {"退款退券", "Refundable"},
+	"acct_valid":         {"可用", "Valid"},
+	"acct_valid_until":   {"有效期至", "Valid until"},
+	"acct_order":         {"订单", "Order"},
+	"acct_no_coupons":    {"此模式下还没有优惠券模板。", "No coupon templates in this mode yet."},
 }
 
 func init() {

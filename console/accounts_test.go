@@ -308,3 +308,31 @@ func TestAccountTenantIsolation(t *testing.T) {
 		}
 	}
 }
+
+// TestCouponPages: the coupon templates page lists the app's templates in
+// the mode with what they take off and how many were issued and redeemed;
+// a user's page lists the user's coupons; another mode shows none.
+func TestCouponPages(t *testing.T) {
+	e := consoletest.Start(t)
+	s := e.SeedAccounts()
+	c := signedIn(t, e, console.RoleReadOnly)
+	path := "/console/apps/" + e.App.AppID + "/coupon_templates"
+	r := c.get(path + "?mode=test")
+	if r.Status != http.StatusOK {
+		t.Fatalf("%d: %.300s", r.Status, r.Body)
+	}
+	row := rowOf(mainOf(r.Body), "tmpl-"+s.Template)
+	inOrder(t, row, "满100减5", `class="num nowrap off">¥5.00<`, `class="num nowrap min">¥100.00<`,
+		`class="num nowrap circulated">1 / 100<`, `class="num nowrap redeemed">0<`, `class="refundable">yes<`)
+	if live := mainOf(c.get(path + "?mode=live").Body); strings.Contains(live, s.Template) {
+		t.Errorf("the live page lists a test template: %s", live)
+	}
+	alice := mainOf(c.get(accountsURL(e, "/"+s.Alice+"?mode=test")).Body)
+	inOrder(t, rowOf(alice, "coupon-"+s.Coupon), "满100减5", "¥5.00", `class="valid">yes<`, `class="redeemed">no<`)
+	if !strings.Contains(mainOf(c.get(accountsURL(e, "?mode=test")).Body), `href="`+path+`?mode=test"`) {
+		t.Error("the users page does not link the coupon templates")
+	}
+	if st := c.get("/console/apps/app_doesnotexist0000/coupon_templates?mode=test").Status; st != http.StatusNotFound {
+		t.Errorf("another app's templates: %d", st)
+	}
+}

@@ -136,6 +136,7 @@ func New(cfg Config) *Console {
 	m.HandleFunc("GET /console/apps/{app}/payouts/batch-refunds/{id}", c.authed(c.inApp(c.payoutBatchRefund)))
 	m.HandleFunc("GET /console/apps/{app}/users", c.authed(c.inApp(c.accountUsers)))
 	m.HandleFunc("GET /console/apps/{app}/users/{user}", c.authed(c.inApp(c.accountUser)))
+	m.HandleFunc("GET /console/apps/{app}/coupon_templates", c.authed(c.inApp(c.couponTemplates)))
 	for _, p := range PostRoutes {
 		m.HandleFunc("POST "+p.Pattern, c.authed(c.post(p.Action, c.postHandler(p.Pattern))))
 	}

@@ -17,6 +17,9 @@ type AccountSeed struct {
 	Bonus, Recharge, RechargeCharge, Transfer string
 	// Live mode: Carol, with a bonus of ¥50.00.
 	Carol, CarolBonus string
+	// Test mode: a "满100减5" template (¥5.00 off orders of ¥100.00, at most
+	// 100) with one coupon issued to Alice.
+	Template, Coupon string
 }
 
 // Balances SeedAccounts leaves, formatted as the console shows them.
@@ -42,7 +45,26 @@ func (e *Env) SeedAccounts() AccountSeed {
 	}
 	e.AccountUser(true, s.Carol, "Carol")
 	s.CarolBonus = e.Bonus(true, s.Carol, 5000)
+	s.Template, s.Coupon = e.Coupon(s.Alice)
 	return s
+}
+
+// Coupon makes a test-mode coupon template through core and issues one
+// coupon of it to user; it returns both ids.
+func (e *Env) Coupon(user string) (string, string) {
+	e.T.Helper()
+	ctx := context.Background()
+	t, err := e.Node.Svc.CreateCouponTemplate(ctx, e.Caller(false), core.CouponTemplateParams{Name: "满100减5", Type: 1,
+		AmountOff: 500, AmountAvailable: 10000, MaxCirculation: 100, Refundable: true, Metadata: json.RawMessage("{}")}, nil)
+	if err != nil {
+		e.T.Fatalf("coupon template: %v", err)
+	}
+	tmpl := idOf(e, t)
+	c, err := e.Node.Svc.IssueCoupon(ctx, e.Caller(false), core.CouponParams{User: user, Template: tmpl}, nil)
+	if err != nil {
+		e.T.Fatalf("coupon for %s: %v", user, err)
+	}
+	return tmpl, idOf(e, c)
 }
 
 // AccountUser adds a user of the account system through core.
