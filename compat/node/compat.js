@@ -22,6 +22,12 @@
 // balanceTransfers and balanceTransactions: two users, a bonus (keyed by
 // its order_no), a balance transfer with a user fee, an overdraft refused,
 // the balances and balance transactions that follow, and the webhooks.
+// Coupons and Ping++'s order API (spec §2.11) run through the SDK's
+// couponTemplates, coupons and orders: a cash coupon template, coupons
+// issued to one user and in a batch, an order redeeming a coupon paid part
+// from the user's balance and part by alipay_qr (paid in the sandbox), its
+// charges, its full refund (the refundable coupon given back), a canceled
+// order, an updated one, and the template deleted.
 //
 // Environment:
 //   POLYPAY_HOST, POLYPAY_PORT   where polypay listens (plain HTTP)
@@ -622,7 +628,9 @@ const CHANNELS = [
   {
     channel: 'wx_pub_scan',
     scan: true,
-    extra: () => ({ scan_code: '13' + randomDigits(16) }),
+    // 13, then anything but 00: a 1300… code stays USERPAYING in the
+    // simulator (the customer typing the password), not paid at create.
+    extra: () => ({ scan_code: '13' + (1 + (crypto.randomBytes(1)[0] % 9)) + randomDigits(15) }),
   },
   {
     channel: 'upacp',
@@ -1774,6 +1782,306 @@ async function accountFlow(cfg, sdk, hooks, pubKey) {
     events: [bonusEv.id, trEv.id, rchChargeEv.id, rchBonusEv.id, rchEv.id, wdTrEv.id, wdEv.id, ...batchEvents] };
 }
 
+// --- Coupons and Ping++'s order API (spec §2.11): a cash coupon template
+// (amount_off 100 from 1000), coupons issued one by one and in a batch
+// through the SDK's couponTemplates and coupons, an order that redeems a
+// coupon paid part from the user's balance and part by alipay_qr, its
+// charges, its full refund (both parts back, the refundable coupon
+// released), a canceled order and an updated one, through the SDK's orders.
+const COUPON_OFF = 100;
+const COUPON_MIN = 1000; // amount_available: the order amount it needs
+const COUPON_MAX = 10; // max_circulation
+const ORDER_AMOUNT = 1000;
+const ORDER_BONUS = 500; // the user's balance before the order
+const ORDER_BALANCE_PART = 300;
+const ORDER_CHARGE_PART = ORDER_AMOUNT - COUPON_OFF - ORDER_BALANCE_PART; // 600, on alipay_qr
+
+function checkCouponTemplate(t, what, app, id) {
+  check(isPlainObject(t), what + ': not an object', t);
+  check(t.object === 'coupon_template', what + ': object != "coupon_template"', t.object);
+  check(typeof t.id === 'string' && /^ctpl_[0-9A-Za-z]{24}$/.test(t.id), what + ': id is not ctpl_ + 24 characters', t.id);
+  if (id !== undefined) check(t.id === id, what + ': id is not the template\'s', t.id);
+  check(t.app === app && t.livemode === false, what + ': app or livemode', t);
+  check(t.type === 1 && t.amount_off === COUPON_OFF && t.percent_off === null, what + ': type, amount_off or percent_off', t);
+  check(t.amount_available === COUPON_MIN && t.max_circulation === COUPON_MAX, what + ': amount_available or max_circulation', t);
+  check(t.refundable === true, what + ': refundable is not true by default', t.refundable);
+  check(isInt(t.times_circulated) && isInt(t.times_redeemed), what + ': times_circulated or times_redeemed', t);
+  check(isInt(t.created) && isPlainObject(t.metadata), what + ': created or metadata', t);
+}
+
+function checkCoupon(c, what, app, user, tmplId, id) {
+  check(isPlainObject(c), what + ': not an object', c);
+  check(c.object === 'coupon', what + ': object != "coupon"', c.object);
+  check(typeof c.id === 'string' && /^cpn_[0-9A-Za-z]{24}$/.test(c.id), what + ': id is not cpn_ + 24 characters', c.id);
+  if (id !== undefined) check(c.id === id, what + ': id is not the coupon\'s', c.id);
+  check(c.app === app && c.livemode === false && c.user === user, what + ': app, livemode or user', c);
+  checkCouponTemplate(c.coupon_template, what + ': coupon_template', app, tmplId);
+  check(typeof c.redeemed === 'boolean' && typeof c.valid === 'boolean', what + ': redeemed or valid is not a boolean', c);
+  check(c.order === null || typeof c.order === 'string', what + ': order is neither null nor a string', c.order);
+  check(c.actual_amount === null || isInt(c.actual_amount), what + ': actual_amount', c.actual_amount);
+  check(isInt(c.user_times_circulated) && isInt(c.created) && isPlainObject(c.metadata),
+    what + ': user_times_circulated, created or metadata', c);
+}
+
+function checkOrder(o, what, app, uid, merchantOrderNo, amount) {
+  check(isPlainObject(o), what + ': not an object', o);
+  check(o.object === 'order', what + ': object != "order"', o.object);
+  check(typeof o.id === 'string' && o.id !== '', what + ': no id', o.id);
+  check(o.app === app && o.livemode === false, what + ': app or livemode', o);
+  check(o.uid === uid && o.merchant_order_no === merchantOrderNo, what + ': uid or merchant_order_no', o);
+  check(o.amount === amount && o.currency === 'cny', what + ': amount or currency', o);
+  check(['created', 'paid', 'canceled'].includes(o.status), what + ': status', o.status);
+  for (const f of ['paid', 'refunded']) {
+    check(typeof o[f] === 'boolean', what + ': ' + f + ' is not a boolean', o[f]);
+  }
+  for (const f of ['coupon_amount', 'actual_amount', 'amount_paid', 'amount_refunded', 'available_balance', 'created']) {
+    check(isInt(o[f]), what + ': ' + f + ' is not an integer', o[f]);
+  }
+  check(o.actual_amount === o.amount - o.coupon_amount, what + ': actual_amount is not amount - coupon_amount', o);
+  check(o.charge === null || typeof o.charge === 'string', what + ': charge is neither null nor a string', o.charge);
+  check(o.coupon === null || typeof o.coupon === 'string', what + ': coupon is neither null nor a string', o.coupon);
+  check(isPlainObject(o.metadata), what + ': metadata is not an object', o.metadata);
+  checkList(o.charges, '/v1/orders/' + o.id + '/charges', what + ': charges');
+}
+
+function checkOrderRefund(r, what, app, orderId, id) {
+  check(isPlainObject(r), what + ': not an object', r);
+  check(r.object === 'order_refund', what + ': object != "order_refund"', r.object);
+  check(typeof r.id === 'string' && /^or_[0-9A-Za-z]{24}$/.test(r.id), what + ': id is not or_ + 24 characters', r.id);
+  if (id !== undefined) check(r.id === id, what + ': id is not the order refund\'s', r.id);
+  check(r.app === app && r.livemode === false && r.order === orderId, what + ': app, livemode or order', r);
+  check(r.balance_amount === ORDER_BALANCE_PART && r.charge_amount === ORDER_CHARGE_PART,
+    what + ': balance_amount or charge_amount is not the paid parts', r);
+  check(['pending', 'succeeded', 'failed'].includes(r.status), what + ': status', r.status);
+  check(isInt(r.created) && isPlainObject(r.metadata), what + ': created or metadata', r);
+}
+
+async function couponOrderFlow(cfg, sdk, hooks, pubKey) {
+  const app = cfg.app;
+  const tag = randomAlnum(8);
+  const carol = 'cmpC_' + tag;
+  const dave = 'cmpD_' + tag;
+  const events = [];
+
+  // --- A cash coupon template: 100 off an order of at least 1000.
+  step = 'couponTemplates.create';
+  check(typeof sdk.couponTemplates === 'object' && typeof sdk.coupons === 'object' && typeof sdk.orders === 'object',
+    'pingpp 2.1.6 has no couponTemplates, coupons or orders resource');
+  const tmpl = await sdk.couponTemplates.create(app, { name: 'compat ' + tag, type: 1, amount_off: COUPON_OFF,
+    amount_available: COUPON_MIN, max_circulation: COUPON_MAX });
+  checkCouponTemplate(tmpl, 'couponTemplates.create', app);
+  check(tmpl.name === 'compat ' + tag && tmpl.times_circulated === 0 && tmpl.times_redeemed === 0 && tmpl.expiration === null,
+    'couponTemplates.create: name, counts or expiration', tmpl);
+  const tmplId = tmpl.id;
+  step = 'couponTemplates.retrieve';
+  const gotTmpl = await sdk.couponTemplates.retrieve(app, tmplId);
+  checkCouponTemplate(gotTmpl, 'couponTemplates.retrieve', app, tmplId);
+  check(jsonEqual(gotTmpl, tmpl), 'couponTemplates.retrieve differs from create', { created: tmpl, retrieved: gotTmpl });
+  step = 'couponTemplates.list';
+  const tmpls = await sdk.couponTemplates.list(app, { page: 1 });
+  checkList(tmpls, '/v1/apps/' + app + '/coupon_templates', 'couponTemplates.list({page: 1})');
+  check(tmpls.data.some((x) => x && x.id === tmplId), 'couponTemplates.list: the template is not listed', tmpls.data);
+  step = 'couponTemplates.update';
+  const updTmpl = await sdk.couponTemplates.update(app, tmplId, { metadata: { compat: 'node' } });
+  checkCouponTemplate(updTmpl, 'couponTemplates.update', app, tmplId);
+  check(updTmpl.metadata.compat === 'node', 'couponTemplates.update: metadata not changed', updTmpl.metadata);
+  check((await sdk.couponTemplates.retrieve(app, tmplId)).metadata.compat === 'node',
+    'couponTemplates.retrieve after update: metadata not changed');
+
+  // --- carol, with a balance of ORDER_BONUS, and a coupon.
+  step = 'users.create (coupons)';
+  checkUser(await sdk.users.create(app, { id: carol, name: 'Carol' }), 'users.create', app, carol, 0);
+  checkUser(await sdk.users.create(app, { id: dave }), 'users.create', app, dave, 0);
+  step = 'balanceBonuses.create (coupons)';
+  const bonus = await sdk.balanceBonuses.create(app, { user: carol, amount: ORDER_BONUS, order_no: 'bb' + Date.now() + randomAlnum(6),
+    description: 'compat order bonus' });
+  check(isPlainObject(bonus) && bonus.object === 'balance_bonus' && bonus.paid === true && bonus.amount === ORDER_BONUS && bonus.user === carol,
+    'balanceBonuses.create: not a paid bonus of ' + ORDER_BONUS + ' to carol', bonus);
+  events.push(checkWebhook(await hooks.waitFor('balance.bonus.succeeded', bonus.id, STEP_TIMEOUT_MS),
+    'balance.bonus.succeeded', 'balance_bonus', bonus.id, pubKey).id);
+
+  step = 'coupons.create';
+  const cpn = await sdk.coupons.create(app, carol, { coupon_template: tmplId });
+  checkCoupon(cpn, 'coupons.create', app, carol, tmplId);
+  check(cpn.redeemed === false && cpn.valid === true && cpn.order === null && cpn.user_times_circulated === 1,
+    'coupons.create: not a valid unredeemed coupon, first of carol\'s', cpn);
+  const couponId = cpn.id;
+  const carolNow = await sdk.users.retrieve(app, carol);
+  checkUser(carolNow, 'users.retrieve after coupons.create', app, carol, ORDER_BONUS);
+  check(carolNow.available_coupons === 1, 'users.retrieve after coupons.create: available_coupons is not 1', carolNow.available_coupons);
+  step = 'coupons.retrieve';
+  const gotCpn = await sdk.coupons.retrieve(app, carol, couponId);
+  checkCoupon(gotCpn, 'coupons.retrieve', app, carol, tmplId, couponId);
+  step = 'coupons.list';
+  const cpns = await sdk.coupons.list(app, carol, { page: 1 });
+  checkList(cpns, '/v1/apps/' + app + '/users/' + carol + '/coupons', 'coupons.list({page: 1})');
+  check(cpns.data.length === 1 && cpns.data[0].id === couponId, 'coupons.list: not exactly carol\'s coupon', cpns.data);
+  step = 'coupons.update';
+  const updCpn = await sdk.coupons.update(app, carol, couponId, { metadata: { compat: 'node' } });
+  checkCoupon(updCpn, 'coupons.update', app, carol, tmplId, couponId);
+  check(updCpn.metadata.compat === 'node', 'coupons.update: metadata not changed', updCpn.metadata);
+
+  step = 'couponTemplates.createCoupon';
+  const batch = await sdk.couponTemplates.createCoupon(app, tmplId, { users: [dave] });
+  checkList(batch, '/v1/apps/' + app + '/coupon_templates/' + tmplId + '/coupons', 'couponTemplates.createCoupon');
+  check(batch.data.length === 1, 'couponTemplates.createCoupon: not one coupon for one user', batch.data);
+  checkCoupon(batch.data[0], 'couponTemplates.createCoupon item', app, dave, tmplId);
+  const daveCoupon = batch.data[0].id;
+  step = 'couponTemplates.listCoupons';
+  const tcpns = await sdk.couponTemplates.listCoupons(app, tmplId, { page: 1 });
+  checkList(tcpns, '/v1/apps/' + app + '/coupon_templates/' + tmplId + '/coupons', 'couponTemplates.listCoupons({page: 1})');
+  check(tcpns.data.length === 2 && [couponId, daveCoupon].every((id) => tcpns.data.some((x) => x && x.id === id)),
+    'couponTemplates.listCoupons: not carol\'s and dave\'s coupons', tcpns.data);
+  check((await sdk.couponTemplates.retrieve(app, tmplId)).times_circulated === 2,
+    'couponTemplates.retrieve: times_circulated is not 2 after two coupons');
+  step = 'coupons.delete';
+  const delCpn = await sdk.coupons.delete(app, dave, daveCoupon);
+  check(isPlainObject(delCpn) && delCpn.deleted === true && delCpn.id === daveCoupon, 'coupons.delete: not {deleted: true, id}', delCpn);
+  const daveCpns = await sdk.coupons.list(app, dave, { page: 1 });
+  check(daveCpns.data.length === 0, 'coupons.list after coupons.delete: dave still has a coupon', daveCpns.data);
+
+  // --- An order of ORDER_AMOUNT redeeming the coupon, paid 300 from
+  // carol's balance and 600 by alipay_qr.
+  step = 'orders.create';
+  const orderNo = 'od' + Date.now() + randomAlnum(6);
+  const order = await sdk.orders.create({ app, uid: carol, merchant_order_no: orderNo, amount: ORDER_AMOUNT, currency: 'cny',
+    client_ip: '127.0.0.1', subject: 'compat order', body: 'compat order: Ping++ Node SDK 2.1.6', coupon: couponId });
+  checkOrder(order, 'orders.create', app, carol, orderNo, ORDER_AMOUNT);
+  check(order.status === 'created' && order.paid === false && order.coupon === couponId,
+    'orders.create: not an unpaid order holding the coupon', order);
+  check(order.coupon_amount === COUPON_OFF && order.actual_amount === ORDER_AMOUNT - COUPON_OFF && order.available_balance === ORDER_BONUS,
+    'orders.create: coupon_amount, actual_amount or available_balance', order);
+  const orderId = order.id;
+  step = 'orders.create with a held coupon';
+  const held = await expectReject(sdk.orders.create({ app, uid: carol, merchant_order_no: orderNo + 'b', amount: ORDER_AMOUNT,
+    currency: 'cny', client_ip: '127.0.0.1', subject: 'compat order', body: 'compat order', coupon: couponId }),
+  'orders.create with a coupon another order holds');
+  check(held instanceof PingppErrors.PingppInvalidRequestError && held.param === 'coupon',
+    'orders.create with a held coupon: not an invalid_request_error naming coupon', { type: held.type, param: held.param, message: held.message });
+
+  step = 'orders.pay';
+  const paying = await sdk.orders.pay(orderId, { channel: 'alipay_qr', charge_amount: ORDER_CHARGE_PART, balance_amount: ORDER_BALANCE_PART });
+  checkOrder(paying, 'orders.pay', app, carol, orderNo, ORDER_AMOUNT);
+  check(paying.status === 'created' && paying.paid === false && paying.amount_paid === ORDER_BALANCE_PART,
+    'orders.pay: not created with the balance part paid', paying);
+  check(typeof paying.charge === 'string' && /^ch_[0-9A-Za-z]{24}$/.test(paying.charge), 'orders.pay: charge is not a ch_ id', paying.charge);
+  const chargeId = paying.charge;
+  checkUser(await sdk.users.retrieve(app, carol), 'users.retrieve after orders.pay (balance part)', app, carol, ORDER_BONUS - ORDER_BALANCE_PART);
+
+  step = 'orders: test pay';
+  const opay = await rawRequest(cfg, 'POST', '/v1/test/charges/' + chargeId + '/pay', { result: 'success' }, cfg.key);
+  checkRawReply(opay, 'orders: POST /v1/test/charges/{id}/pay', pubKey);
+  check(opay.status === 200 && isPlainObject(opay.json) && opay.json.id === chargeId && opay.json.paid === true,
+    'orders: POST /v1/test/charges/{id}/pay: reply is not the paid charge', opay.raw.toString('utf8'));
+  step = 'orders: webhooks';
+  events.push(checkWebhook(await hooks.waitFor('charge.succeeded', chargeId, STEP_TIMEOUT_MS),
+    'charge.succeeded', 'charge', chargeId, pubKey).id);
+  const oEv = checkWebhook(await hooks.waitFor('order.succeeded', orderId, STEP_TIMEOUT_MS), 'order.succeeded', 'order', orderId, pubKey);
+  check(oEv.data.object.status === 'paid' && oEv.data.object.paid === true, 'order.succeeded webhook: data.object not paid', oEv.data.object);
+  events.push(oEv.id);
+  const cEv = checkWebhook(await hooks.waitFor('coupon.redeemed', couponId, STEP_TIMEOUT_MS), 'coupon.redeemed', 'coupon', couponId, pubKey);
+  check(cEv.data.object.redeemed === true && cEv.data.object.order === orderId, 'coupon.redeemed webhook: data.object not redeemed by the order', cEv.data.object);
+  events.push(cEv.id);
+
+  step = 'orders.retrieve';
+  const paid = await until(() => sdk.orders.retrieve(orderId), (o) => o && o.status === 'paid', 'orders.retrieve after the payment');
+  checkOrder(paid, 'orders.retrieve (paid)', app, carol, orderNo, ORDER_AMOUNT);
+  check(paid.paid === true && paid.amount_paid === ORDER_AMOUNT - COUPON_OFF && isInt(paid.time_paid),
+    'orders.retrieve: not paid 900 with time_paid', paid);
+  const redeemed = await sdk.coupons.retrieve(app, carol, couponId);
+  checkCoupon(redeemed, 'coupons.retrieve after the payment', app, carol, tmplId, couponId);
+  check(redeemed.redeemed === true && redeemed.order === orderId && redeemed.actual_amount === COUPON_OFF,
+    'coupons.retrieve after the payment: not redeemed by the order', redeemed);
+
+  step = 'orders.listCharges';
+  const ocs = await sdk.orders.listCharges(orderId, { page: 1 });
+  checkList(ocs, '/v1/orders/' + orderId + '/charges', 'orders.listCharges({page: 1})');
+  check(ocs.data.length === 2 && ocs.data.some((c) => c && c.id === chargeId) &&
+    ocs.data.some((c) => c && c.channel === 'balance' && c.amount === ORDER_BALANCE_PART && c.paid === true),
+  'orders.listCharges: not the alipay_qr and balance parts', ocs.data);
+  const balanceChargeId = ocs.data.find((c) => c.channel === 'balance').id;
+  step = 'orders.retrieveCharge';
+  const och = await sdk.orders.retrieveCharge(orderId, chargeId);
+  checkCharge(och, 'orders.retrieveCharge', app, och.order_no, 'alipay_qr', 'cny', ORDER_CHARGE_PART);
+  check(och.id === chargeId && och.paid === true, 'orders.retrieveCharge: not the paid alipay_qr part', och);
+  // The balance part is an ordinary charge, paid at orders.pay.
+  const balEv = checkWebhook(await hooks.waitFor('charge.succeeded', balanceChargeId, STEP_TIMEOUT_MS),
+    'charge.succeeded', 'charge', balanceChargeId, pubKey);
+  check(balEv.data.object.channel === 'balance' && balEv.data.object.amount === ORDER_BALANCE_PART,
+    'charge.succeeded webhook of the balance part: channel or amount', balEv.data.object);
+  events.push(balEv.id);
+
+  // --- A full refund: both parts back, the refundable coupon released.
+  step = 'orders.createRefund';
+  const ore = await sdk.orders.createRefund(orderId, { description: 'refund' });
+  checkOrderRefund(ore, 'orders.createRefund', app, orderId);
+  check(ore.description === 'refund', 'orders.createRefund: description', ore.description);
+  const oreId = ore.id;
+  step = 'orders.listRefunds';
+  const ores = await sdk.orders.listRefunds(orderId);
+  checkList(ores, '/v1/orders/' + orderId + '/order_refunds', 'orders.listRefunds');
+  check(ores.data.length === 1 && ores.data[0].id === oreId, 'orders.listRefunds: not exactly the order refund', ores.data);
+  step = 'orders.retrieveRefund';
+  const gotOre = await until(() => sdk.orders.retrieveRefund(orderId, oreId), (r) => r && r.status === 'succeeded',
+    'orders.retrieveRefund');
+  checkOrderRefund(gotOre, 'orders.retrieveRefund', app, orderId, oreId);
+  check(isInt(gotOre.time_succeed), 'orders.retrieveRefund: time_succeed is not an integer once succeeded', gotOre.time_succeed);
+  step = 'orders: refund webhooks';
+  const rEv = checkWebhook(await hooks.waitFor('order.refunded', orderId, STEP_TIMEOUT_MS), 'order.refunded', 'order', orderId, pubKey);
+  check(rEv.data.object.refunded === true, 'order.refunded webhook: data.object.refunded is not true', rEv.data.object);
+  events.push(rEv.id);
+  for (const id of [gotOre.charge_refund, gotOre.balance_refund]) {
+    check(typeof id === 'string' && /^re_/.test(id), 'orders.retrieveRefund: charge_refund or balance_refund is not a re_ id', gotOre);
+    events.push(checkWebhook(await hooks.waitFor('refund.succeeded', id, STEP_TIMEOUT_MS), 'refund.succeeded', 'refund', id, pubKey).id);
+  }
+  const refunded = await sdk.orders.retrieve(orderId);
+  checkOrder(refunded, 'orders.retrieve after the refund', app, carol, orderNo, ORDER_AMOUNT);
+  check(refunded.refunded === true && refunded.amount_refunded === ORDER_AMOUNT - COUPON_OFF,
+    'orders.retrieve after the refund: not refunded 900', refunded);
+  checkUser(await sdk.users.retrieve(app, carol), 'users.retrieve after the order refund', app, carol, ORDER_BONUS);
+  const released = await sdk.coupons.retrieve(app, carol, couponId);
+  checkCoupon(released, 'coupons.retrieve after the order refund', app, carol, tmplId, couponId);
+  check(released.redeemed === false && released.valid === true && released.order === null,
+    'coupons.retrieve after the order refund: the refundable coupon is not given back', released);
+
+  // --- An order without a coupon, canceled; a third, updated.
+  step = 'orders.cancel';
+  const order2No = 'od' + Date.now() + randomAlnum(6);
+  const order2 = await sdk.orders.create({ app, uid: carol, merchant_order_no: order2No, amount: 200, currency: 'cny',
+    client_ip: '127.0.0.1', subject: 'compat order 2', body: 'compat order to cancel' });
+  checkOrder(order2, 'orders.create (no coupon)', app, carol, order2No, 200);
+  check(order2.coupon === null && order2.coupon_amount === 0 && order2.actual_amount === 200, 'orders.create (no coupon): coupon fields', order2);
+  const canceled = await sdk.orders.cancel(order2.id);
+  checkOrder(canceled, 'orders.cancel', app, carol, order2No, 200);
+  check(canceled.status === 'canceled' && canceled.paid === false, 'orders.cancel: status is not canceled', canceled);
+  step = 'orders.list';
+  const ol = await sdk.orders.list({ app, page: 1, per_page: 10 });
+  checkList(ol, '/v1/orders', 'orders.list({app, page: 1, per_page: 10})');
+  for (const id of [orderId, order2.id]) {
+    check(ol.data.some((o) => o && o.id === id), 'orders.list: order ' + id + ' is not listed', ol.data.map((o) => o && o.id));
+  }
+  step = 'orders.update';
+  const order3No = 'od' + Date.now() + randomAlnum(6);
+  const order3 = await sdk.orders.create({ app, uid: carol, merchant_order_no: order3No, amount: 300, currency: 'cny',
+    client_ip: '127.0.0.1', subject: 'compat order 3', body: 'compat order to update' });
+  checkOrder(order3, 'orders.create (third)', app, carol, order3No, 300);
+  const upd3 = await sdk.orders.update(order3.id, { subject: 'new' });
+  checkOrder(upd3, 'orders.update', app, carol, order3No, 300);
+  check(upd3.subject === 'new' && upd3.status === 'created', 'orders.update: subject not changed', upd3);
+  check((await sdk.orders.retrieve(order3.id)).subject === 'new', 'orders.retrieve after update: subject not changed');
+
+  // --- The template deleted: no more coupons from it.
+  step = 'couponTemplates.delete';
+  const delTmpl = await sdk.couponTemplates.delete(app, tmplId);
+  check(isPlainObject(delTmpl) && delTmpl.deleted === true && delTmpl.id === tmplId, 'couponTemplates.delete: not {deleted: true, id}', delTmpl);
+  const gone = await expectReject(sdk.coupons.create(app, dave, { coupon_template: tmplId }), 'coupons.create from a deleted template');
+  check(gone instanceof PingppErrors.PingppInvalidRequestError && gone.param === 'coupon_template',
+    'coupons.create from a deleted template: not an invalid_request_error naming coupon_template', { type: gone.type, param: gone.param, message: gone.message });
+
+  return { coupon_template: tmplId, coupon: couponId, order: orderId, charge: chargeId, order_refund: oreId,
+    canceled_order: order2.id, updated_order: order3.id, events };
+}
+
 // sandboxApplePayToken makes the paymentData the sandbox accepts for a test
 // card, in the format of sim/stripesim's ApplePayToken: an EC_v1 token whose
 // data is the (unencrypted, sandbox) payment data.
@@ -1920,6 +2228,10 @@ async function main() {
   // settle accounts, withdrawals, batch withdrawals and transactions.
   const accounts = await accountFlow(cfg, sdk, hooks, pubKey);
 
+  // --- Coupons and the order API: templates, coupons, an order redeeming
+  // one paid from the balance and alipay_qr, refunded; cancel, update.
+  const orders = await couponOrderFlow(cfg, sdk, hooks, pubKey);
+
   // No unexpected deliveries: one charge.succeeded and one refund.succeeded
   // per channel, plus the pre-authorizations', the payouts' and the account
   // system's events, each event delivered once, every one signed.
@@ -1927,7 +2239,7 @@ async function main() {
   const types = hooks.deliveries.map((d) => (d.json ? d.json.type : '?'));
   const ids = hooks.deliveries.map((d) => (d.json ? d.json.id : '?'));
   check(new Set(ids).size === ids.length, 'webhooks: an event was delivered more than once', ids);
-  const expected = results.concat(preauth, Object.values(payouts), [accounts]).flatMap((r) => r.events).sort();
+  const expected = results.concat(preauth, Object.values(payouts), [accounts, orders]).flatMap((r) => r.events).sort();
   check(jsonEqual(ids.slice().sort(), expected), 'webhooks: the deliveries are not exactly the events of the flows',
     { delivered: ids, expected });
   for (const d of hooks.deliveries) {
@@ -1949,6 +2261,7 @@ async function main() {
     preauth,
     payouts,
     accounts,
+    orders,
     webhooks: types,
   }) + '\n');
 }
