@@ -139,20 +139,7 @@ func (s *Service) closeOrderCharge(ctx context.Context, o *polypay.Order, charge
 	if err != nil {
 		return err
 	}
-	t, err := ch.QueryCharge(ctx, c)
-	if err != nil {
-		return err
-	}
-	switch t.State {
-	case polypay.TradePaid, polypay.TradeFinished, polypay.TradeClosed, polypay.TradeAuthorized, polypay.TradeFailed:
-		_, err := s.applyTrade(ctx, c.ID, t, "query", nil)
-		return err
-	}
-	if err := ch.CloseCharge(ctx, c); err != nil {
-		return err
-	}
-	_, err = s.applyTrade(ctx, c.ID, &polypay.Trade{State: polypay.TradeClosed}, "order canceled", nil)
-	return err
+	return s.queryThenClose(ctx, c, ch, true, "order canceled")
 }
 
 // refundBalanceParts gives a canceled order's paid balance parts back.

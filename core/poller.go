@@ -209,6 +209,15 @@ func (s *Service) checkCharge(ctx context.Context, id string, now int64) error {
 	if err != nil {
 		return err
 	}
+	return s.queryThenClose(ctx, c, ch, due(c, now), "expiry")
+}
+
+// queryThenClose asks the channel about an open charge and applies a
+// final answer. A trade still open is closed when close is set (expired,
+// a scan left unpaid, its order canceled): at the channel first, so that
+// the customer can no longer pay, then locally. A payment that still
+// lands afterwards is applied, never lost (see applyTrade).
+func (s *Service) queryThenClose(ctx context.Context, c *polypay.Charge, ch polypay.Channel, close bool, source string) error {
 	t, err := ch.QueryCharge(ctx, c)
 	if err != nil {
 		return err
@@ -218,16 +227,13 @@ func (s *Service) checkCharge(ctx context.Context, id string, now int64) error {
 		_, err := s.applyTrade(ctx, c.ID, t, "query", nil)
 		return err
 	}
-	if !due(c, now) {
+	if !close {
 		return nil
 	}
-	// Expired (or a scan left unpaid) : close at the channel first, so that
-	// the customer can no longer pay, then locally. A payment that still
-	// lands afterwards is applied, never lost (see applyTrade).
 	if err := ch.CloseCharge(ctx, c); err != nil {
 		return err
 	}
-	_, err = s.applyTrade(ctx, c.ID, &polypay.Trade{State: polypay.TradeClosed}, "expiry", nil)
+	_, err = s.applyTrade(ctx, c.ID, &polypay.Trade{State: polypay.TradeClosed}, source, nil)
 	return err
 }
 
