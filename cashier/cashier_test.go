@@ -86,7 +86,9 @@ func TestCreateOrderValidation(t *testing.T) {
 		{"time_expire past", func(m map[string]any) { m["time_expire"] = time.Now().Unix() - 10 }, "time_expire"},
 		{"time_expire far", func(m map[string]any) { m["time_expire"] = time.Now().Add(16 * 24 * time.Hour).Unix() }, "time_expire"},
 		{"nested metadata", func(m map[string]any) { m["metadata"] = map[string]any{"a": map[string]any{}} }, "metadata[a]"},
-		{"unknown parameter", func(m map[string]any) { m["coupon"] = "x" }, "coupon"},
+		{"unknown parameter", func(m map[string]any) { m["colour"] = "red" }, "colour"},
+		{"coupon without uid", func(m map[string]any) { m["coupon"] = "x" }, "uid"},
+		{"coupon of nobody", func(m map[string]any) { m["coupon"], m["uid"] = "x", "nobody" }, "coupon"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := nd.orderBody("V" + strings.ReplaceAll(tc.name, " ", ""))
