@@ -44,6 +44,10 @@ const (
 	BalanceTxnRefund      BalanceTxnType = "payment_refund"    // an order's balance part refunded
 	BalanceTxnWithdrawal  BalanceTxnType = "withdrawal"        // paid out
 	BalanceTxnWdRevoke    BalanceTxnType = "withdrawal_revoke" // a withdrawal canceled
+	// A recharge refunded (its value and bonus taken back), and given
+	// back when that refund failed (polypay's names).
+	BalanceTxnRechargeRefund BalanceTxnType = "recharge_refund"
+	BalanceTxnRechargeRevoke BalanceTxnType = "recharge_refund_revoke"
 )
 
 // BalanceTransaction is one movement of one user's balance: Amount is
@@ -114,6 +118,10 @@ type Recharge struct {
 	BalanceTransaction string
 	BalanceBonus       string
 	Created            int64
+	// Refunded: the recharge was refunded (its balance taken back, its
+	// charge refunded by RefundID); cleared if that refund fails.
+	Refunded bool
+	RefundID string
 }
 
 // SettleAccount is where a user's withdrawals on one channel are paid.

@@ -32,6 +32,9 @@ func (s *Server) accountRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /v1/apps/{app}/recharges", s.authed(s.inApp(s.createRecharge)))
 	m.HandleFunc("GET /v1/apps/{app}/recharges", s.authed(s.inApp(s.listRecharges)))
 	m.HandleFunc("GET /v1/apps/{app}/recharges/{id}", s.authed(s.inApp(s.getBy("id", s.Svc.GetRecharge))))
+	m.HandleFunc("POST /v1/apps/{app}/recharges/{id}/refunds", s.authed(s.inApp(s.refundRecharge)))
+	m.HandleFunc("GET /v1/apps/{app}/recharges/{id}/refunds", s.authed(s.inApp(s.listRechargeRefunds)))
+	m.HandleFunc("GET /v1/apps/{app}/recharges/{id}/refunds/{re}", s.authed(s.inApp(s.getRechargeRefund)))
 }
 
 // inApp refuses a path naming another app than the key's (404 naming app).
@@ -356,4 +359,47 @@ func (s *Server) listRecharges(w http.ResponseWriter, r *http.Request, who core.
 	return s.pagedQuery(w, r, who, []string{"user"}, func(q query, p store.Page) (wire.List, error) {
 		return s.Svc.ListRecharges(r.Context(), who, r.URL.Path, q.v.Get("user"), p)
 	})
+}
+
+// --- Recharge refunds.
+
+func parseRechargeRefund(raw []byte) (core.RechargeRefundParams, error) {
+	var p core.RechargeRefundParams
+	b, err := parseBody(raw)
+	if err != nil {
+		return p, err
+	}
+	if p.Description, err = b.text("description", false, 255); err != nil {
+		return p, err
+	}
+	if p.Metadata, err = b.object("metadata", true, 10); err != nil {
+		return p, err
+	}
+	if p.FundingSource, err = b.str("funding_source", false, 32); err != nil {
+		return p, err
+	}
+	return p, b.unknown()
+}
+
+func (s *Server) refundRecharge(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+	p, err := parseRechargeRefund(raw)
+	if err != nil {
+		return err
+	}
+	return s.idempotent(w, r, who, raw, func(h core.Hook) (any, error) {
+		return s.Svc.RefundRecharge(r.Context(), who, r.PathValue("id"), p, h)
+	})
+}
+
+func (s *Server) listRechargeRefunds(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	if _, err := parseQuery(r, "page", "per_page", "limit"); err != nil {
+		return err
+	}
+	out, err := s.Svc.ListRechargeRefunds(r.Context(), who, r.URL.Path, r.PathValue("id"), store.Page{})
+	return s.answer(w, r, out, err)
+}
+
+func (s *Server) getRechargeRefund(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	out, err := s.Svc.GetRechargeRefund(r.Context(), who, r.PathValue("id"), r.PathValue("re"))
+	return s.answer(w, r, out, err)
 }

@@ -104,6 +104,23 @@ type Caller struct {
 // with the state change.
 type Hook func(tx Tx, obj any) error
 
+// firstThen is a hook that runs first in the first transaction that calls
+// it and then h, and only h after: CreateRefund calls its hook again when
+// the channel answers at once (to store the final object under the
+// Idempotency-Key), and what first does must happen once.
+func firstThen(first, h Hook) Hook {
+	done := false
+	return func(tx Tx, obj any) error {
+		if !done {
+			if err := first(tx, obj); err != nil {
+				return err
+			}
+			done = true
+		}
+		return runHook(h, tx, obj)
+	}
+}
+
 func runHook(h Hook, tx Tx, obj any) error {
 	if h == nil {
 		return nil

@@ -121,10 +121,10 @@ func (s *Service) RefundOrder(ctx context.Context, who Caller, orderID string, p
 	first := true
 	if balanceAmt > 0 {
 		rp.Amount = balanceAmt
-		if _, err := s.CreateRefund(ctx, who, r.BalanceCharge, rp, func(tx Tx, obj any) error {
+		if _, err := s.CreateRefund(ctx, who, r.BalanceCharge, rp, firstThen(func(tx Tx, obj any) error {
 			r.BalanceRefund, r.Created = obj.(*wire.Refund).ID, tx.Now()
 			return tx.InsertOrderRefund(ctx, r)
-		}); err != nil {
+		}, nil)); err != nil {
 			return nil, err
 		}
 		first = false
@@ -152,14 +152,14 @@ func (s *Service) RefundOrder(ctx context.Context, who Caller, orderID string, p
 // transaction that makes it also stores the order refund.
 func (s *Service) refundChannelPart(ctx context.Context, who Caller, r *store.OrderRefund, rp RefundParams, first bool) error {
 	rp.Amount = r.ChargeAmount
-	_, err := s.CreateRefund(ctx, who, r.ChargeID, rp, func(tx Tx, obj any) error {
+	_, err := s.CreateRefund(ctx, who, r.ChargeID, rp, firstThen(func(tx Tx, obj any) error {
 		r.ChargeRefund = obj.(*wire.Refund).ID
 		if first {
 			r.Created = tx.Now()
 			return tx.InsertOrderRefund(ctx, r)
 		}
 		return tx.SetOrderRefundParts(ctx, r.ID, r.ChargeRefund, r.BalanceRefund)
-	})
+	}, nil))
 	return err
 }
 

@@ -358,6 +358,29 @@ func (s *Service) payBalancePart(ctx context.Context, who Caller, o *polypay.Ord
 	return id, err
 }
 
+// linkedCharge reports whether CreateCharge answered a charge this order
+// already links (a replayed charge_order_no); a charge of anything else
+// under that order_no is refused naming charge_order_no.
+func linkedCharge(ctx context.Context, tx Tx, o *polypay.Order, w *wire.Charge) (bool, error) {
+	links, err := tx.OrderCharges(ctx, o.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, l := range links {
+		if l.ChargeID == w.ID {
+			return true, nil
+		}
+	}
+	var md struct {
+		OrderID string `json:"order_id"`
+	}
+	_ = json.Unmarshal(w.Metadata, &md)
+	if md.OrderID != o.ID || w.Paid {
+		return false, polypay.ParamError("charge_order_no", "charge_order_no %s 已被其他支付使用", w.OrderNo)
+	}
+	return false, nil
+}
+
 // payChannelPart creates the channel part and links it to its balance
 // part. If the channel refuses, a balance part made for it is refunded at
 // once: no money stays taken for an order that cannot be paid.
@@ -365,6 +388,9 @@ func (s *Service) payChannelPart(ctx context.Context, who Caller, o *polypay.Ord
 	cp := orderChargeParams(o, p.Channel, sp.charge, seq, p, p.Extra)
 	_, err := s.CreateCharge(ctx, who, cp, func(tx Tx, obj any) error {
 		w := obj.(*wire.Charge)
+		if linked, err := linkedCharge(ctx, tx, o, w); err != nil || linked {
+			return err // a replay of this very payment: linked already
+		}
 		l := store.OrderCharge{OrderID: o.ID, ChargeID: w.ID, Channel: p.Channel, Seq: seq, Created: tx.Now(),
 			DiscountAmount: o.CouponAmount, Partner: balanceID}
 		if err := tx.InsertOrderCharge(ctx, l); err != nil {

@@ -17,6 +17,7 @@ type RefundParams struct {
 	Description   string
 	Metadata      json.RawMessage
 	FundingSource string
+	recharge      string // the recharge whose refund this is (RefundRecharge)
 }
 
 // CreateRefund reserves the amount and records a pending refund in one
@@ -42,12 +43,12 @@ func (s *Service) CreateRefund(ctx context.Context, who Caller, chargeID string,
 			return polypay.ParamError("charge", "订单 %s 已撤销，不能退款", c.OrderNo)
 		}
 		// A recharge's money is the user's balance now: refunding its
-		// charge would pay it out twice. Recharge refunds (which debit the
-		// balance first) are not built yet.
+		// charge directly would pay it out twice. Only the recharge's own
+		// refund (which takes the balance back in this transaction) may.
 		if rc, err := tx.RechargeByOrderNo(ctx, c.AppID, c.Livemode, c.OrderNo); err != nil {
 			return err
-		} else if rc != nil {
-			return polypay.ParamError("charge", "订单 %s 是充值 %s 的支付，暂不支持退款（充值退款尚未实现）", c.OrderNo, rc.ID)
+		} else if rc != nil && rc.ID != p.recharge {
+			return polypay.ParamError("charge", "订单 %s 是充值 %s 的支付，请通过充值退款 /v1/apps/{app}/recharges/{id}/refunds 退款", c.OrderNo, rc.ID)
 		}
 		reserved, err := tx.Reserved(ctx, c.ID)
 		if err != nil {
@@ -236,7 +237,10 @@ func settleRefund(ctx context.Context, tx refundBooks, c *polypay.Charge, r *pol
 		}
 		return tx.Post(ctx, ledger.Refunded(c, r))
 	case polypay.RefundFailed:
-		return tx.ReleaseRefund(ctx, c.ID, r.Amount)
+		if err := tx.ReleaseRefund(ctx, c.ID, r.Amount); err != nil {
+			return err
+		}
+		return rechargeRefundFailed(ctx, tx, c, r)
 	}
 	return nil
 }

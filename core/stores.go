@@ -205,6 +205,7 @@ type AccountStore interface {
 	GetRecharge(ctx context.Context, appID string, live bool, id string) (*polypay.Recharge, error)
 	RechargeByOrderNo(ctx context.Context, appID string, live bool, orderNo string) (*polypay.Recharge, error)
 	SetRechargeCharge(ctx context.Context, id, chargeID string) error
+	SetRechargeRefund(ctx context.Context, id, refundID string) (bool, error)
 	DeleteUnlinkedRecharge(ctx context.Context, id string) error
 	ListRecharges(ctx context.Context, appID string, live bool, user string, p store.Page) ([]*polypay.Recharge, bool, error)
 	InsertSettleAccount(ctx context.Context, a *store.SettleAccountRow) error

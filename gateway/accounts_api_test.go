@@ -330,3 +330,45 @@ func TestBalanceChannel(t *testing.T) {
 		checkLedger(t, e)
 	})
 }
+
+// TestRechargeRefund: a recharge is refunded once, in full: its value
+// and bonus leave the balance in the transaction that makes the refund of
+// its charge (less the fee the merchant keeps); a balance that cannot
+// cover it is refused naming amount and changes nothing.
+func TestRechargeRefund(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b storetest.Backend) {
+		e := start(t, b, nil)
+		rc := e.listen()
+		e.newUser(t, "alice")
+		rec := ok(t, "recharge", e.do("POST", e.acct("/recharges"), e.sk(), e.rechargeBody("RCR00001", "alice", 1000, 10, 100)))
+		refundPath := e.acct("/recharges/" + rec.str("id") + "/refunds")
+		refused(t, "refund before payment", e.do("POST", refundPath, e.sk(), map[string]any{}), 400, "id")
+		e.pay(rec.str("charge", "id"))
+		rc.awaitEvent(t, rec.str("id"), "recharge.succeeded")
+		ok(t, "spend", e.balanceCharge("BAL00001", "alice", 200))
+		refused(t, "balance short", e.do("POST", refundPath, e.sk(), map[string]any{"description": "退款"}), 400, "amount")
+		if bal := e.balanceOf(t, "alice"); bal != 890 {
+			t.Fatalf("balance %d after a refused refund, want 890", bal)
+		}
+		ok(t, "bonus", e.bonus("BONUSR01", "alice", 300))
+		re := ok(t, "refund", e.do("POST", refundPath, e.sk(), map[string]any{"description": "退款"}))
+		if re.str("object") != "refund" || re.num("amount") != 990 || re.str("charge") != rec.str("charge", "id") {
+			t.Fatalf("recharge refund: %s", re.Body)
+		}
+		if bal := e.balanceOf(t, "alice"); bal != 1190-1090 {
+			t.Fatalf("balance %d after the refund, want 100", bal)
+		}
+		rc.awaitEvent(t, re.str("id"), "refund.succeeded")
+		refused(t, "refund again", e.do("POST", refundPath, e.sk(), map[string]any{}), 400, "id")
+		got := ok(t, "recharge", e.do("GET", e.acct("/recharges/"+rec.str("id")), e.sk(), nil))
+		if got.JSON["refunded"] != true || got.JSON["balance_bonus"].(map[string]any)["refunded"] != true {
+			t.Fatalf("refunded recharge: %s", got.Body)
+		}
+		if l := ok(t, "refunds", e.do("GET", refundPath, e.sk(), nil)); len(ids(l)) != 1 {
+			t.Fatalf("recharge refunds: %s", l.Body)
+		}
+		ok(t, "one refund", e.do("GET", refundPath+"/"+re.str("id"), e.sk(), nil))
+		refused(t, "its charge directly", e.do("POST", "/v1/charges/"+rec.str("charge", "id")+"/refunds", e.sk(), map[string]any{"description": "x"}), 400, "charge")
+		checkLedger(t, e)
+	})
+}

@@ -179,14 +179,14 @@ type Summary struct {
 // name in findings.
 var (
 	chargeRefs = []string{RefCharge, RefReversal, RefBalancePayment}
-	refundRefs = []string{RefRefund, RefBalanceRefund}
+	refundRefs = []string{RefRefund, RefBalanceRefund, RefRechargeRefund, RefRechargeRefundBack}
 	orderRefs  = []string{RefDiscount}
 	feeRefs    = []string{RefFee}
 	payoutRefs = []string{RefTransfer, RefRedEnvelope, RefRedEnvelopeRefund}
 	moveRefs   = []string{RefBalanceBonus, RefBalanceTransfer, RefRecharge, RefWithdrawal, RefWithdrawalRelease, RefWithdrawalPaid}
 	recordOf   = map[string]string{RefCharge: "charge", RefReversal: "charge", RefRefund: "refund", RefDiscount: "order", RefFee: "fee line",
 		RefTransfer: "transfer", RefRedEnvelope: "red envelope", RefRedEnvelopeRefund: "red envelope",
-		RefBalancePayment: "charge", RefBalanceRefund: "refund", RefBalanceBonus: "balance bonus", RefBalanceTransfer: "balance transfer", RefRecharge: "recharge",
+		RefBalancePayment: "charge", RefBalanceRefund: "refund", RefRechargeRefund: "refund", RefRechargeRefundBack: "refund", RefBalanceBonus: "balance bonus", RefBalanceTransfer: "balance transfer", RefRecharge: "recharge",
 		RefWithdrawal: "withdrawal", RefWithdrawalRelease: "withdrawal", RefWithdrawalPaid: "withdrawal"}
 )
 
@@ -298,7 +298,30 @@ func (c *checker) refund(r RefundRecord) error {
 		back.Lines = nil
 	}
 	c.agree("refund", r.Refund.ID, back, r.Entries)
+	c.rechargeRefund(r)
 	return nil
+}
+
+// rechargeRefund: a recharge refund's take-back is given back exactly
+// when the refund failed; no refund gives back what it never took.
+func (c *checker) rechargeRefund(r RefundRecord) {
+	take, back := map[string]int64{}, map[string]int64{}
+	for _, e := range r.Entries {
+		switch e.RefType {
+		case RefRechargeRefund:
+			take[e.Account] += e.Amount
+		case RefRechargeRefundBack:
+			back[e.Account] -= e.Amount
+		}
+	}
+	switch {
+	case len(take) == 0 && len(back) > 0:
+		c.add("refund", r.Refund.ID, "gave back %s for a recharge refund that took nothing", fmtSums(back))
+	case r.Refund.Status == polypay.RefundFailed && !sameSums(take, back):
+		c.add("refund", r.Refund.ID, "a failed recharge refund took %s and gave back %s", fmtSums(take), fmtSums(back))
+	case r.Refund.Status != polypay.RefundFailed && len(back) > 0:
+		c.add("refund", r.Refund.ID, "a %s recharge refund gave back %s", r.Refund.Status, fmtSums(back))
+	}
 }
 
 // userOf is the user whose balance account entries of refType move (the

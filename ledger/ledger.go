@@ -70,6 +70,10 @@ const (
 	// one gave it back (the charge's and the refund's id).
 	RefBalancePayment = "balance_payment"
 	RefBalanceRefund  = "balance_refund"
+	// A recharge refund took the recharge's value back from the user; a
+	// failed one gave it back again (the charge refund's id).
+	RefRechargeRefund     = "recharge_refund"
+	RefRechargeRefundBack = "recharge_refund_back"
 )
 
 // Txn is one ledger transaction: its book (app, mode, currency), the ref it
@@ -250,6 +254,35 @@ func BalanceTransferred(bt *polypay.BalanceTransfer) Txn {
 func RechargeCredited(r *polypay.Recharge) Txn {
 	t := Txn{AppID: r.AppID, Livemode: r.Livemode, Currency: polypay.BalanceCurrency, RefType: RefRecharge, RefID: r.ID}
 	return move(t, AccountMerchant, UserAccount(r.User), r.Amount-r.UserFee)
+}
+
+// RechargeRefunded takes a refunded recharge's value back from its user,
+// in the transaction that makes the refund of its charge: what it
+// credited goes back to the merchant (whose Refunded posting pays the
+// customer back once the refund succeeds), its bonus back to bonuses.
+//
+//	debit  user:<id>  amount - user_fee + bonus
+//	credit merchant   amount - user_fee
+//	credit bonuses    bonus (when there was one)
+func RechargeRefunded(r *polypay.Recharge, refundID string) Txn {
+	t := Txn{AppID: r.AppID, Livemode: r.Livemode, Currency: polypay.BalanceCurrency, RefType: RefRechargeRefund, RefID: refundID}
+	t.Lines = []polypay.Posting{{Account: UserAccount(r.User), Amount: r.Amount - r.UserFee + r.BonusAmount},
+		{Account: AccountMerchant, Amount: -(r.Amount - r.UserFee)}}
+	if r.BonusAmount > 0 {
+		t.Lines = append(t.Lines, polypay.Posting{Account: AccountBonuses, Amount: -r.BonusAmount})
+	}
+	return t
+}
+
+// RechargeRefundReverted gives the value back when the recharge's refund
+// failed: RechargeRefunded's lines with their signs turned.
+func RechargeRefundReverted(r *polypay.Recharge, refundID string) Txn {
+	t := RechargeRefunded(r, refundID)
+	t.RefType = RefRechargeRefundBack
+	for i := range t.Lines {
+		t.Lines[i].Amount = -t.Lines[i].Amount
+	}
+	return t
 }
 
 // WithdrawalHeld is a withdrawal's amount taken from the user's balance

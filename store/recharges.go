@@ -9,28 +9,29 @@ import (
 )
 
 const rechargeCols = `id, app_id, livemode, user_id, charge_order_no, charge_id, params_hash, amount, user_fee, bonus_amount,
- description, metadata, succeeded, time_succeeded, balance_transaction, balance_bonus, created`
+ description, metadata, succeeded, time_succeeded, balance_transaction, balance_bonus, created, refunded, refund_id`
 
 func scanRecharge(s scanner) (*polypay.Recharge, error) {
 	var r polypay.Recharge
-	var live, ok int
+	var live, ok, refunded int
 	var meta string
 	err := s.Scan(&r.ID, &r.AppID, &live, &r.User, &r.ChargeOrderNo, &r.ChargeID, &r.ParamsHash, &r.Amount, &r.UserFee,
-		&r.BonusAmount, &r.Description, &meta, &ok, &r.TimeSucceeded, &r.BalanceTransaction, &r.BalanceBonus, &r.Created)
+		&r.BonusAmount, &r.Description, &meta, &ok, &r.TimeSucceeded, &r.BalanceTransaction, &r.BalanceBonus, &r.Created,
+		&refunded, &r.RefundID)
 	if err != nil {
 		return nil, err
 	}
-	r.Livemode, r.Succeeded, r.Metadata = live == 1, ok == 1, []byte(meta)
+	r.Livemode, r.Succeeded, r.Metadata, r.Refunded = live == 1, ok == 1, []byte(meta), refunded == 1
 	return &r, nil
 }
 
 // InsertRecharge stores a recharge; a second recharge of one charge
 // order_no fails with a unique violation.
 func (tx *Tx) InsertRecharge(ctx context.Context, r *polypay.Recharge) error {
-	_, err := tx.exec(ctx, `INSERT INTO recharges (`+rechargeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := tx.exec(ctx, `INSERT INTO recharges (`+rechargeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		r.ID, r.AppID, b2i(r.Livemode), r.User, r.ChargeOrderNo, r.ChargeID, r.ParamsHash, r.Amount, r.UserFee,
 		r.BonusAmount, r.Description, string(r.Metadata), b2i(r.Succeeded), r.TimeSucceeded, r.BalanceTransaction,
-		r.BalanceBonus, r.Created)
+		r.BalanceBonus, r.Created, b2i(r.Refunded), r.RefundID)
 	return err
 }
 
@@ -38,6 +39,20 @@ func (tx *Tx) InsertRecharge(ctx context.Context, r *polypay.Recharge) error {
 func (tx *Tx) DeleteUnlinkedRecharge(ctx context.Context, id string) error {
 	_, err := tx.exec(ctx, `DELETE FROM recharges WHERE id=? AND charge_id='' AND succeeded=0`, id)
 	return err
+}
+
+// SetRechargeRefund marks a succeeded recharge refunded by refundID, or
+// (refundID "") no longer refunded; ok is false, and nothing changes, when
+// it already was in that state: a recharge is refunded once.
+func (tx *Tx) SetRechargeRefund(ctx context.Context, id, refundID string) (bool, error) {
+	to := b2i(refundID != "")
+	res, err := tx.exec(ctx, `UPDATE recharges SET refunded=?, refund_id=? WHERE id=? AND succeeded=1 AND refunded=?`,
+		to, refundID, id, 1-to)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // SetRechargeCharge records the charge a recharge is paid by.

@@ -138,14 +138,18 @@ type Recharge struct {
 }
 
 // FromRecharge renders a recharge with its charge and, once credited, its
-// bonus. Recharge refunds are not built: refunded is false.
+// bonus; a refunded recharge took its bonus back (refunded in full).
 func FromRecharge(r *polypay.Recharge, c *Charge, bonus *polypay.BalanceBonus) *Recharge {
 	w := &Recharge{ID: r.ID, Object: "recharge", App: r.AppID, Livemode: r.Livemode, User: r.User, FromUser: r.User,
 		Amount: r.Amount, UserFee: r.UserFee, Succeeded: r.Succeeded, TimeSucceeded: nullInt(r.TimeSucceeded), Charge: c,
+		Refunded: r.Refunded,
 		BalanceTransaction: nullStr(r.BalanceTransaction), Description: nullStr(r.Description), Metadata: object(r.Metadata),
 		Created: r.Created}
 	if bonus != nil {
 		w.BalanceBonus = FromBonus(bonus)
+		if r.Refunded {
+			w.BalanceBonus.Refunded, w.BalanceBonus.AmountRefunded = true, bonus.Amount
+		}
 	}
 	return w
 }

@@ -2078,8 +2078,36 @@ async function couponOrderFlow(cfg, sdk, hooks, pubKey) {
   check(gone instanceof PingppErrors.PingppInvalidRequestError && gone.param === 'coupon_template',
     'coupons.create from a deleted template: not an invalid_request_error naming coupon_template', { type: gone.type, param: gone.param, message: gone.message });
 
+  // --- A recharge refunded (充值退款): dave recharges 1000 (fee 10) on
+  // alipay_qr and refunds it; the refund is of 990 and dave's balance is 0.
+  step = 'recharge.create (refund)';
+  const rr = await sdk.recharge.create(app, { user: dave, user_fee: 10, description: 'compat refund',
+    charge: { order_no: 'rr' + Date.now() + randomAlnum(6), channel: 'alipay_qr', amount: 1000, client_ip: '127.0.0.1',
+      subject: 'compat', body: 'compat recharge refund' } });
+  check(isPlainObject(rr) && rr.object === 'recharge' && rr.succeeded === false, 'recharge.create (refund): not an unpaid recharge', rr);
+  const rrPay = await rawRequest(cfg, 'POST', '/v1/test/charges/' + rr.charge.id + '/pay', { result: 'success' }, cfg.key);
+  check(rrPay.status === 200, 'recharge (refund): test pay failed', rrPay.raw.toString('utf8'));
+  events.push(checkWebhook(await hooks.waitFor('charge.succeeded', rr.charge.id, STEP_TIMEOUT_MS), 'charge.succeeded', 'charge', rr.charge.id, pubKey).id);
+  events.push(checkWebhook(await hooks.waitFor('recharge.succeeded', rr.id, STEP_TIMEOUT_MS), 'recharge.succeeded', 'recharge', rr.id, pubKey).id);
+  step = 'recharge.createRefund';
+  const rre = await sdk.recharge.createRefund(app, rr.id, { description: 'compat' });
+  check(isPlainObject(rre) && rre.object === 'refund' && rre.amount === 990 && rre.charge === rr.charge.id,
+    'recharge.createRefund: not a refund of 990 of the recharge\'s charge', rre);
+  checkUser(await sdk.users.retrieve(app, dave), 'users.retrieve after the recharge refund', app, dave, 0);
+  events.push(checkWebhook(await hooks.waitFor('refund.succeeded', rre.id, STEP_TIMEOUT_MS), 'refund.succeeded', 'refund', rre.id, pubKey).id);
+  step = 'recharge.listRefunds';
+  const rrl = await sdk.recharge.listRefunds(app, rr.id);
+  check(isPlainObject(rrl) && rrl.object === 'list' && rrl.data.length === 1 && rrl.data[0].id === rre.id, 'recharge.listRefunds', rrl);
+  step = 'recharge.retrieveRefund';
+  const rrg = await sdk.recharge.retrieveRefund(app, rr.id, rre.id);
+  check(isPlainObject(rrg) && rrg.id === rre.id && rrg.status === 'succeeded', 'recharge.retrieveRefund: not the succeeded refund', rrg);
+  check((await sdk.recharge.retrieve(app, rr.id)).refunded === true, 'recharge.retrieve after its refund: not refunded');
+  const again = await expectReject(sdk.recharge.createRefund(app, rr.id, {}), 'recharge.createRefund twice');
+  check(again instanceof PingppErrors.PingppInvalidRequestError && again.param === 'id',
+    'recharge.createRefund twice: not an invalid_request_error naming id', { type: again.type, param: again.param });
+
   return { coupon_template: tmplId, coupon: couponId, order: orderId, charge: chargeId, order_refund: oreId,
-    canceled_order: order2.id, updated_order: order3.id, events };
+    canceled_order: order2.id, updated_order: order3.id, recharge_refund: rre.id, events };
 }
 
 // sandboxApplePayToken makes the paymentData the sandbox accepts for a test
