@@ -142,7 +142,7 @@ type Recharge struct {
 func FromRecharge(r *polypay.Recharge, c *Charge, bonus *polypay.BalanceBonus) *Recharge {
 	w := &Recharge{ID: r.ID, Object: "recharge", App: r.AppID, Livemode: r.Livemode, User: r.User, FromUser: r.User,
 		Amount: r.Amount, UserFee: r.UserFee, Succeeded: r.Succeeded, TimeSucceeded: nullInt(r.TimeSucceeded), Charge: c,
-		Refunded: r.Refunded,
+		Refunded:           r.Refunded,
 		BalanceTransaction: nullStr(r.BalanceTransaction), Description: nullStr(r.Description), Metadata: object(r.Metadata),
 		Created: r.Created}
 	if bonus != nil {
