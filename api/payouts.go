@@ -60,11 +60,15 @@ const (
 
 // --- Shared parameter readers.
 
-// transferChannel reads a transfer channel (wx, wx_pub, wx_lite, alipay, unionpay).
+// transferChannel reads a transfer channel (wx, wx_pub, wx_lite, alipay,
+// unionpay, or balance: into an account-system user's balance).
 func transferChannel(b *body) (string, error) {
 	ch, err := b.str("channel", true, 16)
 	if err != nil {
 		return "", err
+	}
+	if ch == core.BalanceChannel {
+		return ch, nil
 	}
 	if !slices.Contains(core.TransferChannels, ch) {
 		return "", polypay.ParamError("channel", "不支持的付款渠道: %s（可用: wx, wx_pub, wx_lite, alipay, unionpay）", ch)
@@ -255,7 +259,7 @@ func (s *Server) listTransfers(w http.ResponseWriter, r *http.Request, who core.
 		return err
 	}
 	channel, status := q.v.Get("channel"), q.v.Get("status")
-	if channel != "" && !slices.Contains(core.TransferChannels, channel) {
+	if channel != "" && channel != core.BalanceChannel && !slices.Contains(core.TransferChannels, channel) {
 		return polypay.ParamError("channel", "不支持的付款渠道: %s（可用: wx, wx_pub, wx_lite, alipay, unionpay）", channel)
 	}
 	if status != "" && !slices.Contains(transferStatuses, status) {
@@ -305,6 +309,9 @@ func parseBatchTransferParams(raw []byte) (core.BatchTransferParams, error) {
 	}
 	if p.Channel, err = transferChannel(b); err != nil {
 		return p, err
+	}
+	if p.Channel == core.BalanceChannel {
+		return p, polypay.ParamError("channel", "批量付款不支持 balance 渠道，请逐笔付款到余额")
 	}
 	if p.Amount, err = payoutAmount(b, "amount"); err != nil {
 		return p, err

@@ -44,6 +44,9 @@ type TransferParams struct {
 
 // payouter is the app's payout connector for a transfer channel.
 func (s *Service) payouter(ctx context.Context, appID string, live bool, channel string) (polypay.Payouter, error) {
+	if channel == BalanceChannel {
+		return balancePayouter{}, nil
+	}
 	if s.Payouts == nil {
 		return nil, polypay.Errorf(polypay.ENotSupported, "payouts are not configured on this node")
 	}
@@ -67,6 +70,11 @@ func (s *Service) CreateTransfer(ctx context.Context, who Caller, p TransferPara
 	t := s.newTransfer(who, p)
 	if err := pay.CheckTransfer(&t.Transfer); err != nil {
 		return nil, err
+	}
+	if p.Channel == BalanceChannel {
+		if err := s.checkBalancePayee(ctx, who, p.Recipient); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.sealTransfer(t); err != nil {
 		return nil, err
@@ -273,6 +281,11 @@ func (s *Service) decideTransfer(ctx context.Context, tx Tx, t *store.TransferRo
 		}
 		if err := tx.Post(ctx, ledger.TransferPaid(&t.Transfer)); err != nil {
 			return 0, err
+		}
+		if t.Channel == BalanceChannel {
+			if err := creditBalanceTransfer(ctx, tx, &t.Transfer); err != nil {
+				return 0, err
+			}
 		}
 	} else {
 		t.FailureCode, t.FailureMsg = res.FailureCode, res.FailureMsg

@@ -372,3 +372,37 @@ func TestRechargeRefund(t *testing.T) {
 		checkLedger(t, e)
 	})
 }
+
+// TestBalanceTransferChannel: a transfer on the balance channel credits
+// its user once, when it is paid; an unknown or disabled user is refused
+// naming recipient, and batches cannot use the channel.
+func TestBalanceTransferChannel(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b storetest.Backend) {
+		e := start(t, b, nil)
+		rc := e.listen()
+		e.newUser(t, "alice")
+		e.newUser(t, "bob")
+		ok(t, "disable bob", e.do("PUT", e.acct("/users/bob"), e.sk(), map[string]any{"disabled": true}))
+		transfer := func(no, user string, amount int64) *resp {
+			return e.do("POST", "/v1/transfers", e.sk(), map[string]any{"app": e.app.AppID, "channel": "balance", "order_no": no,
+				"amount": amount, "currency": "cny", "type": "b2c", "recipient": user, "description": "返现"})
+		}
+		tr := ok(t, "transfer", transfer("TRBAL001", "alice", 300))
+		if tr.str("status") != "paid" || e.balanceOf(t, "alice") != 300 {
+			t.Fatalf("balance transfer: %s (balance %d)", tr.Body, e.balanceOf(t, "alice"))
+		}
+		if again := ok(t, "again", transfer("TRBAL001", "alice", 300)); again.str("id") != tr.str("id") || e.balanceOf(t, "alice") != 300 {
+			t.Fatalf("a repeated transfer: %s (balance %d)", again.Body, e.balanceOf(t, "alice"))
+		}
+		rc.awaitEvent(t, tr.str("id"), "transfer.succeeded")
+		refused(t, "unknown user", transfer("TRBAL002", "carol", 1), 400, "recipient")
+		refused(t, "disabled user", transfer("TRBAL003", "bob", 1), 400, "recipient")
+		refused(t, "batch", e.do("POST", "/v1/batch_transfers", e.sk(), map[string]any{"app": e.app.AppID, "batch_no": "BTBAL0000001",
+			"channel": "balance", "amount": 1, "description": "d", "recipients": []any{map[string]any{"account": "alice", "amount": 1}}}), 400, "channel")
+		txns := ok(t, "txns", e.do("GET", e.acct("/balance_transactions?user=alice"), e.sk(), nil))
+		if d := txns.JSON["data"].([]any); len(d) != 1 || d[0].(map[string]any)["source"] != tr.str("id") {
+			t.Fatalf("alice's balance transactions: %s", txns.Body)
+		}
+		checkLedger(t, e)
+	})
+}

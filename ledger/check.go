@@ -182,10 +182,10 @@ var (
 	refundRefs = []string{RefRefund, RefBalanceRefund, RefRechargeRefund, RefRechargeRefundBack}
 	orderRefs  = []string{RefDiscount}
 	feeRefs    = []string{RefFee}
-	payoutRefs = []string{RefTransfer, RefRedEnvelope, RefRedEnvelopeRefund}
+	payoutRefs = []string{RefTransfer, RefRedEnvelope, RefRedEnvelopeRefund, RefTransferToBalance}
 	moveRefs   = []string{RefBalanceBonus, RefBalanceTransfer, RefRecharge, RefWithdrawal, RefWithdrawalRelease, RefWithdrawalPaid}
 	recordOf   = map[string]string{RefCharge: "charge", RefReversal: "charge", RefRefund: "refund", RefDiscount: "order", RefFee: "fee line",
-		RefTransfer: "transfer", RefRedEnvelope: "red envelope", RefRedEnvelopeRefund: "red envelope",
+		RefTransfer: "transfer", RefTransferToBalance: "transfer", RefRedEnvelope: "red envelope", RefRedEnvelopeRefund: "red envelope",
 		RefBalancePayment: "charge", RefBalanceRefund: "refund", RefRechargeRefund: "refund", RefRechargeRefundBack: "refund", RefBalanceBonus: "balance bonus", RefBalanceTransfer: "balance transfer", RefRecharge: "recharge",
 		RefWithdrawal: "withdrawal", RefWithdrawalRelease: "withdrawal", RefWithdrawalPaid: "withdrawal"}
 )
@@ -371,11 +371,17 @@ func (c *checker) payout(r PayoutRecord) error {
 	c.sum.Payouts++
 	c.record(r.Entries)
 	if r.Kind == "transfer" {
-		want := TransferPaid(&polypay.Transfer{ID: r.ID, AppID: r.AppID, Livemode: r.Livemode, Currency: r.Currency, Channel: r.Channel, Amount: r.Amount})
+		t := &polypay.Transfer{ID: r.ID, AppID: r.AppID, Livemode: r.Livemode, Currency: r.Currency, Channel: r.Channel, Amount: r.Amount,
+			Recipient: userOf(r.Entries, RefTransferToBalance)}
+		want, credit := TransferPaid(t), TransferToBalance(t)
 		if r.Status != string(polypay.TransferPaid) {
 			want.Lines = nil
 		}
+		if r.Status != string(polypay.TransferPaid) || r.Channel != BalanceChannel {
+			credit.Lines = nil
+		}
 		c.agree("transfer", r.ID, want, r.Entries)
+		c.agree("transfer", r.ID, credit, r.Entries)
 		return nil
 	}
 	env := &polypay.RedEnvelope{ID: r.ID, AppID: r.AppID, Livemode: r.Livemode, Currency: r.Currency, Channel: r.Channel, Amount: r.Amount}

@@ -74,6 +74,9 @@ const (
 	// failed one gave it back again (the charge refund's id).
 	RefRechargeRefund     = "recharge_refund"
 	RefRechargeRefundBack = "recharge_refund_back"
+	// A transfer on the balance channel credited its user (the transfer's
+	// id).
+	RefTransferToBalance = "transfer_to_balance"
 )
 
 // Txn is one ledger transaction: its book (app, mode, currency), the ref it
@@ -149,6 +152,16 @@ func Reversed(c *polypay.Charge) Txn {
 func TransferPaid(t *polypay.Transfer) Txn {
 	tx := Txn{AppID: t.AppID, Livemode: t.Livemode, Currency: t.Currency, RefType: RefTransfer, RefID: t.ID}
 	return move(tx, AccountMerchant, ChannelAccount(t.Channel), t.Amount)
+}
+
+// TransferToBalance is a paid transfer on the balance channel: what
+// TransferPaid moved to channel:balance is now owed to the user.
+//
+//	debit  channel:balance  amount
+//	credit user:<id>        amount
+func TransferToBalance(t *polypay.Transfer) Txn {
+	tx := Txn{AppID: t.AppID, Livemode: t.Livemode, Currency: t.Currency, RefType: RefTransferToBalance, RefID: t.ID}
+	return move(tx, ChannelAccount(BalanceChannel), UserAccount(t.Recipient), t.Amount)
 }
 
 // RedEnvelopeSent is a red envelope WeChat sent: the money left the
