@@ -425,18 +425,35 @@ func TestNotificationRetries(t *testing.T) {
 	}
 }
 
+// TestStatement asks for the settlement day's statement at two moments of
+// the sim's clock: midday Beijing time, and 23:30, after UnionPay's day
+// has rolled over to tomorrow's settlement date.
 func TestStatement(t *testing.T) {
-	f := newFixture(t)
+	cst := time.FixedZone("CST", 8*3600)
+	n := time.Now().In(cst)
+	for _, at := range []time.Time{
+		time.Date(n.Year(), n.Month(), n.Day(), 12, 0, 0, 0, cst),
+		time.Date(n.Year(), n.Month(), n.Day(), 23, 30, 0, 0, cst),
+	} {
+		t.Run(at.Format("15:04"), func(t *testing.T) {
+			f := newFixture(t)
+			f.skew = time.Until(at)
+			statementAt(t, f, cst)
+		})
+	}
+}
+
+func statementAt(t *testing.T, f *fixture, cst *time.Location) {
 	c := f.client(t, unionpay.ChannelApp, nil)
 	ch := newCharge(unionpay.ChannelApp, 1000)
 	f.payCharge(t, c, ch)
 	tr, _ := c.QueryCharge(ctx, ch)
 	ch.TransactionNo = tr.TransactionNo
-	re := &polypay.Refund{OrderNo: polypay.NewID("re_")[3:], Amount: 400, Currency: "cny", Created: time.Now().Unix()}
+	re := &polypay.Refund{OrderNo: polypay.NewID("re_")[3:], Amount: 400, Currency: "cny", Created: f.now().Unix()}
 	if _, err := c.Refund(ctx, ch, re, f.notify.URL); err != nil {
 		t.Fatal(err)
 	}
-	day := time.Now().In(time.FixedZone("CST", 8*3600)).Add(time.Hour).Format("2006-01-02")
+	day := f.now().In(cst).Add(time.Hour).Format("2006-01-02")
 	lines, err := c.Statement(ctx, day)
 	if err != nil {
 		t.Fatal(err)

@@ -23,13 +23,15 @@ func (s *Sim) file(v map[string]string) (map[string]string, *apiError) {
 	if len(md) != 4 || strings.Trim(md, "0123456789") != "" {
 		return nil, fail("10", "settleDate")
 	}
-	now := s.now().In(cst)
-	// MMDD names the most recent such day.
-	day, err := time.ParseInLocation("20060102", fmt.Sprint(now.Year())+md, cst)
+	// MMDD names the most recent such settlement day. After 23:00 Beijing
+	// time today's trades settle on tomorrow's date, so "most recent" is
+	// measured against the current settlement day, not the calendar day.
+	today := settleDay(s.now())
+	day, err := time.ParseInLocation("20060102", fmt.Sprint(today.Year())+md, cst)
 	if err != nil {
 		return nil, fail("10", "settleDate")
 	}
-	if day.After(now) {
+	if day.After(today) {
 		day = day.AddDate(-1, 0, 0)
 	}
 	s.mu.Lock()
