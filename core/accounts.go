@@ -96,11 +96,22 @@ func (s *Service) UpdateUser(ctx context.Context, who Caller, id string, p UserP
 	return out, err
 }
 
-// renderUser renders a user with the coupons it can use now.
+// renderUser renders a user with the coupons it can use now and its
+// settle accounts. polypay keeps no separate bucket of bonus value: every
+// withdrawal waits for the merchant's confirmation, so all of the balance
+// is withdrawable.
 func renderUser(ctx context.Context, tx Tx, u *polypay.User) (*wire.User, error) {
 	w := wire.FromUser(u)
+	w.WithdrawableBalance = u.AvailableBalance
 	n, err := tx.AvailableCoupons(ctx, u.AppID, u.Livemode, u.ID, tx.Now())
+	if err != nil {
+		return nil, err
+	}
 	w.AvailableCoupons = n
+	as, err := tx.ListSettleAccounts(ctx, u.AppID, u.Livemode, u.ID)
+	for _, a := range as {
+		w.SettleAccounts = append(w.SettleAccounts, wire.FromSettleAccount(&a.SettleAccount))
+	}
 	return w, err
 }
 

@@ -111,3 +111,17 @@ func TestWithdrawals(t *testing.T) {
 		checkLedger(t, e)
 	})
 }
+
+// TestUserShowsSettleAccounts: a user embeds its settle accounts and can
+// withdraw all of its balance.
+func TestUserShowsSettleAccounts(t *testing.T) {
+	e := start(t, storetest.Backends(t)[0], nil)
+	e.newUser(t, "alice")
+	ok(t, "bonus", e.bonus("BONUSSA1", "alice", 700))
+	sa := e.settleAccount(t, "alice", "alipay", map[string]any{"account": payee.LogonID, "name": payee.Name})
+	u := ok(t, "user", e.do("GET", e.acct("/users/alice"), e.sk(), nil))
+	accts, _ := u.JSON["settle_accounts"].([]any)
+	if len(accts) != 1 || accts[0].(map[string]any)["id"] != sa.str("id") || u.num("withdrawable_balance") != 700 {
+		t.Fatalf("user: %s", u.Body)
+	}
+}

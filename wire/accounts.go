@@ -29,8 +29,8 @@ type User struct {
 	Created             int64           `json:"created"`
 }
 
-// FromUser renders a user; the caller counts available_coupons. Settle
-// accounts are listed at their own path: settle_accounts is empty.
+// FromUser renders a user; the caller adds available_coupons, the
+// withdrawable balance and the settle accounts.
 func FromUser(u *polypay.User) *User {
 	return &User{ID: u.ID, Object: "user", App: u.AppID, Livemode: u.Livemode, Type: u.Type, Name: nullStr(u.Name),
 		Email: nullStr(u.Email), Mobile: nullStr(u.Mobile), Gender: nullStr(u.Gender), Address: nullStr(u.Address),
