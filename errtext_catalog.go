@@ -424,6 +424,7 @@ var catalogEN = map[string]string{
 	"订单 %s 是充值 %s 的支付，请通过充值退款 /v1/apps/{app}/recharges/{id}/refunds 退款": "charge %s pays recharge %s: refund it with /v1/apps/{app}/recharges/{id}/refunds",
 	"balance 渠道的 type 只能为 b2c":                                          "the balance channel's type can only be b2c",
 	"批量付款不支持 balance 渠道，请逐笔付款到余额":                                       "batch transfers cannot use the balance channel: pay each balance with its own transfer",
+	"收银台使用余额支付须填写 uid":                                                  "paying from a balance in the cashier needs uid",
 }
 
 var catalogZH = map[string]string{

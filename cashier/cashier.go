@@ -51,6 +51,7 @@ import (
 	"github.com/polypay/polypay/risk"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/vault"
+	"github.com/polypay/polypay/wire"
 )
 
 //go:embed assets
@@ -58,6 +59,7 @@ var assets embed.FS
 
 var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	"yuan": yuan,
+	"sub":  func(a, b int64) int64 { return a - b },
 }).ParseFS(assets, "assets/*.html"))
 
 // CSP is the policy of every cashier and demo page: only polypay's own
@@ -362,6 +364,16 @@ type view struct {
 	// Brand is the chosen channel's mark, Networks the card networks'.
 	Brand    string
 	Networks []string
+	// Balance is the order's user's balance, when the order allows paying
+	// from it (allowed_channels has "balance" and uid names an active user).
+	Balance *balanceView
+}
+
+// balanceView is the balance button: what the user has, and whether it
+// falls short of what the order asks.
+type balanceView struct {
+	Available int64
+	Short     bool
 }
 
 // channelView is one channel button; Discount is the label of the best
@@ -517,6 +529,7 @@ func (c *Cashier) page(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Security-Policy", strings.Replace(h.Get("Content-Security-Policy"),
 			"form-action 'self'", "form-action 'self' "+wxOAuthOrigin, 1))
 	}
+	v.Balance = c.balance(r.Context(), o)
 	for _, ch := range visible {
 		cv := channelView{ID: ch, Label: channelLabel(cs, ch, l), Brand: brandPath(BrandOf(ch)), Networks: networksOf(ch)}
 		if d, off := core.BestDiscount(rules, ch, c.cfg.Svc.Channels.Family(ch), o.Amount); d != nil {
@@ -739,6 +752,10 @@ func (c *Cashier) pay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ch := r.PostForm.Get("channel")
+	if ch == core.BalanceChannel {
+		c.payFromBalance(w, r, o, em)
+		return
+	}
 	ci := cashierInfo(ch)
 	if ci == nil || !contains(c.visibleChannels(o, cs, r.UserAgent()), ch) {
 		http.Redirect(w, r, c.selfURL(o, append(em, "err", "channel")...), http.StatusSeeOther)
@@ -775,6 +792,39 @@ func (c *Cashier) pay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, c.selfURL(o, append(em, "ch", ch)...), http.StatusSeeOther)
+}
+
+// balance is the order's user's balance for the balance button, or nil
+// when the order does not allow paying from it.
+func (c *Cashier) balance(ctx context.Context, o *polypay.Order) *balanceView {
+	if o.UID == "" || !contains(core.OrderChannels(o), core.BalanceChannel) {
+		return nil
+	}
+	u, err := c.cfg.Svc.GetUser(ctx, core.Caller{App: &polypay.App{ID: o.AppID}, Live: o.Livemode}, o.UID)
+	w, ok := u.(*wire.User)
+	if err != nil || !ok || w.Disabled {
+		return nil
+	}
+	return &balanceView{Available: w.AvailableBalance, Short: w.AvailableBalance < o.Amount-o.CouponAmount}
+}
+
+// payFromBalance pays the order from its user's balance: a balance
+// charge, paid at once, then the page shows the order paid.
+func (c *Cashier) payFromBalance(w http.ResponseWriter, r *http.Request, o *polypay.Order, em []string) {
+	if c.balance(r.Context(), o) == nil {
+		http.Redirect(w, r, c.selfURL(o, append(em, "err", "channel")...), http.StatusSeeOther)
+		return
+	}
+	if _, err := c.cfg.Svc.PayOrder(r.Context(), o, core.BalanceChannel, c.clientIP(r), map[string]any{"user": o.UID}); err != nil {
+		c.cfg.Log.Warn("cashier: paying from balance", "order", o.ID, "err", err)
+		code := "channel_down"
+		if polypay.ErrorCode(err) == polypay.EInvalid {
+			code = "balance"
+		}
+		http.Redirect(w, r, c.selfURL(o, append(em, "err", code)...), http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, c.selfURL(o, em...), http.StatusSeeOther)
 }
 
 func contains(list []string, s string) bool {

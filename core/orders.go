@@ -79,7 +79,10 @@ func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*
 	}
 	cashierChannels := CashierChannels()
 	for _, ch := range p.Channels {
-		if !slices.Contains(cashierChannels, ch) {
+		if ch == BalanceChannel && p.UID == "" {
+			return nil, polypay.ParamError("allowed_channels", "收银台使用余额支付须填写 uid")
+		}
+		if ch != BalanceChannel && !slices.Contains(cashierChannels, ch) {
 			return nil, polypay.ParamError("allowed_channels", "收银台不支持渠道 %s（可用: %v）", ch, cashierChannels)
 		}
 	}
@@ -87,7 +90,12 @@ func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*
 	if len(chans) == 0 {
 		chans = cashierChannels
 	}
+	// The balance is offered only where the merchant asks for it: the
+	// cashier URL then lets its holder spend the uid's balance.
 	chans = s.usableChannels(ctx, who.App.ID, who.Live, chans)
+	if slices.Contains(p.Channels, BalanceChannel) {
+		chans = append(chans, BalanceChannel)
+	}
 	if len(chans) == 0 && len(p.Channels) > 0 {
 		return nil, polypay.ParamError("allowed_channels", "该 app 在当前模式下没有可在收银台使用的渠道")
 	}
