@@ -465,4 +465,5 @@ var catalogZH = map[string]string{
 	"payouts are not configured on this node":                   "本节点未配置付款",
 	"this node has no master key to seal a payee's card number": "本节点没有主密钥，无法加密收款人的卡号",
 	"this node has no master key to open a payee's card number": "本节点没有主密钥，无法解密收款人的卡号",
+	"a page-number list of objects without ids":                 "按页码分页的列表中有对象缺少 id",
 }

@@ -487,19 +487,24 @@ func walkPages(list func(store.Page) (wire.List, error), p store.Page, page int)
 		if !l.HasMore || len(l.Data) == 0 {
 			return wire.NewList(l.URL, false, nil), nil
 		}
-		p.StartingAfter = payoutID(l.Data[len(l.Data)-1])
+		if p.StartingAfter = payoutID(l.Data[len(l.Data)-1]); p.StartingAfter == "" {
+			return wire.List{}, polypay.Errorf(polypay.EInternal, "a page-number list of objects without ids")
+		}
 	}
 }
 
-// payoutID is the id of a batch list's object.
+// payoutID is the id of a paged list's object (every object a page-number
+// list holds renders an "id"); "" if it has none.
 func payoutID(v any) string {
-	switch o := v.(type) {
-	case *wire.BatchTransfer:
-		return o.ID
-	case *wire.BatchRefund:
-		return o.ID
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
 	}
-	return ""
+	var o struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(b, &o)
+	return o.ID
 }
 
 // --- Red envelopes.

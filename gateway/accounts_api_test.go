@@ -406,3 +406,23 @@ func TestBalanceTransferChannel(t *testing.T) {
 		checkLedger(t, e)
 	})
 }
+
+// TestPageNumbers: page and per_page walk every account-system list page
+// by page, newest first, without repeating or skipping an object.
+func TestPageNumbers(t *testing.T) {
+	e := start(t, storetest.Backends(t)[0], nil)
+	for _, u := range []string{"p1", "p2", "p3"} {
+		e.newUser(t, u)
+		ok(t, "bonus", e.bonus("PAGEB"+u, u, 10))
+	}
+	for _, path := range []string{"/users", "/balance_bonuses", "/balance_transactions"} {
+		var seen []string
+		for page := 1; page <= 4; page++ {
+			r := ok(t, path, e.do("GET", e.acct(path)+fmt.Sprintf("?page=%d&per_page=1", page), e.sk(), nil))
+			seen = append(seen, ids(r)...)
+		}
+		if len(seen) != 3 || seen[0] == seen[1] || seen[1] == seen[2] || seen[0] == seen[2] {
+			t.Fatalf("%s by pages of 1: %v", path, seen)
+		}
+	}
+}
