@@ -32,6 +32,8 @@ func (s *Server) accountRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /v1/apps/{app}/recharges", s.authed(s.inApp(s.createRecharge)))
 	m.HandleFunc("GET /v1/apps/{app}/recharges", s.authed(s.inApp(s.listRecharges)))
 	m.HandleFunc("GET /v1/apps/{app}/recharges/{id}", s.authed(s.inApp(s.getBy("id", s.Svc.GetRecharge))))
+	m.HandleFunc("GET /v1/apps/{app}/balance_settlements", s.authed(s.inApp(s.listBalanceSettlements)))
+	m.HandleFunc("GET /v1/apps/{app}/balance_settlements/{id}", s.authed(s.inApp(s.getBy("id", s.Svc.GetBalanceSettlement))))
 	m.HandleFunc("POST /v1/apps/{app}/recharges/{id}/refunds", s.authed(s.inApp(s.refundRecharge)))
 	m.HandleFunc("GET /v1/apps/{app}/recharges/{id}/refunds", s.authed(s.inApp(s.listRechargeRefunds)))
 	m.HandleFunc("GET /v1/apps/{app}/recharges/{id}/refunds/{re}", s.authed(s.inApp(s.getRechargeRefund)))
@@ -402,4 +404,10 @@ func (s *Server) listRechargeRefunds(w http.ResponseWriter, r *http.Request, who
 func (s *Server) getRechargeRefund(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
 	out, err := s.Svc.GetRechargeRefund(r.Context(), who, r.PathValue("id"), r.PathValue("re"))
 	return s.answer(w, r, out, err)
+}
+
+func (s *Server) listBalanceSettlements(w http.ResponseWriter, r *http.Request, who core.Caller, _ []byte) error {
+	return s.pagedQuery(w, r, who, nil, func(_ query, p store.Page) (wire.List, error) {
+		return s.Svc.ListBalanceSettlements(r.Context(), who, r.URL.Path, p)
+	})
 }

@@ -426,3 +426,40 @@ func TestPageNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestBalanceSettlements: each paid balance charge is a settlement that
+// follows its refunds; other charges, other apps and other modes have
+// none, and a cursor must name one.
+func TestBalanceSettlements(t *testing.T) {
+	e := start(t, storetest.Backends(t)[0], nil)
+	other, err := e.node.CreateApp(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.newUser(t, "alice")
+	ok(t, "bonus", e.bonus("BSB00001", "alice", 1000))
+	c1 := ok(t, "spend", e.balanceCharge("BSC00001", "alice", 300))
+	c2 := ok(t, "spend", e.balanceCharge("BSC00002", "alice", 200))
+	ok(t, "refund", e.do("POST", "/v1/charges/"+c1.str("id")+"/refunds", e.sk(), map[string]any{"amount": 100, "description": "x"}))
+	e.ordinary(t)
+	l := ok(t, "list", e.do("GET", e.acct("/balance_settlements"), e.sk(), nil))
+	got := ids(l)
+	if len(got) != 2 || got[0] != "bs_"+c2.str("id")[3:] || got[1] != "bs_"+c1.str("id")[3:] {
+		t.Fatalf("settlements: %s", l.Body)
+	}
+	one := ok(t, "one", e.do("GET", e.acct("/balance_settlements/"+got[1]), e.sk(), nil))
+	if one.num("amount") != 300 || one.num("amount_refunded") != 100 || one.str("user") != "alice" || one.str("charge") != c1.str("id") {
+		t.Fatalf("settlement: %s", one.Body)
+	}
+	if p2 := ok(t, "page 2", e.do("GET", e.acct("/balance_settlements?page=2&per_page=1"), e.sk(), nil)); len(ids(p2)) != 1 || ids(p2)[0] != got[1] {
+		t.Fatalf("page 2: %s", p2.Body)
+	}
+	refused(t, "foreign cursor", e.do("GET", e.acct("/balance_settlements?starting_after=bs_nope"), e.sk(), nil), 404, "id")
+	refused(t, "other app", e.do("GET", e.acct("/balance_settlements/"+got[0]), other.SecretKeyTest, nil), 404, "app")
+	if r := e.do("GET", e.acct("/balance_settlements/"+got[0]), e.app.SecretKeyLive, nil); r.Status != 404 {
+		t.Fatalf("live key: %d %s", r.Status, r.Body)
+	}
+	if r := e.do("GET", e.acct("/balance_settlements/bs_"+e.ordinary(t)), e.sk(), nil); r.Status != 404 {
+		t.Fatalf("an ordinary charge as a settlement: %d %s", r.Status, r.Body)
+	}
+}

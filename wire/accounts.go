@@ -255,3 +255,22 @@ func FromBatchWithdrawal(id, app string, live bool, status string, created int64
 	b.Withdrawals = NewList("/v1/apps/"+app+"/batch_withdrawals/"+id, false, data)
 	return b
 }
+
+// BalanceSettlement is polypay's balance_settlement object (Ping++'s
+// shape is unconfirmed): a user's balance spent on a payment on the
+// balance channel, settled to the merchant at once.
+type BalanceSettlement struct {
+	ID             string  `json:"id"`
+	Object         string  `json:"object"`
+	App            string  `json:"app"`
+	Livemode       bool    `json:"livemode"`
+	User           string  `json:"user"`
+	Amount         int64   `json:"amount"`
+	AmountRefunded int64   `json:"amount_refunded"`
+	Currency       string  `json:"currency"`
+	Charge         string  `json:"charge"`
+	Order          *string `json:"order"`
+	Status         string  `json:"status"`
+	TimeSucceeded  int64   `json:"time_succeeded"`
+	Created        int64   `json:"created"`
+}

@@ -2078,6 +2078,18 @@ async function couponOrderFlow(cfg, sdk, hooks, pubKey) {
   check(gone instanceof PingppErrors.PingppInvalidRequestError && gone.param === 'coupon_template',
     'coupons.create from a deleted template: not an invalid_request_error naming coupon_template', { type: gone.type, param: gone.param, message: gone.message });
 
+  // --- Balance settlements: carol's balance part of the order settled.
+  step = 'balanceSettlements.list';
+  check(typeof sdk.balanceSettlements === 'object', 'pingpp 2.1.6 has no balanceSettlements resource');
+  const bsl = await sdk.balanceSettlements.list(app, { page: 1, per_page: 3 });
+  checkList(bsl, '/v1/apps/' + app + '/balance_settlements', 'balanceSettlements.list({page: 1, per_page: 3})');
+  const bs = bsl.data.find((x) => x && x.user === carol);
+  check(bs && bs.object === 'balance_settlement' && bs.amount === 300 && bs.amount_refunded === 300 && bs.order === orderId,
+    'balanceSettlements.list: carol\'s balance part of the order is not listed, refunded', bsl.data);
+  step = 'balanceSettlements.retrieve';
+  const bsg = await sdk.balanceSettlements.retrieve(app, bs.id);
+  check(jsonEqual(bsg, bs), 'balanceSettlements.retrieve differs from the list', { listed: bs, retrieved: bsg });
+
   // --- A recharge refunded (充值退款): dave recharges 1000 (fee 10) on
   // alipay_qr and refunds it; the refund is of 990 and dave's balance is 0.
   step = 'recharge.create (refund)';
