@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,7 +13,9 @@ import (
 	"github.com/polypay/polypay/console"
 	"github.com/polypay/polypay/console/consoletest"
 	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/sim/alipaysim"
 	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/wire"
 )
 
 func accountsURL(e *consoletest.Env, suffix string) string {
@@ -334,5 +337,63 @@ func TestCouponPages(t *testing.T) {
 	}
 	if st := c.get("/console/apps/app_doesnotexist0000/coupon_templates?mode=test").Status; st != http.StatusNotFound {
 		t.Errorf("another app's templates: %d", st)
+	}
+}
+
+// TestWithdrawalsPage: a withdrawal awaiting confirmation is listed with
+// confirm and cancel buttons for finance; read-only users see it without
+// them and cannot post; finance confirms one (paid out) and cancels another
+// (the amount back), and another app's withdrawal is not found.
+func TestWithdrawalsPage(t *testing.T) {
+	e := consoletest.Start(t)
+	s := e.SeedAccounts()
+	ctx := context.Background()
+	who := e.Caller(false)
+	if _, err := e.Node.Svc.CreateSettleAccount(ctx, who, s.Alice, core.SettleAccountParams{Channel: "alipay",
+		Recipient: polypay.SettleRecipient{Account: alipaysim.SandboxPayee.LogonID, Name: alipaysim.SandboxPayee.Name}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var wds []string
+	for _, no := range []string{"WDC00001", "WDC00002"} {
+		out, err := e.Node.Svc.CreateWithdrawal(ctx, who, core.WithdrawalParams{User: s.Alice, Amount: 500, UserFee: 5, Channel: "alipay",
+			OrderNo: no, Metadata: []byte("{}")}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wds = append(wds, out.(*wire.Withdrawal).ID)
+	}
+	path := "/console/apps/" + e.App.AppID + "/withdrawals"
+	ro := signedIn(t, e, console.RoleReadOnly)
+	m := mainOf(ro.get(path + "?mode=test").Body)
+	inOrder(t, rowOf(m, "wd-"+wds[0]), s.Alice, "alipay", "¥5.00", "¥0.05")
+	if strings.Contains(m, "confirm-") {
+		t.Error("a read-only user sees confirm buttons")
+	}
+	rtok := ro.token(path + "?mode=test")
+	if st := ro.post(path+"/"+wds[0]+"/confirm?mode=test", url.Values{"csrf": {rtok}}).Status; st != http.StatusForbidden {
+		t.Errorf("read-only confirm: %d", st)
+	}
+	fin := signedIn(t, e, console.RoleFinance)
+	if !strings.Contains(mainOf(fin.get(path+"?mode=test").Body), `id="confirm-`+wds[0]+`"`) {
+		t.Fatal("finance sees no confirm button")
+	}
+	tok := url.Values{"csrf": {fin.token(path + "?mode=test")}}
+	if r := fin.post(path+"/"+wds[0]+"/confirm?mode=test", tok); r.Status != http.StatusSeeOther {
+		t.Fatalf("confirm: %d %.300s", r.Status, r.Body)
+	}
+	if r := fin.post(path+"/"+wds[1]+"/cancel?mode=test", tok); r.Status != http.StatusSeeOther {
+		t.Fatalf("cancel: %d %.300s", r.Status, r.Body)
+	}
+	for i, want := range []string{"pending|succeeded", "canceled"} {
+		got, err := e.Node.Svc.GetWithdrawal(ctx, who, wds[i])
+		if err != nil || !strings.Contains(want, got.(*wire.Withdrawal).Status) {
+			t.Fatalf("withdrawal %d after the console: %+v %v", i, got, err)
+		}
+	}
+	if st := fin.post(path+"/"+wds[1]+"/confirm?mode=live", tok).Status; st != http.StatusNotFound {
+		t.Errorf("a test withdrawal confirmed in live mode: %d", st)
+	}
+	if st := fin.get("/console/apps/app_doesnotexist0000/withdrawals?mode=test").Status; st != http.StatusNotFound {
+		t.Errorf("another app's withdrawals: %d", st)
 	}
 }

@@ -137,6 +137,7 @@ func New(cfg Config) *Console {
 	m.HandleFunc("GET /console/apps/{app}/users", c.authed(c.inApp(c.accountUsers)))
 	m.HandleFunc("GET /console/apps/{app}/users/{user}", c.authed(c.inApp(c.accountUser)))
 	m.HandleFunc("GET /console/apps/{app}/coupon_templates", c.authed(c.inApp(c.couponTemplates)))
+	m.HandleFunc("GET /console/apps/{app}/withdrawals", c.authed(c.inApp(c.withdrawals)))
 	for _, p := range PostRoutes {
 		m.HandleFunc("POST "+p.Pattern, c.authed(c.post(p.Action, c.postHandler(p.Pattern))))
 	}
@@ -187,6 +188,8 @@ var PostRoutes = []PostRoute{
 	{"/console/apps/{app}/payouts/batches/{id}/approve", ActApprovePayout},
 	{"/console/apps/{app}/payouts/batches/{id}/cancel", ActApprovePayout},
 	{"/console/apps/{app}/payouts/settings", ActPayoutSettings},
+	{"/console/apps/{app}/withdrawals/{id}/confirm", ActApprovePayout},
+	{"/console/apps/{app}/withdrawals/{id}/cancel", ActApprovePayout},
 }
 
 func (c *Console) postHandler(pattern string) handler {
@@ -227,6 +230,12 @@ func (c *Console) postHandler(pattern string) handler {
 	}
 	if h := c.payoutPostHandler(pattern); h != nil {
 		return c.inApp(h)
+	}
+	switch pattern {
+	case "/console/apps/{app}/withdrawals/{id}/confirm":
+		return c.inApp(c.withdrawalDecide(true))
+	case "/console/apps/{app}/withdrawals/{id}/cancel":
+		return c.inApp(c.withdrawalDecide(false))
 	}
 	panic("console: no handler for " + pattern)
 }

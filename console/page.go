@@ -41,7 +41,8 @@ func (c *Console) newPage(w http.ResponseWriter, r *http.Request) *page {
 	if k := r.URL.Query().Get("done"); k != "" {
 		// Only known confirmations: the parameter must not inject text.
 		switch k {
-		case "saved", "resent", "resolved", "refund_done", "test_sent", "deleted", "unblocked", "review_approved", "review_rejected":
+		case "saved", "resent", "resolved", "refund_done", "test_sent", "deleted", "unblocked", "review_approved", "review_rejected",
+			"withdrawal_confirmed", "withdrawal_canceled":
 			p.Flash = T(p.Lang, k)
 			if ref := r.URL.Query().Get("ref"); idLike(ref) {
 				p.Flash += ref

@@ -28,6 +28,7 @@ func TestAccountPagesAtWidths(t *testing.T) {
 		{"account-dave", app + "/" + s.Dave + "?mode=test"},
 		{"account-carol", app + "/" + s.Carol + "?mode=live"},
 		{"coupon-templates", "/console/apps/" + e.App.AppID + "/coupon_templates?mode=test"},
+		{"withdrawals", "/console/apps/" + e.App.AppID + "/withdrawals?mode=test"},
 	}
 	for _, wd := range widths {
 		t.Run(wd.name, func(t *testing.T) {
