@@ -64,7 +64,7 @@ func TestParseTransferParams(t *testing.T) {
 		{map[string]any{"app": map[string]any{"ID": "app_x"}}, "app[id]"},
 		{map[string]any{"channel": nil}, "channel"},
 		{map[string]any{"channel": "wx_pub_qr"}, "channel"},
-		{map[string]any{"channel": "balance"}, "channel"},
+		{map[string]any{"channel": "bitcoin"}, "channel"},
 		{map[string]any{"order_no": nil}, "order_no"},
 		{map[string]any{"order_no": "T-1"}, "order_no"},
 		{map[string]any{"order_no": strings.Repeat("1", 65)}, "order_no"},
