@@ -8,6 +8,7 @@ require (
 	github.com/go-pay/gopay v1.5.123
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/plutov/paypal/v4 v4.8.0
+	github.com/pquerna/otp v1.5.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/smartwalle/alipay/v3 v3.2.29
@@ -23,6 +24,8 @@ require (
 	golang.org/x/time v0.16.0
 	modernc.org/sqlite v1.61.1
 )
+
+require github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc // indirect
 
 require (
 	cel.dev/expr v0.25.2 // indirect
