@@ -157,6 +157,7 @@ func (s *Server) Handler() http.Handler {
 	s.accountRoutes(m)
 	s.orderRoutes(m)
 	s.couponRoutes(m)
+	s.paycodeRoutes(m)
 	s.withdrawalRoutes(m)
 	m.HandleFunc("GET /v1/channels/sla", s.authed(s.channelSLA))
 	if s.Credentials != nil {

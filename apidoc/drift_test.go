@@ -55,9 +55,10 @@ func sorted(l []string) string {
 
 // nonFamily are the charge channels no family has, with their extra
 // parameters: only balance (core.BalanceChannel), paid from an app user's
-// balance by core itself, which takes extra.user (required).
+// balance by core itself, which takes extra.user (required) or a scanned
+// payment code with its terminal.
 var nonFamily = map[string][]polypay.ExtraParam{
-	core.BalanceChannel: {{Name: "user", Required: true}},
+	core.BalanceChannel: {{Name: "user", Required: true}, {Name: "scan_code"}, {Name: "terminal_id"}},
 }
 
 func TestChannelsMatchFamilies(t *testing.T) {

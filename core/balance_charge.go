@@ -20,26 +20,58 @@ import (
 // BalanceChannel is the balance channel's name.
 const BalanceChannel = ledger.BalanceChannel
 
-// balanceUser reads and checks a balance charge's extra: {"user": id}.
-func balanceUser(p ChargeParams) (string, error) {
+// balancePayer is who a balance charge debits: the user named in
+// extra.user, or the user a scanned payment code (extra.scan_code, with
+// extra.terminal_id) resolves to.
+type balancePayer struct{ user, scanCode, terminal string }
+
+// balanceUser reads and checks a balance charge's extra: {"user": id} or
+// {"scan_code": code, "terminal_id": id}.
+func balanceUser(p ChargeParams) (balancePayer, error) {
 	var extra map[string]json.RawMessage
 	_ = json.Unmarshal(p.Extra, &extra)
-	var user string
-	if raw, ok := extra["user"]; !ok || json.Unmarshal(raw, &user) != nil || user == "" {
-		return "", polypay.ParamError("extra[user]", "balance 渠道须在 extra[user] 中填写付款用户的 id")
-	}
-	for k := range extra {
-		if k != "user" {
-			return "", polypay.ParamError("extra["+k+"]", "balance 渠道不支持参数 extra[%s]", k)
+	var b balancePayer
+	for k, raw := range extra {
+		var v string
+		if json.Unmarshal(raw, &v) != nil || v == "" || len(v) > 64 {
+			return b, polypay.ParamError("extra["+k+"]", "extra[%s] 须为 1 到 64 个字符的字符串", k)
+		}
+		switch k {
+		case "user":
+			b.user = v
+		case "scan_code":
+			b.scanCode = v
+		case "terminal_id":
+			b.terminal = v
+		default:
+			return b, polypay.ParamError("extra["+k+"]", "balance 渠道不支持参数 extra[%s]", k)
 		}
 	}
 	switch {
+	case b.user == "" && b.scanCode == "":
+		return b, polypay.ParamError("extra[user]", "balance 渠道须在 extra[user] 中填写付款用户的 id，或在 extra[scan_code] 中填写扫到的付款码")
+	case b.user != "" && b.scanCode != "":
+		return b, polypay.ParamError("extra[scan_code]", "extra[user] 与 extra[scan_code] 只能填一个")
+	case b.scanCode != "" && b.terminal == "":
+		return b, polypay.ParamError("extra[terminal_id]", "扫码付款须在 extra[terminal_id] 中填写终端号")
 	case p.AuthOnly:
-		return "", polypay.ParamError("capture", "balance 渠道不支持预授权")
+		return b, polypay.ParamError("capture", "balance 渠道不支持预授权")
 	case p.Currency != polypay.BalanceCurrency:
-		return "", polypay.ParamError("currency", "balance 渠道只支持 cny")
+		return b, polypay.ParamError("currency", "balance 渠道只支持 cny")
 	}
-	return user, nil
+	return b, nil
+}
+
+// payerExtra is what a balance charge keeps in its extra: the user, and
+// for a scanned code its terminal and the code's last four digits (a
+// used code is worth nothing, but it is still not kept whole).
+func payerExtra(b balancePayer, user string) json.RawMessage {
+	m := map[string]string{"user": user}
+	if b.scanCode != "" {
+		m["terminal_id"], m["scan_code"] = b.terminal, "***"+b.scanCode[max(0, len(b.scanCode)-4):]
+	}
+	out, _ := json.Marshal(m)
+	return out
 }
 
 // createBalanceCharge debits the user and stores the charge paid, in one
@@ -49,7 +81,7 @@ func (s *Service) createBalanceCharge(ctx context.Context, who Caller, p ChargeP
 	if p.AppID != who.App.ID {
 		return nil, &polypay.Error{Code: polypay.EInvalid, Param: "app", Message: "app 不存在: " + p.AppID}
 	}
-	user, err := balanceUser(p)
+	payer, err := balanceUser(p)
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +106,13 @@ func (s *Service) createBalanceCharge(ctx context.Context, who Caller, p ChargeP
 	queued := 0
 	err = s.write(ctx, func(tx Tx) error {
 		queued = 0
+		user := payer.user
+		if payer.scanCode != "" {
+			if user, err = s.resolvePaycode(ctx, tx, who, payer.scanCode, payer.terminal, c.Amount, c.ID); err != nil {
+				return err
+			}
+		}
+		c.Extra = payerExtra(payer, user)
 		if _, err := activeUser(ctx, tx, who, user, "extra[user]"); err != nil {
 			return err
 		}
@@ -104,6 +143,10 @@ func (s *Service) createBalanceCharge(ctx context.Context, who Caller, p ChargeP
 	})
 	if again, ok := retryOnce(ctx); ok && store.IsUniqueViolation(err) && out == nil {
 		return s.createBalanceCharge(again, who, p, hook) // a concurrent request stored it first
+	}
+	if r, ok := asPaycodeRefusal(err); ok {
+		s.recordPaycodeFailure(ctx, who, r) // counted after the refusal rolled back
+		return nil, r.err
 	}
 	s.kick(queued)
 	return out, err

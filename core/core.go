@@ -64,6 +64,10 @@ type Service struct {
 	// Box seals what payouts must not keep in plaintext (a payee's card
 	// number); nil refuses such payouts.
 	Box *seal.Box
+	// PaycodeVersions are the offline payment-code versions this node
+	// accepts (nil: every one package paycode knows); leaving one out
+	// retires it, and its codes are refused naming extra[scan_code].
+	PaycodeVersions []int
 
 	// Risk screens every new charge before its channel is called (package
 	// risk); nil screens nothing.

@@ -110,8 +110,12 @@ func (s *Service) housekeep(ctx context.Context, now int64) error {
 		p.RejectedPerApp = s.RejectedPerApp
 	}
 	if err := s.write(ctx, func(tx Tx) error {
-		_, err := tx.Trim(ctx, p)
-		return err
+		if _, err := tx.Trim(ctx, p); err != nil {
+			return err
+		}
+		// Online payment codes expired an hour ago: their digits may be
+		// issued again (one still stored refuses a new code with them).
+		return tx.DeleteExpiredPaycodes(ctx, now-3600)
 	}); err != nil {
 		return err
 	}

@@ -251,6 +251,25 @@ type CouponStore interface {
 	UnfinishedOrderRefunds(ctx context.Context, createdBefore int64, limit int) ([]*store.OrderRefund, error)
 }
 
+// PaycodeStore holds payment-code devices, online codes, the codes
+// accepted and the terminals' lockouts.
+type PaycodeStore interface {
+	InsertPaycodeDevice(ctx context.Context, d *store.PaycodeDevice) error
+	GetPaycodeDevice(ctx context.Context, appID string, live bool, user, id string) (*store.PaycodeDevice, error)
+	PaycodeDeviceByIndex(ctx context.Context, appID string, live bool, idx int64) (*store.PaycodeDevice, error)
+	PaycodeDeviceByID(ctx context.Context, id string) (*store.PaycodeDevice, error)
+	ListPaycodeDevices(ctx context.Context, appID string, live bool, user string) ([]*store.PaycodeDevice, error)
+	SetPaycodeDeviceGuard(ctx context.Context, d *store.PaycodeDevice) error
+	InsertPaycodeUse(ctx context.Context, deviceID string, step int64, chargeID string, amount, now int64) error
+	PaycodeUsesSince(ctx context.Context, deviceID string, since int64) (int, error)
+	PaycodeStepUsed(ctx context.Context, deviceID string, step int64) (bool, error)
+	InsertPaycodeOnline(ctx context.Context, appID string, live bool, user, code string, expires, now int64) error
+	UsePaycodeOnline(ctx context.Context, appID string, live bool, code string, now int64) (string, error)
+	DeleteExpiredPaycodes(ctx context.Context, before int64) error
+	GetPaycodeTerminal(ctx context.Context, appID string, live bool, terminal string) (store.PaycodeTerminal, error)
+	PutPaycodeTerminal(ctx context.Context, appID string, live bool, terminal string, t store.PaycodeTerminal) error
+}
+
 // Tx is every concern at once: what a Hook may touch, since it runs inside
 // whichever transaction produced the caller's object.
 type Tx interface {
@@ -266,6 +285,7 @@ type Tx interface {
 	PayoutStore
 	AccountStore
 	CouponStore
+	PaycodeStore
 	logoStore
 }
 

@@ -48,6 +48,9 @@ type Config struct {
 	PublicURL    string
 	PollInterval time.Duration // background checks; default 2s
 	Log          *slog.Logger
+	// PaycodeVersions are the offline payment-code versions this node
+	// accepts (nil: all); leave one out to retire it.
+	PaycodeVersions []int
 	// RateLimit is each secret key's requests per second on this node, with
 	// bursts of twice that (0: DefaultRateLimit; negative: unlimited).
 	RateLimit float64
@@ -347,7 +350,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	}
 	disp := &webhook.Dispatcher{DB: db, Keys: wkeys, Policy: &outbound.Policy{Allow: cfg.AllowWebhookNets}, Log: log, Schedule: cfg.WebhookSchedule}
 	svc := &core.Service{DB: db, Channels: reg, BaseURL: url, Log: log, OnEvent: disp.Kick, Health: mon, Cards: vaultCards{vlt},
-		Payouts: reg, Box: box}
+		Payouts: reg, Box: box, PaycodeVersions: cfg.PaycodeVersions}
 	if !cfg.Risk.Off {
 		svc.Risk = &risk.Engine{Store: risk.OnDB(db), Config: cfg.Risk, Log: log, OnEvent: disp.Kick}
 	}

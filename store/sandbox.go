@@ -92,6 +92,11 @@ var sandboxDeletes = []sandboxDelete{
 	{"users", `%[2]s`},
 	{"coupons", `%[2]s`},
 	{"coupon_templates", `%[2]s`},
+	// Payment-code devices of test-mode users, their codes and lockouts.
+	{"paycode_uses", `t.device_id IN (SELECT s.id FROM paycode_devices s WHERE %[1]s)`},
+	{"paycode_devices", `%[2]s`},
+	{"paycode_online", `%[2]s`},
+	{"paycode_terminals", `%[2]s`},
 }
 
 // SandboxResetTables are the tables ResetTestMode clears of test-mode rows.

@@ -274,3 +274,33 @@ type BalanceSettlement struct {
 	TimeSucceeded  int64   `json:"time_succeeded"`
 	Created        int64   `json:"created"`
 }
+
+// PaycodeDevice is polypay's payment_code_device: a user's device that
+// derives offline payment codes. Secret is shown once, when it is made.
+type PaycodeDevice struct {
+	ID          string  `json:"id"`
+	Object      string  `json:"object"`
+	App         string  `json:"app"`
+	Livemode    bool    `json:"livemode"`
+	User        string  `json:"user"`
+	Index       int64   `json:"index"`
+	Version     int     `json:"version"`
+	Secret      *string `json:"secret"`
+	MaxAmount   int64   `json:"max_amount"`
+	DailyCount  int     `json:"daily_count"`
+	Revoked     bool    `json:"revoked"`
+	LockedUntil *int64  `json:"locked_until"`
+	Created     int64   `json:"created"`
+}
+
+// PaymentCode is an online payment code polypay issued: single use, valid
+// until expires.
+type PaymentCode struct {
+	Object   string `json:"object"`
+	App      string `json:"app"`
+	Livemode bool   `json:"livemode"`
+	User     string `json:"user"`
+	Code     string `json:"code"`
+	Expires  int64  `json:"expires"`
+	Created  int64  `json:"created"`
+}

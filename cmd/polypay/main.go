@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/gateway"
 	"github.com/polypay/polypay/ledger"
+	"github.com/polypay/polypay/paycode"
 	"github.com/polypay/polypay/risk"
 	"github.com/polypay/polypay/sandbox"
 	"github.com/polypay/polypay/store"
@@ -426,6 +428,17 @@ func securityFlags(fs *flag.FlagSet, cfg *gateway.Config) {
 			p, err := clientip.ParsePrefixes(strings.Split(s, ","))
 			cfg.TrustedProxies = append(cfg.TrustedProxies, p...)
 			return err
+		})
+	fs.Func("paycode-versions", "N[,...] offline payment-code versions this node accepts (default: all; leave one out to retire it)",
+		func(s string) error {
+			for _, v := range strings.Split(s, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if _, known := paycode.Algorithms[n]; err != nil || !known {
+					return fmt.Errorf("no payment-code version %q", v)
+				}
+				cfg.PaycodeVersions = append(cfg.PaycodeVersions, n)
+			}
+			return nil
 		})
 	riskFlags(fs, cfg)
 }

@@ -1,0 +1,153 @@
+package gateway_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/polypay/polypay/gateway"
+	"github.com/polypay/polypay/paycode"
+	"github.com/polypay/polypay/store/storetest"
+)
+
+// polypay's own payment codes end to end: a device registered, its
+// offline codes and online codes paid as balance charges, and every way a
+// code is refused.
+
+func (e *env) device(t *testing.T, user string, body map[string]any) (secret string, index uint32, version int, id string) {
+	t.Helper()
+	if body == nil {
+		body = map[string]any{}
+	}
+	d := ok(t, "device", e.do("POST", e.acct("/users/"+user+"/payment_code_devices"), e.sk(), body))
+	return d.str("secret"), uint32(d.num("index")), int(d.num("version")), d.str("id")
+}
+
+func (e *env) scan(orderNo, code, terminal string, amount int64) *resp {
+	return e.do("POST", "/v1/charges", e.sk(), map[string]any{"order_no": orderNo, "app": map[string]any{"id": e.app.AppID},
+		"channel": "balance", "amount": amount, "client_ip": "127.0.0.1", "currency": "cny", "subject": "门店消费",
+		"body": "扫码付款", "extra": map[string]any{"scan_code": code, "terminal_id": terminal}})
+}
+
+func code(t *testing.T, secret string, index uint32, version int, at time.Time) string {
+	t.Helper()
+	c, err := paycode.Generate(secret, index, version, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestPaycodeOffline: an offline code pays once; its replay, a wrong
+// check digit, an amount over the device's limit, a day past its count
+// and a revoked device are refused naming the parameter; the ledger agrees.
+func TestPaycodeOffline(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b storetest.Backend) {
+		e := start(t, b, nil)
+		e.newUser(t, "alice")
+		ok(t, "bonus", e.bonus("PCB00001", "alice", 10000))
+		secret, idx, v, id := e.device(t, "alice", map[string]any{"max_amount": 1000, "daily_count": 2})
+		if secret == "" || v != 2 {
+			t.Fatalf("device: secret %q version %d", secret, v)
+		}
+		now := time.Now()
+		c1 := code(t, secret, idx, v, now.Add(-paycode.Period))
+		ch := ok(t, "pay", e.scan("PC0000001", c1, "T1", 500))
+		if ch.JSON["paid"] != true || ch.str("extra", "user") != "alice" || ch.str("extra", "scan_code") != "***"+c1[15:] {
+			t.Fatalf("scanned charge: %s", ch.Body)
+		}
+		if again := ok(t, "retry", e.scan("PC0000001", c1, "T1", 500)); again.str("id") != ch.str("id") {
+			t.Fatalf("a retried scan made another charge: %s", again.Body)
+		}
+		bad := []byte(code(t, secret, idx, v, now))
+		bad[18] = '0' + (bad[18]-'0'+1)%10
+		refusals := []struct {
+			name  string
+			r     *resp
+			param string
+		}{
+			{"replay", e.scan("PC0000002", c1, "T1", 500), "extra[scan_code]"},
+			{"check digit", e.scan("PC0000003", string(bad), "T1", 500), "extra[scan_code]"},
+			{"over the limit", e.scan("PC0000004", code(t, secret, idx, v, now), "T1", 1001), "amount"},
+			{"no terminal", e.do("POST", "/v1/charges", e.sk(), map[string]any{"order_no": "PC0000005", "app": map[string]any{"id": e.app.AppID},
+				"channel": "balance", "amount": 1, "client_ip": "127.0.0.1", "currency": "cny", "subject": "s", "body": "b",
+				"extra": map[string]any{"scan_code": c1}}), "extra[terminal_id]"},
+			{"too far ahead", e.scan("PC0000006", code(t, secret, idx, v, now.Add(3*paycode.Period)), "T1", 100), "extra[scan_code]"},
+		}
+		for _, r := range refusals {
+			refused(t, r.name, r.r, 400, r.param)
+		}
+		ok(t, "second today", e.scan("PC0000007", code(t, secret, idx, v, now), "T1", 500))
+		refused(t, "third today", e.scan("PC0000008", code(t, secret, idx, v, now.Add(paycode.Period)), "T1", 100), 400, "extra[scan_code]")
+		if bal := e.balanceOf(t, "alice"); bal != 9000 {
+			t.Fatalf("balance %d after two codes of 500", bal)
+		}
+		ok(t, "revoke", e.do("DELETE", e.acct("/users/alice/payment_code_devices/"+id), e.sk(), nil))
+		s2, i2, v2, _ := e.device(t, "alice", map[string]any{"version": 1})
+		ok(t, "v1 device", e.scan("PC0000009", code(t, s2, i2, v2, now), "T1", 100))
+		refused(t, "revoked", e.scan("PC0000010", code(t, secret, idx, v, now.Add(paycode.Period)), "T2", 100), 400, "extra[scan_code]")
+		checkLedger(t, e)
+	})
+}
+
+// TestPaycodeOnline: an online code pays once, only in its app and mode.
+func TestPaycodeOnline(t *testing.T) {
+	e := start(t, storetest.Backends(t)[0], nil)
+	e.newUser(t, "bob")
+	ok(t, "bonus", e.bonus("PCB00002", "bob", 1000))
+	pc := ok(t, "code", e.do("POST", e.acct("/users/bob/payment_codes"), e.sk(), nil))
+	c := pc.str("code")
+	if _, err := paycode.Parse(c); err != nil || pc.num("expires")-pc.num("created") != 60 {
+		t.Fatalf("online code: %s", pc.Body)
+	}
+	other, err := e.node.CreateApp(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("POST", "/v1/charges", other.SecretKeyTest, map[string]any{"order_no": "PCO000001", "app": map[string]any{"id": other.AppID},
+		"channel": "balance", "amount": 100, "client_ip": "127.0.0.1", "currency": "cny", "subject": "s", "body": "b",
+		"extra": map[string]any{"scan_code": c, "terminal_id": "T1"}})
+	refused(t, "another app", r, 400, "extra[scan_code]")
+	ok(t, "pay", e.scan("PCO000002", c, "T1", 300))
+	refused(t, "used", e.scan("PCO000003", c, "T1", 300), 400, "extra[scan_code]")
+	refused(t, "unknown user", e.do("POST", e.acct("/users/nobody/payment_codes"), e.sk(), nil), 400, "user")
+	if bal := e.balanceOf(t, "bob"); bal != 700 {
+		t.Fatalf("balance %d", bal)
+	}
+}
+
+// TestPaycodeLockouts: wrong codes lock their device (even its right code
+// is refused) and the terminal that scans them.
+func TestPaycodeLockouts(t *testing.T) {
+	e := start(t, storetest.Backends(t)[0], nil)
+	e.newUser(t, "carol")
+	ok(t, "bonus", e.bonus("PCB00003", "carol", 1000))
+	secret, idx, v, _ := e.device(t, "carol", nil)
+	forged := code(t, "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43UOV3HO6DZPIYTEMZUGU3DOOBZ", idx, v, time.Now())
+	for i := range 5 {
+		refused(t, "forged", e.scan(fmt.Sprintf("PCL%06d", i), forged, fmt.Sprintf("T%d", i), 100), 400, "extra[scan_code]")
+	}
+	r := e.scan("PCL000010", code(t, secret, idx, v, time.Now()), "T9", 100)
+	refused(t, "a locked device's right code", r, 400, "extra[scan_code]")
+	for i := range 5 {
+		junk, _ := paycode.NewOnline(fmt.Sprintf("%016d", i))
+		refused(t, "junk", e.scan(fmt.Sprintf("PCT%06d", i), junk, "TERM", 100), 400, "extra[scan_code]")
+	}
+	refused(t, "locked terminal", e.scan("PCT000010", "9"+fmt.Sprint(v)+"00000000000000000", "TERM", 100), 400, "extra[terminal_id]")
+}
+
+// TestPaycodeVersions: a node accepting only version 2 refuses a
+// version-1 device's codes (retired), and both stay live elsewhere.
+func TestPaycodeVersions(t *testing.T) {
+	b := storetest.Backends(t)[0]
+	e := start(t, b, func(c *gateway.Config) { c.PaycodeVersions = []int{2} })
+	e.newUser(t, "dave")
+	ok(t, "bonus", e.bonus("PCB00004", "dave", 1000))
+	refused(t, "register v1", e.do("POST", e.acct("/users/dave/payment_code_devices"), e.sk(), map[string]any{"version": 1}), 400, "version")
+	s2, i2, v2, _ := e.device(t, "dave", nil)
+	ok(t, "v2", e.scan("PCV000001", code(t, s2, i2, v2, time.Now()), "T1", 100))
+	if _, err := paycode.Parse(code(t, s2, i2, 1, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	refused(t, "a v1 code", e.scan("PCV000002", code(t, s2, i2, 1, time.Now()), "T1", 100), 400, "extra[scan_code]")
+}
