@@ -2,6 +2,10 @@ package gateway_test
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,4 +154,63 @@ func TestPaycodeVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused(t, "a v1 code", e.scan("PCV000002", code(t, s2, i2, 1, time.Now()), "T1", 100), 400, "extra[scan_code]")
+}
+
+// TestPaycodeTwoNodes: one offline code scanned at once at two nodes on
+// one PostgreSQL (different order numbers, as two counters would) pays
+// once; so does an online code.
+func TestPaycodeTwoNodes(t *testing.T) {
+	base := os.Getenv(storetest.EnvPostgres)
+	if base == "" {
+		t.Skipf("set %s to run the two-node payment-code test", storetest.EnvPostgres)
+	}
+	dsn := storetest.FreshSchema(t, base)
+	dir := t.TempDir() // the master key both share
+	var envs []*env
+	for range 2 {
+		n, err := gateway.Start(ctx, gateway.Config{Addr: "127.0.0.1:0", DataDir: dir, DatabaseURL: dsn,
+			Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), PollInterval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close(ctx) })
+		envs = append(envs, &env{t: t, node: n})
+	}
+	app, err := envs[0].node.CreateApp(ctx, "two nodes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range envs {
+		e.app = app
+	}
+	e := envs[0]
+	e.newUser(t, "erin")
+	ok(t, "bonus", e.bonus("PCB00005", "erin", 10000))
+	secret, idx, v, _ := e.device(t, "erin", nil)
+	online := ok(t, "online", e.do("POST", e.acct("/users/erin/payment_codes"), e.sk(), map[string]any{})).str("code")
+	for round, c := range []string{code(t, secret, idx, v, time.Now()), online} {
+		var wg sync.WaitGroup
+		paid := make(chan int, 8)
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := envs[i%2].scan(fmt.Sprintf("PC2N%d%04d", round, i), c, fmt.Sprintf("T%d%d", round, i), 100)
+				if r.Status == 200 {
+					paid <- 1
+				} else if r.str("error", "param") != "extra[scan_code]" {
+					t.Errorf("a losing scan: %d %s", r.Status, r.Body)
+				}
+			}()
+		}
+		wg.Wait()
+		close(paid)
+		if len(paid) != 1 {
+			t.Fatalf("round %d: the code paid %d times", round, len(paid))
+		}
+	}
+	if bal := e.balanceOf(t, "erin"); bal != 10000-200 {
+		t.Fatalf("balance %d", bal)
+	}
+	checkLedger(t, e)
 }
