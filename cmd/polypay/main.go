@@ -67,6 +67,9 @@ Usage:
   polypay sandbox reset [--app APP] [--yes]  delete test-mode data (charges, refunds, orders, events, webhook
                                              deliveries, ledger postings, reconciliations...); live data and
                                              apps, keys and credentials stay; without --yes only counts
+  polypay paycode --secret BASE32 --index N [--version V] [--at UNIX]
+                                             print the offline payment code a registered device shows now
+                                             (the reference client; see docs/payment-codes.md)
   polypay bench [--duration 5s] [--postgres URL]
                                              measure throughput against this machine's ceilings
 
@@ -99,6 +102,8 @@ func main() {
 		err = consoleCmd(os.Args[2:], os.Stdin, os.Stderr)
 	case "bench":
 		err = bench.Main(os.Args[2:], os.Stdout)
+	case "paycode":
+		err = paycodeCmd(os.Args[2:], os.Stdout)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
