@@ -68,8 +68,12 @@ func (s *Service) storeBatchRefund(ctx context.Context, who Caller, b *store.Bat
 		}
 		return tx.InsertBatchRefund(ctx, b)
 	})
-	if again, ok := retryOnce(ctx); ok && store.IsUniqueViolation(err) {
-		// A concurrent request with the same batch_no stored first.
+	if again, ok := retryOnce(ctx); ok && (store.IsUniqueViolation(err) || polypay.ErrorCode(err) == polypay.EInvalid) {
+		// A concurrent request with the same batch_no stored first: its
+		// insert collided with ours, or (read committed) its refunds had
+		// already reserved the charges our check then found spent. Once
+		// more finds that batch and answers it; a request that is really
+		// wrong is refused again.
 		return s.storeBatchRefund(again, who, b, hook)
 	}
 	return out, existing, err
