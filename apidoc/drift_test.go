@@ -59,6 +59,7 @@ func sorted(l []string) string {
 // payment code with its terminal.
 var nonFamily = map[string][]polypay.ExtraParam{
 	core.BalanceChannel: {{Name: "user", Required: true}, {Name: "scan_code"}, {Name: "terminal_id"}},
+	core.IsvScanChannel: {{Name: "scan_code", Required: true}, {Name: "terminal_id", Required: true}},
 }
 
 func TestChannelsMatchFamilies(t *testing.T) {

@@ -44,6 +44,12 @@ const MaxExpiry = 15 * 24 * time.Hour
 // parameters returns the existing charge; with other parameters it is an
 // error naming order_no. Nothing is written when the channel refuses.
 func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, hook Hook) (any, error) {
+	if p.Channel == IsvScanChannel {
+		var err error
+		if p, err = routeScan(p); err != nil {
+			return nil, err
+		}
+	}
 	if p.Channel == BalanceChannel {
 		return s.createBalanceCharge(ctx, who, p, hook)
 	}

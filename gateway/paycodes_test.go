@@ -214,3 +214,36 @@ func TestPaycodeTwoNodes(t *testing.T) {
 	}
 	checkLedger(t, e)
 }
+
+// TestIsvScan: Ping++'s isv_scan makes the charge on the scan channel the
+// code belongs to: Alipay's, WeChat's or polypay's own.
+func TestIsvScan(t *testing.T) {
+	e := start(t, storetest.Backends(t)[0], nil)
+	e.newUser(t, "frank")
+	ok(t, "bonus", e.bonus("PCB00006", "frank", 1000))
+	online := ok(t, "online", e.do("POST", e.acct("/users/frank/payment_codes"), e.sk(), map[string]any{})).str("code")
+	isv := func(no, code string, extra map[string]any) *resp {
+		x := map[string]any{"scan_code": code, "terminal_id": "POS-9"}
+		for k, v := range extra {
+			x[k] = v
+		}
+		return e.do("POST", "/v1/charges", e.sk(), map[string]any{"order_no": no, "app": map[string]any{"id": e.app.AppID},
+			"channel": "isv_scan", "amount": 100, "client_ip": "127.0.0.1", "currency": "cny", "subject": "门店", "body": "扫码",
+			"extra": x})
+	}
+	for _, c := range []struct{ no, code, channel string }{
+		{"ISV000001", "281234567890123456", "alipay_scan"},
+		{"ISV000002", "134567890123456789", "wx_pub_scan"},
+		{"ISV000003", online, "balance"},
+	} {
+		r := ok(t, c.channel, isv(c.no, c.code, nil))
+		if r.str("channel") != c.channel {
+			t.Fatalf("isv_scan with %s: %s", c.code, r.Body)
+		}
+	}
+	refused(t, "unknown code", isv("ISV000004", "6212345678901234567", nil), 400, "extra[scan_code]")
+	refused(t, "no terminal", isv("ISV000005", "281234567890123456", map[string]any{"terminal_id": ""}), 400, "extra[terminal_id]")
+	if bal := e.balanceOf(t, "frank"); bal != 900 {
+		t.Fatalf("balance %d", bal)
+	}
+}
