@@ -397,3 +397,57 @@ func TestWithdrawalsPage(t *testing.T) {
 		t.Errorf("another app's withdrawals: %d", st)
 	}
 }
+
+// TestCounter: a cashier confirms an amount, then a scanned code is
+// charged exactly that amount on the wallet its digits name; a changed
+// amount needs a new confirmation; bad input is refused with the form
+// shown again; read-only users cannot take payments.
+func TestCounter(t *testing.T) {
+	e := consoletest.Start(t)
+	s := e.SeedAccounts()
+	ctx := context.Background()
+	out, err := e.Node.Svc.IssuePaycode(ctx, e.Caller(false), s.Alice, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := out.(*wire.PaymentCode).Code
+	path := "/console/apps/" + e.App.AppID + "/counter"
+	cashier := signedIn(t, e, console.RoleCashier)
+	tok := url.Values{"csrf": {cashier.token(path + "?mode=test")}}
+	with := func(kv ...string) url.Values {
+		v := url.Values{"csrf": tok["csrf"]}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
+	if r := cashier.post(path+"/confirm?mode=test", with("amount", "abc")); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `id="counter-error"`) {
+		t.Fatalf("bad amount: %d", r.Status)
+	}
+	r := cashier.post(path+"/confirm?mode=test", with("amount", "12.30"))
+	m := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(r.Body)
+	if r.Status != http.StatusOK || m == nil || !strings.Contains(r.Body, `id="counter-confirmed-amount">¥12.30<`) {
+		t.Fatalf("confirm: %d %.400s", r.Status, r.Body)
+	}
+	// Another amount under this confirmation is sent back to confirm.
+	if r := cashier.post(path+"/pay?mode=test", with("amount", "1", "token", m[1], "scan_code", code)); r.Status != http.StatusSeeOther || !strings.Contains(r.Header.Get("Location"), "err=confirm") {
+		t.Fatalf("changed amount: %d %s", r.Status, r.Header.Get("Location"))
+	}
+	if r := cashier.post(path+"/pay?mode=test", with("amount", "1230", "token", m[1], "scan_code", "12ab")); r.Status != http.StatusBadRequest {
+		t.Fatalf("bad code: %d", r.Status)
+	}
+	r = cashier.post(path+"/pay?mode=test", with("amount", "1230", "token", m[1], "scan_code", code))
+	if r.Status != http.StatusSeeOther || !strings.Contains(r.Header.Get("Location"), "charge=ch_") {
+		t.Fatalf("pay: %d %s %.300s", r.Status, r.Header.Get("Location"), r.Body)
+	}
+	res := cashier.get(r.Header.Get("Location"))
+	if !strings.Contains(res.Body, `data-paid="true"`) || !strings.Contains(res.Body, `id="counter-result-amount">¥12.30<`) ||
+		!strings.Contains(res.Body, `id="counter-result-channel">balance<`) {
+		t.Fatalf("result: %.600s", mainOf(res.Body))
+	}
+	ro := signedIn(t, e, console.RoleReadOnly)
+	rtok := ro.token(path + "?mode=test")
+	if st := ro.post(path+"/confirm?mode=test", url.Values{"csrf": {rtok}, "amount": {"1"}}).Status; st != http.StatusForbidden {
+		t.Errorf("read-only confirm: %d", st)
+	}
+}

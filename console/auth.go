@@ -29,12 +29,15 @@ const (
 	RoleAdmin    Role = "admin"
 	RoleFinance  Role = "finance"
 	RoleReadOnly Role = "read_only"
+	// RoleCashier works the counter page: takes payments at the shop, and
+	// may read, but changes nothing else.
+	RoleCashier Role = "cashier"
 )
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleOwner, RoleAdmin, RoleFinance, RoleReadOnly:
+	case RoleOwner, RoleAdmin, RoleFinance, RoleReadOnly, RoleCashier:
 		return true
 	}
 	return false
@@ -61,6 +64,7 @@ const (
 	// recorded creator, and API payouts are recorded as "api").
 	ActApprovePayout  Action = "approve_payout"
 	ActPayoutSettings Action = "payout_settings" // the approval threshold and batch rule
+	ActCounter        Action = "counter"         // take a payment at the counter page
 )
 
 // Can is the permission table: read_only can do none of these.
@@ -74,6 +78,8 @@ func (r Role) Can(a Action) bool {
 		return r == RoleOwner || r == RoleFinance
 	case ActPayoutSettings:
 		return r == RoleOwner || r == RoleAdmin
+	case ActCounter:
+		return r == RoleOwner || r == RoleAdmin || r == RoleFinance || r == RoleCashier
 	case ActManageUsers:
 		// Admins manage users too, but not owners (see manageable).
 		return r == RoleOwner || r == RoleAdmin

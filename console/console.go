@@ -138,6 +138,7 @@ func New(cfg Config) *Console {
 	m.HandleFunc("GET /console/apps/{app}/users/{user}", c.authed(c.inApp(c.accountUser)))
 	m.HandleFunc("GET /console/apps/{app}/coupon_templates", c.authed(c.inApp(c.couponTemplates)))
 	m.HandleFunc("GET /console/apps/{app}/withdrawals", c.authed(c.inApp(c.withdrawals)))
+	m.HandleFunc("GET /console/apps/{app}/counter", c.authed(c.inApp(c.counter)))
 	for _, p := range PostRoutes {
 		m.HandleFunc("POST "+p.Pattern, c.authed(c.post(p.Action, c.postHandler(p.Pattern))))
 	}
@@ -190,6 +191,8 @@ var PostRoutes = []PostRoute{
 	{"/console/apps/{app}/payouts/settings", ActPayoutSettings},
 	{"/console/apps/{app}/withdrawals/{id}/confirm", ActApprovePayout},
 	{"/console/apps/{app}/withdrawals/{id}/cancel", ActApprovePayout},
+	{"/console/apps/{app}/counter/confirm", ActCounter},
+	{"/console/apps/{app}/counter/pay", ActCounter},
 }
 
 func (c *Console) postHandler(pattern string) handler {
@@ -236,6 +239,10 @@ func (c *Console) postHandler(pattern string) handler {
 		return c.inApp(c.withdrawalDecide(true))
 	case "/console/apps/{app}/withdrawals/{id}/cancel":
 		return c.inApp(c.withdrawalDecide(false))
+	case "/console/apps/{app}/counter/confirm":
+		return c.inApp(c.counterConfirm)
+	case "/console/apps/{app}/counter/pay":
+		return c.inApp(c.counterPay)
 	}
 	panic("console: no handler for " + pattern)
 }

@@ -502,6 +502,8 @@ func TestRoles(t *testing.T) {
 		// Payouts: finance releases money, admins set the rules (auth.go).
 		console.ActApprovePayout:  {console.RoleOwner, console.RoleFinance},
 		console.ActPayoutSettings: {console.RoleOwner, console.RoleAdmin},
+		// The counter: cashiers take payments, and the roles above them may.
+		console.ActCounter: {console.RoleOwner, console.RoleAdmin, console.RoleFinance, console.RoleCashier},
 	}
 	for _, rt := range console.PostRoutes {
 		for role, c := range clients {

@@ -86,9 +86,9 @@ func (c *Console) showUsers(w http.ResponseWriter, r *http.Request, p *page, d u
 // owners (nor, by manageable, touch them), so no admin can take over.
 func assignable(actor Role) []Role {
 	if actor == RoleOwner {
-		return []Role{RoleOwner, RoleAdmin, RoleFinance, RoleReadOnly}
+		return []Role{RoleOwner, RoleAdmin, RoleFinance, RoleCashier, RoleReadOnly}
 	}
-	return []Role{RoleAdmin, RoleFinance, RoleReadOnly}
+	return []Role{RoleAdmin, RoleFinance, RoleCashier, RoleReadOnly}
 }
 
 // CanAssign is for the template: whether the signed-in user may give role.

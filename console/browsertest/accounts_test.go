@@ -1,11 +1,14 @@
 package browsertest_test
 
 import (
+	"context"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/polypay/polypay/browsertest/chromium"
 	"github.com/polypay/polypay/console"
 	"github.com/polypay/polypay/console/consoletest"
+	"github.com/polypay/polypay/wire"
 )
 
 // TestAccountPagesAtWidths opens the account pages (the users list in
@@ -104,4 +107,41 @@ func TestAccountPagesAtWidths(t *testing.T) {
 		b.check("console-phone-account-bob-browse")
 		b.submit("#signout")
 	})
+}
+
+// TestCounterPage: a cashier confirms ¥12.30, a keyboard-wedge scanner
+// types a polypay payment code and Enter, and the page shows the payment
+// made on the balance channel; at the phone's width too.
+func TestCounterPage(t *testing.T) {
+	ctx := chromium.Start(t)
+	e := consoletest.Start(t)
+	b := &tab{t: t, ctx: ctx, base: e.Node.URL, shots: screenshotDir(t)}
+	s := e.SeedAccounts()
+	out, err := e.Node.Svc.IssuePaycode(context.Background(), e.Caller(false), s.Alice, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.viewport(390, 844, true)
+	b.signIn(consoletest.Users[console.RoleCashier])
+	if st := b.open("/console/apps/" + e.App.AppID + "/counter?mode=test"); st != 200 {
+		t.Fatalf("counter: %d", st)
+	}
+	b.check("console-phone-counter-amount")
+	b.run(chromedp.SendKeys(chromedp.CSS("#counter-amount"), "12.30"))
+	if st := b.submit("#counter-confirm"); st != 200 {
+		t.Fatalf("confirm: %d", st)
+	}
+	if got := b.text("#counter-confirmed-amount"); got != "¥12.30" {
+		t.Fatalf("confirmed %q", got)
+	}
+	b.check("console-phone-counter-scan")
+	wctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	if _, err := chromedp.RunResponse(wctx, chromedp.SendKeys(chromedp.CSS("#counter-code"), out.(*wire.PaymentCode).Code+"\r")); err != nil {
+		t.Fatalf("scan: %v\n%s", err, b.body())
+	}
+	if got := b.text("#counter-result-channel"); got != "balance" || b.text("#counter-result-amount") != "¥12.30" {
+		t.Fatalf("result: %s", b.body())
+	}
+	b.check("console-phone-counter-paid")
 }

@@ -34,6 +34,7 @@ var Users = map[console.Role]string{
 	console.RoleAdmin:    "admin@example.com",
 	console.RoleFinance:  "finance@example.com",
 	console.RoleReadOnly: "viewer@example.com",
+	console.RoleCashier:  "cashier@example.com",
 }
 
 // Env is a node with one app, its console at Node.URL+"/console/", and a
