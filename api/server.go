@@ -148,6 +148,7 @@ func (s *Server) Handler() http.Handler {
 		m.Handle("GET /cashier.js", s.Cashier) // the popup script merchants include
 		m.Handle("/demo", s.Cashier)
 		m.Handle("/demo/", s.Cashier)
+		m.Handle("/qr/", s.Cashier) // the shop's QR code pages
 	}
 	m.HandleFunc("POST /v1/apps/{app}/routes", s.authed(s.setRoutes))
 	m.HandleFunc("GET /v1/apps/{app}/routes", s.authed(s.listRoutes))
@@ -158,6 +159,7 @@ func (s *Server) Handler() http.Handler {
 	s.orderRoutes(m)
 	s.couponRoutes(m)
 	s.paycodeRoutes(m)
+	s.qrRoutes(m)
 	s.withdrawalRoutes(m)
 	m.HandleFunc("GET /v1/channels/sla", s.authed(s.channelSLA))
 	if s.Credentials != nil {

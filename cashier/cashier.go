@@ -177,6 +177,7 @@ func New(cfg Config) *Cashier {
 	c.mux.HandleFunc("GET /cashier/{id}/events", c.events)
 	c.mux.HandleFunc("GET /cashier/{id}/status", c.status)
 	c.mux.HandleFunc("GET /cashier/{id}/wx_oauth", c.wxOAuthCallback)
+	c.qrRoutes()
 	if cfg.NewDemoApp != nil {
 		c.demo = &demo{c: c, events: map[string][]demoEvent{}}
 		c.mux.HandleFunc("GET /demo", c.demo.home)

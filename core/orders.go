@@ -545,6 +545,12 @@ func (s *Service) PayOrder(ctx context.Context, o *polypay.Order, channel, clien
 	}
 	link := store.OrderCharge{OrderID: o.ID, Channel: channel, Seq: seq, DiscountAmount: off}
 	md := map[string]string{"order_id": o.ID, "merchant_order_no": o.MerchantOrderNo}
+	var om map[string]any
+	if json.Unmarshal(o.Metadata, &om) == nil {
+		if qr, ok := om["qr_code"].(string); ok {
+			md["qr_code"] = qr // an order made from the shop's QR code
+		}
+	}
 	if rule != nil {
 		link.DiscountID, link.DiscountAmount = rule.ID, off
 		md["discount_id"], md["discount_amount"] = rule.ID, fmt.Sprint(off)

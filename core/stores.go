@@ -268,6 +268,12 @@ type PaycodeStore interface {
 	DeleteExpiredPaycodes(ctx context.Context, before int64) error
 	GetPaycodeTerminal(ctx context.Context, appID string, live bool, terminal string) (store.PaycodeTerminal, error)
 	PutPaycodeTerminal(ctx context.Context, appID string, live bool, terminal string, t store.PaycodeTerminal) error
+	InsertQRCode(ctx context.Context, q *store.QRCode) error
+	UpdateQRCode(ctx context.Context, q *store.QRCode) error
+	GetQRCode(ctx context.Context, appID string, live bool, id string) (*store.QRCode, error)
+	QRCodeByID(ctx context.Context, id string) (*store.QRCode, error)
+	ListQRCodes(ctx context.Context, appID string, live bool, p store.Page) ([]*store.QRCode, bool, error)
+	UseQRCode(ctx context.Context, id string, now int64) (bool, error)
 }
 
 // Tx is every concern at once: what a Hook may touch, since it runs inside

@@ -94,7 +94,7 @@ func (tx *Tx) PayoutExists(ctx context.Context, table, appID string, live bool, 
 	switch table {
 	case "transfers", "batch_transfers", "red_envelopes", "batch_refunds",
 		"users", "balance_transactions", "balance_bonuses", "balance_transfers", "recharges", "withdrawals", "batch_withdrawals",
-		"coupon_templates", "coupons", "orders":
+		"coupon_templates", "coupons", "orders", "qr_codes":
 	default:
 		return false, fmt.Errorf("store: no payout table %s", table)
 	}
