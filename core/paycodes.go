@@ -76,9 +76,8 @@ func (s *Service) RegisterPaycodeDevice(ctx context.Context, who Caller, user st
 		MaxAmount: p.MaxAmount, DailyCount: p.DailyCount}
 	d.SealedSecret = s.Box.Seal("paycode_device:"+d.ID, []byte(secret))
 	var out *wire.PaycodeDevice
-	var err error
-	for range 5 { // a random index the app already has: draw again
-		err = s.write(ctx, func(tx Tx) error {
+	err := drawAgain(func() error { // a random index the app already has: draw again
+		return s.write(ctx, func(tx Tx) error {
 			if _, err := activeUser(ctx, tx, who, user, "user"); err != nil {
 				return err
 			}
@@ -94,10 +93,7 @@ func (s *Service) RegisterPaycodeDevice(ctx context.Context, who Caller, user st
 			out.Secret = &secret
 			return runHook(hook, tx, out)
 		})
-		if !store.IsUniqueViolation(err) {
-			break
-		}
-	}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -176,9 +172,8 @@ func (s *Service) RevokePaycodeDevice(ctx context.Context, who Caller, user, id 
 // valid for OnlineCodeTTL.
 func (s *Service) IssuePaycode(ctx context.Context, who Caller, user string, hook Hook) (any, error) {
 	var out *wire.PaymentCode
-	var err error
-	for range 5 { // the random digits of a live code: draw again
-		err = s.write(ctx, func(tx Tx) error {
+	err := drawAgain(func() error { // the random digits of a live code: draw again
+		return s.write(ctx, func(tx Tx) error {
 			if _, err := activeUser(ctx, tx, who, user, "user"); err != nil {
 				return err
 			}
@@ -196,14 +191,23 @@ func (s *Service) IssuePaycode(ctx context.Context, who Caller, user string, hoo
 				Expires: exp, Created: now}
 			return runHook(hook, tx, out)
 		})
-		if !store.IsUniqueViolation(err) {
-			break
-		}
-	}
+	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// drawAgain runs a write that stores a random draw (an index, a code's
+// digits) up to five times while the draw collides with a stored one.
+func drawAgain(write func() error) error {
+	var err error
+	for range 5 {
+		if err = write(); !store.IsUniqueViolation(err) {
+			break
+		}
+	}
+	return err
 }
 
 // paycodeRefusal is a wrong code: counted against its device (when one
