@@ -247,3 +247,36 @@ func TestIsvScan(t *testing.T) {
 		t.Fatalf("balance %d", bal)
 	}
 }
+
+// TestInStoreIsolation: another app's key, and the live key, reach none of
+// an app's payment-code devices, online codes, QR codes or recharge
+// refunds.
+func TestInStoreIsolation(t *testing.T) {
+	e := start(t, storetest.Backends(t)[0], nil)
+	other, err := e.node.CreateApp(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.newUser(t, "gina")
+	_, _, _, dev := e.device(t, "gina", nil)
+	qr := ok(t, "qr", e.do("POST", e.acct("/qr_codes"), e.sk(), map[string]any{"label": "店"})).str("id")
+	rec := ok(t, "recharge", e.do("POST", e.acct("/recharges"), e.sk(), e.rechargeBody("ISOIS0001", "gina", 100, 0, 0)))
+	e.pay(rec.str("charge", "id"))
+	re := ok(t, "refund", e.do("POST", e.acct("/recharges/"+rec.str("id")+"/refunds"), e.sk(), map[string]any{}))
+	for _, p := range []string{"/users/gina/payment_code_devices", "/users/gina/payment_code_devices/" + dev, "/qr_codes", "/qr_codes/" + qr,
+		"/recharges/" + rec.str("id") + "/refunds", "/recharges/" + rec.str("id") + "/refunds/" + re.str("id")} {
+		refused(t, "other app "+p, e.do("GET", e.acct(p), other.SecretKeyTest, nil), 404, "app")
+		r := e.do("GET", e.acct(p), e.app.SecretKeyLive, nil)
+		if r.Status == 200 && len(ids(r)) != 0 || r.Status != 200 && r.Status != 404 {
+			t.Fatalf("live %s: %d %s", p, r.Status, r.Body)
+		}
+	}
+	for _, p := range []string{"/users/gina/payment_codes", "/users/gina/payment_code_devices"} {
+		refused(t, "other app POST "+p, e.do("POST", e.acct(p), other.SecretKeyTest, map[string]any{}), 404, "app")
+		refused(t, "live POST "+p, e.do("POST", e.acct(p), e.app.SecretKeyLive, map[string]any{}), 400, "user")
+	}
+	refused(t, "other app deletes the device", e.do("DELETE", e.acct("/users/gina/payment_code_devices/"+dev), other.SecretKeyTest, nil), 404, "app")
+	if r := e.do("DELETE", e.acct("/qr_codes/"+qr), e.app.SecretKeyLive, nil); r.Status != 404 {
+		t.Fatalf("live key deletes a test QR code: %d %s", r.Status, r.Body)
+	}
+}
