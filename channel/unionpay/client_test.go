@@ -431,10 +431,17 @@ func TestNotificationRetries(t *testing.T) {
 func TestStatement(t *testing.T) {
 	cst := time.FixedZone("CST", 8*3600)
 	n := time.Now().In(cst)
-	for _, at := range []time.Time{
-		time.Date(n.Year(), n.Month(), n.Day(), 12, 0, 0, 0, cst),
-		time.Date(n.Year(), n.Month(), n.Day(), 23, 30, 0, 0, cst),
-	} {
+	// The latest such moment not after now: the connector stamps its
+	// requests with the real time, and the sim refuses a request already
+	// older than its own clock's order timeout.
+	latest := func(h, m int) time.Time {
+		at := time.Date(n.Year(), n.Month(), n.Day(), h, m, 0, 0, cst)
+		if at.After(n) {
+			at = at.AddDate(0, 0, -1)
+		}
+		return at
+	}
+	for _, at := range []time.Time{latest(12, 0), latest(23, 30)} {
 		t.Run(at.Format("15:04"), func(t *testing.T) {
 			f := newFixture(t)
 			f.skew = time.Until(at)
