@@ -139,16 +139,8 @@ func (s *Service) ListUsers(ctx context.Context, who Caller, url string, p store
 		if err != nil {
 			return err
 		}
-		data := make([]any, 0, len(us))
-		for _, u := range us {
-			w, err := renderUser(ctx, tx, u)
-			if err != nil {
-				return err
-			}
-			data = append(data, w)
-		}
-		list = wire.NewList(url, more, data)
-		return nil
+		list, err = renderList(url, us, more, func(u *polypay.User) (any, error) { return renderUser(ctx, tx, u) })
+		return err
 	})
 	return list, err
 }

@@ -100,16 +100,8 @@ func (s *Service) ListBatchWithdrawals(ctx context.Context, who Caller, url stri
 		if err != nil {
 			return err
 		}
-		data := make([]any, 0, len(bs))
-		for _, b := range bs {
-			w, err := batchWithdrawalWire(ctx, tx, b)
-			if err != nil {
-				return err
-			}
-			data = append(data, w)
-		}
-		list = wire.NewList(url, more, data)
-		return nil
+		list, err = renderList(url, bs, more, func(b *store.BatchWithdrawal) (any, error) { return batchWithdrawalWire(ctx, tx, b) })
+		return err
 	})
 	return list, err
 }

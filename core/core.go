@@ -202,3 +202,16 @@ func retryOnce(ctx context.Context) (context.Context, bool) {
 	}
 	return context.WithValue(ctx, retriedKey{}, true), true
 }
+
+// renderList renders a page of objects as a Ping++ list at url.
+func renderList[T any](url string, xs []T, more bool, render func(T) (any, error)) (wire.List, error) {
+	data := make([]any, 0, len(xs))
+	for _, x := range xs {
+		w, err := render(x)
+		if err != nil {
+			return wire.List{}, err
+		}
+		data = append(data, w)
+	}
+	return wire.NewList(url, more, data), nil
+}

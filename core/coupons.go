@@ -283,16 +283,8 @@ func (s *Service) ListCoupons(ctx context.Context, who Caller, url, user, templa
 		if err != nil {
 			return err
 		}
-		data := make([]any, 0, len(cs))
-		for _, c := range cs {
-			w, err := renderCoupon(ctx, tx, c)
-			if err != nil {
-				return err
-			}
-			data = append(data, w)
-		}
-		list = wire.NewList(url, more, data)
-		return nil
+		list, err = renderList(url, cs, more, func(c *polypay.Coupon) (any, error) { return renderCoupon(ctx, tx, c) })
+		return err
 	})
 	return list, err
 }

@@ -209,16 +209,8 @@ func (s *Service) ListOrders(ctx context.Context, who Caller, url string, f stor
 		if err != nil {
 			return err
 		}
-		data := make([]any, 0, len(os))
-		for _, o := range os {
-			w, err := s.renderOrder(ctx, tx, o)
-			if err != nil {
-				return err
-			}
-			data = append(data, w)
-		}
-		list = wire.NewList(url, more, data)
-		return nil
+		list, err = renderList(url, os, more, func(o *polypay.Order) (any, error) { return s.renderOrder(ctx, tx, o) })
+		return err
 	})
 	return list, err
 }

@@ -258,16 +258,8 @@ func (s *Service) ListOrderRefunds(ctx context.Context, who Caller, url, orderID
 		if err != nil {
 			return err
 		}
-		data := make([]any, 0, len(rs))
-		for _, r := range rs {
-			w, err := renderOrderRefund(ctx, tx, o, r)
-			if err != nil {
-				return err
-			}
-			data = append(data, w)
-		}
-		list = wire.NewList(url, more, data)
-		return nil
+		list, err = renderList(url, rs, more, func(r *store.OrderRefund) (any, error) { return renderOrderRefund(ctx, tx, o, r) })
+		return err
 	})
 	return list, err
 }
