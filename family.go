@@ -131,10 +131,13 @@ const (
 
 // The kinds of client the hosted cashier tells apart by User-Agent.
 const (
-	ClientWeChat  = "wechat"  // WeChat's in-app browser
-	ClientAlipay  = "alipay"  // Alipay's in-app browser
-	ClientMobile  = "mobile"  // any other phone or tablet browser
-	ClientDesktop = "desktop" // everything else
+	ClientWeChat = "wechat" // WeChat's in-app browser
+	ClientAlipay = "alipay" // Alipay's in-app browser
+	// ClientUnionPay is UnionPay's app (云闪付), whose browser says
+	// "UnionPay/1.0 CloudPay" in its User-Agent.
+	ClientUnionPay = "unionpay"
+	ClientMobile   = "mobile"  // any other phone or tablet browser
+	ClientDesktop  = "desktop" // everything else
 )
 
 // CashierInfo is how the hosted cashier offers a channel.

@@ -592,7 +592,7 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request) {
 	}
 	// Per sending address: a channel's notifications come from a few of its
 	// servers, a flood from anywhere costs the sender its own budget only.
-	if !s.notifyLimits.allow(s.peerIP(r)) {
+	if !s.notifyLimits.Allow(s.peerIP(r)) {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "too many notifications", http.StatusTooManyRequests)
 		return

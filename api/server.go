@@ -349,13 +349,13 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (core.Call
 	// made-up keys never reach the per-key limiter); a key known to be
 	// good still passes, so an attacker behind a merchant's NAT does not
 	// lock the merchant out.
-	if s.authFails.exhausted(ip) {
+	if s.authFails.Exhausted(ip) {
 		if _, ok := s.keys.cached(core.KeyHash(key)); !ok {
 			return core.Caller{}, nil, &polypay.Error{Code: polypay.ERateLimited, Message: "认证失败次数过多，请稍后重试"}
 		}
 	}
 	fail := func(e *polypay.Error) (core.Caller, []byte, error) {
-		s.authFails.allow(ip)
+		s.authFails.Allow(ip)
 		return core.Caller{}, nil, e
 	}
 	if key == "" {
@@ -375,7 +375,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (core.Call
 		return who, nil, err
 	}
 	noteAppLanguage(r, who.App)
-	if !s.limits.allow(hash) {
+	if !s.limits.Allow(hash) {
 		// Ping++'s SDKs map 429 to a rate-limit error (PHP, JAVA) or an API
 		// error (PY); NODE maps by type.
 		return who, nil, &polypay.Error{Code: polypay.ERateLimited, Message: "请求过于频繁，请稍后重试"}

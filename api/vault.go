@@ -298,7 +298,7 @@ func (s *Server) vaultPreflight(w http.ResponseWriter, r *http.Request) {
 func (s *Server) authenticatePublishable(w http.ResponseWriter, r *http.Request, key string) (core.Caller, []byte, error) {
 	badKey := &polypay.Error{Code: polypay.EUnauthorized, Message: "提供了无效的 API KEY: " + maskKey(key) + "。"}
 	ip := s.peerIP(r)
-	if s.authFails.exhausted(ip) {
+	if s.authFails.Exhausted(ip) {
 		return core.Caller{}, nil, &polypay.Error{Code: polypay.ERateLimited, Message: "认证失败次数过多，请稍后重试"}
 	}
 	hash := core.KeyHash(key)
@@ -315,13 +315,13 @@ func (s *Server) authenticatePublishable(w http.ResponseWriter, r *http.Request,
 		return nil
 	})
 	if polypay.ErrorCode(err) == polypay.ENotFound {
-		s.authFails.allow(ip)
+		s.authFails.Allow(ip)
 		return who, nil, badKey
 	}
 	if err != nil {
 		return who, nil, err
 	}
-	if !s.limits.allow(hash) {
+	if !s.limits.Allow(hash) {
 		return who, nil, &polypay.Error{Code: polypay.ERateLimited, Message: "请求过于频繁，请稍后重试"}
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTokenBody))

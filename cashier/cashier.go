@@ -48,6 +48,7 @@ import (
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/clientip"
 	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/ratelimit"
 	"github.com/polypay/polypay/risk"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/vault"
@@ -149,6 +150,10 @@ type Cashier struct {
 	done chan struct{}
 	once sync.Once
 	demo *demo
+	// qrOrders bounds the orders a shop QR code without a use limit makes
+	// (per code, and per client address): the code is public, printed on
+	// a counter, and each order is a row and a channel request.
+	qrOrders, qrClients *ratelimit.Keyed
 }
 
 // New builds the cashier.
@@ -159,7 +164,8 @@ func New(cfg Config) *Cashier {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	c := &Cashier{cfg: cfg, mux: http.NewServeMux(), done: make(chan struct{})}
+	c := &Cashier{cfg: cfg, mux: http.NewServeMux(), done: make(chan struct{}),
+		qrOrders: ratelimit.New(qrCodeRate, qrCodeBurst), qrClients: ratelimit.New(qrClientRate, qrClientBurst)}
 	// The merchant's popup script: /cashier.js, and under /cashier/ too
 	// (the API server routes only /cashier/ here so far).
 	c.mux.HandleFunc("GET /cashier.js", c.sdk)
@@ -292,10 +298,11 @@ func lang(r *http.Request) string {
 
 // Client kinds, from the User-Agent.
 const (
-	ClientWeChat  = polypay.ClientWeChat
-	ClientAlipay  = polypay.ClientAlipay
-	ClientMobile  = polypay.ClientMobile
-	ClientDesktop = polypay.ClientDesktop
+	ClientWeChat   = polypay.ClientWeChat
+	ClientAlipay   = polypay.ClientAlipay
+	ClientUnionPay = polypay.ClientUnionPay
+	ClientMobile   = polypay.ClientMobile
+	ClientDesktop  = polypay.ClientDesktop
 )
 
 // ClientKind classifies a User-Agent.
@@ -305,6 +312,8 @@ func ClientKind(ua string) string {
 		return ClientWeChat
 	case strings.Contains(ua, "AlipayClient"):
 		return ClientAlipay
+	case strings.Contains(ua, "UnionPay/") || strings.Contains(ua, "CloudPay"):
+		return ClientUnionPay
 	case strings.Contains(ua, "Mobi"), strings.Contains(ua, "Android"), strings.Contains(ua, "iPhone"), strings.Contains(ua, "iPad"):
 		return ClientMobile
 	}

@@ -33,6 +33,24 @@ type qrView struct {
 	Channels []string
 }
 
+// Orders a shop QR code may make: a counter takes at most about one
+// payment a second, a customer a few a minute. Codes with max_uses are
+// bounded by it instead.
+const (
+	qrCodeRate    = 1.0
+	qrCodeBurst   = 20
+	qrClientRate  = 6.0 / 60
+	qrClientBurst = 6
+)
+
+// qrAllowed takes a token for an order from q by this client.
+func (c *Cashier) qrAllowed(r *http.Request, q *store.QRCode) bool {
+	if q.MaxUses > 0 {
+		return true
+	}
+	return c.qrClients.Allow(q.ID+"|"+c.clientIP(r)) && c.qrOrders.Allow(q.ID)
+}
+
 func (c *Cashier) qrRoutes() {
 	c.mux.HandleFunc("GET /qr/{file}", c.qrPage)
 	c.mux.HandleFunc("POST /qr/{id}/confirm", c.qrConfirm)
@@ -188,6 +206,13 @@ func (c *Cashier) qrPay(w http.ResponseWriter, r *http.Request) {
 			v.Step, v.Error = "closed", ""
 		}
 		c.render(w, http.StatusBadRequest, "qr.html", v)
+		return
+	}
+	if !c.qrAllowed(r, q) {
+		v.Step, v.Error = "confirm", v.T["qr_busy"]
+		v.Amount = amount
+		w.Header().Set("Retry-After", "10")
+		c.render(w, http.StatusTooManyRequests, "qr.html", v)
 		return
 	}
 	o, err := c.cfg.Svc.PayQRCode(r.Context(), q.ID, amount, v.Channels)

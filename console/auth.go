@@ -65,12 +65,13 @@ const (
 	ActApprovePayout  Action = "approve_payout"
 	ActPayoutSettings Action = "payout_settings" // the approval threshold and batch rule
 	ActCounter        Action = "counter"         // take a payment at the counter page
+	ActQRCodes        Action = "manage_qr_codes" // make shop QR codes (each a way to pay the app)
 )
 
 // Can is the permission table: read_only can do none of these.
 func (r Role) Can(a Action) bool {
 	switch a {
-	case ActCreateApp, ActSetChannel, ActResend, ActRollKeys, ActWebhooks, ActManageRisk, ActReviewRisk:
+	case ActCreateApp, ActSetChannel, ActResend, ActRollKeys, ActWebhooks, ActManageRisk, ActReviewRisk, ActQRCodes:
 		return r == RoleOwner || r == RoleAdmin
 	case ActRefund, ActResolve:
 		return r == RoleOwner || r == RoleAdmin || r == RoleFinance

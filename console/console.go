@@ -139,6 +139,9 @@ func New(cfg Config) *Console {
 	m.HandleFunc("GET /console/apps/{app}/coupon_templates", c.authed(c.inApp(c.couponTemplates)))
 	m.HandleFunc("GET /console/apps/{app}/withdrawals", c.authed(c.inApp(c.withdrawals)))
 	m.HandleFunc("GET /console/apps/{app}/counter", c.authed(c.inApp(c.counter)))
+	m.HandleFunc("GET /console/apps/{app}/counter/feed", c.authed(c.inApp(c.counterFeedJSON)))
+	m.HandleFunc("GET /console/apps/{app}/qr_codes", c.authed(c.inApp(c.qrCodes)))
+	m.HandleFunc("GET /console/apps/{app}/qr_codes/print", c.authed(c.inApp(c.qrPrint)))
 	for _, p := range PostRoutes {
 		m.HandleFunc("POST "+p.Pattern, c.authed(c.post(p.Action, c.postHandler(p.Pattern))))
 	}
@@ -193,6 +196,8 @@ var PostRoutes = []PostRoute{
 	{"/console/apps/{app}/withdrawals/{id}/cancel", ActApprovePayout},
 	{"/console/apps/{app}/counter/confirm", ActCounter},
 	{"/console/apps/{app}/counter/pay", ActCounter},
+	{"/console/apps/{app}/counter/cancel", ActCounter},
+	{"/console/apps/{app}/qr_codes", ActQRCodes},
 }
 
 func (c *Console) postHandler(pattern string) handler {
@@ -243,6 +248,10 @@ func (c *Console) postHandler(pattern string) handler {
 		return c.inApp(c.counterConfirm)
 	case "/console/apps/{app}/counter/pay":
 		return c.inApp(c.counterPay)
+	case "/console/apps/{app}/counter/cancel":
+		return c.inApp(c.counterCancel)
+	case "/console/apps/{app}/qr_codes":
+		return c.inApp(c.qrCreate)
 	}
 	panic("console: no handler for " + pattern)
 }

@@ -82,7 +82,15 @@ func (c *Console) counter(w http.ResponseWriter, r *http.Request, p *page) {
 		d.ChargeHref = "/console/charges/" + url.PathEscape(id)
 	}
 	p.Title, p.Nav = p.T("counter")+" · "+b.App.Name, "apps"
+	counterHeaders(w, p)
 	c.render(w, p, http.StatusOK, "counter", d)
+}
+
+// counterHeaders let the counter page run its script and use the camera.
+func counterHeaders(w http.ResponseWriter, p *page) {
+	p.Script = "counter.js"
+	w.Header().Set("Content-Security-Policy", counterCSP)
+	w.Header().Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=()")
 }
 
 // counterConfirm takes the amount and shows the scan step.
@@ -105,6 +113,7 @@ func (c *Console) counterConfirm(w http.ResponseWriter, r *http.Request, p *page
 	}
 	exp := c.now().Add(counterTTL).Unix()
 	d.Step, d.Amount, d.Token = "scan", amount, counterToken(p.CSRF, b.App.ID, b.Mode, amount, exp)
+	counterHeaders(w, p)
 	c.render(w, p, http.StatusOK, "counter", d)
 }
 

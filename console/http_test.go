@@ -504,6 +504,7 @@ func TestRoles(t *testing.T) {
 		console.ActPayoutSettings: {console.RoleOwner, console.RoleAdmin},
 		// The counter: cashiers take payments, and the roles above them may.
 		console.ActCounter: {console.RoleOwner, console.RoleAdmin, console.RoleFinance, console.RoleCashier},
+		console.ActQRCodes: {console.RoleOwner, console.RoleAdmin},
 	}
 	for _, rt := range console.PostRoutes {
 		for role, c := range clients {

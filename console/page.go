@@ -26,6 +26,9 @@ type page struct {
 	Error string
 	Nav   string // the section the page belongs to
 	Data  any
+	// Script is the one static script a page runs, "" for none (only the
+	// counter has one; its handler widens the page's policy for it).
+	Script string
 
 	c    *Console
 	r    *http.Request

@@ -12,6 +12,7 @@ import (
 	"github.com/polypay/polypay/metrics"
 	"github.com/polypay/polypay/risk"
 	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/wire"
 )
 
 // ChargeParams are the validated parameters of POST /v1/charges.
@@ -512,9 +513,9 @@ func (s *Service) GetCharge(ctx context.Context, who Caller, id string) (any, er
 	return out, err
 }
 
-// Reverse cancels a charge. Ping++ offers it only for the offline isv_*
-// channels, which polypay does not have yet, so every charge is refused with
-// the reason.
+// Reverse cancels a charge: a pre-authorization's hold is voided, and a
+// payment-code (scan) charge still waiting for the customer is closed at
+// its channel. Others are refused with the reason.
 func (s *Service) Reverse(ctx context.Context, who Caller, id string) (any, error) {
 	var c *polypay.Charge
 	if err := s.read(ctx, func(tx Tx) error {
@@ -527,7 +528,55 @@ func (s *Service) Reverse(ctx context.Context, who Caller, id string) (any, erro
 	if c.AuthOnly {
 		return s.voidHold(ctx, c)
 	}
+	if scanChannels[c.Channel] {
+		return s.reverseScan(ctx, who, c)
+	}
 	return nil, polypay.ParamError("id", "渠道 %s 的订单不支持撤销（reverse 仅适用于 isv_qr、isv_scan、isv_wap 与预授权订单）", c.Channel)
+}
+
+// scanChannels are the channels a merchant charges a scanned payment code
+// on (isv_scan's targets). polypay's own code (balance) pays at once and
+// is never left waiting.
+var scanChannels = map[string]bool{"alipay_scan": true, "wx_pub_scan": true}
+
+// reverseScan cancels a payment-code charge the customer has not yet
+// confirmed in their wallet: the channel is asked first (a payment it
+// reports is applied, and the reversal refused: refund it instead), then
+// the trade is closed there and the charge recorded reversed.
+func (s *Service) reverseScan(ctx context.Context, who Caller, c *polypay.Charge) (any, error) {
+	if c.Status == polypay.ChargePending {
+		ch, err := s.Channels.Channel(ctx, c.AppID, c.Livemode, c.ChannelRoute())
+		if err != nil {
+			return nil, err
+		}
+		t, err := ch.QueryCharge(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		switch t.State {
+		case polypay.TradePaid, polypay.TradeFinished, polypay.TradeFailed:
+			if _, err := s.applyTrade(ctx, c.ID, t, "query", nil); err != nil {
+				return nil, err
+			}
+		default:
+			if t.State != polypay.TradeClosed && t.State != polypay.TradeNotFound {
+				if err := ch.CloseCharge(ctx, c); err != nil {
+					return nil, err
+				}
+			}
+			if err := s.applyReversal(ctx, c.ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out, err := s.GetCharge(ctx, who, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if w, ok := out.(*wire.Charge); ok && w.Paid {
+		return nil, polypay.ParamError("id", "订单 %s 已支付，不能撤销，请退款", c.ID)
+	}
+	return out, nil
 }
 
 // applyTrade applies a channel's word about a charge's trade (from a

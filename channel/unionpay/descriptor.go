@@ -26,7 +26,7 @@ var Family = polypay.Family{
 			}},
 		{Name: ChannelWap, Cashier: &polypay.CashierInfo{Present: polypay.PresentForm,
 			Label:           polypay.Label{Zh: "银联支付", En: "UnionPay"},
-			Clients:         []string{polypay.ClientMobile},
+			Clients:         []string{polypay.ClientMobile, polypay.ClientUnionPay},
 			ReturnURLParams: []string{"result_url"},
 			FormURL:         FrontURL},
 			Extra: []polypay.ExtraParam{

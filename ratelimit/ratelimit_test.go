@@ -1,4 +1,4 @@
-package api
+package ratelimit
 
 import (
 	"strconv"
@@ -9,20 +9,20 @@ import (
 // many other keys pass through the limiter meanwhile (the old map was
 // reset after 10,000 keys, handing the busy key a fresh bucket).
 func TestLimiterNeverForgetsBusyKey(t *testing.T) {
-	l := newLimiter(0.001, 2) // no refill during the test
-	for l.allow("busy") {
+	l := New(0.001, 2) // no refill during the test
+	for l.Allow("busy") {
 	}
-	for i := range 3 * limiterSize {
-		l.allow("made-up-" + strconv.Itoa(i))
-		if i%1000 == 0 && l.allow("busy") {
+	for i := range 3 * Size {
+		l.Allow("made-up-" + strconv.Itoa(i))
+		if i%1000 == 0 && l.Allow("busy") {
 			t.Fatalf("busy key allowed again after %d other keys", i)
 		}
 	}
-	if l.allow("busy") {
+	if l.Allow("busy") {
 		t.Fatal("busy key allowed again")
 	}
-	if got := l.cache.Len(); got > limiterSize {
-		t.Fatalf("limiter holds %d buckets, want at most %d", got, limiterSize)
+	if got := l.cache.Len(); got > Size {
+		t.Fatalf("limiter holds %d buckets, want at most %d", got, Size)
 	}
 }
 
@@ -38,12 +38,12 @@ func TestLimiterExhaustedTakesNoToken(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l := newLimiter(0.001, 3)
+			l := New(0.001, 3)
 			for range tc.taken {
-				l.allow("ip")
+				l.Allow("ip")
 			}
 			for range 5 { // asking repeatedly must not spend tokens
-				if got := l.exhausted("ip"); got != tc.want {
+				if got := l.Exhausted("ip"); got != tc.want {
 					t.Fatalf("exhausted after %d: got %v, want %v", tc.taken, got, tc.want)
 				}
 			}
@@ -52,9 +52,9 @@ func TestLimiterExhaustedTakesNoToken(t *testing.T) {
 }
 
 func TestLimiterUnlimited(t *testing.T) {
-	l := newLimiter(0, 0)
+	l := New(0, 0)
 	for range 1000 {
-		if !l.allow("k") || l.exhausted("k") {
+		if !l.Allow("k") || l.Exhausted("k") {
 			t.Fatal("a zero limit refused")
 		}
 	}
