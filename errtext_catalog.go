@@ -409,6 +409,7 @@ var catalogEN = map[string]string{
 	"缺少参数 channel":                                                      "missing parameter channel",
 	"缺少参数: users":                                                       "missing parameter: users",
 	"订单 %s 已支付，不能取消":                                                    "order %s is paid and cannot be canceled",
+	"订单 %s 已支付，不能撤销，请退款":                                                "charge %s is paid and cannot be reversed: refund it instead",
 	"订单 %s 正在另一请求中从余额支付":                                                "order %s is being paid from the balance by another request",
 	"订单 %s 状态为 %s，不能修改":                                                 "order %s is %s and cannot be changed",
 	"订单 %s 状态为 %s，不能取消":                                                 "order %s is %s and cannot be canceled",

@@ -10,7 +10,7 @@ const (
 	// has no such events; its SDKs pass unknown types through).
 	EventChargeAuthorized  = "charge.authorized"   // funds held, awaiting capture
 	EventChargeCaptured    = "charge.captured"     // a hold captured (charge.succeeded follows in the same transaction)
-	EventChargeReversed    = "charge.reversed"     // a hold voided by the merchant
+	EventChargeReversed    = "charge.reversed"     // a hold voided, or a payment-code charge canceled, by the merchant
 	EventChargeHoldExpired = "charge.hold_expired" // a hold released unused at its expiry
 	EventChargeFailed      = "charge.failed"       // a payment attempt refused (card decline, 3-D Secure failure)
 	// EventChannelHealthChanged: one of the app's channel accounts became

@@ -25,7 +25,7 @@ require (
 	modernc.org/sqlite v1.61.1
 )
 
-require github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc // indirect
+require github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc
 
 require (
 	cel.dev/expr v0.25.2 // indirect

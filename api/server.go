@@ -18,6 +18,7 @@ import (
 	"github.com/polypay/polypay/outbound"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/vault"
+	"github.com/polypay/polypay/wallet"
 	"github.com/polypay/polypay/webhook"
 	"github.com/polypay/polypay/wire"
 )
@@ -150,6 +151,9 @@ func (s *Server) Handler() http.Handler {
 		m.Handle("/demo/", s.Cashier)
 		m.Handle("/qr/", s.Cashier) // the shop's QR code pages
 	}
+	// polypay's browser wallet for offline payment codes (package wallet).
+	m.Handle("/wallet/", wallet.Handler())
+	m.Handle("GET /wallet", wallet.Handler())
 	m.HandleFunc("POST /v1/apps/{app}/routes", s.authed(s.setRoutes))
 	m.HandleFunc("GET /v1/apps/{app}/routes", s.authed(s.listRoutes))
 	m.HandleFunc("GET /v1/channels/health", s.authed(s.channelHealth))

@@ -121,3 +121,34 @@ func TestQRCode(t *testing.T) {
 		t.Fatalf("unknown code: %d", res.StatusCode)
 	}
 }
+
+// TestQRCodeRateLimit: a code without max_uses makes at most six orders
+// in a burst for one customer address (then 429 with the amount kept);
+// a code with max_uses is bounded by its uses instead.
+func TestQRCodeRateLimit(t *testing.T) {
+	nd := start(t)
+	path := "/v1/apps/" + nd.app.AppID + "/qr_codes"
+	_, open, _ := nd.do("POST", path, map[string]any{"label": "门口"})
+	_, limited, _ := nd.do("POST", path, map[string]any{"label": "限次", "max_uses": 10})
+	pay := func(id string) (int, string) {
+		res, body := nd.qrReq("POST", "/qr/"+id+"/pay", alipayUA, url.Values{"amount": {"1.00"}})
+		return res.StatusCode, body
+	}
+	for i := 0; i < 6; i++ {
+		if st, body := pay(open["id"].(string)); st != http.StatusSeeOther {
+			t.Fatalf("order %d: %d %s", i+1, st, body)
+		}
+	}
+	st, body := pay(open["id"].(string))
+	if st != http.StatusTooManyRequests || !strings.Contains(body, "Too many payments") || !strings.Contains(body, `id="confirm_amount">1.00<`) {
+		t.Fatalf("seventh order: %d %s", st, body)
+	}
+	for i := 0; i < 10; i++ {
+		if st, body := pay(limited["id"].(string)); st != http.StatusSeeOther {
+			t.Fatalf("limited code order %d: %d %s", i+1, st, body)
+		}
+	}
+	if st, _ := pay(limited["id"].(string)); st != http.StatusBadRequest {
+		t.Fatalf("past max_uses: %d", st)
+	}
+}

@@ -564,7 +564,7 @@ func (s *Service) reverseScan(ctx context.Context, who Caller, c *polypay.Charge
 					return nil, err
 				}
 			}
-			if err := s.applyReversal(ctx, c.ID); err != nil {
+			if err := s.markVoided(ctx, c.ID, polypay.ChargeReversed, polypay.EventChargeReversed); err != nil {
 				return nil, err
 			}
 		}

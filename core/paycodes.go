@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -91,6 +93,8 @@ func (s *Service) RegisterPaycodeDevice(ctx context.Context, who Caller, user st
 			}
 			out = renderDevice(d)
 			out.Secret = &secret
+			link := s.walletURL(d, secret)
+			out.WalletURL = &link
 			return runHook(hook, tx, out)
 		})
 	})
@@ -98,6 +102,14 @@ func (s *Service) RegisterPaycodeDevice(ctx context.Context, who Caller, user st
 		return nil, err
 	}
 	return out, nil
+}
+
+// walletURL enrolls a device in the browser wallet: its parameters as
+// base64url JSON in the fragment, which never reaches a server's logs.
+func (s *Service) walletURL(d *store.PaycodeDevice, secret string) string {
+	b, _ := json.Marshal(map[string]any{"device": d.ID, "user": d.User, "index": d.Index, "version": d.Version,
+		"secret": secret, "max_amount": d.MaxAmount, "live": d.Livemode})
+	return s.BaseURL + "/wallet/#enroll=" + base64.RawURLEncoding.EncodeToString(b)
 }
 
 func renderDevice(d *store.PaycodeDevice) *wire.PaycodeDevice {

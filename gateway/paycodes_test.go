@@ -280,3 +280,42 @@ func TestInStoreIsolation(t *testing.T) {
 		t.Fatalf("live key deletes a test QR code: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestReverseScan: a payment-code charge the customer has not confirmed
+// (WeChat's 1300… code waits in USERPAYING) is canceled with Ping++'s
+// reverse: closed at the channel, reversed, charge.reversed sent, and the
+// customer can no longer pay it. A paid scan charge is not reversed (it is
+// refunded), and other channels still refuse reverse.
+func TestReverseScan(t *testing.T) {
+	e := start(t, storetest.Backends(t)[0], nil)
+	rc := e.listen()
+	scan := func(no, code string) string {
+		body := e.chargeBody(no, 100)
+		body["channel"], body["extra"] = "wx_pub_scan", map[string]any{"scan_code": code}
+		return ok(t, "create "+no, e.do("POST", "/v1/charges", e.sk(), body)).str("id")
+	}
+	waiting := scan("REVSCAN01", "130012345678901234")
+	r := ok(t, "reverse", e.do("POST", "/v1/charges/"+waiting+"/reverse", e.sk(), map[string]any{}))
+	if r.JSON["reversed"] != true || r.JSON["paid"] != false {
+		t.Fatalf("reversed charge %s", r.Body)
+	}
+	waitFor(t, "charge.reversed", func() bool { return rc.count(waiting, "charge.reversed") == 1 })
+	// The customer confirming now finds the trade closed at WeChat.
+	mch, err := e.node.Registry.SandboxMerchantID(ctx, e.app.AppID, "wx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.node.Sandbox.WechatSim().Pay(ctx, mch, waiting, true); err == nil {
+		t.Fatal("the simulator took a payment on a reversed trade")
+	}
+	if r := ok(t, "again", e.do("POST", "/v1/charges/"+waiting+"/reverse", e.sk(), map[string]any{})); r.JSON["reversed"] != true {
+		t.Fatalf("second reverse %s", r.Body)
+	}
+	paid := scan("REVSCAN02", "134567890123456789")
+	refused(t, "paid", e.do("POST", "/v1/charges/"+paid+"/reverse", e.sk(), map[string]any{}), 400, "id")
+	body := e.chargeBody("REVSCAN03", 100)
+	refused(t, "alipay_qr", e.do("POST", "/v1/charges/"+ok(t, "qr", e.do("POST", "/v1/charges", e.sk(), body)).str("id")+"/reverse", e.sk(), map[string]any{}), 400, "id")
+	if n := rc.count(paid, "charge.reversed"); n != 0 {
+		t.Fatalf("a paid scan charge sent charge.reversed %d times", n)
+	}
+}

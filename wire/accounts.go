@@ -278,14 +278,18 @@ type BalanceSettlement struct {
 // PaycodeDevice is polypay's payment_code_device: a user's device that
 // derives offline payment codes. Secret is shown once, when it is made.
 type PaycodeDevice struct {
-	ID          string  `json:"id"`
-	Object      string  `json:"object"`
-	App         string  `json:"app"`
-	Livemode    bool    `json:"livemode"`
-	User        string  `json:"user"`
-	Index       int64   `json:"index"`
-	Version     int     `json:"version"`
-	Secret      *string `json:"secret"`
+	ID       string  `json:"id"`
+	Object   string  `json:"object"`
+	App      string  `json:"app"`
+	Livemode bool    `json:"livemode"`
+	User     string  `json:"user"`
+	Index    int64   `json:"index"`
+	Version  int     `json:"version"`
+	Secret   *string `json:"secret"`
+	// WalletURL enrolls the device in polypay's browser wallet (/wallet/):
+	// the secret travels in the URL's fragment, which browsers never send
+	// to a server. Only in the registration's answer, like Secret.
+	WalletURL   *string `json:"wallet_url,omitempty"`
 	MaxAmount   int64   `json:"max_amount"`
 	DailyCount  int     `json:"daily_count"`
 	Revoked     bool    `json:"revoked"`

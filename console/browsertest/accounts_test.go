@@ -2,7 +2,9 @@ package browsertest_test
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/polypay/polypay/browsertest/chromium"
@@ -144,4 +146,49 @@ func TestCounterPage(t *testing.T) {
 		t.Fatalf("result: %s", b.body())
 	}
 	b.check("console-phone-counter-paid")
+
+	// A WeChat code whose customer must still type a password: the page
+	// waits ("customer is paying"), and Cancel reverses the charge.
+	b.open("/console/apps/" + e.App.AppID + "/counter?mode=test")
+	b.run(chromedp.SendKeys(chromedp.CSS("#counter-amount"), "3.00"))
+	b.submit("#counter-confirm")
+	wctx2, cancel2 := context.WithTimeout(b.ctx, step)
+	defer cancel2()
+	if _, err := chromedp.RunResponse(wctx2, chromedp.SendKeys(chromedp.CSS("#counter-code"), "130012345678901234\r")); err != nil {
+		t.Fatalf("scan: %v\n%s", err, b.body())
+	}
+	if got := b.text("#counter-result-channel"); got != "wx_pub_scan" || b.count("#counter-cancel") != 1 {
+		t.Fatalf("waiting result: %s", b.body())
+	}
+	if st := b.submit("#counter-cancel"); st != 200 {
+		t.Fatalf("cancel: %d", st)
+	}
+	if got := b.text("#h-counter-result"); got != "Canceled" && got != "已撤销" {
+		t.Fatalf("after cancel: %q\n%s", got, b.body())
+	}
+	feed := b.text("#counter-feed")
+	for end := time.Now().Add(10 * time.Second); !strings.Contains(feed, "¥12.30") && time.Now().Before(end); feed = b.text("#counter-feed") {
+		time.Sleep(100 * time.Millisecond) // the page's script fills the feed
+	}
+	if !strings.Contains(feed, "¥12.30") || !strings.Contains(feed, "Counter scan") && !strings.Contains(feed, "收银台扫码") || strings.Contains(feed, "¥3.00") {
+		t.Fatalf("the live feed shows the paid counter payment, not the canceled one: %s", feed)
+	}
+
+	// The shop's QR codes and their print sheet.
+	if st, _ := e.API("POST", "/v1/apps/"+e.App.AppID+"/qr_codes", map[string]any{"label": "二号收银台", "amount": 880}); st != 200 {
+		t.Fatalf("qr code: %d", st)
+	}
+	b.open("/console/apps/" + e.App.AppID + "/qr_codes?mode=test")
+	if b.count("#qr-codes tbody tr[id^=qr-]") != 1 || b.count("#qr-new-form") != 0 {
+		t.Fatalf("QR codes page for a cashier: %s", b.body())
+	}
+	b.check("console-phone-qr-codes")
+	b.open("/console/apps/" + e.App.AppID + "/qr_codes/print?mode=test")
+	if got := b.text(".qr-card-amount"); got != "¥8.80" {
+		t.Fatalf("print card amount %q", got)
+	}
+	if w := b.count(".qr-card img"); w != 1 {
+		t.Fatalf("print sheet images %d", w)
+	}
+	b.check("console-phone-qr-print")
 }
