@@ -442,7 +442,7 @@ var catalogEN = map[string]string{
 	"超过该设备离线付款码的单笔限额 %d":                     "above the device's limit of %d for one offline code",
 	"isv_scan 须在 extra[scan_code] 中填写扫到的付款码": "isv_scan needs the payment code scanned in extra[scan_code]",
 	"isv_scan 须在 extra[terminal_id] 中填写终端号":  "isv_scan needs the terminal in extra[terminal_id]",
-	"无法识别的付款码：不是支付宝、微信或 polypay 的付款码":        "an unknown payment code: not Alipay's, WeChat's or polypay's",
+	"无法识别的付款码：不是支付宝、微信、银联或 polypay 的付款码":     "an unknown payment code: not Alipay's, WeChat's, UnionPay's or polypay's",
 	"%s 不能为负": "%s cannot be negative",
 	"amount 须为 1 到 %d 之间的整数（单位：分），不填为顾客输入金额": "amount must be an integer from 1 to %d (minor units), or absent for the customer to enter it",
 	"expires 须晚于当前时间":        "expires must be later than now",

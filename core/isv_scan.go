@@ -10,9 +10,10 @@ import (
 // IsvScanChannel is Ping++'s offline ISV scan channel: the merchant scans
 // the customer's payment code without knowing whose it is. polypay tells
 // the wallet by the code's first digits, as the wallets define them
-// (Alipay 25-30, 16-24 digits; WeChat 10-15, 18 digits; polypay's own 9,
-// 19 digits), and makes the charge on that wallet's scan channel: the
-// answer's channel is alipay_scan, wx_pub_scan or balance.
+// (Alipay 25-30, 16-24 digits; WeChat 10-15, 18 digits; UnionPay 62, 19
+// digits; polypay's own 9, 19 digits), and makes the charge on that
+// wallet's scan channel: the answer's channel is alipay_scan, wx_pub_scan,
+// upacp_scan or balance.
 const IsvScanChannel = "isv_scan"
 
 // routeScan rewrites an isv_scan charge for the channel its code names.
@@ -30,7 +31,7 @@ func routeScan(p ChargeParams) (ChargeParams, error) {
 	}
 	switch p.Channel = scanWallet(code); p.Channel {
 	case "":
-		return p, polypay.ParamError("extra[scan_code]", "无法识别的付款码：不是支付宝、微信或 polypay 的付款码")
+		return p, polypay.ParamError("extra[scan_code]", "无法识别的付款码：不是支付宝、微信、银联或 polypay 的付款码")
 	case BalanceChannel:
 		// The balance channel takes only the code and the terminal.
 		p.Extra, _ = json.Marshal(map[string]string{"scan_code": code, "terminal_id": terminal})
@@ -57,6 +58,8 @@ func scanWallet(code string) string {
 		return "alipay_scan"
 	case prefix >= 10 && prefix <= 15 && len(code) == 18:
 		return "wx_pub_scan"
+	case prefix == 62 && len(code) == 19:
+		return "upacp_scan"
 	}
 	return ""
 }

@@ -235,13 +235,14 @@ func TestIsvScan(t *testing.T) {
 		{"ISV000001", "281234567890123456", "alipay_scan"},
 		{"ISV000002", "134567890123456789", "wx_pub_scan"},
 		{"ISV000003", online, "balance"},
+		{"ISV000006", "6220123456789012345", "upacp_scan"},
 	} {
 		r := ok(t, c.channel, isv(c.no, c.code, nil))
 		if r.str("channel") != c.channel {
 			t.Fatalf("isv_scan with %s: %s", c.code, r.Body)
 		}
 	}
-	refused(t, "unknown code", isv("ISV000004", "6212345678901234567", nil), 400, "extra[scan_code]")
+	refused(t, "unknown code", isv("ISV000004", "6312345678901234567", nil), 400, "extra[scan_code]")
 	refused(t, "no terminal", isv("ISV000005", "281234567890123456", map[string]any{"terminal_id": ""}), 400, "extra[terminal_id]")
 	if bal := e.balanceOf(t, "frank"); bal != 900 {
 		t.Fatalf("balance %d", bal)

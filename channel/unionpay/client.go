@@ -62,7 +62,11 @@ const (
 )
 
 // Channels lists every channel of the family.
-var Channels = []string{ChannelApp, ChannelWap, ChannelPC, ChannelApplePay}
+var Channels = []string{ChannelApp, ChannelWap, ChannelPC, ChannelApplePay, ChannelScan}
+
+// PreAuthChannels take pre-authorizations (txnType 02); a scanned code's
+// purchase (upacp_scan) does not.
+var PreAuthChannels = []string{ChannelApp, ChannelWap, ChannelPC, ChannelApplePay}
 
 // ChannelPayout is Ping++'s transfer channel of UnionPay (代付, payout.go).
 // It charges nothing, so it is not one of the family's Channels; New takes
@@ -164,7 +168,7 @@ var (
 // credentials.
 func New(channel string, cfg Config) (*Client, error) {
 	switch channel {
-	case ChannelApp, ChannelWap, ChannelPC, ChannelApplePay, ChannelPayout:
+	case ChannelApp, ChannelWap, ChannelPC, ChannelApplePay, ChannelScan, ChannelPayout:
 	default:
 		return nil, polypay.Errorf(polypay.EInvalid, "unionpay: %q is not a UnionPay channel", channel)
 	}
@@ -330,6 +334,9 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 	orderID, err := OrderID(ch.ID)
 	if err != nil {
 		return nil, err
+	}
+	if c.channel == ChannelScan {
+		return c.createScan(ctx, req, orderID)
 	}
 	txnType := txnPurchase
 	if req.AuthorizeOnly {
@@ -522,7 +529,7 @@ func (c *Client) CloseCharge(ctx context.Context, ch *polypay.Charge) error {
 	case polypay.TradeClosed:
 		return nil
 	}
-	if t.State == polypay.TradePending || ch.TimeExpire == 0 || c.now().Unix() < ch.TimeExpire {
+	if deadline := payDeadline(ch); t.State == polypay.TradePending || deadline == 0 || c.now().Unix() < deadline {
 		return polypay.ErrNotSupported(c.channel, "closing an unpaid order before its payTimeout")
 	}
 	return nil
@@ -548,7 +555,7 @@ func (c *Client) Cancel(ctx context.Context, ch *polypay.Charge, notifyURL strin
 	if err != nil {
 		return err
 	}
-	f := c.fields("31", "00", bizPurchase)
+	f := c.fields("31", "00", bizOf(ch))
 	f["orderId"], f["origQryId"], f["txnAmt"], f["txnTime"] = "rv"+orderID[2:], ch.TransactionNo, strconv.FormatInt(ch.Amount, 10), TxnTime(c.now().Unix())
 	f["backUrl"], f["channelType"], f["reqReserved"] = notifyURL, channelPC, orderID
 	rsp, err := c.post(ctx, c.base+PathBack, f)
@@ -588,7 +595,7 @@ func (c *Client) Refund(ctx context.Context, ch *polypay.Charge, r *polypay.Refu
 		}
 		origQryID = t.TransactionNo
 	}
-	f := c.fields("04", "00", bizPurchase)
+	f := c.fields("04", "00", bizOf(ch))
 	f["orderId"], f["origQryId"], f["txnAmt"], f["txnTime"] = r.OrderNo, origQryID, strconv.FormatInt(r.Amount, 10), TxnTime(r.Created)
 	f["backUrl"], f["channelType"], f["reqReserved"] = notifyURL, channelPC, orderID
 	rsp, err := c.post(ctx, c.base+PathBack, f)

@@ -161,8 +161,12 @@ func newCharge(ch string, amount int64) *polypay.Charge {
 	now := time.Now().Unix()
 	c := &polypay.Charge{ID: polypay.NewID("ch_"), Channel: ch, Amount: amount, Currency: "cny", Subject: "s",
 		Created: now, TimeExpire: now + 3600, Extra: json.RawMessage(`{}`)}
-	if ch == unionpay.ChannelWap || ch == unionpay.ChannelPC {
+	switch ch {
+	case unionpay.ChannelWap, unionpay.ChannelPC:
 		c.Extra = json.RawMessage(`{"result_url":"https://merchant.example/r"}`)
+	case unionpay.ChannelScan:
+		// A code whose customer confirms in the app: payCredential plays it.
+		c.Extra = json.RawMessage(`{"scan_code":"` + unionpaysim.NewPaymentCode(unionpaysim.CodeConfirms) + `","terminal_id":"POS00001"}`)
 	}
 	return c
 }
@@ -198,6 +202,8 @@ func (f *fixture) payCredential(t *testing.T, ch *polypay.Charge, cred []byte, o
 		err = f.sim.PayTN(ctx, m["tn"], ok)
 	case unionpay.ChannelApplePay:
 		err = f.sim.ApplePay(ctx, m["tn"], unionpaysim.NewApplePayToken(ch.Amount, unionpaysim.TestCard), ok)
+	case unionpay.ChannelScan:
+		err = f.sim.PayCode(ctx, merID, m["orderId"], ok)
 	default:
 		form := url.Values{}
 		for k, v := range m {

@@ -64,7 +64,7 @@ var harness = channeltest.Harness{Family: &unionpay.Family, Start: func(t *testi
 			n.Body = []byte(out.Encode())
 			return n
 		},
-		PreAuth: unionpay.Channels,
+		PreAuth: unionpay.PreAuthChannels,
 		StatementDay: func(*testing.T) string {
 			return time.Now().In(time.FixedZone("CST", 8*3600)).Add(time.Hour).Format("2006-01-02")
 		},

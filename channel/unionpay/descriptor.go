@@ -33,6 +33,10 @@ var Family = polypay.Family{
 				{Name: "result_url", Required: true, Doc: "http(s) URL the customer returns to (UnionPay's frontUrl)"},
 			}},
 		{Name: ChannelApplePay, Brand: "applepay"},
+		{Name: ChannelScan, Scan: true, Extra: []polypay.ExtraParam{
+			{Name: "scan_code", Required: true, Doc: "the customer's UnionPay payment code (19 digits from 62)"},
+			{Name: "terminal_id", Required: true, Doc: "the counter's terminal id, up to 32 characters (sent as UnionPay's termId when it is 8 letters or digits at most)"},
+		}},
 	},
 	ChargeExpiry:     24 * time.Hour,
 	StatementZone:    polypay.ChinaTime,

@@ -33,7 +33,7 @@ func wantCode(t *testing.T, what string, err error, code, channelCode string) {
 // settlement file on every channel of the family.
 func TestPreAuthCapture(t *testing.T) {
 	f := newFixture(t)
-	for _, name := range unionpay.Channels {
+	for _, name := range unionpay.PreAuthChannels {
 		t.Run(name, func(t *testing.T) {
 			c := f.client(t, name, nil)
 			ch, n := f.hold(t, c, name, 1000)

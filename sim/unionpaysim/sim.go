@@ -155,6 +155,8 @@ type trade struct {
 	cancelled                        bool    // purchases (31) and pre-authorizations (32)
 	completed                        bool    // pre-authorizations
 	po                               *payout // payouts (12) only
+	qrc                              bool    // a scanned payment code's purchase
+	biz                              string  // bizType when not 000201: the QR product's 000000
 }
 
 // New builds a Sim; Close stops its retries.
@@ -428,13 +430,16 @@ func (s *Sim) back(v map[string]string) (map[string]string, *apiError) {
 	if v["txnType"] == txnPayout {
 		return s.payout(v)
 	}
+	if v["txnType"] == "01" && v["txnSubType"] == "06" && v["bizType"] == "000000" {
+		return s.qrcPurchase(v)
+	}
 	for _, k := range []string{"orderId", "origQryId", "txnTime", "txnAmt", "backUrl"} {
 		if v[k] == "" {
 			return nil, fail("13", k)
 		}
 	}
 	amount, ok := parseAmount(v["txnAmt"])
-	if !ok || !validOrderID(v["orderId"]) || v["bizType"] != "000201" {
+	if !ok || !validOrderID(v["orderId"]) || v["bizType"] != "000201" && v["bizType"] != "000000" {
 		return nil, fail("10", "txnAmt/orderId/bizType")
 	}
 	if _, ok := parseTxnTime(v["txnTime"]); !ok {
@@ -453,6 +458,10 @@ func (s *Sim) back(v map[string]string) (map[string]string, *apiError) {
 		return nil, fail("12", "")
 	}
 	orig := s.byQueryID[v["origQryId"]]
+	if orig != nil && orig.qrc != (v["bizType"] == "000000") {
+		s.mu.Unlock()
+		return nil, fail("10", "bizType")
+	}
 	if e := checkOrig(orig, v, amount, now); e != nil {
 		s.mu.Unlock()
 		return nil, e
@@ -482,7 +491,7 @@ func (s *Sim) back(v map[string]string) (map[string]string, *apiError) {
 	}
 	t := &trade{merID: v["merId"], orderID: v["orderId"], txnTime: v["txnTime"], txnType: v["txnType"], amount: amount,
 		backURL: v["backUrl"], reqReserved: v["reqReserved"], origQryID: orig.queryID, submitted: true,
-		origRespCode: "00", origRespMsg: respMsg["00"], at: now, accNo: orig.accNo}
+		origRespCode: "00", origRespMsg: respMsg["00"], at: now, accNo: orig.accNo, biz: orig.biz}
 	t.queryID, t.traceNo = s.numberLocked(21), s.numberLocked(6)
 	s.trades[k] = t
 	s.byQueryID[t.queryID] = t
@@ -504,6 +513,7 @@ func (s *Sim) query(v map[string]string) (map[string]string, *apiError) {
 		s.mu.Unlock()
 		return nil, fail("34", "")
 	}
+	s.lapseLocked(t, now)
 	// The first query of a processing payout decides it (Ping++'s test
 	// mode settles a transfer when the merchant retrieves it); the answer
 	// goes first, the notification follows.
@@ -649,6 +659,12 @@ func (s *Sim) noticeLocked(t *trade) *simkit.Notice {
 		"origQryId": t.origQryID, "reqReserved": t.reqReserved}
 	if t.txnType == "01" || t.txnType == "02" {
 		v["txnSubType"], v["payCardType"], v["payType"] = "01", "01", "0001"
+	}
+	if t.biz != "" {
+		v["bizType"] = t.biz
+	}
+	if t.qrc {
+		v["txnSubType"], v["payType"] = "06", ""
 	}
 	return s.signedNotice(t, v)
 }
