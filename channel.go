@@ -78,6 +78,8 @@ const (
 	NotifyRefund
 	// NotifyPayout is about a transfer: PayoutNo and Payout are set.
 	NotifyPayout
+	// NotifyAgreement is about a debit agreement: Agreement is set.
+	NotifyAgreement
 )
 
 // Notification is a verified, parsed asynchronous notification. Connectors
@@ -100,6 +102,8 @@ type Notification struct {
 	// out_biz_no, WeChat out_detail_no), Payout the channel's word on it.
 	PayoutNo string
 	Payout   *PayoutResult
+	// For agreements: the channel's word on one (signed, terminated).
+	Agreement *AgreementInfo
 }
 
 // ChannelRequest bundles what a connector needs to start a charge.
@@ -118,6 +122,9 @@ type ChannelRequest struct {
 	// WalletToken is a wallet's payment token (Apple Pay's PKPaymentToken
 	// paymentData as JSON) for wallet-through-processor channels.
 	WalletToken []byte
+	// Agreement is the signed debit agreement a charge debits
+	// (extra.agreement); nil for charges the customer pays themselves.
+	Agreement *Agreement
 }
 
 // Channel is one payment channel connector bound to one merchant's channel

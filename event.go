@@ -44,6 +44,9 @@ const (
 	EventOrderSucceeded = "order.succeeded"
 	EventOrderRefunded  = "order.refunded" // polypay's: the order refunded in full
 	EventCouponRedeemed = "coupon.redeemed"
+
+	EventAgreementSucceeded = "agreement.succeeded" // signed at the channel
+	EventAgreementCanceled  = "agreement.canceled"  // ended by the merchant or by the user at the channel
 )
 
 // Event records something that happened to an object; Object is the full

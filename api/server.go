@@ -162,6 +162,7 @@ func (s *Server) Handler() http.Handler {
 	s.accountRoutes(m)
 	s.orderRoutes(m)
 	s.couponRoutes(m)
+	s.agreementRoutes(m)
 	s.paycodeRoutes(m)
 	s.qrRoutes(m)
 	s.withdrawalRoutes(m)

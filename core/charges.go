@@ -57,6 +57,10 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	if err := s.checkChargeParams(who, p); err != nil {
 		return nil, err
 	}
+	debit, err := s.debitAgreement(ctx, who, p)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now().Unix()
 	family := s.Channels.Family(p.Channel)
 	expire, err := timeExpire(p.TimeExpire, family, now)
@@ -84,7 +88,10 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	if err != nil {
 		return nil, err
 	}
-	req := polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(family, who.App.ID, who.Live), AuthorizeOnly: p.AuthOnly}
+	req := polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(family, who.App.ID, who.Live), AuthorizeOnly: p.AuthOnly, Agreement: debit}
+	if debit != nil {
+		routes = nil // the agreement was signed with this account: no other may debit it
+	}
 	ch, err := s.directChannel(ctx, who, p, routes)
 	if err != nil {
 		return nil, err
@@ -97,8 +104,8 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 		// the merchant approves the review (DecideReview).
 		return s.storeCharge(ctx, c, now, hook)
 	}
-	if isScan(c.Channel) {
-		return s.createScan(ctx, ch, c, now, hook)
+	if isScan(c.Channel) || debit != nil {
+		return s.createScan(ctx, ch, req, now, hook)
 	}
 	if isCard(p.Channel) {
 		return s.createCardCharge(ctx, c, req, p.Extra, now, hook)
@@ -234,7 +241,8 @@ func (s *Service) storeCharge(ctx context.Context, c *polypay.Charge, now int64,
 // before the channel is called, because the channel answers, and may
 // notify, during the call. A declined code closes the charge (its
 // out_trade_no is spent at the channel) and is reported as a channel error.
-func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay.Charge, now int64, hook Hook) (any, error) {
+func (s *Service) createScan(ctx context.Context, ch polypay.Channel, req polypay.ChannelRequest, now int64, hook Hook) (any, error) {
+	c := req.Charge
 	// Until the create's outcome is known, the charge is in doubt: if this
 	// node dies during the call, the poller verifies it (verifyDoubt).
 	if err := s.write(ctx, func(tx Tx) error {
@@ -248,7 +256,7 @@ func (s *Service) createScan(ctx context.Context, ch polypay.Channel, c *polypay
 		}
 		return nil, err
 	}
-	cred, err := ch.CreateCharge(ctx, polypay.ChannelRequest{Charge: c, NotifyURL: s.NotifyURL(s.Channels.Family(c.ChannelRoute()), c.AppID, c.Livemode), AuthorizeOnly: c.AuthOnly})
+	cred, err := ch.CreateCharge(ctx, req)
 	if err != nil {
 		var pe *polypay.Error
 		if !errors.As(err, &pe) {
@@ -443,7 +451,7 @@ func (s *Service) existingCharge(ctx context.Context, c *polypay.Charge, paramsH
 	// Card charges are not re-sent: the card was used once, and the
 	// poller settles the first attempt by query.
 	// A charge held for risk review is not sent until the merchant approves.
-	if c.Status == polypay.ChargePending && len(c.Credential) == 0 && !isScan(c.Channel) && !isCard(c.Channel) && !c.HeldUnsent() {
+	if c.Status == polypay.ChargePending && len(c.Credential) == 0 && !isScan(c.Channel) && !isCard(c.Channel) && !c.HeldUnsent() && !isDebit(c.Extra) {
 		// An earlier create timed out: ask the channel again for the same trade.
 		if err := s.resend(ctx, c); err != nil {
 			return nil, err

@@ -49,6 +49,15 @@ func (s *Service) HandleNotification(ctx context.Context, req polypay.NotifyRequ
 	if n.MerchantID != merchantID {
 		return refuse(polypay.OutcomeRejectedForeign, "notification names merchant "+n.MerchantID), nil
 	}
+	if n.Kind == polypay.NotifyAgreement {
+		outcome, id, err := s.applyAgreementNotification(ctx, appID, live, n.Agreement)
+		if err != nil {
+			return refuse(polypay.OutcomeError, err.Error()), nil
+		}
+		rec.ObjectID, rec.Outcome, counted = id, string(outcome), outcome
+		s.record(ctx, rec)
+		return ch.Ack(outcome.Acked()), nil
+	}
 	if n.Kind == polypay.NotifyPayout {
 		rec.ObjectID = polypay.TransferIDOf(n.PayoutNo)
 		outcome, err := s.applyPayoutNotification(ctx, appID, live, n)

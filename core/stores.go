@@ -276,6 +276,16 @@ type PaycodeStore interface {
 	UseQRCode(ctx context.Context, id string, now int64) (bool, error)
 }
 
+// AgreementStore holds debit agreements.
+type AgreementStore interface {
+	InsertAgreement(ctx context.Context, a *polypay.Agreement) error
+	UpdateAgreement(ctx context.Context, a *polypay.Agreement) error
+	GetAgreement(ctx context.Context, appID string, live bool, id string) (*polypay.Agreement, error)
+	LockAgreement(ctx context.Context, appID string, live bool, id string) (*polypay.Agreement, error)
+	AgreementByContractNo(ctx context.Context, appID string, live bool, contractNo string) (*polypay.Agreement, error)
+	ListAgreements(ctx context.Context, appID string, live bool, f store.AgreementFilter, p store.Page) ([]*polypay.Agreement, bool, error)
+}
+
 // Tx is every concern at once: what a Hook may touch, since it runs inside
 // whichever transaction produced the caller's object.
 type Tx interface {
@@ -292,6 +302,7 @@ type Tx interface {
 	AccountStore
 	CouponStore
 	PaycodeStore
+	AgreementStore
 	logoStore
 }
 

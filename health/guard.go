@@ -69,6 +69,11 @@ type guarded struct {
 
 var _ polypay.Channel = (*guarded)(nil)
 
+// Inner is the connector the decorator wraps, for the optional interfaces
+// the decorator does not forward (polypay.Agreer: signing and ending
+// agreements are rare calls outside the charge path's breaker).
+func (g *guarded) Inner() polypay.Channel { return g.next }
+
 type guardedAuth struct{ *guarded }
 
 var _ polypay.Authorizer = guardedAuth{}

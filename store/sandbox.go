@@ -98,6 +98,7 @@ var sandboxDeletes = []sandboxDelete{
 	{"paycode_online", `%[2]s`},
 	{"paycode_terminals", `%[2]s`},
 	{"qr_codes", `%[2]s`},
+	{"agreements", `%[2]s`},
 }
 
 // SandboxResetTables are the tables ResetTestMode clears of test-mode rows.

@@ -53,6 +53,9 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 	if err != nil {
 		return nil, err
 	}
+	if req.Agreement != nil {
+		return c.createDebit(ctx, req)
+	}
 	switch c.channel {
 	case ChannelQR:
 		return c.createQR(ctx, req)

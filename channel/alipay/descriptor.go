@@ -42,6 +42,7 @@ var Family = polypay.Family{
 		{Name: ChannelApp, Extra: []polypay.ExtraParam{
 			{Name: "extern_token", Doc: "string; checked, not forwarded (legacy service)"},
 			{Name: "rn_check", Doc: "T or F; checked, not forwarded (legacy service)"},
+			{Name: "agreement", Doc: "agr_ id of a signed agreement on this channel: a debit without the customer (alipay.trade.pay with agreement_params), paid at once"},
 		}},
 		{Name: ChannelScan, Scan: true, Extra: []polypay.ExtraParam{
 			{Name: "scan_code", Required: true, Doc: "the customer's payment code, up to 32 characters"},

@@ -47,6 +47,9 @@ func (c *Client) ParseNotification(ctx context.Context, req polypay.NotifyReques
 		return nil, fmt.Errorf("alipay notification: %w: %w", polypay.ErrBadSignature, err)
 	}
 
+	if t := n.NotifyType; t == "dut_user_sign" || t == "dut_user_unsign" {
+		return parseAgreementNotice(values)
+	}
 	if n.NotifyType != "" && n.NotifyType != "trade_status_sync" {
 		return nil, &polypay.Error{Code: polypay.ENotSupported, Message: fmt.Sprintf("alipay notify_type %q is not supported", n.NotifyType)}
 	}

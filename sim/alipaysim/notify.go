@@ -18,6 +18,9 @@ type Delivery struct {
 	OutBizNo    string // set for refund notifications and transfer messages
 	// PayoutStatus is a transfer message's status (fund_notify.go).
 	PayoutStatus string
+	// NotifyType is set for agreement notifications: dut_user_sign or
+	// dut_user_unsign (agreement.go).
+	NotifyType string
 }
 
 // acked is Alipay's acknowledgement.

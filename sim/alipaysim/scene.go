@@ -91,6 +91,9 @@ func (s *Sim) barcodePay(c *call, now time.Time) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
+	if isDebitProduct(string(b.ProductCode)) {
+		return s.debit(c, &b, amount, now) // an agreement pays, no code is scanned
+	}
 	switch {
 	case b.Scene == "":
 		return nil, missingParam("scene")

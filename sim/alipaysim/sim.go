@@ -59,6 +59,14 @@
 // fund.go and transfer.go. POST <sim>/fund/topup tops the funds up and
 // POST <sim>/fund/decide decides a pending transfer (fund_admin.go).
 //
+// Personal debit agreements (商家扣款 GENERAL_WITHHOLDING, 周期扣款
+// CYCLE_PAY_AUTH): alipay.user.agreement.page.sign is a browser page like
+// the cashier, alipay.user.agreement.query and .unsign are server calls,
+// and alipay.trade.pay with one of those product codes and
+// agreement_params debits a signed agreement at once. [Sim.SignAgreement]
+// plays the customer signing, [Sim.UserUnsign] the customer terminating
+// in the app; see agreement.go.
+//
 // All state (trades, refunds, transfers, funds, cashier sessions, delivery log, pending
 // retries) lives in memory: it is per process and is lost on restart, like
 // a sandbox that was reset. Notifications are sent by simkit's Notifier.
@@ -194,6 +202,8 @@ type Sim struct {
 	instantPayouts   bool
 	holdPayouts      bool
 	payoutDeliveries simkit.Deliveries[Delivery] // by out_biz_no
+	// agr holds the personal debit agreements (agreement.go).
+	agr agreementBook
 	// simkit.Hooks gives tests TamperBill, LoseNotifications and
 	// SetBillClock.
 	simkit.Hooks
@@ -345,6 +355,8 @@ var methods = map[string]handler{
 	methodTransferQuery:                 (*Sim).transferQuery,
 	methodAccountQuery:                  (*Sim).accountQuery,
 	methodAccountLog:                    (*Sim).accountLogQuery,
+	methodAgreementQuery:                (*Sim).agreementQuery,
+	methodAgreementUnsign:               (*Sim).agreementUnsign,
 }
 
 func isAPIMethod(m string) bool { _, ok := methods[m]; return ok }
@@ -370,8 +382,14 @@ const maxBody = 1 << 20
 // the cashier's own buttons post back here. <sim>/wallet and
 // <sim>/wallet/code are the simulated buyer's wallet (see wallet.go);
 // <sim>/downloadBillFile.resource serves trade bills (see bill.go);
-// <sim>/fund... is the sandbox's fund desk (see fund_admin.go).
+// <sim>/fund... is the sandbox's fund desk (see fund_admin.go);
+// alipay.user.agreement.page.sign gets the signing page and
+// <sim>/wallet/agreements is the payer's list of agreements (agreement.go).
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, agreementsPath) {
+		s.serveAgreements(w, r)
+		return
+	}
 	if page, ok := simkit.WalletPage(r.URL.Path); ok {
 		s.wallet.Serve(w, r, page)
 		return
@@ -397,6 +415,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.cashierAction(w, r, params)
 			return
 		}
+		if params.Has(signField) {
+			s.signAction(w, r, params)
+			return
+		}
 	case http.MethodGet:
 		params = r.URL.Query()
 	default:
@@ -406,6 +428,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if isPageMethod(params.Get("method")) {
 		s.cashierPage(w, r, params)
+		return
+	}
+	if isSignMethod(params.Get("method")) {
+		s.signPage(w, r, params)
 		return
 	}
 	if s.Faults.Apply(w, r, params.Get("app_id")) {

@@ -82,3 +82,35 @@ func (s *Sim) Payouts() []PayoutSnapshot {
 	sort.Slice(out, func(i, j int) bool { return out[i].OutBizNo < out[j].OutBizNo })
 	return out
 }
+
+// AgreementSnapshot is the sim's own record of one personal debit
+// agreement (agreement.go).
+type AgreementSnapshot struct {
+	AppID               string
+	AgreementNo         string
+	ExternalAgreementNo string
+	PersonalProductCode string // GENERAL_WITHHOLDING_P or CYCLE_PAY_AUTH_P
+	SignScene           string
+	AlipayUserID        string
+	Status              string // NORMAL or UNSIGN
+	SignTime            time.Time
+	InvalidTime         time.Time
+	UnsignTime          time.Time // zero while NORMAL
+	Debits              int       // successful debits
+	Debited             int64     // fen, refunds not deducted
+}
+
+// Agreements returns a copy of every agreement the sim holds, sorted by
+// agreement_no.
+func (s *Sim) Agreements() []AgreementSnapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]AgreementSnapshot, 0, len(s.agr.byNo))
+	for _, a := range s.agr.byNo {
+		out = append(out, AgreementSnapshot{AppID: a.appID, AgreementNo: a.no, ExternalAgreementNo: a.externalNo,
+			PersonalProductCode: a.personalCode, SignScene: a.scene, AlipayUserID: a.userID, Status: a.status,
+			SignTime: a.signed, InvalidTime: a.invalid, UnsignTime: a.unsigned, Debits: a.debits, Debited: a.deducted})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].AgreementNo < out[j].AgreementNo })
+	return out
+}

@@ -158,7 +158,7 @@ var products = map[string]struct {
 	required bool
 }{
 	"alipay.trade.precreate": {[]string{"FACE_TO_FACE_PAYMENT"}, false},
-	"alipay.trade.pay":       {[]string{"FACE_TO_FACE_PAYMENT"}, false},
+	"alipay.trade.pay":       {[]string{"FACE_TO_FACE_PAYMENT", productWithholding, productCycle}, false},
 	"alipay.trade.create":    {[]string{"FACE_TO_FACE_PAYMENT", "JSAPI_PAY"}, false},
 	methodApp:                {[]string{"QUICK_MSECURITY_PAY"}, false},
 	methodWap:                {[]string{"QUICK_WAP_WAY"}, true},
