@@ -32,6 +32,7 @@ var catalogEN = map[string]string{
 	"Idempotency-Key 不能超过 255 个字符":                                            "Idempotency-Key must not exceed 255 characters",
 	"Idempotency-Key 已用于另一个不同的请求":                                             "Idempotency-Key was already used for a different request",
 	"POST /v1/test/charges/{id}/pay 仅可使用 Test Secret Key (sk_test_...)":       "POST /v1/test/charges/{id}/pay accepts only a test secret key (sk_test_...)",
+	"POST /v1/test/agreements/{id}/... 仅可使用 Test Secret Key (sk_test_...)":    "POST /v1/test/agreements/{id}/... accepts only a test secret key (sk_test_...)",
 	"accounts 中 %s 重复":                                                        "accounts lists %s twice",
 	"accounts 最多 %d 个":                                                        "accounts may list at most %d entries",
 	"accounts 须为数组，如 [{\"account\":\"default\",\"priority\":0,\"weight\":1}]": "accounts must be an array, e.g. [{\"account\":\"default\",\"priority\":0,\"weight\":1}]",

@@ -110,3 +110,36 @@ func (s *Server) notifyAgreement(w http.ResponseWriter, r *http.Request, who cor
 	out, err := s.Svc.NotifyAgreement(r.Context(), who, r.PathValue("id"), amount)
 	return s.answer(w, r, out, err)
 }
+
+// testAgreement has the sandbox's customer sign an agreement or end it in
+// the channel's app (test keys only); the simulator's notification then
+// changes it as the channel's would, before this answers.
+func (s *Server) testAgreement(sign bool) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
+		if who.Live {
+			return polypay.ParamError("", "POST /v1/test/agreements/{id}/... 仅可使用 Test Secret Key (sk_test_...)")
+		}
+		b, err := parseBody(raw)
+		if err != nil {
+			return err
+		}
+		if err := b.unknown(); err != nil {
+			return err
+		}
+		if s.Sandbox == nil {
+			return polypay.Errorf(polypay.ENotSupported, "sandbox is not running")
+		}
+		var a *polypay.Agreement
+		if err := s.DB.Read(r.Context(), func(tx *store.Tx) (err error) {
+			a, err = tx.GetAgreement(r.Context(), who.App.ID, who.Live, r.PathValue("id"))
+			return err
+		}); err != nil {
+			return err
+		}
+		if err := s.Sandbox.Agreement(r.Context(), a, sign); err != nil {
+			return err
+		}
+		out, err := s.Svc.GetAgreement(r.Context(), who, a.ID)
+		return s.answer(w, r, out, err)
+	}
+}

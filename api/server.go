@@ -31,6 +31,9 @@ type Sandbox interface {
 	// Pay acts as the customer inside the charge's channel simulator,
 	// which then sends its signed notification to polypay.
 	Pay(ctx context.Context, c *polypay.Charge, success bool) error
+	// Agreement acts as the customer signing a test-mode agreement (sign)
+	// or ending it in the channel's app (!sign).
+	Agreement(ctx context.Context, a *polypay.Agreement, sign bool) error
 	// Handler serves the simulators' channel endpoints under /sim/.
 	Handler() http.Handler
 }
@@ -119,6 +122,8 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("GET /v1/reply_public_key", s.authed(s.replyPublicKey))
 	m.HandleFunc("DELETE /v1/webhook_endpoints/{id}", s.authed(s.deleteWebhookEndpoint))
 	m.HandleFunc("POST /v1/test/charges/{id}/pay", s.authed(s.testPay))
+	m.HandleFunc("POST /v1/test/agreements/{id}/sign", s.authed(s.testAgreement(true)))
+	m.HandleFunc("POST /v1/test/agreements/{id}/terminate", s.authed(s.testAgreement(false)))
 	m.HandleFunc("POST /v1/orders", s.authed(s.createOrder))
 	m.HandleFunc("GET /v1/orders/{id}", s.authed(s.getOrder))
 	m.HandleFunc("GET /v1/orders/{id}/charges", s.authed(s.listOrderCharges))

@@ -63,6 +63,10 @@ type Sim struct {
 	// the simulator's clock past it first if its statements wait for the
 	// day's end. nil: the family has no statements (polypay.Statementer).
 	StatementDay func(t *testing.T) string
+	// Agreements, if set, are the family's debit agreements
+	// (agreement.go); nil: the family signs none, and its primary
+	// connector must be no polypay.Agreer.
+	Agreements *AgreementHarness
 }
 
 // Notice is one notification as the simulator POSTed it.

@@ -21,7 +21,8 @@ import (
 // family's first channel refund, refund query and notification, the
 // statement, the notifications through core (genuine, duplicated, forged,
 // tampered, replayed, foreign, wrong amount and currency), close, decline,
-// pre-authorization where the harness lists it, and the faults.
+// pre-authorization where the harness lists it, debit agreements where it
+// has them (agreement_suite.go), and the faults.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
 	fam := h.Family
@@ -55,6 +56,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ErrForgedRequest", s.forgedRequest)
 	t.Run("Decline", s.decline)
 	t.Run("PreAuth", s.preAuth)
+	t.Run("Agreements", s.agreements)
 	t.Run("Faults", s.faultCases)
 }
 
@@ -77,14 +79,16 @@ type step struct {
 	run  func(t *testing.T)
 }
 
-// steps runs dependent steps in order, stopping at the first that fails.
-func steps(t *testing.T, ss []step) {
+// steps runs dependent steps in order, stopping at the first that fails;
+// it reports whether all passed.
+func steps(t *testing.T, ss []step) bool {
 	t.Helper()
 	for _, st := range ss {
 		if !t.Run(st.name, st.run) {
-			return
+			return false
 		}
 	}
+	return true
 }
 
 // paid is a charge the customer paid, with what the suite learned of it.

@@ -2122,6 +2122,68 @@ async function couponOrderFlow(cfg, sdk, hooks, pubKey) {
     canceled_order: order2.id, updated_order: order3.id, recharge_refund: rre.id, events };
 }
 
+function checkAgreement(a, what, app, id, status) {
+  check(isPlainObject(a) && a.object === 'agreement' && /^agr_[0-9A-Za-z]+$/.test(a.id || ''), what + ': not an agreement', a);
+  check(a.app === app && a.livemode === false && a.channel === 'alipay' && isInt(a.created), what + ': app, livemode, channel or created', a);
+  check(id === undefined || a.id === id, what + ': another agreement', { want: id, got: a.id });
+  check(a.status === status, what + ': status is ' + a.status + ', expected ' + status, a);
+  check(isPlainObject(a.credential) && isPlainObject(a.extra) && isPlainObject(a.metadata), what + ': credential, extra or metadata is not an object', a);
+  for (const k of ['contract_id', 'time_succeeded', 'time_canceled', 'failure_code', 'failure_msg', 'source']) {
+    check(k in a, what + ': no ' + k, a);
+  }
+}
+
+// agreementFlow: an Alipay debit agreement through Ping++'s agreements
+// resource (create, retrieve, list, cancel), signed by the sandbox's
+// customer, then debited by a charge with extra.agreement.
+async function agreementFlow(cfg, sdk, hooks, pubKey) {
+  const app = cfg.app;
+  const events = [];
+  const contractNo = 'cmp' + randomAlnum(12);
+  step = 'agreements.create';
+  check(typeof sdk.agreements === 'object', 'pingpp 2.1.6 has no agreements resource');
+  const a = await sdk.agreements.create({ app, channel: 'alipay', contract_no: contractNo, metadata: { compat: 'node' } });
+  checkAgreement(a, 'agreements.create', app, undefined, 'created');
+  check(a.contract_no === contractNo && a.contract_id === null, 'agreements.create: contract_no or contract_id', a);
+  check(isPlainObject(a.credential.alipay) && /alipay\.user\.agreement\.page\.sign/.test(a.credential.alipay.credential || ''),
+    'agreements.create: credential.alipay.credential is not the page-sign URL', a.credential);
+  step = 'agreements.retrieve';
+  const got = await sdk.agreements.retrieve(a.id);
+  checkAgreement(got, 'agreements.retrieve', app, a.id, 'created');
+  check(jsonEqual(got, a), 'agreements.retrieve differs from create', { created: a, retrieved: got });
+  step = 'agreements.list';
+  const l = await sdk.agreements.list({ app, contract_no: contractNo });
+  checkList(l, '/v1/agreements', 'agreements.list');
+  check(l.data.length === 1 && l.data[0].id === a.id, 'agreements.list({contract_no}): not exactly the agreement', l.data);
+
+  step = 'test sign';
+  const signed = await rawRequest(cfg, 'POST', '/v1/test/agreements/' + a.id + '/sign', {}, cfg.key);
+  check(signed.status === 200 && signed.json && signed.json.status === 'succeeded', 'test sign failed', signed.raw.toString('utf8'));
+  events.push(checkWebhook(await hooks.waitFor('agreement.succeeded', a.id, STEP_TIMEOUT_MS), 'agreement.succeeded', 'agreement', a.id, pubKey).id);
+  const after = await sdk.agreements.retrieve(a.id);
+  checkAgreement(after, 'agreements.retrieve (signed)', app, a.id, 'succeeded');
+  check(typeof after.contract_id === 'string' && after.contract_id.length > 0 && isInt(after.time_succeeded),
+    'agreements.retrieve (signed): no contract_id or time_succeeded', after);
+
+  step = 'charges.create (debit)';
+  const ch = await sdk.charges.create({ order_no: 'agr' + randomAlnum(12), app: { id: app }, channel: 'alipay', amount: CHARGE_AMOUNT,
+    client_ip: '127.0.0.1', currency: 'cny', subject: 'compat debit', body: 'compat debit', extra: { agreement: a.id } });
+  check(isPlainObject(ch) && ch.object === 'charge' && ch.paid === true && ch.extra.agreement === a.id,
+    'charges.create (debit): not a paid charge naming the agreement', ch);
+  events.push(checkWebhook(await hooks.waitFor('charge.succeeded', ch.id, STEP_TIMEOUT_MS), 'charge.succeeded', 'charge', ch.id, pubKey).id);
+
+  step = 'agreements.notify';
+  const nerr = await expectReject(sdk.agreements.notify(a.id, { amount: CHARGE_AMOUNT }), 'agreements.notify on alipay');
+  check(nerr instanceof PingppErrors.PingppInvalidRequestError, 'agreements.notify on alipay: not an invalid_request_error', nerr && nerr.type);
+
+  step = 'agreements.cancel';
+  const canceled = await sdk.agreements.cancel(a.id);
+  checkAgreement(canceled, 'agreements.cancel', app, a.id, 'canceled');
+  check(isInt(canceled.time_canceled), 'agreements.cancel: no time_canceled', canceled);
+  events.push(checkWebhook(await hooks.waitFor('agreement.canceled', a.id, STEP_TIMEOUT_MS), 'agreement.canceled', 'agreement', a.id, pubKey).id);
+  return { agreement: a.id, charge: ch.id, events };
+}
+
 // sandboxApplePayToken makes the paymentData the sandbox accepts for a test
 // card, in the format of sim/stripesim's ApplePayToken: an EC_v1 token whose
 // data is the (unencrypted, sandbox) payment data.
@@ -2272,6 +2334,9 @@ async function main() {
   // one paid from the balance and alipay_qr, refunded; cancel, update.
   const orders = await couponOrderFlow(cfg, sdk, hooks, pubKey);
 
+  // --- Debit agreements: an Alipay agreement signed, debited, canceled.
+  const agreements = await agreementFlow(cfg, sdk, hooks, pubKey);
+
   // No unexpected deliveries: one charge.succeeded and one refund.succeeded
   // per channel, plus the pre-authorizations', the payouts' and the account
   // system's events, each event delivered once, every one signed.
@@ -2279,7 +2344,7 @@ async function main() {
   const types = hooks.deliveries.map((d) => (d.json ? d.json.type : '?'));
   const ids = hooks.deliveries.map((d) => (d.json ? d.json.id : '?'));
   check(new Set(ids).size === ids.length, 'webhooks: an event was delivered more than once', ids);
-  const expected = results.concat(preauth, Object.values(payouts), [accounts, orders]).flatMap((r) => r.events).sort();
+  const expected = results.concat(preauth, Object.values(payouts), [accounts, orders, agreements]).flatMap((r) => r.events).sort();
   check(jsonEqual(ids.slice().sort(), expected), 'webhooks: the deliveries are not exactly the events of the flows',
     { delivered: ids, expected });
   for (const d of hooks.deliveries) {
@@ -2302,6 +2367,7 @@ async function main() {
     payouts,
     accounts,
     orders,
+    agreements,
     webhooks: types,
   }) + '\n');
 }
