@@ -47,6 +47,11 @@ const (
 
 	EventAgreementSucceeded = "agreement.succeeded" // signed at the channel
 	EventAgreementCanceled  = "agreement.canceled"  // ended by the merchant or by the user at the channel
+
+	EventSubscriptionCreated       = "subscription.created"
+	EventSubscriptionRenewed       = "subscription.renewed"        // an invoice paid: a period (or a proration) collected
+	EventSubscriptionPaymentFailed = "subscription.payment_failed" // a debit refused; retried as the dunning schedule says
+	EventSubscriptionCanceled      = "subscription.canceled"
 )
 
 // Event records something that happened to an object; Object is the full

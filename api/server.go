@@ -168,6 +168,7 @@ func (s *Server) Handler() http.Handler {
 	s.orderRoutes(m)
 	s.couponRoutes(m)
 	s.agreementRoutes(m)
+	s.subscriptionRoutes(m)
 	s.paycodeRoutes(m)
 	s.qrRoutes(m)
 	s.withdrawalRoutes(m)

@@ -68,6 +68,10 @@ type Service struct {
 	// accepts (nil: every one package paycode knows); leaving one out
 	// retires it, and its codes are refused naming extra[scan_code].
 	PaycodeVersions []int
+	// Dunning is when a failed subscription debit is tried again, counted
+	// from each failure (nil: DefaultDunning); after the last retry fails
+	// the subscription is canceled.
+	Dunning []time.Duration
 
 	// Risk screens every new charge before its channel is called (package
 	// risk); nil screens nothing.

@@ -80,6 +80,11 @@ func (s *Service) Poll(ctx context.Context) (int, error) {
 	}
 	doubts, err := s.verifyDoubts(ctx, now)
 	if err == nil {
+		var billed int
+		billed, err = s.RunSubscriptions(ctx)
+		doubts += billed
+	}
+	if err == nil {
 		err = s.housekeep(ctx, now)
 	}
 	return len(charges) + len(refunds) + holds + doubts, err

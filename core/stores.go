@@ -286,6 +286,26 @@ type AgreementStore interface {
 	ListAgreements(ctx context.Context, appID string, live bool, f store.AgreementFilter, p store.Page) ([]*polypay.Agreement, bool, error)
 }
 
+// SubscriptionStore holds plans, subscriptions and their invoices.
+type SubscriptionStore interface {
+	InsertPlan(ctx context.Context, p *store.Plan) error
+	UpdatePlan(ctx context.Context, p *store.Plan) error
+	GetPlan(ctx context.Context, appID string, live bool, id string) (*store.Plan, error)
+	ListPlans(ctx context.Context, appID string, live bool, p store.Page) ([]*store.Plan, bool, error)
+	InsertSubscription(ctx context.Context, x *store.Subscription) error
+	UpdateSubscription(ctx context.Context, x *store.Subscription) error
+	GetSubscription(ctx context.Context, appID string, live bool, id string) (*store.Subscription, error)
+	LockSubscription(ctx context.Context, id string) (*store.Subscription, error)
+	ListSubscriptions(ctx context.Context, appID string, live bool, status string, p store.Page) ([]*store.Subscription, bool, error)
+	DueSubscriptions(ctx context.Context, now int64, limit int) ([]string, error)
+	ClaimSubscription(ctx context.Context, id string, now, lease int64) (bool, error)
+	InsertInvoice(ctx context.Context, v *store.Invoice) error
+	UpdateInvoice(ctx context.Context, v *store.Invoice) error
+	OpenInvoices(ctx context.Context, subID string) ([]*store.Invoice, error)
+	ListInvoices(ctx context.Context, appID string, live bool, subID string, p store.Page) ([]*store.Invoice, bool, error)
+	GetInvoice(ctx context.Context, appID string, live bool, id string) (*store.Invoice, error)
+}
+
 // Tx is every concern at once: what a Hook may touch, since it runs inside
 // whichever transaction produced the caller's object.
 type Tx interface {
@@ -303,6 +323,7 @@ type Tx interface {
 	CouponStore
 	PaycodeStore
 	AgreementStore
+	SubscriptionStore
 	logoStore
 }
 

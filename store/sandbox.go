@@ -99,6 +99,9 @@ var sandboxDeletes = []sandboxDelete{
 	{"paycode_terminals", `%[2]s`},
 	{"qr_codes", `%[2]s`},
 	{"agreements", `%[2]s`},
+	{"invoices", `%[2]s`},
+	{"subscriptions", `%[2]s`},
+	{"plans", `%[2]s`},
 }
 
 // SandboxResetTables are the tables ResetTestMode clears of test-mode rows.

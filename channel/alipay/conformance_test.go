@@ -97,5 +97,6 @@ var harness = channeltest.Harness{Family: &alipay.Family, Start: func(t *testing
 			e.clock.Add(24 * time.Hour) // the day's bill is there the next day
 			return day
 		},
+		Agreements: agreementHarness(e),
 	}
 }}
