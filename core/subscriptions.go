@@ -354,4 +354,3 @@ func (s *Service) endSubscription(ctx context.Context, tx Tx, x *store.Subscript
 
 // farFuture is a next_run never due.
 const farFuture = int64(1) << 62
-
