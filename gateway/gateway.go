@@ -51,6 +51,9 @@ type Config struct {
 	// PaycodeVersions are the offline payment-code versions this node
 	// accepts (nil: all); leave one out to retire it.
 	PaycodeVersions []int
+	// Dunning is when refused subscription debits are retried (nil:
+	// core.DefaultDunning).
+	Dunning []time.Duration
 	// RateLimit is each secret key's requests per second on this node, with
 	// bursts of twice that (0: DefaultRateLimit; negative: unlimited).
 	RateLimit float64
@@ -350,7 +353,7 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	}
 	disp := &webhook.Dispatcher{DB: db, Keys: wkeys, Policy: &outbound.Policy{Allow: cfg.AllowWebhookNets}, Log: log, Schedule: cfg.WebhookSchedule}
 	svc := &core.Service{DB: db, Channels: reg, BaseURL: url, Log: log, OnEvent: disp.Kick, Health: mon, Cards: vaultCards{vlt},
-		Payouts: reg, Box: box, PaycodeVersions: cfg.PaycodeVersions}
+		Payouts: reg, Box: box, PaycodeVersions: cfg.PaycodeVersions, Dunning: cfg.Dunning}
 	if !cfg.Risk.Off {
 		svc.Risk = &risk.Engine{Store: risk.OnDB(db), Config: cfg.Risk, Log: log, OnEvent: disp.Kick}
 	}

@@ -445,6 +445,18 @@ func securityFlags(fs *flag.FlagSet, cfg *gateway.Config) {
 			}
 			return nil
 		})
+	fs.Func("dunning", "D[,...] when a refused subscription debit is tried again, each after the failure before it (default 24h,72h,168h)",
+		func(s string) error {
+			cfg.Dunning = nil
+			for _, v := range strings.Split(s, ",") {
+				d, err := time.ParseDuration(strings.TrimSpace(v))
+				if err != nil || d < time.Minute {
+					return fmt.Errorf("dunning step %q: a duration of a minute or more, e.g. 24h", v)
+				}
+				cfg.Dunning = append(cfg.Dunning, d)
+			}
+			return nil
+		})
 	riskFlags(fs, cfg)
 }
 
