@@ -63,9 +63,10 @@ const (
 	// both ask for and release money (core refuses only a payout's
 	// recorded creator, and API payouts are recorded as "api").
 	ActApprovePayout  Action = "approve_payout"
-	ActPayoutSettings Action = "payout_settings" // the approval threshold and batch rule
-	ActCounter        Action = "counter"         // take a payment at the counter page
-	ActQRCodes        Action = "manage_qr_codes" // make shop QR codes (each a way to pay the app)
+	ActPayoutSettings Action = "payout_settings"  // the approval threshold and batch rule
+	ActCounter        Action = "counter"          // take a payment at the counter page
+	ActQRCodes        Action = "manage_qr_codes"  // make shop QR codes (each a way to pay the app)
+	ActRecurring      Action = "manage_recurring" // cancel debit agreements and subscriptions
 )
 
 // Can is the permission table: read_only can do none of these.
@@ -73,7 +74,7 @@ func (r Role) Can(a Action) bool {
 	switch a {
 	case ActCreateApp, ActSetChannel, ActResend, ActRollKeys, ActWebhooks, ActManageRisk, ActReviewRisk, ActQRCodes:
 		return r == RoleOwner || r == RoleAdmin
-	case ActRefund, ActResolve:
+	case ActRefund, ActResolve, ActRecurring:
 		return r == RoleOwner || r == RoleAdmin || r == RoleFinance
 	case ActApprovePayout:
 		return r == RoleOwner || r == RoleFinance

@@ -142,6 +142,8 @@ func New(cfg Config) *Console {
 	m.HandleFunc("GET /console/apps/{app}/counter/feed", c.authed(c.inApp(c.counterFeedJSON)))
 	m.HandleFunc("GET /console/apps/{app}/qr_codes", c.authed(c.inApp(c.qrCodes)))
 	m.HandleFunc("GET /console/apps/{app}/qr_codes/print", c.authed(c.inApp(c.qrPrint)))
+	m.HandleFunc("GET /console/apps/{app}/recurring", c.authed(c.inApp(c.recurring)))
+	m.HandleFunc("GET /console/apps/{app}/recurring/subscriptions/{id}", c.authed(c.inApp(c.subscriptionPage)))
 	for _, p := range PostRoutes {
 		m.HandleFunc("POST "+p.Pattern, c.authed(c.post(p.Action, c.postHandler(p.Pattern))))
 	}
@@ -198,6 +200,8 @@ var PostRoutes = []PostRoute{
 	{"/console/apps/{app}/counter/pay", ActCounter},
 	{"/console/apps/{app}/counter/cancel", ActCounter},
 	{"/console/apps/{app}/qr_codes", ActQRCodes},
+	{"/console/apps/{app}/recurring/agreements/{id}/cancel", ActRecurring},
+	{"/console/apps/{app}/recurring/subscriptions/{id}/cancel", ActRecurring},
 }
 
 func (c *Console) postHandler(pattern string) handler {
@@ -252,6 +256,10 @@ func (c *Console) postHandler(pattern string) handler {
 		return c.inApp(c.counterCancel)
 	case "/console/apps/{app}/qr_codes":
 		return c.inApp(c.qrCreate)
+	case "/console/apps/{app}/recurring/agreements/{id}/cancel":
+		return c.inApp(c.recurringCancel("agreement"))
+	case "/console/apps/{app}/recurring/subscriptions/{id}/cancel":
+		return c.inApp(c.recurringCancel("subscription"))
 	}
 	panic("console: no handler for " + pattern)
 }

@@ -192,3 +192,55 @@ func TestCounterPage(t *testing.T) {
 	}
 	b.check("console-phone-qr-print")
 }
+
+// TestRecurringPages: an app's agreements, plans and subscriptions, and
+// a subscription's periods with its next debit; finance cancels the
+// subscription and the agreement (ended at Alipay first); at the phone's
+// width too.
+func TestRecurringPages(t *testing.T) {
+	ctx := chromium.Start(t)
+	e := consoletest.Start(t)
+	b := &tab{t: t, ctx: ctx, base: e.Node.URL, shots: screenshotDir(t)}
+	must := func(st int, m map[string]any) map[string]any {
+		t.Helper()
+		if st != 200 {
+			t.Fatalf("API: %d %v", st, m)
+		}
+		return m
+	}
+	agr := must(e.API("POST", "/v1/agreements", map[string]any{"app": e.App.AppID, "channel": "alipay", "contract_no": "CONSOLEAGR1"}))["id"].(string)
+	must(e.API("POST", "/v1/test/agreements/"+agr+"/sign", map[string]any{}))
+	plan := must(e.API("POST", "/v1/plans", map[string]any{"app": e.App.AppID, "name": "会员月卡", "amount": 3000, "currency": "cny", "interval": "month"}))["id"].(string)
+	sub := must(e.API("POST", "/v1/subscriptions", map[string]any{"app": e.App.AppID, "plan": plan, "agreement": agr}))["id"].(string)
+	b.signIn(consoletest.Users[console.RoleFinance])
+	for _, w := range []struct {
+		name  string
+		width int64
+	}{{"desktop", 1280}, {"phone", 390}} {
+		b.viewport(w.width, 900, w.width < 500)
+		b.open("/console/apps/" + e.App.AppID + "/recurring?mode=test")
+		if b.count("#sub-"+sub) != 1 || b.count("#plan-"+plan) != 1 || b.count("#agr-"+agr) != 1 {
+			t.Fatalf("recurring page: %s", b.body())
+		}
+		b.check("console-" + w.name + "-recurring")
+		b.open("/console/apps/" + e.App.AppID + "/recurring/subscriptions/" + sub + "?mode=test")
+		if b.count("#invoices tbody tr[id^=inv-]") != 1 || b.text("#sub-next") == "–" {
+			t.Fatalf("subscription page: %s", b.body())
+		}
+		b.check("console-" + w.name + "-subscription")
+	}
+	if st := b.submit("#sub-cancel"); st != 200 {
+		t.Fatalf("cancel subscription: %d", st)
+	}
+	if got := b.text("#subscription"); !strings.Contains(got, "Canceled") && !strings.Contains(got, "已取消") {
+		t.Fatalf("after cancel: %s", got)
+	}
+	b.open("/console/apps/" + e.App.AppID + "/recurring?mode=test")
+	if st := b.submit("#cancel-" + agr); st != 200 {
+		t.Fatalf("cancel agreement: %d", st)
+	}
+	_, a := e.API("GET", "/v1/agreements/"+agr, nil)
+	if a["status"] != "canceled" || a["canceled_by"] != "merchant" {
+		t.Fatalf("agreement after the console's cancel: %v", a)
+	}
+}
