@@ -75,7 +75,12 @@ func (s *Service) CreateAgreement(ctx context.Context, who Caller, p AgreementPa
 		return nil, channelErr(err)
 	}
 	a.Credential, _ = json.Marshal(map[string]any{"object": "credential", a.Channel: map[string]json.RawMessage{"credential": cred}})
-	err = s.write(ctx, func(tx Tx) error { return tx.InsertAgreement(ctx, a) })
+	err = s.write(ctx, func(tx Tx) error {
+		if err := tx.InsertAgreement(ctx, a); err != nil {
+			return err
+		}
+		return tx.SetAgreementCheck(ctx, a.ID, a.Created+AgreementChecks[0])
+	})
 	if store.IsUniqueViolation(err) { // the same contract_no, created meanwhile
 		if existing, err := s.agreementByContractNo(ctx, who, p.ContractNo); err != nil || existing != nil {
 			if err != nil {
@@ -326,4 +331,49 @@ func (s *Service) NotifyAgreement(ctx context.Context, who Caller, id string, am
 		return nil, channelErr(err)
 	}
 	return wire.FromAgreement(a), nil
+}
+
+// AgreementChecks is when, by an unsigned agreement's age in seconds,
+// polypay asks the channel about it in case its sign notification was
+// lost; after the last it waits for the notification or a refresh.
+var AgreementChecks = []int64{120, 600, 3600, 6 * 3600, 24 * 3600}
+
+// checkAgreements asks the channel about unsigned agreements that are due
+// (the poller's).
+func (s *Service) checkAgreements(ctx context.Context, now int64) (int, error) {
+	var due []store.AgreementRef
+	if err := s.read(ctx, func(tx Tx) (err error) { due, err = tx.DueAgreements(ctx, now, 20); return }); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range due {
+		var a *polypay.Agreement
+		var claimed bool
+		err := s.write(ctx, func(tx Tx) (err error) {
+			if a, err = tx.GetAgreement(ctx, r.AppID, r.Live, r.ID); err != nil {
+				return err
+			}
+			claimed, err = tx.ClaimAgreement(ctx, r.ID, now, nextAgreementCheck(a.Created, now))
+			return err
+		})
+		if err != nil || !claimed {
+			continue
+		}
+		n++
+		who := Caller{App: &polypay.App{ID: r.AppID}, Live: r.Live}
+		if _, err := s.RefreshAgreement(ctx, who, r.ID); err != nil {
+			s.Log.Warn("asking about an unsigned agreement", "agreement", r.ID, "err", err)
+		}
+	}
+	return n, nil
+}
+
+// nextAgreementCheck is the check after now by the schedule, 0 past it.
+func nextAgreementCheck(created, now int64) int64 {
+	for _, at := range AgreementChecks {
+		if created+at > now {
+			return created + at
+		}
+	}
+	return 0
 }

@@ -85,6 +85,11 @@ func (s *Service) Poll(ctx context.Context) (int, error) {
 		doubts += billed
 	}
 	if err == nil {
+		var checked int
+		checked, err = s.checkAgreements(ctx, now)
+		doubts += checked
+	}
+	if err == nil {
 		err = s.housekeep(ctx, now)
 	}
 	return len(charges) + len(refunds) + holds + doubts, err

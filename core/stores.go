@@ -284,6 +284,9 @@ type AgreementStore interface {
 	LockAgreement(ctx context.Context, appID string, live bool, id string) (*polypay.Agreement, error)
 	AgreementByContractNo(ctx context.Context, appID string, live bool, contractNo string) (*polypay.Agreement, error)
 	ListAgreements(ctx context.Context, appID string, live bool, f store.AgreementFilter, p store.Page) ([]*polypay.Agreement, bool, error)
+	SetAgreementCheck(ctx context.Context, id string, at int64) error
+	DueAgreements(ctx context.Context, now int64, limit int) ([]store.AgreementRef, error)
+	ClaimAgreement(ctx context.Context, id string, now, next int64) (bool, error)
 }
 
 // SubscriptionStore holds plans, subscriptions and their invoices.

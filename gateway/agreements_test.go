@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
 )
 
@@ -135,4 +137,32 @@ func testAgreements(t *testing.T, b storetest.Backend) {
 		t.Fatalf("canceled agreements %v", ids(l))
 	}
 	refused(t, "bad status filter", e.do("GET", "/v1/agreements?status=signed", e.sk(), nil), 400, "status")
+}
+
+// TestAgreementSignatureLost: an agreement signed at Alipay whose sign
+// notification never came (here: the agreement put back as it was before
+// the notice) is found signed by the poller's query.
+func TestAgreementSignatureLost(t *testing.T) {
+	e := start(t, storetest.Backends(t)[0], nil)
+	id, no := signedAgreement(t, e, "LOSTSIGN01")
+	if err := e.node.DB.Write(ctx, func(tx *store.Tx) error {
+		a, err := tx.GetAgreement(ctx, e.app.AppID, false, id)
+		if err != nil {
+			return err
+		}
+		a.Status, a.ContractID, a.TimeSucceeded = polypay.AgreementCreated, "", 0
+		if err := tx.UpdateAgreement(ctx, a); err != nil {
+			return err
+		}
+		return tx.SetAgreementCheck(ctx, id, 1)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.node.Svc.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := ok(t, "get", e.do("GET", "/v1/agreements/"+id, e.sk(), nil))
+	if got.str("status") != "succeeded" || got.str("contract_id") != no {
+		t.Fatalf("after the poller's query: %s", got.Body)
+	}
 }

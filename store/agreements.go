@@ -89,3 +89,45 @@ func (tx *Tx) ListAgreements(ctx context.Context, appID string, live bool, f Agr
 	}
 	return listPage(ctx, tx, agreementCols, "agreements", where, args, p, scanAgreement)
 }
+
+// SetAgreementCheck sets when an unsigned agreement is next asked about
+// (0: never).
+func (tx *Tx) SetAgreementCheck(ctx context.Context, id string, at int64) error {
+	_, err := tx.exec(ctx, `UPDATE agreements SET next_check = ? WHERE id = ?`, at, id)
+	return err
+}
+
+// AgreementRef names an agreement for the poller.
+type AgreementRef struct {
+	AppID string
+	Live  bool
+	ID    string
+}
+
+// DueAgreements lists unsigned agreements due to be asked about.
+func (tx *Tx) DueAgreements(ctx context.Context, now int64, limit int) ([]AgreementRef, error) {
+	rows, err := tx.query(ctx, `SELECT app_id, livemode, id FROM agreements WHERE status = 'created' AND next_check > 0
+ AND next_check <= ? ORDER BY next_check LIMIT ?`, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AgreementRef
+	for rows.Next() {
+		var r AgreementRef
+		var live int
+		if err := rows.Scan(&r.AppID, &live, &r.ID); err != nil {
+			return nil, err
+		}
+		r.Live = live == 1
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ClaimAgreement takes a due agreement's check for this node, moving its
+// next check to next (of nodes racing, one wins).
+func (tx *Tx) ClaimAgreement(ctx context.Context, id string, now, next int64) (bool, error) {
+	return tx.claim(ctx, `UPDATE agreements SET next_check = ? WHERE id = ? AND status = 'created' AND next_check > 0 AND next_check <= ?`,
+		next, id, now)
+}
