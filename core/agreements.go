@@ -126,19 +126,9 @@ func (s *Service) GetAgreement(ctx context.Context, who Caller, id string) (any,
 
 // ListAgreements pages through an app's agreements.
 func (s *Service) ListAgreements(ctx context.Context, who Caller, url string, f store.AgreementFilter, p store.Page) (wire.List, error) {
-	var list wire.List
-	err := s.read(ctx, func(tx Tx) error {
-		if err := checkCursor(ctx, tx, "agreements", who, p); err != nil {
-			return err
-		}
-		as, more, err := tx.ListAgreements(ctx, who.App.ID, who.Live, f, p)
-		if err != nil {
-			return err
-		}
-		list, err = renderList(url, as, more, func(a *polypay.Agreement) (any, error) { return wire.FromAgreement(a), nil })
-		return err
-	})
-	return list, err
+	return listPage(ctx, s, who, "agreements", url, p, func(tx Tx) ([]*polypay.Agreement, bool, error) {
+		return tx.ListAgreements(ctx, who.App.ID, who.Live, f, p)
+	}, func(a *polypay.Agreement) any { return wire.FromAgreement(a) })
 }
 
 // AgreementUpdate is PUT /v1/agreements/{id}: status "canceled" and/or

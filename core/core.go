@@ -208,6 +208,25 @@ func retryOnce(ctx context.Context) (context.Context, bool) {
 }
 
 // renderList renders a page of objects as a Ping++ list at url.
+// listPage reads one page of an app's objects (a cursor checked against
+// table first) and renders it as a list.
+func listPage[T any](ctx context.Context, s *Service, who Caller, table, url string, p store.Page,
+	fetch func(Tx) ([]T, bool, error), render func(T) any) (wire.List, error) {
+	var list wire.List
+	err := s.read(ctx, func(tx Tx) error {
+		if err := checkCursor(ctx, tx, table, who, p); err != nil {
+			return err
+		}
+		xs, more, err := fetch(tx)
+		if err != nil {
+			return err
+		}
+		list, err = renderList(url, xs, more, func(x T) (any, error) { return render(x), nil })
+		return err
+	})
+	return list, err
+}
+
 func renderList[T any](url string, xs []T, more bool, render func(T) (any, error)) (wire.List, error) {
 	data := make([]any, 0, len(xs))
 	for _, x := range xs {

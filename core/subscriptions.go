@@ -68,19 +68,9 @@ func (s *Service) GetPlan(ctx context.Context, who Caller, id string) (any, erro
 
 // ListPlans pages through an app's plans.
 func (s *Service) ListPlans(ctx context.Context, who Caller, url string, p store.Page) (wire.List, error) {
-	var list wire.List
-	err := s.read(ctx, func(tx Tx) error {
-		if err := checkCursor(ctx, tx, "plans", who, p); err != nil {
-			return err
-		}
-		ps, more, err := tx.ListPlans(ctx, who.App.ID, who.Live, p)
-		if err != nil {
-			return err
-		}
-		list, err = renderList(url, ps, more, func(p *store.Plan) (any, error) { return wire.FromPlan(p), nil })
-		return err
-	})
-	return list, err
+	return listPage(ctx, s, who, "plans", url, p, func(tx Tx) ([]*store.Plan, bool, error) {
+		return tx.ListPlans(ctx, who.App.ID, who.Live, p)
+	}, func(x *store.Plan) any { return wire.FromPlan(x) })
 }
 
 // SubscriptionParams create a subscription.
@@ -187,19 +177,9 @@ func (s *Service) GetSubscription(ctx context.Context, who Caller, id string) (a
 
 // ListSubscriptions pages through an app's subscriptions.
 func (s *Service) ListSubscriptions(ctx context.Context, who Caller, url, status string, p store.Page) (wire.List, error) {
-	var list wire.List
-	err := s.read(ctx, func(tx Tx) error {
-		if err := checkCursor(ctx, tx, "subscriptions", who, p); err != nil {
-			return err
-		}
-		xs, more, err := tx.ListSubscriptions(ctx, who.App.ID, who.Live, status, p)
-		if err != nil {
-			return err
-		}
-		list, err = renderList(url, xs, more, func(x *store.Subscription) (any, error) { return wire.FromSubscription(x), nil })
-		return err
-	})
-	return list, err
+	return listPage(ctx, s, who, "subscriptions", url, p, func(tx Tx) ([]*store.Subscription, bool, error) {
+		return tx.ListSubscriptions(ctx, who.App.ID, who.Live, status, p)
+	}, func(x *store.Subscription) any { return wire.FromSubscription(x) })
 }
 
 // ListInvoices pages through a subscription's invoices.

@@ -169,20 +169,7 @@ func (tx *Tx) ListSubscriptions(ctx context.Context, appID string, live bool, st
 // DueSubscriptions lists subscriptions the scheduler should look at now
 // (a canceled one only while a debit of it is in flight).
 func (tx *Tx) DueSubscriptions(ctx context.Context, now int64, limit int) ([]string, error) {
-	rows, err := tx.query(ctx, `SELECT id FROM subscriptions WHERE next_run <= ? ORDER BY next_run LIMIT ?`, now, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return tx.ids(ctx, `SELECT id FROM subscriptions WHERE next_run <= ? ORDER BY next_run LIMIT ?`, now, limit)
 }
 
 // ClaimSubscription takes a due subscription for this node until lease

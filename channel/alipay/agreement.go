@@ -159,18 +159,7 @@ func (c *Client) createDebit(ctx context.Context, req polypay.ChannelRequest) ([
 		return nil, err
 	}
 	p := sdk.TradePay{Trade: order(req, x.ProductCode), AgreementParams: &sdk.AgreementParams{AgreementNo: req.Agreement.ContractID}}
-	rsp, err := c.api.TradePay(ctx, p)
-	if err != nil {
-		return c.afterUnknown(ctx, req.Charge, sdkError("debit", err))
-	}
-	switch rsp.Code {
-	case codeSuccess, codePaying:
-		if rsp.OutTradeNo != "" && rsp.OutTradeNo != req.Charge.ID {
-			return c.afterUnknown(ctx, req.Charge, fmt.Errorf("alipay debit: asked for %q, got %q", req.Charge.ID, rsp.OutTradeNo))
-		}
-		return []byte("{}"), nil
-	}
-	return c.afterUnknown(ctx, req.Charge, apiError("debit", rsp.Error))
+	return c.tradePay(ctx, req.Charge, p, "debit")
 }
 
 // parseAgreementNotice reads a verified dut_user_sign / dut_user_unsign

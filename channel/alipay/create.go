@@ -180,18 +180,25 @@ func (c *Client) createScan(ctx context.Context, req polypay.ChannelRequest, x s
 	if x.provider != "" {
 		p.ExtendParams = &sdk.ExtendParams{SysServiceProviderId: x.provider}
 	}
+	return c.tradePay(ctx, req.Charge, p, "pay")
+}
+
+// tradePay sends alipay.trade.pay (a scanned code or a debit) and settles
+// its answer: {} once Alipay took it (10000 paid, 10003 the buyer is still
+// confirming: QueryCharge tells which); an unknown outcome is reversed.
+func (c *Client) tradePay(ctx context.Context, ch *polypay.Charge, p sdk.TradePay, op string) ([]byte, error) {
 	rsp, err := c.api.TradePay(ctx, p)
 	if err != nil {
-		return c.afterUnknown(ctx, req.Charge, sdkError("pay", err))
+		return c.afterUnknown(ctx, ch, sdkError(op, err))
 	}
 	switch rsp.Code {
 	case codeSuccess, codePaying:
-		if rsp.OutTradeNo != "" && rsp.OutTradeNo != req.Charge.ID {
-			return c.afterUnknown(ctx, req.Charge, fmt.Errorf("alipay pay: asked for %q, got %q", req.Charge.ID, rsp.OutTradeNo))
+		if rsp.OutTradeNo != "" && rsp.OutTradeNo != ch.ID {
+			return c.afterUnknown(ctx, ch, fmt.Errorf("alipay %s: asked for %q, got %q", op, ch.ID, rsp.OutTradeNo))
 		}
 		return []byte("{}"), nil
 	}
-	return c.afterUnknown(ctx, req.Charge, apiError("pay", rsp.Error))
+	return c.afterUnknown(ctx, ch, apiError(op, rsp.Error))
 }
 
 // afterUnknown settles a payment-code call whose outcome is unknown:
@@ -223,7 +230,7 @@ func (c *Client) reverseIfUnknown(ctx context.Context, ch *polypay.Charge, cause
 		return nil
 	}
 	if err := c.cancelTrade(rctx, ch); err != nil {
-		return fmt.Errorf("%w (reversing the trade failed too: %v)", cause, err)
+		return fmt.Errorf("%w (and the reversal's outcome is unknown too: %v)", cause, err)
 	}
 	return fmt.Errorf("%w (%w)", cause, polypay.ErrTradeReversed)
 }
