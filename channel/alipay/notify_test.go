@@ -146,6 +146,13 @@ func FuzzParseNotification(f *testing.F) {
 	refund.Set("gmt_refund", "2026-11-21 10:05:00.123")
 	signNotification(refund, platformKey)
 	f.Add(refund.Encode())
+	for _, typ := range []string{"dut_user_sign", "dut_user_unsign"} {
+		agr := url.Values{"notify_time": {"2026-11-21 10:00:01"}, "notify_type": {typ}, "notify_id": {"n2"}, "app_id": {appID},
+			"charset": {"utf-8"}, "version": {"1.0"}, "sign_type": {"RSA2"}, "agreement_no": {"20261121000000000001"},
+			"external_agreement_no": {"C001"}, "status": {"NORMAL"}, "sign_time": {"2026-11-21 10:00:00"}, "unsign_time": {"2026-11-22 10:00:00"}}
+		signNotification(agr, platformKey)
+		f.Add(agr.Encode())
+	}
 	f.Add("")
 	f.Add("sign=&total_amount=1")
 	f.Add(strings.Replace(base.Encode(), "total_amount=12.34", "total_amount=12.3%34", 1)) // same value, other encoding
@@ -165,6 +172,15 @@ func FuzzParseNotification(f *testing.F) {
 		}
 		if err := verifyNotification(v); err != nil {
 			t.Fatalf("accepted a notification whose signature does not verify: %v", err)
+		}
+		if n.Kind == polypay.NotifyAgreement {
+			a := n.Agreement
+			want := map[string]polypay.AgreementState{"dut_user_sign": polypay.AgreementSigned, "dut_user_unsign": polypay.AgreementTerminated}[v.Get("notify_type")]
+			if a == nil || a.State != want || a.ContractID != v.Get("agreement_no") || a.ContractNo != v.Get("external_agreement_no") ||
+				a.ContractID == "" || a.ContractNo == "" || n.MerchantID != v.Get("app_id") {
+				t.Fatalf("agreement notice %+v, body %v", a, v)
+			}
+			return
 		}
 		if want := fen(t, v.Get("total_amount")); n.Trade.Amount != want || want <= 0 {
 			t.Fatalf("amount %d, body says %q", n.Trade.Amount, v.Get("total_amount"))
