@@ -43,6 +43,7 @@ func TestChannelTraits(t *testing.T) {
 		"upacp_wap":        {"upacp", false, false, false, 24 * time.Hour, china, 8, 40},
 		"upacp_pc":         {"upacp", false, false, false, 24 * time.Hour, china, 8, 40},
 		"applepay_upacp":   {"upacp", false, false, false, 24 * time.Hour, china, 8, 40},
+		"upacp_scan":       {"upacp", false, true, false, 24 * time.Hour, china, 8, 40},
 		"card":             {"stripe", false, false, true, time.Hour, utc, 1, 32},
 		"applepay":         {"stripe", false, false, true, time.Hour, utc, 1, 32},
 		"paypal":           {"paypal", false, false, false, 2 * time.Hour, utc, 1, 32},

@@ -67,11 +67,15 @@ func (c *Client) createScan(ctx context.Context, req polypay.ChannelRequest, ord
 			return nil, polypay.ParamError("extra", "extra must be an object: %v", err)
 		}
 	}
-	if !IsPaymentCode(ex.ScanCode) {
+	// Presence first, then form: a missing parameter is named before a bad one.
+	if ex.ScanCode == "" {
 		return nil, polypay.ParamError("extra[scan_code]", "upacp_scan requires extra.scan_code, a UnionPay payment code (19 digits from 62)")
 	}
 	if ex.TerminalID == "" || len(ex.TerminalID) > 32 {
 		return nil, polypay.ParamError("extra[terminal_id]", "upacp_scan requires extra.terminal_id, up to 32 characters")
+	}
+	if !IsPaymentCode(ex.ScanCode) {
+		return nil, polypay.ParamError("extra[scan_code]", "extra.scan_code is not a UnionPay payment code (19 digits from 62)")
 	}
 	f := c.fields(txnPurchase, "06", bizQRC)
 	f["orderId"], f["txnTime"], f["txnAmt"] = orderID, TxnTime(ch.Created), strconv.FormatInt(ch.Amount, 10)
