@@ -32,8 +32,11 @@ func TestUnionPayChannels(t *testing.T) {
 		t.Run(ch, func(t *testing.T) {
 			body := e.chargeBody(fmt.Sprintf("UPACP%04d", i), 1000)
 			body["channel"] = ch
-			if ch == unionpay.ChannelWap || ch == unionpay.ChannelPC {
+			switch ch {
+			case unionpay.ChannelWap, unionpay.ChannelPC:
 				body["extra"] = map[string]any{"result_url": "https://merchant.example/result"}
+			case unionpay.ChannelScan: // a code whose customer confirms in the app: the sandbox's pay plays it
+				body["extra"] = map[string]any{"scan_code": unionpaysim.NewPaymentCode(unionpaysim.CodeConfirms), "terminal_id": "POS00001"}
 			}
 			r := e.do("POST", "/v1/charges", e.sk(), body)
 			if r.Status != 200 {
@@ -42,6 +45,10 @@ func TestUnionPayChannels(t *testing.T) {
 			id := r.str("id")
 			cred, _ := r.JSON["credential"].(map[string]any)[ch].(map[string]any)
 			switch ch {
+			case unionpay.ChannelScan:
+				if cred["orderId"] == nil || cred["respCode"] != "00" {
+					t.Fatalf("scan credential = %v", cred)
+				}
 			case unionpay.ChannelWap, unionpay.ChannelPC:
 				if cred["signature"] == "" || cred["frontUrl"] != "https://merchant.example/result" || !strings.HasSuffix(fmt.Sprint(cred["channel_url"]), unionpay.PathFront) {
 					t.Fatalf("form credential = %v", cred)

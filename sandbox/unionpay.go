@@ -109,6 +109,10 @@ func (f *unionpayFamily) pay(ctx context.Context, merchantID string, c *polypay.
 		err = f.sim.PayTN(ctx, fields["tn"], success)
 	case unionpay.ChannelApplePay:
 		err = f.sim.ApplePay(ctx, fields["tn"], unionpaysim.NewApplePayToken(c.Amount, unionpaysim.TestCard), success)
+	case unionpay.ChannelScan:
+		// The customer confirms (or refuses) a scanned code's purchase in
+		// the app; codes that pay at once are paid already.
+		err = f.sim.PayCode(ctx, merchantID, fields["orderId"], success)
 	default:
 		// The browser posts the form first (that is when UnionPay sees
 		// the order), then the customer pays on the card page.

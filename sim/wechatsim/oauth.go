@@ -102,14 +102,7 @@ func (s *Sim) oauthAuthorize(w http.ResponseWriter, r *http.Request, mchid strin
 		oauthErrorPage(w, "scope 参数错误或没有 scope 权限 (invalid scope)")
 		return
 	}
-	user := ""
-	if ck, err := r.Cookie(oauthCookie); err == nil && len(ck.Value) >= 16 && len(ck.Value) <= 64 {
-		user = ck.Value
-	} else {
-		user = randomString(24, alnum)
-		http.SetCookie(w, &http.Cookie{Name: oauthCookie, Value: user, Path: "/", HttpOnly: true,
-			SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
-	}
+	user := browserUser(w, r)
 	code := randomString(32, alnum)
 	s.mu.Lock()
 	if s.oauthCodes == nil {
@@ -130,6 +123,18 @@ func (s *Sim) oauthAuthorize(w http.ResponseWriter, r *http.Request, mchid strin
 	redirect.RawQuery = rq.Encode()
 	redirect.Fragment = ""
 	http.Redirect(w, r, redirect.String(), http.StatusFound)
+}
+
+// browserUser is the browser's fake WeChat user (its cookie), given one
+// when it has none.
+func browserUser(w http.ResponseWriter, r *http.Request) string {
+	if ck, err := r.Cookie(oauthCookie); err == nil && len(ck.Value) >= 16 && len(ck.Value) <= 64 {
+		return ck.Value
+	}
+	user := randomString(24, alnum)
+	http.SetCookie(w, &http.Cookie{Name: oauthCookie, Value: user, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+	return user
 }
 
 // OpenID is the fake openid the sandbox gives a browser's user (its

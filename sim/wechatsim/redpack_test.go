@@ -27,12 +27,19 @@ type v2Request struct {
 }
 
 func v2Sign(fields [][2]string, key string) string {
-	var kv []string
 	signType := ""
 	for _, f := range fields {
 		if f[0] == "sign_type" {
 			signType = f[1]
 		}
+	}
+	return v2SignAs(fields, key, signType)
+}
+
+// v2SignAs signs with signType's algorithm, whatever the fields say.
+func v2SignAs(fields [][2]string, key, signType string) string {
+	var kv []string
+	for _, f := range fields {
 		if f[0] != "sign" && f[1] != "" {
 			kv = append(kv, f[0]+"="+f[1])
 		}
@@ -53,6 +60,12 @@ type v2Reply map[string]string
 
 func (e *env) v2(t *testing.T, op string, r v2Request) v2Reply {
 	t.Helper()
+	return e.v2At(t, "/mmpaymkttransfers/"+op, r)
+}
+
+// v2At makes a v2 call to a path of the sim.
+func (e *env) v2At(t *testing.T, path string, r v2Request) v2Reply {
+	t.Helper()
 	key := r.key
 	if key == "" {
 		key = apiV2Key
@@ -67,12 +80,17 @@ func (e *env) v2(t *testing.T, op string, r v2Request) v2Reply {
 		b.WriteString("<" + f[0] + "><![CDATA[" + f[1] + "]]></" + f[0] + ">")
 	}
 	b.WriteString("</xml>")
-	return e.v2Raw(t, op, b.String())
+	return e.v2RawAt(t, path, b.String())
 }
 
 func (e *env) v2Raw(t *testing.T, op, body string) v2Reply {
 	t.Helper()
-	resp, err := http.Post(e.base+"/mmpaymkttransfers/"+op, "text/xml", strings.NewReader(body))
+	return e.v2RawAt(t, "/mmpaymkttransfers/"+op, body)
+}
+
+func (e *env) v2RawAt(t *testing.T, op, body string) v2Reply {
+	t.Helper()
+	resp, err := http.Post(e.base+op, "text/xml", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +99,13 @@ func (e *env) v2Raw(t *testing.T, op, body string) v2Reply {
 	if resp.StatusCode != 200 {
 		t.Fatalf("%s: HTTP %d %s", op, resp.StatusCode, raw)
 	}
+	return decodeV2(t, op, raw)
+}
+
+// decodeV2 reads a v2 body; nested elements are keyed by their dotted
+// path ("hblist.hbinfo.openid").
+func decodeV2(t *testing.T, op string, raw []byte) v2Reply {
+	t.Helper()
 	out := v2Reply{}
 	dec := xml.NewDecoder(strings.NewReader(string(raw)))
 	var stack []string

@@ -47,6 +47,17 @@
 // The sandbox endpoints under <prefix>/sandbox/{mchid}/ (sandboxapi.go)
 // top up funds and decide transfers and envelopes over HTTP.
 //
+// Entrusted debit (委托代扣, papay.go, v2 XML like the red envelopes but
+// without the client certificate): the customer signs a contract on
+// <prefix>/papay/entrustweb (or through /papay/h5entrustweb, or
+// SignContract), the merchant queries and terminates it
+// (/papay/querycontract, /papay/deletecontract) and debits it
+// (/pay/pappayapply, paid at once as a PAP trade, /pay/paporderquery);
+// the v3 pre-debit notice is /v3/papay/contracts/{contract_id}/notify.
+// Contract and debit notifications are signed v2 XML. The customer
+// terminates in the wallet (<prefix>/wallet/contracts) or by
+// UserTerminateContract.
+//
 // All state (trades, refunds, delivery log, pending retries) lives in
 // memory: it is per process and is lost on restart, like a sandbox that was
 // reset. Notifications are sent by simkit's Notifier.
@@ -205,6 +216,8 @@ type Sim struct {
 	holdPayouts     bool
 	redpackSending  time.Duration
 	requireCert     bool
+	// Entrusted debit (委托代扣, papay.go): contracts, their v2 notifier.
+	papay papayState
 	// simkit.Hooks gives tests TamperBill, LoseNotifications and
 	// SetBillClock.
 	simkit.Hooks
@@ -270,6 +283,9 @@ func New(o Options) *Sim {
 	s.notifier = simkit.NewNotifier(&s.bg, simkit.NotifierOptions{Name: "wechatsim", Acked: acked,
 		Retry: o.Retry, DefaultRetry: DefaultRetry, Client: o.HTTPClient, Now: s.now, Lost: s.Hooks.Lost, Log: s.log})
 	s.wallet = s.newWallet()
+	// v2 notifications are acknowledged in XML, not by status alone.
+	s.papay.notifier = simkit.NewNotifier(&s.bg, simkit.NotifierOptions{Name: "wechatsim", Acked: ackedV2,
+		Retry: o.Retry, DefaultRetry: DefaultRetry, Client: o.HTTPClient, Now: s.now, Lost: s.Hooks.Lost, Log: s.log})
 	return s
 }
 
@@ -399,6 +415,7 @@ var routes = []route{
 	{method: http.MethodGet, pattern: []string{"v3", "transfer", "batches", "out-batch-no", "*", "details", "out-detail-no", "*"}, h: (*Sim).detailByOutNo},
 	{method: http.MethodGet, pattern: []string{"v3", "transfer", "batches", "batch-id", "*"}, h: (*Sim).batchByID},
 	{method: http.MethodGet, pattern: []string{"v3", "transfer", "batches", "batch-id", "*", "details", "detail-id", "*"}, h: (*Sim).detailByID},
+	{method: http.MethodPost, pattern: []string{"v3", "papay", "contracts", "*", "notify"}, h: (*Sim).preDebitNotify},
 }
 
 // match finds the route of a canonical path; allowed lists the methods of a
@@ -455,6 +472,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if mchid, op, ok := sandboxPath(r.URL.Path); ok {
 		s.serveSandbox(w, r, mchid, op)
+		return
+	}
+	if op, ok := papayPath(r.URL.Path); ok {
+		s.servePapay(w, r, op)
 		return
 	}
 	if op, ok := v2Path(r.URL.Path); ok {

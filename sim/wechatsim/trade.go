@@ -47,6 +47,7 @@ const (
 	tradeApp     = "APP"
 	tradeH5      = "MWEB"
 	tradeCodepay = "MICROPAY"
+	tradePAP     = "PAP" // entrusted debit, v2 /pay/pappayapply
 )
 
 // cst is Beijing time, the zone WeChat Pay writes its RFC 3339 times in.
@@ -66,6 +67,7 @@ type trade struct {
 	notifyURL     string
 	openid        string
 	authCode      string // payment-code trades: the customer's code
+	contractID    string // entrusted debits (PAP, papay_pay.go): the contract debited
 	bankType      string
 	amount        int64 // fen
 	fingerprint   string

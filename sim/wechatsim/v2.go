@@ -137,6 +137,13 @@ func v2Sign(f fields, key, signType string) string {
 
 // writeV2 answers XML; numbers go bare, text in CDATA.
 func writeV2(w http.ResponseWriter, f fields) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, encodeV2(f))
+}
+
+// encodeV2 writes f as a v2 body, as answers and notifications carry it.
+func encodeV2(f fields) string {
 	var b strings.Builder
 	b.WriteString("<xml>")
 	for _, x := range f {
@@ -152,9 +159,7 @@ func writeV2(w http.ResponseWriter, f fields) {
 		b.WriteString("</" + x.k + ">")
 	}
 	b.WriteString("</xml>")
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, b.String())
+	return b.String()
 }
 
 // nestedV2 are the answer fields whose value is XML (gethbinfo's list of
@@ -200,7 +205,7 @@ func (s *Sim) serveV2(w http.ResponseWriter, r *http.Request, op string) {
 		writeV2(w, v2Fail(errXML))
 		return
 	}
-	c, e := s.authenticateV2(r, body)
+	c, e := s.authenticateV2(r, body, true)
 	if e != nil {
 		s.log.Info("wechatsim: v2 request rejected", "op", op, "code", e.code)
 		writeV2(w, v2Fail(e))
@@ -219,10 +224,10 @@ func (s *Sim) serveV2(w http.ResponseWriter, r *http.Request, op string) {
 }
 
 // authenticateV2 checks a v2 call: well-formed XML, a merchant with an
-// APIv2 key, its API certificate as the TLS client certificate (when the
-// sim is served over TLS; plain HTTP is refused only with
+// APIv2 key, with cert its API certificate as the TLS client certificate
+// (when the sim is served over TLS; plain HTTP is refused only with
 // Options.RequireClientCert), and the signature.
-func (s *Sim) authenticateV2(r *http.Request, body []byte) (*v2Call, *v2Error) {
+func (s *Sim) authenticateV2(r *http.Request, body []byte, cert bool) (*v2Call, *v2Error) {
 	f, err := parseV2(body)
 	if err != nil {
 		return nil, errXML
@@ -231,8 +236,10 @@ func (s *Sim) authenticateV2(r *http.Request, body []byte) (*v2Call, *v2Error) {
 	if !ok || m == nil || m.APIv2Key == "" {
 		return nil, errNoAuth
 	}
-	if e := s.checkClientCert(r, m); e != nil {
-		return nil, e
+	if cert {
+		if e := s.checkClientCert(r, m); e != nil {
+			return nil, e
+		}
 	}
 	signType := f.get("sign_type")
 	if signType != "" && signType != "MD5" && signType != "HMAC-SHA256" {
