@@ -8,11 +8,15 @@ import (
 )
 
 // Delivery is one attempt to deliver a notification. Acked is HTTP 200 or
-// 204; anything else (or no answer) is retried.
+// 204 (v2 notifications: 200 with return_code SUCCESS); anything else (or
+// no answer) is retried.
 type Delivery struct {
 	simkit.Delivery
-	ID          string // the notification id; retries repeat it
-	EventType   string // TRANSACTION.SUCCESS, REFUND.SUCCESS
+	ID string // the notification id; retries repeat it ("" for v2 notifications)
+	// EventType is TRANSACTION.SUCCESS or REFUND.SUCCESS; for the v2
+	// entrusted debit notifications TRANSACTION.SUCCESS (a debit paid),
+	// CONTRACT.ADD or CONTRACT.DELETE (ContractNotifications).
+	EventType   string
 	OutRefundNo string // set for refund notifications
 }
 

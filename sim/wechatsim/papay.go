@@ -51,9 +51,9 @@ const (
 	modeAPI            = "3" // the merchant, by deletecontract
 )
 
-// contractValidity is how long a new contract is valid: the template's
-// validity, which the sim does not model, so long that it never matters.
-var contractValidity = 10 * 365 * 24 * time.Hour
+// contractYears is how long a new contract is valid: the template's
+// validity, which the sim does not model and never enforces.
+const contractYears = 10
 
 type contractKey struct{ mchid, planID, code string }
 

@@ -233,7 +233,7 @@ func (s *Sim) newContract(ss *signSession, openid string, now time.Time) *contra
 	signed := now.Truncate(time.Second)
 	k := &contract{id: id, mchid: ss.mchid, appid: ss.appid, planID: ss.planID, code: ss.code,
 		requestSerial: ss.requestSerial, displayAccount: ss.displayAccount, openid: openid, notifyURL: ss.notifyURL,
-		state: contractSigned, signed: signed, expires: signed.Add(contractValidity)}
+		state: contractSigned, signed: signed, expires: signed.AddDate(contractYears, 0, 0)}
 	s.papay.contracts[id] = k
 	s.papay.byCode[contractKey{k.mchid, k.planID, k.code}] = k
 	return k

@@ -34,31 +34,42 @@ func papayMerchants(id string) (*wechatsim.Merchant, bool) {
 	return merchants(id)
 }
 
-func newPapayEnv(t *testing.T) *env {
+func newPapayEnv(t *testing.T, retry ...time.Duration) *env {
 	t.Helper()
+	if retry == nil {
+		retry = []time.Duration{time.Hour} // never fires within a test
+	}
 	clk := &clock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, cst)}
 	s := wechatsim.New(wechatsim.Options{PrivateKey: platformKey, PublicKeyID: keyID, Merchant: papayMerchants,
-		Now: clk.Now, Retry: []time.Duration{time.Hour}})
+		Now: clk.Now, Retry: retry})
 	t.Cleanup(s.Close)
 	return &env{sim: s, clock: clk, base: serve(t, s)}
 }
 
 // v2Receiver is a merchant's v2 notify endpoint: it acknowledges with
-// return_code SUCCESS and keeps the bodies.
+// return_code SUCCESS, after the replies given if any, and keeps the
+// bodies.
 type v2Receiver struct {
 	mu  sync.Mutex
 	got [][]byte
 	url string
 }
 
-func newV2Receiver(t *testing.T) *v2Receiver {
+const v2Ack = "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>"
+
+func newV2Receiver(t *testing.T, replies ...string) *v2Receiver {
 	rc := &v2Receiver{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		rc.mu.Lock()
+		n := len(rc.got)
 		rc.got = append(rc.got, body)
 		rc.mu.Unlock()
-		_, _ = io.WriteString(w, "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>")
+		reply := v2Ack
+		if n < len(replies) {
+			reply = replies[n]
+		}
+		_, _ = io.WriteString(w, reply)
 	}))
 	t.Cleanup(srv.Close)
 	rc.url = srv.URL + "/papay/notify"
@@ -130,6 +141,12 @@ func (e *env) browserSign(t *testing.T, b *http.Client, u string) string {
 		t.Fatalf("signed: %d %s", done.status, done.body)
 	}
 	return done.id("contract_id")
+}
+
+func getPage(t *testing.T, u string) wpage {
+	t.Helper()
+	resp, err := http.Get(u)
+	return readPage(t, resp, err)
 }
 
 func contractQuery(mch, id string) [][2]string {
@@ -477,6 +494,19 @@ func TestPapayH5(t *testing.T) {
 	if n := rc.notes(t, 1)[0]; n["contract_id"] != id || n["change_type"] != "ADD" {
 		t.Fatalf("ADD notification %v", n)
 	}
+	// Mounted under a prefix, the redirect keeps it.
+	mounted := serve(t, http.StripPrefix("/sim/wechatpay", e.sim))
+	resp, err := http.Get(mounted + "/sim/wechatpay/papay/h5entrustweb?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if r := decodeV2(t, "mounted h5entrustweb", raw); !strings.HasPrefix(r["redirect_url"], mounted+"/sim/wechatpay/papay/entrustweb?sim_session=") {
+		t.Fatalf("mounted h5entrustweb %v", r)
+	} else if page := getPage(t, r["redirect_url"]); page.status != 200 || !page.has(`id="sign"`) {
+		t.Fatalf("mounted signing page %d %s", page.status, page.body)
+	}
 	noIP := url.Values{}
 	for _, x := range without(f, "clientip") {
 		noIP.Set(x[0], x[1])
@@ -485,4 +515,25 @@ func TestPapayH5(t *testing.T) {
 	wantV2(t, h5(noIP), "FAIL", "PARAM_ERROR")
 	q.Set("sign", v2SignAs(f, otherV2Key, "HMAC-SHA256"))
 	wantV2(t, h5(q), "FAIL", "SIGN_ERROR")
+}
+
+// TestPapayNotificationRetry: only 200 with return_code SUCCESS
+// acknowledges; anything else is retried with the same body.
+func TestPapayNotificationRetry(t *testing.T) {
+	e := newPapayEnv(t, 10*time.Millisecond, 10*time.Millisecond, 10*time.Millisecond)
+	rc := newV2Receiver(t, "", "<xml><return_code><![CDATA[FAIL]]></return_code></xml>")
+	id, err := e.sim.SignContract(context.Background(), signURL(e.base, "/papay/entrustweb", signFields(e, "C700001", rc.url), apiV2Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := rc.notes(t, 3)
+	waitFor(t, "the third attempt logged", func() bool { return len(e.sim.ContractNotifications(id)) == 3 })
+	time.Sleep(50 * time.Millisecond) // a fourth attempt would have come by now
+	log := e.sim.ContractNotifications(id)
+	if len(rc.notes(t, 3)) != 3 || len(log) != 3 || log[0].Acked || log[1].Acked || !log[2].Acked || log[2].EventType != "CONTRACT.ADD" {
+		t.Fatalf("attempts %+v", log)
+	}
+	if notes[0]["sign"] != notes[2]["sign"] || notes[0]["contract_id"] != id {
+		t.Fatalf("retries changed the notification: %v, %v", notes[0], notes[2])
+	}
 }

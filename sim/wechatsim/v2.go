@@ -8,7 +8,9 @@ package wechatsim
 // certificate as the client certificate. Answers are XML too:
 // return_code FAIL for a refused call (signature, certificate, XML),
 // otherwise result_code and err_code say what became of it. They carry no
-// signature: TLS authenticates WeChat.
+// signature: TLS authenticates WeChat. The entrusted debit calls (papay.go)
+// speak the same XML but need no certificate, and their answers are
+// signed.
 
 import (
 	"bytes"
