@@ -22,12 +22,13 @@ func decodeWechat(raw json.RawMessage) (*WechatConfig, error) {
 }
 
 func (f *wechatFamily) config(c *WechatConfig) wechatpay.Config {
-	base := c.BaseURL
+	base, page := c.BaseURL, ""
 	if c.Sandbox {
-		base = f.reg.sandbox.Endpoints(f.name()).API
+		ep := f.reg.sandbox.Endpoints(f.name())
+		base, page = ep.API, ep.Browser
 	}
 	cfg := c.Config()
-	cfg.BaseURL, cfg.HTTPClient = base, f.reg.http
+	cfg.BaseURL, cfg.PageBaseURL, cfg.HTTPClient = base, page, f.reg.http
 	return cfg
 }
 

@@ -166,3 +166,56 @@ func TestAgreementSignatureLost(t *testing.T) {
 		t.Fatalf("after the poller's query: %s", got.Body)
 	}
 }
+
+// TestWechatAgreements: WeChat Pay's entrusted debit end to end in the
+// sandbox: the contract signed on WeChat's page (ADD notification), a
+// debit on wx paid by its PAP notification and refunded, the pre-debit
+// notice, the customer ending the contract in WeChat (DELETE), and the
+// merchant's cancel of a second one; plan_id is required.
+func TestWechatAgreements(t *testing.T) {
+	e := start(t, storetest.Backends(t)[0], nil)
+	rc := e.listen()
+	refused(t, "no plan_id", e.do("POST", "/v1/agreements", e.sk(), map[string]any{"app": e.app.AppID, "channel": "wx", "contract_no": "WXC000"}), 400, "extra[plan_id]")
+	create := func(no string) *resp {
+		return ok(t, "create", e.do("POST", "/v1/agreements", e.sk(), map[string]any{"app": e.app.AppID, "channel": "wx", "contract_no": no,
+			"extra": map[string]any{"plan_id": "12535", "display_account": "会员 " + no}}))
+	}
+	a := create("WXC001")
+	if u := a.str("credential", "wx", "credential"); !strings.Contains(u, "/papay/entrustweb?") || !strings.Contains(u, "plan_id=12535") {
+		t.Fatalf("credential %s", a.Body)
+	}
+	id := a.str("id")
+	s := ok(t, "sign", e.do("POST", "/v1/test/agreements/"+id+"/sign", e.sk(), map[string]any{}))
+	if s.str("status") != "succeeded" || s.str("contract_id") == "" {
+		t.Fatalf("signed %s", s.Body)
+	}
+	body := e.chargeBody("WXDEBIT01", 1500)
+	body["channel"], body["extra"] = "wx", map[string]any{"agreement": id}
+	ch := ok(t, "debit", e.do("POST", "/v1/charges", e.sk(), body))
+	waitFor(t, "charge.succeeded", func() bool { return rc.count(ch.str("id"), "charge.succeeded") == 1 })
+	if got := ok(t, "charge", e.do("GET", "/v1/charges/"+ch.str("id"), e.sk(), nil)); got.JSON["paid"] != true || got.str("transaction_no") == "" {
+		t.Fatalf("debit %s", got.Body)
+	}
+	ok(t, "refund", e.do("POST", "/v1/charges/"+ch.str("id")+"/refunds", e.sk(), map[string]any{"amount": 500, "description": "部分退款"}))
+	ok(t, "pre-debit notice", e.do("POST", "/v1/agreements/"+id+"/notify", e.sk(), map[string]any{"amount": 1500}))
+	if got := e.node.Sandbox.WechatSim().PreDebitNotices(s.str("contract_id")); len(got) != 1 || got[0] != 1500 {
+		t.Fatalf("pre-debit notices %v", got)
+	}
+	ended := ok(t, "terminate", e.do("POST", "/v1/test/agreements/"+id+"/terminate", e.sk(), map[string]any{}))
+	if ended.str("status") != "canceled" || ended.str("canceled_by") != "user" {
+		t.Fatalf("after the customer ended it %s", ended.Body)
+	}
+	body = e.chargeBody("WXDEBIT02", 100)
+	body["channel"], body["extra"] = "wx", map[string]any{"agreement": id}
+	refused(t, "debit after the end", e.do("POST", "/v1/charges", e.sk(), body), 400, "extra[agreement]")
+
+	b := create("WXC002")
+	ok(t, "sign 2", e.do("POST", "/v1/test/agreements/"+b.str("id")+"/sign", e.sk(), map[string]any{}))
+	c := ok(t, "cancel", e.do("PUT", "/v1/agreements/"+b.str("id"), e.sk(), map[string]any{"status": "canceled"}))
+	if c.str("status") != "canceled" || c.str("canceled_by") != "merchant" {
+		t.Fatalf("merchant cancel %s", c.Body)
+	}
+	if r := ok(t, "refresh", e.do("POST", "/v1/agreements/"+b.str("id")+"/refresh", e.sk(), nil)); r.str("status") != "canceled" {
+		t.Fatalf("refresh %s", r.Body)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,10 +79,11 @@ func (p *notifyProxy) last(t *testing.T) recorded {
 	return p.records[len(p.records)-1]
 }
 
-// acked reports whether a notification reply acknowledges it, in either
-// channel's convention.
+// acked reports whether a notification reply acknowledges it, in the
+// channels' conventions (WeChat's: 2xx, with v2's SUCCESS XML).
 func acked(status int, body []byte) bool {
-	return status == 204 || (status == 200 && (len(body) == 0 || string(body) == "success"))
+	return status == 204 || (status == 200 && (len(body) == 0 || string(body) == "success" ||
+		strings.Contains(string(body), "<return_code><![CDATA[SUCCESS]]></return_code>")))
 }
 
 func (rc *receiver) count(chargeID, typ string) int {

@@ -66,3 +66,12 @@ func (f *alipayFamily) signAgreement(ctx context.Context, cred string) error {
 func (f *alipayFamily) endAgreement(ctx context.Context, merchantID, contractID string) error {
 	return f.sim.UserUnsign(ctx, merchantID, contractID)
 }
+
+func (f *wechatFamily) signAgreement(ctx context.Context, cred string) error {
+	_, err := f.sim.SignContract(ctx, cred)
+	return err
+}
+
+func (f *wechatFamily) endAgreement(ctx context.Context, merchantID, contractID string) error {
+	return f.sim.UserTerminateContract(ctx, merchantID, contractID)
+}

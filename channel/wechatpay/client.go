@@ -15,6 +15,7 @@
 package wechatpay
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -81,6 +82,10 @@ type Config struct {
 	// it at the simulator in test mode: requests to WeChat Pay's host are
 	// rewritten to it (a path in it is prepended to every request path).
 	BaseURL string
+	// PageBaseURL is where a customer's browser opens WeChat's pages (the
+	// entrusted debit's signing page); "" means DefaultBaseURL. In test
+	// mode it is the simulator's public URL.
+	PageBaseURL string
 	// HTTPClient defaults to a client with a 30 s timeout.
 	HTTPClient *http.Client
 }
@@ -102,6 +107,8 @@ type Client struct {
 	// the credentials cannot (no APIv2 key and API certificate).
 	v2    *v2Client
 	v2Err error
+	// pageBase is where browsers open WeChat's pages (Config.PageBaseURL).
+	pageBase string
 }
 
 var _ polypay.Channel = (*Client)(nil)
@@ -156,7 +163,8 @@ func New(channel string, cfg Config) (*Client, error) {
 		return nil, &polypay.Error{Code: polypay.EInvalid, Message: "wechatpay: " + err.Error(), Err: err}
 	}
 	c := &Client{channel: channel, mchID: cfg.MchID, appID: cfg.AppID, apiV3Key: cfg.APIv3Key, api: api,
-		download: download, verifier: verifier, responses: validators.NewWechatPayResponseValidator(verifier)}
+		download: download, verifier: verifier, responses: validators.NewWechatPayResponseValidator(verifier),
+		pageBase: strings.TrimRight(cmp.Or(cfg.PageBaseURL, DefaultBaseURL), "/")}
 	// Unusable v2 credentials only make the red envelope calls fail: the
 	// charges do not need them.
 	if c.v2, c.v2Err = newV2Client(cfg); c.v2 == nil && c.v2Err == nil {
@@ -206,6 +214,9 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 	ex, err := parseExtra(ch.Extra)
 	if err != nil {
 		return nil, err
+	}
+	if req.Agreement != nil {
+		return c.createDebit(ctx, req)
 	}
 	var expire *time.Time
 	if ch.TimeExpire != 0 {
@@ -386,6 +397,9 @@ func checkMoney(currency string, amount int64) error {
 // refuses, ENotSupported for an undocumented trade_state, ErrBadSignature
 // (wrapped) for an answer that does not verify.
 func (c *Client) QueryCharge(ctx context.Context, ch *polypay.Charge) (*polypay.Trade, error) {
+	if isDebit(ch) {
+		return c.queryDebit(ctx, ch)
+	}
 	svc := jsapi.JsapiApiService{Client: c.api}
 	tx, _, err := svc.QueryOrderByOutTradeNo(ctx, jsapi.QueryOrderByOutTradeNoRequest{
 		OutTradeNo: core.String(ch.ID), Mchid: core.String(c.mchID),

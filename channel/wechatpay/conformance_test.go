@@ -43,6 +43,7 @@ var harness = channeltest.Harness{Family: &wechatpay.Family, Start: func(t *test
 		},
 		Resign:     resign,
 		Unnotified: []string{wechatpay.ChannelScan},
+		Agreements: agreementHarness(e),
 		StatementDay: func(t *testing.T) string {
 			e.sim.SetBillClock(func() time.Time { return time.Now().Add(24 * time.Hour) })
 			return e.clock.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")

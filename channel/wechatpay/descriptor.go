@@ -41,6 +41,7 @@ var Family = polypay.Family{
 		{Name: ChannelApp, Extra: []polypay.ExtraParam{
 			{Name: "limit_pay", Doc: "no_credit: no credit cards"},
 			{Name: "goods_tag", Doc: "WeChat Pay's goods_tag (coupons)"},
+			{Name: "agreement", Doc: "agr_ id of a signed agreement on this channel: a debit without the customer (pay/pappayapply with its contract_id)"},
 		}},
 		{Name: ChannelLite, Extra: []polypay.ExtraParam{
 			{Name: "open_id", Required: true, Doc: "the payer's openid under the mini program's appid"},

@@ -30,6 +30,9 @@ import (
 // are refund notifications with RefundStatus failed.
 func (c *Client) ParseNotification(ctx context.Context, req polypay.NotifyRequest) (*polypay.Notification, error) {
 	body := req.Body
+	if bytes.HasPrefix(bytes.TrimSpace(body), []byte("<xml")) {
+		return c.parseV2Notification(body) // the entrusted debit's (papay.go)
+	}
 	// The SDK's validator reads the headers and body of an *http.Request.
 	signed := &http.Request{Header: req.Header, Body: io.NopCloser(bytes.NewReader(body))}
 	if st := req.Header.Get("Wechatpay-Signature-Type"); st != "" && st != "WECHATPAY2-SHA256-RSA2048" {
@@ -213,7 +216,10 @@ func TradeID(c *polypay.Charge) string { return c.TransactionNo }
 // WeChat Pay send it again on its schedule.
 func (c *Client) Ack(ok bool) polypay.NotifyReply {
 	if ok {
-		return polypay.NotifyReply{Status: http.StatusNoContent}
+		// 200 with v2's XML: API v3 takes any 2xx, and the entrusted
+		// debit's v2 notifications need return_code SUCCESS.
+		return polypay.NotifyReply{Status: http.StatusOK, ContentType: "text/xml; charset=utf-8",
+			Body: []byte("<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>")}
 	}
 	return polypay.NotifyReply{Status: http.StatusInternalServerError, ContentType: "application/json; charset=utf-8",
 		Body: []byte(`{"code":"FAIL","message":"失败"}`)}
