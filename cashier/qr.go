@@ -159,18 +159,27 @@ func qrAmount(q *store.QRCode, s string) (int64, bool) {
 	return n, n > 0 && n <= core.MaxAmount
 }
 
-// qrConfirm shows the amount for the customer to confirm.
-func (c *Cashier) qrConfirm(w http.ResponseWriter, r *http.Request) {
+// qrPost reads a QR page's form post and the code it names with its
+// view; ok is false when it answered the request itself.
+func (c *Cashier) qrPost(w http.ResponseWriter, r *http.Request) (*store.QRCode, bool, *qrView, bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if r.ParseForm() != nil {
 		http.Error(w, "400 bad request", http.StatusBadRequest)
-		return
+		return nil, false, nil, false
 	}
 	q, active, ok := c.qrLoad(w, r, r.PathValue("id"))
 	if !ok {
+		return nil, false, nil, false
+	}
+	return q, active, c.qrView(r, q, active), true
+}
+
+// qrConfirm shows the amount for the customer to confirm.
+func (c *Cashier) qrConfirm(w http.ResponseWriter, r *http.Request) {
+	q, active, v, ok := c.qrPost(w, r)
+	if !ok {
 		return
 	}
-	v := c.qrView(r, q, active)
 	if !active {
 		c.render(w, http.StatusOK, "qr.html", v)
 		return
@@ -189,16 +198,10 @@ func (c *Cashier) qrConfirm(w http.ResponseWriter, r *http.Request) {
 // cashier. The amount charged is the one the customer confirmed: this
 // form carries it, and a changed amount goes through qrConfirm again.
 func (c *Cashier) qrPay(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-	if r.ParseForm() != nil {
-		http.Error(w, "400 bad request", http.StatusBadRequest)
-		return
-	}
-	q, active, ok := c.qrLoad(w, r, r.PathValue("id"))
+	q, active, v, ok := c.qrPost(w, r)
 	if !ok {
 		return
 	}
-	v := c.qrView(r, q, active)
 	amount, good := qrAmount(q, r.PostForm.Get("amount"))
 	if !active || !good || len(v.Channels) == 0 {
 		v.Error = v.T["qr_bad_amount"]

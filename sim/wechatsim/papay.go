@@ -35,7 +35,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -138,20 +137,8 @@ var papayCalls = map[string]papayCall{
 }
 
 func (s *Sim) servePapayCall(w http.ResponseWriter, r *http.Request, op string) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		writeV2(w, v2Fail(errXML))
-		return
-	}
-	c, e := s.authenticateV2(r, body, false)
-	if e != nil {
-		s.log.Info("wechatsim: v2 request rejected", "op", op, "code", e.code)
-		writeV2(w, v2Fail(e))
+	c, ok := s.acceptV2(w, r, op, false) // papay needs no client certificate
+	if !ok {
 		return
 	}
 	now := s.now()

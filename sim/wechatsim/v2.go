@@ -197,20 +197,8 @@ type v2Call struct {
 // serveV2 authenticates a v2 call (XML, merchant, certificate, signature)
 // and runs it under the lock.
 func (s *Sim) serveV2(w http.ResponseWriter, r *http.Request, op string) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		writeV2(w, v2Fail(errXML))
-		return
-	}
-	c, e := s.authenticateV2(r, body, true)
-	if e != nil {
-		s.log.Info("wechatsim: v2 request rejected", "op", op, "code", e.code)
-		writeV2(w, v2Fail(e))
+	c, ok := s.acceptV2(w, r, op, true)
+	if !ok {
 		return
 	}
 	now := s.now()
@@ -279,3 +267,26 @@ func (s *Sim) checkClientCert(r *http.Request, m *Merchant) *v2Error {
 
 // v2Time is how the v2 answers write times: Beijing, no zone.
 func v2Time(t time.Time) string { return t.In(cst).Format("2006-01-02 15:04:05") }
+
+// acceptV2 reads and authenticates a v2 POST (cert: the merchant's API
+// certificate is required too), answering the refusal itself; ok is false
+// when it did.
+func (s *Sim) acceptV2(w http.ResponseWriter, r *http.Request, op string, cert bool) (*v2Call, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeV2(w, v2Fail(errXML))
+		return nil, false
+	}
+	c, e := s.authenticateV2(r, body, cert)
+	if e != nil {
+		s.log.Info("wechatsim: v2 request rejected", "op", op, "code", e.code)
+		writeV2(w, v2Fail(e))
+		return nil, false
+	}
+	return c, true
+}
