@@ -76,6 +76,9 @@ type AgreementInfo struct {
 type AgreementRequest struct {
 	Agreement *Agreement
 	NotifyURL string
+	// Card is the card a card agreement saves (from the vault; never
+	// stored with the agreement); nil for wallet channels.
+	Card *CardData
 }
 
 // Agreer is a connector that signs and ends debit agreements. Debits are

@@ -132,17 +132,37 @@ func (tb *tab) screenshot(name string) {
 	if dir == "" {
 		dir = artifactsDir(tb.t)
 	}
+	tb.settle()
 	ctx, cancel := context.WithTimeout(tb.ctx, step)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
-		tb.t.Fatalf("screenshot: %v", err)
+		// A screenshot is an artifact for people, not an assertion: a page
+		// still navigating (UnionPay's front notification posts back and
+		// redirects after the test's checks are done) may never paint for
+		// the capture. Say so and go on.
+		tb.t.Logf("screenshot %s not taken: %v", name, err)
+		return
 	}
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, png, 0o644); err != nil {
 		tb.t.Fatal(err)
 	}
 	tb.t.Logf("screenshot: %s", p)
+}
+
+// settle waits, up to a few seconds, for the page to finish loading.
+func (tb *tab) settle() {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(tb.ctx, time.Second)
+		state, err := chromedp.Run(ctx, chromedp.Evaluate[string]("document.readyState"))
+		cancel()
+		if err == nil && state == "complete" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 var artifacts struct {

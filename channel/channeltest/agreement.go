@@ -26,6 +26,9 @@ type AgreementHarness struct {
 	// suite fills what it leaves empty (id, app, channel, status,
 	// created). nil: the suite's own, without extra.
 	NewAgreement func(contractNo string) *polypay.Agreement
+	// Card, for a card channel, is the card the customer signs with
+	// (polypay.AgreementRequest.Card); nil for wallets.
+	Card *polypay.CardData
 	// Sign has the simulator's customer sign a at the channel; cred is
 	// SignAgreement's credential. It returns the channel's number of the
 	// agreement (what becomes Agreement.ContractID); the channel then

@@ -139,7 +139,7 @@ func (as *agreementSuite) otherChannels(t *testing.T) {
 func (as *agreementSuite) start(t *testing.T) *signing {
 	g := &signing{a: as.newAgreement(as.h.Channel)}
 	for i := range 2 {
-		cred, err := as.ag.SignAgreement(context.Background(), polypay.AgreementRequest{Agreement: g.a, NotifyURL: as.notifyURL})
+		cred, err := as.ag.SignAgreement(context.Background(), polypay.AgreementRequest{Agreement: g.a, NotifyURL: as.notifyURL, Card: as.h.Card})
 		if err != nil {
 			t.Fatalf("SignAgreement (call %d): %v", i+1, err)
 		}

@@ -87,6 +87,7 @@ var (
 var Events = []string{
 	"payment_intent.succeeded", "payment_intent.amount_capturable_updated", "payment_intent.payment_failed",
 	"payment_intent.canceled", "charge.refunded", "refund.created", "refund.updated",
+	"setup_intent.succeeded", "payment_method.detached",
 }
 
 // New builds the connector. EInvalid for another channel or credentials of
@@ -161,6 +162,9 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 		return nil, polypay.Errorf(polypay.EInvalid, "stripe: no charge")
 	}
 	c.ensureWebhook(ctx, req.NotifyURL)
+	if req.Agreement != nil {
+		return c.debit(ctx, req)
+	}
 	ex, err := parseExtra(ch.Extra)
 	if err != nil {
 		return nil, err
@@ -233,21 +237,13 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 // PaymentIntent's parameters stay the same for its replay).
 func (c *Client) paymentMethod(ctx context.Context, ch *polypay.Charge, req polypay.ChannelRequest) (string, error) {
 	p := &sg.PaymentMethodCreateParams{Type: sg.String("card")}
-	p.IdempotencyKey = sg.String("polypay-pm-" + ch.ID)
 	switch c.channel {
 	case ChannelCard:
 		card := req.Card
 		if card == nil || card.Number == "" {
 			return "", polypay.ParamError("extra[card]", "card charges need the card (number, exp_month, exp_year)")
 		}
-		p.Card = &sg.PaymentMethodCreateCardParams{Number: sg.String(card.Number),
-			ExpMonth: sg.Int64(int64(card.ExpMonth)), ExpYear: sg.Int64(int64(card.ExpYear))}
-		if card.CVC != "" {
-			p.Card.CVC = sg.String(card.CVC)
-		}
-		if card.Name != "" {
-			p.BillingDetails = &sg.PaymentMethodCreateBillingDetailsParams{Name: sg.String(card.Name)}
-		}
+		p = cardMethodParams(card)
 	case ChannelApplePay:
 		if len(req.WalletToken) == 0 {
 			return "", polypay.ParamError("extra[apple_pay_token]", "applepay charges need the Apple Pay token")
@@ -275,6 +271,7 @@ func (c *Client) paymentMethod(ctx context.Context, ch *polypay.Charge, req poly
 		}
 		p.Card = &sg.PaymentMethodCreateCardParams{Token: sg.String(t.ID)}
 	}
+	p.IdempotencyKey = sg.String("polypay-pm-" + ch.ID)
 	cctx, cancel := c.call(ctx)
 	defer cancel()
 	pm, err := c.api.V1PaymentMethods.Create(cctx, p)
@@ -282,6 +279,19 @@ func (c *Client) paymentMethod(ctx context.Context, ch *polypay.Charge, req poly
 		return "", apiError("payment method", err)
 	}
 	return pm.ID, nil
+}
+
+// cardMethodParams makes a card PaymentMethod's parameters.
+func cardMethodParams(card *polypay.CardData) *sg.PaymentMethodCreateParams {
+	p := &sg.PaymentMethodCreateParams{Type: sg.String("card"), Card: &sg.PaymentMethodCreateCardParams{Number: sg.String(card.Number),
+		ExpMonth: sg.Int64(int64(card.ExpMonth)), ExpYear: sg.Int64(int64(card.ExpYear))}}
+	if card.CVC != "" {
+		p.Card.CVC = sg.String(card.CVC)
+	}
+	if card.Name != "" {
+		p.BillingDetails = &sg.PaymentMethodCreateBillingDetailsParams{Name: sg.String(card.Name)}
+	}
+	return p
 }
 
 // extra are the charge's extra parameters the connector reads.

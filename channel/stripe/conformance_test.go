@@ -90,7 +90,54 @@ var harness = channeltest.Harness{Family: &stripe.Family, Start: func(t *testing
 			}
 			return n
 		},
+		Agreements:   agreementHarness(e),
 		PreAuth:      []string{stripe.ChannelCard},
 		StatementDay: func(*testing.T) string { return time.Now().UTC().Format("2006-01-02") },
 	}
 }}
+
+// agreementHarness signs with a card whose issuer challenges the setup
+// and then takes off-session payments; the cardholder completes the
+// challenge in the simulator, and ends the agreement by removing the card
+// in Stripe's customer portal.
+func agreementHarness(e *env) *channeltest.AgreementHarness {
+	pmOf := func(t *testing.T, a *polypay.Agreement) string {
+		pm, err := e.sim.SetupIntentPaymentMethod(e.acct.ID, stripe.SetupIntentID(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pm
+	}
+	return &channeltest.AgreementHarness{
+		Channel: stripe.ChannelCard,
+		Card:    &polypay.CardData{Number: "4000003800000446", ExpMonth: 12, ExpYear: time.Now().Year() + 2, CVC: "123"},
+		Sign: func(t *testing.T, a *polypay.Agreement, cred []byte) string {
+			var cr stripe.Credential
+			if err := json.Unmarshal(cred, &cr); err != nil || cr.Object != "setup_intent" {
+				t.Fatalf("credential %s: %v", cred, err)
+			}
+			if cr.Status != "requires_action" || cr.NextAction == nil || cr.NextAction.RedirectToURL == nil {
+				t.Fatalf("a card whose issuer challenges the setup: credential %s, want the challenge", cred)
+			}
+			if err := e.sim.CompleteSetup(ctx, e.acct.ID, cr.ID, true); err != nil {
+				t.Fatal(err)
+			}
+			return cr.ID
+		},
+		UserTerminate: func(t *testing.T, a *polypay.Agreement) {
+			if err := e.sim.RemoveCard(ctx, e.acct.ID, pmOf(t, a)); err != nil {
+				t.Fatal(err)
+			}
+		},
+		DebitFails: func(t *testing.T, a *polypay.Agreement, fail bool) {
+			decline := ""
+			if fail {
+				decline = "insufficient_funds"
+			}
+			if err := e.sim.DeclineOffSession(e.acct.ID, pmOf(t, a), decline); err != nil {
+				t.Fatal(err)
+			}
+		},
+		DebitFailCode: "insufficient_funds",
+	}
+}

@@ -33,6 +33,9 @@ func (c *Client) ParseNotification(ctx context.Context, req polypay.NotifyReques
 	if err != nil {
 		return nil, err
 	}
+	if n.Kind == polypay.NotifyAgreement {
+		return n, c.addSetupIntent(ctx, n)
+	}
 	c.addChargeDetails(ctx, n)
 	return n, nil
 }
@@ -73,6 +76,9 @@ func parseEvent(ev *sg.Event, account string) (*polypay.Notification, error) {
 		return nil, fmt.Errorf("stripe webhook %s: no data.object", ev.ID)
 	}
 	raw := ev.Data.Raw
+	if strings.HasPrefix(string(ev.Type), "setup_intent.") || strings.HasPrefix(string(ev.Type), "payment_method.") {
+		return agreementEvent(ev, n)
+	}
 	switch t := string(ev.Type); t {
 	case "payment_intent.succeeded", "payment_intent.amount_capturable_updated", "payment_intent.payment_failed", "payment_intent.canceled":
 		var pi sg.PaymentIntent

@@ -127,7 +127,27 @@ func TestStripeMockAcceptsRequests(t *testing.T) {
 		t.Errorf("card[token] PaymentMethod: %v", err)
 	}
 
+	// A saved card (agreement): Customer, PaymentMethod, SetupIntent
+	// off_session; the query and the cancel of a setup not completed.
+	// The fixtures name no contract: the agreement is the fixtures' "".
+	agr := &polypay.Agreement{ID: "agr_mock0000000001", Channel: "card", Status: polypay.AgreementCreated, Extra: []byte(`{}`)}
+	acred, err := card.SignAgreement(ctx, polypay.AgreementRequest{Agreement: agr, NotifyURL: "https://polypay.example/notify/stripe/app_1/test",
+		Card: &polypay.CardData{Number: "4242424242424242", ExpMonth: 12, ExpYear: time.Now().Year() + 2, CVC: "123"}})
+	if err != nil {
+		t.Fatalf("SignAgreement against stripe-mock: %v", err)
+	}
+	agr.Credential = acred
+	if _, err := card.QueryAgreement(ctx, agr); err != nil {
+		t.Errorf("QueryAgreement: %v", err)
+	}
+	if err := card.TerminateAgreement(ctx, agr, ""); err != nil {
+		t.Errorf("TerminateAgreement: %v", err)
+	}
+
 	want := map[string]*regexp.Regexp{
+		"create customer":            regexp.MustCompile(`^POST /v1/customers 200$`),
+		"create setup intent":        regexp.MustCompile(`^POST /v1/setup_intents 200$`),
+		"retrieve setup intent":      regexp.MustCompile(`^GET /v1/setup_intents/seti_\w+ 200$`),
 		"create payment method":      regexp.MustCompile(`^POST /v1/payment_methods 200$`),
 		"create+confirm PI":          regexp.MustCompile(`^POST /v1/payment_intents 200$`),
 		"retrieve PI":                regexp.MustCompile(`^GET /v1/payment_intents/pi_\w+ 200$`),

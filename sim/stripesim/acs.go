@@ -20,7 +20,8 @@ input{font-size:1.2rem;padding:.4rem;width:8rem;letter-spacing:.2rem}button{font
 <body><div class="box">
 <h1>Verify your payment</h1>
 {{if .Done}}<p>{{.Done}}</p>{{else}}
-<p>Your bank needs to confirm a payment of <b>{{.Amount}} {{.Currency}}</b> with your {{.Brand}} card ending in <b>{{.Last4}}</b>.</p>
+{{if .Saving}}<p>Your bank needs to confirm that the merchant may save your {{.Brand}} card ending in <b>{{.Last4}}</b> and charge it later without you.</p>
+{{else}}<p>Your bank needs to confirm a payment of <b>{{.Amount}} {{.Currency}}</b> with your {{.Brand}} card ending in <b>{{.Last4}}</b>.</p>{{end}}
 <p class="test">Test mode: the one-time code is <b id="code">{{.Code}}</b>. Any other code fails authentication.</p>
 <form method="post" action="{{.Action}}">
 <input type="hidden" name="token" value="{{.Token}}">
@@ -28,29 +29,63 @@ input{font-size:1.2rem;padding:.4rem;width:8rem;letter-spacing:.2rem}button{font
 <button type="submit" name="action" value="complete">Complete authentication</button>
 <button type="submit" name="action" value="fail">Fail authentication</button>
 </form>{{end}}
-<p class="muted">Simulated issuer access control server (stripesim). PaymentIntent {{.ID}}.</p>
+<p class="muted">Simulated issuer access control server (stripesim). Intent {{.ID}}.</p>
 </div></body></html>`))
 
 type acsView struct {
 	ID, Token, Action, Currency, Brand, Last4, Code, Done string
 	Amount                                                string
+	Saving                                                bool // a SetupIntent: no amount
+}
+
+// challenge is a pending 3-D Secure challenge of a PaymentIntent or a
+// SetupIntent (for which the amount shown is zero: the card is saved).
+type challenge struct {
+	id, token, currency, brand, last4 string
+	amount                            int64
+	// kind is the query parameter name of the intent on the return URL.
+	kind string
+	// complete ends the challenge and returns the events and the
+	// intent's status, return URL and client secret. Called with s.mu held.
+	complete func(passed bool) (evs []pendingEvent, status, returnURL, secret string)
+}
+
+// findChallenge finds the intent id's pending challenge whose token is
+// token; nil when there is none. Called with s.mu held.
+func (s *Sim) findChallenge(id, token string) *challenge {
+	for _, st := range s.accounts {
+		if pi := st.pis[id]; pi != nil && pi.Status == "requires_action" && validToken(pi.acsToken, token) {
+			return &challenge{id: pi.ID, token: pi.acsToken, currency: pi.Currency, brand: pi.pm.Card.Brand, last4: pi.pm.Card.Last4,
+				amount: pi.Amount, kind: "payment_intent", complete: func(passed bool) ([]pendingEvent, string, string, string) {
+					return s.completeChallenge(st, pi, passed), pi.Status, pi.returnURL, pi.ClientSecret
+				}}
+		}
+		if si := st.setis[id]; si != nil && si.Status == "requires_action" && validToken(si.acsToken, token) {
+			return &challenge{id: si.ID, token: si.acsToken, brand: si.pm.Card.Brand, last4: si.pm.Card.Last4,
+				kind: "setup_intent", complete: func(passed bool) ([]pendingEvent, string, string, string) {
+					return s.completeSetupChallenge(st, si, passed), si.Status, si.returnURL, si.ClientSecret
+				}}
+		}
+	}
+	return nil
+}
+
+func validToken(want, got string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
 }
 
 func (s *Sim) acsPage(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
 	s.mu.Lock()
-	_, pi := s.findPI(id)
-	var v acsView
-	ok := pi != nil && pi.Status == "requires_action" && pi.acsToken != "" &&
-		subtle.ConstantTimeCompare([]byte(pi.acsToken), []byte(r.URL.Query().Get("token"))) == 1
-	if ok {
-		v = acsView{ID: pi.ID, Token: pi.acsToken, Action: "./" + url.PathEscape(pi.ID), Currency: pi.Currency,
-			Brand: pi.pm.Card.Brand, Last4: pi.pm.Card.Last4, Code: ChallengeCode, Amount: minor(pi.Amount)}
-	}
+	ch := s.findChallenge(r.PathValue("id"), r.URL.Query().Get("token"))
 	s.mu.Unlock()
-	if !ok {
+	if ch == nil {
 		http.Error(w, "This authentication session has expired or does not exist.", http.StatusNotFound)
 		return
+	}
+	v := acsView{ID: ch.id, Token: ch.token, Action: "./" + url.PathEscape(ch.id), Currency: ch.currency,
+		Brand: ch.brand, Last4: ch.last4, Code: ChallengeCode, Amount: minor(ch.amount)}
+	if ch.kind == "setup_intent" {
+		v.Saving = true
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -68,15 +103,13 @@ func (s *Sim) acsSubmit(w http.ResponseWriter, r *http.Request) {
 	passed := r.PostForm.Get("action") != "fail" &&
 		subtle.ConstantTimeCompare([]byte(r.PostForm.Get("code")), []byte(ChallengeCode)) == 1
 	s.mu.Lock()
-	st, pi := s.findPI(id)
-	if pi == nil || pi.Status != "requires_action" || pi.acsToken == "" ||
-		subtle.ConstantTimeCompare([]byte(pi.acsToken), []byte(r.PostForm.Get("token"))) != 1 {
+	ch := s.findChallenge(id, r.PostForm.Get("token"))
+	if ch == nil {
 		s.mu.Unlock()
 		http.Error(w, "This authentication session has expired or does not exist.", http.StatusNotFound)
 		return
 	}
-	evs := s.completeChallenge(st, pi, passed)
-	status, ret, secret := pi.Status, pi.returnURL, pi.ClientSecret
+	evs, status, ret, secret := ch.complete(passed)
 	s.mu.Unlock()
 	s.dispatch(evs, false)
 	redirect := "failed"
@@ -88,7 +121,7 @@ func (s *Sim) acsSubmit(w http.ResponseWriter, r *http.Request) {
 		acsTmpl.Execute(w, acsView{ID: id, Done: "Authentication " + redirect + ". You can close this window."})
 		return
 	}
-	http.Redirect(w, r, encodeQuery(ret, url.Values{"payment_intent": {id}, "payment_intent_client_secret": {secret},
+	http.Redirect(w, r, encodeQuery(ret, url.Values{ch.kind: {id}, ch.kind + "_client_secret": {secret},
 		"redirect_status": {redirect}}), http.StatusSeeOther)
 }
 

@@ -17,7 +17,8 @@ package stripesim
 //	4000000000003220  | challenge (3DS2 required)         | challenge            | succeeds
 //	4000000000003063  | challenge (3DS required)          | challenge            | succeeds
 //	4000002500003155  | challenge (on-session required)   | challenge            | succeeds
-//	4000002760003184  | challenge (always required)       | challenge            | succeeds
+//	4000002760003184  | challenge (always required)       | challenge            | succeeds; off-session: authentication_required
+//	4000003800000446  | challenge (setup required)        | challenge            | succeeds; off-session after setup: succeeds
 //	4000008260003178  | challenge                         | challenge            | declined insufficient_funds
 //	4000008400001629  | challenge                         | challenge            | declined card_declined
 //	4000000000000002  | -                                 | -                    | declined card_declined / generic_decline
@@ -31,6 +32,15 @@ package stripesim
 //	4000000000005001  | sim-only: HTTP 500 api_error (stored under the Idempotency-Key and replayed)
 //	4000000000007775  | sim-only: answers after Options.SlowDelay (then succeeds), to exceed the client's timeout
 //
+// Off session (a PaymentIntent with customer and off_session=true, on a
+// card a SetupIntent attached to the customer), no 3-D Secure runs: the
+// payment is merchant-initiated. A card set up with usage=off_session is
+// charged without its cardholder, except 4000002760003184, which the
+// issuer always wants authenticated: declined authentication_required. A
+// card that wants authentication and was not set up for off-session use is
+// declined the same way. Setting a card up declines as paying with it does,
+// except insufficient_funds (the check is for a zero amount).
+//
 // A challenge is completed on the sim's ACS page (or by Sim.Pay) with the
 // one-time code 123456; any other code fails authentication, leaving the
 // PaymentIntent in requires_payment_method with last_payment_error
@@ -43,8 +53,12 @@ type testCard struct {
 	// code and decline are the card_error the authorization ends with.
 	code, decline, message string
 	refundFails            bool
-	processorError         bool
-	slow                   bool
+	// offSessionAuth: the issuer wants the cardholder's authentication
+	// even for payments the merchant makes without them on a card set up
+	// for it (Stripe's "always authenticate" card).
+	offSessionAuth bool
+	processorError bool
+	slow           bool
 }
 
 // ChallengeCode is the one-time code that passes a 3-D Secure challenge.
@@ -64,7 +78,8 @@ var cards = map[string]testCard{
 	"4000000000003220": {brand: "visa", auto: "challenge", any: "challenge"},
 	"4000000000003063": {brand: "visa", auto: "challenge", any: "challenge"},
 	"4000002500003155": {brand: "visa", auto: "challenge", any: "challenge"},
-	"4000002760003184": {brand: "visa", auto: "challenge", any: "challenge"},
+	"4000002760003184": {brand: "visa", auto: "challenge", any: "challenge", offSessionAuth: true},
+	"4000003800000446": {brand: "visa", auto: "challenge", any: "challenge"},
 	"4000008260003178": {brand: "visa", auto: "challenge", any: "challenge", code: "card_declined", decline: "insufficient_funds", message: "Your card has insufficient funds."},
 	"4000008400001629": {brand: "visa", auto: "challenge", any: "challenge", code: "card_declined", decline: "generic_decline", message: "Your card was declined."},
 	"4000000000000002": {brand: "visa", auto: "none", any: "none", code: "card_declined", decline: "generic_decline", message: "Your card was declined."},

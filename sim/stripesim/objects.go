@@ -42,6 +42,12 @@ type paymentMethod struct {
 	Metadata map[string]string `json:"metadata"`
 
 	number string // the PAN, never rendered
+	// offSession: set up (a succeeded SetupIntent with usage
+	// off_session) for payments without the cardholder.
+	offSession bool
+	// declineOffSession is the decline code the issuer answers
+	// off-session payments with (DeclineOffSession); "" authorizes.
+	declineOffSession string
 }
 
 type tokenCard struct {
@@ -90,6 +96,7 @@ type paymentIntent struct {
 	ConfirmationMethod   string            `json:"confirmation_method"`
 	Created              int64             `json:"created"`
 	Currency             string            `json:"currency"`
+	Customer             *string           `json:"customer"`
 	Description          *string           `json:"description"`
 	LastPaymentError     *apiErr           `json:"last_payment_error"`
 	LatestCharge         any               `json:"latest_charge"`
@@ -106,6 +113,7 @@ type paymentIntent struct {
 	request3DS   string // automatic | any | challenge
 	acsToken     string
 	pm           *paymentMethod
+	offSession   bool
 }
 
 type threeDSecure struct {

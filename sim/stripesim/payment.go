@@ -201,6 +201,9 @@ func (s *Sim) createPaymentIntent(c *call) (int, any) {
 	if p.confirm && pi.pm == nil {
 		return invalid("payment_method", "You cannot confirm this PaymentIntent because it's missing a payment method.")
 	}
+	if status, body := s.checkCustomer(c, pi, p); status != 0 {
+		return status, body
+	}
 	var tc testCard
 	if pi.pm != nil {
 		tc = cardFor(pi.pm.number)
@@ -228,12 +231,35 @@ func (s *Sim) createPaymentIntent(c *call) (int, any) {
 	return status, body
 }
 
+// checkCustomer checks a PaymentIntent's customer: it exists, and a saved
+// card is used with its own customer; off-session payments need one.
+func (s *Sim) checkCustomer(c *call, pi *paymentIntent, p piParams) (int, any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := c.form.Get("customer")
+	if id != "" {
+		if c.st.customers[id] == nil {
+			return invalidCode("resource_missing", "customer", "No such customer: '%s'", id)
+		}
+		pi.Customer = str(id)
+	}
+	if pi.pm != nil && pi.pm.Customer != nil && *pi.pm.Customer != id {
+		return invalid("payment_method", "The provided PaymentMethod belongs to a Customer; to use it, pass customer=%s.", *pi.pm.Customer)
+	}
+	if p.offSession && (pi.pm == nil || pi.pm.Customer == nil) {
+		return invalid("payment_method", "Off-session payments need a PaymentMethod attached to the customer (set it up with a SetupIntent first).")
+	}
+	pi.offSession = p.offSession
+	return 0, nil
+}
+
 // piParams are a PaymentIntent create's checked parameters.
 type piParams struct {
 	amount            int64
 	currency, capture string
 	request3DS        string
 	confirm           bool
+	offSession        bool
 }
 
 // refusal is an error answer (status and body) a parameter check gives.
@@ -251,7 +277,7 @@ func parsePIParams(f url.Values) (piParams, *refusal) {
 	var p piParams
 	if k, bad := unknownParams(f, "amount", "currency", "payment_method", "confirm", "capture_method", "return_url", "description",
 		"payment_method_types[", "payment_method_options[card][request_three_d_secure]", "metadata[", "expand[",
-		"statement_descriptor_suffix", "receipt_email"); bad {
+		"statement_descriptor_suffix", "receipt_email", "customer", "off_session"); bad {
 		return p, refuse(invalid(k, "Received unknown parameter: %s", k))
 	}
 	if r := p.parseAmount(f); r != nil {
@@ -273,6 +299,16 @@ func parsePIParams(f url.Values) (piParams, *refusal) {
 		}
 	}
 	p.confirm = f.Get("confirm") == "true"
+	switch f.Get("off_session") {
+	case "", "false":
+	case "true":
+		if !p.confirm {
+			return p, refuse(invalid("off_session", "off_session can only be used when confirm=true."))
+		}
+		p.offSession = true
+	default:
+		return p, refuse(invalid("off_session", "Invalid boolean: %s", f.Get("off_session")))
+	}
 	return p, nil
 }
 
@@ -325,6 +361,14 @@ func (s *Sim) confirm(c *call, pi *paymentIntent, tc testCard, evs []pendingEven
 		// Apple Pay payments carry the device's cryptogram: the
 		// cardholder was authenticated on the device, no 3DS runs.
 		flow = "none"
+	}
+	if pi.offSession {
+		// Merchant-initiated: out of 3-D Secure's scope, but the issuer
+		// may still refuse without the cardholder.
+		if code, decline, msg := offSessionRefusal(pi.pm, tc); code != "" {
+			tc.code, tc.decline, tc.message = code, decline, msg
+		}
+		return s.authorize(c.st, pi, tc, "none", c.expand(), evs)
 	}
 	if flow == "challenge" {
 		pi.Status = "requires_action"
@@ -551,17 +595,6 @@ func (s *Sim) cancelPaymentIntent(c *call) (int, any) {
 	s.mu.Unlock()
 	s.dispatch(evs, false)
 	return 200, out
-}
-
-// findPI finds a PaymentIntent by id in any account (ACS pages carry no
-// API key). Called with s.mu held.
-func (s *Sim) findPI(id string) (*state, *paymentIntent) {
-	for _, st := range s.accounts {
-		if pi := st.pis[id]; pi != nil {
-			return st, pi
-		}
-	}
-	return nil, nil
 }
 
 // completeChallenge ends a 3-D Secure challenge: passed, the authorization

@@ -141,7 +141,15 @@ func New(o Options) *Sim {
 	m := http.NewServeMux()
 	api := func(pattern string, h func(*call) (int, any)) { m.HandleFunc(pattern, s.api(h)) }
 	api("POST /v1/payment_methods", s.createPaymentMethod)
+	api("GET /v1/payment_methods/{id}", s.getPaymentMethod)
+	api("POST /v1/payment_methods/{id}/detach", s.detachPaymentMethod)
 	api("POST /v1/tokens", s.createToken)
+	api("POST /v1/customers", s.createCustomer)
+	api("GET /v1/customers/{id}", s.getCustomer)
+	api("POST /v1/setup_intents", s.createSetupIntent)
+	api("GET /v1/setup_intents", s.listSetupIntents)
+	api("GET /v1/setup_intents/{id}", s.getSetupIntent)
+	api("POST /v1/setup_intents/{id}/cancel", s.cancelSetupIntent)
 	api("POST /v1/payment_intents", s.createPaymentIntent)
 	api("GET /v1/payment_intents/search", s.searchPaymentIntents)
 	api("GET /v1/payment_intents/{id}", s.getPaymentIntent)
@@ -187,6 +195,9 @@ type state struct {
 	acct       Account
 	pms        map[string]*paymentMethod
 	tokens     map[string]*paymentMethod // tok_ -> card it stands for
+	customers  map[string]*customer
+	setis      map[string]*setupIntent
+	setiOrder  []string
 	pis        map[string]*paymentIntent
 	piOrder    []string
 	charges    map[string]*charge
@@ -385,6 +396,7 @@ func (s *Sim) state(a Account) *state {
 	st := s.accounts[a.ID]
 	if st == nil {
 		st = &state{pms: map[string]*paymentMethod{}, tokens: map[string]*paymentMethod{}, pis: map[string]*paymentIntent{},
+			customers: map[string]*customer{}, setis: map[string]*setupIntent{},
 			charges: map[string]*charge{}, refunds: map[string]*refund{}, idem: map[string]*idemEntry{}}
 		s.accounts[a.ID] = st
 	}
