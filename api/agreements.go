@@ -139,7 +139,9 @@ func (s *Server) testAgreement(sign bool) authedHandler {
 		if err := s.Sandbox.Agreement(r.Context(), a, sign); err != nil {
 			return err
 		}
-		out, err := s.Svc.GetAgreement(r.Context(), who, a.ID)
+		// Asked again rather than waiting for the notification, which a
+		// setup signed at once (a card without a challenge) sent already.
+		out, err := s.Svc.RefreshAgreement(r.Context(), who, a.ID)
 		return s.answer(w, r, out, err)
 	}
 }

@@ -55,6 +55,9 @@ func (s *Service) CreateAgreement(ctx context.Context, who Caller, p AgreementPa
 	if !contractNoRe.MatchString(p.ContractNo) {
 		return nil, polypay.ParamError("contract_no", "contract_no 须为 1 到 32 位字母或数字")
 	}
+	if hasCard(p.Extra) {
+		return nil, polypay.ParamError("extra[card]", "卡号不能放在 extra 中：请先用 publishable key 调用 POST /v1/tokens 得到 tok_，再以 extra[source] 传入")
+	}
 	if existing, err := s.agreementByContractNo(ctx, who, p.ContractNo); err != nil || existing != nil {
 		if err == nil && existing.Channel != p.Channel {
 			err = polypay.ParamError("contract_no", "contract_no %s 已用于渠道 %s 的签约", p.ContractNo, existing.Channel)
@@ -70,7 +73,11 @@ func (s *Service) CreateAgreement(ctx context.Context, who Caller, p AgreementPa
 	}
 	a := &polypay.Agreement{ID: polypay.NewID("agr_"), AppID: who.App.ID, Livemode: who.Live, Channel: p.Channel,
 		ContractNo: p.ContractNo, Status: polypay.AgreementCreated, Extra: p.Extra, Metadata: p.Metadata, Created: s.now().Unix()}
-	cred, err := ag.SignAgreement(ctx, polypay.AgreementRequest{Agreement: a, NotifyURL: s.agreementNotifyURL(a)})
+	req := polypay.AgreementRequest{Agreement: a, NotifyURL: s.agreementNotifyURL(a)}
+	if req.Card, err = s.agreementCard(ctx, who, p); err != nil {
+		return nil, err
+	}
+	cred, err := ag.SignAgreement(ctx, req)
 	if err != nil {
 		return nil, channelErr(err)
 	}
@@ -93,6 +100,33 @@ func (s *Service) CreateAgreement(ctx context.Context, who Caller, p AgreementPa
 		return nil, err
 	}
 	return wire.FromAgreement(a), nil
+}
+
+// agreementCard is the card a card channel's agreement saves, from the
+// vault: a single-use token (consumed here, so a refused signing needs a
+// new one) or a saved card of a customer. nil for other channels.
+func (s *Service) agreementCard(ctx context.Context, who Caller, p AgreementParams) (*polypay.CardData, error) {
+	if info, _ := polypay.LookupChannel(p.Channel); !info.Card || info.WalletToken != nil {
+		return nil, nil
+	}
+	var x cardExtra
+	if len(p.Extra) > 0 {
+		if err := json.Unmarshal(p.Extra, &x); err != nil {
+			return nil, polypay.ParamError("extra", "extra 格式错误: %v", err)
+		}
+	}
+	if x.Source == "" && x.Customer == "" {
+		return nil, polypay.ParamError("extra[source]", "缺少参数: extra[source]（POST /v1/tokens 得到的 tok_，或已保存的 card_ 与 extra[customer]）")
+	}
+	if s.Cards == nil {
+		return nil, polypay.Errorf(polypay.ENotSupported, "this node has no card vault")
+	}
+	var card *polypay.CardData
+	err := s.write(ctx, func(tx Tx) (err error) {
+		card, err = s.Cards.CardForCharge(ctx, tx, who.App.ID, who.Live, x.Source, x.Customer)
+		return err
+	})
+	return card, err
 }
 
 func (s *Service) agreementNotifyURL(a *polypay.Agreement) string {

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/store"
@@ -38,8 +39,10 @@ func (s *Service) CreatePlan(ctx context.Context, who Caller, p PlanParams) (any
 	if p.Amount < 1 || p.Amount > MaxAmount {
 		return nil, polypay.ParamError("amount", "amount 须为 1 到 %d 之间的整数（单位：分）", MaxAmount)
 	}
-	if p.Currency != "cny" {
-		return nil, polypay.ParamError("currency", "currency 目前只支持 cny")
+	if !currencyRe.MatchString(p.Currency) {
+		// The agreement's channel refuses a currency it does not take
+		// when the first invoice is charged.
+		return nil, polypay.ParamError("currency", "currency 须为小写的 3 位 ISO 4217 货币代码，如 cny")
 	}
 	if p.TrialDays < 0 || p.TrialDays > 730 {
 		return nil, polypay.ParamError("trial_days", "trial_days 须为 0 到 730")
@@ -334,3 +337,6 @@ func (s *Service) endSubscription(ctx context.Context, tx Tx, x *store.Subscript
 
 // farFuture is a next_run never due.
 const farFuture = int64(1) << 62
+
+// currencyRe is an ISO 4217 code as the API takes it.
+var currencyRe = regexp.MustCompile(`^[a-z]{3}$`)

@@ -6,13 +6,15 @@ import (
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/channel"
+	stripech "github.com/polypay/polypay/channel/stripe"
 )
 
 // agreementSim is a simulator whose customers sign and end debit
 // agreements (Alipay's so far).
 type agreementSim interface {
-	// signAgreement has the customer open the credential and sign.
-	signAgreement(ctx context.Context, cred string) error
+	// signAgreement has the customer open the credential (SignAgreement's
+	// answer) and sign.
+	signAgreement(ctx context.Context, merchantID string, cred json.RawMessage) error
 	// endAgreement has the customer end a signed agreement in the app.
 	endAgreement(ctx context.Context, merchantID, contractID string) error
 }
@@ -50,16 +52,29 @@ func (s *Sandbox) Agreement(ctx context.Context, a *polypay.Agreement, sign bool
 	}
 	var cred map[string]json.RawMessage
 	var inner struct {
-		Credential string `json:"credential"`
+		Credential json.RawMessage `json:"credential"`
 	}
-	if json.Unmarshal(a.Credential, &cred) != nil || json.Unmarshal(cred[a.Channel], &inner) != nil || inner.Credential == "" {
+	if json.Unmarshal(a.Credential, &cred) != nil || json.Unmarshal(cred[a.Channel], &inner) != nil || len(inner.Credential) == 0 {
 		return polypay.ParamError("id", "agreement %s has no signing credential", a.ID)
 	}
-	return sim.signAgreement(ctx, inner.Credential)
+	return sim.signAgreement(ctx, merchantID, inner.Credential)
 }
 
-func (f *alipayFamily) signAgreement(ctx context.Context, cred string) error {
-	_, err := f.sim.SignAgreement(ctx, cred)
+// credentialURL is a wallet's signing credential: a URL in a JSON string.
+func credentialURL(cred json.RawMessage) (string, error) {
+	var u string
+	if err := json.Unmarshal(cred, &u); err != nil || u == "" {
+		return "", polypay.ParamError("id", "the agreement's signing credential is not a URL")
+	}
+	return u, nil
+}
+
+func (f *alipayFamily) signAgreement(ctx context.Context, _ string, cred json.RawMessage) error {
+	u, err := credentialURL(cred)
+	if err != nil {
+		return err
+	}
+	_, err = f.sim.SignAgreement(ctx, u)
 	return err
 }
 
@@ -67,9 +82,36 @@ func (f *alipayFamily) endAgreement(ctx context.Context, merchantID, contractID 
 	return f.sim.UserUnsign(ctx, merchantID, contractID)
 }
 
-func (f *wechatFamily) signAgreement(ctx context.Context, cred string) error {
-	_, err := f.sim.SignContract(ctx, cred)
+func (f *wechatFamily) signAgreement(ctx context.Context, _ string, cred json.RawMessage) error {
+	u, err := credentialURL(cred)
+	if err != nil {
+		return err
+	}
+	_, err = f.sim.SignContract(ctx, u)
 	return err
+}
+
+// signAgreement completes the setup's 3-D Secure challenge as the
+// cardholder; a setup that needed none is signed already.
+func (f *stripeFamily) signAgreement(ctx context.Context, merchantID string, cred json.RawMessage) error {
+	var cr stripech.Credential
+	if err := json.Unmarshal(cred, &cr); err != nil || cr.Object != "setup_intent" {
+		return polypay.ParamError("id", "the agreement's credential is not a Stripe setup intent")
+	}
+	if cr.Status != "requires_action" {
+		return nil
+	}
+	return f.sim.CompleteSetup(ctx, merchantID, cr.ID, true)
+}
+
+// endAgreement is the cardholder removing the saved card in Stripe's
+// customer portal.
+func (f *stripeFamily) endAgreement(ctx context.Context, merchantID, contractID string) error {
+	pm, err := f.sim.SetupIntentPaymentMethod(merchantID, contractID)
+	if err != nil {
+		return err
+	}
+	return f.sim.RemoveCard(ctx, merchantID, pm)
 }
 
 func (f *wechatFamily) endAgreement(ctx context.Context, merchantID, contractID string) error {

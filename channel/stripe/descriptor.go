@@ -18,10 +18,11 @@ var Family = polypay.Family{
 			Clients:         []string{polypay.ClientMobile, polypay.ClientDesktop},
 			ReturnURLParams: []string{"return_url"}},
 			Extra: []polypay.ExtraParam{
-				{Name: "source", Required: true, Doc: "a single-use token (tok_…, POST /v1/tokens) or a saved card (card_…, with customer); may be left out when customer is given"},
+				{Name: "source", Required: true, Doc: "a single-use token (tok_…, POST /v1/tokens) or a saved card (card_…, with customer); may be left out when customer or agreement is given"},
 				{Name: "customer", Doc: "a customer (cus_…): its default card, or the card named by source"},
 				{Name: "three_d_secure", Doc: "required or automatic (default: the app's card settings)"},
 				{Name: "return_url", Doc: "http(s) URL the customer returns to after a 3-D Secure challenge"},
+				{Name: "agreement", Doc: "agr_ id of a signed card agreement: an off-session payment on the saved card without the cardholder (no 3-D Secure; authentication_required when the issuer insists)"},
 			}},
 		{Name: ChannelApplePay, Brand: "applepay", Card: true,
 			WalletToken: &polypay.WalletToken{Param: "apple_pay_token", Hint: "Apple Pay 的 PKPaymentToken.paymentData"},
