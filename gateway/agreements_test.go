@@ -181,8 +181,18 @@ func TestWechatAgreements(t *testing.T) {
 			"extra": map[string]any{"plan_id": "12535", "display_account": "会员 " + no}}))
 	}
 	a := create("WXC001")
-	if u := a.str("credential", "wx", "credential"); !strings.Contains(u, "/papay/entrustweb?") || !strings.Contains(u, "plan_id=12535") {
+	// wx is APP signing: the request the APP hands to WeChat's OpenSDK.
+	if a.num("credential", "wx", "credential", "businessType") != 12 || a.str("credential", "wx", "credential", "queryInfo", "pre_entrustweb_id") == "" {
 		t.Fatalf("credential %s", a.Body)
+	}
+	// wx_pub signs on WeChat's page in its browser.
+	pub := ok(t, "wx_pub", e.do("POST", "/v1/agreements", e.sk(), map[string]any{"app": e.app.AppID, "channel": "wx_pub", "contract_no": "WXPUB01",
+		"extra": map[string]any{"plan_id": "12535"}}))
+	if u := pub.str("credential", "wx_pub", "credential"); !strings.Contains(u, "/papay/entrustweb?") || !strings.Contains(u, "plan_id=12535") {
+		t.Fatalf("wx_pub credential %s", pub.Body)
+	}
+	if s := ok(t, "sign wx_pub", e.do("POST", "/v1/test/agreements/"+pub.str("id")+"/sign", e.sk(), map[string]any{})); s.str("status") != "succeeded" {
+		t.Fatalf("wx_pub signed %s", s.Body)
 	}
 	id := a.str("id")
 	s := ok(t, "sign", e.do("POST", "/v1/test/agreements/"+id+"/sign", e.sk(), map[string]any{}))

@@ -7,6 +7,7 @@ import (
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/channel"
 	stripech "github.com/polypay/polypay/channel/stripe"
+	wechatch "github.com/polypay/polypay/channel/wechatpay"
 )
 
 // agreementSim is a simulator whose customers sign and end debit
@@ -82,7 +83,14 @@ func (f *alipayFamily) endAgreement(ctx context.Context, merchantID, contractID 
 	return f.sim.UserUnsign(ctx, merchantID, contractID)
 }
 
+// signAgreement signs on WeChat's page (wx_pub, wx_wap) or, for APP
+// signing (wx), in the WeChat the APP opened with the pre_entrustweb_id.
 func (f *wechatFamily) signAgreement(ctx context.Context, _ string, cred json.RawMessage) error {
+	var app wechatch.AppSignCredential
+	if json.Unmarshal(cred, &app) == nil && app.QueryInfo["pre_entrustweb_id"] != "" {
+		_, err := f.sim.SignPreEntrust(ctx, app.QueryInfo["pre_entrustweb_id"])
+		return err
+	}
 	u, err := credentialURL(cred)
 	if err != nil {
 		return err

@@ -29,12 +29,14 @@ func agreementHarness(e *env) *channeltest.AgreementHarness {
 		NewAgreement: func(contractNo string) *polypay.Agreement {
 			return &polypay.Agreement{ContractNo: contractNo, Extra: json.RawMessage(`{"plan_id":"12535"}`)}
 		},
+		// wx is APP signing: the credential is the OpenSDK request with
+		// preentrustweb's id, which the customer's WeChat opens.
 		Sign: func(t *testing.T, a *polypay.Agreement, cred []byte) string {
-			var signURL string
-			if err := json.Unmarshal(cred, &signURL); err != nil {
-				t.Fatalf("the credential is no JSON string: %s", cred)
+			var app wechatpay.AppSignCredential
+			if err := json.Unmarshal(cred, &app); err != nil || app.BusinessType != 12 || app.QueryInfo["pre_entrustweb_id"] == "" {
+				t.Fatalf("the credential is no APP signing request: %s", cred)
 			}
-			id, err := e.sim.SignContract(context.Background(), signURL)
+			id, err := e.sim.SignPreEntrust(context.Background(), app.QueryInfo["pre_entrustweb_id"])
 			if err != nil {
 				t.Fatalf("signing %s: %v", a.ContractNo, err)
 			}

@@ -20,8 +20,8 @@ import (
 
 // WeChat Pay's entrusted debit (委托代扣, "papay", API v2): the customer
 // signs a contract for the merchant's plan on WeChat's page (entrustweb in
-// WeChat's browser for wx and wx_pub; h5entrustweb's redirect_url for
-// wx_wap); WeChat notifies the contract (change_type ADD, and DELETE when it
+// WeChat's browser for wx_pub; h5entrustweb's redirect_url for wx_wap;
+// opened from the merchant's APP with preentrustweb's id for wx); WeChat notifies the contract (change_type ADD, and DELETE when it
 // ends) as signed v2 XML; a debit is pay/pappayapply with the contract_id,
 // its result a v2 PAP pay notification and pay/paporderquery; the
 // pre-debit notice is the v3 /v3/papay/contracts/{id}/notify. Every v2
@@ -77,10 +77,11 @@ func (c *Client) papayReady() error {
 	return nil
 }
 
-// SignAgreement returns the page the customer signs on (a JSON string):
-// entrustweb's signed URL for wx and wx_pub (no call: WeChat checks the
-// timestamp, so the page must be opened within minutes), and for wx_wap
-// the redirect_url h5entrustweb answers.
+// SignAgreement returns what the customer signs with: for wx_pub
+// entrustweb's signed URL (a JSON string; no call: WeChat checks the
+// timestamp, so the page must be opened within minutes), for wx_wap the
+// redirect_url h5entrustweb answers, and for wx (APP) the OpenSDK request
+// carrying preentrustweb's pre_entrustweb_id (AppSignCredential).
 func (c *Client) SignAgreement(ctx context.Context, req polypay.AgreementRequest) ([]byte, error) {
 	if err := c.papayReady(); err != nil {
 		return nil, err
@@ -106,7 +107,10 @@ func (c *Client) SignAgreement(ctx context.Context, req polypay.AgreementRequest
 	for _, f := range fields {
 		q.Set(f.k, f.v)
 	}
-	if c.channel != ChannelWap {
+	switch c.channel {
+	case ChannelApp:
+		return c.preEntrust(ctx, fields[:len(fields)-1])
+	case ChannelPub:
 		return json.Marshal(c.pageBase + "/papay/entrustweb?" + q.Encode())
 	}
 	m, err := c.v2Get(ctx, "/papay/h5entrustweb?"+q.Encode())
@@ -117,6 +121,27 @@ func (c *Client) SignAgreement(ctx context.Context, req polypay.AgreementRequest
 		return nil, papayRefusal("h5entrustweb", m)
 	}
 	return json.Marshal(m["redirect_url"])
+}
+
+// AppSignCredential is wx's signing credential: what the merchant's APP
+// passes to WeChat's OpenSDK (WXOpenBusinessWebview, businessType 12, with
+// queryInfo) to open the signing page.
+type AppSignCredential struct {
+	BusinessType int               `json:"businessType"`
+	QueryInfo    map[string]string `json:"queryInfo"`
+}
+
+// preEntrust is APP signing's pre-sign (papay/preentrustweb): fields are
+// entrustweb's, unsigned; WeChat answers the pre_entrustweb_id.
+func (c *Client) preEntrust(ctx context.Context, fields []v2Field) ([]byte, error) {
+	m, err := c.v2Post(ctx, "/papay/preentrustweb", append(fields, v2Field{"return_app", "Y"}))
+	if err != nil {
+		return nil, err
+	}
+	if m["return_code"] != "SUCCESS" || m["result_code"] != "SUCCESS" || m["pre_entrustweb_id"] == "" {
+		return nil, papayRefusal("preentrustweb", m)
+	}
+	return json.Marshal(AppSignCredential{BusinessType: 12, QueryInfo: map[string]string{"pre_entrustweb_id": m["pre_entrustweb_id"]}})
 }
 
 // QueryAgreement asks papay/querycontract by contract_id once known, else

@@ -9,6 +9,11 @@ package wechatsim
 //     XML whose redirect_url opens the same page (papay_page.go). Signing
 //     makes a contract and posts the ADD contract notification (签约结果通知)
 //     to notify_url.
+//   - POST <sim>/papay/preentrustweb is APP signing's pre-sign (APP纯签约):
+//     a signed v2 call with entrustweb's parameters (and return_app), whose
+//     signed answer's pre_entrustweb_id the merchant's APP hands to WeChat
+//     (OpenSDK's business webview, businessType 12); SignPreEntrust is the
+//     customer confirming in WeChat.
 //   - POST <sim>/papay/querycontract and /papay/deletecontract query and
 //     terminate a contract (deleting posts the DELETE notification), and
 //     POST <sim>/pay/pappayapply and /pay/paporderquery debit it and query
@@ -95,7 +100,7 @@ func ackedV2(status int, reply []byte) bool {
 }
 
 // papaySuffixes are the paths served here, wherever the sim is mounted.
-var papaySuffixes = []string{"/papay/entrustweb", "/papay/h5entrustweb", "/papay/querycontract",
+var papaySuffixes = []string{"/papay/entrustweb", "/papay/h5entrustweb", "/papay/preentrustweb", "/papay/querycontract",
 	"/papay/deletecontract", "/pay/pappayapply", "/pay/paporderquery", "/wallet/contracts"}
 
 // papayPath tells whether a request path is one of them: op is its last
@@ -130,6 +135,7 @@ func (s *Sim) servePapay(w http.ResponseWriter, r *http.Request, op string) {
 type papayCall func(s *Sim, c *v2Call, now time.Time) (out fields, after func())
 
 var papayCalls = map[string]papayCall{
+	"preentrustweb":  (*Sim).preEntrust,
 	"querycontract":  (*Sim).queryContract,
 	"deletecontract": (*Sim).deleteContract,
 	"pappayapply":    (*Sim).papPayApply,

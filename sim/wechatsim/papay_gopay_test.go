@@ -73,6 +73,24 @@ func TestPapayGopay(t *testing.T) {
 	if _, err := e.sim.SignContract(ctx, rsp.RedirectUrl); err != nil {
 		t.Fatal(err)
 	}
+	// APP signing: the pre-sign's id, opened in WeChat by the APP.
+	pre, err := c.EntrustAppPre(ctx, terms("G100003", "1003"))
+	if err != nil || pre.ReturnCode != "SUCCESS" || pre.ResultCode != "SUCCESS" || pre.PreEntrustwebId == "" {
+		t.Fatalf("EntrustAppPre: %+v %v", pre, err)
+	}
+	if ok, err := wechat.VerifySign(apiV2Key, wechat.SignType_MD5, pre); !ok {
+		t.Fatalf("EntrustAppPre answer sign: %v", err)
+	}
+	appID, err := e.sim.SignPreEntrust(ctx, pre.PreEntrustwebId)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := wantGopaySigned(t, rc, 4, wechat.SignType_MD5); n.GetString("change_type") != "ADD" || n.GetString("contract_id") != appID {
+		t.Fatalf("APP signing's ADD notification %v", n)
+	}
+	if _, err := e.sim.SignPreEntrust(ctx, pre.PreEntrustwebId); err == nil {
+		t.Fatal("a pre_entrustweb_id signed twice")
+	}
 }
 
 // wantGopaySigned parses notification i as gopay's notify handler does

@@ -433,3 +433,39 @@ func renderSign(w http.ResponseWriter, status int, v signView) {
 	w.WriteHeader(status)
 	_ = signTmpl.Execute(w, v)
 }
+
+// preEntrust is APP signing's pre-sign (/papay/preentrustweb): the call's
+// parameters are checked as entrustweb's are, and a signing session opens
+// whose id is the pre_entrustweb_id the APP passes to WeChat. Called with
+// s.mu held.
+func (s *Sim) preEntrust(c *v2Call, now time.Time) (fields, func()) {
+	if e := c.require("appid"); e != nil {
+		return e, nil
+	}
+	if e := checkSignTerms(c.f, false); e != nil {
+		return c.fail(e.code, e.msg), nil
+	}
+	ts, _ := strconv.ParseInt(c.f.get("timestamp"), 10, 64)
+	if d := now.Sub(time.Unix(ts, 0)); d > maxSkew || d < -maxSkew {
+		return c.fail("PARAM_ERROR", "timestamp 与当前时间相差超过 5 分钟"), nil
+	}
+	ss := &signSession{mchid: c.merchant.MchID, appid: c.f.get("appid"), planID: c.f.get("plan_id"), code: c.f.get("contract_code"),
+		requestSerial: c.f.get("request_serial"), displayAccount: c.f.get("contract_display_account"),
+		notifyURL: c.f.get("notify_url"), created: time.Now()}
+	id := randomString(32, alnum)
+	s.sweepSignSessions()
+	s.papay.sessions[id] = ss
+	return c.answer(field{"result_code", "SUCCESS"}, field{"pre_entrustweb_id", id}), nil
+}
+
+// SignPreEntrust plays a customer whose WeChat the merchant's APP opened
+// with a pre_entrustweb_id, confirming: as SignContract, the contract is
+// made (or the signed one returned) and the ADD notification's first
+// attempt made before it returns.
+func (s *Sim) SignPreEntrust(ctx context.Context, preEntrustwebID string) (contractID string, err error) {
+	id, err := s.confirmSign(ctx, preEntrustwebID, randomString(24, alnum))
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrSignRejected, err)
+	}
+	return id, nil
+}
