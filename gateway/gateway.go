@@ -51,6 +51,10 @@ type Config struct {
 	// PaycodeVersions are the offline payment-code versions this node
 	// accepts (nil: all); leave one out to retire it.
 	PaycodeVersions []int
+	// Now is the node's clock (nil: time.Now): the time its charges,
+	// leases and subscription periods are stamped with. Tests and the
+	// fault harness's year of billing move it.
+	Now func() time.Time
 	// Dunning is when refused subscription debits are retried (nil:
 	// core.DefaultDunning).
 	Dunning []time.Duration
@@ -354,6 +358,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	disp := &webhook.Dispatcher{DB: db, Keys: wkeys, Policy: &outbound.Policy{Allow: cfg.AllowWebhookNets}, Log: log, Schedule: cfg.WebhookSchedule}
 	svc := &core.Service{DB: db, Channels: reg, BaseURL: url, Log: log, OnEvent: disp.Kick, Health: mon, Cards: vaultCards{vlt},
 		Payouts: reg, Box: box, PaycodeVersions: cfg.PaycodeVersions, Dunning: cfg.Dunning}
+	if cfg.Now != nil {
+		svc.Now, db.Now = cfg.Now, cfg.Now
+	}
 	if !cfg.Risk.Off {
 		svc.Risk = &risk.Engine{Store: risk.OnDB(db), Config: cfg.Risk, Log: log, OnEvent: disp.Kick}
 	}

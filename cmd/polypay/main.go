@@ -168,6 +168,9 @@ func serve(args []string) error {
 		defer cancel()
 		shutdownTraces(tctx)
 	}()
+	if harnessClock != nil {
+		cfg.Now = harnessClock()
+	}
 	n, err := gateway.Start(ctx, *cfg)
 	if err != nil {
 		return err

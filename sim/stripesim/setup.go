@@ -418,3 +418,21 @@ func (s *Sim) SetupIntentPaymentMethod(accountID, setupIntentID string) (string,
 	}
 	return st.setis[setupIntentID].pm.ID, nil
 }
+
+// OffSessionPaid counts an account's succeeded off-session payments and
+// what they took (refunds not deducted).
+func (s *Sim) OffSessionPaid(accountID string) (count int, amount int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.accounts[accountID]
+	if st == nil {
+		return 0, 0
+	}
+	for _, pi := range st.pis {
+		if pi.offSession && pi.Status == "succeeded" {
+			count++
+			amount += pi.AmountReceived
+		}
+	}
+	return count, amount
+}
