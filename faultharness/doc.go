@@ -18,6 +18,9 @@
 // (balance_test.go): a balance charge is held only paid, once per
 // order_no, and no balance ever goes below zero.
 //
+// TestSubscriptionYear (year_test.go) is a year of subscription billing
+// on a clock the harness moves, with nodes SIGKILLed while they bill.
+//
 //	go test -tags faultharness -run TestFaultHarness -timeout 30m ./faultharness -args -duration 10m
 //	go test -tags faultharness -run TestFaultHarness ./faultharness   # short: 60 s, about 5 crashes
 //	... -args -postgres postgres://postgres@127.0.0.1:5432/test?sslmode=disable   # on PostgreSQL
