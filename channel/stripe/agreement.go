@@ -104,14 +104,8 @@ func firstOf(vals ...string) string {
 }
 
 func setupCredential(si *sg.SetupIntent) ([]byte, error) {
-	cr := Credential{Object: "setup_intent", ID: si.ID, Status: string(si.Status), ClientSecret: si.ClientSecret}
-	if na := si.NextAction; na != nil {
-		cr.NextAction = &NextAction{Type: string(na.Type)}
-		if r := na.RedirectToURL; r != nil {
-			cr.NextAction.RedirectToURL = &RedirectToURL{URL: r.URL, ReturnURL: r.ReturnURL}
-		}
-	}
-	return json.Marshal(cr)
+	return json.Marshal(Credential{Object: "setup_intent", ID: si.ID, Status: string(si.Status), ClientSecret: si.ClientSecret,
+		NextAction: nextAction(si.NextAction)})
 }
 
 // SetupIntentID is the SetupIntent of a card agreement: its contract id

@@ -349,14 +349,20 @@ type RedirectToURL struct {
 }
 
 func credential(pi *sg.PaymentIntent) ([]byte, error) {
-	cr := Credential{Object: "payment_intent", ID: pi.ID, Status: string(pi.Status), ClientSecret: pi.ClientSecret}
-	if na := pi.NextAction; na != nil {
-		cr.NextAction = &NextAction{Type: string(na.Type)}
-		if r := na.RedirectToURL; r != nil {
-			cr.NextAction.RedirectToURL = &RedirectToURL{URL: r.URL, ReturnURL: r.ReturnURL}
-		}
+	return json.Marshal(Credential{Object: "payment_intent", ID: pi.ID, Status: string(pi.Status), ClientSecret: pi.ClientSecret,
+		NextAction: nextAction(pi.NextAction)})
+}
+
+// nextAction reduces Stripe's next_action, a PaymentIntent's or a
+// SetupIntent's (stripe-go has a type for each, of the same JSON), to its
+// type and redirect; nil when there is none.
+func nextAction(na any) *NextAction {
+	b, err := json.Marshal(na)
+	var out NextAction
+	if err != nil || json.Unmarshal(b, &out) != nil || out.Type == "" {
+		return nil
 	}
-	return json.Marshal(cr)
+	return &out
 }
 
 // paymentIntentID finds the charge's PaymentIntent id: from the credential,
