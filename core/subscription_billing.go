@@ -221,8 +221,27 @@ func (s *Service) attemptInvoice(ctx context.Context, x *store.Subscription, v *
 	case err != nil:
 		return false, err // unknown: the same order_no is asked again
 	}
-	s.setNextRun(ctx, x.ID, now+subRetry) // the debit waits for the channel's word
+	// Neither paid nor refused: waiting for the channel's word, unless the
+	// charge ended unpaid without a refusal (a node died between storing
+	// it and asking the channel, which then knew nothing of it): then the
+	// attempt failed, and the next one has an order_no of its own.
+	if ended, err := s.chargeEndedUnpaid(ctx, out.(*wire.Charge).ID); err != nil || ended {
+		if err != nil {
+			return false, err
+		}
+		return true, s.invoiceFailed(ctx, v.ID, x.ID, out.(*wire.Charge).ID, "扣款未完成：charge 已关闭，渠道没有这笔扣款", false)
+	}
+	s.setNextRun(ctx, x.ID, now+subRetry)
 	return false, nil
+}
+
+// chargeEndedUnpaid reports whether a charge is closed or reversed.
+func (s *Service) chargeEndedUnpaid(ctx context.Context, id string) (bool, error) {
+	var c *polypay.Charge
+	if err := s.read(ctx, func(tx Tx) (err error) { c, err = tx.LockCharge(ctx, id); return }); err != nil {
+		return false, err
+	}
+	return c.Status == polypay.ChargeClosed || c.Status == polypay.ChargeReversed, nil
 }
 
 func failureText(c *wire.Charge) string {

@@ -2,11 +2,13 @@ package gateway_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
 )
@@ -266,4 +268,68 @@ func TestSubscriptionsConcurrentBilling(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSubscriptionChargeClosedUnsent is what the year of billing found: a
+// node died after storing an attempt's charge and before asking the
+// channel; the poller then closed the charge (the channel knew nothing of
+// it), and the invoice waited for it forever. The attempt now counts as
+// failed and the next one, with its own order_no, pays.
+func TestSubscriptionChargeClosedUnsent(t *testing.T) {
+	e := start(t, storetest.Backends(t)[0], nil)
+	clk := useClock(e)
+	sim := e.node.Sandbox.AlipaySim()
+	agr, agrNo := signedAgreement(t, e, "SUBCLOSED1")
+	plan := ok(t, "plan", e.do("POST", "/v1/plans", e.sk(), map[string]any{"app": e.app.AppID, "amount": 500, "currency": "cny",
+		"interval": "month"})).str("id")
+	sub := ok(t, "subscribe", e.do("POST", "/v1/subscriptions", e.sk(), map[string]any{"app": e.app.AppID, "plan": plan, "agreement": agr}))
+	id := sub.str("id")
+	sim.SetAgreementBalance(agrNo, false)
+	clk.at(sub.num("current_period_end"), time.Minute)
+	e.runBilling(t) // attempt 1 refused
+	clk.advance(25 * time.Hour)
+	e.runBilling(t) // attempt 2 refused
+	inv := e.invoices(t, id)[0]
+	if inv["status"] != "open" || inv["attempts"] != 2.0 {
+		t.Fatalf("invoice after two refusals %v", inv)
+	}
+	// Put attempt 2 back as a crash leaves it: in flight, its charge
+	// closed by the poller's query without a refusal.
+	if err := e.node.DB.Write(ctx, func(tx *store.Tx) error {
+		c, err := tx.ChargeByOrderNo(ctx, e.app.AppID, false, "SUB"+strings.TrimPrefix(inv["id"].(string), "inv_")+"02")
+		if err != nil {
+			return err
+		}
+		c.Status, c.FailureCode, c.FailureMsg = polypay.ChargeClosed, "", ""
+		if err := tx.UpdateCharge(ctx, c); err != nil {
+			return err
+		}
+		v, err := tx.GetInvoice(ctx, e.app.AppID, false, inv["id"].(string))
+		if err != nil {
+			return err
+		}
+		v.InFlight, v.ChargeID, v.FailureMsg = true, "", ""
+		if err := tx.UpdateInvoice(ctx, v); err != nil {
+			return err
+		}
+		x, err := tx.LockSubscription(ctx, id)
+		if err != nil {
+			return err
+		}
+		x.NextRun = clk.now().Unix()
+		return tx.UpdateSubscription(ctx, x)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sim.SetAgreementBalance(agrNo, true)
+	e.runBilling(t)
+	inv = e.invoices(t, id)[0]
+	if inv["status"] != "open" || inv["attempts"] != 2.0 || !strings.Contains(fmt.Sprint(inv["failure_msg"]), "已关闭") {
+		t.Fatalf("the closed attempt: %v", inv)
+	}
+	clk.advance(73 * time.Hour)
+	e.runBilling(t)
+	if inv = e.invoices(t, id)[0]; inv["status"] != "paid" || inv["attempts"] != 3.0 {
+		t.Fatalf("the next attempt: %v", inv)
+	}
 }
