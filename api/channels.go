@@ -7,6 +7,7 @@ import (
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/core"
+	"github.com/polypay/polypay/store"
 )
 
 // Credentials stores and shows apps' channel credentials.
@@ -71,6 +72,19 @@ func (s *Server) getChannel(w http.ResponseWriter, r *http.Request, who core.Cal
 }
 
 func (s *Server) getChannelFor(w http.ResponseWriter, r *http.Request, who core.Caller, fam string) error {
+	// Only the app's own credentials: a sub-app paying on its parent's
+	// accounts does not see them.
+	var own bool
+	if err := s.DB.Read(r.Context(), func(tx *store.Tx) error {
+		cc, err := tx.GetChannelConfig(r.Context(), who.App.ID, who.Live, fam)
+		own = cc != nil
+		return err
+	}); err != nil {
+		return err
+	}
+	if !own {
+		return polypay.NotFound("channel", fam)
+	}
 	p, err := s.Credentials.Describe(r.Context(), who.App.ID, who.Live, fam)
 	if err != nil {
 		return err

@@ -168,6 +168,7 @@ func (s *Server) Handler() http.Handler {
 	s.orderRoutes(m)
 	s.couponRoutes(m)
 	s.agreementRoutes(m)
+	s.subAppRoutes(m)
 	s.subscriptionRoutes(m)
 	s.paycodeRoutes(m)
 	s.qrRoutes(m)
@@ -403,6 +404,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (core.Call
 		if err := s.checkRequestSignature(r, raw, who.App.RequestPublicKey); err != nil {
 			return fail(err.(*polypay.Error))
 		}
+	}
+	if who, err = s.actFor(r.Context(), r, who, raw); err != nil {
+		return who, nil, err
 	}
 	markAuthenticated(r)
 	return who, raw, nil

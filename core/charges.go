@@ -57,6 +57,9 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	if err := s.checkChargeParams(who, p); err != nil {
 		return nil, err
 	}
+	if err := s.read(ctx, func(tx Tx) error { return checkBanned(ctx, tx, who.App.ID, who.Live, p.Channel) }); err != nil {
+		return nil, err
+	}
 	debit, err := s.debitAgreement(ctx, who, p)
 	if err != nil {
 		return nil, err

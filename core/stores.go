@@ -309,6 +309,22 @@ type SubscriptionStore interface {
 	GetInvoice(ctx context.Context, appID string, live bool, id string) (*store.Invoice, error)
 }
 
+// SubAppStore keeps sub-apps and their channels.
+type SubAppStore interface {
+	InsertSubApp(ctx context.Context, a *store.SubApp) error
+	UpdateSubApp(ctx context.Context, a *store.SubApp) error
+	SubAppOf(ctx context.Context, ancestor, id string) (*store.SubApp, error)
+	ParentOf(ctx context.Context, appID string) (string, error)
+	GetSubApp(ctx context.Context, id string) (*store.SubApp, error)
+	ListSubApps(ctx context.Context, parent string, p store.Page) ([]*store.SubApp, bool, error)
+	DeleteAPIKeys(ctx context.Context, appID string) error
+	PutSubAppChannel(ctx context.Context, c *store.SubAppChannel) error
+	GetSubAppChannel(ctx context.Context, appID string, live bool, channel string) (*store.SubAppChannel, error)
+	SubAppChannels(ctx context.Context, appID string, live bool) ([]*store.SubAppChannel, error)
+	DeleteSubAppChannel(ctx context.Context, appID string, live bool, channel string) error
+	DeleteChannelConfig(ctx context.Context, appID string, live bool, family string) error
+}
+
 // Tx is every concern at once: what a Hook may touch, since it runs inside
 // whichever transaction produced the caller's object.
 type Tx interface {
@@ -327,6 +343,7 @@ type Tx interface {
 	PaycodeStore
 	AgreementStore
 	SubscriptionStore
+	SubAppStore
 	logoStore
 }
 

@@ -31,17 +31,27 @@ func sealName(appID string, live bool, account string) string {
 	return fmt.Sprintf("channel:%s:%v:%s", appID, live, account)
 }
 
-// Load implements channel.CredentialStore.
+// Load implements channel.CredentialStore. A sub-app without credentials
+// of its own for the family uses its parent's (the platform's accounts,
+// up the chain).
 func (s *Store) Load(ctx context.Context, appID string, live bool, account string) (json.RawMessage, string, error) {
 	var cc *store.ChannelConfig
 	if err := s.db.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		cc, err = tx.GetChannelConfig(ctx, appID, live, account)
-		return err
+		id := appID
+		for depth := 0; id != "" && depth <= store.MaxSubAppLevel; depth++ {
+			var err error
+			if cc, err = tx.GetChannelConfig(ctx, id, live, account); err != nil || cc != nil {
+				return err
+			}
+			if id, err = tx.ParentOf(ctx, id); err != nil {
+				return err
+			}
+		}
+		return nil
 	}); err != nil || cc == nil {
 		return nil, "", err
 	}
-	plain, err := s.box.Open(sealName(appID, live, account), cc.Sealed)
+	plain, err := s.box.Open(sealName(cc.AppID, live, account), cc.Sealed)
 	if err != nil {
 		return nil, "", err
 	}

@@ -117,12 +117,12 @@ func SandboxResetTables() []string {
 // ResetTestMode leaves alone: an app's configuration in test mode (keys,
 // sandbox credentials, webhook endpoints and keys, routes, cashier and card
 // settings, discounts), which a developer wants to keep using after the
-// reset. Risk rules, allow/deny lists and payout approval settings are the
-// merchant's settings too.
+// reset. Risk rules, allow/deny lists, payout approval settings and
+// sub-apps' channels are the merchant's settings too.
 var SandboxKeptTables = []string{
 	"api_keys", "channel_configs", "webhook_endpoints", "webhook_keys", "channel_routes",
 	"cashier_settings", "cashier_logos", "card_settings", "discounts", "risk_rules", "risk_lists",
-	"payout_settings",
+	"payout_settings", "sub_app_channels",
 }
 
 // ResetTestMode deletes the test-mode data of one app, or of every app

@@ -316,18 +316,24 @@ func (tx *Tx) ConsumeVaultToken(ctx context.Context, appID string, live bool, id
 // listPage reads one newest-first page of rows matching where.
 func listPage[T any](ctx context.Context, tx *Tx, cols, table string, where []string, args []any, p Page,
 	scan func(scanner) (T, error)) ([]T, bool, error) {
+	return listPageBy(ctx, tx, cols, table, "id", where, args, p, scan)
+}
+
+// listPageBy is listPage on a table whose ids are in column key.
+func listPageBy[T any](ctx context.Context, tx *Tx, cols, table, key string, where []string, args []any, p Page,
+	scan func(scanner) (T, error)) ([]T, bool, error) {
 	order := "DESC"
 	if p.StartingAfter != "" {
-		where = append(where, tx.byteOrder("id")+" < ?")
+		where = append(where, tx.byteOrder(key)+" < ?")
 		args = append(args, p.StartingAfter)
 	} else if p.EndingBefore != "" {
-		where = append(where, tx.byteOrder("id")+" > ?")
+		where = append(where, tx.byteOrder(key)+" > ?")
 		args = append(args, p.EndingBefore)
 		order = "ASC"
 	}
 	args = append(args, p.Limit+1)
 	rows, err := tx.query(ctx, `SELECT `+cols+` FROM `+table+` WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY `+tx.byteOrder("id")+` `+order+` LIMIT ?`, args...)
+		` ORDER BY `+tx.byteOrder(key)+` `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, false, err
 	}
