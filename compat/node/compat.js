@@ -2184,6 +2184,57 @@ async function agreementFlow(cfg, sdk, hooks, pubKey) {
   return { agreement: a.id, charge: ch.id, events };
 }
 
+// subAppFlow: a platform's sub-app through Ping++'s subApps resource
+// (create, retrieve, list, update, its channels, delete); the platform's
+// key makes a charge for it.
+async function subAppFlow(cfg, sdk) {
+  const app = cfg.app;
+  step = 'subApps.create';
+  check(typeof sdk.subApps === 'object', 'pingpp 2.1.6 has no subApps resource');
+  const sub = await sdk.subApps.create(app, { display_name: 'compat shop', user: 'compat_user', description: 'node sdk',
+    metadata: { compat: 'node' } });
+  check(isPlainObject(sub) && sub.object === 'sub_app' && /^app_[0-9A-Za-z]+$/.test(sub.id || '') && sub.parent_app === app &&
+    sub.level === 1 && sub.display_name === 'compat shop' && sub.user === 'compat_user' && Array.isArray(sub.available_methods),
+    'subApps.create: not the sub-app', sub);
+  check(isPlainObject(sub.keys) && /^sk_test_/.test(sub.keys.secret_key_test || ''), 'subApps.create: no keys of its own', sub.keys);
+  step = 'subApps.retrieve';
+  const got = await sdk.subApps.retrieve(app, sub.id);
+  check(got.id === sub.id && got.keys === undefined && got.description === 'node sdk', 'subApps.retrieve', got);
+  step = 'subApps.list';
+  const l = await sdk.subApps.list(app, { limit: 10 });
+  checkList(l, '/v1/apps/' + app + '/sub_apps', 'subApps.list');
+  check(l.data.some((x) => x.id === sub.id), 'subApps.list: the sub-app is missing', l.data);
+  step = 'subApps.update';
+  const upd = await sdk.subApps.update(app, sub.id, { description: 'updated' });
+  check(upd.id === sub.id && upd.description === 'updated', 'subApps.update', upd);
+
+  step = 'subApps.createChannel';
+  const c = await sdk.subApps.createChannel(app, sub.id, { channel: 'alipay_qr', banned: true, banned_msg: 'paused', description: 'qr' });
+  check(c.object === 'channel' && c.app === sub.id && c.channel === 'alipay_qr' && c.banned === true && c.banned_msg === 'paused',
+    'subApps.createChannel', c);
+  step = 'charges.create (banned)';
+  const body = { order_no: 'sub' + randomAlnum(12), app: { id: sub.id }, channel: 'alipay_qr', amount: CHARGE_AMOUNT,
+    client_ip: '127.0.0.1', currency: 'cny', subject: 'compat sub-app', body: 'compat sub-app' };
+  const berr = await expectReject(sdk.charges.create(body), 'charges.create on a banned channel');
+  check(berr instanceof PingppErrors.PingppInvalidRequestError && berr.param === 'channel', 'banned channel: not invalid_request_error naming channel', berr);
+  step = 'subApps.updateChannel';
+  const c2 = await sdk.subApps.updateChannel(app, sub.id, 'alipay_qr', { banned: false });
+  check(c2.banned === false, 'subApps.updateChannel', c2);
+  step = 'subApps.retrieveChannel';
+  const c3 = await sdk.subApps.retrieveChannel(app, sub.id, 'alipay_qr');
+  check(c3.banned === false && c3.description === 'qr', 'subApps.retrieveChannel', c3);
+  step = 'charges.create (for the sub-app)';
+  const ch = await sdk.charges.create(body);
+  check(ch.object === 'charge' && ch.app === sub.id && isPlainObject(ch.credential), 'charges.create for the sub-app', ch);
+  step = 'subApps.deleteChannel';
+  const dc = await sdk.subApps.deleteChannel(app, sub.id, 'alipay_qr');
+  check(dc.deleted === true, 'subApps.deleteChannel', dc);
+  step = 'subApps.delete';
+  const del = await sdk.subApps.delete(app, sub.id);
+  check(del.deleted === true && del.id === sub.id, 'subApps.delete', del);
+  return { sub_app: sub.id, charge: ch.id, events: [] };
+}
+
 // sandboxApplePayToken makes the paymentData the sandbox accepts for a test
 // card, in the format of sim/stripesim's ApplePayToken: an EC_v1 token whose
 // data is the (unencrypted, sandbox) payment data.
@@ -2337,6 +2388,9 @@ async function main() {
   // --- Debit agreements: an Alipay agreement signed, debited, canceled.
   const agreements = await agreementFlow(cfg, sdk, hooks, pubKey);
 
+  // --- Sub-apps: a platform's merchant, its channel banned and allowed.
+  const subApps = await subAppFlow(cfg, sdk);
+
   // No unexpected deliveries: one charge.succeeded and one refund.succeeded
   // per channel, plus the pre-authorizations', the payouts' and the account
   // system's events, each event delivered once, every one signed.
@@ -2368,6 +2422,7 @@ async function main() {
     accounts,
     orders,
     agreements,
+    sub_apps: subApps,
     webhooks: types,
   }) + '\n');
 }
