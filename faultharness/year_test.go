@@ -93,9 +93,12 @@ func TestSubscriptionYear(t *testing.T) {
 	agrs := y.signAgreements(*flagYearSubs / 5)
 	subs := y.subscribe(agrs, *flagYearSubs)
 	t.Logf("%d agreements and %d subscriptions in %s", len(agrs), len(subs), time.Since(start).Round(time.Second))
+	// One agreement in 50 dies half way (the card closed, the account
+	// emptied for good): its subscriptions are dunned to the end.
+	dead := func(i, day int) bool { return i%50 == 7 && day >= *flagYearDays/2 }
 	for day := 0; day < *flagYearDays; day++ {
-		for _, a := range agrs {
-			a.dry(y.rng.Float64() < *flagYearDry)
+		for i, a := range agrs {
+			a.dry(dead(i, day) || y.rng.Float64() < *flagYearDry)
 		}
 		y.advance(24 * time.Hour)
 		y.billDay()
@@ -103,10 +106,10 @@ func TestSubscriptionYear(t *testing.T) {
 			t.Logf("day %d: %d SIGKILLs, %s", day+1, y.kills, time.Since(start).Round(time.Second))
 		}
 	}
-	for _, a := range agrs {
-		a.dry(false)
+	for i, a := range agrs {
+		a.dry(dead(i, *flagYearDays))
 	}
-	for i := 0; i < 10; i++ { // the last dunning retries, faults off
+	for i := 0; i < 12; i++ { // the last dunning retries, random faults off
 		y.advance(24 * time.Hour)
 		y.billDay()
 	}
@@ -428,6 +431,10 @@ func (y *year) check(agrs []*agreement, subs []string) {
 		}
 		if str(sub, "status") == "canceled" {
 			canceled++
+			last := vs[0].(map[string]any) // newest first
+			if last["status"] != "uncollectible" || last["attempts"] != 4.0 {
+				y.t.Errorf("%s was canceled, its last invoice %v (want uncollectible after 4 attempts)", id, last)
+			}
 		} else if len(vs) < *flagYearDays/31 {
 			y.t.Errorf("%s (%s) has %d invoices after %d days", id, str(sub, "status"), len(vs), *flagYearDays)
 		}
@@ -477,8 +484,8 @@ func (y *year) check(agrs []*agreement, subs []string) {
 	}
 	y.t.Logf("%d subscriptions, %d invoices (%d paid), %d refused debit attempts, %d canceled by dunning, %d SIGKILLs; Alipay took %d, Stripe %d",
 		len(subs), invoices, paidInvoices, failedAttempts, canceled, y.kills, aliTook, cardTook)
-	if paidInvoices == 0 || failedAttempts == 0 || (y.kills == 0 && *flagYearKill > 0) {
-		y.t.Errorf("the year tested nothing: %d paid, %d refused, %d kills", paidInvoices, failedAttempts, y.kills)
+	if paidInvoices == 0 || failedAttempts == 0 || canceled == 0 || (y.kills == 0 && *flagYearKill > 0) {
+		y.t.Errorf("the year tested nothing: %d paid, %d refused, %d canceled, %d kills", paidInvoices, failedAttempts, canceled, y.kills)
 	}
 }
 
