@@ -16,6 +16,7 @@ import (
 func TestSubApps(t *testing.T) {
 	forEachStore(t, func(t *testing.T, b storetest.Backend) {
 		e := start(t, b, nil)
+		rc := e.listen() // the platform's endpoint, verifying with the platform's key
 		plat := e.app.AppID
 		create := func(under, key string, body map[string]any) *resp {
 			return e.do("POST", "/v1/apps/"+under+"/sub_apps", key, body)
@@ -61,6 +62,14 @@ func TestSubApps(t *testing.T) {
 			t.Fatalf("pay %d %s", p.Status, p.Body)
 		}
 		ok(t, "A reads its charge", e.do("GET", "/v1/charges/"+ch.str("id"), aKey, nil))
+		// The platform hears about its merchant's payment, signed with its own key.
+		waitFor(t, "A's charge.succeeded at the platform", func() bool { return rc.count(ch.str("id"), "charge.succeeded") == 1 })
+		rc.mu.Lock()
+		bad := rc.bad
+		rc.mu.Unlock()
+		if bad != 0 {
+			t.Fatalf("%d webhooks did not verify with the platform's key", bad)
+		}
 		refused(t, "B reads A's charge", e.do("GET", "/v1/charges/"+ch.str("id"), bKey, nil), 404, "id")
 		refused(t, "C reads A's charge", e.do("GET", "/v1/charges/"+ch.str("id"), cKey, nil), 404, "id")
 		refused(t, "live key reads A's charge", e.do("GET", "/v1/charges/"+ch.str("id"), e.app.SecretKeyLive, nil), 404, "id")

@@ -9,16 +9,24 @@ import (
 )
 
 // InsertEvent stores an event and, in the same transaction, one outbox row
-// per live webhook endpoint of the app and mode. It returns the number of
-// deliveries queued.
+// per live webhook endpoint of the app and mode, and of the apps above it
+// when it is a sub-app (a platform hears about its merchants). It returns
+// the number of deliveries queued.
 func (tx *Tx) InsertEvent(ctx context.Context, e *polypay.Event, nowMS int64) (int, error) {
 	if _, err := tx.exec(ctx, `INSERT INTO events (id, app_id, livemode, type, created, object, request_id) VALUES (?,?,?,?,?,?,?)`,
 		e.ID, e.AppID, b2i(e.Livemode), e.Type, e.Created, string(e.Object), e.RequestID); err != nil {
 		return 0, err
 	}
-	eps, err := tx.ids(ctx, `SELECT id FROM webhook_endpoints WHERE app_id=? AND livemode=? AND deleted=0`, e.AppID, b2i(e.Livemode))
-	if err != nil {
-		return 0, err
+	var eps []string
+	for app, depth := e.AppID, 0; app != "" && depth <= MaxSubAppLevel; depth++ {
+		ids, err := tx.ids(ctx, `SELECT id FROM webhook_endpoints WHERE app_id=? AND livemode=? AND deleted=0`, app, b2i(e.Livemode))
+		if err != nil {
+			return 0, err
+		}
+		eps = append(eps, ids...)
+		if app, err = tx.ParentOf(ctx, app); err != nil {
+			return 0, err
+		}
 	}
 	for _, ep := range eps {
 		if _, err := tx.exec(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, status, attempts, next_at, created)
@@ -103,13 +111,16 @@ type Delivery struct {
 	ID       string
 	Attempts int
 	URL      string
-	Event    *polypay.Event
+	// EndpointApp owns the endpoint: its webhook key signs the delivery
+	// (a platform verifies its sub-apps' events with its own key).
+	EndpointApp string
+	Event       *polypay.Event
 }
 
 // ClaimDeliveries leases up to limit due deliveries until leaseUntil (ms),
 // so that one node sends each; a crashed sender's lease simply runs out.
 func (tx *Tx) ClaimDeliveries(ctx context.Context, nowMS, leaseUntil int64, limit int) ([]*Delivery, error) {
-	rows, err := tx.query(ctx, `SELECT d.id, d.attempts, w.url, e.id, e.app_id, e.livemode, e.type, e.created, e.object, e.request_id
+	rows, err := tx.query(ctx, `SELECT d.id, d.attempts, w.url, w.app_id, e.id, e.app_id, e.livemode, e.type, e.created, e.object, e.request_id
  FROM deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN events e ON e.id = d.event_id
  WHERE d.status = 'pending' AND d.next_at <= ? AND d.lease_until <= ? ORDER BY d.next_at LIMIT ?`, nowMS, nowMS, limit)
 	if err != nil {
@@ -120,7 +131,7 @@ func (tx *Tx) ClaimDeliveries(ctx context.Context, nowMS, leaseUntil int64, limi
 		d := &Delivery{Event: &polypay.Event{}}
 		var live int
 		var obj string
-		if err := rows.Scan(&d.ID, &d.Attempts, &d.URL, &d.Event.ID, &d.Event.AppID, &live, &d.Event.Type,
+		if err := rows.Scan(&d.ID, &d.Attempts, &d.URL, &d.EndpointApp, &d.Event.ID, &d.Event.AppID, &live, &d.Event.Type,
 			&d.Event.Created, &obj, &d.Event.RequestID); err != nil {
 			rows.Close()
 			return nil, err

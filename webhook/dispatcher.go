@@ -171,7 +171,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del *store.Delivery) {
 		d.Log.Error("webhook: encoding event", "event", del.Event.ID, "err", err)
 		return
 	}
-	signer, err := d.Keys.Signer(bg, del.Event.AppID, del.Event.Livemode)
+	signer, err := d.Keys.Signer(bg, del.EndpointApp, del.Event.Livemode)
 	if err != nil {
 		d.Log.Error("webhook: signing key", "event", del.Event.ID, "err", err)
 		return // the lease runs out and another pass retries
