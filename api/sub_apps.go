@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/core"
@@ -25,15 +26,27 @@ func (s *Server) subAppRoutes(m *http.ServeMux) {
 }
 
 // actFor makes the caller the sub-app a request names (the path's {app},
-// app[id] or app in the query, app or app.id in a JSON body) when it is
-// one of the caller's sub-apps: a platform's keys act for its merchants.
-// Any other app named is left for the handler to refuse as unknown.
+// app[id] or app in the query, app or app.id in a JSON body), or whose
+// object the path names by id (/v1/charges/{id}, …), when it is one of the
+// caller's sub-apps: a platform's keys act for its merchants, as Ping++'s
+// account keys do for all the account's apps. Any other app is left for
+// the handler to refuse as unknown.
 func (s *Server) actFor(ctx context.Context, r *http.Request, who core.Caller, raw []byte) (core.Caller, error) {
 	target := namedApp(r, raw)
-	if target == "" || target == who.App.ID {
+	table, id := objectOf(r)
+	if target == who.App.ID || target == "" && table == "" {
 		return who, nil
 	}
 	err := s.DB.Read(ctx, func(tx *store.Tx) error {
+		if target == "" {
+			var err error
+			if target, err = tx.AppOfObject(ctx, table, id); err != nil || target == "" || target == who.App.ID {
+				if err == nil {
+					err = polypay.NotFound("app", target) // not a sub-app's object: the handler decides
+				}
+				return err
+			}
+		}
 		if _, err := tx.SubAppOf(ctx, who.App.ID, target); err != nil {
 			return err
 		}
@@ -47,6 +60,19 @@ func (s *Server) actFor(ctx context.Context, r *http.Request, who core.Caller, r
 		return who, nil
 	}
 	return who, err
+}
+
+// objectOf is the collection (its table) and id of the object a path
+// names, "" when none: the first segment after /v1/ (or /v1/test/) with
+// the {id} that follows it.
+func objectOf(r *http.Request) (table, id string) {
+	id = r.PathValue("id")
+	if id == "" {
+		return "", ""
+	}
+	rest := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1/"), "test/")
+	table, _, _ = strings.Cut(rest, "/")
+	return table, id
 }
 
 // namedApp is the app id a request names, "" when none.

@@ -70,6 +70,12 @@ func TestSubApps(t *testing.T) {
 		if bad != 0 {
 			t.Fatalf("%d webhooks did not verify with the platform's key", bad)
 		}
+		// The platform's key reaches A's charge by its id alone, and
+		// refunds it, as Ping++'s account keys do.
+		if g := ok(t, "the platform reads A's charge", e.do("GET", "/v1/charges/"+ch.str("id"), e.sk(), nil)); g.str("app") != aID {
+			t.Fatalf("platform read %s", g.Body)
+		}
+		ok(t, "the platform refunds A's charge", e.do("POST", "/v1/charges/"+ch.str("id")+"/refunds", e.sk(), map[string]any{"amount": 200, "description": "partial"}))
 		refused(t, "B reads A's charge", e.do("GET", "/v1/charges/"+ch.str("id"), bKey, nil), 404, "id")
 		refused(t, "C reads A's charge", e.do("GET", "/v1/charges/"+ch.str("id"), cKey, nil), 404, "id")
 		refused(t, "live key reads A's charge", e.do("GET", "/v1/charges/"+ch.str("id"), e.app.SecretKeyLive, nil), 404, "id")
@@ -77,6 +83,7 @@ func TestSubApps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		refused(t, "another platform reads A's charge", e.do("GET", "/v1/charges/"+ch.str("id"), other.SecretKeyTest, nil), 404, "id")
 		body["order_no"] = "SUBAPP0002"
 		refused(t, "another platform acts for A", e.do("POST", "/v1/charges", other.SecretKeyTest, body), 400, "app")
 		refused(t, "C acts for A", e.do("POST", "/v1/charges", cKey, body), 400, "app")

@@ -182,3 +182,22 @@ func (tx *Tx) DeleteChannelConfig(ctx context.Context, appID string, live bool, 
 	_, err := tx.exec(ctx, `DELETE FROM channel_configs WHERE app_id=? AND livemode=? AND family=?`, appID, b2i(live), family)
 	return err
 }
+
+// ownedTables are the objects whose app a request naming one by id can
+// act for (api: a platform's key reaching a sub-app's object).
+var ownedTables = map[string]bool{"charges": true, "agreements": true, "subscriptions": true, "plans": true, "events": true,
+	"transfers": true, "orders": true, "red_envelopes": true, "batch_transfers": true, "batch_refunds": true}
+
+// AppOfObject returns the app owning object id in table, "" when there
+// is none (or table is not one of ownedTables).
+func (tx *Tx) AppOfObject(ctx context.Context, table, id string) (string, error) {
+	if !ownedTables[table] {
+		return "", nil
+	}
+	var app string
+	err := tx.queryRow(ctx, `SELECT app_id FROM `+table+` WHERE id=?`, id).Scan(&app)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return app, err
+}
