@@ -16,6 +16,7 @@ import (
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/health"
+	"github.com/polypay/polypay/identity"
 	"github.com/polypay/polypay/risk"
 	"github.com/polypay/polypay/seal"
 	"github.com/polypay/polypay/store"
@@ -47,6 +48,9 @@ type Channels interface {
 type Service struct {
 	DB       *store.DB
 	Channels Channels
+	// Identity checks live-mode identities (POST /v1/identification); nil:
+	// live checks answer not_supported. Test mode uses identity.Sandbox.
+	Identity identity.Verifier
 	// Cards resolves the cards of card charges (the vault); nil disables them.
 	Cards CardSource
 	// BaseURL is where channels reach polypay (notifications), e.g.

@@ -323,6 +323,7 @@ type SubAppStore interface {
 	SubAppChannels(ctx context.Context, appID string, live bool) ([]*store.SubAppChannel, error)
 	DeleteSubAppChannel(ctx context.Context, appID string, live bool, channel string) error
 	DeleteChannelConfig(ctx context.Context, appID string, live bool, family string) error
+	InsertIdentification(ctx context.Context, v *store.Identification) error
 }
 
 // Tx is every concern at once: what a Hook may touch, since it runs inside

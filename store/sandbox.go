@@ -66,6 +66,7 @@ var sandboxDeletes = []sandboxDelete{
 	{"refunds", `%[2]s`},
 	{"charges", `%[2]s`},
 	{"notifications", `%[2]s`},
+	{"identifications", `%[2]s`},
 	{"idempotency_keys", `%[2]s`},
 	{"channel_sla", `%[2]s`},
 	{"vault_tokens", `%[2]s`},
