@@ -2232,6 +2232,15 @@ async function subAppFlow(cfg, sdk) {
   step = 'subApps.delete';
   const del = await sdk.subApps.delete(app, sub.id);
   check(del.deleted === true && del.id === sub.id, 'subApps.delete', del);
+
+  step = 'identification.identify';
+  check(typeof sdk.identification === 'object', 'pingpp 2.1.6 has no identification resource');
+  const idn = await sdk.identification.identify({ type: 'bank_card', app,
+    data: { id_name: '张三', id_number: '11010519491231002X', card_number: '6216261000000000018', phone_number: '13800138000' } });
+  check(idn.object === 'identification' && idn.result_code === 0 && idn.type === 'bank_card' && idn.data.card_number.endsWith('0018') &&
+    !JSON.stringify(idn).includes('6216261000000000018'), 'identification.identify', idn);
+  const mis = await sdk.identification.identify({ type: 'id_card', app, data: { id_name: '王不符', id_number: '11010519491231002X' } });
+  check(mis.result_code === 3001, 'identification.identify (mismatch)', mis);
   return { sub_app: sub.id, charge: ch.id, events: [] };
 }
 
