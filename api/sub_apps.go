@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -90,7 +91,8 @@ func namedApp(r *http.Request, raw []byte) string {
 	var b struct {
 		App json.RawMessage `json:"app"`
 	}
-	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &b) != nil || len(b.App) == 0 {
+	// Most bodies name no app: only those that do are decoded again.
+	if len(raw) == 0 || raw[0] != '{' || !bytes.Contains(raw, []byte(`"app"`)) || json.Unmarshal(raw, &b) != nil || len(b.App) == 0 {
 		return ""
 	}
 	var id string
