@@ -10,6 +10,8 @@ import (
 	"context"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/polypay/polypay/vault"
 )
 
 // Check is one identity check.
@@ -65,23 +67,7 @@ func ValidName(s string) bool {
 
 // ValidCard is a bank card number: 12 to 19 digits passing the Luhn check.
 func ValidCard(s string) bool {
-	if len(s) < 12 || len(s) > 19 {
-		return false
-	}
-	sum := 0
-	for i := 0; i < len(s); i++ {
-		d := int(s[len(s)-1-i] - '0')
-		if d < 0 || d > 9 {
-			return false
-		}
-		if i%2 == 1 {
-			if d *= 2; d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return sum%10 == 0
+	return len(s) >= 12 && len(s) <= 19 && vault.Luhn(s)
 }
 
 // ValidPhone is a mainland mobile number (11 digits starting 1).
