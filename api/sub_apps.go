@@ -130,6 +130,24 @@ func parseSubApp(raw []byte, create bool) (core.SubAppParams, error) {
 		if p.ParentApp, err = b.str("parent_app", false, 64); err != nil {
 			return p, err
 		}
+	} else if _, ok := b.raw("status"); ok {
+		st, err := b.str("status", false, 16)
+		if err != nil {
+			return p, err
+		}
+		p.Status = &st
+	}
+	if raw, ok := b.raw("onboarding"); ok {
+		var o core.Onboarding
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o); err != nil {
+			return p, polypay.ParamError("onboarding", "onboarding 格式错误: 须为对象，字段 business_name、license_no、contact_name、contact_phone、bank_account{name, bank, number}")
+		}
+		if o.BankAccount != nil && o.BankAccount.Last4 != "" {
+			return p, polypay.ParamError("onboarding[bank_account][last4]", "last4 由 polypay 生成，请传 number")
+		}
+		p.Onboarding = &o
 	}
 	if _, ok := b.raw("metadata"); ok {
 		if p.Metadata, err = payoutMetadata(b); err != nil {

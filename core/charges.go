@@ -57,7 +57,12 @@ func (s *Service) CreateCharge(ctx context.Context, who Caller, p ChargeParams, 
 	if err := s.checkChargeParams(who, p); err != nil {
 		return nil, err
 	}
-	if err := s.read(ctx, func(tx Tx) error { return checkBanned(ctx, tx, who.App.ID, who.Live, p.Channel) }); err != nil {
+	if err := s.read(ctx, func(tx Tx) error {
+		if err := checkSubAppStatus(ctx, tx, who.App.ID, who.Live); err != nil {
+			return err
+		}
+		return checkBanned(ctx, tx, who.App.ID, who.Live, p.Channel)
+	}); err != nil {
 		return nil, err
 	}
 	debit, err := s.debitAgreement(ctx, who, p)

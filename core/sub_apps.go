@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"unicode/utf8"
 
 	"github.com/polypay/polypay"
@@ -28,6 +29,86 @@ type SubAppParams struct {
 	// ParentApp places a new sub-app under one of the caller's sub-apps
 	// ("": under the caller).
 	ParentApp string
+	// Status moves it: pending, active or suspended (update only).
+	Status *string
+	// Onboarding replaces what a channel needs to register it.
+	Onboarding *Onboarding
+}
+
+// Onboarding is a sub-merchant's registration details. The bank
+// account's number is sealed; only its last four are shown.
+type Onboarding struct {
+	BusinessName string       `json:"business_name"`
+	LicenseNo    string       `json:"license_no"`
+	ContactName  string       `json:"contact_name"`
+	ContactPhone string       `json:"contact_phone"`
+	BankAccount  *BankAccount `json:"bank_account,omitempty"`
+}
+
+// BankAccount is where a sub-merchant is settled to.
+type BankAccount struct {
+	Name   string `json:"name"`
+	Bank   string `json:"bank"`
+	Number string `json:"number,omitempty"` // in only: never stored or shown
+	Last4  string `json:"last4"`
+}
+
+var (
+	licenseRe = regexp.MustCompile(`^[0-9A-Za-z]{1,32}$`)
+	phoneRe   = regexp.MustCompile(`^[0-9+\-]{6,20}$`)
+	accountRe = regexp.MustCompile(`^[0-9]{6,32}$`)
+)
+
+func checkOnboarding(o *Onboarding) error {
+	switch {
+	case o == nil:
+		return nil
+	case o.BusinessName == "" || utf8.RuneCountInString(o.BusinessName) > 128:
+		return polypay.ParamError("onboarding[business_name]", "onboarding[business_name] 须为 1 到 128 个字符")
+	case o.LicenseNo != "" && !licenseRe.MatchString(o.LicenseNo):
+		return polypay.ParamError("onboarding[license_no]", "onboarding[license_no] 须为 1 到 32 位字母或数字")
+	case utf8.RuneCountInString(o.ContactName) > 64:
+		return polypay.ParamError("onboarding[contact_name]", "onboarding[contact_name] 不能超过 64 个字符")
+	case o.ContactPhone != "" && !phoneRe.MatchString(o.ContactPhone):
+		return polypay.ParamError("onboarding[contact_phone]", "onboarding[contact_phone] 不是有效的电话号码")
+	case o.BankAccount != nil && !accountRe.MatchString(o.BankAccount.Number):
+		return polypay.ParamError("onboarding[bank_account][number]", "onboarding[bank_account][number] 须为 6 到 32 位数字")
+	case o.BankAccount != nil && (o.BankAccount.Name == "" || utf8.RuneCountInString(o.BankAccount.Name) > 64 || utf8.RuneCountInString(o.BankAccount.Bank) > 64):
+		return polypay.ParamError("onboarding[bank_account][name]", "onboarding[bank_account] 须有 name（64 个字符以内）与 bank")
+	}
+	return nil
+}
+
+// setOnboarding stores o on a, the bank account's number sealed apart.
+func (s *Service) setOnboarding(a *store.SubApp, o *Onboarding) error {
+	if o == nil {
+		return nil
+	}
+	cp := *o
+	if b := o.BankAccount; b != nil {
+		if s.Box == nil {
+			return polypay.Errorf(polypay.ENotSupported, "本节点没有用于银行账户的加密密钥")
+		}
+		a.BankSealed = s.Box.Seal("sub_app_bank:"+a.AppID, []byte(b.Number))
+		cp.BankAccount = &BankAccount{Name: b.Name, Bank: b.Bank, Last4: b.Number[len(b.Number)-4:]}
+	}
+	a.Onboarding, _ = json.Marshal(cp)
+	return nil
+}
+
+// checkSubAppStatus refuses a charge for a suspended sub-app, or a live
+// one for a sub-app still pending.
+func checkSubAppStatus(ctx context.Context, tx Tx, appID string, live bool) error {
+	a, err := tx.GetSubApp(ctx, appID)
+	switch {
+	case err != nil || a == nil:
+		return err
+	case a.Status == store.SubAppSuspended:
+		return polypay.ParamError("app", "商户 %s 已被平台暂停收款", appID)
+	case a.Status == store.SubAppPending && live:
+		return polypay.ParamError("app", "商户 %s 尚未入驻完成（pending），live 模式不能收款", appID)
+	}
+	return nil
 }
 
 func checkSubAppText(p SubAppParams) error {
@@ -55,9 +136,15 @@ func (s *Service) CreateSubApp(ctx context.Context, who Caller, p SubAppParams) 
 	if err := checkSubAppText(p); err != nil {
 		return nil, err
 	}
+	if err := checkOnboarding(p.Onboarding); err != nil {
+		return nil, err
+	}
 	keys := &NewApp{AppID: polypay.NewAppID(), Name: *p.DisplayName, SecretKeyTest: newKey("sk_test_"), SecretKeyLive: newKey("sk_live_"),
 		PublishableKeyTest: newKey("pk_test_"), PublishableKeyLive: newKey("pk_live_")}
-	a := &store.SubApp{AppID: keys.AppID, ParentApp: who.App.ID, DisplayName: *p.DisplayName, Metadata: p.Metadata}
+	a := &store.SubApp{AppID: keys.AppID, ParentApp: who.App.ID, DisplayName: *p.DisplayName, Metadata: p.Metadata, Status: store.SubAppPending}
+	if err := s.setOnboarding(a, p.Onboarding); err != nil {
+		return nil, err
+	}
 	if p.User != nil {
 		a.User = *p.User
 	}
@@ -156,6 +243,16 @@ func (s *Service) UpdateSubApp(ctx context.Context, who Caller, id string, p Sub
 	if err := checkSubAppText(p); err != nil {
 		return nil, err
 	}
+	if err := checkOnboarding(p.Onboarding); err != nil {
+		return nil, err
+	}
+	if p.Status != nil {
+		switch *p.Status {
+		case store.SubAppPending, store.SubAppActive, store.SubAppSuspended:
+		default:
+			return nil, polypay.ParamError("status", "status 须为 pending、active 或 suspended")
+		}
+	}
 	if err := s.write(ctx, func(tx Tx) error {
 		a, err := tx.SubAppOf(ctx, who.App.ID, id)
 		if err != nil {
@@ -171,6 +268,12 @@ func (s *Service) UpdateSubApp(ctx context.Context, who Caller, id string, p Sub
 		}
 		if p.Metadata != nil {
 			a.Metadata = p.Metadata
+		}
+		if p.Status != nil {
+			a.Status = *p.Status
+		}
+		if err := s.setOnboarding(a, p.Onboarding); err != nil {
+			return err
 		}
 		return tx.UpdateSubApp(ctx, a)
 	}); err != nil {

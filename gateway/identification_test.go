@@ -55,7 +55,7 @@ func TestIdentification(t *testing.T) {
 		if n != 4 {
 			t.Fatalf("%d identifications kept, want 4", n)
 		}
-		rs, err := tx.DumpIdentifications(ctx, e.app.AppID)
+		rs, err := tx.DumpTable(ctx, "identifications")
 		rows = rs
 		return err
 	}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
 )
 
@@ -116,6 +117,40 @@ func TestSubApps(t *testing.T) {
 		refused(t, "C's channel as A", e.do("GET", "/v1/apps/"+plat+"/sub_apps/"+aID+"/channels/alipay_qr", cKey, nil), 404, "app")
 		ok(t, "delete channel", e.do("DELETE", chURL+"/alipay_qr", e.sk(), nil))
 		refused(t, "deleted channel", e.do("GET", chURL+"/alipay_qr", e.sk(), nil), 404, "id")
+
+		// Onboarding: the bank account sealed, its last four shown; pending
+		// takes test-mode payments only; suspended none.
+		const account = "6222020200112233445"
+		onb := ok(t, "onboarding", e.do("PUT", "/v1/apps/"+plat+"/sub_apps/"+aID, e.sk(), map[string]any{"onboarding": map[string]any{
+			"business_name": "东区咖啡有限公司", "license_no": "91310000MA1FL0XX2Q", "contact_name": "李四", "contact_phone": "13800138000",
+			"bank_account": map[string]any{"name": "东区咖啡有限公司", "bank": "工商银行", "number": account}}}))
+		if onb.str("status") != "pending" || onb.str("onboarding", "bank_account", "last4") != "3445" || strings.Contains(string(onb.Body), account) {
+			t.Fatalf("onboarding %s", onb.Body)
+		}
+		var dump []string
+		if err := e.node.DB.Read(ctx, func(tx *store.Tx) (err error) { dump, err = tx.DumpTable(ctx, "sub_apps"); return }); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(strings.Join(dump, "\n"), account) || !strings.Contains(strings.Join(dump, "\n"), "3445") {
+			t.Fatal("the bank account number is stored in plaintext")
+		}
+		refused(t, "bad account", e.do("PUT", "/v1/apps/"+plat+"/sub_apps/"+aID, e.sk(), map[string]any{"onboarding": map[string]any{
+			"business_name": "x", "bank_account": map[string]any{"name": "x", "number": "12ab"}}}), 400, "onboarding[bank_account][number]")
+		refused(t, "bad status", e.do("PUT", "/v1/apps/"+plat+"/sub_apps/"+aID, e.sk(), map[string]any{"status": "closed"}), 400, "status")
+		refused(t, "A changes its own status", e.do("PUT", "/v1/apps/"+aID+"/sub_apps/"+aID, aKey, map[string]any{"status": "active"}), 404, "id")
+		live := e.chargeBody("SUBAPP0006", 100)
+		live["app"] = map[string]any{"id": aID}
+		refused(t, "a live payment while pending", e.do("POST", "/v1/charges", e.app.SecretKeyLive, live), 400, "app")
+		ok(t, "suspend", e.do("PUT", "/v1/apps/"+plat+"/sub_apps/"+aID, e.sk(), map[string]any{"status": "suspended"}))
+		body["order_no"] = "SUBAPP0007"
+		refused(t, "a payment while suspended", e.do("POST", "/v1/charges", e.sk(), body), 400, "app")
+		if r := ok(t, "activate", e.do("PUT", "/v1/apps/"+plat+"/sub_apps/"+aID, e.sk(), map[string]any{"status": "active"})); r.str("status") != "active" {
+			t.Fatalf("activated %s", r.Body)
+		}
+		ok(t, "a payment once active", e.do("POST", "/v1/charges", e.sk(), body))
+		if r := e.do("POST", "/v1/charges", e.app.SecretKeyLive, live); r.str("error", "param") == "app" {
+			t.Fatalf("a live payment once active is refused for its status: %s", r.Body)
+		}
 
 		// Deletion: A still has sub-apps; B goes, and its key with it.
 		refused(t, "delete A with sub-apps", e.do("DELETE", "/v1/apps/"+plat+"/sub_apps/"+aID, e.sk(), nil), 400, "id")

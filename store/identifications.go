@@ -1,6 +1,11 @@
 package store
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+)
 
 // Identification is an identity check as kept (migration 0043): masked.
 type Identification struct {
@@ -30,21 +35,42 @@ func (tx *Tx) IdentificationsOf(ctx context.Context, appID string, live bool) (i
 	return n, err
 }
 
-// DumpIdentifications renders an app's kept checks as text (tests look
-// for numbers in them).
-func (tx *Tx) DumpIdentifications(ctx context.Context, appID string) ([]string, error) {
-	rows, err := tx.query(ctx, `SELECT id, type, name_masked, id_last4, card_last4, phone_last4 FROM identifications WHERE app_id=?`, appID)
+// DumpTable renders a table's rows as text, every column, so tests can
+// look for what must never be stored in the clear. table must be a plain
+// table name.
+func (tx *Tx) DumpTable(ctx context.Context, table string) ([]string, error) {
+	if !tableNameRe.MatchString(table) {
+		return nil, fmt.Errorf("store: %q is not a table name", table)
+	}
+	rows, err := tx.query(ctx, `SELECT * FROM `+table)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
 	var out []string
 	for rows.Next() {
-		var a, b, c, d, e, f string
-		if err := rows.Scan(&a, &b, &c, &d, &e, &f); err != nil {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
 		}
-		out = append(out, a+" "+b+" "+c+" "+d+" "+e+" "+f)
+		var b strings.Builder
+		for i, v := range vals {
+			if bs, ok := v.([]byte); ok {
+				v = string(bs)
+			}
+			fmt.Fprintf(&b, "%s=%v ", cols[i], v)
+		}
+		out = append(out, b.String())
 	}
 	return out, rows.Err()
 }
+
+var tableNameRe = regexp.MustCompile(`^[a-z_]{1,64}$`)

@@ -20,32 +20,49 @@ type SubApp struct {
 	Metadata    []byte
 	Created     int64
 	Deleted     int64
+	// Status is pending (test-mode payments only), active or suspended
+	// (no payments).
+	Status string
+	// Onboarding is what a channel needs to register the merchant (JSON,
+	// the bank account's last four only); BankSealed the bank account.
+	Onboarding []byte
+	BankSealed string
 }
+
+// Sub-app statuses.
+const (
+	SubAppPending   = "pending"
+	SubAppActive    = "active"
+	SubAppSuspended = "suspended"
+)
 
 // MaxSubAppLevel is how deep sub-apps nest.
 const MaxSubAppLevel = 5
 
-const subAppCols = `app_id, parent_app, platform_app, level, display_name, user_id, description, metadata, created, deleted`
+const subAppCols = `app_id, parent_app, platform_app, level, display_name, user_id, description, metadata, created, deleted,
+ status, onboarding, bank_sealed`
 
 func scanSubApp(s scanner) (*SubApp, error) {
 	var a SubApp
-	var meta string
-	err := s.Scan(&a.AppID, &a.ParentApp, &a.PlatformApp, &a.Level, &a.DisplayName, &a.User, &a.Description, &meta, &a.Created, &a.Deleted)
-	a.Metadata = []byte(meta)
+	var meta, onb string
+	err := s.Scan(&a.AppID, &a.ParentApp, &a.PlatformApp, &a.Level, &a.DisplayName, &a.User, &a.Description, &meta, &a.Created, &a.Deleted,
+		&a.Status, &onb, &a.BankSealed)
+	a.Metadata, a.Onboarding = []byte(meta), []byte(onb)
 	return &a, err
 }
 
 // InsertSubApp places an app (already inserted) under its parent.
 func (tx *Tx) InsertSubApp(ctx context.Context, a *SubApp) error {
-	_, err := tx.exec(ctx, `INSERT INTO sub_apps (`+subAppCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)`, a.AppID, a.ParentApp, a.PlatformApp,
-		a.Level, a.DisplayName, a.User, a.Description, string(a.Metadata), a.Created, a.Deleted)
+	_, err := tx.exec(ctx, `INSERT INTO sub_apps (`+subAppCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, a.AppID, a.ParentApp, a.PlatformApp,
+		a.Level, a.DisplayName, a.User, a.Description, string(a.Metadata), a.Created, a.Deleted, a.Status, jsonText(a.Onboarding), a.BankSealed)
 	return err
 }
 
 // UpdateSubApp writes what may change on a sub-app.
 func (tx *Tx) UpdateSubApp(ctx context.Context, a *SubApp) error {
-	_, err := tx.exec(ctx, `UPDATE sub_apps SET display_name=?, user_id=?, description=?, metadata=?, deleted=? WHERE app_id=?`,
-		a.DisplayName, a.User, a.Description, string(a.Metadata), a.Deleted, a.AppID)
+	_, err := tx.exec(ctx, `UPDATE sub_apps SET display_name=?, user_id=?, description=?, metadata=?, deleted=?, status=?, onboarding=?,
+ bank_sealed=? WHERE app_id=?`, a.DisplayName, a.User, a.Description, string(a.Metadata), a.Deleted, a.Status, jsonText(a.Onboarding),
+		a.BankSealed, a.AppID)
 	return err
 }
 

@@ -19,6 +19,8 @@ type SubApp struct {
 	ParentApp        string          `json:"parent_app"`
 	AvailableMethods []string        `json:"available_methods"`
 	Metadata         json.RawMessage `json:"metadata"`
+	Status           string          `json:"status"`
+	Onboarding       json.RawMessage `json:"onboarding"`
 	Keys             *SubAppKeys     `json:"keys,omitempty"`
 }
 
@@ -39,7 +41,7 @@ func FromSubApp(a *store.SubApp, methods []string) *SubApp {
 	}
 	return &SubApp{ID: a.AppID, Object: "sub_app", Created: a.Created, DisplayName: a.DisplayName, User: nullStr(a.User),
 		Description: nullStr(a.Description), Level: a.Level, ParentApp: a.ParentApp, AvailableMethods: methods,
-		Metadata: metaOrEmpty(a.Metadata)}
+		Metadata: metaOrEmpty(a.Metadata), Status: a.Status, Onboarding: metaOrEmpty(a.Onboarding)}
 }
 
 // SubAppChannel is a sub-app's channel: Ping++'s params (secrets shown as
