@@ -105,11 +105,14 @@ func (tx *Tx) GetSubApp(ctx context.Context, id string) (*SubApp, error) {
 	return a, err
 }
 
-// ParentOf returns the app a sub-app hangs under, "" for a top app (or a
-// deleted sub-app, which borrows nothing from it any more).
+// ParentOf returns the app a sub-app hangs under, "" for a top app. A
+// deleted sub-app keeps its parent here: the channel's late words about
+// its payments (a refund's notification) still verify on its parent's
+// credentials, and its late events still reach its platform; nobody acts
+// for it any more (SubAppOf) and its keys are gone.
 func (tx *Tx) ParentOf(ctx context.Context, appID string) (string, error) {
 	var parent string
-	err := tx.queryRow(ctx, `SELECT parent_app FROM sub_apps WHERE app_id=? AND deleted=0`, appID).Scan(&parent)
+	err := tx.queryRow(ctx, `SELECT parent_app FROM sub_apps WHERE app_id=?`, appID).Scan(&parent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
