@@ -143,6 +143,7 @@ func New(cfg Config) *Console {
 	m.HandleFunc("GET /console/apps/{app}/qr_codes", c.authed(c.inApp(c.qrCodes)))
 	m.HandleFunc("GET /console/apps/{app}/qr_codes/print", c.authed(c.inApp(c.qrPrint)))
 	m.HandleFunc("GET /console/apps/{app}/recurring", c.authed(c.inApp(c.recurring)))
+	m.HandleFunc("GET /console/apps/{app}/sub_apps", c.authed(c.inApp(c.subApps)))
 	m.HandleFunc("GET /console/apps/{app}/recurring/subscriptions/{id}", c.authed(c.inApp(c.subscriptionPage)))
 	for _, p := range PostRoutes {
 		m.HandleFunc("POST "+p.Pattern, c.authed(c.post(p.Action, c.postHandler(p.Pattern))))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"github.com/polypay/polypay"
 )
@@ -220,4 +221,40 @@ func (tx *Tx) AppOfObject(ctx context.Context, table, id string) (string, error)
 		return "", nil
 	}
 	return app, err
+}
+
+// PaidTotal is what an app took in one currency.
+type PaidTotal struct {
+	AppID    string
+	Currency string
+	Count    int64
+	Amount   int64
+}
+
+// PaidTotals sums the paid charges of apps in a mode since a time, per
+// app and currency (a platform's view of its merchants' volume).
+func (tx *Tx) PaidTotals(ctx context.Context, appIDs []string, live bool, since int64) ([]PaidTotal, error) {
+	if len(appIDs) == 0 {
+		return nil, nil
+	}
+	args := []any{b2i(live), since}
+	marks := make([]string, len(appIDs))
+	for i, id := range appIDs {
+		marks[i], args = "?", append(args, id)
+	}
+	rows, err := tx.query(ctx, `SELECT app_id, currency, COUNT(*), SUM(amount) FROM charges WHERE livemode=? AND status='paid' AND time_paid>=?
+ AND app_id IN (`+strings.Join(marks, ",")+`) GROUP BY app_id, currency ORDER BY app_id, currency`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PaidTotal
+	for rows.Next() {
+		var t PaidTotal
+		if err := rows.Scan(&t.AppID, &t.Currency, &t.Count, &t.Amount); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }

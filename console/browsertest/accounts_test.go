@@ -244,3 +244,36 @@ func TestRecurringPages(t *testing.T) {
 		t.Fatalf("agreement after the console's cancel: %v", a)
 	}
 }
+
+// TestSubAppsPage: the platform view lists its merchants with their
+// status and what each took in this mode; at the phone's width too.
+func TestSubAppsPage(t *testing.T) {
+	ctx := chromium.Start(t)
+	e := consoletest.Start(t)
+	b := &tab{t: t, ctx: ctx, base: e.Node.URL, shots: screenshotDir(t)}
+	st, sub := e.API("POST", "/v1/apps/"+e.App.AppID+"/sub_apps", map[string]any{"display_name": "东区一号店", "user": "shop_east_1"})
+	if st != 200 {
+		t.Fatalf("sub-app: %d %v", st, sub)
+	}
+	id := sub["id"].(string)
+	st, ch := e.API("POST", "/v1/charges", map[string]any{"app": map[string]any{"id": id}, "order_no": "CONSOLESUB1", "channel": "alipay_qr",
+		"amount": 1200, "currency": "cny", "client_ip": "127.0.0.1", "subject": "拿铁", "body": "东区一号店"})
+	if st != 200 {
+		t.Fatalf("charge: %d %v", st, ch)
+	}
+	if st, paid := e.API("POST", "/v1/test/charges/"+ch["id"].(string)+"/pay", map[string]any{"result": "success"}); st != 200 {
+		t.Fatalf("pay: %d %v", st, paid)
+	}
+	b.signIn(consoletest.Users[console.RoleFinance])
+	for _, w := range []struct {
+		name  string
+		width int64
+	}{{"desktop", 1280}, {"phone", 390}} {
+		b.viewport(w.width, 900, w.width < 500)
+		b.open("/console/apps/" + e.App.AppID + "/sub_apps?mode=test")
+		if b.count("#subapp-"+id) != 1 || !strings.Contains(b.text("#subapp-"+id+" .sub-volume"), "12.00 (1)") {
+			t.Fatalf("sub-apps page: %s", b.body())
+		}
+		b.check("console-" + w.name + "-sub-apps")
+	}
+}
