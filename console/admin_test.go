@@ -370,3 +370,48 @@ func TestTenantIsolation(t *testing.T) {
 }
 
 func fmtAny(v any) string { return fmt.Sprint(v) }
+
+// TestSubMerchantLogin: a console user scoped to a platform's sub-app
+// (the sub-merchant's own login) sees that sub-app's pages and charges,
+// and nothing of the platform: its app, its charges, its Sub-merchants
+// page are 404, as for what does not exist.
+func TestSubMerchantLogin(t *testing.T) {
+	e := consoletest.Start(t)
+	ctx := context.Background()
+	st, sub := e.API("POST", "/v1/apps/"+e.App.AppID+"/sub_apps", map[string]any{"display_name": "东区一号店"})
+	if st != 200 {
+		t.Fatalf("sub-app: %d %v", st, sub)
+	}
+	subID := sub["id"].(string)
+	const email = "shop-east@example.com"
+	if err := console.AddScopedUser(ctx, e.Node.DB, email, console.RoleAdmin, consoletest.Password, []string{subID}); err != nil {
+		t.Fatal(err)
+	}
+	platformCharge := e.Charge("alipay_qr", consoletest.OrderNo("PLT"), 900, "the platform's own")
+	st, ch := e.API("POST", "/v1/charges", map[string]any{"app": map[string]any{"id": subID}, "order_no": consoletest.OrderNo("SUB"),
+		"channel": "alipay_qr", "amount": 1200, "currency": "cny", "client_ip": "127.0.0.1", "subject": "拿铁", "body": "东区一号店"})
+	if st != 200 {
+		t.Fatalf("sub-app charge: %d %v", st, ch)
+	}
+	s := newClient(t, e.URL)
+	if r := s.login(email, consoletest.Password); r.Status != http.StatusSeeOther {
+		t.Fatalf("sub-merchant sign-in: %d", r.Status)
+	}
+	for _, g := range []struct {
+		path   string
+		status int
+	}{
+		{"/console/apps/" + subID, http.StatusOK},
+		{"/console/charges/" + ch["id"].(string), http.StatusOK},
+		{"/console/apps/" + e.App.AppID, http.StatusNotFound},
+		{"/console/apps/" + e.App.AppID + "/sub_apps?mode=test", http.StatusNotFound},
+		{"/console/charges/" + platformCharge, http.StatusNotFound},
+	} {
+		if r := s.get(g.path); r.Status != g.status {
+			t.Errorf("GET %s: %d, want %d", g.path, r.Status, g.status)
+		}
+	}
+	if b := s.get("/console/charges").Body; strings.Contains(b, platformCharge) || !strings.Contains(b, ch["id"].(string)) {
+		t.Error("the sub-merchant's charge list is not its own")
+	}
+}
