@@ -195,6 +195,10 @@ func payoutResult(code, msg string, v map[string]string, now time.Time) (*polypa
 		if res.Amount, err = parseFen(v["txnAmt"]); err != nil {
 			return nil, err
 		}
+		if res.Amount <= 0 {
+			// No payout is of nothing: a zero txnAmt is a malformed answer.
+			return nil, fmt.Errorf("unionpay payout: txnAmt %q is not a positive amount", v["txnAmt"])
+		}
 	}
 	switch st {
 	case polypay.PayoutPaid:
