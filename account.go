@@ -44,6 +44,7 @@ const (
 	BalanceTxnRefund      BalanceTxnType = "payment_refund"    // an order's balance part refunded
 	BalanceTxnWithdrawal  BalanceTxnType = "withdrawal"        // paid out
 	BalanceTxnWdRevoke    BalanceTxnType = "withdrawal_revoke" // a withdrawal canceled
+	BalanceTxnRoyalty     BalanceTxnType = "royalty"           // a royalty settled to the user
 	// A recharge refunded (its value and bonus taken back), and given
 	// back when that refund failed (polypay's names).
 	BalanceTxnRechargeRefund BalanceTxnType = "recharge_refund"

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -109,8 +110,7 @@ func orderPage(b *body, p *core.OrderParams) (err error) {
 
 // orderPingpp reads Ping++'s own order parameters: the customer's IP, the
 // user's coupon, the amount after it, and the receiving and serving apps.
-// Profit sharing (royalty_users, royalty_template) is not built yet and is
-// refused naming the parameter rather than ignored.
+// Profit sharing: royalty_users ([{user, amount}]) or royalty_template.
 func orderPingpp(b *body, p *core.OrderParams) (err error) {
 	if p.ClientIP, err = b.str("client_ip", false, 45); err != nil {
 		return err
@@ -130,9 +130,14 @@ func orderPingpp(b *body, p *core.OrderParams) (err error) {
 	if p.ServiceApp, err = b.str("service_app", false, 64); err != nil {
 		return err
 	}
-	for _, name := range []string{"royalty_users", "royalty_template"} {
-		if _, ok := b.raw(name); ok {
-			return polypay.ParamError(name, "%s（分润）尚未实现", name)
+	if p.RoyaltyTemplate, err = b.str("royalty_template", false, 64); err != nil {
+		return err
+	}
+	if raw, ok := b.raw("royalty_users"); ok {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if dec.Decode(&p.RoyaltyUsers) != nil {
+			return polypay.ParamError("royalty_users", "royalty_users 须为 [{user, amount}] 数组")
 		}
 	}
 	return nil

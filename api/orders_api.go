@@ -189,7 +189,7 @@ func parseOrderRefund(raw []byte) (core.OrderRefundParams, error) {
 		return p, err
 	}
 	if _, ok := b.raw("royalty_users"); ok {
-		return p, polypay.ParamError("royalty_users", "royalty_users（分润）尚未实现")
+		return p, polypay.ParamError("royalty_users", "退款时逐个用户指定退回的分润尚未实现；分润按分润模板的 refund_mode（royalty_users 订单按比例）退回")
 	}
 	return p, b.unknown()
 }

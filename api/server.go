@@ -169,6 +169,7 @@ func (s *Server) Handler() http.Handler {
 	s.couponRoutes(m)
 	s.agreementRoutes(m)
 	s.subAppRoutes(m)
+	s.royaltyRoutes(m)
 	m.HandleFunc("POST /v1/identification", s.authed(s.identify))
 	s.subscriptionRoutes(m)
 	s.paycodeRoutes(m)

@@ -42,6 +42,10 @@ type OrderParams struct {
 	ActualAmount int64  `json:"actual_amount,omitempty"`
 	ReceiptApp   string `json:"receipt_app,omitempty"`
 	ServiceApp   string `json:"service_app,omitempty"`
+	// Profit sharing (core/royalties.go): fixed amounts to users, or a
+	// template's shares per level of the app tree.
+	RoyaltyUsers    []RoyaltyUser `json:"royalty_users,omitempty"`
+	RoyaltyTemplate string        `json:"royalty_template,omitempty"`
 }
 
 // CashierURL is where the merchant sends the customer to pay an order.
@@ -99,7 +103,7 @@ func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*
 	if len(chans) == 0 && len(p.Channels) > 0 {
 		return nil, polypay.ParamError("allowed_channels", "该 app 在当前模式下没有可在收银台使用的渠道")
 	}
-	if err := orderApps(who, p); err != nil {
+	if err := s.orderApps(ctx, who, p); err != nil {
 		return nil, err
 	}
 	if p.Coupon == "" && p.ActualAmount != 0 && p.ActualAmount != p.Amount {
@@ -140,6 +144,8 @@ func (s *Service) CreateOrder(ctx context.Context, who Caller, p OrderParams) (*
 			o = existing
 		} else if err := s.insertOrder(ctx, tx, o, p.ActualAmount); err != nil {
 			return err
+		} else if err := planRoyalties(ctx, tx, o, p); err != nil {
+			return err
 		}
 		out, err = s.renderOrder(ctx, tx, o)
 		return err
@@ -161,15 +167,24 @@ func (s *Service) insertOrder(ctx context.Context, tx Tx, o *polypay.Order, actu
 	return tx.InsertOrder(ctx, o)
 }
 
-// orderApps checks Ping++'s receipt_app and service_app: sub-apps are not
-// built yet, so both can only be the order's own app.
-func orderApps(who Caller, p OrderParams) error {
-	for name, v := range map[string]string{"receipt_app": p.ReceiptApp, "service_app": p.ServiceApp} {
-		if v != "" && v != who.App.ID {
-			return polypay.ParamError(name, "%s 只能是订单所属的 app（子应用尚未实现）", name)
-		}
+// orderApps checks Ping++'s receipt_app and service_app. The receiving
+// app is the order's own (a platform makes an order for a sub-app by
+// naming it as app); the serving app is the order's or one of its
+// ancestors, and receives what a service_reserved template leaves over.
+func (s *Service) orderApps(ctx context.Context, who Caller, p OrderParams) error {
+	if p.ReceiptApp != "" && p.ReceiptApp != who.App.ID {
+		return polypay.ParamError("receipt_app", "receipt_app 须为订单所属的 app %s", who.App.ID)
 	}
-	return nil
+	if p.ServiceApp == "" || p.ServiceApp == who.App.ID {
+		return nil
+	}
+	return s.read(ctx, func(tx Tx) error {
+		chain, err := appChain(ctx, tx, who.App.ID)
+		if err == nil && !contains(chain, p.ServiceApp) {
+			err = polypay.ParamError("service_app", "service_app 须为订单所属的 app 或其上级 app")
+		}
+		return err
+	})
 }
 
 // GetOrder returns an order rendered for the API, after checking whether
@@ -382,6 +397,9 @@ func (s *Service) markOrderPaid(ctx context.Context, tx orderBooks, orderID stri
 		return nil, 0, err
 	}
 	if err := postDiscount(ctx, tx, cur); err != nil {
+		return nil, 0, err
+	}
+	if err := s.shareOrder(ctx, tx, cur, paid); err != nil {
 		return nil, 0, err
 	}
 	queued, err := s.redeemCoupon(ctx, tx, cur)

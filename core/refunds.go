@@ -204,6 +204,9 @@ func (s *Service) applyRefundTx(ctx context.Context, tx refundBooks, chargeID, o
 			return refundApplied{}, err
 		}
 		queued += n
+		if err := s.unwindRoyalties(ctx, tx, c, r); err != nil {
+			return refundApplied{}, err
+		}
 	}
 	return refundApplied{out: w, queued: queued, outcome: polypay.OutcomeApplied}, nil
 }

@@ -345,6 +345,7 @@ type Tx interface {
 	AgreementStore
 	SubscriptionStore
 	SubAppStore
+	RoyaltyStore
 	logoStore
 }
 
@@ -379,6 +380,7 @@ type (
 		OrderStore
 		CouponStore
 		AccountStore
+		RoyaltyStore
 	}
 	// accountBooks moves users' balances with their postings and events,
 	// and renders the charges recharges embed.
@@ -392,6 +394,7 @@ type (
 		OrderStore
 		CouponStore
 		accountBooks
+		RoyaltyStore
 	}
 )
 

@@ -48,6 +48,11 @@ type Books interface {
 	LedgerBalanceMoves(ctx context.Context, refTypes []string, fn func(BalanceMoveRecord) error) error
 	// LedgerUsers calls fn with every user's available balance.
 	LedgerUsers(ctx context.Context, fn func(UserRecord) error) error
+	// LedgerRoyalties calls fn with every royalty and the entries of
+	// refTypes whose ref_id is its id; LedgerRoyaltyTxns with every
+	// royalty transaction likewise.
+	LedgerRoyalties(ctx context.Context, refTypes []string, fn func(RoyaltyRecord) error) error
+	LedgerRoyaltyTxns(ctx context.Context, refTypes []string, fn func(RoyaltyTxnRecord) error) error
 }
 
 // BalanceMoveRecord is one of a balance bonus, a balance transfer or a
@@ -178,16 +183,19 @@ type Summary struct {
 // The ref types whose ref_id names each kind of record, and the record's
 // name in findings.
 var (
-	chargeRefs = []string{RefCharge, RefReversal, RefBalancePayment}
-	refundRefs = []string{RefRefund, RefBalanceRefund, RefRechargeRefund, RefRechargeRefundBack}
-	orderRefs  = []string{RefDiscount}
-	feeRefs    = []string{RefFee}
-	payoutRefs = []string{RefTransfer, RefRedEnvelope, RefRedEnvelopeRefund, RefTransferToBalance}
-	moveRefs   = []string{RefBalanceBonus, RefBalanceTransfer, RefRecharge, RefWithdrawal, RefWithdrawalRelease, RefWithdrawalPaid}
-	recordOf   = map[string]string{RefCharge: "charge", RefReversal: "charge", RefRefund: "refund", RefDiscount: "order", RefFee: "fee line",
+	chargeRefs     = []string{RefCharge, RefReversal, RefBalancePayment}
+	refundRefs     = []string{RefRefund, RefBalanceRefund, RefRechargeRefund, RefRechargeRefundBack}
+	orderRefs      = []string{RefDiscount}
+	feeRefs        = []string{RefFee}
+	payoutRefs     = []string{RefTransfer, RefRedEnvelope, RefRedEnvelopeRefund, RefTransferToBalance}
+	moveRefs       = []string{RefBalanceBonus, RefBalanceTransfer, RefRecharge, RefWithdrawal, RefWithdrawalRelease, RefWithdrawalPaid}
+	royaltyRefs    = []string{RefRoyalty, RefRoyaltyManual}
+	royaltyTxnRefs = []string{RefRoyaltyPaid, RefRoyaltyReceived}
+	recordOf       = map[string]string{RefCharge: "charge", RefReversal: "charge", RefRefund: "refund", RefDiscount: "order", RefFee: "fee line",
 		RefTransfer: "transfer", RefTransferToBalance: "transfer", RefRedEnvelope: "red envelope", RefRedEnvelopeRefund: "red envelope",
 		RefBalancePayment: "charge", RefBalanceRefund: "refund", RefRechargeRefund: "refund", RefRechargeRefundBack: "refund", RefBalanceBonus: "balance bonus", RefBalanceTransfer: "balance transfer", RefRecharge: "recharge",
-		RefWithdrawal: "withdrawal", RefWithdrawalRelease: "withdrawal", RefWithdrawalPaid: "withdrawal"}
+		RefWithdrawal: "withdrawal", RefWithdrawalRelease: "withdrawal", RefWithdrawalPaid: "withdrawal",
+		RefRoyalty: "royalty", RefRoyaltyManual: "royalty", RefRoyaltyPaid: "royalty transaction", RefRoyaltyReceived: "royalty transaction"}
 )
 
 // Check verifies the books: every transaction balances within its book;
@@ -229,6 +237,10 @@ func (c *checker) run(ctx context.Context, b Books) error {
 		func(ctx context.Context, b Books) error { return b.LedgerFees(ctx, feeRefs, c.fee) },
 		func(ctx context.Context, b Books) error { return b.LedgerPayouts(ctx, payoutRefs, c.payout) },
 		func(ctx context.Context, b Books) error { return b.LedgerBalanceMoves(ctx, moveRefs, c.balanceMove) },
+		func(ctx context.Context, b Books) error { return b.LedgerRoyalties(ctx, royaltyRefs, c.royalty) },
+		func(ctx context.Context, b Books) error {
+			return b.LedgerRoyaltyTxns(ctx, royaltyTxnRefs, c.royaltyTxn)
+		},
 		c.orphans,
 		c.books,
 		func(ctx context.Context, b Books) error { return b.LedgerUsers(ctx, c.user) },

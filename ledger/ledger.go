@@ -27,6 +27,9 @@ import (
 //	bonuses            expense: stored value the merchant gave users
 //	user_fees          revenue: fees the merchant kept on balance transfers
 //	withdrawals        liability: users' balances on their way out (held by a withdrawal)
+//	royalties          liability: royalties a payer app owes, not yet settled
+//	due_to_apps        liability: what a payer app's book owes other apps' books (royalties settled to them)
+//	due_from_apps      asset: what a recipient app's book is owed by payer apps' books
 const (
 	AccountMerchant        = "merchant"
 	AccountFees            = "fees"
@@ -35,6 +38,9 @@ const (
 	AccountBonuses         = "bonuses"
 	AccountUserFees        = "user_fees"
 	AccountWithdrawals     = "withdrawals"
+	AccountRoyalties       = "royalties"
+	AccountDueToApps       = "due_to_apps"
+	AccountDueFromApps     = "due_from_apps"
 )
 
 // UserAccount names the balance account of an app's user.
@@ -77,6 +83,14 @@ const (
 	// A transfer on the balance channel credited its user (the transfer's
 	// id).
 	RefTransferToBalance = "transfer_to_balance"
+	// A royalty booked (a paid order's share, or a refund's take-back),
+	// and one settled outside polypay (the royalty's id); a royalty
+	// transaction paid, in the payer's book and in the recipient's (the
+	// royalty transaction's id).
+	RefRoyalty         = "royalty"
+	RefRoyaltyManual   = "royalty_manual"
+	RefRoyaltyPaid     = "royalty_paid"
+	RefRoyaltyReceived = "royalty_received"
 )
 
 // Txn is one ledger transaction: its book (app, mode, currency), the ref it

@@ -94,7 +94,13 @@ func (tx *Tx) PayoutExists(ctx context.Context, table, appID string, live bool, 
 	switch table {
 	case "transfers", "batch_transfers", "red_envelopes", "batch_refunds",
 		"users", "balance_transactions", "balance_bonuses", "balance_transfers", "recharges", "withdrawals", "batch_withdrawals",
-		"coupon_templates", "coupons", "orders", "qr_codes":
+		"coupon_templates", "coupons", "orders", "qr_codes", "agreements", "plans", "subscriptions",
+		"royalty_templates", "royalty_settlements":
+	case "sub_apps":
+		// A sub-app is its parent's, in both modes.
+		var n int
+		err := tx.queryRow(ctx, `SELECT COUNT(*) FROM sub_apps WHERE app_id=? AND parent_app=? AND deleted=0`, id, appID).Scan(&n)
+		return n > 0, err
 	default:
 		return false, fmt.Errorf("store: no payout table %s", table)
 	}

@@ -58,6 +58,12 @@ var sandboxDeletes = []sandboxDelete{
 	// order_charges has no mode of its own: it follows its order or charge.
 	{"order_charges", `t.order_id IN (SELECT s.id FROM orders s WHERE %[1]s) OR t.charge_id IN (SELECT s.id FROM charges s WHERE %[1]s)`},
 	{"order_refunds", `%[2]s`},
+	// An order's royalty plan follows its order; royalties and their
+	// settlements are the test traffic's.
+	{"order_royalty_plans", `t.order_id IN (SELECT s.id FROM orders s WHERE %[1]s)`},
+	{"royalty_transactions", `%[2]s`},
+	{"royalty_settlements", `%[2]s`},
+	{"royalties", `%[2]s`},
 	{"orders", `%[2]s`},
 	{"recon_discrepancies", `%[2]s`},
 	{"recon_runs", `%[2]s`},
@@ -123,7 +129,7 @@ func SandboxResetTables() []string {
 var SandboxKeptTables = []string{
 	"api_keys", "channel_configs", "webhook_endpoints", "webhook_keys", "channel_routes",
 	"cashier_settings", "cashier_logos", "card_settings", "discounts", "risk_rules", "risk_lists",
-	"payout_settings", "sub_app_channels",
+	"payout_settings", "sub_app_channels", "royalty_templates",
 }
 
 // ResetTestMode deletes the test-mode data of one app, or of every app

@@ -207,7 +207,8 @@ func (tx *Tx) DeleteChannelConfig(ctx context.Context, appID string, live bool, 
 // ownedTables are the objects whose app a request naming one by id can
 // act for (api: a platform's key reaching a sub-app's object).
 var ownedTables = map[string]bool{"charges": true, "agreements": true, "subscriptions": true, "plans": true, "events": true,
-	"transfers": true, "orders": true, "red_envelopes": true, "batch_transfers": true, "batch_refunds": true}
+	"transfers": true, "orders": true, "red_envelopes": true, "batch_transfers": true, "batch_refunds": true,
+	"royalties": true, "royalty_templates": true, "royalty_settlements": true, "royalty_transactions": true}
 
 // AppOfObject returns the app owning object id in table, "" when there
 // is none (or table is not one of ownedTables).

@@ -1,0 +1,363 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+
+	"github.com/polypay/polypay"
+	"github.com/polypay/polypay/ledger"
+	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/wire"
+)
+
+// RoyaltySettlementParams create a royalty settlement (Ping++'s
+// royalty_settlements.create): which payer's unsettled royalties, how
+// they are paid, and which of them.
+type RoyaltySettlementParams struct {
+	PayerApp     string
+	Method       string
+	RecipientApp string
+	SourceUser   string
+	CreatedGTE   int64
+	CreatedLT    int64 // 0: up to now
+	MinAmount    int64
+	Currency     string
+	IsPreview    bool
+	Metadata     json.RawMessage
+}
+
+// Royalty settlement statuses.
+const (
+	settlementCreated  = "created"
+	settlementPending  = "pending"
+	settlementCanceled = "canceled"
+)
+
+// payerCaller is the caller acting as a settlement's payer app: its own
+// app or one of its sub-apps.
+func payerCaller(ctx context.Context, tx Tx, who Caller, payer string) (Caller, error) {
+	if payer == who.App.ID {
+		return who, nil
+	}
+	if _, err := tx.SubAppOf(ctx, who.App.ID, payer); err != nil {
+		if polypay.ErrorCode(err) == polypay.ENotFound {
+			err = polypay.ParamError("payer_app", "payer_app %s 不存在", payer)
+		}
+		return who, err
+	}
+	app, err := tx.GetApp(ctx, payer)
+	if err == nil {
+		who.App = app
+	}
+	return who, err
+}
+
+// CreateRoyaltySettlement groups a payer's unsettled royalties into one
+// royalty transaction per recipient (its net: shares less take-backs) and
+// stores them, created, for the merchant to confirm (status pending) or
+// cancel; a preview only computes it. Recipients whose net is below
+// min_amount (or not positive) are left for a later settlement.
+func (s *Service) CreateRoyaltySettlement(ctx context.Context, who Caller, p RoyaltySettlementParams) (any, error) {
+	if p.Method != store.RoyaltyMethodBal {
+		return nil, polypay.ParamError("method", "分润结算目前只支持 balance（结算到用户余额，用户再经提现到账）；按渠道直接结算尚未实现")
+	}
+	if p.Currency == "" {
+		p.Currency = polypay.BalanceCurrency
+	}
+	var out any
+	err := s.write(ctx, func(tx Tx) error {
+		payer, err := payerCaller(ctx, tx, who, p.PayerApp)
+		if err != nil {
+			return err
+		}
+		x, txns, claimed, err := s.buildSettlement(ctx, tx, payer, p)
+		if err != nil {
+			return err
+		}
+		if p.IsPreview {
+			// A preview stores nothing: nothing it shows can be fetched.
+			x.ID = ""
+			for _, t := range txns {
+				t.ID, t.SettlementID = "", ""
+			}
+			out = wire.FromRoyaltySettlement(x, txns)
+			return nil
+		}
+		out = wire.FromRoyaltySettlement(x, txns)
+		return saveSettlement(ctx, tx, x, txns, claimed)
+	})
+	return out, err
+}
+
+func (s *Service) buildSettlement(ctx context.Context, tx Tx, payer Caller, p RoyaltySettlementParams) (*store.RoyaltySettlement,
+	[]*store.RoyaltyTransaction, map[string][]*store.Royalty, error) {
+	rs, err := tx.Royalties(ctx, payer.App.ID, payer.Live, store.RoyaltyFilter{Payer: payer.App.ID, Status: store.RoyaltyCreated,
+		RecipientApp: p.RecipientApp, SourceUser: p.SourceUser, CreatedGTE: p.CreatedGTE, CreatedLT: p.CreatedLT})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	now := tx.Now()
+	x := &store.RoyaltySettlement{ID: polypay.NewID("rys_"), AppID: payer.App.ID, Livemode: payer.Live, Method: p.Method,
+		Currency: p.Currency, Status: settlementCreated, Metadata: p.Metadata, Created: now}
+	groups := map[string][]*store.Royalty{}
+	for _, r := range rs {
+		if r.Currency == p.Currency && r.Method == "" {
+			k := r.RecipientApp + "\x00" + r.SourceUser + "\x00" + r.UserApp
+			groups[k] = append(groups[k], r)
+		}
+	}
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var txns []*store.RoyaltyTransaction
+	claimed := map[string][]*store.Royalty{}
+	for _, k := range keys {
+		g := groups[k]
+		var net int64
+		for _, r := range g {
+			net += r.Amount
+		}
+		if net <= 0 || net < p.MinAmount {
+			continue
+		}
+		t := &store.RoyaltyTransaction{ID: polypay.NewID("ryx_"), SettlementID: x.ID, AppID: x.AppID, Livemode: x.Livemode,
+			Currency: x.Currency, Amount: net, Status: settlementCreated, RecipientApp: g[0].RecipientApp, SourceUser: g[0].SourceUser,
+			UserApp: g[0].UserApp, Created: now}
+		txns, claimed[t.ID] = append(txns, t), g
+		x.Amount += net
+		x.Count++
+	}
+	if x.Count == 0 {
+		return nil, nil, nil, polypay.ParamError("payer_app", "没有符合条件的待结算分润")
+	}
+	return x, txns, claimed, nil
+}
+
+func saveSettlement(ctx context.Context, tx Tx, x *store.RoyaltySettlement, txns []*store.RoyaltyTransaction,
+	claimed map[string][]*store.Royalty) error {
+	if err := tx.InsertRoyaltySettlement(ctx, x); err != nil {
+		return err
+	}
+	for _, t := range txns {
+		if err := tx.InsertRoyaltyTxn(ctx, t); err != nil {
+			return err
+		}
+		for _, r := range claimed[t.ID] {
+			ok, err := tx.ClaimRoyalty(ctx, r.ID, x.ID, t.ID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return polypay.ParamError("payer_app", "分润 %s 刚被另一结算占用，请重试", r.ID)
+			}
+		}
+	}
+	return nil
+}
+
+// GetRoyaltySettlement answers one settlement of the caller's app.
+func (s *Service) GetRoyaltySettlement(ctx context.Context, who Caller, id string) (any, error) {
+	var out any
+	err := s.read(ctx, func(tx Tx) error {
+		x, err := tx.GetRoyaltySettlement(ctx, who.App.ID, who.Live, id)
+		if err != nil {
+			return err
+		}
+		txns, err := tx.SettlementTxns(ctx, x.ID)
+		out = wire.FromRoyaltySettlement(x, txns)
+		return err
+	})
+	return out, err
+}
+
+// ListRoyaltySettlements pages through the settlements of payer (the
+// caller's app when empty, or one of its sub-apps).
+func (s *Service) ListRoyaltySettlements(ctx context.Context, who Caller, url, payer string, p store.Page) (wire.List, error) {
+	var list wire.List
+	err := s.read(ctx, func(tx Tx) error {
+		if payer != "" {
+			var err error
+			if who, err = payerCaller(ctx, tx, who, payer); err != nil {
+				return err
+			}
+		}
+		if err := checkCursor(ctx, tx, "royalty_settlements", who, p); err != nil {
+			return err
+		}
+		xs, more, err := tx.ListRoyaltySettlements(ctx, who.App.ID, who.Live, p)
+		if err != nil {
+			return err
+		}
+		list, err = renderList(url, xs, more, func(x *store.RoyaltySettlement) (any, error) {
+			txns, err := tx.SettlementTxns(ctx, x.ID)
+			return wire.FromRoyaltySettlement(x, txns), err
+		})
+		return err
+	})
+	return list, err
+}
+
+// UpdateRoyaltySettlement confirms (status pending: pay every royalty
+// transaction now) or cancels (status canceled: its royalties wait for
+// another settlement) a created settlement.
+func (s *Service) UpdateRoyaltySettlement(ctx context.Context, who Caller, id, status string) (any, error) {
+	if status != settlementPending && status != settlementCanceled {
+		return nil, polypay.ParamError("status", "status 须为 pending（确认结算）或 canceled（取消结算）")
+	}
+	var out any
+	err := s.write(ctx, func(tx Tx) error {
+		x, err := tx.GetRoyaltySettlement(ctx, who.App.ID, who.Live, id)
+		if err != nil {
+			return err
+		}
+		if x.Status != settlementCreated {
+			return polypay.ParamError("status", "分润结算 %s 已是 %s，不能再改为 %s", id, x.Status, status)
+		}
+		txns, err := tx.SettlementTxns(ctx, x.ID)
+		if err != nil {
+			return err
+		}
+		for _, t := range txns {
+			if err := s.finishRoyaltyTxn(ctx, tx, x, t, status == settlementPending); err != nil {
+				return err
+			}
+		}
+		x.Status, x.TimeFinished = settlementOutcome(x), tx.Now()
+		ok, err := tx.UpdateRoyaltySettlement(ctx, x, settlementCreated)
+		if err == nil && !ok {
+			err = polypay.ParamError("status", "分润结算 %s 正被另一请求处理", id)
+		}
+		out = wire.FromRoyaltySettlement(x, txns)
+		return err
+	})
+	return out, err
+}
+
+func settlementOutcome(x *store.RoyaltySettlement) string {
+	switch {
+	case x.CountCanceled == x.Count:
+		return settlementCanceled
+	case x.CountSucceeded == x.Count:
+		return store.RoyaltySucceeded
+	case x.CountFailed == x.Count:
+		return "failed"
+	}
+	return "partially_succeeded"
+}
+
+// finishRoyaltyTxn pays one royalty transaction (pay) or cancels it, and
+// moves its royalties on: settled, or back to unsettled for another
+// settlement when it was canceled or could not be paid.
+func (s *Service) finishRoyaltyTxn(ctx context.Context, tx Tx, x *store.RoyaltySettlement, t *store.RoyaltyTransaction, pay bool) error {
+	t.Status = settlementCanceled
+	if pay {
+		if err := payRoyaltyTxn(ctx, tx, t); err != nil {
+			return err
+		}
+	}
+	switch t.Status {
+	case store.RoyaltySucceeded:
+		x.CountSucceeded, x.AmountSucceeded = x.CountSucceeded+1, x.AmountSucceeded+t.Amount
+	case "failed":
+		x.CountFailed, x.AmountFailed = x.CountFailed+1, x.AmountFailed+t.Amount
+	default:
+		x.CountCanceled, x.AmountCanceled = x.CountCanceled+1, x.AmountCanceled+t.Amount
+	}
+	if err := tx.UpdateRoyaltyTxn(ctx, t); err != nil {
+		return err
+	}
+	rs, err := tx.Royalties(ctx, x.AppID, x.Livemode, store.RoyaltyFilter{Payer: x.AppID, Settlement: x.ID})
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.RoyaltyTransaction != t.ID {
+			continue
+		}
+		if t.Status == store.RoyaltySucceeded {
+			r.Status, r.Method, r.TimeSettled = store.RoyaltySucceeded, x.Method, tx.Now()
+		} else {
+			r.Status, r.RoyaltySettlement, r.RoyaltyTransaction = store.RoyaltyCreated, "", ""
+		}
+		if err := tx.UpdateRoyalty(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// payRoyaltyTxn credits a royalty transaction's recipient: a user's
+// balance (in the user's app) or an app's own merchant balance, with the
+// postings in both books. A recipient user that is gone or disabled
+// fails the transaction, saying why.
+func payRoyaltyTxn(ctx context.Context, tx Tx, t *store.RoyaltyTransaction) error {
+	if t.SourceUser != "" {
+		to := Caller{App: &polypay.App{ID: t.UserApp}, Live: t.Livemode}
+		u, err := tx.GetUser(ctx, t.UserApp, t.Livemode, t.SourceUser)
+		switch {
+		case polypay.ErrorCode(err) == polypay.ENotFound:
+			t.Status, t.FailureMsg = "failed", "分润用户不存在"
+			return nil
+		case err != nil:
+			return err
+		case u.Disabled:
+			t.Status, t.FailureMsg = "failed", "分润用户已被禁用"
+			return nil
+		case t.Currency != polypay.BalanceCurrency:
+			t.Status, t.FailureMsg = "failed", "用户余额只能接收人民币分润"
+			return nil
+		}
+		bt, err := moveBalance(ctx, tx, to, t.SourceUser, t.Amount, polypay.BalanceTxnRoyalty, t.ID, "royalty", "status")
+		if err != nil {
+			return err
+		}
+		t.BalanceTransaction = bt.ID
+	}
+	t.Status = store.RoyaltySucceeded
+	pay := t.Payment()
+	if err := tx.Post(ctx, ledger.RoyaltyPaid(pay)); err != nil {
+		return err
+	}
+	if recv := ledger.RoyaltyReceived(pay); len(recv.Lines) > 0 {
+		return tx.Post(ctx, recv)
+	}
+	return nil
+}
+
+// GetRoyaltyTxn answers one royalty transaction its payer or recipient
+// may see.
+func (s *Service) GetRoyaltyTxn(ctx context.Context, who Caller, id string) (any, error) {
+	var out any
+	err := s.read(ctx, func(tx Tx) error {
+		t, err := tx.GetRoyaltyTxn(ctx, who.App.ID, who.Live, id)
+		if err == nil {
+			out = wire.FromRoyaltyTxn(t)
+		}
+		return err
+	})
+	return out, err
+}
+
+// ListRoyaltyTxns pages through the royalty transactions the caller's app
+// pays or receives, of one settlement when settlement is not empty.
+func (s *Service) ListRoyaltyTxns(ctx context.Context, who Caller, url, settlement string, p store.Page) (wire.List, error) {
+	var list wire.List
+	err := s.read(ctx, func(tx Tx) error {
+		if err := visibleCursor(p, func(id string) error {
+			_, err := tx.GetRoyaltyTxn(ctx, who.App.ID, who.Live, id)
+			return err
+		}); err != nil {
+			return err
+		}
+		xs, more, err := tx.ListRoyaltyTxns(ctx, who.App.ID, who.Live, settlement, p)
+		if err != nil {
+			return err
+		}
+		list, err = renderList(url, xs, more, func(t *store.RoyaltyTransaction) (any, error) { return wire.FromRoyaltyTxn(t), nil })
+		return err
+	})
+	return list, err
+}
