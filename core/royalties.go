@@ -498,10 +498,18 @@ func (s *Service) GetRoyalty(ctx context.Context, who Caller, id string) (any, e
 }
 
 // ListRoyalties pages through the royalties the caller's app pays or
-// receives.
+// receives; with f.Payer one of its sub-apps, those that sub-app pays or
+// receives (a platform sees its merchants' shares).
 func (s *Service) ListRoyalties(ctx context.Context, who Caller, url string, f store.RoyaltyFilter, p store.Page) (wire.List, error) {
 	var list wire.List
 	err := s.read(ctx, func(tx Tx) error {
+		if f.Payer != "" && f.Payer != who.App.ID {
+			as, err := payerCaller(ctx, tx, who, f.Payer)
+			if err != nil && polypay.ErrorCode(err) != polypay.EInvalid {
+				return err
+			}
+			who = as // unchanged when payer is not a sub-app: the royalties it pays the caller
+		}
 		if err := visibleCursor(p, func(id string) error {
 			_, err := tx.GetRoyalty(ctx, who.App.ID, who.Live, id)
 			return err

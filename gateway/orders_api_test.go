@@ -232,7 +232,7 @@ func TestOrderCancelGivesBack(t *testing.T) {
 		refused(t, "no uid", e.do("POST", "/v1/orders/"+ok(t, "order", e.pingppOrder("NOUID001", "", "", 100)).str("id")+"/pay", e.sk(),
 			map[string]any{"channel": "alipay_qr", "balance_amount": 10}), 400, "balance_amount")
 		refused(t, "royalty", e.do("POST", "/v1/orders", e.sk(), map[string]any{"app": e.app.AppID, "merchant_order_no": "R1",
-			"amount": 1, "currency": "cny", "subject": "s", "body": "b", "royalty_users": []any{}}), 400, "royalty_users")
+			"amount": 1, "currency": "cny", "subject": "s", "body": "b", "royalty_users": []any{map[string]any{"user": "nobody", "amount": 1}}}), 400, "royalty_users")
 		checkLedger(t, e)
 	})
 }
