@@ -51,6 +51,7 @@ type RoyaltyStore interface {
 	SettlementTxns(ctx context.Context, settlementID string) ([]*store.RoyaltyTransaction, error)
 	GetSubApp(ctx context.Context, id string) (*store.SubApp, error)
 	ParentOf(ctx context.Context, appID string) (string, error)
+	AppOfObject(ctx context.Context, table, id string) (string, error)
 }
 
 // royaltyBooks books royalties with an order's state change.
@@ -542,8 +543,12 @@ func (s *Service) UpdateRoyalties(ctx context.Context, who Caller, url string, p
 	err := s.write(ctx, func(tx Tx) error {
 		out := make([]*store.Royalty, 0, len(p.IDs))
 		for _, id := range p.IDs {
-			r, err := tx.GetRoyalty(ctx, who.App.ID, who.Live, id)
-			if err == nil && r.AppID != who.App.ID {
+			as, err := royaltyPayer(ctx, tx, who, id)
+			if err != nil {
+				return err
+			}
+			r, err := tx.GetRoyalty(ctx, as.App.ID, as.Live, id)
+			if err == nil && r.AppID != as.App.ID {
 				err = polypay.ParamError("ids", "分润 %s 不由该 app 支付，不能修改", id)
 			}
 			if polypay.ErrorCode(err) == polypay.ENotFound {
@@ -562,6 +567,20 @@ func (s *Service) UpdateRoyalties(ctx context.Context, who Caller, url string, p
 		return err
 	})
 	return list, err
+}
+
+// royaltyPayer is the caller acting as royalty id's payer when the
+// caller is the payer or one of its ancestors, else the caller itself.
+func royaltyPayer(ctx context.Context, tx Tx, who Caller, id string) (Caller, error) {
+	payer, err := tx.AppOfObject(ctx, "royalties", id)
+	if err != nil || payer == "" || payer == who.App.ID {
+		return who, err
+	}
+	as, err := payerCaller(ctx, tx, who, payer)
+	if polypay.ErrorCode(err) == polypay.EInvalid {
+		return who, nil
+	}
+	return as, err
 }
 
 func updateRoyalty(ctx context.Context, tx Tx, r *store.Royalty, p RoyaltyUpdate) error {

@@ -346,6 +346,19 @@ func (s *Service) GetRoyaltyTxn(ctx context.Context, who Caller, id string) (any
 func (s *Service) ListRoyaltyTxns(ctx context.Context, who Caller, url, settlement string, p store.Page) (wire.List, error) {
 	var list wire.List
 	err := s.read(ctx, func(tx Tx) error {
+		if settlement != "" {
+			// A settlement's transactions are its payer's: an ancestor of
+			// the payer lists them as the payer.
+			payer, err := tx.AppOfObject(ctx, "royalty_settlements", settlement)
+			if err != nil {
+				return err
+			}
+			if as, err := payerCaller(ctx, tx, who, payer); err == nil {
+				who = as
+			} else if polypay.ErrorCode(err) != polypay.EInvalid {
+				return err
+			}
+		}
 		if err := visibleCursor(p, func(id string) error {
 			_, err := tx.GetRoyaltyTxn(ctx, who.App.ID, who.Live, id)
 			return err
@@ -361,3 +374,4 @@ func (s *Service) ListRoyaltyTxns(ctx context.Context, who Caller, url, settleme
 	})
 	return list, err
 }
+

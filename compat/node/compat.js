@@ -2244,6 +2244,108 @@ async function subAppFlow(cfg, sdk) {
   return { sub_app: sub.id, charge: ch.id, events: [] };
 }
 
+// royaltyFlow: Ping++'s royalty family through the Node SDK. A shop under
+// an agent sub-app (whose user is the platform's) takes an order named
+// with a two-level template; paid, it makes one royalty per level above
+// the shop; a settlement pays them
+// (the platform's own share and the user's balance); a refund takes a
+// share back; a manual mark settles it outside.
+async function royaltyFlow(cfg, sdk, hooks, pubKey) {
+  const app = cfg.app;
+  const tag = randomAlnum(8);
+  const agent = 'cmpR_' + tag;
+  const events = [];
+  step = 'royalty: users and sub-app';
+  check(['royaltyTemplates', 'royalties', 'royaltySettlements', 'royaltyTransactions'].every((r) => typeof sdk[r] === 'object'),
+    'pingpp 2.1.6 has no royalty resources');
+  checkUser(await sdk.users.create(app, { id: agent, name: 'Agent' }), 'users.create (royalty)', app, agent, 0);
+  const agentApp = await sdk.subApps.create(app, { display_name: 'royalty agent ' + tag, user: agent });
+  const sub = await sdk.subApps.create(app, { display_name: 'royalty shop ' + tag, parent_app: agentApp.id });
+  check(sub.level === 2 && sub.parent_app === agentApp.id, 'subApps.create under the agent', sub);
+
+  step = 'royaltyTemplates.create';
+  const rule = { royalty_mode: 'rate', refund_mode: 'proportional', allocation_mode: 'receipt_reserved',
+    data: [{ level: 0, value: 500 }, { level: 1, value: 300 }] };
+  const tmpl = await sdk.royaltyTemplates.create({ app, name: 'compat ' + tag, rule, description: 'node sdk' });
+  check(isPlainObject(tmpl) && tmpl.object === 'royalty_template' && tmpl.app === app && jsonEqual(tmpl.rule, rule),
+    'royaltyTemplates.create', tmpl);
+  step = 'royaltyTemplates.retrieve';
+  check(jsonEqual(await sdk.royaltyTemplates.retrieve(tmpl.id), tmpl), 'royaltyTemplates.retrieve differs from create');
+  step = 'royaltyTemplates.list';
+  const tl = await sdk.royaltyTemplates.list({ page: 1, per_page: 10 });
+  checkList(tl, '/v1/royalty_templates', 'royaltyTemplates.list');
+  check(tl.data.some((x) => x.id === tmpl.id), 'royaltyTemplates.list: the template is missing', tl.data);
+  step = 'royaltyTemplates.update';
+  const ut = await sdk.royaltyTemplates.update(tmpl.id, { name: 'compat renamed' });
+  check(ut.name === 'compat renamed' && jsonEqual(ut.rule, rule), 'royaltyTemplates.update', ut);
+
+  step = 'orders.create (royalty_template)';
+  const orderNo = 'ry' + Date.now() + randomAlnum(6);
+  const order = await sdk.orders.create({ app: sub.id, merchant_order_no: orderNo, amount: 10000, currency: 'cny',
+    client_ip: '127.0.0.1', subject: 'compat royalty', body: 'compat royalty order', royalty_template: tmpl.id });
+  check(order.object === 'order' && order.app === sub.id, 'orders.create for the sub-app', order);
+  step = 'orders.pay (royalty)';
+  const paying = await sdk.orders.pay(order.id, { channel: 'alipay_qr' });
+  const chargeId = paying.charge;
+  const opay = await rawRequest(cfg, 'POST', '/v1/test/charges/' + chargeId + '/pay', { result: 'success' }, cfg.key);
+  check(opay.status === 200 && opay.json.paid === true, 'royalty order: test pay', opay.raw.toString('utf8'));
+  events.push(checkWebhook(await hooks.waitFor('charge.succeeded', chargeId, STEP_TIMEOUT_MS), 'charge.succeeded', 'charge', chargeId, pubKey).id);
+  events.push(checkWebhook(await hooks.waitFor('order.succeeded', order.id, STEP_TIMEOUT_MS), 'order.succeeded', 'order', order.id, pubKey).id);
+
+  step = 'royalties.list';
+  const rl = await sdk.royalties.list({ payer_app: sub.id, page: 1, per_page: 10 });
+  checkList(rl, '/v1/royalties', 'royalties.list');
+  const byApp = {};
+  for (const r of rl.data) {
+    check(r.object === 'royalty' && r.payer_app === sub.id && r.status === 'created' && r.source_no === orderNo &&
+      r.source_url === '/v1/orders/' + order.id, 'royalties.list: not the order\'s royalty', r);
+    byApp[r.recipient_app] = r;
+  }
+  check(rl.data.length === 2 && byApp[app].amount === 500 && byApp[app].source_user === null &&
+    byApp[agentApp.id] && byApp[agentApp.id].source_user === agent, 'royalties.list: not 5 % to the platform and 3 % to the agent user', rl.data);
+  const agentRoyalty = rl.data.find((r) => r.source_user === agent);
+  check(agentRoyalty && agentRoyalty.amount === 300, 'royalties.list: no 3 % share for the agent user', rl.data);
+  step = 'royalties.retrieve';
+  const gr = await sdk.royalties.retrieve(agentRoyalty.id);
+  check(jsonEqual(gr, agentRoyalty), 'royalties.retrieve differs from the list', gr);
+
+  step = 'royaltySettlements.create (preview)';
+  const pv = await sdk.royaltySettlements.create({ payer_app: sub.id, method: 'balance', is_preview: true, source_user: agent });
+  check(pv.object === 'royalty_settlement' && pv.amount === 300 && pv.count === 1, 'royaltySettlements.create (preview)', pv);
+  step = 'royaltySettlements.create';
+  const st = await sdk.royaltySettlements.create({ payer_app: sub.id, method: 'balance', source_user: agent, metadata: { compat: 'node' } });
+  check(st.status === 'created' && st.amount === 300 && st.royalty_transactions.data.length === 1, 'royaltySettlements.create', st);
+  step = 'royaltySettlements.list';
+  const sl = await sdk.royaltySettlements.list({ payer_app: sub.id, page: 1 });
+  checkList(sl, '/v1/royalty_settlements', 'royaltySettlements.list');
+  check(sl.data.some((x) => x.id === st.id), 'royaltySettlements.list: the settlement is missing', sl.data);
+  step = 'royaltySettlements.update';
+  const done = await sdk.royaltySettlements.update(st.id, { status: 'pending' });
+  check(done.status === 'succeeded' && done.amount_succeeded === 300 && isInt(done.time_finished), 'royaltySettlements.update (pending)', done);
+  checkUser(await sdk.users.retrieve(app, agent), 'users.retrieve after the royalty settlement', app, agent, 300);
+  step = 'royaltySettlements.retrieve';
+  check((await sdk.royaltySettlements.retrieve(st.id)).status === 'succeeded', 'royaltySettlements.retrieve');
+  step = 'royaltyTransactions.list';
+  const xl = await sdk.royaltyTransactions.list({ royalty_settlement: st.id, page: 1 });
+  checkList(xl, '/v1/royalty_transactions', 'royaltyTransactions.list');
+  check(xl.data.length === 1 && xl.data[0].status === 'succeeded' && xl.data[0].source_user === agent, 'royaltyTransactions.list', xl.data);
+  step = 'royaltyTransactions.retrieve';
+  check(jsonEqual(await sdk.royaltyTransactions.retrieve(xl.data[0].id), xl.data[0]), 'royaltyTransactions.retrieve');
+
+  step = 'royalties.batchUpdate';
+  const platShare = byApp[app];
+  const bu = await sdk.royalties.batchUpdate({ ids: [platShare.id], method: 'manual', description: 'settled offline' });
+  checkList(bu, '/v1/royalties', 'royalties.batchUpdate');
+  check(bu.data.length === 1 && bu.data[0].status === 'succeeded' && bu.data[0].method === 'manual', 'royalties.batchUpdate', bu.data);
+  step = 'royaltySettlements.cancel';
+  const nothing = await expectReject(sdk.royaltySettlements.create({ payer_app: sub.id, method: 'balance' }), 'a settlement with nothing left');
+  check(nothing instanceof PingppErrors.PingppInvalidRequestError && nothing.param === 'payer_app', 'nothing to settle: not naming payer_app', nothing);
+  step = 'royaltyTemplates.delete';
+  const dt = await sdk.royaltyTemplates.del(tmpl.id);
+  check(dt.deleted === true && dt.id === tmpl.id, 'royaltyTemplates.delete', dt);
+  return { template: tmpl.id, order: order.id, settlement: st.id, events };
+}
+
 // sandboxApplePayToken makes the paymentData the sandbox accepts for a test
 // card, in the format of sim/stripesim's ApplePayToken: an EC_v1 token whose
 // data is the (unencrypted, sandbox) payment data.
@@ -2400,6 +2502,9 @@ async function main() {
   // --- Sub-apps: a platform's merchant, its channel banned and allowed.
   const subApps = await subAppFlow(cfg, sdk);
 
+  // --- Profit sharing: a template, a sub-app's order shared, settled.
+  const royalties = await royaltyFlow(cfg, sdk, hooks, pubKey);
+
   // No unexpected deliveries: one charge.succeeded and one refund.succeeded
   // per channel, plus the pre-authorizations', the payouts' and the account
   // system's events, each event delivered once, every one signed.
@@ -2407,7 +2512,7 @@ async function main() {
   const types = hooks.deliveries.map((d) => (d.json ? d.json.type : '?'));
   const ids = hooks.deliveries.map((d) => (d.json ? d.json.id : '?'));
   check(new Set(ids).size === ids.length, 'webhooks: an event was delivered more than once', ids);
-  const expected = results.concat(preauth, Object.values(payouts), [accounts, orders, agreements]).flatMap((r) => r.events).sort();
+  const expected = results.concat(preauth, Object.values(payouts), [accounts, orders, agreements, royalties]).flatMap((r) => r.events).sort();
   check(jsonEqual(ids.slice().sort(), expected), 'webhooks: the deliveries are not exactly the events of the flows',
     { delivered: ids, expected });
   for (const d of hooks.deliveries) {
@@ -2432,6 +2537,7 @@ async function main() {
     orders,
     agreements,
     sub_apps: subApps,
+    royalties,
     webhooks: types,
   }) + '\n');
 }
