@@ -374,4 +374,3 @@ func (s *Service) ListRoyaltyTxns(ctx context.Context, who Caller, url, settleme
 	})
 	return list, err
 }
-
