@@ -170,6 +170,7 @@ func (s *Server) Handler() http.Handler {
 	s.agreementRoutes(m)
 	s.subAppRoutes(m)
 	s.royaltyRoutes(m)
+	s.merchantRoutes(m)
 	m.HandleFunc("POST /v1/identification", s.authed(s.identify))
 	s.subscriptionRoutes(m)
 	s.paycodeRoutes(m)

@@ -691,6 +691,9 @@ func (s *Service) applyPaid(ctx context.Context, tx orderBooks, c *polypay.Charg
 	if err := tx.Post(ctx, ledger.ChargePaid(c)); err != nil {
 		return tradeResult{}, err
 	}
+	if err := s.chargeFee(ctx, tx, c, tx.Now()); err != nil {
+		return tradeResult{}, err
+	}
 	queued := 0
 	if orderID := orderOf(c); orderID != "" {
 		_, n, err := s.markOrderPaid(ctx, tx, orderID, c)

@@ -28,7 +28,12 @@ func (s *Service) pollPayouts(ctx context.Context, now int64) (int, error) {
 		return n, err
 	}
 	sent, err := s.pollWithdrawals(ctx, now)
-	return n + sent, err
+	n += sent
+	if err != nil {
+		return n, err
+	}
+	settled, err := s.pollSettlements(ctx)
+	return n + settled, err
 }
 
 // applyPayoutNotification applies a verified payout notification to the

@@ -346,6 +346,7 @@ type Tx interface {
 	SubscriptionStore
 	SubAppStore
 	RoyaltyStore
+	MerchantStore
 	logoStore
 }
 
@@ -395,6 +396,7 @@ type (
 		CouponStore
 		accountBooks
 		RoyaltyStore
+		MerchantStore
 	}
 )
 

@@ -301,6 +301,9 @@ func (s *Service) decideTransfer(ctx context.Context, tx Tx, t *store.TransferRo
 		return queued, err
 	}
 	ended, err := s.endWithdrawal(ctx, tx, &t.Transfer) // a withdrawal's transfer ends it
+	if err == nil {
+		err = s.endSettlement(ctx, tx, &t.Transfer) // and a settlement run's
+	}
 	if err != nil || t.BatchID == "" {
 		return queued + ended, err
 	}
@@ -415,8 +418,10 @@ func (s *Service) CancelTransfer(ctx context.Context, who Caller, id string, hoo
 		if err := tx.UpdateTransfer(ctx, t); err != nil {
 			return err
 		}
-		queued, err = s.endWithdrawal(ctx, tx, &t.Transfer)
-		return err
+		if queued, err = s.endWithdrawal(ctx, tx, &t.Transfer); err != nil {
+			return err
+		}
+		return s.endSettlement(ctx, tx, &t.Transfer)
 	})
 	s.kick(queued)
 	if err != nil {

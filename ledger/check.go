@@ -53,6 +53,9 @@ type Books interface {
 	// royalty transaction likewise.
 	LedgerRoyalties(ctx context.Context, refTypes []string, fn func(RoyaltyRecord) error) error
 	LedgerRoyaltyTxns(ctx context.Context, refTypes []string, fn func(RoyaltyTxnRecord) error) error
+	// LedgerPlatformFees calls fn with every sub-app fee and the entries
+	// of refTypes whose ref_id is its charge's id.
+	LedgerPlatformFees(ctx context.Context, refTypes []string, fn func(PlatformFeeRecord) error) error
 }
 
 // BalanceMoveRecord is one of a balance bonus, a balance transfer or a
@@ -183,19 +186,21 @@ type Summary struct {
 // The ref types whose ref_id names each kind of record, and the record's
 // name in findings.
 var (
-	chargeRefs     = []string{RefCharge, RefReversal, RefBalancePayment}
-	refundRefs     = []string{RefRefund, RefBalanceRefund, RefRechargeRefund, RefRechargeRefundBack}
-	orderRefs      = []string{RefDiscount}
-	feeRefs        = []string{RefFee}
-	payoutRefs     = []string{RefTransfer, RefRedEnvelope, RefRedEnvelopeRefund, RefTransferToBalance}
-	moveRefs       = []string{RefBalanceBonus, RefBalanceTransfer, RefRecharge, RefWithdrawal, RefWithdrawalRelease, RefWithdrawalPaid}
-	royaltyRefs    = []string{RefRoyalty, RefRoyaltyManual}
-	royaltyTxnRefs = []string{RefRoyaltyPaid, RefRoyaltyReceived}
-	recordOf       = map[string]string{RefCharge: "charge", RefReversal: "charge", RefRefund: "refund", RefDiscount: "order", RefFee: "fee line",
+	chargeRefs      = []string{RefCharge, RefReversal, RefBalancePayment}
+	refundRefs      = []string{RefRefund, RefBalanceRefund, RefRechargeRefund, RefRechargeRefundBack}
+	orderRefs       = []string{RefDiscount}
+	feeRefs         = []string{RefFee}
+	payoutRefs      = []string{RefTransfer, RefRedEnvelope, RefRedEnvelopeRefund, RefTransferToBalance}
+	moveRefs        = []string{RefBalanceBonus, RefBalanceTransfer, RefRecharge, RefWithdrawal, RefWithdrawalRelease, RefWithdrawalPaid}
+	royaltyRefs     = []string{RefRoyalty, RefRoyaltyManual}
+	royaltyTxnRefs  = []string{RefRoyaltyPaid, RefRoyaltyReceived}
+	platformFeeRefs = []string{RefPlatformFee, RefPlatformFeeIncome}
+	recordOf        = map[string]string{RefCharge: "charge", RefReversal: "charge", RefRefund: "refund", RefDiscount: "order", RefFee: "fee line",
 		RefTransfer: "transfer", RefTransferToBalance: "transfer", RefRedEnvelope: "red envelope", RefRedEnvelopeRefund: "red envelope",
 		RefBalancePayment: "charge", RefBalanceRefund: "refund", RefRechargeRefund: "refund", RefRechargeRefundBack: "refund", RefBalanceBonus: "balance bonus", RefBalanceTransfer: "balance transfer", RefRecharge: "recharge",
 		RefWithdrawal: "withdrawal", RefWithdrawalRelease: "withdrawal", RefWithdrawalPaid: "withdrawal",
-		RefRoyalty: "royalty", RefRoyaltyManual: "royalty", RefRoyaltyPaid: "royalty transaction", RefRoyaltyReceived: "royalty transaction"}
+		RefRoyalty: "royalty", RefRoyaltyManual: "royalty", RefRoyaltyPaid: "royalty transaction", RefRoyaltyReceived: "royalty transaction",
+		RefPlatformFee: "platform fee", RefPlatformFeeIncome: "platform fee"}
 )
 
 // Check verifies the books: every transaction balances within its book;
@@ -240,6 +245,9 @@ func (c *checker) run(ctx context.Context, b Books) error {
 		func(ctx context.Context, b Books) error { return b.LedgerRoyalties(ctx, royaltyRefs, c.royalty) },
 		func(ctx context.Context, b Books) error {
 			return b.LedgerRoyaltyTxns(ctx, royaltyTxnRefs, c.royaltyTxn)
+		},
+		func(ctx context.Context, b Books) error {
+			return b.LedgerPlatformFees(ctx, platformFeeRefs, c.platformFee)
 		},
 		c.orphans,
 		c.books,

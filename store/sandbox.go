@@ -64,6 +64,8 @@ var sandboxDeletes = []sandboxDelete{
 	{"royalty_transactions", `%[2]s`},
 	{"royalty_settlements", `%[2]s`},
 	{"royalties", `%[2]s`},
+	{"platform_fees", `%[2]s`},
+	{"merchant_settlements", `%[2]s`},
 	{"orders", `%[2]s`},
 	{"recon_discrepancies", `%[2]s`},
 	{"recon_runs", `%[2]s`},
