@@ -254,7 +254,7 @@ func (s *Sim) returnParams(ss *session, t *trade, now time.Time) url.Values {
 		"trade_no":     {t.tradeNo},
 		"auth_app_id":  {t.appID},
 		"version":      {"1.0"},
-		"app_id":       {t.appID},
+		"app_id":       {t.notifyAppID()},
 		"sign_type":    {ss.signType},
 		"seller_id":    {sellerID(t.appID)},
 		"timestamp":    {formatTime(now)},

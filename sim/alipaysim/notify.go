@@ -54,7 +54,10 @@ func (s *Sim) notice(t *trade, rf *refundRecord, now time.Time) *simkit.Notice {
 	set("notify_time", formatTime(now))
 	set("notify_type", "trade_status_sync")
 	set("notify_id", randomString(32, "0123456789abcdef"))
-	set("app_id", t.appID)
+	set("app_id", t.notifyAppID())
+	if t.isv != "" {
+		set("auth_app_id", t.appID)
+	}
 	set("charset", "utf-8")
 	set("version", "1.0")
 	set("sign_type", "RSA2")

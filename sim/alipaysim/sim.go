@@ -185,6 +185,7 @@ type Sim struct {
 	wallet     *simkit.Wallet
 
 	mu        sync.Mutex
+	appAuth   *appAuths // third-party authorizations (appauth.go)
 	trades    map[tradeKey]*trade
 	byTradeNo map[string]*trade
 	byQRCode  map[string]*trade    // precreate's qr_code, for the wallet page
@@ -328,7 +329,8 @@ var success = head{"10000", "Success"}
 
 // call is one verified request.
 type call struct {
-	appID     string
+	appID     string // the app the call acts for: the merchant's under app_auth_token
+	isv       string // the service provider's app that signed it, under app_auth_token
 	method    string
 	signType  string
 	notifyURL string
@@ -343,6 +345,8 @@ type handler func(s *Sim, c *call, now time.Time) (any, *apiError)
 // methods are the server-to-server calls, answered with signed JSON.
 var methods = map[string]handler{
 	"alipay.trade.precreate":            (*Sim).precreate,
+	"alipay.open.auth.token.app":        (*Sim).openAuthToken,
+	"alipay.open.auth.token.app.query":  (*Sim).openAuthTokenQuery,
 	"alipay.trade.pay":                  (*Sim).barcodePay,
 	"alipay.trade.create":               (*Sim).create,
 	"alipay.trade.query":                (*Sim).query,
@@ -386,6 +390,10 @@ const maxBody = 1 << 20
 // alipay.user.agreement.page.sign gets the signing page and
 // <sim>/wallet/agreements is the payer's list of agreements (agreement.go).
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, appAuthPath) {
+		s.serveAppAuth(w, r)
+		return
+	}
 	if strings.HasSuffix(r.URL.Path, agreementsPath) {
 		s.serveAgreements(w, r)
 		return
@@ -516,7 +524,7 @@ func (s *Sim) verify(p url.Values, known func(string) bool) (*call, *apiError) {
 	if !json.Valid([]byte(biz)) {
 		return nil, invalidParam("biz_content")
 	}
-	return &call{
+	c := &call{
 		appID:     p.Get("app_id"),
 		method:    p.Get("method"),
 		signType:  signType,
@@ -524,7 +532,19 @@ func (s *Sim) verify(p url.Values, known func(string) bool) (*call, *apiError) {
 		returnURL: p.Get("return_url"),
 		biz:       json.RawMessage(biz),
 		certMode:  certMode,
-	}, nil
+	}
+	if tok := p.Get("app_auth_token"); tok != "" {
+		// A service provider's call for a merchant that authorized it
+		// (appauth.go): it runs as the merchant.
+		s.mu.Lock()
+		merchant, aerr := s.tokenAuthLocked(c.appID, tok, s.now())
+		s.mu.Unlock()
+		if aerr != nil {
+			return nil, aerr
+		}
+		c.isv, c.appID = c.appID, merchant
+	}
+	return c, nil
 }
 
 // marshal encodes a response value without HTML escaping, so that amounts,

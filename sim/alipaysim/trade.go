@@ -27,7 +27,8 @@ const (
 type tradeKey struct{ appID, outTradeNo string }
 
 type trade struct {
-	appID        string
+	appID        string // the merchant's app (the seller)
+	isv          string // the service provider's app that made it, "" for the merchant's own call
 	outTradeNo   string
 	tradeNo      string
 	amount       int64 // fen
@@ -212,6 +213,7 @@ func (s *Sim) openTrade(c *call, b *orderBiz, amount int64, now time.Time) (t *t
 	}
 	t = &trade{
 		appID:      c.appID,
+		isv:        c.isv,
 		outTradeNo: string(b.OutTradeNo),
 		tradeNo:    newTradeNo(now),
 		amount:     amount,
@@ -558,6 +560,9 @@ func (s *Sim) Pay(ctx context.Context, appID, outTradeNo string, success bool) e
 	s.mu.Lock()
 	t := s.trades[tradeKey{appID, outTradeNo}]
 	if t == nil {
+		t = s.isvTradeLocked(appID, outTradeNo) // a service provider's trade for a merchant
+	}
+	if t == nil {
 		s.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrTradeNotFound, outTradeNo)
 	}
@@ -620,4 +625,25 @@ func randomString(n int, alphabet string) string {
 		b.WriteByte(alphabet[i.Int64()])
 	}
 	return b.String()
+}
+
+// isvTradeLocked finds a trade the service provider app isv made for one
+// of its merchants (under app_auth_token), nil when none.
+func (s *Sim) isvTradeLocked(isv, outTradeNo string) *trade {
+	for k, t := range s.trades {
+		if k.outTradeNo == outTradeNo && t.isv == isv {
+			return t
+		}
+	}
+	return nil
+}
+
+// notifyAppID is the app_id a trade's notifications and returns name: the
+// service provider's when it made the trade, auth_app_id being the
+// merchant's.
+func (t *trade) notifyAppID() string {
+	if t.isv != "" {
+		return t.isv
+	}
+	return t.appID
 }
