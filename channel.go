@@ -161,6 +161,11 @@ type Channel interface {
 // does not verify.
 var ErrBadSignature = errors.New("polypay: bad signature")
 
+// ErrChannelAuthorization is a channel refusing a service provider's call
+// for a merchant whose authorization is gone (revoked or expired): the
+// merchant must authorize again.
+var ErrChannelAuthorization = errors.New("polypay: the merchant's authorization of the service provider is no longer valid")
+
 // ErrTradeReversed is wrapped by a connector's CreateCharge error when the
 // outcome of a payment-code charge (alipay_scan, wx_pub_scan) was unknown
 // and the connector reversed the trade: whatever the customer paid went
@@ -171,4 +176,26 @@ var ErrTradeReversed = errors.New("the trade was reversed: nothing is charged")
 // ErrNotSupported builds the error for an operation a channel lacks.
 func ErrNotSupported(channel, op string) *Error {
 	return &Error{Code: ENotSupported, Message: "channel " + channel + " does not support " + op}
+}
+
+// AppAuth is a merchant's authorization of a service provider's app on a
+// channel (Alipay's 第三方应用授权): the token the provider's calls carry
+// to act for the merchant, and how it is renewed.
+type AppAuth struct {
+	Token         string `json:"app_auth_token"`
+	RefreshToken  string `json:"app_refresh_token"`
+	MerchantAppID string `json:"auth_app_id"`
+	UserID        string `json:"user_id,omitempty"`
+	ExpiresAt     int64  `json:"expires_at"`
+	ReExpiresAt   int64  `json:"re_expires_at"`
+	Revoked       bool   `json:"revoked,omitempty"`
+}
+
+// AppAuthorizer is a connector (the provider's) that takes merchants'
+// authorizations: the page a merchant authorizes on, and the exchange of
+// the code it returns (grant "authorization_code") or of a refresh token
+// (grant "refresh_token") for a token pair.
+type AppAuthorizer interface {
+	AuthorizeURL(redirectURI, state string) string
+	ExchangeAppAuth(ctx context.Context, grant, code string) (*AppAuth, error)
 }

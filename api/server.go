@@ -171,6 +171,7 @@ func (s *Server) Handler() http.Handler {
 	s.subAppRoutes(m)
 	s.royaltyRoutes(m)
 	s.merchantRoutes(m)
+	s.appAuthRoutes(m)
 	m.HandleFunc("POST /v1/identification", s.authed(s.identify))
 	s.subscriptionRoutes(m)
 	s.paycodeRoutes(m)

@@ -55,6 +55,9 @@ type CredentialStore interface {
 	// not) whose credentials name a channel-side merchant id. Errors:
 	// internal.
 	ByMerchant(ctx context.Context, family, merchantID string) ([]StoredAccount, error)
+	// Own returns an app's own entry for an account (credentials or an
+	// authorization), nil when it has none: no ancestor's.
+	Own(ctx context.Context, appID string, live bool, account string) (json.RawMessage, error)
 }
 
 // StoredAccount names an app's account in a mode (CredentialStore.ByMerchant).

@@ -417,3 +417,13 @@ func checkBanned(ctx context.Context, tx Tx, appID string, live bool, channel st
 	}
 	return &polypay.Error{Code: polypay.EInvalid, Param: "channel", Message: msg}
 }
+
+// ParentOf returns the app a sub-app hangs under, "" for a top app.
+func (s *Service) ParentOf(ctx context.Context, appID string) (string, error) {
+	var parent string
+	err := s.read(ctx, func(tx Tx) (err error) {
+		parent, err = tx.ParentOf(ctx, appID)
+		return err
+	})
+	return parent, err
+}

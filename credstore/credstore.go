@@ -33,29 +33,96 @@ func sealName(appID string, live bool, account string) string {
 
 // Load implements channel.CredentialStore. A sub-app without credentials
 // of its own for the family uses its parent's (the platform's accounts,
-// up the chain).
+// up the chain). A sub-app whose own entry is a merchant's authorization
+// of its service provider (Authorization) uses the nearest ancestor's
+// credentials with the authorization's token added (app_auth_token):
+// the provider's keys, acting for the merchant.
 func (s *Store) Load(ctx context.Context, appID string, live bool, account string) (json.RawMessage, string, error) {
-	var cc *store.ChannelConfig
-	if err := s.db.Read(ctx, func(tx *store.Tx) error {
-		id := appID
-		for depth := 0; id != "" && depth <= store.MaxSubAppLevel; depth++ {
-			var err error
-			if cc, err = tx.GetChannelConfig(ctx, id, live, account); err != nil || cc != nil {
-				return err
-			}
-			if id, err = tx.ParentOf(ctx, id); err != nil {
-				return err
-			}
+	var token string
+	id := appID
+	for depth := 0; id != "" && depth <= store.MaxSubAppLevel; depth++ {
+		cc, parent, err := s.own(ctx, id, live, account)
+		if err != nil {
+			return nil, "", err
 		}
+		if cc != nil {
+			plain, err := s.box.Open(sealName(cc.AppID, live, account), cc.Sealed)
+			if err != nil {
+				return nil, "", err
+			}
+			if auth := AuthorizationOf(plain); auth != nil {
+				if token == "" {
+					token = auth.AppAuthToken
+				}
+				id = parent
+				continue
+			}
+			if token != "" {
+				plain, err = withToken(plain, token)
+			}
+			return plain, cc.MerchantID, err
+		}
+		id = parent
+	}
+	return nil, "", nil
+}
+
+// Own implements channel.CredentialStore.
+func (s *Store) Own(ctx context.Context, appID string, live bool, account string) (json.RawMessage, error) {
+	cc, _, err := s.own(ctx, appID, live, account)
+	if err != nil || cc == nil {
+		return nil, err
+	}
+	return s.box.Open(sealName(cc.AppID, live, account), cc.Sealed)
+}
+
+// own reads an app's own entry for an account and its parent.
+func (s *Store) own(ctx context.Context, id string, live bool, account string) (*store.ChannelConfig, string, error) {
+	var cc *store.ChannelConfig
+	var parent string
+	err := s.db.Read(ctx, func(tx *store.Tx) (err error) {
+		if cc, err = tx.GetChannelConfig(ctx, id, live, account); err != nil {
+			return err
+		}
+		parent, err = tx.ParentOf(ctx, id)
+		return err
+	})
+	return cc, parent, err
+}
+
+// Authorization is a merchant's authorization of its service provider,
+// stored as a sub-app's entry for a family instead of credentials (issue
+// 21: Alipay's 第三方应用授权).
+type Authorization struct {
+	AppAuthToken    string `json:"app_auth_token"`
+	AppRefreshToken string `json:"app_refresh_token"`
+	AuthAppID       string `json:"auth_app_id"`
+	UserID          string `json:"user_id,omitempty"`
+	ExpiresAt       int64  `json:"expires_at"`
+	ReExpiresAt     int64  `json:"re_expires_at"`
+	Revoked         bool   `json:"revoked,omitempty"`
+}
+
+// AuthorizationOf returns the authorization an entry holds, nil when it
+// holds credentials.
+func AuthorizationOf(plain []byte) *Authorization {
+	var v struct {
+		Authorization *Authorization `json:"authorization"`
+	}
+	if json.Unmarshal(plain, &v) != nil || v.Authorization == nil || v.Authorization.AppAuthToken == "" {
 		return nil
-	}); err != nil || cc == nil {
-		return nil, "", err
 	}
-	plain, err := s.box.Open(sealName(cc.AppID, live, account), cc.Sealed)
-	if err != nil {
-		return nil, "", err
+	return v.Authorization
+}
+
+// withToken adds app_auth_token to a credential object.
+func withToken(plain []byte, token string) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(plain, &m); err != nil {
+		return nil, err
 	}
-	return plain, cc.MerchantID, nil
+	m["app_auth_token"], _ = json.Marshal(token)
+	return json.Marshal(m)
 }
 
 // Store implements channel.CredentialStore.

@@ -39,7 +39,7 @@ func (c *Client) Payouts(ctx context.Context, day string) ([]polypay.StatementLi
 	if err != nil || from.Format("2006-01-02") != day {
 		return nil, polypay.ParamError("date", "a statement is for one day, yyyy-MM-dd, not %q", day)
 	}
-	q := sdk.BillAccountLogQuery{StartTime: from.Format(timeLayout), EndTime: from.AddDate(0, 0, 1).Format(timeLayout),
+	q := sdk.BillAccountLogQuery{AppAuthToken: c.token, StartTime: from.Format(timeLayout), EndTime: from.AddDate(0, 0, 1).Format(timeLayout),
 		PageSize: strconv.Itoa(logPageSize)}
 	var out []polypay.StatementLine
 	for page := 1; page <= logMaxPages; page++ {

@@ -158,7 +158,7 @@ func (c *Client) createDebit(ctx context.Context, req polypay.ChannelRequest) ([
 	if err != nil {
 		return nil, err
 	}
-	p := sdk.TradePay{Trade: order(req, x.ProductCode), AgreementParams: &sdk.AgreementParams{AgreementNo: req.Agreement.ContractID}}
+	p := sdk.TradePay{Trade: c.order(req, x.ProductCode), AgreementParams: &sdk.AgreementParams{AgreementNo: req.Agreement.ContractID}}
 	return c.tradePay(ctx, req.Charge, p, "debit")
 }
 

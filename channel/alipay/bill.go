@@ -80,7 +80,7 @@ func (c *Client) DownloadBill(ctx context.Context, date string) ([]BillRow, erro
 	if !billDate(date) {
 		return nil, polypay.ParamError("date", "alipay bill dates are yyyy-MM-dd or yyyy-MM, not %q", date)
 	}
-	rsp, err := c.api.BillDownloadURLQuery(ctx, sdk.BillDownloadURLQuery{BillType: "trade", BillDate: date})
+	rsp, err := c.api.BillDownloadURLQuery(ctx, sdk.BillDownloadURLQuery{AppAuthToken: c.token, BillType: "trade", BillDate: date})
 	if err != nil {
 		return nil, sdkError("bill", err)
 	}

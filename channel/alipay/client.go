@@ -62,6 +62,10 @@ type Config struct {
 	Gateway string
 	// HTTPClient defaults to a client with a 30 s timeout.
 	HTTPClient *http.Client
+	// AppAuthToken makes every call a service provider's for the merchant
+	// that authorized AppID (第三方应用授权, app_auth_token): the trades
+	// are the merchant's, signed with the provider's keys.
+	AppAuthToken string
 }
 
 // Client is one merchant's Alipay connector for one Ping++ channel.
@@ -72,6 +76,7 @@ type Client struct {
 	browser string // channel_url for the customer's browser
 	api     *sdk.Client
 	http    *http.Client // for bill downloads; the SDK has its own copy
+	token   string       // app_auth_token: acting for an authorizing merchant
 }
 
 var _ polypay.Channel = (*Client)(nil)
@@ -118,7 +123,7 @@ func New(channel string, cfg Config) (*Client, error) {
 	if browser == "" {
 		browser = gateway
 	}
-	return &Client{channel: channel, appID: cfg.AppID, gateway: gateway, browser: browser, api: api, http: hc}, nil
+	return &Client{channel: channel, appID: cfg.AppID, gateway: gateway, browser: browser, api: api, http: hc, token: cfg.AppAuthToken}, nil
 }
 
 // checkMoney enforces what Alipay can take: CNY only, 0.01 to 100,000,000.00.
@@ -136,7 +141,7 @@ func checkMoney(currency string, amount int64) error {
 // know is TradeNotFound, not an error. Errors: EChannel when Alipay refuses,
 // ENotSupported for an undocumented trade_status.
 func (c *Client) QueryCharge(ctx context.Context, ch *polypay.Charge) (*polypay.Trade, error) {
-	rsp, err := c.api.TradeQuery(ctx, sdk.TradeQuery{OutTradeNo: ch.ID})
+	rsp, err := c.api.TradeQuery(ctx, sdk.TradeQuery{AppAuthToken: c.token, OutTradeNo: ch.ID})
 	if err != nil {
 		return nil, sdkError("query", err)
 	}
@@ -187,7 +192,7 @@ func (c *Client) CloseCharge(ctx context.Context, ch *polypay.Charge) error {
 	if c.channel == ChannelScan {
 		return c.closeScan(ctx, ch)
 	}
-	rsp, err := c.api.TradeClose(ctx, sdk.TradeClose{OutTradeNo: ch.ID})
+	rsp, err := c.api.TradeClose(ctx, sdk.TradeClose{AppAuthToken: c.token, OutTradeNo: ch.ID})
 	if err != nil {
 		return sdkError("close", err)
 	}
@@ -216,6 +221,7 @@ func (c *Client) Refund(ctx context.Context, ch *polypay.Charge, r *polypay.Refu
 		return nil, polypay.ParamError("order_no", "alipay refunds need an out_request_no")
 	}
 	p := sdk.TradeRefund{
+		AppAuthToken: c.token,
 		OutTradeNo:   ch.ID,
 		RefundAmount: formatYuan(r.Amount),
 		OutRequestNo: r.OrderNo,
@@ -253,6 +259,7 @@ func (c *Client) Refund(ctx context.Context, ch *polypay.Charge, r *polypay.Refu
 // Errors: EChannel when Alipay refuses.
 func (c *Client) QueryRefund(ctx context.Context, ch *polypay.Charge, r *polypay.Refund) (*polypay.RefundResult, error) {
 	rsp, err := c.api.TradeFastPayRefundQuery(ctx, sdk.TradeFastPayRefundQuery{
+		AppAuthToken: c.token,
 		OutTradeNo:   ch.ID,
 		OutRequestNo: r.OrderNo,
 	})
@@ -295,6 +302,13 @@ func (c *Client) QueryRefund(ctx context.Context, ch *polypay.Charge, r *polypay
 func apiError(op string, e sdk.Error) error {
 	if e.Code == codeUnknown || e.SubCode == subSystemError {
 		return fmt.Errorf("alipay %s: outcome unknown (%s %s: %s): %w", op, e.Code, e.SubCode, e.SubMsg, e)
+	}
+	if e.SubCode == subInvalidAppAuth {
+		// The merchant cancelled the provider's authorization, or it
+		// lapsed: nothing works for it until it authorizes again.
+		// polypay's own words (not the channel's) tell the platform what to do.
+		return &polypay.Error{Code: polypay.EChannel, ChannelCode: e.SubCode,
+			Message: "支付宝第三方应用授权已失效（商户取消了授权或令牌已过期），请商户重新授权", Err: fmt.Errorf("%w: %w", polypay.ErrChannelAuthorization, e)}
 	}
 	pe := &polypay.Error{Code: polypay.EChannel, ChannelCode: e.SubCode, Message: e.SubMsg, ChannelMessage: e.SubMsg, Err: e}
 	if pe.ChannelCode == "" {

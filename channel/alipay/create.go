@@ -93,15 +93,16 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 }
 
 // order is the biz_content every scene shares.
-func order(req polypay.ChannelRequest, product string) sdk.Trade {
+func (c *Client) order(req polypay.ChannelRequest, product string) sdk.Trade {
 	ch := req.Charge
 	t := sdk.Trade{
-		NotifyURL:   req.NotifyURL,
-		Subject:     ch.Subject,
-		OutTradeNo:  ch.ID,
-		TotalAmount: formatYuan(ch.Amount),
-		ProductCode: product,
-		Body:        ch.Body,
+		AppAuthToken: c.token,
+		NotifyURL:    req.NotifyURL,
+		Subject:      ch.Subject,
+		OutTradeNo:   ch.ID,
+		TotalAmount:  formatYuan(ch.Amount),
+		ProductCode:  product,
+		Body:         ch.Body,
 	}
 	if ch.TimeExpire != 0 {
 		t.TimeExpire = formatTime(ch.TimeExpire)
@@ -110,7 +111,7 @@ func order(req polypay.ChannelRequest, product string) sdk.Trade {
 }
 
 func (c *Client) createQR(ctx context.Context, req polypay.ChannelRequest) ([]byte, error) {
-	rsp, err := c.api.TradePreCreate(ctx, sdk.TradePreCreate{Trade: order(req, productF2F)})
+	rsp, err := c.api.TradePreCreate(ctx, sdk.TradePreCreate{Trade: c.order(req, productF2F)})
 	if err != nil {
 		return nil, sdkError("precreate", err)
 	}
@@ -124,7 +125,7 @@ func (c *Client) createQR(ctx context.Context, req polypay.ChannelRequest) ([]by
 }
 
 func (c *Client) createApp(req polypay.ChannelRequest) ([]byte, error) {
-	s, err := c.api.TradeAppPay(sdk.TradeAppPay{Trade: order(req, productApp)})
+	s, err := c.api.TradeAppPay(sdk.TradeAppPay{Trade: c.order(req, productApp)})
 	if err != nil {
 		return nil, fmt.Errorf("alipay app pay: signing the order string: %w", err)
 	}
@@ -139,7 +140,7 @@ func (c *Client) returnURL(req polypay.ChannelRequest, successURL string) string
 }
 
 func (c *Client) createWap(req polypay.ChannelRequest, x wapParams) ([]byte, error) {
-	p := sdk.TradeWapPay{Trade: order(req, productWap), QuitURL: x.cancelURL}
+	p := sdk.TradeWapPay{Trade: c.order(req, productWap), QuitURL: x.cancelURL}
 	p.ReturnURL = c.returnURL(req, x.successURL)
 	// TradeWapPay declares its own time_expire, which hides Trade's.
 	p.TimeExpire = p.Trade.TimeExpire
@@ -147,7 +148,7 @@ func (c *Client) createWap(req polypay.ChannelRequest, x wapParams) ([]byte, err
 }
 
 func (c *Client) createPC(req polypay.ChannelRequest, x pcParams) ([]byte, error) {
-	p := sdk.TradePagePay{Trade: order(req, productPC), QRPayMode: x.qrPayMode, QRCodeWidth: x.qrcodeWidth}
+	p := sdk.TradePagePay{Trade: c.order(req, productPC), QRPayMode: x.qrPayMode, QRCodeWidth: x.qrcodeWidth}
 	p.ReturnURL = c.returnURL(req, x.successURL)
 	return c.browserCredential(p)
 }
@@ -169,7 +170,7 @@ func (c *Client) browserCredential(p sdk.Param) ([]byte, error) {
 
 func (c *Client) createScan(ctx context.Context, req polypay.ChannelRequest, x scanParams) ([]byte, error) {
 	p := sdk.TradePay{
-		Trade:       order(req, productF2F),
+		Trade:       c.order(req, productF2F),
 		Scene:       "bar_code",
 		AuthCode:    x.authCode,
 		TerminalId:  x.terminalID,
@@ -256,7 +257,7 @@ func (c *Client) closeScan(ctx context.Context, ch *polypay.Charge) error {
 // either way the trade is closed and no money is kept. retry_flag Y asks
 // for the same call again, so that answer is a retryable error.
 func (c *Client) cancelTrade(ctx context.Context, ch *polypay.Charge) error {
-	rsp, err := c.api.TradeCancel(ctx, sdk.TradeCancel{OutTradeNo: ch.ID})
+	rsp, err := c.api.TradeCancel(ctx, sdk.TradeCancel{AppAuthToken: c.token, OutTradeNo: ch.ID})
 	if err != nil {
 		return sdkError("cancel", err)
 	}
@@ -272,7 +273,7 @@ func (c *Client) cancelTrade(ctx context.Context, ch *polypay.Charge) error {
 }
 
 func (c *Client) createLite(ctx context.Context, req polypay.ChannelRequest, buyer string) ([]byte, error) {
-	p := sdk.TradeCreate{Trade: order(req, productLite)}
+	p := sdk.TradeCreate{Trade: c.order(req, productLite)}
 	// Ping++ calls it buyer_id; apps created since Alipay's switch to
 	// OpenID only ever see the buyer's open_id, which goes in its own field.
 	if isUserID(buyer) {

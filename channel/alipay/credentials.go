@@ -22,6 +22,10 @@ type Credentials struct {
 	// Sandbox credentials talk to the built-in simulator at the server's
 	// current address, wherever it listens today.
 	Sandbox bool `json:"sandbox,omitempty"`
+	// AppAuthToken is set by polypay, never by hand: a sub-merchant's
+	// authorization of the platform's app (credstore.Authorization) added
+	// to the platform's credentials.
+	AppAuthToken string `json:"app_auth_token,omitempty"`
 }
 
 // DecodeCredentials reads the family's credentials; EInvalid when they are
@@ -35,7 +39,7 @@ func DecodeCredentials(raw json.RawMessage) (*Credentials, error) {
 func (c *Credentials) Config() Config {
 	return Config{AppID: c.AppID, PrivateKeyPEM: c.PrivateKey,
 		AlipayPublicKeyPEM: c.AlipayPublicKey, AppCertPEM: c.AppCert, AlipayCertPEM: c.AlipayCert,
-		AlipayRootCertPEM: c.AlipayRootCert, Gateway: c.Gateway}
+		AlipayRootCertPEM: c.AlipayRootCert, Gateway: c.Gateway, AppAuthToken: c.AppAuthToken}
 }
 
 // ValidateCredentials checks credentials (the keys parse and can sign) and

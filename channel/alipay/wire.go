@@ -99,8 +99,9 @@ const (
 	codeUnknown  = sdk.CodeUnknowError              // 20000: outcome unknown, retry
 	codeBusiness = sdk.CodeBusinessFailed           // 40004
 
-	subTradeNotExist = "ACQ.TRADE_NOT_EXIST"
-	subSystemError   = "ACQ.SYSTEM_ERROR" // a 40004 whose outcome is unknown: retry with the same request
+	subTradeNotExist  = "ACQ.TRADE_NOT_EXIST"
+	subSystemError    = "ACQ.SYSTEM_ERROR"           // a 40004 whose outcome is unknown: retry with the same request
+	subInvalidAppAuth = "aop.invalid-app-auth-token" // a 20001: the merchant's authorization of the provider is gone
 )
 
 // Product codes per scene.

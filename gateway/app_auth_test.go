@@ -1,0 +1,134 @@
+package gateway_test
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/polypay/polypay/store"
+	"github.com/polypay/polypay/store/storetest"
+)
+
+// noRedirect is an HTTP client that shows redirects instead of following.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// authorizeInBrowser plays a merchant on Alipay's authorization page
+// (the simulator's) for the link polypay gave, and follows the redirect
+// back to polypay's callback; it returns the callback's status and page.
+func authorizeInBrowser(t *testing.T, link, merchantApp string) (int, string) {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("merchant_app_id", merchantApp)
+	form := u.Scheme + "://" + u.Host + u.Path
+	rsp, err := noRedirect.PostForm(form, q)
+	if err != nil || rsp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("authorization page: %v %v", rsp, err)
+	}
+	rsp.Body.Close()
+	back, err := http.Get(rsp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Body.Close()
+	b, _ := io.ReadAll(back.Body)
+	return back.StatusCode, string(b)
+}
+
+// TestAlipayAppAuthorization: a sub-merchant authorizes its platform's
+// Alipay app on Alipay's page (the simulator's); the platform then takes
+// its payments with app_auth_token: the trade is the merchant's at
+// Alipay, its notification verifies, it refunds; the token is renewed;
+// once the merchant revokes it, payments are refused saying so. Bad
+// links and codes change nothing, and the token is never stored or shown
+// in the clear.
+func TestAlipayAppAuthorization(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b storetest.Backend) {
+		e := start(t, b, nil)
+		m := ok(t, "sub-app", e.do("POST", "/v1/apps/"+e.app.AppID+"/sub_apps", e.sk(), map[string]any{"display_name": "授权店"}))
+		sub, subKey := m.str("id"), m.str("keys", "secret_key_test")
+		path := "/v1/apps/" + e.app.AppID + "/sub_apps/" + sub + "/authorizations/alipay"
+		st := ok(t, "status", e.do("GET", path, e.sk(), nil))
+		if st.str("status") != "none" || !strings.Contains(st.str("authorize_url"), "appToAppAuth.htm") {
+			t.Fatalf("before: %s", st.Body)
+		}
+		const merchantApp = "2021000000000999"
+		if code, page := authorizeInBrowser(t, st.str("authorize_url"), merchantApp); code != 200 || !strings.Contains(page, "授权成功") {
+			t.Fatalf("callback: %d %s", code, page)
+		}
+		st = ok(t, "status", e.do("GET", path, e.sk(), nil))
+		if st.str("status") != "active" || st.str("auth_app_id") != merchantApp {
+			t.Fatalf("after: %s", st.Body)
+		}
+
+		// A payment for the merchant, on the platform's app with its token.
+		body := e.chargeBody("AUTH0001", 800)
+		body["app"] = map[string]any{"id": sub}
+		ch := ok(t, "charge", e.do("POST", "/v1/charges", e.sk(), body))
+		if p := e.pay(ch.str("id")); p.JSON["paid"] != true {
+			t.Fatalf("pay: %s", p.Body)
+		}
+		found := false
+		for _, tr := range e.node.Sandbox.AlipaySim().Trades() {
+			if tr.OutTradeNo == ch.str("id") {
+				found = tr.AppID == merchantApp && tr.Paid
+			}
+		}
+		if !found {
+			t.Fatal("the trade is not the merchant's at Alipay")
+		}
+		ok(t, "refund", e.do("POST", "/v1/charges/"+ch.str("id")+"/refunds", e.sk(), map[string]any{"amount": 300, "description": "r"}))
+		e.settle("/v1/charges/"+ch.str("id")+"/refunds/"+ids(ok(t, "refunds", e.do("GET", "/v1/charges/"+ch.str("id")+"/refunds", e.sk(), nil)))[0], "succeeded")
+
+		// Renewed: a new token, payments go on.
+		if r := ok(t, "refresh", e.do("POST", path, e.sk(), map[string]any{"refresh": true})); r.str("status") != "active" {
+			t.Fatalf("refresh: %s", r.Body)
+		}
+		body["order_no"] = "AUTH0002"
+		ok(t, "charge after the refresh", e.do("POST", "/v1/charges", e.sk(), body))
+
+		// Revoked at Alipay: refused, saying so.
+		sandboxApp := mustMerchant(t, e)
+		if !e.node.Sandbox.AlipaySim().RevokeAppAuth(sandboxApp, merchantApp) {
+			t.Fatal("no authorization to revoke")
+		}
+		body["order_no"] = "AUTH0003"
+		if r := e.do("POST", "/v1/charges", e.sk(), body); r.Status < 400 || !strings.Contains(r.str("error", "message"), "授权已失效") {
+			t.Fatalf("a payment after the merchant revoked: %d %s", r.Status, r.Body)
+		}
+
+		// Bad links, codes and callers.
+		if code, _ := fetchPage(t, e.node.URL+"/oauth/alipay/callback?app_auth_code=x&state=v1:AAAA"); code != 400 {
+			t.Fatalf("a forged state: %d", code)
+		}
+		refused(t, "a bad code", e.do("POST", path, e.sk(), map[string]any{"app_auth_code": "nope"}), 400, "app_auth_code")
+		refused(t, "neither", e.do("POST", path, e.sk(), map[string]any{}), 400, "app_auth_code")
+		refused(t, "wechat", e.do("GET", "/v1/apps/"+e.app.AppID+"/sub_apps/"+sub+"/authorizations/wx", e.sk(), nil), 400, "family")
+		if r := e.do("GET", "/v1/apps/"+sub+"/sub_apps/"+sub+"/authorizations/alipay", subKey, nil); r.Status != 404 {
+			t.Fatalf("the merchant reads its own authorization as a platform: %d", r.Status)
+		}
+		var dump []string
+		if err := e.node.DB.Read(ctx, func(tx *store.Tx) (err error) { dump, err = tx.DumpTable(ctx, "channel_configs"); return }); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(strings.Join(dump, "\n"), "app_auth_token") {
+			t.Fatal("an authorization is stored in the clear")
+		}
+	})
+}
+
+func fetchPage(t *testing.T, u string) (int, string) {
+	t.Helper()
+	r, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return r.StatusCode, string(b)
+}
