@@ -80,7 +80,7 @@ func (c *Client) SignAgreement(ctx context.Context, req polypay.AgreementRequest
 	if err != nil {
 		return nil, err
 	}
-	p := sdk.AgreementPageSign{NotifyURL: req.NotifyURL, ReturnURL: x.ReturnURL, ProductCode: x.ProductCode,
+	p := sdk.AgreementPageSign{AppAuthToken: c.token, NotifyURL: req.NotifyURL, ReturnURL: x.ReturnURL, ProductCode: x.ProductCode,
 		PersonalProductCode: x.PersonalProductCode, SignScene: x.SignScene, ExternalAgreementNo: a.ContractNo,
 		ExternalLogonId: x.ExternalLogonID, AccessParams: &sdk.AccessParams{Channel: "ALIPAYAPP"}}
 	if len(x.PeriodRule) > 0 {
@@ -104,9 +104,9 @@ func (c *Client) QueryAgreement(ctx context.Context, a *polypay.Agreement) (*pol
 	if err != nil {
 		return nil, err
 	}
-	q := sdk.AgreementQuery{AgreementNo: a.ContractID}
+	q := sdk.AgreementQuery{AppAuthToken: c.token, AgreementNo: a.ContractID}
 	if a.ContractID == "" {
-		q = sdk.AgreementQuery{ExternalAgreementNo: a.ContractNo, PersonalProductCode: x.PersonalProductCode, SignScene: x.SignScene}
+		q = sdk.AgreementQuery{AppAuthToken: c.token, ExternalAgreementNo: a.ContractNo, PersonalProductCode: x.PersonalProductCode, SignScene: x.SignScene}
 	}
 	rsp, err := c.api.AgreementQuery(ctx, q)
 	if err != nil {
@@ -140,7 +140,7 @@ func agreementState(s string) polypay.AgreementState {
 // TerminateAgreement calls alipay.user.agreement.unsign; an agreement
 // Alipay no longer has is ended already.
 func (c *Client) TerminateAgreement(ctx context.Context, a *polypay.Agreement, notifyURL string) error {
-	rsp, err := c.api.AgreementUnsign(ctx, sdk.AgreementUnsign{AgreementNo: a.ContractID, NotifyURL: notifyURL})
+	rsp, err := c.api.AgreementUnsign(ctx, sdk.AgreementUnsign{AppAuthToken: c.token, AgreementNo: a.ContractID, NotifyURL: notifyURL})
 	if err != nil {
 		return sdkError("agreement unsign", err)
 	}

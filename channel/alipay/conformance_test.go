@@ -23,7 +23,11 @@ func TestConformance(t *testing.T) { channeltest.Run(t, harness) }
 // the simulator's cashier page, app order strings as the app submits
 // them, payment codes by the create.
 var harness = channeltest.Harness{Family: &alipay.Family, Start: func(t *testing.T, wrap func(http.Handler) http.Handler) *channeltest.Sim {
-	e := newEnvWith(t, wrap)
+	return simFor(t, newEnvWith(t, wrap))
+}}
+
+// simFor is the conformance suite's view of the simulator of env e.
+func simFor(t *testing.T, e *env) *channeltest.Sim {
 	site := newMerchantSite(t)
 	return &channeltest.Sim{
 		MerchantID: appID,
@@ -99,4 +103,4 @@ var harness = channeltest.Harness{Family: &alipay.Family, Start: func(t *testing
 		},
 		Agreements: agreementHarness(e),
 	}
-}}
+}

@@ -85,6 +85,7 @@ var foreverTime = time.Date(2115, 2, 1, 0, 0, 0, 0, cst)
 
 type agreement struct {
 	appID, no, externalNo  string
+	isv                    string // the service provider's app that signed it for appID, if any
 	personalCode, product  string
 	scene, externalLogonID string
 	userID, logonID        string
@@ -165,7 +166,7 @@ func (s *Sim) UserUnsign(ctx context.Context, appID, agreementNo string) error {
 	s.mu.Lock()
 	s.agr.init()
 	a := s.agr.byNo[agreementNo]
-	if a == nil || a.appID != appID {
+	if a == nil || (a.appID != appID && a.isv != appID) { // the merchant's, or its provider's for it
 		s.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrAgreementNotFound, agreementNo)
 	}
@@ -326,7 +327,7 @@ func (s *Sim) agreementNotice(a *agreement, notifyType, notifyURL string, now ti
 		"notify_time": {formatTime(now)},
 		"notify_type": {notifyType},
 		"notify_id":   {randomString(32, "0123456789abcdef")},
-		"app_id":      {a.appID},
+		"app_id":      {a.notifyAppID()},
 		"charset":     {"utf-8"},
 		"version":     {"1.0"},
 		"sign_type":   {"RSA2"},
@@ -381,4 +382,13 @@ func atoi(t text) int {
 		return 0
 	}
 	return n
+}
+
+// notifyAppID is the app_id an agreement's messages name: the service
+// provider's when one signed it for the merchant (auth_app_id).
+func (a *agreement) notifyAppID() string {
+	if a.isv != "" {
+		return a.isv
+	}
+	return a.appID
 }

@@ -57,6 +57,7 @@ type signTerms struct {
 // signSession is one rendered signing page: what its buttons act on.
 type signSession struct {
 	appID, signType      string
+	isv                  string // under app_auth_token: the provider acting for appID
 	notifyURL, returnURL string
 	terms                signTerms
 	created              time.Time // wall clock, for expiry of abandoned pages
@@ -189,7 +190,7 @@ func (s *Sim) openSign(params url.Values) (string, signView, *apiError) {
 	defer s.mu.Unlock()
 	s.agr.init()
 	s.sweepSignSessions()
-	s.agr.sessions[token] = &signSession{appID: c.appID, signType: c.signType, notifyURL: c.notifyURL,
+	s.agr.sessions[token] = &signSession{appID: c.appID, isv: c.isv, signType: c.signType, notifyURL: c.notifyURL,
 		returnURL: c.returnURL, terms: terms, created: time.Now()}
 	v := termsView(c.appID, terms)
 	v.Token = token
@@ -259,7 +260,7 @@ func (s *Sim) confirmSign(ctx context.Context, token string) (agreementNo, back 
 // signed. Called with s.mu held.
 func (s *Sim) newAgreement(ss *signSession, now time.Time) *agreement {
 	t := ss.terms
-	a := &agreement{appID: ss.appID, no: s.newAgreementNo(now), externalNo: t.externalNo,
+	a := &agreement{appID: ss.appID, isv: ss.isv, no: s.newAgreementNo(now), externalNo: t.externalNo,
 		personalCode: t.personalCode, product: t.product, scene: t.scene, externalLogonID: t.externalLogonID,
 		userID: "2088" + randomString(12, "0123456789"), logonID: "138****" + randomString(4, "0123456789"),
 		status: agreementNormal, signed: now.Truncate(time.Second), invalid: foreverTime,
@@ -285,7 +286,7 @@ func (s *Sim) signReturn(ss *signSession, a *agreement, now time.Time) string {
 		return ""
 	}
 	v := url.Values{
-		"app_id":    {a.appID},
+		"app_id":    {a.notifyAppID()},
 		"charset":   {"utf-8"},
 		"method":    {methodAgreementSign + ".return"},
 		"version":   {"1.0"},
