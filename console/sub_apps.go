@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"sort"
 	"strconv"
 	"time"
 
@@ -9,14 +10,18 @@ import (
 	"github.com/polypay/polypay/wire"
 )
 
-// The platform view: an app's sub-apps (its merchants) with their status
-// and what each took in the page's mode over the last 30 days. Read-only:
-// merchants are made and changed through the API.
+// The platform view: an app's sub-apps (its merchants) with their status,
+// what each took and paid in fees in the page's mode over the last 30 days,
+// and its latest settlement run. Read-only: merchants are made and changed
+// through the API.
 
 type subAppsData struct {
 	*accountBase
 	SubApps []*wire.SubApp
 	Volume  map[string]string // sub-app id -> "¥12.00 (3)" per currency
+	Fees    map[string]string // sub-app id -> the fees it paid over the window
+	// Settled is each sub-app's latest settlement run in the page's mode.
+	Settled map[string]*store.MerchantSettlement
 }
 
 const volumeWindow = 30 * 24 * time.Hour
@@ -27,7 +32,7 @@ func (c *Console) subApps(w http.ResponseWriter, r *http.Request, p *page) {
 		c.failErr(w, r, p, err)
 		return
 	}
-	d := &subAppsData{accountBase: b, Volume: map[string]string{}}
+	d := &subAppsData{accountBase: b, Volume: map[string]string{}, Fees: map[string]string{}, Settled: map[string]*store.MerchantSettlement{}}
 	ctx, who := r.Context(), b.caller()
 	l, err := c.cfg.Svc.ListSubApps(ctx, who, "/v1/apps/"+b.App.ID+"/sub_apps", store.Page{Limit: pageSize})
 	if err == nil {
@@ -56,6 +61,9 @@ func (c *Console) subAppVolume(r *http.Request, d *subAppsData, live bool) error
 	}); err != nil {
 		return err
 	}
+	if err := c.subAppSettlement(r, d, live, since); err != nil {
+		return err
+	}
 	for _, t := range totals {
 		s := formatMoney(t.Amount, t.Currency) + " (" + strconv.FormatInt(t.Count, 10) + ")"
 		if prev := d.Volume[t.AppID]; prev != "" {
@@ -64,4 +72,37 @@ func (c *Console) subAppVolume(r *http.Request, d *subAppsData, live bool) error
 		d.Volume[t.AppID] = s
 	}
 	return nil
+}
+
+// subAppSettlement fills each sub-app's fees since `since` and its latest
+// settlement run.
+func (c *Console) subAppSettlement(r *http.Request, d *subAppsData, live bool, since int64) error {
+	return c.cfg.DB.Read(r.Context(), func(tx *store.Tx) error {
+		for _, a := range d.SubApps {
+			fees, err := tx.FeesBetween(r.Context(), a.ID, live, since, time.Now().Unix()+1)
+			if err != nil {
+				return err
+			}
+			curs := make([]string, 0, len(fees))
+			for cur := range fees {
+				curs = append(curs, cur)
+			}
+			sort.Strings(curs)
+			for _, cur := range curs {
+				s := formatMoney(fees[cur], cur)
+				if prev := d.Fees[a.ID]; prev != "" {
+					s = prev + ", " + s
+				}
+				d.Fees[a.ID] = s
+			}
+			runs, _, err := tx.ListMerchantSettlements(r.Context(), a.ID, live, store.Page{Limit: 1})
+			if err != nil {
+				return err
+			}
+			if len(runs) > 0 {
+				d.Settled[a.ID] = runs[0]
+			}
+		}
+		return nil
+	})
 }

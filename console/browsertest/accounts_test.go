@@ -261,8 +261,19 @@ func TestSubAppsPage(t *testing.T) {
 	if st != 200 {
 		t.Fatalf("charge: %d %v", st, ch)
 	}
+	// A fee schedule (1 %, at least 1 fen) set before the payment, and a
+	// settlement run of yesterday (nothing owed then: below the minimum).
+	base := "/v1/apps/" + e.App.AppID + "/sub_apps/" + id
+	if st, fs := e.API("PUT", base+"/fee_schedule", map[string]any{"rules": []any{map[string]any{"channel": "*", "percent_bp": 100, "minimum": 1}},
+		"settle_delay_days": 0}); st != 200 {
+		t.Fatalf("fee schedule: %d %v", st, fs)
+	}
 	if st, paid := e.API("POST", "/v1/test/charges/"+ch["id"].(string)+"/pay", map[string]any{"result": "success"}); st != 200 {
 		t.Fatalf("pay: %d %v", st, paid)
+	}
+	yesterday := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, -1).Format("2006-01-02")
+	if st, run := e.API("POST", base+"/settlements", map[string]any{"date": yesterday}); st != 200 {
+		t.Fatalf("settlement: %d %v", st, run)
 	}
 	b.signIn(consoletest.Users[console.RoleFinance])
 	for _, w := range []struct {
@@ -271,7 +282,8 @@ func TestSubAppsPage(t *testing.T) {
 	}{{"desktop", 1280}, {"phone", 390}} {
 		b.viewport(w.width, 900, w.width < 500)
 		b.open("/console/apps/" + e.App.AppID + "/sub_apps?mode=test")
-		if b.count("#subapp-"+id) != 1 || !strings.Contains(b.text("#subapp-"+id+" .sub-volume"), "12.00 (1)") {
+		if b.count("#subapp-"+id) != 1 || !strings.Contains(b.text("#subapp-"+id+" .sub-volume"), "12.00 (1)") ||
+			!strings.Contains(b.text("#subapp-"+id+" .sub-fees"), "0.12") || !strings.Contains(b.text("#subapp-"+id+" .sub-settled"), yesterday) {
 			t.Fatalf("sub-apps page: %s", b.body())
 		}
 		b.check("console-" + w.name + "-sub-apps")
