@@ -199,3 +199,9 @@ type AppAuthorizer interface {
 	AuthorizeURL(redirectURI, state string) string
 	ExchangeAppAuth(ctx context.Context, grant, code string) (*AppAuth, error)
 }
+
+// SubMerchantChecker is a connector (the provider's) that can tell whether
+// a sub-merchant number is bound to it (WeChat Pay's partner mode).
+type SubMerchantChecker interface {
+	CheckSubMerchant(ctx context.Context, subMchID string) error
+}

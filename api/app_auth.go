@@ -26,6 +26,9 @@ type Authorizations interface {
 	Authorizer(ctx context.Context, appID string, live bool, fam string) (polypay.AppAuthorizer, error)
 	StoreAuthorization(ctx context.Context, appID string, live bool, fam string, a *polypay.AppAuth) error
 	OwnAuthorization(ctx context.Context, appID string, live bool, fam string) (*polypay.AppAuth, error)
+	PartnerChecker(ctx context.Context, appID string, live bool, fam string) (polypay.SubMerchantChecker, error)
+	StorePartner(ctx context.Context, appID string, live bool, fam, subMchID, subAppID string) error
+	OwnPartner(ctx context.Context, appID string, live bool, fam string) (string, string, error)
 }
 
 // authStateTTL is how long an authorization link stays usable.
@@ -62,8 +65,8 @@ func (s *Server) subAppAuth(r *http.Request, who core.Caller) (sub, parent, fam 
 		return
 	}
 	sub, fam = r.PathValue("sub"), r.PathValue("family")
-	if fam != "alipay" {
-		return "", "", "", polypay.ParamError("family", "目前只有 alipay 支持第三方应用授权")
+	if fam != "alipay" && fam != "wx" {
+		return "", "", "", polypay.ParamError("family", "只有 alipay（第三方应用授权）和 wx（服务商模式）可以代商户收款")
 	}
 	a, err := s.Svc.GetSubApp(r.Context(), who, sub)
 	if err != nil {
@@ -77,8 +80,79 @@ func (s *Server) getAppAuth(w http.ResponseWriter, r *http.Request, who core.Cal
 	if err != nil {
 		return err
 	}
+	if fam == "wx" {
+		out, err := s.partnerObject(r.Context(), who.Live, sub)
+		return s.answer(w, r, out, err)
+	}
 	out, err := s.appAuthObject(r.Context(), who.Live, sub, parent, fam)
 	return s.answer(w, r, out, err)
+}
+
+// partnerObject is a sub-app's registration as a WeChat Pay sub-merchant
+// of its platform (partner mode).
+func (s *Server) partnerObject(ctx context.Context, live bool, sub string) (map[string]any, error) {
+	auths, err := s.authorizations()
+	if err != nil {
+		return nil, err
+	}
+	mch, app, err := auths.OwnPartner(ctx, sub, live, "wx")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"object": "channel_authorization", "app": sub, "channel": "wx", "livemode": live, "status": "none",
+		"auth_app_id": nil, "user_id": nil, "expires_at": nil, "authorize_url": nil, "sub_mchid": nil, "sub_appid": nil}
+	if mch != "" {
+		out["status"], out["sub_mchid"] = "active", mch
+		if app != "" {
+			out["sub_appid"] = app
+		}
+	}
+	return out, nil
+}
+
+// postPartner registers a sub-app as a sub-merchant (sub_mchid, and the
+// sub-merchant's own app sub_appid if any) of its platform's WeChat Pay
+// account, once WeChat Pay confirms the binding.
+func (s *Server) postPartner(w http.ResponseWriter, r *http.Request, who core.Caller, sub, parent string, b *body) error {
+	mch, err := b.str("sub_mchid", true, 32)
+	if err != nil {
+		return err
+	}
+	app, err := b.str("sub_appid", false, 32)
+	if err != nil {
+		return err
+	}
+	if err := b.unknown(); err != nil {
+		return err
+	}
+	if !digitsOnly(mch) || len(mch) < 8 {
+		return polypay.ParamError("sub_mchid", "sub_mchid 须为微信支付分配的特约商户号（数字）")
+	}
+	auths, err := s.authorizations()
+	if err != nil {
+		return err
+	}
+	chk, err := auths.PartnerChecker(r.Context(), parent, who.Live, "wx")
+	if err != nil {
+		return err
+	}
+	if err := chk.CheckSubMerchant(r.Context(), mch); err != nil {
+		return err
+	}
+	if err := auths.StorePartner(r.Context(), sub, who.Live, "wx", mch, app); err != nil {
+		return err
+	}
+	out, err := s.partnerObject(r.Context(), who.Live, sub)
+	return s.answer(w, r, out, err)
+}
+
+func digitsOnly(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // appAuthObject is a sub-app's authorization: its status and the link
@@ -126,6 +200,9 @@ func (s *Server) postAppAuth(w http.ResponseWriter, r *http.Request, who core.Ca
 	b, err := parseBody(raw)
 	if err != nil {
 		return err
+	}
+	if fam == "wx" {
+		return s.postPartner(w, r, who, sub, parent, b)
 	}
 	code, err := b.str("app_auth_code", false, 128)
 	if err != nil {

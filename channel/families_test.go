@@ -135,9 +135,10 @@ func TestCredentialSchema(t *testing.T) {
 			typ := reflect.TypeOf(tc.creds)
 			for i := range typ.NumField() {
 				name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
-				// sandbox and app_auth_token are set by polypay, never by
-				// the merchant: the schema does not offer them.
-				if name != "sandbox" && name != "app_auth_token" {
+				// sandbox and a sub-merchant's standing with its
+				// provider are set by polypay, never by the merchant: the
+				// schema does not offer them.
+				if !slices.Contains([]string{"sandbox", "app_auth_token", "sub_mchid", "sub_appid"}, name) {
 					fields = append(fields, name)
 				}
 			}

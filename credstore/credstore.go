@@ -33,12 +33,13 @@ func sealName(appID string, live bool, account string) string {
 
 // Load implements channel.CredentialStore. A sub-app without credentials
 // of its own for the family uses its parent's (the platform's accounts,
-// up the chain). A sub-app whose own entry is a merchant's authorization
-// of its service provider (Authorization) uses the nearest ancestor's
-// credentials with the authorization's token added (app_auth_token):
-// the provider's keys, acting for the merchant.
+// up the chain). A sub-app whose own entry is not credentials but its
+// standing with its service provider (an Alipay authorization, a WeChat
+// Pay sub-merchant registration: ProviderFields) uses the nearest
+// ancestor's credentials with those fields added: the provider's keys,
+// acting for the merchant.
 func (s *Store) Load(ctx context.Context, appID string, live bool, account string) (json.RawMessage, string, error) {
-	var token string
+	var fields map[string]string
 	id := appID
 	for depth := 0; id != "" && depth <= store.MaxSubAppLevel; depth++ {
 		cc, parent, err := s.own(ctx, id, live, account)
@@ -50,15 +51,15 @@ func (s *Store) Load(ctx context.Context, appID string, live bool, account strin
 			if err != nil {
 				return nil, "", err
 			}
-			if auth := AuthorizationOf(plain); auth != nil {
-				if token == "" {
-					token = auth.AppAuthToken
+			if f := ProviderFields(plain); f != nil {
+				if fields == nil {
+					fields = f // the nearest standing counts
 				}
 				id = parent
 				continue
 			}
-			if token != "" {
-				plain, err = withToken(plain, token)
+			if fields != nil {
+				plain, err = withFields(plain, fields)
 			}
 			return plain, cc.MerchantID, err
 		}
@@ -90,38 +91,46 @@ func (s *Store) own(ctx context.Context, id string, live bool, account string) (
 	return cc, parent, err
 }
 
-// Authorization is a merchant's authorization of its service provider,
-// stored as a sub-app's entry for a family instead of credentials (issue
-// 21: Alipay's 第三方应用授权).
-type Authorization struct {
-	AppAuthToken    string `json:"app_auth_token"`
-	AppRefreshToken string `json:"app_refresh_token"`
-	AuthAppID       string `json:"auth_app_id"`
-	UserID          string `json:"user_id,omitempty"`
-	ExpiresAt       int64  `json:"expires_at"`
-	ReExpiresAt     int64  `json:"re_expires_at"`
-	Revoked         bool   `json:"revoked,omitempty"`
-}
-
-// AuthorizationOf returns the authorization an entry holds, nil when it
-// holds credentials.
-func AuthorizationOf(plain []byte) *Authorization {
+// ProviderFields are the fields a sub-app's own entry adds to its
+// provider's credentials, nil when the entry holds credentials: an Alipay
+// authorization ({"authorization": {app_auth_token, ...}}) adds
+// app_auth_token, a WeChat Pay registration ({"partner": {sub_mchid,
+// sub_appid}}) adds sub_mchid and sub_appid.
+func ProviderFields(plain []byte) map[string]string {
 	var v struct {
-		Authorization *Authorization `json:"authorization"`
+		Authorization *struct {
+			AppAuthToken string `json:"app_auth_token"`
+		} `json:"authorization"`
+		Partner *struct {
+			SubMchID string `json:"sub_mchid"`
+			SubAppID string `json:"sub_appid"`
+		} `json:"partner"`
 	}
-	if json.Unmarshal(plain, &v) != nil || v.Authorization == nil || v.Authorization.AppAuthToken == "" {
+	if json.Unmarshal(plain, &v) != nil {
 		return nil
 	}
-	return v.Authorization
+	switch {
+	case v.Authorization != nil && v.Authorization.AppAuthToken != "":
+		return map[string]string{"app_auth_token": v.Authorization.AppAuthToken}
+	case v.Partner != nil && v.Partner.SubMchID != "":
+		f := map[string]string{"sub_mchid": v.Partner.SubMchID}
+		if v.Partner.SubAppID != "" {
+			f["sub_appid"] = v.Partner.SubAppID
+		}
+		return f
+	}
+	return nil
 }
 
-// withToken adds app_auth_token to a credential object.
-func withToken(plain []byte, token string) ([]byte, error) {
+// withFields adds fields to a credential object.
+func withFields(plain []byte, fields map[string]string) ([]byte, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(plain, &m); err != nil {
 		return nil, err
 	}
-	m["app_auth_token"], _ = json.Marshal(token)
+	for k, v := range fields {
+		m[k], _ = json.Marshal(v)
+	}
 	return json.Marshal(m)
 }
 

@@ -108,7 +108,7 @@ func TestAlipayAppAuthorization(t *testing.T) {
 		}
 		refused(t, "a bad code", e.do("POST", path, e.sk(), map[string]any{"app_auth_code": "nope"}), 400, "app_auth_code")
 		refused(t, "neither", e.do("POST", path, e.sk(), map[string]any{}), 400, "app_auth_code")
-		refused(t, "wechat", e.do("GET", "/v1/apps/"+e.app.AppID+"/sub_apps/"+sub+"/authorizations/wx", e.sk(), nil), 400, "family")
+		refused(t, "unionpay", e.do("GET", "/v1/apps/"+e.app.AppID+"/sub_apps/"+sub+"/authorizations/unionpay", e.sk(), nil), 400, "family")
 		if r := e.do("GET", "/v1/apps/"+sub+"/sub_apps/"+sub+"/authorizations/alipay", subKey, nil); r.Status != 404 {
 			t.Fatalf("the merchant reads its own authorization as a platform: %d", r.Status)
 		}
@@ -131,4 +131,59 @@ func fetchPage(t *testing.T, u string) (int, string) {
 	defer r.Body.Close()
 	b, _ := io.ReadAll(r.Body)
 	return r.StatusCode, string(b)
+}
+
+// TestWechatPartnerMode: a sub-app registered as a sub-merchant of its
+// platform's WeChat Pay account (checked with WeChat Pay) takes payments
+// in partner mode: the trade is the sub-merchant's, the notification
+// (to the provider) verifies and pays the charge, refunds work; once the
+// sub-merchant unbinds, payments are refused and it cannot register
+// again; a malformed number is refused naming sub_mchid.
+func TestWechatPartnerMode(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b storetest.Backend) {
+		e := start(t, b, nil)
+		m := ok(t, "sub-app", e.do("POST", "/v1/apps/"+e.app.AppID+"/sub_apps", e.sk(), map[string]any{"display_name": "特约商户"}))
+		sub := m.str("id")
+		path := "/v1/apps/" + e.app.AppID + "/sub_apps/" + sub + "/authorizations/wx"
+		if st := ok(t, "status", e.do("GET", path, e.sk(), nil)); st.str("status") != "none" {
+			t.Fatalf("before: %s", st.Body)
+		}
+		refused(t, "malformed", e.do("POST", path, e.sk(), map[string]any{"sub_mchid": "12ab"}), 400, "sub_mchid")
+		const subMch = "1900000109"
+		if st := ok(t, "register", e.do("POST", path, e.sk(), map[string]any{"sub_mchid": subMch})); st.str("status") != "active" || st.str("sub_mchid") != subMch {
+			t.Fatalf("registered: %s", st.Body)
+		}
+
+		body := e.chargeBody("WXSP0001", 900)
+		body["app"], body["channel"], body["extra"] = map[string]any{"id": sub}, "wx_pub_qr", map[string]any{"product_id": "p1"}
+		ch := ok(t, "charge", e.do("POST", "/v1/charges", e.sk(), body))
+		if p := e.pay(ch.str("id")); p.JSON["paid"] != true {
+			t.Fatalf("pay: %s", p.Body)
+		}
+		waitFor(t, "paid", func() bool { return ok(t, "charge", e.do("GET", "/v1/charges/"+ch.str("id"), e.sk(), nil)).JSON["paid"] == true })
+		sim := e.node.Sandbox.WechatSim()
+		found := false
+		for _, tr := range sim.Trades() {
+			if tr.OutTradeNo == ch.str("id") {
+				found = tr.MchID == subMch && tr.Paid
+			}
+		}
+		if !found {
+			t.Fatal("the trade is not the sub-merchant's at WeChat Pay")
+		}
+		re := ok(t, "refund", e.do("POST", "/v1/charges/"+ch.str("id")+"/refunds", e.sk(), map[string]any{"amount": 400, "description": "r"}))
+		e.settle("/v1/charges/"+ch.str("id")+"/refunds/"+re.str("id"), "succeeded")
+
+		sp, err := e.node.Registry.SandboxMerchantID(ctx, e.app.AppID, "wx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim.UnbindSubMerchant(sp, subMch)
+		body["order_no"] = "WXSP0002"
+		if r := e.do("POST", "/v1/charges", e.sk(), body); r.Status < 400 || r.str("error", "code") != "NO_AUTH" {
+			t.Fatalf("a payment after unbinding: %d %s", r.Status, r.Body)
+		}
+		refused(t, "register an unbound one", e.do("POST", path, e.sk(), map[string]any{"sub_mchid": subMch}), 400, "sub_mchid")
+		checkLedger(t, e)
+	})
 }

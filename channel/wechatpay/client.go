@@ -88,6 +88,11 @@ type Config struct {
 	PageBaseURL string
 	// HTTPClient defaults to a client with a 30 s timeout.
 	HTTPClient *http.Client
+	// SubMchID and SubAppID put the connector in partner mode (服务商模式,
+	// partner.go): MchID is the service provider's and the payments are
+	// the sub-merchant's. Set by polypay from a sub-app's registration.
+	SubMchID string
+	SubAppID string
 }
 
 // Client is one merchant's WeChat Pay connector for one Ping++ channel.
@@ -109,6 +114,8 @@ type Client struct {
 	v2Err error
 	// pageBase is where browsers open WeChat's pages (Config.PageBaseURL).
 	pageBase string
+	// subMchID and subAppID: partner mode (partner.go).
+	subMchID, subAppID string
 }
 
 var _ polypay.Channel = (*Client)(nil)
@@ -164,7 +171,7 @@ func New(channel string, cfg Config) (*Client, error) {
 	}
 	c := &Client{channel: channel, mchID: cfg.MchID, appID: cfg.AppID, apiV3Key: cfg.APIv3Key, api: api,
 		download: download, verifier: verifier, responses: validators.NewWechatPayResponseValidator(verifier),
-		pageBase: strings.TrimRight(cmp.Or(cfg.PageBaseURL, DefaultBaseURL), "/")}
+		pageBase: strings.TrimRight(cmp.Or(cfg.PageBaseURL, DefaultBaseURL), "/"), subMchID: cfg.SubMchID, subAppID: cfg.SubAppID}
 	// Unusable v2 credentials only make the red envelope calls fail: the
 	// charges do not need them.
 	if c.v2, c.v2Err = newV2Client(cfg); c.v2 == nil && c.v2Err == nil {
@@ -216,6 +223,9 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 		return nil, err
 	}
 	if req.Agreement != nil {
+		if err := c.notForPartner("debit"); err != nil {
+			return nil, err
+		}
 		return c.createDebit(ctx, req)
 	}
 	var expire *time.Time
@@ -226,6 +236,9 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 	var limitPay []string
 	if ex.LimitPay != "" {
 		limitPay = []string{ex.LimitPay}
+	}
+	if c.partner() {
+		return c.createPartner(ctx, req, ex, expire, limitPay)
 	}
 	str := core.String
 	goodsTag := optional(ex.GoodsTag)
@@ -400,6 +413,9 @@ func (c *Client) QueryCharge(ctx context.Context, ch *polypay.Charge) (*polypay.
 	if isDebit(ch) {
 		return c.queryDebit(ctx, ch)
 	}
+	if c.partner() {
+		return c.queryPartner(ctx, ch)
+	}
 	svc := jsapi.JsapiApiService{Client: c.api}
 	tx, _, err := svc.QueryOrderByOutTradeNo(ctx, jsapi.QueryOrderByOutTradeNoRequest{
 		OutTradeNo: core.String(ch.ID), Mchid: core.String(c.mchID),
@@ -463,6 +479,9 @@ func paidExtra(payer *payments.TransactionPayer, bankType string) map[string]any
 func (c *Client) CloseCharge(ctx context.Context, ch *polypay.Charge) error {
 	if c.channel == ChannelScan {
 		return c.closeScan(ctx, ch)
+	}
+	if c.partner() {
+		return c.closePartner(ctx, ch)
 	}
 	svc := jsapi.JsapiApiService{Client: c.api}
 	_, err := svc.CloseOrder(ctx, jsapi.CloseOrderRequest{OutTradeNo: core.String(ch.ID), Mchid: core.String(c.mchID)})
@@ -569,6 +588,7 @@ func (c *Client) Refund(ctx context.Context, ch *polypay.Charge, r *polypay.Refu
 		return nil, polypay.ParamError("order_no", "wechatpay refunds need an out_refund_no")
 	}
 	req := refunddomestic.CreateRequest{
+		SubMchid:    optional(c.subMchID),
 		OutTradeNo:  core.String(ch.ID),
 		OutRefundNo: core.String(r.OrderNo),
 		NotifyUrl:   optional(notifyURL),
@@ -604,7 +624,8 @@ func (c *Client) Refund(ctx context.Context, ch *polypay.Charge, r *polypay.Refu
 // undocumented status.
 func (c *Client) QueryRefund(ctx context.Context, ch *polypay.Charge, r *polypay.Refund) (*polypay.RefundResult, error) {
 	svc := refunddomestic.RefundsApiService{Client: c.api}
-	rsp, _, err := svc.QueryByOutRefundNo(ctx, refunddomestic.QueryByOutRefundNoRequest{OutRefundNo: core.String(r.OrderNo)})
+	rsp, _, err := svc.QueryByOutRefundNo(ctx, refunddomestic.QueryByOutRefundNoRequest{OutRefundNo: core.String(r.OrderNo),
+		SubMchid: optional(c.subMchID)})
 	if err != nil {
 		var ae *core.APIError
 		if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound {

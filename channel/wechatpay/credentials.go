@@ -30,6 +30,11 @@ type Credentials struct {
 	APICert  string `json:"api_cert,omitempty"`
 	BaseURL  string `json:"base_url,omitempty"`
 	Sandbox  bool   `json:"sandbox,omitempty"`
+	// SubMchID and SubAppID are set by polypay, never by hand: a
+	// sub-merchant registered under the platform (partner mode,
+	// credstore.ProviderFields) added to the platform's credentials.
+	SubMchID string `json:"sub_mchid,omitempty"`
+	SubAppID string `json:"sub_appid,omitempty"`
 }
 
 // DecodeCredentials reads the family's credentials; EInvalid when they are
@@ -43,7 +48,8 @@ func DecodeCredentials(raw json.RawMessage) (*Credentials, error) {
 func (c *Credentials) Config() Config {
 	return Config{MchID: c.MchID, AppID: c.AppID, MerchantSerialNo: c.MerchantSerialNo,
 		PrivateKeyPEM: c.PrivateKey, APIv3Key: c.APIv3Key, PlatformPublicKeyPEM: c.PlatformPublicKey,
-		PlatformPublicKeyID: c.PlatformPublicKeyID, APIv2Key: c.APIv2Key, APICertPEM: c.APICert, BaseURL: c.BaseURL}
+		PlatformPublicKeyID: c.PlatformPublicKeyID, APIv2Key: c.APIv2Key, APICertPEM: c.APICert, BaseURL: c.BaseURL,
+		SubMchID: c.SubMchID, SubAppID: c.SubAppID}
 }
 
 // ValidateCredentials checks credentials (the keys parse and can sign) and

@@ -2,6 +2,7 @@ package wechatpay
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -62,9 +63,9 @@ func (c *Client) ParseNotification(ctx context.Context, req polypay.NotifyReques
 	}
 	switch env.EventType {
 	case "TRANSACTION.SUCCESS":
-		return parseTransaction(env.ID, []byte(plain))
+		return c.ownSub(parseTransaction(env.ID, []byte(plain)))(plain)
 	case "REFUND.SUCCESS", "REFUND.ABNORMAL", "REFUND.CLOSED":
-		return parseRefund(env.ID, env.EventType, []byte(plain))
+		return c.ownSub(parseRefund(env.ID, env.EventType, []byte(plain)))(plain)
 	case "MCHTRANSFER.BATCH.FINISHED", "MCHTRANSFER.BATCH.CLOSED":
 		return c.parseTransferBatch(ctx, env.ID, []byte(plain))
 	}
@@ -75,6 +76,9 @@ func parseTransaction(id string, plain []byte) (*polypay.Notification, error) {
 	var p transactionPayload
 	if err := json.Unmarshal(plain, &p); err != nil {
 		return nil, &polypay.Error{Code: polypay.EInvalid, Message: "wechatpay notification: transaction is not JSON", Err: err}
+	}
+	if p.Mchid == "" {
+		p.Mchid = p.SpMchid // partner mode: the provider's merchant number
 	}
 	if p.Mchid == "" || p.OutTradeNo == "" {
 		return nil, polypay.Errorf(polypay.EInvalid, "wechatpay notification: mchid and out_trade_no are required")
@@ -105,8 +109,10 @@ func parseTransaction(id string, plain []byte) (*polypay.Notification, error) {
 		}
 	}
 	ex := map[string]any{}
-	if p.Payer != nil && p.Payer.Openid != "" {
-		ex["open_id"] = p.Payer.Openid
+	if p.Payer != nil {
+		if id := cmp.Or(p.Payer.Openid, p.Payer.SpOpenid, p.Payer.SubOpenid); id != "" {
+			ex["open_id"] = id
+		}
 	}
 	if p.BankType != "" {
 		ex["bank_type"] = p.BankType
@@ -121,6 +127,9 @@ func parseRefund(id, event string, plain []byte) (*polypay.Notification, error) 
 	var p refundPayload
 	if err := json.Unmarshal(plain, &p); err != nil {
 		return nil, &polypay.Error{Code: polypay.EInvalid, Message: "wechatpay notification: refund is not JSON", Err: err}
+	}
+	if p.Mchid == "" {
+		p.Mchid = p.SpMchid // partner mode: the provider's merchant number
 	}
 	if p.Mchid == "" || p.OutTradeNo == "" || p.OutRefundNo == "" {
 		return nil, polypay.Errorf(polypay.EInvalid, "wechatpay notification: mchid, out_trade_no and out_refund_no are required")
@@ -223,4 +232,23 @@ func (c *Client) Ack(ok bool) polypay.NotifyReply {
 	}
 	return polypay.NotifyReply{Status: http.StatusInternalServerError, ContentType: "application/json; charset=utf-8",
 		Body: []byte(`{"code":"FAIL","message":"失败"}`)}
+}
+
+// ownSub refuses a notification about another sub-merchant than this
+// connector's (partner mode), or about a sub-merchant at all when this
+// connector is the merchant's own: each sub-app hears only of its trades.
+func (c *Client) ownSub(n *polypay.Notification, err error) func(plain string) (*polypay.Notification, error) {
+	return func(plain string) (*polypay.Notification, error) {
+		if err != nil {
+			return nil, err
+		}
+		var v struct {
+			SubMchid string `json:"sub_mchid"`
+		}
+		_ = json.Unmarshal([]byte(plain), &v)
+		if v.SubMchid != c.subMchID {
+			return nil, polypay.Errorf(polypay.EInvalid, "wechatpay notification: about sub-merchant %q, this account is %q", v.SubMchid, c.subMchID)
+		}
+		return n, nil
+	}
 }

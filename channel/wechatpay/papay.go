@@ -83,6 +83,9 @@ func (c *Client) papayReady() error {
 // redirect_url h5entrustweb answers, and for wx (APP) the OpenSDK request
 // carrying preentrustweb's pre_entrustweb_id (AppSignCredential).
 func (c *Client) SignAgreement(ctx context.Context, req polypay.AgreementRequest) ([]byte, error) {
+	if err := c.notForPartner("agreement"); err != nil {
+		return nil, err
+	}
 	if err := c.papayReady(); err != nil {
 		return nil, err
 	}

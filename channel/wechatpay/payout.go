@@ -38,6 +38,9 @@ func (c *Client) MaxBatch() int { return maxBatch }
 // cover it; nothing was paid), anything else a transport failure whose
 // outcome is unknown.
 func (c *Client) Transfer(ctx context.Context, req polypay.PayoutRequest) (*polypay.PayoutResult, error) {
+	if err := c.notForPartner("transfer"); err != nil {
+		return nil, err
+	}
 	t := req.Transfer
 	if t.BatchNo != "" {
 		return nil, polypay.ParamError("batch_no", "批量转账中的转账只能随批次发起（TransferBatch）")
@@ -56,6 +59,9 @@ func (c *Client) Transfer(ctx context.Context, req polypay.PayoutRequest) (*poly
 // so polypay's poller queries each (QueryTransfer, with Transfer.BatchNo).
 // Errors as for Transfer; EInvalid names the transfer's own parameter.
 func (c *Client) TransferBatch(ctx context.Context, batchNo string, reqs []polypay.PayoutRequest) ([]*polypay.PayoutResult, error) {
+	if err := c.notForPartner("transfer"); err != nil {
+		return nil, err
+	}
 	if n := len(batchNo); n < 5 || n > 32 || !alnum(batchNo) {
 		return nil, polypay.ParamError("batch_no", "微信批量转账的 batch_no 应为 5 到 32 位字母或数字")
 	}

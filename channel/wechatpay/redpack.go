@@ -150,6 +150,9 @@ func (c *Client) MchBillNo(r *polypay.RedEnvelope) string {
 // answer that does not parse, transport) leaves the outcome unknown:
 // query, or send again under the same mch_billno.
 func (c *Client) SendRedEnvelope(ctx context.Context, r *polypay.RedEnvelope) (*polypay.RedEnvelopeResult, error) {
+	if err := c.notForPartner("red envelope"); err != nil {
+		return nil, err
+	}
 	if err := c.CheckRedEnvelope(r); err != nil {
 		return nil, err
 	}

@@ -35,7 +35,11 @@ func (c *Client) DownloadTradeBill(ctx context.Context, day string) ([]BillRow, 
 	if t, err := time.Parse("2006-01-02", day); err != nil || t.Format("2006-01-02") != day {
 		return nil, polypay.ParamError("date", "wechatpay bill dates are YYYY-MM-DD, not %q", day)
 	}
-	res, err := c.api.Get(ctx, DefaultBaseURL+"/v3/bill/tradebill?bill_date="+day+"&bill_type=ALL")
+	q := "/v3/bill/tradebill?bill_date=" + day + "&bill_type=ALL"
+	if c.partner() {
+		q += "&sub_mchid=" + c.subMchID // a provider's bill of one sub-merchant
+	}
+	res, err := c.api.Get(ctx, DefaultBaseURL+q)
 	if err != nil {
 		var ae *core.APIError
 		if errors.As(err, &ae) && ae.Code == "NO_STATEMENT_EXIST" {

@@ -205,6 +205,7 @@ type notifyEnvelope struct {
 // transactionPayload is the decrypted resource of TRANSACTION.* events.
 type transactionPayload struct {
 	Mchid         string `json:"mchid"`
+	SpMchid       string `json:"sp_mchid"` // partner mode: the provider (Mchid is empty)
 	Appid         string `json:"appid"`
 	OutTradeNo    string `json:"out_trade_no"`
 	TransactionID string `json:"transaction_id"`
@@ -213,7 +214,9 @@ type transactionPayload struct {
 	BankType      string `json:"bank_type"`
 	SuccessTime   string `json:"success_time"`
 	Payer         *struct {
-		Openid string `json:"openid"`
+		Openid    string `json:"openid"`
+		SpOpenid  string `json:"sp_openid"`
+		SubOpenid string `json:"sub_openid"`
 	} `json:"payer"`
 	Amount *struct {
 		Total    *int64 `json:"total"`
@@ -224,6 +227,7 @@ type transactionPayload struct {
 // refundPayload is the decrypted resource of REFUND.* events.
 type refundPayload struct {
 	Mchid         string `json:"mchid"`
+	SpMchid       string `json:"sp_mchid"` // partner mode: the provider (Mchid is empty)
 	OutTradeNo    string `json:"out_trade_no"`
 	TransactionID string `json:"transaction_id"`
 	OutRefundNo   string `json:"out_refund_no"`

@@ -74,6 +74,14 @@ func (s *Sim) tradeBill(c *call, now time.Time) (reply, *apiError) {
 	}
 	next := day.Add(24 * time.Hour)
 	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(day) && t.Before(next) }
+	// A provider's bill of one sub-merchant (partner.go), or the signer's own.
+	owner, sp := c.mchid, ""
+	if sub := first(c.query["sub_mchid"]); sub != "" {
+		if e := s.checkSub(c, sub); e != nil {
+			return reply{}, e
+		}
+		owner, sp = sub, c.mchid
+	}
 
 	type row struct {
 		at     time.Time
@@ -83,7 +91,7 @@ func (s *Sim) tradeBill(c *call, now time.Time) (reply, *apiError) {
 	rate := feeRate(s.feeRate)
 	if billType != "REFUND" {
 		for _, t := range s.trades {
-			if t.mchid != c.mchid || !in(t.paidAt) {
+			if t.mchid != owner || t.spMchid != sp || !in(t.paidAt) {
 				continue
 			}
 			rows = append(rows, row{t.paidAt, []string{
@@ -95,7 +103,7 @@ func (s *Sim) tradeBill(c *call, now time.Time) (reply, *apiError) {
 	}
 	if billType != "SUCCESS" {
 		for _, r := range s.refunds {
-			if r.mchid != c.mchid || !in(r.created) {
+			if r.mchid != owner || r.spMchid != sp || !in(r.created) {
 				continue
 			}
 			t := s.trades[tradeKey{r.mchid, r.outTradeNo}]

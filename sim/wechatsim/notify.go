@@ -51,15 +51,17 @@ func (s *Sim) transactionNotice(t *trade, now time.Time) *notification {
 		return nil
 	}
 	return &notification{
-		id: uuid(), mchid: t.mchid, outTradeNo: t.outTradeNo, url: t.notifyURL,
+		id: uuid(), mchid: t.noticeMchid(), outTradeNo: t.outTradeNo, url: t.notifyURL,
 		eventType: "TRANSACTION.SUCCESS", summary: "支付成功", original: "transaction",
-		createTime: formatTime(now), plaintext: mustMarshal(transactionOf(t)),
+		createTime: formatTime(now), plaintext: t.noticeBody(),
 	}
 }
 
 // refundPayload is the decrypted resource of refund notifications.
 type refundPayload struct {
-	Mchid               string `json:"mchid"`
+	Mchid               string `json:"mchid,omitempty"`
+	SpMchid             string `json:"sp_mchid,omitempty"`
+	SubMchid            string `json:"sub_mchid,omitempty"`
 	OutTradeNo          string `json:"out_trade_no"`
 	TransactionID       string `json:"transaction_id"`
 	OutRefundNo         string `json:"out_refund_no"`
@@ -87,8 +89,13 @@ func (s *Sim) refundNotice(r *refund, now time.Time) *notification {
 		SuccessTime: formatTime(r.succeeded), UserReceivedAccount: "支付用户零钱",
 	}
 	p.Amount.Total, p.Amount.Refund, p.Amount.PayerTotal, p.Amount.PayerRefund = r.total, r.amount, r.total, r.amount
+	to := r.mchid
+	if r.spMchid != "" {
+		// A provider's refund for a sub-merchant: the provider hears of it.
+		p.Mchid, p.SpMchid, p.SubMchid, to = "", r.spMchid, r.mchid, r.spMchid
+	}
 	return &notification{
-		id: uuid(), mchid: r.mchid, outTradeNo: r.outTradeNo, outRefundNo: r.outRefundNo, url: r.notifyURL,
+		id: uuid(), mchid: to, outTradeNo: r.outTradeNo, outRefundNo: r.outRefundNo, url: r.notifyURL,
 		eventType: "REFUND.SUCCESS", summary: "退款成功", original: "refund",
 		createTime: formatTime(now), plaintext: mustMarshal(p),
 	}

@@ -16,6 +16,7 @@ type refundKey struct{ mchid, outRefundNo string }
 
 type refund struct {
 	mchid         string
+	spMchid       string // the provider that made it for mchid (partner mode)
 	outRefundNo   string
 	refundID      string
 	outTradeNo    string
@@ -30,6 +31,7 @@ type refund struct {
 }
 
 type refundReq struct {
+	SubMchid      string `json:"sub_mchid"`
 	TransactionID string `json:"transaction_id"`
 	OutTradeNo    string `json:"out_trade_no"`
 	OutRefundNo   string `json:"out_refund_no"`
@@ -58,13 +60,21 @@ func (s *Sim) createRefund(c *call, now time.Time) (reply, *apiError) {
 	if e := b.check(); e != nil {
 		return reply{}, e
 	}
-	t := s.refundTrade(c.mchid, &b)
-	if t == nil {
+	owner, sp := c.mchid, ""
+	if b.SubMchid != "" {
+		// A provider refunding for its sub-merchant (partner mode).
+		if e := s.checkSub(c, b.SubMchid); e != nil {
+			return reply{}, e
+		}
+		owner, sp = b.SubMchid, c.mchid
+	}
+	t := s.refundTrade(owner, &b)
+	if t == nil || t.spMchid != sp {
 		return reply{}, errResourceNotExist
 	}
 	s.touch(t, now)
 	amount := *b.Amount.Refund
-	key := refundKey{c.mchid, b.OutRefundNo}
+	key := refundKey{owner, b.OutRefundNo}
 	if r := s.refunds[key]; r != nil {
 		if r.outTradeNo != t.outTradeNo || r.amount != amount {
 			return reply{}, invalidRequest("退款单号 out_refund_no 已存在，且与本次请求的订单或金额不一致")
@@ -75,7 +85,8 @@ func (s *Sim) createRefund(c *call, now time.Time) (reply, *apiError) {
 		return reply{}, e
 	}
 	r := &refund{
-		mchid:         c.mchid,
+		mchid:         owner,
+		spMchid:       sp,
 		outRefundNo:   b.OutRefundNo,
 		refundID:      "50" + randomString(3, digits) + "0" + now.In(cst).Format("20060102") + randomString(15, digits),
 		outTradeNo:    t.outTradeNo,
@@ -156,8 +167,15 @@ func (t *trade) refundable(amount, total int64) *apiError {
 }
 
 func (s *Sim) queryRefund(c *call, now time.Time) (reply, *apiError) {
-	r := s.refunds[refundKey{c.mchid, c.params[0]}]
-	if r == nil {
+	owner, sp := c.mchid, ""
+	if sub := first(c.query["sub_mchid"]); sub != "" {
+		if e := s.checkSub(c, sub); e != nil {
+			return reply{}, e
+		}
+		owner, sp = sub, c.mchid
+	}
+	r := s.refunds[refundKey{owner, c.params[0]}]
+	if r == nil || r.spMchid != sp {
 		return reply{}, errRefundNotExist
 	}
 	return reply{status: http.StatusOK, body: refundOf(r)}, nil

@@ -197,7 +197,8 @@ type Sim struct {
 	mu         sync.Mutex
 	trades     map[tradeKey]*trade
 	byTxID     map[string]*trade
-	byCode     map[string]*trade // code_url and prepay_id, for the wallet page
+	unbound    map[[2]string]bool // provider/sub-merchant relations ended (partner.go)
+	byCode     map[string]*trade  // code_url and prepay_id, for the wallet page
 	refunds    map[refundKey]*refund
 	bills      map[string]*bill      // by download token
 	oauthCodes map[string]*oauthCode // web OAuth codes, by code

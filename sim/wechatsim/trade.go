@@ -58,28 +58,33 @@ func formatTime(t time.Time) string { return t.In(cst).Format(time.RFC3339) }
 type tradeKey struct{ mchid, outTradeNo string }
 
 type trade struct {
-	mchid, appid  string
-	outTradeNo    string
-	transactionID string // assigned on payment
-	tradeType     string
-	description   string
-	attach        string
-	notifyURL     string
-	openid        string
-	authCode      string // payment-code trades: the customer's code
-	contractID    string // entrusted debits (PAP, papay_pay.go): the contract debited
-	bankType      string
-	amount        int64 // fen
-	fingerprint   string
-	state         string
-	prepayID      string
-	codeURL       string
-	h5URL         string
-	created       time.Time
-	expireAt      time.Time // zero: never expires
-	payingUntil   time.Time // USERPAYING becomes SUCCESS then
-	paidAt        time.Time
-	refunded      int64 // cumulative fen
+	mchid, appid string
+	// Partner mode (partner.go): the provider that made the trade for
+	// mchid (its sub-merchant), its app, the sub-merchant's app, and
+	// whether the payer's openid is under the sub-merchant's app.
+	spMchid, spAppid, subAppid string
+	subOpenid                  bool
+	outTradeNo                 string
+	transactionID              string // assigned on payment
+	tradeType                  string
+	description                string
+	attach                     string
+	notifyURL                  string
+	openid                     string
+	authCode                   string // payment-code trades: the customer's code
+	contractID                 string // entrusted debits (PAP, papay_pay.go): the contract debited
+	bankType                   string
+	amount                     int64 // fen
+	fingerprint                string
+	state                      string
+	prepayID                   string
+	codeURL                    string
+	h5URL                      string
+	created                    time.Time
+	expireAt                   time.Time // zero: never expires
+	payingUntil                time.Time // USERPAYING becomes SUCCESS then
+	paidAt                     time.Time
+	refunded                   int64 // cumulative fen
 }
 
 // touch applies what time did to a trade since it was last looked at: an
@@ -608,6 +613,9 @@ func (s *Sim) Pay(ctx context.Context, mchid, outTradeNo string, success bool) e
 	now := s.now()
 	s.mu.Lock()
 	t := s.trades[tradeKey{mchid, outTradeNo}]
+	if t == nil {
+		t = s.partnerTradeLocked(mchid, outTradeNo) // a provider's trade for a sub-merchant
+	}
 	if t == nil {
 		s.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrTradeNotFound, outTradeNo)
