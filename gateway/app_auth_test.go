@@ -160,7 +160,9 @@ func TestWechatPartnerMode(t *testing.T) {
 		if p := e.pay(ch.str("id")); p.JSON["paid"] != true {
 			t.Fatalf("pay: %s", p.Body)
 		}
-		waitFor(t, "paid", func() bool { return ok(t, "charge", e.do("GET", "/v1/charges/"+ch.str("id"), e.sk(), nil)).JSON["paid"] == true })
+		waitFor(t, "paid", func() bool {
+			return ok(t, "charge", e.do("GET", "/v1/charges/"+ch.str("id"), e.sk(), nil)).JSON["paid"] == true
+		})
 		sim := e.node.Sandbox.WechatSim()
 		found := false
 		for _, tr := range sim.Trades() {

@@ -136,7 +136,6 @@ func (s *Sim) partnerQuery(c *call) (string, *apiError) {
 	return sub, s.checkSub(c, sub)
 }
 
-
 func (s *Sim) partnerQueryByOutTradeNo(c *call, now time.Time) (reply, *apiError) {
 	sub, e := s.partnerQuery(c)
 	if e != nil {
