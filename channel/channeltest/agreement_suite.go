@@ -42,6 +42,17 @@ type signing struct {
 // agreements runs the agreement cases when the harness has them.
 func (s *suite) agreements(t *testing.T) {
 	h := s.sim.Agreements
+	if s.sim.NoAgreements != "" {
+		ag, ok := s.conn.(polypay.Agreer)
+		if !ok {
+			t.Fatal("NoAgreements is set but the connector is no polypay.Agreer")
+		}
+		a := &polypay.Agreement{ID: polypay.NewID("agr_"), Channel: s.primary, ContractNo: polypay.NewID("C")}
+		if _, err := ag.SignAgreement(context.Background(), polypay.AgreementRequest{Agreement: a}); polypay.ErrorCode(err) != polypay.ENotSupported {
+			t.Fatalf("SignAgreement with NoAgreements (%s) = %v, want ErrNotSupported", s.sim.NoAgreements, err)
+		}
+		return
+	}
 	if h == nil {
 		if _, ok := s.conn.(polypay.Agreer); ok {
 			t.Fatal("the connector is a polypay.Agreer; the harness has no Agreements")

@@ -55,6 +55,14 @@ type Sim struct {
 	// notify (WeChat Pay's payment code: the create's answer or a query
 	// is the outcome); their scenes skip the notification.
 	Unnotified []string
+	// Unserved lists the channels the connector refuses in this mode (a
+	// service provider's partner mode without payment codes): their scene
+	// checks that CreateCharge answers polypay.ErrNotSupported.
+	Unserved []string
+	// NoAgreements says why a connector that is a polypay.Agreer signs no
+	// agreements in this mode; the agreement cases then check that
+	// SignAgreement answers polypay.ErrNotSupported.
+	NoAgreements string
 	// PreAuth lists the channels that take AuthorizeOnly; their
 	// connector implements polypay.Authorizer.
 	PreAuth []string

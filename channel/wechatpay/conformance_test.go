@@ -18,7 +18,11 @@ func TestConformance(t *testing.T) { channeltest.Run(t, harness) }
 // harness runs the connector on wechatsim: the simulator's customer pays
 // every channel but the payment code, which the create pays.
 var harness = channeltest.Harness{Family: &wechatpay.Family, Start: func(t *testing.T, wrap func(http.Handler) http.Handler) *channeltest.Sim {
-	e := newEnvWith(t, wrap)
+	return simFor(newEnvWith(t, wrap))
+}}
+
+// simFor is the conformance suite's view of env e's simulator.
+func simFor(e *env) *channeltest.Sim {
 	return &channeltest.Sim{
 		MerchantID: mchID,
 		TradeID:    wechatpay.TradeID,
@@ -49,7 +53,7 @@ var harness = channeltest.Harness{Family: &wechatpay.Family, Start: func(t *test
 			return e.clock.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
 		},
 	}
-}}
+}
 
 // resign decrypts a notification's resource, changes it, encrypts it
 // again with the APIv3 key and signs the headers.
