@@ -205,3 +205,59 @@ type AppAuthorizer interface {
 type SubMerchantChecker interface {
 	CheckSubMerchant(ctx context.Context, subMchID string) error
 }
+
+// ProfitReceiver is who receives shares of payments at a channel (WeChat
+// Pay's profit-sharing receiver): Type is the channel's (MERCHANT_ID,
+// PERSONAL_OPENID), Account its id there.
+type ProfitReceiver struct {
+	Type     string
+	Account  string
+	Name     string
+	Relation string // the receiver's relation to the merchant (PARTNER, SUPPLIER, ...)
+}
+
+// ProfitSplit is one receiver's part of a profit-sharing order.
+type ProfitSplit struct {
+	Receiver    ProfitReceiver
+	Amount      int64
+	Description string
+}
+
+// ProfitShare is a profit-sharing order as the channel has it: State
+// PROCESSING or FINISHED (nothing more can be split; the rest went to the
+// merchant), each split's Result SUCCESS, PENDING or CLOSED.
+type ProfitShare struct {
+	OrderNo string
+	ShareID string
+	State   string
+	Splits  []ProfitSplitResult
+}
+
+// ProfitSplitResult is one split as the channel did it.
+type ProfitSplitResult struct {
+	Account    string
+	Amount     int64
+	Result     string
+	FailReason string
+}
+
+// ProfitReturn is a share given back by a receiver (a refund of the
+// payment that was shared): Result SUCCESS, PROCESSING or FAILED.
+type ProfitReturn struct {
+	ReturnNo string
+	ReturnID string
+	Amount   int64
+	Result   string
+}
+
+// ProfitSharer is a connector that splits a paid charge among receivers
+// at the channel (分账) once the charge was made for it (its funds held:
+// extra profit_sharing). Every order number is the caller's, for
+// idempotent retries; FinishShare gives the unsplit rest to the merchant.
+type ProfitSharer interface {
+	AddReceiver(ctx context.Context, r ProfitReceiver) error
+	ShareProfit(ctx context.Context, c *Charge, orderNo string, splits []ProfitSplit, finish bool) (*ProfitShare, error)
+	QueryShare(ctx context.Context, c *Charge, orderNo string) (*ProfitShare, error)
+	ReturnShare(ctx context.Context, c *Charge, orderNo, returnNo string, from ProfitReceiver, amount int64, desc string) (*ProfitReturn, error)
+	FinishShare(ctx context.Context, c *Charge, orderNo, desc string) (*ProfitShare, error)
+}

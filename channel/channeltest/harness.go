@@ -63,6 +63,10 @@ type Sim struct {
 	// agreements in this mode; the agreement cases then check that
 	// SignAgreement answers polypay.ErrNotSupported.
 	NoAgreements string
+	// ProfitSharing, if set, is how the family splits payments at the
+	// channel (profit_suite.go); nil: it does not, and its primary
+	// connector must be no polypay.ProfitSharer.
+	ProfitSharing *ProfitHarness
 	// PreAuth lists the channels that take AuthorizeOnly; their
 	// connector implements polypay.Authorizer.
 	PreAuth []string

@@ -57,6 +57,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Decline", s.decline)
 	t.Run("PreAuth", s.preAuth)
 	t.Run("Agreements", s.agreements)
+	t.Run("ProfitSharing", s.profitSharing)
 	t.Run("Faults", s.faultCases)
 }
 

@@ -249,7 +249,8 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 		rsp, _, err := svc.PrepayWithRequestPayment(ctx, app.PrepayRequest{
 			Appid: str(c.appID), Mchid: str(c.mchID), Description: str(ch.Subject), OutTradeNo: str(ch.ID),
 			TimeExpire: expire, NotifyUrl: str(req.NotifyURL), GoodsTag: goodsTag, LimitPay: limitPay,
-			Amount: &app.Amount{Total: core.Int64(ch.Amount), Currency: str("CNY")},
+			Amount:     &app.Amount{Total: core.Int64(ch.Amount), Currency: str("CNY")},
+			SettleInfo: settle[app.SettleInfo](ex),
 		})
 		if err != nil {
 			return nil, sdkError("prepay", err)
@@ -270,8 +271,9 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 		rsp, _, err := svc.PrepayWithRequestPayment(ctx, jsapi.PrepayRequest{
 			Appid: str(c.appID), Mchid: str(c.mchID), Description: str(ch.Subject), OutTradeNo: str(ch.ID),
 			TimeExpire: expire, NotifyUrl: str(req.NotifyURL), GoodsTag: goodsTag, LimitPay: limitPay,
-			Amount: &jsapi.Amount{Total: core.Int64(ch.Amount), Currency: str("CNY")},
-			Payer:  &jsapi.Payer{Openid: str(ex.OpenID)},
+			Amount:     &jsapi.Amount{Total: core.Int64(ch.Amount), Currency: str("CNY")},
+			Payer:      &jsapi.Payer{Openid: str(ex.OpenID)},
+			SettleInfo: settle[jsapi.SettleInfo](ex),
 		})
 		if err != nil {
 			return nil, sdkError("prepay", err)
@@ -288,7 +290,8 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 		rsp, _, err := svc.Prepay(ctx, native.PrepayRequest{
 			Appid: str(c.appID), Mchid: str(c.mchID), Description: str(ch.Subject), OutTradeNo: str(ch.ID),
 			TimeExpire: expire, NotifyUrl: str(req.NotifyURL), GoodsTag: goodsTag, LimitPay: limitPay,
-			Amount: &native.Amount{Total: core.Int64(ch.Amount), Currency: str("CNY")},
+			Amount:     &native.Amount{Total: core.Int64(ch.Amount), Currency: str("CNY")},
+			SettleInfo: settle[native.SettleInfo](ex),
 		})
 		if err != nil {
 			return nil, sdkError("prepay", err)
@@ -305,8 +308,9 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 		rsp, _, err := svc.Prepay(ctx, h5.PrepayRequest{
 			Appid: str(c.appID), Mchid: str(c.mchID), Description: str(ch.Subject), OutTradeNo: str(ch.ID),
 			TimeExpire: expire, NotifyUrl: str(req.NotifyURL), GoodsTag: goodsTag,
-			Amount:    &h5.Amount{Total: core.Int64(ch.Amount), Currency: str("CNY")},
-			SceneInfo: &h5.SceneInfo{PayerClientIp: str(ch.ClientIP), H5Info: &h5.H5Info{Type: str("Wap")}},
+			Amount:     &h5.Amount{Total: core.Int64(ch.Amount), Currency: str("CNY")},
+			SceneInfo:  &h5.SceneInfo{PayerClientIp: str(ch.ClientIP), H5Info: &h5.H5Info{Type: str("Wap")}},
+			SettleInfo: settle[h5.SettleInfo](ex),
 		})
 		if err != nil {
 			return nil, sdkError("prepay", err)

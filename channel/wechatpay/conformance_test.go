@@ -45,9 +45,10 @@ func simFor(e *env) *channeltest.Sim {
 				t.Fatalf("Pay: %v", err)
 			}
 		},
-		Resign:     resign,
-		Unnotified: []string{wechatpay.ChannelScan},
-		Agreements: agreementHarness(e),
+		Resign:        resign,
+		Unnotified:    []string{wechatpay.ChannelScan},
+		Agreements:    agreementHarness(e),
+		ProfitSharing: profitHarness(),
 		StatementDay: func(t *testing.T) string {
 			e.sim.SetBillClock(func() time.Time { return time.Now().Add(24 * time.Hour) })
 			return e.clock.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
@@ -99,4 +100,18 @@ func resign(t *testing.T, n channeltest.Notice, ch channeltest.Change, sg channe
 		signHeaders(n.Header, key, keyID, time.Now().Unix(), n.Body)
 	}
 	return n
+}
+
+// profitHarness shares wx_pub_qr payments with a merchant and a person.
+func profitHarness() *channeltest.ProfitHarness {
+	return &channeltest.ProfitHarness{
+		Channel: wechatpay.ChannelQR,
+		Receivers: [2]polypay.ProfitReceiver{{Type: "MERCHANT_ID", Account: "1900000333", Relation: "PARTNER"},
+			{Type: "PERSONAL_OPENID", Account: openID, Relation: "DISTRIBUTOR"}},
+		Hold: func(amount int64) *polypay.Charge {
+			c := charge(wechatpay.ChannelQR, "", amount)
+			c.ID, c.Extra = polypay.NewID("ch_"), json.RawMessage(`{"product_id":"p_1","profit_sharing":true}`)
+			return c
+		},
+	}
 }

@@ -3,6 +3,7 @@ package wechatpay
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,6 +18,10 @@ import (
 	pjsapi "github.com/wechatpay-apiv3/wechatpay-go/services/partnerpayments/jsapi"
 	pnative "github.com/wechatpay-apiv3/wechatpay-go/services/partnerpayments/native"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/app"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/h5"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/jsapi"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/native"
 )
 
 // Partner mode (服务商模式): the platform's merchant number (MchID, the
@@ -40,7 +45,7 @@ func (c *Client) createPartner(ctx context.Context, req polypay.ChannelRequest, 
 		rsp, _, err := (&papp.AppApiService{Client: c.api}).Prepay(ctx, papp.PrepayRequest{SpAppid: sp, SpMchid: str(c.mchID),
 			SubAppid: subApp, SubMchid: sub, Description: str(ch.Subject), OutTradeNo: str(ch.ID), TimeExpire: expire,
 			NotifyUrl: str(req.NotifyURL), GoodsTag: optional(ex.GoodsTag), LimitPay: limitPay,
-			Amount: &papp.Amount{Total: core.Int64(total), Currency: str(cur)}})
+			Amount: &papp.Amount{Total: core.Int64(total), Currency: str(cur)}, SettleInfo: settle[papp.SettleInfo](ex)})
 		if err != nil {
 			return nil, sdkError("prepay", err)
 		}
@@ -53,7 +58,7 @@ func (c *Client) createPartner(ctx context.Context, req polypay.ChannelRequest, 
 		rsp, _, err := (&pjsapi.JsapiApiService{Client: c.api}).PrepayWithRequestPayment(ctx, pjsapi.PrepayRequest{SpAppid: sp,
 			SpMchid: str(c.mchID), SubAppid: subApp, SubMchid: sub, Description: str(ch.Subject), OutTradeNo: str(ch.ID),
 			TimeExpire: expire, NotifyUrl: str(req.NotifyURL), GoodsTag: optional(ex.GoodsTag), LimitPay: limitPay,
-			Amount: &pjsapi.Amount{Total: core.Int64(total), Currency: str(cur)}, Payer: payer}, c.appID)
+			Amount: &pjsapi.Amount{Total: core.Int64(total), Currency: str(cur)}, Payer: payer, SettleInfo: settle[pjsapi.SettleInfo](ex)}, c.appID)
 		if err != nil {
 			return nil, sdkError("prepay", err)
 		}
@@ -66,7 +71,7 @@ func (c *Client) createPartner(ctx context.Context, req polypay.ChannelRequest, 
 		rsp, _, err := (&pnative.NativeApiService{Client: c.api}).Prepay(ctx, pnative.PrepayRequest{SpAppid: sp, SpMchid: str(c.mchID),
 			SubAppid: subApp, SubMchid: sub, Description: str(ch.Subject), OutTradeNo: str(ch.ID), TimeExpire: expire,
 			NotifyUrl: str(req.NotifyURL), GoodsTag: optional(ex.GoodsTag), LimitPay: limitPay,
-			Amount: &pnative.Amount{Total: core.Int64(total), Currency: str(cur)}})
+			Amount: &pnative.Amount{Total: core.Int64(total), Currency: str(cur)}, SettleInfo: settle[pnative.SettleInfo](ex)})
 		if err != nil {
 			return nil, sdkError("prepay", err)
 		}
@@ -81,8 +86,9 @@ func (c *Client) createPartner(ctx context.Context, req polypay.ChannelRequest, 
 		rsp, _, err := (&ph5.H5ApiService{Client: c.api}).Prepay(ctx, ph5.PrepayRequest{SpAppid: sp, SpMchid: str(c.mchID),
 			SubAppid: subApp, SubMchid: sub, Description: str(ch.Subject), OutTradeNo: str(ch.ID), TimeExpire: expire,
 			NotifyUrl: str(req.NotifyURL), GoodsTag: optional(ex.GoodsTag),
-			Amount:    &ph5.Amount{Total: core.Int64(total), Currency: str(cur)},
-			SceneInfo: &ph5.SceneInfo{PayerClientIp: str(ch.ClientIP), H5Info: &ph5.H5Info{Type: str("Wap")}}})
+			Amount:     &ph5.Amount{Total: core.Int64(total), Currency: str(cur)},
+			SceneInfo:  &ph5.SceneInfo{PayerClientIp: str(ch.ClientIP), H5Info: &ph5.H5Info{Type: str("Wap")}},
+			SettleInfo: settle[ph5.SettleInfo](ex)})
 		if err != nil {
 			return nil, sdkError("prepay", err)
 		}
@@ -200,4 +206,23 @@ func (c *Client) CheckSubMerchant(ctx context.Context, sub string) error {
 		return polypay.ParamError("sub_mchid", "微信支付不认可特约商户 %s 与服务商 %s 的绑定: %s", sub, c.mchID, cmp.Or(pe.ChannelMessage, pe.Message))
 	}
 	return err
+}
+
+// settleInfo is any of the SDK's SettleInfo types: one field,
+// profit_sharing.
+type settleInfo interface {
+	app.SettleInfo | jsapi.SettleInfo | native.SettleInfo | h5.SettleInfo |
+		papp.SettleInfo | pjsapi.SettleInfo | pnative.SettleInfo | ph5.SettleInfo
+}
+
+// settle is a prepay's settle_info: funds held for profit sharing when
+// the charge asks for it (extra.profit_sharing), else none.
+func settle[T settleInfo](ex *extra) *T {
+	if !ex.ProfitSharing {
+		return nil
+	}
+	var v T
+	b, _ := json.Marshal(map[string]bool{"profit_sharing": true})
+	_ = json.Unmarshal(b, &v)
+	return &v
 }

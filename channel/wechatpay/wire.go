@@ -150,6 +150,9 @@ type extra struct {
 	LimitPay   string `json:"limit_pay"`
 	GoodsTag   string `json:"goods_tag"`
 	ResultURL  string `json:"result_url"`
+	// ProfitSharing holds the payment's funds for profit sharing
+	// (settle_info.profit_sharing, profitsharing.go).
+	ProfitSharing bool `json:"profit_sharing"`
 }
 
 // appCredential is credential.wx, read by the Ping++ app SDKs; timeStamp

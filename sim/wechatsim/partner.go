@@ -73,7 +73,8 @@ type partnerOrderReq struct {
 		SpOpenid  string `json:"sp_openid"`
 		SubOpenid string `json:"sub_openid"`
 	} `json:"payer"`
-	SceneInfo json.RawMessage `json:"scene_info,omitempty"`
+	SceneInfo  json.RawMessage `json:"scene_info,omitempty"`
+	SettleInfo json.RawMessage `json:"settle_info,omitempty"`
 }
 
 func partnerPrepay(tradeType string) handler {
@@ -105,6 +106,9 @@ func (s *Sim) partnerPrepay(tradeType string, c *call, now time.Time) (reply, *a
 	}
 	if len(b.SceneInfo) > 0 {
 		inner["scene_info"] = b.SceneInfo
+	}
+	if len(b.SettleInfo) > 0 {
+		inner["settle_info"] = b.SettleInfo
 	}
 	c2 := *c
 	c2.mchid, c2.body = b.SubMchid, mustMarshal(inner)

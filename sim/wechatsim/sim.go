@@ -198,6 +198,7 @@ type Sim struct {
 	trades     map[tradeKey]*trade
 	byTxID     map[string]*trade
 	unbound    map[[2]string]bool // provider/sub-merchant relations ended (partner.go)
+	prof       *profit            // profit sharing (profitsharing.go)
 	byCode     map[string]*trade  // code_url and prepay_id, for the wallet page
 	refunds    map[refundKey]*refund
 	bills      map[string]*bill      // by download token

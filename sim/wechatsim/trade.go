@@ -64,27 +64,30 @@ type trade struct {
 	// whether the payer's openid is under the sub-merchant's app.
 	spMchid, spAppid, subAppid string
 	subOpenid                  bool
-	outTradeNo                 string
-	transactionID              string // assigned on payment
-	tradeType                  string
-	description                string
-	attach                     string
-	notifyURL                  string
-	openid                     string
-	authCode                   string // payment-code trades: the customer's code
-	contractID                 string // entrusted debits (PAP, papay_pay.go): the contract debited
-	bankType                   string
-	amount                     int64 // fen
-	fingerprint                string
-	state                      string
-	prepayID                   string
-	codeURL                    string
-	h5URL                      string
-	created                    time.Time
-	expireAt                   time.Time // zero: never expires
-	payingUntil                time.Time // USERPAYING becomes SUCCESS then
-	paidAt                     time.Time
-	refunded                   int64 // cumulative fen
+	// frozen: made with settle_info.profit_sharing, its funds held for
+	// profit-sharing orders (profitsharing.go) until unfrozen.
+	frozen        bool
+	outTradeNo    string
+	transactionID string // assigned on payment
+	tradeType     string
+	description   string
+	attach        string
+	notifyURL     string
+	openid        string
+	authCode      string // payment-code trades: the customer's code
+	contractID    string // entrusted debits (PAP, papay_pay.go): the contract debited
+	bankType      string
+	amount        int64 // fen
+	fingerprint   string
+	state         string
+	prepayID      string
+	codeURL       string
+	h5URL         string
+	created       time.Time
+	expireAt      time.Time // zero: never expires
+	payingUntil   time.Time // USERPAYING becomes SUCCESS then
+	paidAt        time.Time
+	refunded      int64 // cumulative fen
 }
 
 // touch applies what time did to a trade since it was last looked at: an
@@ -132,6 +135,9 @@ type orderReq struct {
 		Openid   string `json:"openid"`
 		AuthCode string `json:"auth_code"`
 	} `json:"payer"`
+	SettleInfo *struct {
+		ProfitSharing bool `json:"profit_sharing"`
+	} `json:"settle_info"`
 	SceneInfo *struct {
 		PayerClientIP string `json:"payer_client_ip"`
 		DeviceID      string `json:"device_id"`
@@ -312,6 +318,7 @@ func (s *Sim) prepay(tradeType string, c *call, now time.Time) (reply, *apiError
 		created:     now,
 		expireAt:    expire,
 		prepayID:    "wx" + now.In(cst).Format("20060102150405") + randomString(20, hexLow),
+		frozen:      b.SettleInfo != nil && b.SettleInfo.ProfitSharing,
 	}
 	switch tradeType {
 	case tradeNative:
