@@ -101,6 +101,21 @@ func simFor(t *testing.T, e *env) *channeltest.Sim {
 			e.clock.Add(24 * time.Hour) // the day's bill is there the next day
 			return day
 		},
-		Agreements: agreementHarness(e),
+		Agreements:    agreementHarness(e),
+		ProfitSharing: profitHarness(),
+	}
+}
+
+// profitHarness shares alipay_qr payments with an account by user id and
+// one by login name.
+func profitHarness() *channeltest.ProfitHarness {
+	return &channeltest.ProfitHarness{
+		Channel: alipay.ChannelQR,
+		Receivers: [2]polypay.ProfitReceiver{{Type: "userId", Account: "2088101117955611"},
+			{Type: "loginName", Account: "royalty@example.com"}},
+		Hold: func(amount int64) *polypay.Charge {
+			return sceneCharge(polypay.NewID("ch_"), alipay.ChannelQR, amount, map[string]any{"profit_sharing": true})
+		},
+		NoReturn: "Alipay takes shares back only with a refund (refund_royalty_parameters)",
 	}
 }

@@ -58,7 +58,11 @@ func (c *Client) CreateCharge(ctx context.Context, req polypay.ChannelRequest) (
 	}
 	switch c.channel {
 	case ChannelQR:
-		return c.createQR(ctx, req)
+		hold, err := e.boolean("profit_sharing")
+		if err != nil {
+			return nil, err
+		}
+		return c.createQR(ctx, req, hold)
 	case ChannelApp:
 		if err := appExtra(e); err != nil {
 			return nil, err
@@ -110,8 +114,15 @@ func (c *Client) order(req polypay.ChannelRequest, product string) sdk.Trade {
 	return t
 }
 
-func (c *Client) createQR(ctx context.Context, req polypay.ChannelRequest) ([]byte, error) {
-	rsp, err := c.api.TradePreCreate(ctx, sdk.TradePreCreate{Trade: c.order(req, productF2F)})
+// createQR opens a precreate trade; hold freezes its funds for
+// settle-on-trade (extend_params.royalty_freeze, settle.go).
+func (c *Client) createQR(ctx context.Context, req polypay.ChannelRequest, hold bool) ([]byte, error) {
+	p := heldPreCreate{TradePreCreate: sdk.TradePreCreate{Trade: c.order(req, productF2F)}}
+	if hold {
+		p.ExtendParams = map[string]string{"royalty_freeze": "true"}
+	}
+	var rsp sdk.TradePreCreateRsp
+	err := c.api.Request(ctx, p, &rsp)
 	if err != nil {
 		return nil, sdkError("precreate", err)
 	}

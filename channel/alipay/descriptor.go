@@ -17,7 +17,10 @@ var Family = polypay.Family{
 		{Name: ChannelQR, QR: true, Cashier: &polypay.CashierInfo{Present: polypay.PresentQR,
 			Label:   polypay.Label{Zh: "支付宝扫码支付", En: "Alipay: scan a QR code"},
 			Prompt:  polypay.Label{Zh: "请打开支付宝，扫一扫下面的二维码", En: "Open Alipay and scan this QR code"},
-			Clients: []string{polypay.ClientDesktop}}},
+			Clients: []string{polypay.ClientDesktop}},
+			Extra: []polypay.ExtraParam{
+				{Name: "profit_sharing", Doc: "true: freeze the payment's funds for settle-on-trade (分账: extend_params.royalty_freeze)"},
+			}},
 		{Name: ChannelPC, Cashier: &polypay.CashierInfo{Present: polypay.PresentRedirect,
 			Label:           polypay.Label{Zh: "支付宝网页支付", En: "Alipay web checkout"},
 			Clients:         []string{polypay.ClientDesktop},

@@ -18,6 +18,10 @@ type ProfitHarness struct {
 	// Hold returns a charge of Channel made for profit sharing (its funds
 	// held), as Sim.Charge does for ordinary ones.
 	Hold func(amount int64) *polypay.Charge
+	// NoReturn says why the channel cannot take a share back on its own
+	// (Alipay: only with a refund); ReturnShare must then answer
+	// ErrNotSupported.
+	NoReturn string
 }
 
 // profitSharing runs the profit-sharing cases: a charge not made for it
@@ -102,6 +106,12 @@ func (s *suite) profitSharing(t *testing.T) {
 			}
 		}},
 		{"Return", func(t *testing.T) {
+			if h.NoReturn != "" {
+				if _, err := ps.ReturnShare(ctx, held, first.OrderNo, "PR1"+held.ID[3:12], a, 100, "退款"); polypay.ErrorCode(err) != polypay.ENotSupported {
+					t.Fatalf("ReturnShare with NoReturn (%s) = %v, want ErrNotSupported", h.NoReturn, err)
+				}
+				return
+			}
 			r, err := ps.ReturnShare(ctx, held, first.OrderNo, "PR1"+held.ID[3:12], a, 100, "退款")
 			if err != nil || r.Amount != 100 || r.Result == "FAILED" {
 				t.Fatalf("ReturnShare = %+v, %v", r, err)

@@ -185,7 +185,8 @@ type Sim struct {
 	wallet     *simkit.Wallet
 
 	mu        sync.Mutex
-	appAuth   *appAuths // third-party authorizations (appauth.go)
+	appAuth   *appAuths    // third-party authorizations (appauth.go)
+	settleOn  *settleState // settle-on-trade (settle.go)
 	trades    map[tradeKey]*trade
 	byTradeNo map[string]*trade
 	byQRCode  map[string]*trade    // precreate's qr_code, for the wallet page
@@ -344,23 +345,26 @@ type handler func(s *Sim, c *call, now time.Time) (any, *apiError)
 
 // methods are the server-to-server calls, answered with signed JSON.
 var methods = map[string]handler{
-	"alipay.trade.precreate":            (*Sim).precreate,
-	"alipay.open.auth.token.app":        (*Sim).openAuthToken,
-	"alipay.open.auth.token.app.query":  (*Sim).openAuthTokenQuery,
-	"alipay.trade.pay":                  (*Sim).barcodePay,
-	"alipay.trade.create":               (*Sim).create,
-	"alipay.trade.query":                (*Sim).query,
-	"alipay.trade.close":                (*Sim).closeTrade,
-	"alipay.trade.cancel":               (*Sim).cancelTrade,
-	"alipay.trade.refund":               (*Sim).refund,
-	"alipay.trade.fastpay.refund.query": (*Sim).refundQuery,
-	methodBill:                          (*Sim).billDownloadURL,
-	methodTransfer:                      (*Sim).transfer,
-	methodTransferQuery:                 (*Sim).transferQuery,
-	methodAccountQuery:                  (*Sim).accountQuery,
-	methodAccountLog:                    (*Sim).accountLogQuery,
-	methodAgreementQuery:                (*Sim).agreementQuery,
-	methodAgreementUnsign:               (*Sim).agreementUnsign,
+	"alipay.trade.precreate":             (*Sim).precreate,
+	"alipay.open.auth.token.app":         (*Sim).openAuthToken,
+	"alipay.trade.royalty.relation.bind": (*Sim).relationBind,
+	"alipay.trade.order.settle":          (*Sim).orderSettle,
+	"alipay.trade.order.settle.query":    (*Sim).orderSettleQuery,
+	"alipay.open.auth.token.app.query":   (*Sim).openAuthTokenQuery,
+	"alipay.trade.pay":                   (*Sim).barcodePay,
+	"alipay.trade.create":                (*Sim).create,
+	"alipay.trade.query":                 (*Sim).query,
+	"alipay.trade.close":                 (*Sim).closeTrade,
+	"alipay.trade.cancel":                (*Sim).cancelTrade,
+	"alipay.trade.refund":                (*Sim).refund,
+	"alipay.trade.fastpay.refund.query":  (*Sim).refundQuery,
+	methodBill:                           (*Sim).billDownloadURL,
+	methodTransfer:                       (*Sim).transfer,
+	methodTransferQuery:                  (*Sim).transferQuery,
+	methodAccountQuery:                   (*Sim).accountQuery,
+	methodAccountLog:                     (*Sim).accountLogQuery,
+	methodAgreementQuery:                 (*Sim).agreementQuery,
+	methodAgreementUnsign:                (*Sim).agreementUnsign,
 }
 
 func isAPIMethod(m string) bool { _, ok := methods[m]; return ok }

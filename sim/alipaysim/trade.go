@@ -29,6 +29,7 @@ type tradeKey struct{ appID, outTradeNo string }
 type trade struct {
 	appID        string // the merchant's app (the seller)
 	isv          string // the service provider's app that made it, "" for the merchant's own call
+	frozen       bool   // held for alipay.trade.order.settle (settle.go)
 	outTradeNo   string
 	tradeNo      string
 	amount       int64 // fen
@@ -150,6 +151,11 @@ type orderBiz struct {
 	// alipay.trade.wap.pay / alipay.trade.page.pay
 	QuitURL   text `json:"quit_url"`
 	QRPayMode text `json:"qr_pay_mode"`
+	// extend_params.royalty_freeze "true": the funds are held for
+	// alipay.trade.order.settle (settle.go).
+	ExtendParams *struct {
+		RoyaltyFreeze text `json:"royalty_freeze"`
+	} `json:"extend_params"`
 }
 
 // products lists the product_code each trade-opening method accepts, and
@@ -225,6 +231,7 @@ func (s *Sim) openTrade(c *call, b *orderBiz, amount int64, now time.Time) (t *t
 		created:    now,
 		expireAt:   expire,
 		refunds:    map[string]*refundRecord{},
+		frozen:     b.ExtendParams != nil && b.ExtendParams.RoyaltyFreeze == "true",
 	}
 	s.trades[key] = t
 	s.byTradeNo[t.tradeNo] = t
