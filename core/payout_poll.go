@@ -33,7 +33,12 @@ func (s *Service) pollPayouts(ctx context.Context, now int64) (int, error) {
 		return n, err
 	}
 	settled, err := s.pollSettlements(ctx)
-	return n + settled, err
+	n += settled
+	if err != nil {
+		return n, err
+	}
+	royalties, err := s.pollRoyaltyTransfers(ctx)
+	return n + royalties, err
 }
 
 // applyPayoutNotification applies a verified payout notification to the

@@ -46,6 +46,9 @@ type RoyaltyStore interface {
 	ListRoyaltySettlements(ctx context.Context, appID string, live bool, p store.Page) ([]*store.RoyaltySettlement, bool, error)
 	InsertRoyaltyTxn(ctx context.Context, t *store.RoyaltyTransaction) error
 	UpdateRoyaltyTxn(ctx context.Context, t *store.RoyaltyTransaction) error
+	MoveRoyaltyTxn(ctx context.Context, t *store.RoyaltyTransaction, from string) (bool, error)
+	RoyaltyTxnByTransfer(ctx context.Context, appID string, live bool, channel, orderNo string) (*store.RoyaltyTransaction, error)
+	UnsentRoyaltyTxns(ctx context.Context, limit int) ([]*store.RoyaltyTransaction, error)
 	GetRoyaltyTxn(ctx context.Context, appID string, live bool, id string) (*store.RoyaltyTransaction, error)
 	ListRoyaltyTxns(ctx context.Context, appID string, live bool, settlement string, p store.Page) ([]*store.RoyaltyTransaction, bool, error)
 	SettlementTxns(ctx context.Context, settlementID string) ([]*store.RoyaltyTransaction, error)

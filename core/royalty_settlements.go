@@ -3,7 +3,9 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sort"
+	"time"
 
 	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/ledger"
@@ -59,11 +61,14 @@ func payerCaller(ctx context.Context, tx Tx, who Caller, payer string) (Caller, 
 // cancel; a preview only computes it. Recipients whose net is below
 // min_amount (or not positive) are left for a later settlement.
 func (s *Service) CreateRoyaltySettlement(ctx context.Context, who Caller, p RoyaltySettlementParams) (any, error) {
-	if p.Method != store.RoyaltyMethodBal {
-		return nil, polypay.ParamError("method", "分润结算目前只支持 balance（结算到用户余额，用户再经提现到账）；按渠道直接结算尚未实现")
+	if p.Method != store.RoyaltyMethodBal && !transferMethod(p.Method) {
+		return nil, polypay.ParamError("method", "method 须为 balance（结算到用户余额）或付款渠道 alipay、wx、wx_pub、wx_lite、unionpay（付款到用户的结算账户）")
 	}
 	if p.Currency == "" {
 		p.Currency = polypay.BalanceCurrency
+	}
+	if transferMethod(p.Method) && p.Currency != "cny" {
+		return nil, polypay.ParamError("currency", "按渠道付款结算分润只支持 cny")
 	}
 	var out any
 	err := s.write(ctx, func(tx Tx) error {
@@ -125,7 +130,7 @@ func (s *Service) buildSettlement(ctx context.Context, tx Tx, payer Caller, p Ro
 		}
 		t := &store.RoyaltyTransaction{ID: polypay.NewID("ryx_"), SettlementID: x.ID, AppID: x.AppID, Livemode: x.Livemode,
 			Currency: x.Currency, Amount: net, Status: settlementCreated, RecipientApp: g[0].RecipientApp, SourceUser: g[0].SourceUser,
-			UserApp: g[0].UserApp, Created: now}
+			UserApp: g[0].UserApp, Created: now, Method: p.Method}
 		txns, claimed[t.ID] = append(txns, t), g
 		x.Amount += net
 		x.Count++
@@ -208,6 +213,7 @@ func (s *Service) UpdateRoyaltySettlement(ctx context.Context, who Caller, id, s
 		return nil, polypay.ParamError("status", "status 须为 pending（确认结算）或 canceled（取消结算）")
 	}
 	var out any
+	var sending []*store.RoyaltyTransaction
 	err := s.write(ctx, func(tx Tx) error {
 		x, err := tx.GetRoyaltySettlement(ctx, who.App.ID, who.Live, id)
 		if err != nil {
@@ -225,15 +231,63 @@ func (s *Service) UpdateRoyaltySettlement(ctx context.Context, who Caller, id, s
 				return err
 			}
 		}
-		x.Status, x.TimeFinished = settlementOutcome(x), tx.Now()
+		settlementTally(x, txns, tx.Now())
 		ok, err := tx.UpdateRoyaltySettlement(ctx, x, settlementCreated)
 		if err == nil && !ok {
 			err = polypay.ParamError("status", "分润结算 %s 正被另一请求处理", id)
 		}
 		out = wire.FromRoyaltySettlement(x, txns)
+		sending = nil
+		for _, t := range txns {
+			if t.Status == settlementPending {
+				sending = append(sending, t)
+			}
+		}
 		return err
 	})
-	return out, err
+	if err != nil || len(sending) == 0 {
+		return out, err
+	}
+	for _, t := range sending {
+		s.sendRoyaltyTransfer(ctx, t)
+	}
+	return s.GetRoyaltySettlement(ctx, who, id)
+}
+
+// transferMethod reports whether a settlement method pays through the
+// transfer engine (a payout channel), rather than to balances.
+func transferMethod(m string) bool {
+	switch m {
+	case "alipay", "wx", "wx_pub", "wx_lite", "unionpay":
+		return true
+	}
+	return false
+}
+
+// settlementTally counts a settlement's transactions by status and sets
+// its status: pending while a transfer is on its way, then succeeded,
+// failed, partially_succeeded or canceled.
+func settlementTally(x *store.RoyaltySettlement, txns []*store.RoyaltyTransaction, now int64) {
+	x.AmountSucceeded, x.AmountFailed, x.AmountCanceled = 0, 0, 0
+	x.CountSucceeded, x.CountFailed, x.CountCanceled = 0, 0, 0
+	pending := false
+	for _, t := range txns {
+		switch t.Status {
+		case store.RoyaltySucceeded:
+			x.CountSucceeded, x.AmountSucceeded = x.CountSucceeded+1, x.AmountSucceeded+t.Amount
+		case "failed":
+			x.CountFailed, x.AmountFailed = x.CountFailed+1, x.AmountFailed+t.Amount
+		case settlementCanceled:
+			x.CountCanceled, x.AmountCanceled = x.CountCanceled+1, x.AmountCanceled+t.Amount
+		default:
+			pending = true
+		}
+	}
+	if pending {
+		x.Status, x.TimeFinished = settlementPending, 0
+		return
+	}
+	x.Status, x.TimeFinished = settlementOutcome(x), now
 }
 
 func settlementOutcome(x *store.RoyaltySettlement) string {
@@ -253,23 +307,28 @@ func settlementOutcome(x *store.RoyaltySettlement) string {
 // settlement when it was canceled or could not be paid.
 func (s *Service) finishRoyaltyTxn(ctx context.Context, tx Tx, x *store.RoyaltySettlement, t *store.RoyaltyTransaction, pay bool) error {
 	t.Status = settlementCanceled
-	if pay {
+	switch {
+	case pay && transferMethod(t.Method):
+		// Paid by a transfer after this transaction commits; its
+		// royalties wait for the transfer's outcome (endRoyaltyTxn).
+		t.Status, t.TransferOrderNo = settlementPending, transferOrderNo(t.Method, time.Unix(tx.Now(), 0))
+		return tx.UpdateRoyaltyTxn(ctx, t)
+	case pay:
 		if err := payRoyaltyTxn(ctx, tx, t); err != nil {
 			return err
 		}
 	}
-	switch t.Status {
-	case store.RoyaltySucceeded:
-		x.CountSucceeded, x.AmountSucceeded = x.CountSucceeded+1, x.AmountSucceeded+t.Amount
-	case "failed":
-		x.CountFailed, x.AmountFailed = x.CountFailed+1, x.AmountFailed+t.Amount
-	default:
-		x.CountCanceled, x.AmountCanceled = x.CountCanceled+1, x.AmountCanceled+t.Amount
-	}
 	if err := tx.UpdateRoyaltyTxn(ctx, t); err != nil {
 		return err
 	}
-	rs, err := tx.Royalties(ctx, x.AppID, x.Livemode, store.RoyaltyFilter{Payer: x.AppID, Settlement: x.ID})
+	return settleRoyalties(ctx, tx, x.AppID, x.Livemode, x.ID, x.Method, t)
+}
+
+// settleRoyalties moves a finished royalty transaction's royalties on:
+// settled when it succeeded, back to unsettled (for another settlement)
+// when it failed or was canceled.
+func settleRoyalties(ctx context.Context, tx Tx, payer string, live bool, settlement, method string, t *store.RoyaltyTransaction) error {
+	rs, err := tx.Royalties(ctx, payer, live, store.RoyaltyFilter{Payer: payer, Settlement: settlement})
 	if err != nil {
 		return err
 	}
@@ -278,7 +337,7 @@ func (s *Service) finishRoyaltyTxn(ctx context.Context, tx Tx, x *store.RoyaltyS
 			continue
 		}
 		if t.Status == store.RoyaltySucceeded {
-			r.Status, r.Method, r.TimeSettled = store.RoyaltySucceeded, x.Method, tx.Now()
+			r.Status, r.Method, r.TimeSettled = store.RoyaltySucceeded, method, tx.Now()
 		} else {
 			r.Status, r.RoyaltySettlement, r.RoyaltyTransaction = store.RoyaltyCreated, "", ""
 		}
@@ -373,4 +432,127 @@ func (s *Service) ListRoyaltyTxns(ctx context.Context, who Caller, url, settleme
 		return err
 	})
 	return list, err
+}
+
+// sendRoyaltyTransfer makes the transfer paying a pending royalty
+// transaction to its recipient user's settle account on the method's
+// channel, from the payer's funds, and links it. A recipient it cannot be
+// made for (an app, no settle account, a payee the channel refuses) fails
+// the transaction, its royalties unsettled again; other errors leave it to
+// the poller.
+func (s *Service) sendRoyaltyTransfer(ctx context.Context, t *store.RoyaltyTransaction) {
+	p, err := s.royaltyTransfer(ctx, t)
+	if err == nil {
+		payer := Caller{App: &polypay.App{ID: t.AppID}, Live: t.Livemode}
+		_, err = s.CreateTransfer(ctx, payer, p, func(tx Tx, obj any) error {
+			cur, err := tx.GetRoyaltyTxn(ctx, t.AppID, t.Livemode, t.ID)
+			if err != nil || cur.TransferID != "" || cur.Status != settlementPending {
+				return err
+			}
+			cur.TransferID = obj.(*wire.Transfer).ID
+			_, err = tx.MoveRoyaltyTxn(ctx, cur, settlementPending)
+			return err
+		})
+	}
+	if code := polypay.ErrorCode(err); err != nil && (code == polypay.EInvalid || code == polypay.ENotFound) {
+		err = s.write(ctx, func(tx Tx) error {
+			cur, gerr := tx.GetRoyaltyTxn(ctx, t.AppID, t.Livemode, t.ID)
+			if gerr != nil || cur.Status != settlementPending || cur.TransferID != "" {
+				return gerr
+			}
+			return s.endRoyaltyTxnWith(ctx, tx, cur, false, errorText(err))
+		})
+	}
+	if err != nil {
+		s.Log.Warn("royalty transfer not sent", "royalty_transaction", t.ID, "err", err)
+	}
+}
+
+// royaltyTransfer is the transfer paying t to its recipient's settle
+// account (opened) on the method's channel.
+func (s *Service) royaltyTransfer(ctx context.Context, t *store.RoyaltyTransaction) (TransferParams, error) {
+	if t.SourceUser == "" {
+		return TransferParams{}, polypay.ParamError("method", "分润接收方是 app %s 而不是用户，不能按渠道付款结算（请用 balance）", t.RecipientApp)
+	}
+	owner := Caller{App: &polypay.App{ID: t.UserApp}, Live: t.Livemode}
+	acct, err := s.settleAccountFor(ctx, owner, t.SourceUser, t.Method, "")
+	if err != nil {
+		return TransferParams{}, err
+	}
+	open, err := s.openSettleAccount(acct)
+	if err != nil {
+		return TransferParams{}, err
+	}
+	w := &polypay.Withdrawal{AppID: t.AppID, Channel: t.Method, TransferOrderNo: t.TransferOrderNo, Amount: t.Amount, Description: "分润结算"}
+	return withdrawalTransfer(w, open), nil
+}
+
+// endRoyaltyTxn ends the royalty transaction a decided transfer pays, in
+// the transaction that decides the transfer.
+func (s *Service) endRoyaltyTxn(ctx context.Context, tx Tx, tr *polypay.Transfer) error {
+	t, err := tx.RoyaltyTxnByTransfer(ctx, tr.AppID, tr.Livemode, tr.Channel, tr.OrderNo)
+	if err != nil || t == nil || t.Status != settlementPending {
+		return err
+	}
+	t.TransferID = tr.ID
+	msg := tr.FailureMsg
+	if tr.Status == polypay.TransferCanceled {
+		msg = "付款已取消"
+	}
+	return s.endRoyaltyTxnWith(ctx, tx, t, tr.Status == polypay.TransferPaid, msg)
+}
+
+// endRoyaltyTxnWith records a pending royalty transaction's outcome, its
+// postings when paid, its royalties' and its settlement's.
+func (s *Service) endRoyaltyTxnWith(ctx context.Context, tx Tx, t *store.RoyaltyTransaction, paid bool, failure string) error {
+	t.Status = "failed"
+	if paid {
+		t.Status, failure = store.RoyaltySucceeded, ""
+	}
+	t.FailureMsg = failure
+	ok, err := tx.MoveRoyaltyTxn(ctx, t, settlementPending)
+	if err != nil || !ok {
+		return err
+	}
+	if paid {
+		if err := tx.Post(ctx, ledger.RoyaltyPaid(t.Payment())); err != nil {
+			return err
+		}
+	}
+	if err := settleRoyalties(ctx, tx, t.AppID, t.Livemode, t.SettlementID, t.Method, t); err != nil {
+		return err
+	}
+	x, err := tx.GetRoyaltySettlement(ctx, t.AppID, t.Livemode, t.SettlementID)
+	if err != nil {
+		return err
+	}
+	txns, err := tx.SettlementTxns(ctx, x.ID)
+	if err != nil {
+		return err
+	}
+	settlementTally(x, txns, tx.Now())
+	_, err = tx.UpdateRoyaltySettlement(ctx, x, settlementPending)
+	return err
+}
+
+// pollRoyaltyTransfers sends the transfers a crash left unmade.
+func (s *Service) pollRoyaltyTransfers(ctx context.Context) (int, error) {
+	var unsent []*store.RoyaltyTransaction
+	if err := s.read(ctx, func(tx Tx) (err error) { unsent, err = tx.UnsentRoyaltyTxns(ctx, 50); return }); err != nil {
+		return 0, err
+	}
+	for _, t := range unsent {
+		s.sendRoyaltyTransfer(ctx, t)
+	}
+	return len(unsent), nil
+}
+
+// errorText is an error's message for a failure_msg: an application
+// error's own words, without its code and parameter.
+func errorText(err error) string {
+	var pe *polypay.Error
+	if errors.As(err, &pe) && pe.Message != "" {
+		return pe.Message
+	}
+	return err.Error()
 }

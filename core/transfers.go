@@ -304,6 +304,9 @@ func (s *Service) decideTransfer(ctx context.Context, tx Tx, t *store.TransferRo
 	if err == nil {
 		err = s.endSettlement(ctx, tx, &t.Transfer) // and a settlement run's
 	}
+	if err == nil {
+		err = s.endRoyaltyTxn(ctx, tx, &t.Transfer) // and a royalty transaction's
+	}
 	if err != nil || t.BatchID == "" {
 		return queued + ended, err
 	}
@@ -421,7 +424,10 @@ func (s *Service) CancelTransfer(ctx context.Context, who Caller, id string, hoo
 		if queued, err = s.endWithdrawal(ctx, tx, &t.Transfer); err != nil {
 			return err
 		}
-		return s.endSettlement(ctx, tx, &t.Transfer)
+		if err := s.endSettlement(ctx, tx, &t.Transfer); err != nil {
+			return err
+		}
+		return s.endRoyaltyTxn(ctx, tx, &t.Transfer)
 	})
 	s.kick(queued)
 	if err != nil {

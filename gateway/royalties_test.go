@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/polypay/polypay/store/storetest"
@@ -237,7 +238,7 @@ func royaltyRefusals(t *testing.T, e *env, tr royaltyTree, tmpl string) {
 	} {
 		refused(t, c.what, order("BAD-"+c.param+"-"+fmt.Sprint(len(c.what)), c.extra), 400, c.param)
 	}
-	refused(t, "a channel method", e.do("POST", "/v1/royalty_settlements", e.sk(), map[string]any{"payer_app": tr.m, "method": "alipay"}), 400, "method")
+	refused(t, "an unknown method", e.do("POST", "/v1/royalty_settlements", e.sk(), map[string]any{"payer_app": tr.m, "method": "bitcoin"}), 400, "method")
 	refused(t, "bad created", e.do("POST", "/v1/royalty_settlements", e.sk(), map[string]any{"payer_app": tr.m, "method": "balance", "created": map[string]any{"after": 1}}), 400, "created")
 	refused(t, "M's key names another template", e.do("GET", "/v1/royalty_templates/"+tmpl, tr.mKey, nil), 404, "id")
 	// A deleted template takes no new orders.
@@ -274,6 +275,69 @@ func TestRoyaltyRefundModes(t *testing.T) {
 			if got := e.royaltiesOf(t, tr.m, order)[tr.a+"/agent_user"]; got != c.afterWhole/2 {
 				t.Fatalf("%s: A's net share %d, want %d", c.mode, got, c.afterWhole/2)
 			}
+		}
+		checkLedger(t, e)
+	})
+}
+
+// TestRoyaltyTransferSettlement: a settlement by alipay pays each
+// recipient user's Alipay settle account by a transfer from the payer's
+// funds; the transaction is pending until the transfer is decided, then
+// succeeded; a recipient without a settle account there fails at once and
+// its royalty waits for another settlement; the books agree.
+func TestRoyaltyTransferSettlement(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b storetest.Backend) {
+		e := start(t, b, nil)
+		e.newUser(t, "partner")
+		e.newUser(t, "nocard")
+		e.settleAccount(t, "partner", "alipay", map[string]any{"account": payee.LogonID, "name": payee.Name})
+		order, _ := e.paidOrder(t, e.app.AppID, "ROYTR001", 5000, map[string]any{"royalty_users": []any{
+			map[string]any{"user": "partner", "amount": 300}, map[string]any{"user": "nocard", "amount": 200}}})
+		refused(t, "an unknown method", e.do("POST", "/v1/royalty_settlements", e.sk(), map[string]any{"payer_app": e.app.AppID, "method": "bitcoin"}), 400, "method")
+		st := ok(t, "settlement", e.do("POST", "/v1/royalty_settlements", e.sk(), map[string]any{"payer_app": e.app.AppID, "method": "alipay"}))
+		if st.num("count") != 2 || st.num("amount") != 500 {
+			t.Fatalf("settlement %s", st.Body)
+		}
+		conf := ok(t, "confirm", e.do("PUT", "/v1/royalty_settlements/"+st.str("id"), e.sk(), map[string]any{"status": "pending"}))
+		if conf.str("status") != "pending" {
+			t.Fatalf("confirmed: %s", conf.Body)
+		}
+		// The sandbox decides a transfer when the merchant looks at it.
+		for _, d := range conf.JSON["royalty_transactions"].(map[string]any)["data"].([]any) {
+			if id, _ := d.(map[string]any)["transfer"].(string); id != "" {
+				e.settle("/v1/transfers/"+id, "paid")
+			}
+		}
+		done := e.settle("/v1/royalty_settlements/"+st.str("id"), "partially_succeeded")
+		if done.num("amount_succeeded") != 300 || done.num("amount_failed") != 200 {
+			t.Fatalf("settled %s", done.Body)
+		}
+		var paid, failed map[string]any
+		for _, d := range done.JSON["royalty_transactions"].(map[string]any)["data"].([]any) {
+			x := d.(map[string]any)
+			if x["source_user"] == "partner" {
+				paid = x
+			} else {
+				failed = x
+			}
+		}
+		tr := ok(t, "transfer", e.do("GET", "/v1/transfers/"+paid["transfer"].(string), e.sk(), nil))
+		if paid["status"] != "succeeded" || tr.num("amount") != 300 || tr.str("channel") != "alipay" || tr.str("status") != "paid" ||
+			tr.str("recipient") != payee.LogonID {
+			t.Fatalf("the partner's payment %v, transfer %s", paid, tr.Body)
+		}
+		if failed["status"] != "failed" || !strings.Contains(failed["failure_msg"].(string), "结算账户") || failed["transfer"] != nil {
+			t.Fatalf("the recipient without a settle account: %v", failed)
+		}
+		if bal := e.balanceOf(t, "partner"); bal != 0 {
+			t.Fatalf("a transfer settlement credited the balance: %d", bal)
+		}
+		waiting := e.royaltiesOf(t, e.app.AppID, order)
+		if waiting[e.app.AppID+"/nocard"] != 200 {
+			t.Fatalf("shares %v", waiting)
+		}
+		if l := ok(t, "unsettled", e.do("GET", "/v1/royalties?status=created&source_user=nocard", e.sk(), nil)); len(ids(l)) != 1 {
+			t.Fatalf("the failed recipient's royalty is not unsettled again: %s", l.Body)
 		}
 		checkLedger(t, e)
 	})

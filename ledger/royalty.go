@@ -44,6 +44,10 @@ type RoyaltyPayment struct {
 	Amount        int64
 	RecipientBook string
 	User          string
+	// ByTransfer: paid by a transfer from the payer's funds to the
+	// recipient's settle account (its TransferPaid posting moves the money
+	// out of the merchant's balance), not to a balance in polypay.
+	ByTransfer bool
 }
 
 func (p RoyaltyPayment) credit() string {
@@ -61,6 +65,12 @@ func (p RoyaltyPayment) credit() string {
 //	credit user:<id> | due_to_apps     amount
 func RoyaltyPaid(p RoyaltyPayment) Txn {
 	t := Txn{AppID: p.PayerApp, Livemode: p.Livemode, Currency: p.Currency, RefType: RefRoyaltyPaid, RefID: p.ID}
+	if p.ByTransfer {
+		// The transfer paid it from the merchant's funds: the royalty owed
+		// becomes the merchant's again, which the transfer's own posting
+		// (merchant -> channel) then moves out.
+		return move(t, AccountRoyalties, AccountMerchant, p.Amount)
+	}
 	if p.RecipientBook == p.PayerApp {
 		return move(t, AccountRoyalties, p.credit(), p.Amount)
 	}
@@ -74,7 +84,7 @@ func RoyaltyPaid(p RoyaltyPayment) Txn {
 //	credit user:<id> | merchant        amount
 func RoyaltyReceived(p RoyaltyPayment) Txn {
 	t := Txn{AppID: p.RecipientBook, Livemode: p.Livemode, Currency: p.Currency, RefType: RefRoyaltyReceived, RefID: p.ID}
-	if p.RecipientBook == p.PayerApp {
+	if p.RecipientBook == p.PayerApp || p.ByTransfer {
 		return t
 	}
 	return move(t, AccountDueFromApps, p.credit(), p.Amount)

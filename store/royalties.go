@@ -100,6 +100,11 @@ type RoyaltyTransaction struct {
 	BalanceTransaction string
 	FailureMsg         string
 	Created            int64
+	// Method is balance, or the transfer channel that pays the recipient's
+	// settle account (migration 0047), with the transfer's order_no and id.
+	Method          string
+	TransferOrderNo string
+	TransferID      string
 }
 
 const royaltyTemplateCols = `id, app_id, livemode, name, description, royalty_mode, refund_mode, allocation_mode, data, created, deleted`
@@ -337,30 +342,76 @@ func (tx *Tx) ListRoyaltySettlements(ctx context.Context, appID string, live boo
 }
 
 const royaltyTxnCols = `id, settlement_id, app_id, livemode, currency, amount, status, recipient_app, source_user, user_app,
- balance_transaction, failure_msg, created`
+ balance_transaction, failure_msg, created, method, transfer_order_no, transfer_id`
 
 func scanRoyaltyTxn(s scanner) (*RoyaltyTransaction, error) {
 	var t RoyaltyTransaction
 	var live int
 	err := s.Scan(&t.ID, &t.SettlementID, &t.AppID, &live, &t.Currency, &t.Amount, &t.Status, &t.RecipientApp, &t.SourceUser, &t.UserApp,
-		&t.BalanceTransaction, &t.FailureMsg, &t.Created)
+		&t.BalanceTransaction, &t.FailureMsg, &t.Created, &t.Method, &t.TransferOrderNo, &t.TransferID)
 	t.Livemode = live == 1
 	return &t, err
 }
 
 // InsertRoyaltyTxn stores a royalty transaction.
 func (tx *Tx) InsertRoyaltyTxn(ctx context.Context, t *RoyaltyTransaction) error {
-	_, err := tx.exec(ctx, `INSERT INTO royalty_transactions (`+royaltyTxnCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, t.ID, t.SettlementID,
+	if t.Method == "" {
+		t.Method = RoyaltyMethodBal
+	}
+	_, err := tx.exec(ctx, `INSERT INTO royalty_transactions (`+royaltyTxnCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, t.ID, t.SettlementID,
 		t.AppID, b2i(t.Livemode), t.Currency, t.Amount, t.Status, t.RecipientApp, t.SourceUser, t.UserApp, t.BalanceTransaction,
-		t.FailureMsg, t.Created)
+		t.FailureMsg, t.Created, t.Method, t.TransferOrderNo, t.TransferID)
 	return err
 }
 
 // UpdateRoyaltyTxn writes a royalty transaction's outcome.
 func (tx *Tx) UpdateRoyaltyTxn(ctx context.Context, t *RoyaltyTransaction) error {
-	_, err := tx.exec(ctx, `UPDATE royalty_transactions SET status=?, balance_transaction=?, failure_msg=? WHERE id=?`,
-		t.Status, t.BalanceTransaction, t.FailureMsg, t.ID)
+	_, err := tx.exec(ctx, `UPDATE royalty_transactions SET status=?, balance_transaction=?, failure_msg=?, transfer_order_no=?, transfer_id=?
+ WHERE id=?`, t.Status, t.BalanceTransaction, t.FailureMsg, t.TransferOrderNo, t.TransferID, t.ID)
 	return err
+}
+
+// MoveRoyaltyTxn writes a royalty transaction's outcome if its status is
+// still from; false when another transaction moved it first.
+func (tx *Tx) MoveRoyaltyTxn(ctx context.Context, t *RoyaltyTransaction, from string) (bool, error) {
+	res, err := tx.exec(ctx, `UPDATE royalty_transactions SET status=?, balance_transaction=?, failure_msg=?, transfer_order_no=?, transfer_id=?
+ WHERE id=? AND status=?`, t.Status, t.BalanceTransaction, t.FailureMsg, t.TransferOrderNo, t.TransferID, t.ID, from)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// RoyaltyTxnByTransfer returns the royalty transaction a transfer pays,
+// nil when it is none's.
+func (tx *Tx) RoyaltyTxnByTransfer(ctx context.Context, appID string, live bool, channel, orderNo string) (*RoyaltyTransaction, error) {
+	t, err := scanRoyaltyTxn(tx.queryRow(ctx, `SELECT `+royaltyTxnCols+` FROM royalty_transactions
+ WHERE app_id=? AND livemode=? AND method=? AND transfer_order_no=?`, appID, b2i(live), channel, orderNo))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return t, err
+}
+
+// UnsentRoyaltyTxns lists royalty transactions waiting for a transfer a
+// crash left unmade, for the poller.
+func (tx *Tx) UnsentRoyaltyTxns(ctx context.Context, limit int) ([]*RoyaltyTransaction, error) {
+	rows, err := tx.query(ctx, `SELECT `+royaltyTxnCols+` FROM royalty_transactions WHERE status='pending' AND transfer_id=''
+ ORDER BY created LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*RoyaltyTransaction
+	for rows.Next() {
+		t, err := scanRoyaltyTxn(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 // royaltyTxnVisible: a royalty transaction is its payer's and its
@@ -426,14 +477,14 @@ func (tx *Tx) LedgerRoyalties(ctx context.Context, refTypes []string, fn func(le
 // LedgerRoyaltyTxns streams royalty transactions with their entries of
 // refTypes.
 func (tx *Tx) LedgerRoyaltyTxns(ctx context.Context, refTypes []string, fn func(ledger.RoyaltyTxnRecord) error) error {
-	q := `SELECT t.id, t.app_id, t.livemode, t.currency, t.amount, t.status, t.recipient_app, t.source_user, t.user_app, ` + entryCols + `
+	q := `SELECT t.id, t.app_id, t.livemode, t.currency, t.amount, t.status, t.recipient_app, t.source_user, t.user_app, t.method, ` + entryCols + `
  FROM royalty_transactions t` + entryJoin("t.id", refTypes) + ` ORDER BY t.id`
 	return eachRecord(ctx, tx, q, strArgs(refTypes), func(rows *sql.Rows, e *entryRow) (string, ledger.RoyaltyTxnRecord, error) {
 		var r ledger.RoyaltyTxnRecord
 		var t RoyaltyTransaction
 		var live int
-		err := rows.Scan(append([]any{&t.ID, &t.AppID, &live, &t.Currency, &t.Amount, &t.Status, &t.RecipientApp, &t.SourceUser, &t.UserApp},
-			e.dest()...)...)
+		err := rows.Scan(append([]any{&t.ID, &t.AppID, &live, &t.Currency, &t.Amount, &t.Status, &t.RecipientApp, &t.SourceUser, &t.UserApp,
+			&t.Method}, e.dest()...)...)
 		t.Livemode = live == 1
 		r.Payment, r.Paid = t.Payment(), t.Status == RoyaltySucceeded
 		return t.ID, r, err
@@ -446,7 +497,7 @@ func (tx *Tx) LedgerRoyaltyTxns(ctx context.Context, refTypes []string, fn func(
 // Payment is what a royalty transaction moves in the books when paid.
 func (t *RoyaltyTransaction) Payment() ledger.RoyaltyPayment {
 	p := ledger.RoyaltyPayment{ID: t.ID, PayerApp: t.AppID, Livemode: t.Livemode, Currency: t.Currency, Amount: t.Amount,
-		RecipientBook: t.RecipientApp, User: t.SourceUser}
+		RecipientBook: t.RecipientApp, User: t.SourceUser, ByTransfer: t.Method != "" && t.Method != RoyaltyMethodBal}
 	if t.SourceUser != "" {
 		p.RecipientBook = t.UserApp
 	}

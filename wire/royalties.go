@@ -152,5 +152,5 @@ func FromRoyaltyTxn(t *store.RoyaltyTransaction) *RoyaltyTransaction {
 	return &RoyaltyTransaction{ID: t.ID, Object: "royalty_transaction", PayerApp: t.AppID, Livemode: t.Livemode, Amount: t.Amount,
 		Currency: t.Currency, Status: t.Status, RoyaltySettlement: t.SettlementID, SourceUser: nullStr(t.SourceUser),
 		RecipientApp: t.RecipientApp, BalanceTransaction: nullStr(t.BalanceTransaction), FailureMsg: nullStr(t.FailureMsg),
-		Created: t.Created}
+		Transfer: nullStr(t.TransferID), Created: t.Created}
 }
