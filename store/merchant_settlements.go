@@ -222,21 +222,8 @@ func (tx *Tx) ListMerchantSettlements(ctx context.Context, appID string, live bo
 // UnsentSettlements lists runs still pending without a transfer (a node
 // died between the run and its transfer), for the poller.
 func (tx *Tx) UnsentSettlements(ctx context.Context, limit int) ([]*MerchantSettlement, error) {
-	rows, err := tx.query(ctx, `SELECT `+merchantSettlementCols+` FROM merchant_settlements WHERE status='pending' AND transfer_id=''
- ORDER BY created LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*MerchantSettlement
-	for rows.Next() {
-		m, err := scanMerchantSettlement(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, tx, `SELECT `+merchantSettlementCols+` FROM merchant_settlements WHERE status='pending' AND transfer_id=''
+ ORDER BY created LIMIT ?`, scanMerchantSettlement, limit)
 }
 
 // MerchantOwed is what a book owes its merchant in one currency (the

@@ -262,20 +262,8 @@ func (tx *Tx) ListRoyalties(ctx context.Context, appID string, live bool, f Roya
 // pays or receives (a settlement's selection, an order's shares).
 func (tx *Tx) Royalties(ctx context.Context, appID string, live bool, f RoyaltyFilter) ([]*Royalty, error) {
 	where, args := f.where(appID, live)
-	rows, err := tx.query(ctx, `SELECT `+royaltyCols+` FROM royalties WHERE `+strings.Join(where, " AND ")+` ORDER BY created, id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Royalty
-	for rows.Next() {
-		r, err := scanRoyalty(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, tx, `SELECT `+royaltyCols+` FROM royalties WHERE `+strings.Join(where, " AND ")+` ORDER BY created, id`,
+		scanRoyalty, args...)
 }
 
 const royaltySettlementCols = `id, app_id, livemode, method, currency, amount, amount_succeeded, amount_failed, amount_canceled, count,
@@ -397,21 +385,8 @@ func (tx *Tx) RoyaltyTxnByTransfer(ctx context.Context, appID string, live bool,
 // UnsentRoyaltyTxns lists royalty transactions waiting for a transfer a
 // crash left unmade, for the poller.
 func (tx *Tx) UnsentRoyaltyTxns(ctx context.Context, limit int) ([]*RoyaltyTransaction, error) {
-	rows, err := tx.query(ctx, `SELECT `+royaltyTxnCols+` FROM royalty_transactions WHERE status='pending' AND transfer_id=''
- ORDER BY created LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*RoyaltyTransaction
-	for rows.Next() {
-		t, err := scanRoyaltyTxn(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, tx, `SELECT `+royaltyTxnCols+` FROM royalty_transactions WHERE status='pending' AND transfer_id=''
+ ORDER BY created LIMIT ?`, scanRoyaltyTxn, limit)
 }
 
 // royaltyTxnVisible: a royalty transaction is its payer's and its
@@ -441,20 +416,8 @@ func (tx *Tx) ListRoyaltyTxns(ctx context.Context, appID string, live bool, sett
 
 // SettlementTxns returns a settlement's royalty transactions, by id.
 func (tx *Tx) SettlementTxns(ctx context.Context, settlementID string) ([]*RoyaltyTransaction, error) {
-	rows, err := tx.query(ctx, `SELECT `+royaltyTxnCols+` FROM royalty_transactions WHERE settlement_id=? ORDER BY id`, settlementID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*RoyaltyTransaction
-	for rows.Next() {
-		t, err := scanRoyaltyTxn(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, tx, `SELECT `+royaltyTxnCols+` FROM royalty_transactions WHERE settlement_id=? ORDER BY id`, scanRoyaltyTxn,
+		settlementID)
 }
 
 // LedgerRoyalties streams royalties with their entries of refTypes.
@@ -517,3 +480,21 @@ const (
 	RoyaltyMethodManual = "manual"
 	RoyaltyMethodBal    = "balance"
 )
+
+// queryAll runs q and scans every row.
+func queryAll[T any](ctx context.Context, tx *Tx, q string, scan func(scanner) (T, error), args ...any) ([]T, error) {
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -87,6 +87,15 @@ func (s *Sim) owner(c *call, sub string) (string, *apiError) {
 	return sub, s.checkSub(c, sub)
 }
 
+// ownedBody decodes a profit-sharing body into b and resolves its owner
+// from the body's sub_mchid (*sub once decoded).
+func (s *Sim) ownedBody(c *call, b any, sub *string) (string, *apiError) {
+	if e := decode(c.body, b); e != nil {
+		return "", e
+	}
+	return s.owner(c, *sub)
+}
+
 func (s *Sim) addReceiver(c *call, now time.Time) (reply, *apiError) {
 	var b struct {
 		SubMchid     string `json:"sub_mchid"`
@@ -94,10 +103,7 @@ func (s *Sim) addReceiver(c *call, now time.Time) (reply, *apiError) {
 		Account      string `json:"account"`
 		RelationType string `json:"relation_type"`
 	}
-	if e := decode(c.body, &b); e != nil {
-		return reply{}, e
-	}
-	owner, e := s.owner(c, b.SubMchid)
+	owner, e := s.ownedBody(c, &b, &b.SubMchid)
 	if e != nil {
 		return reply{}, e
 	}
@@ -146,10 +152,7 @@ func (s *Sim) shareOrder(c *call, now time.Time) (reply, *apiError) {
 			Description string `json:"description"`
 		} `json:"receivers"`
 	}
-	if e := decode(c.body, &b); e != nil {
-		return reply{}, e
-	}
-	owner, e := s.owner(c, b.SubMchid)
+	owner, e := s.ownedBody(c, &b, &b.SubMchid)
 	if e != nil {
 		return reply{}, e
 	}
@@ -213,10 +216,7 @@ func (s *Sim) unfreeze(c *call, now time.Time) (reply, *apiError) {
 		OutOrderNo    string `json:"out_order_no"`
 		Description   string `json:"description"`
 	}
-	if e := decode(c.body, &b); e != nil {
-		return reply{}, e
-	}
-	owner, e := s.owner(c, b.SubMchid)
+	owner, e := s.ownedBody(c, &b, &b.SubMchid)
 	if e != nil {
 		return reply{}, e
 	}
@@ -244,10 +244,7 @@ func (s *Sim) returnOrder(c *call, now time.Time) (reply, *apiError) {
 		Amount      int64  `json:"amount"`
 		Description string `json:"description"`
 	}
-	if e := decode(c.body, &b); e != nil {
-		return reply{}, e
-	}
-	owner, e := s.owner(c, b.SubMchid)
+	owner, e := s.ownedBody(c, &b, &b.SubMchid)
 	if e != nil {
 		return reply{}, e
 	}
