@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 
@@ -188,11 +189,18 @@ func parseOrderRefund(raw []byte) (core.OrderRefundParams, error) {
 	if p.FundingSource, err = b.str("funding_source", false, 32); err != nil {
 		return p, err
 	}
-	if _, ok := b.raw("royalty_users"); ok {
-		return p, polypay.ParamError("royalty_users", "退款时逐个用户指定退回的分润尚未实现；分润按分润模板的 refund_mode（royalty_users 订单按比例）退回")
+	if raw, ok := b.raw("royalty_users"); ok {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if dec.Decode(&p.RoyaltyUsers) != nil || len(p.RoyaltyUsers) > maxRefundRoyaltyUsers {
+			return p, polypay.ParamError("royalty_users", "royalty_users 须为 [{user, amount_refunded}] 数组，最多 20 项")
+		}
 	}
 	return p, b.unknown()
 }
+
+// maxRefundRoyaltyUsers bounds an order refund's royalty_users.
+const maxRefundRoyaltyUsers = 20
 
 func (s *Server) createOrderRefund(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
 	p, err := parseOrderRefund(raw)

@@ -17,6 +17,15 @@ type OrderRefundParams struct {
 	Metadata      json.RawMessage
 	RefundMode    string
 	FundingSource string
+	// RoyaltyUsers names what this refund takes back of each user's
+	// royalties on the order, instead of the template's refund_mode.
+	RoyaltyUsers []RoyaltyRefundUser
+}
+
+// RoyaltyRefundUser is one entry of an order refund's royalty_users.
+type RoyaltyRefundUser struct {
+	User           string `json:"user"`
+	AmountRefunded int64  `json:"amount_refunded"`
 }
 
 // orderParts are the charges that paid an order: its channel part and
@@ -103,14 +112,19 @@ func (s *Service) RefundOrder(ctx context.Context, who Caller, orderID string, p
 		if parts, err = paidParts(ctx, tx, o); err != nil {
 			return err
 		}
-		chargeAmt, balanceAmt, err = refundPlan(parts, p)
-		return err
+		if chargeAmt, balanceAmt, err = refundPlan(parts, p); err != nil {
+			return err
+		}
+		return checkRoyaltyRefund(ctx, tx, o, p.RoyaltyUsers, chargeAmt)
 	})
 	if err != nil {
 		return nil, err
 	}
 	r := &store.OrderRefund{ID: polypay.NewID("or_"), OrderID: o.ID, AppID: o.AppID, Livemode: o.Livemode,
 		ChargeAmount: chargeAmt, BalanceAmount: balanceAmt, Description: p.Description, Metadata: p.Metadata, RefundMode: p.RefundMode}
+	if len(p.RoyaltyUsers) > 0 {
+		r.RoyaltyUsers, _ = json.Marshal(p.RoyaltyUsers)
+	}
 	if chargeAmt > 0 {
 		r.ChargeID = parts.channel.ID
 	}
@@ -154,6 +168,11 @@ func (s *Service) refundChannelPart(ctx context.Context, who Caller, r *store.Or
 	rp.Amount = r.ChargeAmount
 	_, err := s.CreateRefund(ctx, who, r.ChargeID, rp, firstThen(func(tx Tx, obj any) error {
 		r.ChargeRefund = obj.(*wire.Refund).ID
+		if len(r.RoyaltyUsers) > 0 {
+			if err := tx.InsertRefundRoyaltyPlan(ctx, r.ChargeRefund, r.RoyaltyUsers); err != nil {
+				return err
+			}
+		}
 		if first {
 			r.Created = tx.Now()
 			return tx.InsertOrderRefund(ctx, r)
@@ -307,4 +326,35 @@ func (s *Service) orderRefunded(ctx context.Context, tx refundBooks, c *polypay.
 		return 0, err
 	}
 	return s.emit(ctx, tx, o.AppID, o.Livemode, polypay.EventOrderRefunded, "", w)
+}
+
+// checkRoyaltyRefund refuses an order refund's royalty_users that the
+// order cannot give: users without royalties on it, more than they keep,
+// or take-backs on a refund with no channel part (take-backs follow the
+// channel refund).
+func checkRoyaltyRefund(ctx context.Context, tx Tx, o *polypay.Order, users []RoyaltyRefundUser, chargeAmt int64) error {
+	if len(users) == 0 {
+		return nil
+	}
+	if chargeAmt == 0 {
+		return polypay.ParamError("royalty_users", "只有渠道支付部分的退款可以指定退回的分润")
+	}
+	all, err := tx.Royalties(ctx, o.AppID, o.Livemode, store.RoyaltyFilter{Payer: o.AppID, OrderID: o.ID})
+	if err != nil {
+		return err
+	}
+	kept := map[string]int64{}
+	for _, g := range byRecipient(all) {
+		if g.first.SourceUser != "" {
+			kept[g.first.SourceUser] += g.given - g.taken
+		}
+	}
+	seen := map[string]bool{}
+	for _, u := range users {
+		if u.User == "" || seen[u.User] || u.AmountRefunded < 1 || u.AmountRefunded > kept[u.User] {
+			return polypay.ParamError("royalty_users", "royalty_users 的 %s 须是该订单的分润用户，且退回 1 到其剩余分润 %d 之间，不能重复", u.User, kept[u.User])
+		}
+		seen[u.User] = true
+	}
+	return nil
 }

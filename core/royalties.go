@@ -33,6 +33,8 @@ type RoyaltyStore interface {
 	GetRoyaltyTemplate(ctx context.Context, appID string, live bool, id string) (*store.RoyaltyTemplate, error)
 	ListRoyaltyTemplates(ctx context.Context, appID string, live bool, p store.Page) ([]*store.RoyaltyTemplate, bool, error)
 	InsertRoyaltyPlan(ctx context.Context, p *store.RoyaltyPlan) error
+	InsertRefundRoyaltyPlan(ctx context.Context, refundID string, users []byte) error
+	RefundRoyaltyPlan(ctx context.Context, refundID string) ([]byte, error)
 	RoyaltyPlanOf(ctx context.Context, orderID string) (*store.RoyaltyPlan, error)
 	InsertRoyalty(ctx context.Context, r *store.Royalty) error
 	UpdateRoyalty(ctx context.Context, r *store.Royalty) error
@@ -373,6 +375,12 @@ func (s *Service) unwindRoyalties(ctx context.Context, tx royaltyBooks, c *polyp
 	if err != nil || o.AppID != c.AppID || o.Status != polypay.OrderPaid {
 		return err
 	}
+	if explicit, err := tx.RefundRoyaltyPlan(ctx, r.ID); err != nil || explicit != nil {
+		if err != nil {
+			return err
+		}
+		return takeBackNamed(ctx, tx, o, c, r, explicit)
+	}
 	mode, err := refundMode(ctx, tx, o, plan)
 	if err != nil || mode == "no_refund" {
 		return err
@@ -617,4 +625,37 @@ func setManual(ctx context.Context, tx Tx, r *store.Royalty, manual bool) error 
 	}
 	r.Method, r.Status, r.TimeSettled = store.RoyaltyMethodManual, store.RoyaltySucceeded, tx.Now()
 	return tx.Post(ctx, ledger.RoyaltyManual(r.Share()))
+}
+
+// takeBackNamed takes back what an order refund named of each user's
+// royalties (its royalty_users), at most what the user still keeps.
+func takeBackNamed(ctx context.Context, tx royaltyBooks, o *polypay.Order, c *polypay.Charge, r *polypay.Refund, plan []byte) error {
+	var users []RoyaltyRefundUser
+	if err := json.Unmarshal(plan, &users); err != nil {
+		return err
+	}
+	all, err := tx.Royalties(ctx, o.AppID, o.Livemode, store.RoyaltyFilter{Payer: o.AppID, OrderID: o.ID})
+	if err != nil {
+		return err
+	}
+	groups := byRecipient(all)
+	for _, u := range users {
+		for _, g := range groups {
+			if g.first.SourceUser != u.User {
+				continue
+			}
+			back := min(u.AmountRefunded, g.given-g.taken)
+			if back <= 0 {
+				break
+			}
+			to := recipient{app: g.first.RecipientApp, user: g.first.SourceUser, userApp: g.first.UserApp, level: g.first.Level}
+			ry := newRoyalty(o, c, g.first.SourceApp, to, -back, tx.Now())
+			ry.RefundID = r.ID
+			if err := insertRoyalty(ctx, tx, ry); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	return nil
 }

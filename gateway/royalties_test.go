@@ -342,3 +342,35 @@ func TestRoyaltyTransferSettlement(t *testing.T) {
 		checkLedger(t, e)
 	})
 }
+
+// TestOrderRefundNamesTakeBacks: an order refund's royalty_users take
+// back exactly what they name (not the proportional share); more than a
+// user keeps, or a user without royalties on the order, is refused.
+func TestOrderRefundNamesTakeBacks(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b storetest.Backend) {
+		e := start(t, b, nil)
+		e.newUser(t, "partner")
+		e.newUser(t, "agent")
+		e.newUser(t, "stranger")
+		order, _ := e.paidOrder(t, e.app.AppID, "ROYRF001", 5000, map[string]any{"royalty_users": []any{
+			map[string]any{"user": "partner", "amount": 300}, map[string]any{"user": "agent", "amount": 200}}})
+		path := "/v1/orders/" + order + "/order_refunds"
+		for _, c := range []struct {
+			what  string
+			users []any
+		}{
+			{"more than kept", []any{map[string]any{"user": "partner", "amount_refunded": 301}}},
+			{"no royalties", []any{map[string]any{"user": "stranger", "amount_refunded": 1}}},
+			{"twice", []any{map[string]any{"user": "agent", "amount_refunded": 1}, map[string]any{"user": "agent", "amount_refunded": 1}}},
+		} {
+			refused(t, c.what, e.do("POST", path, e.sk(), map[string]any{"charge_amount": 1000, "royalty_users": c.users}), 400, "royalty_users")
+		}
+		ok(t, "refund", e.do("POST", path, e.sk(), map[string]any{"charge_amount": 2500, "description": "退一半",
+			"royalty_users": []any{map[string]any{"user": "partner", "amount_refunded": 100}}}))
+		waitFor(t, "the take-back", func() bool { return e.royaltiesOf(t, e.app.AppID, order)[e.app.AppID+"/partner"] == 200 })
+		if got := e.royaltiesOf(t, e.app.AppID, order); got[e.app.AppID+"/agent"] != 200 {
+			t.Fatalf("named take-backs %v: the agent's share moved", got)
+		}
+		checkLedger(t, e)
+	})
+}

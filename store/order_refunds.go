@@ -27,17 +27,24 @@ type OrderRefund struct {
 	Metadata      json.RawMessage
 	RefundMode    string
 	Created       int64
+	// RoyaltyUsers is what the refund takes back of each user's royalties
+	// (JSON [{user, amount_refunded}]), empty for the template's way.
+	RoyaltyUsers []byte
 }
 
 const orderRefundCols = `id, order_id, app_id, livemode, charge_id, charge_amount, charge_refund, balance_charge, balance_amount,
- balance_refund, description, metadata, refund_mode, created`
+ balance_refund, description, metadata, refund_mode, created, royalty_users`
 
 func scanOrderRefund(s scanner) (*OrderRefund, error) {
 	var r OrderRefund
 	var live int
 	var meta string
+	var users string
 	err := s.Scan(&r.ID, &r.OrderID, &r.AppID, &live, &r.ChargeID, &r.ChargeAmount, &r.ChargeRefund, &r.BalanceCharge,
-		&r.BalanceAmount, &r.BalanceRefund, &r.Description, &meta, &r.RefundMode, &r.Created)
+		&r.BalanceAmount, &r.BalanceRefund, &r.Description, &meta, &r.RefundMode, &r.Created, &users)
+	if users != "" {
+		r.RoyaltyUsers = []byte(users)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -47,9 +54,9 @@ func scanOrderRefund(s scanner) (*OrderRefund, error) {
 
 // InsertOrderRefund stores an order refund.
 func (tx *Tx) InsertOrderRefund(ctx context.Context, r *OrderRefund) error {
-	_, err := tx.exec(ctx, `INSERT INTO order_refunds (`+orderRefundCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := tx.exec(ctx, `INSERT INTO order_refunds (`+orderRefundCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		r.ID, r.OrderID, r.AppID, b2i(r.Livemode), r.ChargeID, r.ChargeAmount, r.ChargeRefund, r.BalanceCharge,
-		r.BalanceAmount, r.BalanceRefund, r.Description, string(r.Metadata), r.RefundMode, r.Created)
+		r.BalanceAmount, r.BalanceRefund, r.Description, string(r.Metadata), r.RefundMode, r.Created, string(r.RoyaltyUsers))
 	return err
 }
 

@@ -498,3 +498,20 @@ func queryAll[T any](ctx context.Context, tx *Tx, q string, scan func(scanner) (
 	}
 	return out, rows.Err()
 }
+
+// InsertRefundRoyaltyPlan keeps what a refund takes back of each user's
+// royalties (JSON list of {user, amount_refunded}).
+func (tx *Tx) InsertRefundRoyaltyPlan(ctx context.Context, refundID string, users []byte) error {
+	_, err := tx.exec(ctx, `INSERT INTO refund_royalty_plans (refund_id, users) VALUES (?,?)`, refundID, string(users))
+	return err
+}
+
+// RefundRoyaltyPlan returns a refund's take-back plan, nil when it has none.
+func (tx *Tx) RefundRoyaltyPlan(ctx context.Context, refundID string) ([]byte, error) {
+	var users string
+	err := tx.queryRow(ctx, `SELECT users FROM refund_royalty_plans WHERE refund_id=?`, refundID).Scan(&users)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return []byte(users), err
+}

@@ -61,6 +61,7 @@ var sandboxDeletes = []sandboxDelete{
 	// An order's royalty plan follows its order; royalties and their
 	// settlements are the test traffic's.
 	{"order_royalty_plans", `t.order_id IN (SELECT s.id FROM orders s WHERE %[1]s)`},
+	{"refund_royalty_plans", `t.refund_id IN (SELECT s.id FROM refunds s WHERE %[1]s)`},
 	{"royalty_transactions", `%[2]s`},
 	{"royalty_settlements", `%[2]s`},
 	{"royalties", `%[2]s`},

@@ -115,11 +115,12 @@ func attemptAll(tx *store.Tx, eventID string) error {
 func modeRows(t *testing.T, raw *sql.DB, dialect store.Dialect, app string, live bool) map[string]int {
 	t.Helper()
 	q := map[string]string{
-		"delivery_attempts":   `SELECT COUNT(*) FROM delivery_attempts a JOIN deliveries d ON d.id=a.delivery_id JOIN events e ON e.id=d.event_id WHERE e.app_id=? AND e.livemode=?`,
-		"deliveries":          `SELECT COUNT(*) FROM deliveries d JOIN events e ON e.id=d.event_id WHERE e.app_id=? AND e.livemode=?`,
-		"order_charges":       `SELECT COUNT(*) FROM order_charges x JOIN orders o ON o.id=x.order_id WHERE o.app_id=? AND o.livemode=?`,
-		"order_royalty_plans": `SELECT COUNT(*) FROM order_royalty_plans x JOIN orders o ON o.id=x.order_id WHERE o.app_id=? AND o.livemode=?`,
-		"paycode_uses":        `SELECT COUNT(*) FROM paycode_uses x JOIN paycode_devices d ON d.id=x.device_id WHERE d.app_id=? AND d.livemode=?`,
+		"delivery_attempts":    `SELECT COUNT(*) FROM delivery_attempts a JOIN deliveries d ON d.id=a.delivery_id JOIN events e ON e.id=d.event_id WHERE e.app_id=? AND e.livemode=?`,
+		"deliveries":           `SELECT COUNT(*) FROM deliveries d JOIN events e ON e.id=d.event_id WHERE e.app_id=? AND e.livemode=?`,
+		"order_charges":        `SELECT COUNT(*) FROM order_charges x JOIN orders o ON o.id=x.order_id WHERE o.app_id=? AND o.livemode=?`,
+		"order_royalty_plans":  `SELECT COUNT(*) FROM order_royalty_plans x JOIN orders o ON o.id=x.order_id WHERE o.app_id=? AND o.livemode=?`,
+		"refund_royalty_plans": `SELECT COUNT(*) FROM refund_royalty_plans x JOIN refunds r ON r.id=x.refund_id WHERE r.app_id=? AND r.livemode=?`,
+		"paycode_uses":         `SELECT COUNT(*) FROM paycode_uses x JOIN paycode_devices d ON d.id=x.device_id WHERE d.app_id=? AND d.livemode=?`,
 	}
 	out := map[string]int{}
 	for _, table := range append(store.SandboxResetTables(), store.SandboxKeptTables...) {
