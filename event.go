@@ -52,6 +52,15 @@ const (
 	EventSubscriptionRenewed       = "subscription.renewed"        // an invoice paid: a period (or a proration) collected
 	EventSubscriptionPaymentFailed = "subscription.payment_failed" // a debit refused; retried as the dunning schedule says
 	EventSubscriptionCanceled      = "subscription.canceled"
+
+	// Profit sharing and sub-merchant settlement (polypay's names): a
+	// royalty settlement ended with at least one royalty transaction paid,
+	// or with none; a sub-app's settlement run paid its bank account, or
+	// its payout failed.
+	EventRoyaltySettlementSucceeded = "royalty_settlement.succeeded"
+	EventRoyaltySettlementFailed    = "royalty_settlement.failed"
+	EventSettlementPaid             = "settlement.paid"
+	EventSettlementFailed           = "settlement.failed"
 )
 
 // Event records something that happened to an object; Object is the full

@@ -188,15 +188,17 @@ func (s *Service) sendSettlement(ctx context.Context, m *store.MerchantSettlemen
 		})
 	}
 	if code := polypay.ErrorCode(err); err != nil && (code == polypay.EInvalid || code == polypay.ENotFound) {
+		queued := 0
 		err = s.write(ctx, func(tx Tx) error {
 			cur, gerr := tx.GetMerchantSettlement(ctx, m.AppID, m.Livemode, m.ID)
 			if gerr != nil || cur.Status != settlePending || cur.TransferID != "" {
 				return gerr
 			}
-			cur.Status, cur.FailureMsg, cur.Finished = settleFailed, err.Error(), tx.Now()
-			_, gerr = tx.MoveMerchantSettlement(ctx, cur, settlePending)
+			cur.Status, cur.FailureMsg, cur.Finished = settleFailed, errorText(err), tx.Now()
+			queued, gerr = s.moveSettlement(ctx, tx, cur)
 			return gerr
 		})
+		s.kick(queued)
 	}
 	if err != nil {
 		s.Log.Warn("settlement transfer not sent", "settlement", m.ID, "err", err)
@@ -229,20 +231,32 @@ func (s *Service) settlementTransfer(ctx context.Context, m *store.MerchantSettl
 
 // endSettlement ends the run a decided transfer pays out, in the
 // transaction that decides the transfer.
-func (s *Service) endSettlement(ctx context.Context, tx Tx, t *polypay.Transfer) error {
+func (s *Service) endSettlement(ctx context.Context, tx Tx, t *polypay.Transfer) (int, error) {
 	m, err := tx.SettlementByTransfer(ctx, t.AppID, t.Livemode, t.Channel, t.OrderNo)
 	if err != nil || m == nil || m.Status != settlePending {
-		return err
+		return 0, err
 	}
 	m.TransferID, m.Finished = t.ID, tx.Now()
-	m.Status = settleFailed
-	if t.Status == polypay.TransferPaid {
-		m.Status = settlePaid
-	} else {
-		m.FailureMsg = t.FailureMsg
+	m.Status, m.FailureMsg = settlePaid, ""
+	if t.Status != polypay.TransferPaid {
+		m.Status, m.FailureMsg = settleFailed, t.FailureMsg
 	}
-	_, err = tx.MoveMerchantSettlement(ctx, m, settlePending)
-	return err
+	return s.moveSettlement(ctx, tx, m)
+}
+
+// moveSettlement records a pending run's outcome and announces it:
+// settlement.paid or settlement.failed, to the sub-app (and so its
+// platform).
+func (s *Service) moveSettlement(ctx context.Context, tx Tx, m *store.MerchantSettlement) (int, error) {
+	moved, err := tx.MoveMerchantSettlement(ctx, m, settlePending)
+	if err != nil || !moved {
+		return 0, err
+	}
+	typ := polypay.EventSettlementPaid
+	if m.Status == settleFailed {
+		typ = polypay.EventSettlementFailed
+	}
+	return s.emit(ctx, tx, m.AppID, m.Livemode, typ, "", renderSettlement(m))
 }
 
 func (s *Service) reloadRuns(ctx context.Context, runs []*store.MerchantSettlement) ([]*store.MerchantSettlement, error) {

@@ -214,6 +214,7 @@ func (s *Service) UpdateRoyaltySettlement(ctx context.Context, who Caller, id, s
 	}
 	var out any
 	var sending []*store.RoyaltyTransaction
+	queued := 0
 	err := s.write(ctx, func(tx Tx) error {
 		x, err := tx.GetRoyaltySettlement(ctx, who.App.ID, who.Live, id)
 		if err != nil {
@@ -236,6 +237,9 @@ func (s *Service) UpdateRoyaltySettlement(ctx context.Context, who Caller, id, s
 		if err == nil && !ok {
 			err = polypay.ParamError("status", "分润结算 %s 正被另一请求处理", id)
 		}
+		if err == nil {
+			queued, err = s.settlementEnded(ctx, tx, x, txns)
+		}
 		out = wire.FromRoyaltySettlement(x, txns)
 		sending = nil
 		for _, t := range txns {
@@ -245,6 +249,7 @@ func (s *Service) UpdateRoyaltySettlement(ctx context.Context, who Caller, id, s
 		}
 		return err
 	})
+	s.kick(queued)
 	if err != nil || len(sending) == 0 {
 		return out, err
 	}
@@ -455,13 +460,16 @@ func (s *Service) sendRoyaltyTransfer(ctx context.Context, t *store.RoyaltyTrans
 		})
 	}
 	if code := polypay.ErrorCode(err); err != nil && (code == polypay.EInvalid || code == polypay.ENotFound) {
+		queued := 0
 		err = s.write(ctx, func(tx Tx) error {
 			cur, gerr := tx.GetRoyaltyTxn(ctx, t.AppID, t.Livemode, t.ID)
 			if gerr != nil || cur.Status != settlementPending || cur.TransferID != "" {
 				return gerr
 			}
-			return s.endRoyaltyTxnWith(ctx, tx, cur, false, errorText(err))
+			queued, gerr = s.endRoyaltyTxnWith(ctx, tx, cur, false, errorText(err))
+			return gerr
 		})
+		s.kick(queued)
 	}
 	if err != nil {
 		s.Log.Warn("royalty transfer not sent", "royalty_transaction", t.ID, "err", err)
@@ -489,10 +497,10 @@ func (s *Service) royaltyTransfer(ctx context.Context, t *store.RoyaltyTransacti
 
 // endRoyaltyTxn ends the royalty transaction a decided transfer pays, in
 // the transaction that decides the transfer.
-func (s *Service) endRoyaltyTxn(ctx context.Context, tx Tx, tr *polypay.Transfer) error {
+func (s *Service) endRoyaltyTxn(ctx context.Context, tx Tx, tr *polypay.Transfer) (int, error) {
 	t, err := tx.RoyaltyTxnByTransfer(ctx, tr.AppID, tr.Livemode, tr.Channel, tr.OrderNo)
 	if err != nil || t == nil || t.Status != settlementPending {
-		return err
+		return 0, err
 	}
 	t.TransferID = tr.ID
 	msg := tr.FailureMsg
@@ -504,7 +512,7 @@ func (s *Service) endRoyaltyTxn(ctx context.Context, tx Tx, tr *polypay.Transfer
 
 // endRoyaltyTxnWith records a pending royalty transaction's outcome, its
 // postings when paid, its royalties' and its settlement's.
-func (s *Service) endRoyaltyTxnWith(ctx context.Context, tx Tx, t *store.RoyaltyTransaction, paid bool, failure string) error {
+func (s *Service) endRoyaltyTxnWith(ctx context.Context, tx Tx, t *store.RoyaltyTransaction, paid bool, failure string) (int, error) {
 	t.Status = "failed"
 	if paid {
 		t.Status, failure = store.RoyaltySucceeded, ""
@@ -512,27 +520,45 @@ func (s *Service) endRoyaltyTxnWith(ctx context.Context, tx Tx, t *store.Royalty
 	t.FailureMsg = failure
 	ok, err := tx.MoveRoyaltyTxn(ctx, t, settlementPending)
 	if err != nil || !ok {
-		return err
+		return 0, err
 	}
 	if paid {
 		if err := tx.Post(ctx, ledger.RoyaltyPaid(t.Payment())); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if err := settleRoyalties(ctx, tx, t.AppID, t.Livemode, t.SettlementID, t.Method, t); err != nil {
-		return err
+		return 0, err
 	}
 	x, err := tx.GetRoyaltySettlement(ctx, t.AppID, t.Livemode, t.SettlementID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	txns, err := tx.SettlementTxns(ctx, x.ID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	settlementTally(x, txns, tx.Now())
-	_, err = tx.UpdateRoyaltySettlement(ctx, x, settlementPending)
-	return err
+	if moved, err := tx.UpdateRoyaltySettlement(ctx, x, settlementPending); err != nil || !moved {
+		return 0, err
+	}
+	return s.settlementEnded(ctx, tx, x, txns)
+}
+
+// settlementEnded announces a royalty settlement that has just ended:
+// royalty_settlement.succeeded when a transaction was paid, .failed when
+// none was; nothing while it is pending or when it was canceled.
+func (s *Service) settlementEnded(ctx context.Context, tx Tx, x *store.RoyaltySettlement, txns []*store.RoyaltyTransaction) (int, error) {
+	typ := ""
+	switch x.Status {
+	case store.RoyaltySucceeded, "partially_succeeded":
+		typ = polypay.EventRoyaltySettlementSucceeded
+	case "failed":
+		typ = polypay.EventRoyaltySettlementFailed
+	default:
+		return 0, nil
+	}
+	return s.emit(ctx, tx, x.AppID, x.Livemode, typ, "", wire.FromRoyaltySettlement(x, txns))
 }
 
 // pollRoyaltyTransfers sends the transfers a crash left unmade.

@@ -300,13 +300,7 @@ func (s *Service) decideTransfer(ctx context.Context, tx Tx, t *store.TransferRo
 	if err != nil {
 		return queued, err
 	}
-	ended, err := s.endWithdrawal(ctx, tx, &t.Transfer) // a withdrawal's transfer ends it
-	if err == nil {
-		err = s.endSettlement(ctx, tx, &t.Transfer) // and a settlement run's
-	}
-	if err == nil {
-		err = s.endRoyaltyTxn(ctx, tx, &t.Transfer) // and a royalty transaction's
-	}
+	ended, err := s.endPayoutOwners(ctx, tx, &t.Transfer)
 	if err != nil || t.BatchID == "" {
 		return queued + ended, err
 	}
@@ -421,13 +415,8 @@ func (s *Service) CancelTransfer(ctx context.Context, who Caller, id string, hoo
 		if err := tx.UpdateTransfer(ctx, t); err != nil {
 			return err
 		}
-		if queued, err = s.endWithdrawal(ctx, tx, &t.Transfer); err != nil {
-			return err
-		}
-		if err := s.endSettlement(ctx, tx, &t.Transfer); err != nil {
-			return err
-		}
-		return s.endRoyaltyTxn(ctx, tx, &t.Transfer)
+		queued, err = s.endPayoutOwners(ctx, tx, &t.Transfer)
+		return err
 	})
 	s.kick(queued)
 	if err != nil {
@@ -469,4 +458,19 @@ func approvable(st polypay.TransferStatus, batchID, createdBy, approver, id stri
 		return polypay.ParamError("id", "不能审批自己发起的付款 %s", id)
 	}
 	return nil
+}
+
+// endPayoutOwners ends what a decided transfer paid out for, in the
+// transaction that decides it: a withdrawal, a settlement run, a royalty
+// transaction (at most one of them). It returns the events queued.
+func (s *Service) endPayoutOwners(ctx context.Context, tx Tx, t *polypay.Transfer) (int, error) {
+	total := 0
+	for _, end := range []func(context.Context, Tx, *polypay.Transfer) (int, error){s.endWithdrawal, s.endSettlement, s.endRoyaltyTxn} {
+		n, err := end(ctx, tx, t)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }

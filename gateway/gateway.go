@@ -359,7 +359,9 @@ func build(ctx context.Context, cfg Config, log *slog.Logger, url, simURL string
 	svc := &core.Service{DB: db, Channels: reg, BaseURL: url, Log: log, OnEvent: disp.Kick, Health: mon, Cards: vaultCards{vlt},
 		Payouts: reg, Box: box, PaycodeVersions: cfg.PaycodeVersions, Dunning: cfg.Dunning}
 	if cfg.Now != nil {
-		svc.Now, db.Now = cfg.Now, cfg.Now
+		// One clock for the node: deliveries are queued at the service's
+		// now, so the dispatcher must judge them due by the same clock.
+		svc.Now, db.Now, disp.Now = cfg.Now, cfg.Now, cfg.Now
 	}
 	if !cfg.Risk.Off {
 		svc.Risk = &risk.Engine{Store: risk.OnDB(db), Config: cfg.Risk, Log: log, OnEvent: disp.Kick}

@@ -87,6 +87,7 @@ func TestMerchantSettlement(t *testing.T) {
 	forEachStore(t, func(t *testing.T, b storetest.Backend) {
 		clock := &shiftClock{}
 		e := start(t, b, func(c *gateway.Config) { c.Now = clock.now })
+		rc := e.listen() // the platform's endpoint hears its shops' settlements
 		sub, key := settledMerchant(t, e)
 		base := "/v1/apps/" + e.app.AppID + "/sub_apps/" + sub
 		d0 := time.Now().In(beijingTZ)
@@ -120,6 +121,9 @@ func TestMerchantSettlement(t *testing.T) {
 			paid = ok(t, "run", e.do("GET", base+"/settlements/"+r["id"].(string), e.sk(), nil))
 			return paid.str("status") == "paid"
 		})
+		if ev := rc.awaitEvent(t, r["id"].(string), "settlement.paid"); ev["amount"] != float64(11432) {
+			t.Fatalf("settlement.paid %v", ev)
+		}
 		tr := ok(t, "its transfer", e.do("GET", "/v1/transfers/"+paid.str("transfer"), key, nil))
 		if tr.num("amount") != 11432 || tr.str("channel") != "unionpay" || tr.str("status") != "paid" {
 			t.Fatalf("transfer %s", tr.Body)
@@ -145,14 +149,15 @@ func TestMerchantSettlement(t *testing.T) {
 			t.Fatalf("CSV statement %d %v %q", c.Status, err, c.Body)
 		}
 		checkLedger(t, e)
-		settlementRefusals(t, e, clock, day0, sub, key, base)
+		nRun := settlementRefusals(t, e, clock, day0, sub, key, base)
+		rc.awaitEvent(t, nRun, "settlement.failed")
 	})
 }
 
 // settlementRefusals: bad schedules and dates name their parameter; a
-// sub-app without a bank account fails its run; another sub-app, another
-// platform and the live key see nothing of M's.
-func settlementRefusals(t *testing.T, e *env, clock *shiftClock, day0 time.Time, sub, key, base string) {
+// sub-app without a bank account fails its run (returned); another
+// sub-app, another platform and the live key see nothing of M's.
+func settlementRefusals(t *testing.T, e *env, clock *shiftClock, day0 time.Time, sub, key, base string) string {
 	t.Helper()
 	date0 := day0.Format("2006-01-02")
 	for _, c := range []struct {
@@ -202,6 +207,7 @@ func settlementRefusals(t *testing.T, e *env, clock *shiftClock, day0 time.Time,
 		t.Fatalf("the live key sees test runs: %s", l.Body)
 	}
 	refused(t, "M sets its own schedule", e.do("PUT", "/v1/apps/"+sub+"/sub_apps/"+sub+"/fee_schedule", key, map[string]any{}), 404, "id")
+	return run.JSON["data"].([]any)[0].(map[string]any)["id"].(string)
 }
 
 func firstCurrency(st *resp) map[string]any {

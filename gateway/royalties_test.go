@@ -288,6 +288,7 @@ func TestRoyaltyRefundModes(t *testing.T) {
 func TestRoyaltyTransferSettlement(t *testing.T) {
 	forEachStore(t, func(t *testing.T, b storetest.Backend) {
 		e := start(t, b, nil)
+		rc := e.listen()
 		e.newUser(t, "partner")
 		e.newUser(t, "nocard")
 		e.settleAccount(t, "partner", "alipay", map[string]any{"account": payee.LogonID, "name": payee.Name})
@@ -311,6 +312,9 @@ func TestRoyaltyTransferSettlement(t *testing.T) {
 		done := e.settle("/v1/royalty_settlements/"+st.str("id"), "partially_succeeded")
 		if done.num("amount_succeeded") != 300 || done.num("amount_failed") != 200 {
 			t.Fatalf("settled %s", done.Body)
+		}
+		if ev := rc.awaitEvent(t, st.str("id"), "royalty_settlement.succeeded"); ev["status"] != "partially_succeeded" {
+			t.Fatalf("royalty_settlement.succeeded %v", ev)
 		}
 		var paid, failed map[string]any
 		for _, d := range done.JSON["royalty_transactions"].(map[string]any)["data"].([]any) {
