@@ -206,6 +206,15 @@ type SubMerchantChecker interface {
 	CheckSubMerchant(ctx context.Context, subMchID string) error
 }
 
+// SubMerchantNamer is a connector (the provider's) whose sub-merchants
+// are named on every call by fields registered with the channel offline
+// (UnionPay's platform merchants: sub_mer_id, sub_mer_name,
+// sub_mer_abbr): it checks a registration's fields, EInvalid naming the
+// parameter, and returns the sub-merchant's id.
+type SubMerchantNamer interface {
+	CheckSubMerchantFields(fields map[string]string) (id string, err error)
+}
+
 // ProfitReceiver is who receives shares of payments at a channel (WeChat
 // Pay's profit-sharing receiver): Type is the channel's (MERCHANT_ID,
 // PERSONAL_OPENID), Account its id there.

@@ -27,8 +27,9 @@ type Authorizations interface {
 	StoreAuthorization(ctx context.Context, appID string, live bool, fam string, a *polypay.AppAuth) error
 	OwnAuthorization(ctx context.Context, appID string, live bool, fam string) (*polypay.AppAuth, error)
 	PartnerChecker(ctx context.Context, appID string, live bool, fam string) (polypay.SubMerchantChecker, error)
-	StorePartner(ctx context.Context, appID string, live bool, fam, subMchID, subAppID string) error
-	OwnPartner(ctx context.Context, appID string, live bool, fam string) (string, string, error)
+	Provider(ctx context.Context, appID string, live bool, fam string) (polypay.Channel, error)
+	StorePartner(ctx context.Context, appID string, live bool, fam, merchantID string, fields map[string]string) error
+	OwnPartner(ctx context.Context, appID string, live bool, fam string) (map[string]string, error)
 }
 
 // authStateTTL is how long an authorization link stays usable.
@@ -65,8 +66,8 @@ func (s *Server) subAppAuth(r *http.Request, who core.Caller) (sub, parent, fam 
 		return
 	}
 	sub, fam = r.PathValue("sub"), r.PathValue("family")
-	if fam != "alipay" && fam != "wx" {
-		return "", "", "", polypay.ParamError("family", "只有 alipay（第三方应用授权）和 wx（服务商模式）可以代商户收款")
+	if fam != "alipay" && fam != "wx" && fam != "upacp" {
+		return "", "", "", polypay.ParamError("family", "只有 alipay（第三方应用授权）、wx（服务商模式）和 upacp（平台类商户）可以代商户收款")
 	}
 	a, err := s.Svc.GetSubApp(r.Context(), who, sub)
 	if err != nil {
@@ -80,70 +81,108 @@ func (s *Server) getAppAuth(w http.ResponseWriter, r *http.Request, who core.Cal
 	if err != nil {
 		return err
 	}
-	if fam == "wx" {
-		out, err := s.partnerObject(r.Context(), who.Live, sub)
+	if fam == "wx" || fam == "upacp" {
+		out, err := s.partnerObject(r.Context(), who.Live, sub, fam)
 		return s.answer(w, r, out, err)
 	}
 	out, err := s.appAuthObject(r.Context(), who.Live, sub, parent, fam)
 	return s.answer(w, r, out, err)
 }
 
-// partnerObject is a sub-app's registration as a WeChat Pay sub-merchant
-// of its platform (partner mode).
-func (s *Server) partnerObject(ctx context.Context, live bool, sub string) (map[string]any, error) {
+// partnerFields are a registration's fields per family, in order.
+var partnerFields = map[string][]string{
+	"wx":    {"sub_mchid", "sub_appid"},
+	"upacp": {"sub_mer_id", "sub_mer_name", "sub_mer_abbr"},
+}
+
+// partnerObject is a sub-app's registration as a sub-merchant of its
+// platform (WeChat Pay's partner mode, a UnionPay platform's
+// sub-merchant).
+func (s *Server) partnerObject(ctx context.Context, live bool, sub, fam string) (map[string]any, error) {
 	auths, err := s.authorizations()
 	if err != nil {
 		return nil, err
 	}
-	mch, app, err := auths.OwnPartner(ctx, sub, live, "wx")
+	reg, err := auths.OwnPartner(ctx, sub, live, fam)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"object": "channel_authorization", "app": sub, "channel": "wx", "livemode": live, "status": "none",
-		"auth_app_id": nil, "user_id": nil, "expires_at": nil, "authorize_url": nil, "sub_mchid": nil, "sub_appid": nil}
-	if mch != "" {
-		out["status"], out["sub_mchid"] = "active", mch
-		if app != "" {
-			out["sub_appid"] = app
+	out := map[string]any{"object": "channel_authorization", "app": sub, "channel": fam, "livemode": live, "status": "none",
+		"auth_app_id": nil, "user_id": nil, "expires_at": nil, "authorize_url": nil}
+	for _, k := range partnerFields[fam] {
+		out[k] = nil
+		if reg[k] != "" {
+			out[k] = reg[k]
 		}
+	}
+	if len(reg) > 0 {
+		out["status"] = "active"
 	}
 	return out, nil
 }
 
-// postPartner registers a sub-app as a sub-merchant (sub_mchid, and the
-// sub-merchant's own app sub_appid if any) of its platform's WeChat Pay
-// account, once WeChat Pay confirms the binding.
-func (s *Server) postPartner(w http.ResponseWriter, r *http.Request, who core.Caller, sub, parent string, b *body) error {
-	mch, err := b.str("sub_mchid", true, 32)
+// readPartner reads a registration's fields from the body.
+func readPartner(b *body, fam string) (map[string]string, error) {
+	f := map[string]string{}
+	for i, k := range partnerFields[fam] {
+		v, err := b.str(k, i == 0 || fam == "upacp", 64)
+		if err != nil {
+			return nil, err
+		}
+		if v != "" {
+			f[k] = v
+		}
+	}
+	return f, b.unknown()
+}
+
+// postPartner registers a sub-app as a sub-merchant of its platform's
+// account: for WeChat Pay sub_mchid (and the sub-merchant's own app
+// sub_appid if any) once WeChat Pay confirms the binding; for UnionPay the
+// sub-merchant the platform registered with UnionPay offline.
+func (s *Server) postPartner(w http.ResponseWriter, r *http.Request, who core.Caller, sub, parent, fam string, b *body) error {
+	f, err := readPartner(b, fam)
 	if err != nil {
 		return err
-	}
-	app, err := b.str("sub_appid", false, 32)
-	if err != nil {
-		return err
-	}
-	if err := b.unknown(); err != nil {
-		return err
-	}
-	if !digitsOnly(mch) || len(mch) < 8 {
-		return polypay.ParamError("sub_mchid", "sub_mchid 须为微信支付分配的特约商户号（数字）")
 	}
 	auths, err := s.authorizations()
 	if err != nil {
 		return err
 	}
-	chk, err := auths.PartnerChecker(r.Context(), parent, who.Live, "wx")
+	id, err := s.checkPartner(r.Context(), auths, parent, who.Live, fam, f)
 	if err != nil {
 		return err
 	}
-	if err := chk.CheckSubMerchant(r.Context(), mch); err != nil {
+	if err := auths.StorePartner(r.Context(), sub, who.Live, fam, id, f); err != nil {
 		return err
 	}
-	if err := auths.StorePartner(r.Context(), sub, who.Live, "wx", mch, app); err != nil {
-		return err
-	}
-	out, err := s.partnerObject(r.Context(), who.Live, sub)
+	out, err := s.partnerObject(r.Context(), who.Live, sub, fam)
 	return s.answer(w, r, out, err)
+}
+
+// checkPartner asks the provider's connector about a registration and
+// returns the sub-merchant's id.
+func (s *Server) checkPartner(ctx context.Context, auths Authorizations, parent string, live bool, fam string, f map[string]string) (string, error) {
+	if fam == "wx" {
+		mch := f["sub_mchid"]
+		if len(f["sub_appid"]) > 32 || len(mch) > 32 || !digitsOnly(mch) || len(mch) < 8 {
+			return "", polypay.ParamError("sub_mchid", "sub_mchid 须为微信支付分配的特约商户号（数字）")
+		}
+		chk, err := auths.PartnerChecker(ctx, parent, live, fam)
+		if err != nil {
+			return "", err
+		}
+		return mch, chk.CheckSubMerchant(ctx, mch)
+	}
+	c, err := auths.Provider(ctx, parent, live, fam)
+	if err != nil {
+		return "", err
+	}
+	n, ok := c.(polypay.SubMerchantNamer)
+	if !ok {
+		return "", polypay.ParamError("channel", "渠道 %s 不支持平台类商户", fam)
+	}
+	return n.CheckSubMerchantFields(f)
 }
 
 func digitsOnly(s string) bool {
@@ -201,8 +240,8 @@ func (s *Server) postAppAuth(w http.ResponseWriter, r *http.Request, who core.Ca
 	if err != nil {
 		return err
 	}
-	if fam == "wx" {
-		return s.postPartner(w, r, who, sub, parent, b)
+	if fam == "wx" || fam == "upacp" {
+		return s.postPartner(w, r, who, sub, parent, fam, b)
 	}
 	code, err := b.str("app_auth_code", false, 128)
 	if err != nil {

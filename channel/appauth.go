@@ -82,14 +82,17 @@ func (r *Registry) forget(appID string, live bool, fam string) {
 }
 
 // StorePartner stores a sub-app's registration as a sub-merchant of its
-// provider's account for a family (WeChat Pay's partner mode): its
-// payments then run on the provider's credentials with sub_mchid.
-func (r *Registry) StorePartner(ctx context.Context, appID string, live bool, fam, subMchID, subAppID string) error {
-	cfg, err := json.Marshal(map[string]any{"partner": map[string]string{"sub_mchid": subMchID, "sub_appid": subAppID}})
+// provider's account for a family (WeChat Pay's partner mode: sub_mchid
+// and sub_appid; a UnionPay platform's sub-merchant: sub_mer_id,
+// sub_mer_name, sub_mer_abbr): its payments then run on the provider's
+// credentials with those fields. merchantID is the sub-merchant's id at
+// the channel.
+func (r *Registry) StorePartner(ctx context.Context, appID string, live bool, fam, merchantID string, fields map[string]string) error {
+	cfg, err := json.Marshal(map[string]any{"partner": fields})
 	if err != nil {
 		return err
 	}
-	if err := r.creds.Store(ctx, appID, live, fam, subMchID, cfg); err != nil {
+	if err := r.creds.Store(ctx, appID, live, fam, merchantID, cfg); err != nil {
 		return err
 	}
 	r.forget(appID, live, fam)
@@ -97,28 +100,40 @@ func (r *Registry) StorePartner(ctx context.Context, appID string, live bool, fa
 }
 
 // OwnPartner returns a sub-app's own sub-merchant registration for a
-// family ("" when it has none).
-func (r *Registry) OwnPartner(ctx context.Context, appID string, live bool, fam string) (subMchID, subAppID string, err error) {
+// family (nil when it has none).
+func (r *Registry) OwnPartner(ctx context.Context, appID string, live bool, fam string) (map[string]string, error) {
 	raw, err := r.creds.Own(ctx, appID, live, fam)
 	if err != nil || raw == nil {
-		return "", "", err
+		return nil, err
 	}
 	var v struct {
-		Partner *struct {
-			SubMchID string `json:"sub_mchid"`
-			SubAppID string `json:"sub_appid"`
-		} `json:"partner"`
+		Partner map[string]string `json:"partner"`
 	}
-	if json.Unmarshal(raw, &v) != nil || v.Partner == nil {
-		return "", "", nil
+	if json.Unmarshal(raw, &v) != nil || len(v.Partner) == 0 {
+		return nil, nil
 	}
-	return v.Partner.SubMchID, v.Partner.SubAppID, nil
+	return v.Partner, nil
 }
 
 // PartnerChecker returns the provider's connector for a family as a
 // polypay.SubMerchantChecker (appID's credentials, its own or an
 // ancestor's).
 func (r *Registry) PartnerChecker(ctx context.Context, appID string, live bool, fam string) (polypay.SubMerchantChecker, error) {
+	c, err := r.Provider(ctx, appID, live, fam)
+	if err != nil {
+		return nil, err
+	}
+	pc, ok := c.(polypay.SubMerchantChecker)
+	if !ok {
+		return nil, polypay.ParamError("channel", "渠道 %s 不支持服务商模式", fam)
+	}
+	return pc, nil
+}
+
+// Provider returns the connector a family's sub-merchants of appID run on:
+// appID's credentials, its own or an ancestor's (test ones provisioned in
+// test mode). EInvalid when there are none.
+func (r *Registry) Provider(ctx context.Context, appID string, live bool, fam string) (polypay.Channel, error) {
 	f, ok := r.families[fam]
 	if !ok || len(f.channels()) == 0 {
 		return nil, polypay.ParamError("channel", "未知的渠道类型 %s", fam)
@@ -135,13 +150,5 @@ func (r *Registry) PartnerChecker(ctx context.Context, appID string, live bool, 
 	if cfg == nil {
 		return nil, polypay.ParamError("channel", "上级应用没有渠道 %s 的参数，不能代商户收款", fam)
 	}
-	c, err := f.connector(f.channels()[0], cfg)
-	if err != nil {
-		return nil, err
-	}
-	pc, ok := c.(polypay.SubMerchantChecker)
-	if !ok {
-		return nil, polypay.ParamError("channel", "渠道 %s 不支持服务商模式", fam)
-	}
-	return pc, nil
+	return f.connector(f.channels()[0], cfg)
 }

@@ -138,7 +138,7 @@ func TestCredentialSchema(t *testing.T) {
 				// sandbox and a sub-merchant's standing with its
 				// provider are set by polypay, never by the merchant: the
 				// schema does not offer them.
-				if !slices.Contains([]string{"sandbox", "app_auth_token", "sub_mchid", "sub_appid"}, name) {
+				if !slices.Contains([]string{"sandbox", "app_auth_token", "sub_mchid", "sub_appid", "sub_mer_id", "sub_mer_name", "sub_mer_abbr"}, name) {
 					fields = append(fields, name)
 				}
 			}

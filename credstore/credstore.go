@@ -95,32 +95,36 @@ func (s *Store) own(ctx context.Context, id string, live bool, account string) (
 // provider's credentials, nil when the entry holds credentials: an Alipay
 // authorization ({"authorization": {app_auth_token, ...}}) adds
 // app_auth_token, a WeChat Pay registration ({"partner": {sub_mchid,
-// sub_appid}}) adds sub_mchid and sub_appid.
+// sub_appid}}) adds sub_mchid and sub_appid, a UnionPay platform's
+// sub-merchant ({"partner": {sub_mer_id, sub_mer_name, sub_mer_abbr}})
+// adds those.
 func ProviderFields(plain []byte) map[string]string {
 	var v struct {
 		Authorization *struct {
 			AppAuthToken string `json:"app_auth_token"`
 		} `json:"authorization"`
-		Partner *struct {
-			SubMchID string `json:"sub_mchid"`
-			SubAppID string `json:"sub_appid"`
-		} `json:"partner"`
+		Partner map[string]string `json:"partner"`
 	}
 	if json.Unmarshal(plain, &v) != nil {
 		return nil
 	}
-	switch {
-	case v.Authorization != nil && v.Authorization.AppAuthToken != "":
+	if v.Authorization != nil && v.Authorization.AppAuthToken != "" {
 		return map[string]string{"app_auth_token": v.Authorization.AppAuthToken}
-	case v.Partner != nil && v.Partner.SubMchID != "":
-		f := map[string]string{"sub_mchid": v.Partner.SubMchID}
-		if v.Partner.SubAppID != "" {
-			f["sub_appid"] = v.Partner.SubAppID
-		}
-		return f
 	}
-	return nil
+	if v.Partner["sub_mchid"] == "" && v.Partner["sub_mer_id"] == "" {
+		return nil
+	}
+	f := map[string]string{}
+	for _, k := range partnerFields {
+		if v.Partner[k] != "" {
+			f[k] = v.Partner[k]
+		}
+	}
+	return f
 }
+
+// partnerFields are what a sub-merchant registration may add.
+var partnerFields = []string{"sub_mchid", "sub_appid", "sub_mer_id", "sub_mer_name", "sub_mer_abbr"}
 
 // withFields adds fields to a credential object.
 func withFields(plain []byte, fields map[string]string) ([]byte, error) {

@@ -75,6 +75,11 @@ type Sim struct {
 	// the simulator's clock past it first if its statements wait for the
 	// day's end. nil: the family has no statements (polypay.Statementer).
 	StatementDay func(t *testing.T) string
+	// NoStatements says why a connector that is a polypay.Statementer has
+	// no statements in this mode (a platform's sub-merchant: the platform
+	// downloads them); the statement case then checks that Statement
+	// answers polypay.ErrNotSupported.
+	NoStatements string
 	// Agreements, if set, are the family's debit agreements
 	// (agreement.go); nil: the family signs none, and its primary
 	// connector must be no polypay.Agreer.

@@ -237,7 +237,14 @@ func (s *suite) refundNotification(t *testing.T, p *paid) {
 func (s *suite) statement(t *testing.T, p *paid) {
 	st, ok := p.conn.(polypay.Statementer)
 	if s.sim.StatementDay == nil {
-		if ok {
+		switch {
+		case ok && s.sim.NoStatements != "":
+			_, err := st.Statement(context.Background(), time.Now().Format("2006-01-02"))
+			if polypay.ErrorCode(err) != polypay.ENotSupported {
+				t.Fatalf("Statement with no statements in this mode (%s) = %v, want ErrNotSupported", s.sim.NoStatements, err)
+			}
+			t.Skip(s.sim.NoStatements)
+		case ok:
 			t.Fatal("the connector is a polypay.Statementer; the harness has no StatementDay")
 		}
 		t.Skip("the family has no statements")

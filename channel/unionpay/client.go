@@ -135,9 +135,12 @@ type Config struct {
 	FrontURL string
 	// Test makes the app credentials' mode "01" (UnionPay's test
 	// environment) instead of "00".
-	Test       bool
-	HTTPClient *http.Client
-	Now        func() time.Time
+	Test bool
+	// SubMerchant, when its ID is set, makes every call a platform
+	// merchant's (平台商户接入, accessType 2) for that sub-merchant.
+	SubMerchant SubMerchant
+	HTTPClient  *http.Client
+	Now         func() time.Time
 }
 
 // Client is one merchant's connector for one channel.
@@ -153,6 +156,7 @@ type Client struct {
 	fileURL string
 	mode    string
 	appleID string
+	sub     SubMerchant // ID "" for the merchant's own business
 	hc      *http.Client
 	now     func() time.Time
 }
@@ -188,7 +192,10 @@ func New(channel string, cfg Config) (*Client, error) {
 	}
 	c := &Client{channel: channel, merID: cfg.MerID, certID: cert.SerialNumber.String(), key: key, vf: vf,
 		base: strings.TrimRight(cfg.BaseURL, "/"), front: strings.TrimRight(cfg.FrontURL, "/"), fileURL: cfg.FileURL, mode: "00", appleID: cfg.AppleMerchantID,
-		hc: cfg.HTTPClient, now: cfg.Now}
+		hc: cfg.HTTPClient, now: cfg.Now, sub: cfg.SubMerchant}
+	if err := c.sub.check(); err != nil {
+		return nil, err
+	}
 	if c.base == "" {
 		c.base = DefaultBaseURL
 	}
@@ -309,8 +316,10 @@ type extra struct {
 
 // base fills the fields every request carries.
 func (c *Client) fields(txnType, txnSubType, bizType string) map[string]string {
-	return map[string]string{"version": Version, "encoding": "UTF-8", "signMethod": "01", "certId": c.certID,
+	f := map[string]string{"version": Version, "encoding": "UTF-8", "signMethod": "01", "certId": c.certID,
 		"merId": c.merID, "accessType": "0", "txnType": txnType, "txnSubType": txnSubType, "bizType": bizType}
+	c.sub.add(f)
+	return f
 }
 
 // CreateCharge returns the credential: {tn, mode} for upacp, plus

@@ -18,17 +18,35 @@ func TestConformance(t *testing.T) { channeltest.Run(t, harness) }
 // harness runs the connector on unionpaysim: the customer pays the app's
 // tn, Apple Pay's token or the front gateway's card page; every channel
 // takes pre-authorizations.
-var harness = channeltest.Harness{Family: &unionpay.Family, Start: func(t *testing.T, wrap func(http.Handler) http.Handler) *channeltest.Sim {
+var harness = harnessWith(nil)
+
+// harnessWith is the harness with every connector's configuration passed
+// through mod (nil: as is).
+func harnessWith(mod func(*unionpay.Config)) channeltest.Harness {
+	return channeltest.Harness{Family: &unionpay.Family, Start: func(t *testing.T, wrap func(http.Handler) http.Handler) *channeltest.Sim {
+		return simWith(t, wrap, mod)
+	}}
+}
+
+func simWith(t *testing.T, wrap func(http.Handler) http.Handler, mod func(*unionpay.Config)) *channeltest.Sim {
 	f := newFixtureWith(t, wrap)
+	with := func(c *unionpay.Config) {
+		if mod != nil {
+			mod(c)
+		}
+	}
 	return &channeltest.Sim{
 		MerchantID: merID,
 		TradeID:    unionpay.TradeID,
-		Conn:       func(t *testing.T, ch string) polypay.Channel { return f.client(t, ch, nil) },
+		Conn:       func(t *testing.T, ch string) polypay.Channel { return f.client(t, ch, with) },
 		// Another key in a certificate with the merchant's serial (so the
 		// merchant's certId): only checking the signature tells them apart.
 		Forger: func(t *testing.T) polypay.Channel {
 			forged := selfSigned(otherKey, 69629715988, "041@"+merID+"@merchant@1")
-			return f.client(t, unionpay.Family.Channels[0].Name, func(c *unionpay.Config) { c.PrivateKeyPEM, c.SignCertPEM = pemKey(otherKey), forged })
+			return f.client(t, unionpay.Family.Channels[0].Name, func(c *unionpay.Config) {
+				with(c)
+				c.PrivateKeyPEM, c.SignCertPEM = pemKey(otherKey), forged
+			})
 		},
 		Charge: newCharge,
 		Pay:    f.payCredential,
@@ -69,4 +87,4 @@ var harness = channeltest.Harness{Family: &unionpay.Family, Start: func(t *testi
 			return time.Now().In(time.FixedZone("CST", 8*3600)).Add(time.Hour).Format("2006-01-02")
 		},
 	}
-}}
+}

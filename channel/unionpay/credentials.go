@@ -25,6 +25,12 @@ type Credentials struct {
 	BaseURL         string `json:"base_url,omitempty"`
 	FileURL         string `json:"file_url,omitempty"`
 	Sandbox         bool   `json:"sandbox,omitempty"`
+	// SubMerID, SubMerName and SubMerAbbr are set by polypay, never by
+	// hand: a sub-app registered as a sub-merchant of its platform
+	// (平台类商户) runs on the platform's credentials with these added.
+	SubMerID   string `json:"sub_mer_id,omitempty"`
+	SubMerName string `json:"sub_mer_name,omitempty"`
+	SubMerAbbr string `json:"sub_mer_abbr,omitempty"`
 }
 
 // DecodeCredentials reads the family's credentials; EInvalid when they are
@@ -37,7 +43,8 @@ func DecodeCredentials(raw json.RawMessage) (*Credentials, error) {
 // sandbox ones and the HTTP client are the caller's).
 func (c *Credentials) Config() Config {
 	return Config{MerID: c.MerID, PrivateKeyPEM: c.PrivateKey, SignCertPEM: c.SignCert, RootCertPEM: c.RootCert,
-		MiddleCertPEM: c.MiddleCert, EncryptCertPEM: c.EncryptCert, AppleMerchantID: c.AppleMerchantID, BaseURL: c.BaseURL, FileURL: c.FileURL}
+		MiddleCertPEM: c.MiddleCert, EncryptCertPEM: c.EncryptCert, AppleMerchantID: c.AppleMerchantID, BaseURL: c.BaseURL, FileURL: c.FileURL,
+		SubMerchant: SubMerchant{ID: c.SubMerID, Name: c.SubMerName, Abbr: c.SubMerAbbr}}
 }
 
 // ValidateCredentials checks credentials (the key can sign, the

@@ -38,6 +38,9 @@ const (
 // extra (readPayee). EInvalid naming the parameter; no error repeats the
 // card number or the name.
 func (c *Client) CheckTransfer(t *polypay.Transfer) error {
+	if err := c.platformOnly("payouts"); err != nil {
+		return err
+	}
 	_, err := checkTransfer(t)
 	return err
 }

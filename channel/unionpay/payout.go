@@ -107,6 +107,9 @@ func (c *Client) newPayoutRequest(t *polypay.Transfer, p *payee, notifyURL strin
 // code, for a refusal (nothing was paid); any other error leaves the
 // outcome unknown: query first.
 func (c *Client) Transfer(ctx context.Context, req polypay.PayoutRequest) (*polypay.PayoutResult, error) {
+	if err := c.platformOnly("payouts"); err != nil {
+		return nil, err
+	}
 	t := req.Transfer
 	p, err := checkTransfer(t)
 	if err != nil {

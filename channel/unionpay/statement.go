@@ -23,6 +23,9 @@ import (
 // 98 (文件不存在) means no file yet: ENotFound. day is YYYY-MM-DD in
 // Beijing time; UnionPay itself only takes MMDD (settleDate).
 func (c *Client) Statement(ctx context.Context, day string) ([]polypay.StatementLine, error) {
+	if err := c.platformOnly("statements"); err != nil {
+		return nil, err
+	}
 	d, err := time.ParseInLocation("2006-01-02", day, cst)
 	if err != nil {
 		return nil, polypay.ParamError("day", "day must be YYYY-MM-DD")

@@ -80,7 +80,8 @@ func (s *Sim) qrcPurchase(v map[string]string) (map[string]string, *apiError) {
 		}
 	}
 	t := &trade{merID: v["merId"], orderID: v["orderId"], txnTime: v["txnTime"], txnType: "01", amount: amount, payTimeout: timeout,
-		backURL: v["backUrl"], reqReserved: v["reqReserved"], channelType: v["channelType"], submitted: true, qrc: true, biz: "000000"}
+		backURL: v["backUrl"], reqReserved: v["reqReserved"], channelType: v["channelType"], submitted: true, qrc: true, biz: "000000",
+		subMer: subMerOf(v)}
 	s.trades[k] = t
 	switch v["qrNo"][2:4] {
 	case "99":

@@ -129,6 +129,9 @@ type Sim struct {
 	payees    map[string]Payee // by card number
 	funds     map[string]int64 // merId → payout funds, fen
 	cardDay   map[string]int64 // card/YYYYMMDD → fen paid out or held
+	// removedSubs are sub-merchants no longer registered with a platform
+	// merchant: {merId, subMerId}.
+	removedSubs map[[2]string]bool
 }
 
 // HoldPeriod is how long a pre-authorization holds funds: UnionPay takes
@@ -149,14 +152,15 @@ type trade struct {
 	queryID                          string
 	traceNo                          string
 	at                               time.Time
-	accNo                            string  // masked card number
-	origQryID                        string  // refunds and cancellations
-	refunded                         int64   // purchases and completions
-	cancelled                        bool    // purchases (31) and pre-authorizations (32)
-	completed                        bool    // pre-authorizations
-	po                               *payout // payouts (12) only
-	qrc                              bool    // a scanned payment code's purchase
-	biz                              string  // bizType when not 000201: the QR product's 000000
+	accNo                            string     // masked card number
+	origQryID                        string     // refunds and cancellations
+	refunded                         int64      // purchases and completions
+	cancelled                        bool       // purchases (31) and pre-authorizations (32)
+	completed                        bool       // pre-authorizations
+	po                               *payout    // payouts (12) only
+	qrc                              bool       // a scanned payment code's purchase
+	biz                              string     // bizType when not 000201: the QR product's 000000
+	subMer                           *[3]string // a platform's sub-merchant: subMerId, subMerName, subMerAbbr
 }
 
 // New builds a Sim; Close stops its retries.
@@ -279,7 +283,7 @@ func (s *Sim) readRequest(r *http.Request) (map[string]string, *apiError) {
 			return v, fail("13", k)
 		}
 	}
-	if v["version"] != "5.1.0" || v["signMethod"] != "01" || !strings.EqualFold(v["encoding"], "UTF-8") || v["accessType"] != "0" {
+	if v["version"] != "5.1.0" || v["signMethod"] != "01" || !strings.EqualFold(v["encoding"], "UTF-8") {
 		return v, fail("10", "version/signMethod/encoding/accessType")
 	}
 	m, ok := s.merchant(v["merId"])
@@ -289,7 +293,7 @@ func (s *Sim) readRequest(r *http.Request) (map[string]string, *apiError) {
 	if v["certId"] != m.CertID || !verify(m.PublicKey, v) {
 		return v, fail("11", "")
 	}
-	return v, nil
+	return v, s.checkAccess(v)
 }
 
 // api wraps a back-channel endpoint: authenticate, run, answer k=v signed.
@@ -303,7 +307,7 @@ func (s *Sim) api(h func(v map[string]string) (map[string]string, *apiError)) ht
 		if out == nil {
 			out = map[string]string{}
 		}
-		for _, k := range []string{"version", "encoding", "bizType", "txnType", "txnSubType", "accessType", "merId", "orderId", "txnTime", "reqReserved"} {
+		for _, k := range []string{"version", "encoding", "bizType", "txnType", "txnSubType", "accessType", "merId", "subMerId", "subMerName", "subMerAbbr", "orderId", "txnTime", "reqReserved"} {
 			if _, set := out[k]; !set && v[k] != "" {
 				out[k] = v[k]
 			}
@@ -393,13 +397,14 @@ func (s *Sim) purchase(v map[string]string) (*trade, *apiError) {
 	defer s.mu.Unlock()
 	k := key(v["merId"], v["orderId"])
 	if t := s.trades[k]; t != nil {
-		if t.txnType != v["txnType"] || t.txnTime != v["txnTime"] || t.amount != amount {
+		if t.txnType != v["txnType"] || t.txnTime != v["txnTime"] || t.amount != amount || !t.sameSub(v) {
 			return nil, fail("12", "")
 		}
 		return t, nil
 	}
 	t := &trade{merID: v["merId"], orderID: v["orderId"], txnTime: v["txnTime"], txnType: v["txnType"], amount: amount,
-		backURL: v["backUrl"], frontURL: v["frontUrl"], reqReserved: v["reqReserved"], channelType: v["channelType"], payTimeout: timeout}
+		backURL: v["backUrl"], frontURL: v["frontUrl"], reqReserved: v["reqReserved"], channelType: v["channelType"], payTimeout: timeout,
+		subMer: subMerOf(v)}
 	s.trades[k] = t
 	return t, nil
 }
@@ -491,7 +496,7 @@ func (s *Sim) back(v map[string]string) (map[string]string, *apiError) {
 	}
 	t := &trade{merID: v["merId"], orderID: v["orderId"], txnTime: v["txnTime"], txnType: v["txnType"], amount: amount,
 		backURL: v["backUrl"], reqReserved: v["reqReserved"], origQryID: orig.queryID, submitted: true,
-		origRespCode: "00", origRespMsg: respMsg["00"], at: now, accNo: orig.accNo, biz: orig.biz}
+		origRespCode: "00", origRespMsg: respMsg["00"], at: now, accNo: orig.accNo, biz: orig.biz, subMer: orig.subMer}
 	t.queryID, t.traceNo = s.numberLocked(21), s.numberLocked(6)
 	s.trades[k] = t
 	s.byQueryID[t.queryID] = t
@@ -509,7 +514,7 @@ func (s *Sim) query(v map[string]string) (map[string]string, *apiError) {
 	now := s.now()
 	s.mu.Lock()
 	t := s.trades[key(v["merId"], v["orderId"])]
-	if t == nil || t.txnTime != v["txnTime"] || !t.submitted {
+	if t == nil || t.txnTime != v["txnTime"] || !t.submitted || !t.sameSub(v) {
 		s.mu.Unlock()
 		return nil, fail("34", "")
 	}
@@ -537,7 +542,7 @@ func (s *Sim) query(v map[string]string) (map[string]string, *apiError) {
 // checkOrig decides whether a back request may act on its original
 // transaction (origQryId), with the lock held.
 func checkOrig(orig *trade, v map[string]string, amount int64, now time.Time) *apiError {
-	if orig == nil || orig.merID != v["merId"] || orig.origRespCode != "00" {
+	if orig == nil || orig.merID != v["merId"] || !orig.sameSub(v) || orig.origRespCode != "00" {
 		return fail("35", "")
 	}
 	switch v["txnType"] {
@@ -666,6 +671,7 @@ func (s *Sim) noticeLocked(t *trade) *simkit.Notice {
 	if t.qrc {
 		v["txnSubType"], v["payType"] = "06", ""
 	}
+	t.subMerFields(v)
 	return s.signedNotice(t, v)
 }
 
