@@ -104,6 +104,9 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
+// Clock is the service's clock (Now, or the wall clock).
+func (s *Service) Clock() time.Time { return s.now() }
+
 // Caller identifies who makes a request.
 type Caller struct {
 	App       *polypay.App

@@ -9,7 +9,9 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"time"
 
+	"github.com/polypay/polypay"
 	"github.com/polypay/polypay/channel"
 	"github.com/polypay/polypay/seal"
 	"github.com/polypay/polypay/store"
@@ -202,4 +204,57 @@ func LoadOrCreateKey(ctx context.Context, db *store.DB, box *seal.Box, name stri
 		return nil, fmt.Errorf("secret %s: %w", name, err)
 	}
 	return x509.ParsePKCS1PrivateKey(der)
+}
+
+var _ channel.AuthorizationStore = (*Store)(nil)
+
+// Authorizations implements channel.AuthorizationStore: the sub-apps'
+// entries for a family that hold an authorization.
+func (s *Store) Authorizations(ctx context.Context, family string) ([]channel.StoredAuthorization, error) {
+	var cfgs []store.ChannelConfig
+	parents := map[string]string{}
+	err := s.db.Read(ctx, func(tx *store.Tx) (err error) {
+		if cfgs, err = tx.SubAppChannelConfigs(ctx, family); err != nil {
+			return err
+		}
+		for _, c := range cfgs {
+			if parents[c.AppID], err = tx.ParentOf(ctx, c.AppID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []channel.StoredAuthorization
+	for _, c := range cfgs {
+		plain, err := s.box.Open(sealName(c.AppID, c.Live, family), c.Sealed)
+		if err != nil {
+			return nil, err
+		}
+		var v struct {
+			Authorization *polypay.AppAuth `json:"authorization"`
+		}
+		if json.Unmarshal(plain, &v) != nil || v.Authorization == nil {
+			continue
+		}
+		out = append(out, channel.StoredAuthorization{AppID: c.AppID, Parent: parents[c.AppID], Family: family, Live: c.Live, Auth: *v.Authorization})
+	}
+	return out, nil
+}
+
+// ClaimJob implements channel.AuthorizationStore with the store's named
+// jobs.
+func (s *Store) ClaimJob(ctx context.Context, job, owner string, stale time.Duration) (claimed bool, err error) {
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		claimed, err = tx.ClaimJob(ctx, job, owner, tx.Now()-int64(stale/time.Second))
+		return err
+	})
+	return claimed, err
+}
+
+// FinishJob implements channel.AuthorizationStore.
+func (s *Store) FinishJob(ctx context.Context, job string) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error { return tx.FinishJob(ctx, job) })
 }

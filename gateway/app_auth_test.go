@@ -5,8 +5,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/polypay/polypay/channel"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/store/storetest"
 )
@@ -118,6 +122,55 @@ func TestAlipayAppAuthorization(t *testing.T) {
 		}
 		if strings.Contains(strings.Join(dump, "\n"), "app_auth_token") {
 			t.Fatal("an authorization is stored in the clear")
+		}
+	})
+}
+
+// TestAlipayAuthorizationRenewal: the node renews a merchant's
+// authorization with its refresh token before the token expires, two
+// nodes at once included (each renewal is a named job one node claims);
+// the merchant's payments go on with the new token; authorizations not
+// yet due are left alone.
+func TestAlipayAuthorizationRenewal(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b storetest.Backend) {
+		e := start(t, b, nil)
+		sub := ok(t, "sub-app", e.do("POST", "/v1/apps/"+e.app.AppID+"/sub_apps", e.sk(), map[string]any{"display_name": "续期店"})).str("id")
+		path := "/v1/apps/" + e.app.AppID + "/sub_apps/" + sub + "/authorizations/alipay"
+		st := ok(t, "status", e.do("GET", path, e.sk(), nil))
+		if code, _ := authorizeInBrowser(t, st.str("authorize_url"), "2021000000000888"); code != 200 {
+			t.Fatalf("callback: %d", code)
+		}
+		before, err := e.node.Registry.OwnAuthorization(ctx, sub, false, "alipay")
+		if err != nil || before == nil {
+			t.Fatalf("authorization: %+v, %v", before, err)
+		}
+		if n, err := e.node.Registry.RenewAuthorizations(ctx, time.Now(), "node-a"); err != nil || n != 0 {
+			t.Fatalf("renewed %d a year before expiry (%v)", n, err)
+		}
+		late := time.Unix(before.ExpiresAt, 0).Add(-channel.RenewBefore / 2)
+		var wg sync.WaitGroup
+		var total atomic.Int64
+		for _, owner := range []string{"node-a", "node-b"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n, err := e.node.Registry.RenewAuthorizations(ctx, late, owner)
+				if err != nil {
+					t.Error(err)
+				}
+				total.Add(int64(n))
+			}()
+		}
+		wg.Wait()
+		after, err := e.node.Registry.OwnAuthorization(ctx, sub, false, "alipay")
+		if err != nil || after == nil || after.Token == before.Token || after.RefreshToken == before.RefreshToken || total.Load() < 1 {
+			t.Fatalf("renewed %d: before %+v, after %+v (%v)", total.Load(), before, after, err)
+		}
+		body := e.chargeBody("RENEW0001", 500)
+		body["app"] = map[string]any{"id": sub}
+		ch := ok(t, "charge after renewal", e.do("POST", "/v1/charges", e.sk(), body))
+		if p := e.pay(ch.str("id")); p.JSON["paid"] != true {
+			t.Fatalf("pay: %s", p.Body)
 		}
 	})
 }

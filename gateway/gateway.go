@@ -285,6 +285,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	go func() { defer n.wg.Done(); n.Health.RunFlusher(bg) }()
 	go func() { defer n.wg.Done(); n.Dispatcher.Run(bg) }()
 	go func() { defer n.wg.Done(); n.Svc.RunPoller(bg, poll) }()
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.Registry.RunRenewals(bg, time.Hour, n.Svc.Clock, n.URL) }()
 	if cfg.DailyReconcile {
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.Daily.Loop(bg, time.Minute) }()

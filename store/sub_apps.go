@@ -259,3 +259,18 @@ func (tx *Tx) PaidTotals(ctx context.Context, appIDs []string, live bool, since 
 	}
 	return out, rows.Err()
 }
+
+// SubAppChannelConfigs lists the configurations sub-apps (not deleted)
+// keep for a family, by app: their own credentials or their standing with
+// a provider (an authorization, a sub-merchant registration).
+func (tx *Tx) SubAppChannelConfigs(ctx context.Context, family string) ([]ChannelConfig, error) {
+	return queryAll(ctx, tx, `SELECT c.app_id, c.livemode, c.merchant_id, c.sealed FROM channel_configs c
+ JOIN sub_apps s ON s.app_id = c.app_id WHERE c.family=? AND s.deleted=0 ORDER BY c.app_id, c.livemode`,
+		func(r scanner) (ChannelConfig, error) {
+			c := ChannelConfig{Family: family}
+			var live int
+			err := r.Scan(&c.AppID, &live, &c.MerchantID, &c.Sealed)
+			c.Live = live == 1
+			return c, err
+		}, family)
+}
