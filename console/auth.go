@@ -67,12 +67,13 @@ const (
 	ActCounter        Action = "counter"          // take a payment at the counter page
 	ActQRCodes        Action = "manage_qr_codes"  // make shop QR codes (each a way to pay the app)
 	ActRecurring      Action = "manage_recurring" // cancel debit agreements and subscriptions
+	ActSubApps        Action = "manage_sub_apps"  // add sub-merchants, rename, suspend or activate them
 )
 
 // Can is the permission table: read_only can do none of these.
 func (r Role) Can(a Action) bool {
 	switch a {
-	case ActCreateApp, ActSetChannel, ActResend, ActRollKeys, ActWebhooks, ActManageRisk, ActReviewRisk, ActQRCodes:
+	case ActCreateApp, ActSetChannel, ActResend, ActRollKeys, ActWebhooks, ActManageRisk, ActReviewRisk, ActQRCodes, ActSubApps:
 		return r == RoleOwner || r == RoleAdmin
 	case ActRefund, ActResolve, ActRecurring:
 		return r == RoleOwner || r == RoleAdmin || r == RoleFinance

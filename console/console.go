@@ -203,6 +203,8 @@ var PostRoutes = []PostRoute{
 	{"/console/apps/{app}/qr_codes", ActQRCodes},
 	{"/console/apps/{app}/recurring/agreements/{id}/cancel", ActRecurring},
 	{"/console/apps/{app}/recurring/subscriptions/{id}/cancel", ActRecurring},
+	{"/console/apps/{app}/sub_apps", ActSubApps},
+	{"/console/apps/{app}/sub_apps/{id}", ActSubApps},
 }
 
 func (c *Console) postHandler(pattern string) handler {
@@ -257,6 +259,10 @@ func (c *Console) postHandler(pattern string) handler {
 		return c.inApp(c.counterCancel)
 	case "/console/apps/{app}/qr_codes":
 		return c.inApp(c.qrCreate)
+	case "/console/apps/{app}/sub_apps":
+		return c.inApp(c.subAppCreate)
+	case "/console/apps/{app}/sub_apps/{id}":
+		return c.inApp(c.subAppUpdate)
 	case "/console/apps/{app}/recurring/agreements/{id}/cancel":
 		return c.inApp(c.recurringCancel("agreement"))
 	case "/console/apps/{app}/recurring/subscriptions/{id}/cancel":

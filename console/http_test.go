@@ -505,6 +505,8 @@ func TestRoles(t *testing.T) {
 		// The counter: cashiers take payments, and the roles above them may.
 		console.ActCounter: {console.RoleOwner, console.RoleAdmin, console.RoleFinance, console.RoleCashier},
 		console.ActQRCodes: {console.RoleOwner, console.RoleAdmin},
+		// Sub-merchants: suspending one stops its payments.
+		console.ActSubApps: {console.RoleOwner, console.RoleAdmin},
 		// Recurring payments: ending them is a money decision.
 		console.ActRecurring: {console.RoleOwner, console.RoleAdmin, console.RoleFinance},
 	}

@@ -2,18 +2,22 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/polypay/polypay/core"
 	"github.com/polypay/polypay/store"
 	"github.com/polypay/polypay/wire"
 )
 
 // The platform view: an app's sub-apps (its merchants) with their status,
 // what each took and paid in fees in the page's mode over the last 30 days,
-// and its latest settlement run. Read-only: merchants are made and changed
-// through the API.
+// and its latest settlement run. Owners and admins add merchants, rename
+// them and suspend or activate them here; channels, fees and settlement
+// are set through the API.
 
 type subAppsData struct {
 	*accountBase
@@ -22,17 +26,31 @@ type subAppsData struct {
 	Fees    map[string]string // sub-app id -> the fees it paid over the window
 	// Settled is each sub-app's latest settlement run in the page's mode.
 	Settled map[string]*store.MerchantSettlement
+	Form    subAppForm
+}
+
+// SubAppsHref is the page in its mode; with an id, that sub-app's form.
+func (b *accountBase) SubAppsHref(id string) string {
+	u := "/console/apps/" + url.PathEscape(b.App.ID) + "/sub_apps"
+	if id != "" {
+		u += "/" + url.PathEscape(id)
+	}
+	return u + "?mode=" + b.Mode
 }
 
 const volumeWindow = 30 * 24 * time.Hour
 
 func (c *Console) subApps(w http.ResponseWriter, r *http.Request, p *page) {
+	c.renderSubApps(w, r, p, http.StatusOK, subAppForm{})
+}
+
+func (c *Console) renderSubApps(w http.ResponseWriter, r *http.Request, p *page, status int, f subAppForm) {
 	b, err := c.loadAccountBase(r, p)
 	if err != nil {
 		c.failErr(w, r, p, err)
 		return
 	}
-	d := &subAppsData{accountBase: b, Volume: map[string]string{}, Fees: map[string]string{}, Settled: map[string]*store.MerchantSettlement{}}
+	d := &subAppsData{accountBase: b, Volume: map[string]string{}, Fees: map[string]string{}, Settled: map[string]*store.MerchantSettlement{}, Form: f}
 	ctx, who := r.Context(), b.caller()
 	l, err := c.cfg.Svc.ListSubApps(ctx, who, "/v1/apps/"+b.App.ID+"/sub_apps", store.Page{Limit: pageSize})
 	if err == nil {
@@ -44,7 +62,7 @@ func (c *Console) subApps(w http.ResponseWriter, r *http.Request, p *page) {
 		return
 	}
 	p.Title = p.T("sub_title") + " · " + b.App.Name
-	c.render(w, p, http.StatusOK, "sub_apps", d)
+	c.render(w, p, status, "sub_apps", d)
 }
 
 // subAppVolume fills each sub-app's takings of the last 30 days.
@@ -105,4 +123,76 @@ func (c *Console) subAppSettlement(r *http.Request, d *subAppsData, live bool, s
 		}
 		return nil
 	})
+}
+
+// subAppForm is what the page's forms post back with a field error.
+type subAppForm struct {
+	FieldError *fieldError
+	Name, User string
+	Editing    string // the sub-app whose row form failed ("": the new one)
+}
+
+// subAppCreate adds a sub-merchant under the page's app.
+func (c *Console) subAppCreate(w http.ResponseWriter, r *http.Request, p *page) {
+	b, err := c.loadAccountBase(r, p)
+	if err != nil {
+		c.failErr(w, r, p, err)
+		return
+	}
+	name, user := strings.TrimSpace(r.PostForm.Get("display_name")), strings.TrimSpace(r.PostForm.Get("user"))
+	params := core.SubAppParams{DisplayName: &name}
+	if user != "" {
+		params.User = &user
+	}
+	a, err := c.cfg.Svc.CreateSubApp(r.Context(), b.caller(), params)
+	if c.subAppFailed(w, r, p, err, subAppForm{Name: name, User: user}) {
+		return
+	}
+	c.log().Info("console: sub-app created", "user", p.User.ID, "app", b.App.ID, "sub_app", a.ID)
+	http.Redirect(w, r, b.SubAppsHref("")+"&done=saved", http.StatusSeeOther)
+}
+
+// subAppUpdate renames a sub-merchant or moves its status.
+func (c *Console) subAppUpdate(w http.ResponseWriter, r *http.Request, p *page) {
+	b, err := c.loadAccountBase(r, p)
+	if err != nil {
+		c.failErr(w, r, p, err)
+		return
+	}
+	id := r.PathValue("id")
+	name, status := strings.TrimSpace(r.PostForm.Get("display_name")), r.PostForm.Get("status")
+	var params core.SubAppParams
+	if name != "" {
+		params.DisplayName = &name
+	}
+	if status != "" {
+		params.Status = &status
+	}
+	_, err = c.cfg.Svc.UpdateSubApp(r.Context(), b.caller(), id, params)
+	if c.subAppFailed(w, r, p, err, subAppForm{Name: name, Editing: id}) {
+		return
+	}
+	c.log().Info("console: sub-app changed", "user", p.User.ID, "app", b.App.ID, "sub_app", id, "status", status)
+	http.Redirect(w, r, b.SubAppsHref("")+"&done=saved", http.StatusSeeOther)
+}
+
+// subAppFailed answers a failed form: the page again with the field error,
+// or the error page; false when err is nil.
+func (c *Console) subAppFailed(w http.ResponseWriter, r *http.Request, p *page, err error, f subAppForm) bool {
+	if err == nil {
+		return false
+	}
+	fe, ok := asFieldError(err)
+	if !ok {
+		c.failErr(w, r, p, err)
+		return true
+	}
+	f.FieldError = &fe
+	c.renderSubApps(w, r, p, http.StatusBadRequest, f)
+	return true
+}
+
+// Statuses are the statuses a sub-app can be moved to.
+func (d *subAppsData) Statuses() []string {
+	return []string{store.SubAppPending, store.SubAppActive, store.SubAppSuspended}
 }

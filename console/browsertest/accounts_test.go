@@ -289,3 +289,45 @@ func TestSubAppsPage(t *testing.T) {
 		b.check("console-" + w.name + "-sub-apps")
 	}
 }
+
+// TestSubAppsEditing: an owner adds a sub-merchant from the Sub-merchants
+// page, renames another and suspends it, whose payments the API then
+// refuses; finance sees the page without the forms.
+func TestSubAppsEditing(t *testing.T) {
+	ctx := chromium.Start(t)
+	e := consoletest.Start(t)
+	b := &tab{t: t, ctx: ctx, base: e.Node.URL, shots: screenshotDir(t)}
+	st, sub := e.API("POST", "/v1/apps/"+e.App.AppID+"/sub_apps", map[string]any{"display_name": "西区店"})
+	if st != 200 {
+		t.Fatalf("sub-app: %d %v", st, sub)
+	}
+	id, page := sub["id"].(string), "/console/apps/"+e.App.AppID+"/sub_apps?mode=test"
+	b.signIn(consoletest.Users[console.RoleOwner])
+	b.open(page)
+	b.run(chromedp.SendKeys(chromedp.CSS("#sub-new-name"), "北区新店"), chromedp.SendKeys(chromedp.CSS("#sub-new-user"), "shop_north"))
+	if st := b.submit("#sub-create"); st != 200 || !strings.Contains(b.text("#sub-apps"), "北区新店") || !strings.Contains(b.text("#sub-apps"), "shop_north") {
+		t.Fatalf("create: %d %s", st, b.body())
+	}
+	b.run(chromedp.SetValue(chromedp.CSS("#sub-name-"+id), "西区旗舰店"), chromedp.SetValue(chromedp.CSS("#sub-status-"+id), "suspended"))
+	if st := b.submit("#sub-save-" + id); st != 200 {
+		t.Fatalf("save: %d %s", st, b.body())
+	}
+	if got := b.text("#subapp-" + id + " .status"); got != "Suspended" || !strings.Contains(b.text("#subapp-"+id), "西区旗舰店") {
+		t.Fatalf("after saving: status %q, row %q", got, b.text("#subapp-"+id))
+	}
+	b.check("console-desktop-sub-apps-edit")
+	b.viewport(390, 900, true)
+	b.open(page)
+	b.check("console-phone-sub-apps-edit")
+	if st, ch := e.API("POST", "/v1/charges", map[string]any{"app": map[string]any{"id": id}, "order_no": "SUSPENDED1", "channel": "alipay_qr",
+		"amount": 100, "currency": "cny", "client_ip": "127.0.0.1", "subject": "s", "body": "b"}); st < 400 {
+		t.Fatalf("a suspended sub-merchant's charge: %d %v", st, ch)
+	}
+
+	f := &tab{t: t, ctx: chromium.Start(t), base: e.Node.URL, shots: b.shots}
+	f.signIn(consoletest.Users[console.RoleFinance])
+	f.open(page)
+	if f.count("#sub-new-form") != 0 || f.count(".sub-edit") != 0 || f.count("#subapp-"+id) != 1 {
+		t.Fatalf("finance's view: %s", f.body())
+	}
+}
