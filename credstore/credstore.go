@@ -258,3 +258,61 @@ func (s *Store) ClaimJob(ctx context.Context, job, owner string, stale time.Dura
 func (s *Store) FinishJob(ctx context.Context, job string) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error { return tx.FinishJob(ctx, job) })
 }
+
+// Covered lists the sub-apps whose payments in a family run on appID's
+// credentials as a platform's sub-merchants listed in appID's own
+// statement (a UnionPay platform's: entries with sub_mer_id), in a mode.
+func (s *Store) Covered(ctx context.Context, appID string, live bool, family string) ([]string, error) {
+	var out []string
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		cfgs, err := tx.SubAppChannelConfigs(ctx, family)
+		if err != nil {
+			return err
+		}
+		for _, c := range cfgs {
+			if c.Live != live {
+				continue
+			}
+			plain, err := s.box.Open(sealName(c.AppID, live, family), c.Sealed)
+			if err != nil {
+				return err
+			}
+			if ProviderFields(plain)["sub_mer_id"] == "" {
+				continue
+			}
+			prov, err := s.provider(ctx, tx, c.AppID, live, family)
+			if err != nil {
+				return err
+			}
+			if prov == appID {
+				out = append(out, c.AppID)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// provider is the nearest ancestor of appID whose own entry for a family
+// holds credentials ("" when none does).
+func (s *Store) provider(ctx context.Context, tx *store.Tx, appID string, live bool, family string) (string, error) {
+	id, err := tx.ParentOf(ctx, appID)
+	for depth := 0; err == nil && id != "" && depth <= store.MaxSubAppLevel; depth++ {
+		var cc *store.ChannelConfig
+		if cc, err = tx.GetChannelConfig(ctx, id, live, family); err != nil || cc == nil {
+			if err == nil {
+				id, err = tx.ParentOf(ctx, id)
+			}
+			continue
+		}
+		plain, oerr := s.box.Open(sealName(cc.AppID, live, family), cc.Sealed)
+		if oerr != nil {
+			return "", oerr
+		}
+		if ProviderFields(plain) == nil {
+			return id, nil
+		}
+		id, err = tx.ParentOf(ctx, id)
+	}
+	return "", err
+}

@@ -2,8 +2,10 @@ package gateway_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/polypay/polypay/channel/unionpay"
+	"github.com/polypay/polypay/reconcile"
 	"github.com/polypay/polypay/store/storetest"
 )
 
@@ -67,6 +69,18 @@ func TestUnionPayPlatformMode(t *testing.T) {
 		}
 		re := ok(t, "refund", e.do("POST", "/v1/charges/"+ch.str("id")+"/refunds", e.sk(), map[string]any{"amount": 400, "description": "r"}))
 		e.settle("/v1/charges/"+ch.str("id")+"/refunds/"+re.str("id"), "succeeded")
+
+		// The platform's statement lists the sub-merchant's trades: the
+		// platform's reconciliation matches them instead of reporting
+		// payments polypay does not know.
+		day := time.Now().In(time.FixedZone("CST", 8*3600)).Add(time.Hour).Format("2006-01-02")
+		res, err := e.node.Recon.Run(ctx, reconcile.Request{AppID: e.app.AppID, Family: "upacp", Day: day})
+		if err != nil || len(res.Discrepancies) != 0 || res.Run.Matched != 2 {
+			for _, d := range res.Discrepancies {
+				t.Logf("discrepancy %+v", *d)
+			}
+			t.Fatalf("the platform's reconciliation: %v %+v", err, res.Run)
+		}
 
 		sim.RemoveSubMerchant(merID, "SUB0000001")
 		body["order_no"] = "UPPLAT0002"

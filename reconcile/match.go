@@ -14,6 +14,8 @@ type matcher struct {
 	chans []string
 	// payoutChans are the family's transfer channels (payoutChannels).
 	payoutChans []string
+	// covered are sub-apps whose payments the statement lists (Coverer).
+	covered map[string]bool
 	// the day's records, by charge id, refund order_no and transfer id
 	chargeByID   map[string]*polypay.Charge
 	refundByNo   map[string]*polypay.Refund
@@ -22,7 +24,7 @@ type matcher struct {
 
 // ours reports whether a charge belongs to the reconciled app, mode and family.
 func (m *matcher) ours(c *polypay.Charge) bool {
-	return c != nil && c.AppID == m.req.AppID && c.Livemode == m.req.Live && slices.Contains(m.chans, c.Channel)
+	return c != nil && (c.AppID == m.req.AppID || m.covered[c.AppID]) && c.Livemode == m.req.Live && slices.Contains(m.chans, c.Channel)
 }
 
 // match pairs statement lines with polypay's records: every line becomes
@@ -104,6 +106,18 @@ func (m *matcher) lineRecords(ctx context.Context, tx Tx, it *item) error {
 		it.transfer, err = m.lineTransfer(ctx, tx, l)
 		return err
 	}
+	if l.Kind == polypay.StatementRefund && l.OutTradeNo == "" && l.RefundNo != "" {
+		// Some statements name a refund only by its own number (UnionPay's
+		// refund records carry the refund's orderId and the purchase's
+		// queryId): the refund polypay made says whose it is.
+		r, err := m.refundOf(ctx, tx, l.RefundNo)
+		if err != nil {
+			return err
+		}
+		if r != nil {
+			l.OutTradeNo = r.ChargeID
+		}
+	}
 	it.out.ChargeID, it.out.RefundNo = l.OutTradeNo, l.RefundNo
 	c, err := m.lineCharge(ctx, tx, l)
 	if err != nil {
@@ -137,19 +151,26 @@ func (m *matcher) lineCharge(ctx context.Context, tx Tx, l *polypay.StatementLin
 // lineRefund is the refund a refund line names, nil when polypay has none
 // by that number or it is another charge's.
 func (m *matcher) lineRefund(ctx context.Context, tx Tx, l *polypay.StatementLine, c *polypay.Charge) (*polypay.Refund, error) {
-	r := m.refundByNo[l.RefundNo]
-	if r == nil {
-		var err error
-		if r, err = tx.RefundByOrderNo(ctx, l.RefundNo); polypay.ErrorCode(err) == polypay.ENotFound {
-			r = nil
-		} else if err != nil {
-			return nil, err
-		}
+	r, err := m.refundOf(ctx, tx, l.RefundNo)
+	if err != nil {
+		return nil, err
 	}
 	if r != nil && (c == nil || r.ChargeID != c.ID) {
 		return nil, nil // another charge's refund number
 	}
 	return r, nil
+}
+
+// refundOf is the refund polypay holds by an order_no, nil when none.
+func (m *matcher) refundOf(ctx context.Context, tx Tx, no string) (*polypay.Refund, error) {
+	if r := m.refundByNo[no]; r != nil {
+		return r, nil
+	}
+	r, err := tx.RefundByOrderNo(ctx, no)
+	if polypay.ErrorCode(err) == polypay.ENotFound {
+		return nil, nil
+	}
+	return r, err
 }
 
 // unstatedCharge is a charge paid in polypay that no payment line names.

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/polypay/polypay"
@@ -25,6 +27,13 @@ type Channels interface {
 	Statementer(ctx context.Context, appID string, live bool, family string) (polypay.Statementer, error)
 	// FamilyChannels lists the Ping++ channels of a family.
 	FamilyChannels(family string) []string
+}
+
+// Coverer is a Channels that knows which sub-apps' payments a provider's
+// statement lists (a UnionPay platform's file holds its sub-merchants'
+// trades): a run of the provider reconciles them too.
+type Coverer interface {
+	StatementCovers(ctx context.Context, appID string, live bool, family string) ([]string, error)
 }
 
 // Settler asks a channel about one charge or refund and applies the
@@ -225,7 +234,16 @@ func (e *Engine) progress(req Request, run *Run, step string) {
 }
 
 func (e *Engine) run(ctx context.Context, req Request, st polypay.Statementer, run *Run, chans []string, from, to int64) (*Result, error) {
-	m := &matcher{req: req, chans: chans, payoutChans: payoutChannels(chans)}
+	m := &matcher{req: req, chans: chans, payoutChans: payoutChannels(chans), covered: map[string]bool{}}
+	if cv, ok := e.Channels.(Coverer); ok {
+		apps, err := cv.StatementCovers(ctx, req.AppID, req.Live, req.Family)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range apps {
+			m.covered[a] = true
+		}
+	}
 	lines, recs, err := e.load(ctx, req, st, m, from, to)
 	if err != nil {
 		return nil, err
@@ -268,13 +286,18 @@ func (e *Engine) load(ctx context.Context, req Request, st polypay.Statementer, 
 		return nil, recs, fmt.Errorf("statement of %s for %s: %w", req.Family, req.Day, err)
 	}
 	err = e.Store.ReadRecon(ctx, func(tx Tx) error {
+		for _, app := range append([]string{req.AppID}, slices.Sorted(maps.Keys(m.covered))...) {
+			charges, err := tx.ChargesPaidBetween(ctx, app, req.Live, m.chans, from, to)
+			if err != nil {
+				return err
+			}
+			refunds, err := tx.RefundsCreatedBetween(ctx, app, req.Live, m.chans, from, to)
+			if err != nil {
+				return err
+			}
+			recs.charges, recs.refunds = append(recs.charges, charges...), append(recs.refunds, refunds...)
+		}
 		var err error
-		if recs.charges, err = tx.ChargesPaidBetween(ctx, req.AppID, req.Live, m.chans, from, to); err != nil {
-			return err
-		}
-		if recs.refunds, err = tx.RefundsCreatedBetween(ctx, req.AppID, req.Live, m.chans, from, to); err != nil {
-			return err
-		}
 		recs.transfers, err = tx.TransfersPaidBetween(ctx, req.AppID, req.Live, m.payoutChans, from, to)
 		return err
 	})
