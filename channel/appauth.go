@@ -18,23 +18,7 @@ import (
 // decorated. EInvalid (param channel) when the family takes no
 // authorizations or appID has no credentials for it.
 func (r *Registry) Authorizer(ctx context.Context, appID string, live bool, fam string) (polypay.AppAuthorizer, error) {
-	f, ok := r.families[fam]
-	if !ok || len(f.channels()) == 0 {
-		return nil, polypay.ParamError("channel", "未知的渠道类型 %s", fam)
-	}
-	cfg, _, err := r.config(ctx, appID, live, fam)
-	if err != nil {
-		return nil, err
-	}
-	if cfg == nil {
-		if err := r.Provision(ctx, appID); err != nil || live {
-			return nil, polypay.ParamError("channel", "上级应用没有渠道 %s 的参数，不能代商户授权", fam)
-		}
-		if cfg, _, err = r.config(ctx, appID, live, fam); err != nil || cfg == nil {
-			return nil, fmt.Errorf("provisioning test channel %s: %v", fam, err)
-		}
-	}
-	c, err := f.connector(f.channels()[0], cfg)
+	c, err := r.Provider(ctx, appID, live, fam)
 	if err != nil {
 		return nil, err
 	}
