@@ -18,7 +18,8 @@ import (
 func TestUnionPayPlatformMode(t *testing.T) {
 	forEachStore(t, func(t *testing.T, b storetest.Backend) {
 		e := start(t, b, nil)
-		sub := ok(t, "sub-app", e.do("POST", "/v1/apps/"+e.app.AppID+"/sub_apps", e.sk(), map[string]any{"display_name": "二级商户"})).str("id")
+		created := ok(t, "sub-app", e.do("POST", "/v1/apps/"+e.app.AppID+"/sub_apps", e.sk(), map[string]any{"display_name": "二级商户"}))
+		sub, subKey := created.str("id"), created.str("keys", "secret_key_test")
 		path := "/v1/apps/" + e.app.AppID + "/sub_apps/" + sub + "/authorizations/upacp"
 		if st := ok(t, "status", e.do("GET", path, e.sk(), nil)); st.str("status") != "none" || st.JSON["sub_mer_id"] != nil {
 			t.Fatalf("before: %s", st.Body)
@@ -48,6 +49,23 @@ func TestUnionPayPlatformMode(t *testing.T) {
 		if st := ok(t, "register", e.do("POST", path, e.sk(), reg)); st.str("status") != "active" || st.str("sub_mer_id") != "SUB0000001" {
 			t.Fatalf("registered: %s", st.Body)
 		}
+		// Only the platform registers its sub-merchants: not the sub-app
+		// itself, not another platform.
+		other, err := e.node.CreateApp(ctx, "other platform")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, try := range map[string]struct{ path, key string }{
+			"the sub-app as its own platform": {"/v1/apps/" + sub + "/sub_apps/" + sub + "/authorizations/upacp", subKey},
+			"another platform":                {"/v1/apps/" + other.AppID + "/sub_apps/" + sub + "/authorizations/upacp", other.SecretKeyTest},
+		} {
+			if r := e.do("POST", try.path, try.key, reg); r.Status != 404 {
+				t.Errorf("%s registers: %d %s", name, r.Status, r.Body)
+			}
+		}
+		// Registrations are per mode: live mode needs the platform's live
+		// UnionPay credentials, which it has not set.
+		refused(t, "live mode without live credentials", e.do("POST", path, e.app.SecretKeyLive, reg), 400, "channel")
 
 		body := e.chargeBody("UPPLAT0001", 900)
 		body["app"], body["channel"] = map[string]any{"id": sub}, unionpay.ChannelApp
