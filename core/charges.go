@@ -142,7 +142,21 @@ func (s *Service) checkChargeParams(who Caller, p ChargeParams) error {
 		// never sit in a charge's extra, its hash or its idempotency record.
 		return polypay.ParamError("extra[card]", "卡号不能放在 extra 中：请先用 publishable key 调用 POST /v1/tokens（或收银台的银行卡表单）得到 tok_，再以 extra[source] 传入")
 	}
+	if who.Live && holdsForSharing(p.Extra) {
+		// The connectors can split and unfreeze at the channel, but no API
+		// drives them yet: a live payment's funds would stay frozen.
+		return polypay.ParamError("extra[profit_sharing]", "live 模式暂不支持渠道分账：polypay 还不会调用渠道的分账与解冻，资金会冻结在渠道；请用分润（royalties）")
+	}
 	return nil
+}
+
+// holdsForSharing tells whether a charge's extra asks the channel to hold
+// its funds for profit sharing.
+func holdsForSharing(extra json.RawMessage) bool {
+	var m struct {
+		ProfitSharing bool `json:"profit_sharing"`
+	}
+	return json.Unmarshal(extra, &m) == nil && m.ProfitSharing
 }
 
 // timeExpire checks a charge's time_expire (unix seconds; 0 for the

@@ -19,7 +19,7 @@ var Family = polypay.Family{
 			Prompt:  polypay.Label{Zh: "请打开支付宝，扫一扫下面的二维码", En: "Open Alipay and scan this QR code"},
 			Clients: []string{polypay.ClientDesktop}},
 			Extra: []polypay.ExtraParam{
-				{Name: "profit_sharing", Doc: "true: freeze the payment's funds for settle-on-trade (分账: extend_params.royalty_freeze)"},
+				{Name: "profit_sharing", Doc: "true: freeze the payment's funds for settle-on-trade (分账: extend_params.royalty_freeze); test mode only until an API drives the split"},
 			}},
 		{Name: ChannelPC, Cashier: &polypay.CashierInfo{Present: polypay.PresentRedirect,
 			Label:           polypay.Label{Zh: "支付宝网页支付", En: "Alipay web checkout"},
