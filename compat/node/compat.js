@@ -2323,6 +2323,9 @@ async function royaltyFlow(cfg, sdk, hooks, pubKey) {
   const done = await sdk.royaltySettlements.update(st.id, { status: 'pending' });
   check(done.status === 'succeeded' && done.amount_succeeded === 300 && isInt(done.time_finished), 'royaltySettlements.update (pending)', done);
   checkUser(await sdk.users.retrieve(app, agent), 'users.retrieve after the royalty settlement', app, agent, 300);
+  // The settlement's end is an event, delivered to the platform's endpoint.
+  events.push(checkWebhook(await hooks.waitFor('royalty_settlement.succeeded', st.id, STEP_TIMEOUT_MS),
+    'royalty_settlement.succeeded', 'royalty_settlement', st.id, pubKey).id);
   step = 'royaltySettlements.retrieve';
   check((await sdk.royaltySettlements.retrieve(st.id)).status === 'succeeded', 'royaltySettlements.retrieve');
   step = 'royaltyTransactions.list';
