@@ -474,6 +474,7 @@ var catalogEN = map[string]string{
 	"grant_type 须为 authorization_code 或 refresh_token":        "grant_type must be authorization_code or refresh_token",
 	"只有 alipay（第三方应用授权）、wx（服务商模式）和 upacp（平台类商户）可以代商户收款":       "only alipay (third-party authorization), wx (partner mode) and upacp (a platform's sub-merchants) can take payments for a merchant",
 	"渠道 %s 不支持平台类商户":                                          "channel %s has no platform-merchant mode",
+	"sub_appid 最长 32 个字符":                                     "sub_appid is at most 32 characters",
 	"live 模式暂不支持渠道分账：polypay 还不会调用渠道的分账与解冻，资金会冻结在渠道；请用分润（royalties）":                "profit sharing at the channel is not available in live mode yet: polypay does not call the channel's split and unfreeze, so the funds would stay frozen there; use royalties",
 	"上级应用自身是平台类商户的二级商户，不能再登记二级商户":                                                   "the parent app is itself a platform's sub-merchant and cannot register sub-merchants",
 	"sub_mer_id 不能是平台自身的商户号":                                                        "sub_mer_id cannot be the platform's own merchant id",

@@ -165,8 +165,11 @@ func (s *Server) postPartner(w http.ResponseWriter, r *http.Request, who core.Ca
 func (s *Server) checkPartner(ctx context.Context, auths Authorizations, parent string, live bool, fam string, f map[string]string) (string, error) {
 	if fam == "wx" {
 		mch := f["sub_mchid"]
-		if len(f["sub_appid"]) > 32 || len(mch) > 32 || !digitsOnly(mch) || len(mch) < 8 {
+		if len(mch) > 32 || !digitsOnly(mch) || len(mch) < 8 {
 			return "", polypay.ParamError("sub_mchid", "sub_mchid 须为微信支付分配的特约商户号（数字）")
+		}
+		if len(f["sub_appid"]) > 32 {
+			return "", polypay.ParamError("sub_appid", "sub_appid 最长 32 个字符")
 		}
 		chk, err := auths.PartnerChecker(ctx, parent, live, fam)
 		if err != nil {

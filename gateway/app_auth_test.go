@@ -202,6 +202,7 @@ func TestWechatPartnerMode(t *testing.T) {
 			t.Fatalf("before: %s", st.Body)
 		}
 		refused(t, "malformed", e.do("POST", path, e.sk(), map[string]any{"sub_mchid": "12ab"}), 400, "sub_mchid")
+		refused(t, "a long sub_appid", e.do("POST", path, e.sk(), map[string]any{"sub_mchid": "1900000109", "sub_appid": strings.Repeat("w", 33)}), 400, "sub_appid")
 		const subMch = "1900000109"
 		if st := ok(t, "register", e.do("POST", path, e.sk(), map[string]any{"sub_mchid": subMch})); st.str("status") != "active" || st.str("sub_mchid") != subMch {
 			t.Fatalf("registered: %s", st.Body)
