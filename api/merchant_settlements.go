@@ -59,15 +59,8 @@ func (s *Server) runSettlement(w http.ResponseWriter, r *http.Request, who core.
 	if err := s.appFromPath(r, who); err != nil {
 		return err
 	}
-	b, err := parseBody(raw)
+	date, err := onlyStr(raw, "date", false, 10)
 	if err != nil {
-		return err
-	}
-	date, err := b.str("date", false, 10)
-	if err != nil {
-		return err
-	}
-	if err := b.unknown(); err != nil {
 		return err
 	}
 	out, err := s.Svc.RunSettlement(r.Context(), who, r.PathValue("sub"), date)

@@ -189,6 +189,19 @@ func (b *body) object(name string, flat bool, maxKeys int) (json.RawMessage, err
 }
 
 // unknown reports the first parameter nobody read.
+// onlyStr reads a body that holds one string parameter and nothing else.
+func onlyStr(raw []byte, name string, required bool, maxRunes int) (string, error) {
+	b, err := parseBody(raw)
+	if err != nil {
+		return "", err
+	}
+	v, err := b.str(name, required, maxRunes)
+	if err != nil {
+		return "", err
+	}
+	return v, b.unknown()
+}
+
 func (b *body) unknown() error {
 	var extra []string
 	for k := range b.m {

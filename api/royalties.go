@@ -236,15 +236,8 @@ func (s *Server) listRoyaltySettlements(w http.ResponseWriter, r *http.Request, 
 }
 
 func (s *Server) updateRoyaltySettlement(w http.ResponseWriter, r *http.Request, who core.Caller, raw []byte) error {
-	b, err := parseBody(raw)
+	status, err := onlyStr(raw, "status", true, 16)
 	if err != nil {
-		return err
-	}
-	status, err := b.str("status", true, 16)
-	if err != nil {
-		return err
-	}
-	if err := b.unknown(); err != nil {
 		return err
 	}
 	out, err := s.Svc.UpdateRoyaltySettlement(r.Context(), who, r.PathValue("id"), status)
